@@ -1,0 +1,87 @@
+/**
+ * The crypto provider: the only way the protocol reaches cryptographic primitives.
+ *
+ * Hosts inject one: `createNodeCryptoProvider()` on node:crypto (OpenSSL, fast) or
+ * `createWebCryptoProvider()` on WebCrypto (browsers). ML-KEM comes from the audited
+ * `@noble/post-quantum` in both. Nothing here is home-made: each method maps to one platform
+ * call. Every method is async so one interface fits both platforms.
+ *
+ * Key formats are raw bytes: X25519 private/public keys are 32 bytes (RFC 7748), Ed25519
+ * private keys are the 32-byte seed and public keys 32 bytes (RFC 8032).
+ */
+
+/** Sizes of the primitives' inputs and outputs, checked at every edge. */
+export const X25519_KEY_LENGTH = 32;
+export const ED25519_SEED_LENGTH = 32;
+export const ED25519_PUBLIC_KEY_LENGTH = 32;
+export const ED25519_SIGNATURE_LENGTH = 64;
+export const AES_256_KEY_LENGTH = 32;
+export const AES_GCM_NONCE_LENGTH = 12;
+export const AES_GCM_TAG_LENGTH = 16;
+/** ML-KEM-1024 (FIPS 203) sizes, the parameter set PQXDH instantiates (Kyber-1024). */
+export const MLKEM_PUBLIC_KEY_LENGTH = 1568;
+export const MLKEM_SECRET_KEY_LENGTH = 3168;
+export const MLKEM_CIPHERTEXT_LENGTH = 1568;
+export const MLKEM_SHARED_SECRET_LENGTH = 32;
+export const MLKEM_KEYGEN_SEED_LENGTH = 64;
+export const MLKEM_ENCAPS_SEED_LENGTH = 32;
+
+/** An ML-KEM key pair: raw FIPS 203 encodings. */
+export interface KemKeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+/** The primitives the protocol needs. Implementations must not retain or log inputs. */
+export interface CryptoProvider {
+  /** Short name for diagnostics and benchmarks, e.g. `'node'` or `'webcrypto'`. */
+  readonly name: string;
+
+  /** X25519 public key of a 32-byte private key (RFC 7748 §5; clamping is the primitive's). */
+  x25519PublicKey(privateKey: Uint8Array): Promise<Uint8Array>;
+  /**
+   * X25519 shared secret. Rejects with `INVALID_KEY` when the public key has the wrong length
+   * or the result is all zero (a low-order point, RFC 7748 §6.1).
+   */
+  x25519(privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+
+  /** Ed25519 public key of a 32-byte seed. */
+  ed25519PublicKey(seed: Uint8Array): Promise<Uint8Array>;
+  /** Deterministic Ed25519 signature (RFC 8032 §5.1.6). */
+  ed25519Sign(seed: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Strict Ed25519 verification: false for a wrong-length key or signature, a non-canonical
+   * S (S >= L, the malleability fix of RFC 8032 §5.1.7), a non-canonical or small-order public
+   * key or R, or a signature that does not verify. Never throws on hostile input.
+   */
+  ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+
+  /** HMAC-SHA-256 (RFC 2104). */
+  hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /** HKDF-SHA-256 (RFC 5869) producing `length` bytes. */
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
+  /** SHA-256 digest. */
+  sha256(data: Uint8Array): Promise<Uint8Array>;
+  /** SHA-512 digest. */
+  sha512(data: Uint8Array): Promise<Uint8Array>;
+
+  /** AES-256-GCM encryption; returns ciphertext with the 16-byte tag appended. */
+  aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+  /** AES-256-GCM decryption; resolves to `null` when authentication fails (never throws for that). */
+  aesGcmDecrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ): Promise<Uint8Array | null>;
+
+  /** ML-KEM-1024 key generation from a 64-byte seed (FIPS 203 ML-KEM.KeyGen_internal(d, z)). */
+  mlKemKeyPair(seed: Uint8Array): Promise<KemKeyPair>;
+  /** ML-KEM-1024 encapsulation with 32 bytes of injected randomness. */
+  mlKemEncapsulate(
+    publicKey: Uint8Array,
+    randomness: Uint8Array,
+  ): Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }>;
+  /** ML-KEM-1024 decapsulation (implicit rejection: a tampered ciphertext yields a different secret). */
+  mlKemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
+}

@@ -1,0 +1,58 @@
+/**
+ * The protocol package's single error family.
+ *
+ * Every failure the protocol can report is a `ProtocolError` with a literal `code`, so callers
+ * switch on codes rather than parse messages. Messages name the field or step that failed and
+ * never contain key material, plaintext or ciphertext bytes.
+ */
+
+/** Every code a `ProtocolError` can carry. */
+export type ProtocolErrorCode =
+  /** An argument had the wrong type or length (a caller bug or hostile input at an edge). */
+  | 'INVALID_ARGUMENT'
+  /** Bytes could not be decoded: truncated, extended, unknown field, bad length. */
+  | 'MALFORMED_MESSAGE'
+  /** A version byte or record version this build does not speak. */
+  | 'UNKNOWN_VERSION'
+  /** A public key is the wrong length, low order, or otherwise unusable. */
+  | 'INVALID_KEY'
+  /** A signature did not verify (strict Ed25519). */
+  | 'INVALID_SIGNATURE'
+  /** AEAD authentication failed: ciphertext or header tampered, or wrong key. */
+  | 'DECRYPTION_FAILED'
+  /** A message that was already decrypted (or whose key was already used). */
+  | 'DUPLICATE_MESSAGE'
+  /** A message would require storing more skipped keys than the bound allows. */
+  | 'TOO_MANY_SKIPPED_MESSAGES'
+  /** The referenced prekey does not exist (never issued, or already consumed). */
+  | 'UNKNOWN_PREKEY'
+  /** A prekey bundle lacks the post-quantum prekey (no downgrade to classical X3DH). */
+  | 'MISSING_PQ_PREKEY'
+  /** The ML-KEM ciphertext did not decapsulate to the secret the sender used. */
+  | 'KEM_FAILURE'
+  /** The remote identity differs from the one stored and is not (yet) trusted. */
+  | 'UNTRUSTED_IDENTITY'
+  /** An initial message addressed to a different device identity. */
+  | 'WRONG_RECIPIENT'
+  /** No session exists for the address. */
+  | 'NO_SESSION'
+  /** A replayed initial message (same base key against a last-resort prekey). */
+  | 'REPLAYED_INITIAL_MESSAGE'
+  /** A bug: an invariant that input cannot break was broken. */
+  | 'INTERNAL';
+
+/** Base error of `@parley/protocol`. `code` is stable API; `message` is for people. */
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+
+  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProtocolError';
+    this.code = code;
+  }
+}
+
+/** True when `err` is a `ProtocolError`, optionally with the given code. */
+export function isProtocolError(err: unknown, code?: ProtocolErrorCode): err is ProtocolError {
+  return err instanceof ProtocolError && (code === undefined || err.code === code);
+}
