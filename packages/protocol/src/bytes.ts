@@ -66,3 +66,13 @@ export function utf8(text: string): Uint8Array {
 export function copyBytes(bytes: Uint8Array): Uint8Array {
   return bytes.slice();
 }
+
+/** Lexicographic comparison of two byte arrays (not constant time; for public values). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,191 @@
+/**
+ * `CryptoProvider` on node:crypto (OpenSSL): synchronous, fast calls wrapped in the async
+ * interface. ML-KEM-1024 from `@noble/post-quantum`, which OpenSSL 3.0 lacks.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
+import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
+import { assertBytes, isAllZero } from '../bytes.ts';
+import { ProtocolError } from '../errors.ts';
+import { isStrictEd25519Input } from './ed25519-strict.ts';
+import {
+  AES_256_KEY_LENGTH,
+  AES_GCM_NONCE_LENGTH,
+  AES_GCM_TAG_LENGTH,
+  type CryptoProvider,
+  ED25519_PUBLIC_KEY_LENGTH,
+  ED25519_SEED_LENGTH,
+  MLKEM_CIPHERTEXT_LENGTH,
+  MLKEM_ENCAPS_SEED_LENGTH,
+  MLKEM_KEYGEN_SEED_LENGTH,
+  MLKEM_PUBLIC_KEY_LENGTH,
+  MLKEM_SECRET_KEY_LENGTH,
+  X25519_KEY_LENGTH,
+} from './provider.ts';
+
+const X25519_PKCS8 = Uint8Array.from(Buffer.from('302e020100300506032b656e04220420', 'hex'));
+const X25519_SPKI = Uint8Array.from(Buffer.from('302a300506032b656e032100', 'hex'));
+const ED25519_PKCS8 = Uint8Array.from(Buffer.from('302e020100300506032b657004220420', 'hex'));
+const ED25519_SPKI = Uint8Array.from(Buffer.from('302a300506032b6570032100', 'hex'));
+
+function der(prefix: Uint8Array, raw: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(prefix.length + raw.length);
+  out.set(prefix, 0);
+  out.set(raw, prefix.length);
+  return out;
+}
+
+function privateKeyObject(prefix: Uint8Array, raw: Uint8Array): KeyObject {
+  return createPrivateKey({ key: der(prefix, raw), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyObject(prefix: Uint8Array, raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: der(prefix, raw), format: 'der', type: 'spki' });
+}
+
+function rawPublic(key: KeyObject): Uint8Array {
+  const spki = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(spki.subarray(spki.length - 32));
+}
+
+function toBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Creates the node:crypto provider. Holds no state besides constant DER prefixes. */
+export function createNodeCryptoProvider(): CryptoProvider {
+  return {
+    name: 'node',
+
+    async x25519PublicKey(privateKey) {
+      assertBytes('x25519 private key', privateKey, X25519_KEY_LENGTH);
+      return rawPublic(createPublicKey(privateKeyObject(X25519_PKCS8, privateKey)));
+    },
+
+    async x25519(privateKey, publicKey) {
+      assertBytes('x25519 private key', privateKey, X25519_KEY_LENGTH);
+      if (!(publicKey instanceof Uint8Array) || publicKey.length !== X25519_KEY_LENGTH) {
+        throw new ProtocolError('INVALID_KEY', 'expected an X25519 public key of 32 bytes');
+      }
+      let shared: Uint8Array;
+      try {
+        shared = toBytes(
+          diffieHellman({
+            privateKey: privateKeyObject(X25519_PKCS8, privateKey),
+            publicKey: publicKeyObject(X25519_SPKI, publicKey),
+          }),
+        );
+      } catch (cause) {
+        throw new ProtocolError('INVALID_KEY', 'X25519 public key rejected', { cause });
+      }
+      if (isAllZero(shared)) throw new ProtocolError('INVALID_KEY', 'X25519 public key has low order');
+      return shared;
+    },
+
+    async ed25519PublicKey(seed) {
+      assertBytes('ed25519 seed', seed, ED25519_SEED_LENGTH);
+      return rawPublic(createPublicKey(privateKeyObject(ED25519_PKCS8, seed)));
+    },
+
+    async ed25519Sign(seed, message) {
+      assertBytes('ed25519 seed', seed, ED25519_SEED_LENGTH);
+      assertBytes('message', message);
+      return toBytes(sign(null, message, privateKeyObject(ED25519_PKCS8, seed)));
+    },
+
+    async ed25519Verify(publicKey, message, signature) {
+      if (!(message instanceof Uint8Array) || !isStrictEd25519Input(publicKey, signature)) return false;
+      try {
+        return verify(null, message, publicKeyObject(ED25519_SPKI, publicKey as Uint8Array), signature as Uint8Array);
+      } catch {
+        return false;
+      }
+    },
+
+    async hmacSha256(key, data) {
+      return toBytes(createHmac('sha256', key).update(data).digest());
+    },
+
+    async hkdfSha256(ikm, salt, info, length) {
+      return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
+    },
+
+    async sha256(data) {
+      return toBytes(createHash('sha256').update(data).digest());
+    },
+
+    async sha512(data) {
+      return toBytes(createHash('sha512').update(data).digest());
+    },
+
+    async aesGcmEncrypt(key, nonce, plaintext, aad) {
+      assertBytes('aes key', key, AES_256_KEY_LENGTH);
+      assertBytes('aes-gcm nonce', nonce, AES_GCM_NONCE_LENGTH);
+      const cipher = createCipheriv('aes-256-gcm', key, nonce);
+      cipher.setAAD(aad);
+      const body = cipher.update(plaintext);
+      cipher.final();
+      const tag = cipher.getAuthTag();
+      const out = new Uint8Array(body.length + tag.length);
+      out.set(body, 0);
+      out.set(tag, body.length);
+      return out;
+    },
+
+    async aesGcmDecrypt(key, nonce, ciphertext, aad) {
+      assertBytes('aes key', key, AES_256_KEY_LENGTH);
+      assertBytes('aes-gcm nonce', nonce, AES_GCM_NONCE_LENGTH);
+      if (ciphertext.length < AES_GCM_TAG_LENGTH) return null;
+      const split = ciphertext.length - AES_GCM_TAG_LENGTH;
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+        decipher.setAAD(aad);
+        decipher.setAuthTag(ciphertext.subarray(split));
+        const body = decipher.update(ciphertext.subarray(0, split));
+        decipher.final();
+        return toBytes(body);
+      } catch {
+        return null;
+      }
+    },
+
+    async mlKemKeyPair(seed) {
+      assertBytes('ml-kem seed', seed, MLKEM_KEYGEN_SEED_LENGTH);
+      return ml_kem1024.keygen(seed);
+    },
+
+    async mlKemEncapsulate(publicKey, randomness) {
+      if (!(publicKey instanceof Uint8Array) || publicKey.length !== MLKEM_PUBLIC_KEY_LENGTH) {
+        throw new ProtocolError('INVALID_KEY', 'expected an ML-KEM-1024 public key of 1568 bytes');
+      }
+      assertBytes('ml-kem randomness', randomness, MLKEM_ENCAPS_SEED_LENGTH);
+      try {
+        const { cipherText, sharedSecret } = ml_kem1024.encapsulate(publicKey, randomness);
+        return { ciphertext: cipherText, sharedSecret };
+      } catch (cause) {
+        throw new ProtocolError('INVALID_KEY', 'ML-KEM public key rejected', { cause });
+      }
+    },
+
+    async mlKemDecapsulate(secretKey, ciphertext) {
+      assertBytes('ml-kem secret key', secretKey, MLKEM_SECRET_KEY_LENGTH);
+      if (!(ciphertext instanceof Uint8Array) || ciphertext.length !== MLKEM_CIPHERTEXT_LENGTH) {
+        throw new ProtocolError('MALFORMED_MESSAGE', 'expected an ML-KEM-1024 ciphertext of 1568 bytes');
+      }
+      return ml_kem1024.decapsulate(ciphertext, secretKey);
+    },
+  };
+}
+
+export { ED25519_PUBLIC_KEY_LENGTH };
