@@ -152,7 +152,9 @@ export async function ratchetDecrypt(
       throw new ProtocolError('DUPLICATE_MESSAGE', 'message belongs to a finished chain and its key is gone');
     }
     // Keys of the old chain the sender still reports as sent (DR §3.5 SkipMessageKeys(state, header.pn)).
-    if (receiving !== undefined) {
+    // Deviation (docs/protocol.md §3): when the old chain's remainder exceeds MAX_SKIP the old
+    // chain is abandoned instead of failing, so a session that once refused a huge skip can heal.
+    if (receiving !== undefined && header.previousCounter - receiving.index <= MAX_SKIP_PER_CHAIN) {
       receiving = await skipKeys(provider, receiving, header.previousCounter, newSkipped);
     }
     working = await dhRatchetStep(provider, random, working, header.ratchetKey);

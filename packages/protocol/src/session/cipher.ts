@@ -121,6 +121,10 @@ async function decryptRatchet(ctx: SessionContext, address: ProtocolAddress, bod
 }
 
 async function decryptInitial(ctx: SessionContext, address: ProtocolAddress, m: InitialMessage): Promise<Uint8Array> {
+  const ours = await ctx.identityStore.getLocalIdentity();
+  if (!constantTimeEqual(m.recipientSigningKey, ours.publicIdentity.signingKey)) {
+    throw new ProtocolError('WRONG_RECIPIENT', 'initial message is addressed to another device');
+  }
   await assertTrusted(ctx, address, m.senderIdentity);
   const record = (await ctx.sessionStore.loadSession(address)) ?? emptySessionRecord();
   // A repeat of an initial message whose session we already hold: just the ratchet message.
@@ -137,7 +141,6 @@ async function decryptInitial(ctx: SessionContext, address: ProtocolAddress, m: 
     return plaintext;
   }
 
-  const ours = await ctx.identityStore.getLocalIdentity();
   const signedPreKey = await ctx.preKeyStore.getSignedPreKey(m.signedPreKeyId);
   const kemPreKey = await ctx.preKeyStore.getKemPreKey(m.kemPreKeyId);
   const oneTimePreKey =
