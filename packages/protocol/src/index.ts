@@ -8,6 +8,7 @@ export * from './bytes.ts';
 export { createNodeCryptoProvider } from './crypto/node-provider.ts';
 export * from './crypto/provider.ts';
 export { createNodeRandom } from './crypto/random-sources.ts';
+export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';
 export * from './errors.ts';
 export * from './keys/identity.ts';
 export * from './keys/prekeys.ts';

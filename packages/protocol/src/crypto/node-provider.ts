@@ -24,7 +24,6 @@ import {
   AES_GCM_NONCE_LENGTH,
   AES_GCM_TAG_LENGTH,
   type CryptoProvider,
-  ED25519_PUBLIC_KEY_LENGTH,
   ED25519_SEED_LENGTH,
   MLKEM_CIPHERTEXT_LENGTH,
   MLKEM_ENCAPS_SEED_LENGTH,
@@ -187,5 +186,3 @@ export function createNodeCryptoProvider(): CryptoProvider {
     },
   };
 }
-
-export { ED25519_PUBLIC_KEY_LENGTH };
