@@ -17,6 +17,7 @@ export { initiate, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
 export type * from './random.ts';
 export { generateDhKeyPair, initReceiver, initSender, ratchetDecrypt, ratchetEncrypt } from './ratchet/ratchet.ts';
 export * from './ratchet/state.ts';
+export * from './safety-number/safety-number.ts';
 export * from './session/cipher.ts';
 export * from './session/record.ts';
 export * from './session/record-codec.ts';
