@@ -46,12 +46,26 @@ function readVarint32(bytes: Uint8Array, pos: number, field: string): [number, n
   return malformed(`${field}: integer exceeds 32 bits`);
 }
 
+const indexes = new WeakMap<readonly FieldSpec[], (FieldSpec | undefined)[]>();
+
+/** Field specs indexed by number, computed once per schema (decoding is on the hot path). */
+function indexOf(schema: readonly FieldSpec[]): (FieldSpec | undefined)[] {
+  let index = indexes.get(schema);
+  if (index === undefined) {
+    index = [];
+    for (const spec of schema) index[spec.no] = spec;
+    indexes.set(schema, index);
+  }
+  return index;
+}
+
 /**
  * Decodes `bytes` against `schema` (sorted by field number). Required fields must be present;
  * anything outside the schema is refused.
  */
 export function decodeFields(bytes: Uint8Array, schema: readonly FieldSpec[], message: string): FieldValues {
   const out: FieldValues = {};
+  const index = indexOf(schema);
   let pos = 0;
   let lastNo = 0;
   while (pos < bytes.length) {
@@ -59,7 +73,7 @@ export function decodeFields(bytes: Uint8Array, schema: readonly FieldSpec[], me
     [tag, pos] = readVarint32(bytes, pos, `${message} tag`);
     const no = Math.floor(tag / 8);
     const wireType = tag & 7;
-    const spec = schema.find((s) => s.no === no);
+    const spec = index[no];
     if (spec === undefined) malformed(`${message}: unknown field ${no}`);
     if (no <= lastNo) malformed(`${message}.${spec.name}: repeated or out-of-order field`);
     lastNo = no;
