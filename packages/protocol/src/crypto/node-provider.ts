@@ -15,21 +15,16 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { assertBytes, isAllZero } from '../bytes.ts';
 import { ProtocolError } from '../errors.ts';
 import { isStrictEd25519Input } from './ed25519-strict.ts';
+import { mlKem } from './mlkem.ts';
 import {
   AES_256_KEY_LENGTH,
   AES_GCM_NONCE_LENGTH,
   AES_GCM_TAG_LENGTH,
   type CryptoProvider,
   ED25519_SEED_LENGTH,
-  MLKEM_CIPHERTEXT_LENGTH,
-  MLKEM_ENCAPS_SEED_LENGTH,
-  MLKEM_KEYGEN_SEED_LENGTH,
-  MLKEM_PUBLIC_KEY_LENGTH,
-  MLKEM_SECRET_KEY_LENGTH,
   X25519_KEY_LENGTH,
 } from './provider.ts';
 
@@ -174,30 +169,6 @@ export function createNodeCryptoProvider(): CryptoProvider {
       }
     },
 
-    async mlKemKeyPair(seed) {
-      assertBytes('ml-kem seed', seed, MLKEM_KEYGEN_SEED_LENGTH);
-      return ml_kem1024.keygen(seed);
-    },
-
-    async mlKemEncapsulate(publicKey, randomness) {
-      if (!(publicKey instanceof Uint8Array) || publicKey.length !== MLKEM_PUBLIC_KEY_LENGTH) {
-        throw new ProtocolError('INVALID_KEY', 'expected an ML-KEM-1024 public key of 1568 bytes');
-      }
-      assertBytes('ml-kem randomness', randomness, MLKEM_ENCAPS_SEED_LENGTH);
-      try {
-        const { cipherText, sharedSecret } = ml_kem1024.encapsulate(publicKey, randomness);
-        return { ciphertext: cipherText, sharedSecret };
-      } catch (cause) {
-        throw new ProtocolError('INVALID_KEY', 'ML-KEM public key rejected', { cause });
-      }
-    },
-
-    async mlKemDecapsulate(secretKey, ciphertext) {
-      assertBytes('ml-kem secret key', secretKey, MLKEM_SECRET_KEY_LENGTH);
-      if (!(ciphertext instanceof Uint8Array) || ciphertext.length !== MLKEM_CIPHERTEXT_LENGTH) {
-        throw new ProtocolError('MALFORMED_MESSAGE', 'expected an ML-KEM-1024 ciphertext of 1568 bytes');
-      }
-      return ml_kem1024.decapsulate(ciphertext, secretKey);
-    },
+    ...mlKem,
   };
 }
