@@ -1,13 +1,13 @@
 /**
- * A strict subset of protocol-buffers decoding for Parley's messages: varint (uint32/bool) and
- * length-delimited (bytes) fields only. Encoding uses `@bufbuild/protobuf`'s `BinaryWriter`.
+ * A strict subset of protocol buffers for Parley's messages: varint (uint32/bool) and
+ * length-delimited (bytes) fields only, encoded into exactly sized buffers. A test checks the
+ * encoder byte for byte against `@bufbuild/protobuf`'s reference `BinaryWriter`.
  *
  * Strictness gives every valid message exactly one encoding: fields must appear once, in
  * ascending field-number order, with the declared wire type and a minimal varint; unknown fields,
  * over-long lengths and trailing bytes are refused. Every failure is
  * `ProtocolError('MALFORMED_MESSAGE')` naming the field.
  */
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { ProtocolError } from '../errors.ts';
 
 /** How a field is declared in a schema: its number, kind and bounds. */
@@ -108,12 +108,28 @@ export function decodeFields(bytes: Uint8Array, schema: readonly FieldSpec[], me
   return out;
 }
 
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(out: Uint8Array, pos: number, n: number): number {
+  let v = n;
+  while (v >= 0x80) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[pos++] = v;
+  return pos;
+}
+
 /**
- * Encodes `values` against `schema` in field order. Proto3 defaults (0, false) of non-optional
- * scalars are omitted, exactly as `decodeFields` expects, so encodings are canonical.
+ * Encodes `values` against `schema` in field order, into one exactly sized buffer (standard
+ * protobuf wire encoding; this is on the per-message path). Proto3 defaults (0, false) of
+ * non-optional scalars are omitted, exactly as `decodeFields` expects, so encodings are canonical.
  */
 export function encodeFields(values: FieldValues, schema: readonly FieldSpec[], message: string): Uint8Array {
-  const w = new BinaryWriter();
+  let size = 0;
+  const present: [FieldSpec, number | Uint8Array][] = [];
   for (const spec of schema) {
     const v = values[spec.name];
     if (v === undefined) {
@@ -128,17 +144,37 @@ export function encodeFields(values: FieldValues, schema: readonly FieldSpec[], 
       if (v.length < min || v.length > max) {
         throw new ProtocolError('INVALID_ARGUMENT', `${message}.${spec.name}: length ${v.length} out of bounds`);
       }
-      w.tag(spec.no, 2).bytes(v);
+      size += varintSize(spec.no * 8 + 2) + varintSize(v.length) + v.length;
+      present.push([spec, v]);
     } else if (spec.kind === 'bool') {
-      if (v === true) w.tag(spec.no, 0).uint32(1);
+      if (v === true) {
+        size += varintSize(spec.no * 8) + 1;
+        present.push([spec, 1]);
+      }
     } else {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
         throw new ProtocolError('INVALID_ARGUMENT', `${message}.${spec.name}: expected uint32`);
       }
-      if (v !== 0 || spec.optional) w.tag(spec.no, 0).uint32(v);
+      if (v !== 0 || spec.optional) {
+        size += varintSize(spec.no * 8) + varintSize(v);
+        present.push([spec, v]);
+      }
     }
   }
-  return w.finish();
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const [spec, v] of present) {
+    if (v instanceof Uint8Array) {
+      pos = writeVarint(out, pos, spec.no * 8 + 2);
+      pos = writeVarint(out, pos, v.length);
+      out.set(v, pos);
+      pos += v.length;
+    } else {
+      pos = writeVarint(out, pos, spec.no * 8);
+      pos = writeVarint(out, pos, v);
+    }
+  }
+  return out;
 }
 
 /** Prefixes a body with the two-byte envelope `[version][type]`. */
