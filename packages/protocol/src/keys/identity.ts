@@ -7,6 +7,7 @@ import { assertBytes, concatBytes, utf8 } from '../bytes.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
 import type { RandomSource } from '../random.ts';
+import { generateDhKeyPair, randomSecret } from './random-key.ts';
 
 const BINDING_LABEL = utf8('Parley/v1/identity-dh');
 
@@ -35,18 +36,12 @@ export interface DeviceIdentityKeyPair {
   readonly dhPrivateKey: Uint8Array;
 }
 
-function fresh(random: RandomSource, name: string): Uint8Array {
-  const bytes = random(32);
-  assertBytes(name, bytes, 32);
-  return bytes;
-}
-
 /** Generates an account identity key from 32 injected random bytes. */
 export async function generateAccountIdentity(
   provider: CryptoProvider,
   random: RandomSource,
 ): Promise<AccountIdentityKeyPair> {
-  const privateKey = fresh(random, 'random output');
+  const privateKey = randomSecret(random, 32);
   return { version: 1, privateKey, publicKey: await provider.ed25519PublicKey(privateKey) };
 }
 
@@ -55,10 +50,9 @@ export async function generateDeviceIdentity(
   provider: CryptoProvider,
   random: RandomSource,
 ): Promise<DeviceIdentityKeyPair> {
-  const signingPrivateKey = fresh(random, 'random output');
-  const dhPrivateKey = fresh(random, 'random output');
+  const signingPrivateKey = randomSecret(random, 32);
+  const { privateKey: dhPrivateKey, publicKey: dhKey } = await generateDhKeyPair(provider, random);
   const signingKey = await provider.ed25519PublicKey(signingPrivateKey);
-  const dhKey = await provider.x25519PublicKey(dhPrivateKey);
   const binding = await provider.ed25519Sign(signingPrivateKey, concatBytes(BINDING_LABEL, dhKey));
   return { version: 1, publicIdentity: { signingKey, dhKey, binding }, signingPrivateKey, dhPrivateKey };
 }

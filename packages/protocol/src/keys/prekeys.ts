@@ -2,10 +2,11 @@
  * Signed, one-time and ML-KEM prekeys (PQXDH §3.2) with the labelled signatures of
  * docs/protocol.md §1. Records are plain data with a `version` field.
  */
-import { assertBytes, concatBytes, u32be, utf8 } from '../bytes.ts';
+import { concatBytes, u32be, utf8 } from '../bytes.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import type { RandomSource } from '../random.ts';
 import type { DeviceIdentityKeyPair, DeviceIdentityPublic } from './identity.ts';
+import { generateDhKeyPair, randomSecret } from './random-key.ts';
 
 const SPK_LABEL = utf8('Parley/v1/signed-prekey');
 const KEM_LABEL = utf8('Parley/v1/kem-prekey');
@@ -54,9 +55,7 @@ export async function generateSignedPreKey(
   id: number,
   createdAt: number,
 ): Promise<SignedPreKeyRecord> {
-  const privateKey = random(32);
-  assertBytes('random output', privateKey, 32);
-  const publicKey = await provider.x25519PublicKey(privateKey);
+  const { publicKey, privateKey } = await generateDhKeyPair(provider, random);
   const signature = await provider.ed25519Sign(identity.signingPrivateKey, spkMessage(id, publicKey));
   return { version: 1, id, publicKey, privateKey, signature, createdAt };
 }
@@ -70,9 +69,7 @@ export async function generateOneTimePreKeys(
 ): Promise<OneTimePreKeyRecord[]> {
   const out: OneTimePreKeyRecord[] = [];
   for (let i = 0; i < count; i++) {
-    const privateKey = random(32);
-    assertBytes('random output', privateKey, 32);
-    out.push({ version: 1, id: firstId + i, privateKey, publicKey: await provider.x25519PublicKey(privateKey) });
+    out.push({ version: 1, id: firstId + i, ...(await generateDhKeyPair(provider, random)) });
   }
   return out;
 }
@@ -85,9 +82,7 @@ export async function generateKemPreKey(
   id: number,
   lastResort: boolean,
 ): Promise<KemPreKeyRecord> {
-  const seed = random(64);
-  assertBytes('random output', seed, 64);
-  const { publicKey, secretKey } = await provider.mlKemKeyPair(seed);
+  const { publicKey, secretKey } = await provider.mlKemKeyPair(randomSecret(random, 64));
   const signature = await provider.ed25519Sign(identity.signingPrivateKey, kemMessage(id, lastResort, publicKey));
   return { version: 1, id, lastResort, publicKey, secretKey, signature };
 }

@@ -18,8 +18,9 @@ import {
   verifyKemPreKey,
   verifySignedPreKey,
 } from '../keys/prekeys.ts';
+import { generateDhKeyPair, randomSecret } from '../keys/random-key.ts';
 import type { RandomSource } from '../random.ts';
-import { generateDhKeyPair, initReceiver, initSender, ratchetDecrypt } from '../ratchet/ratchet.ts';
+import { initReceiver, initSender, ratchetDecrypt } from '../ratchet/ratchet.ts';
 import type { SessionState } from '../ratchet/state.ts';
 import type { InitialMessage } from '../wire/initial-message.ts';
 import type { PreKeyBundle } from '../wire/prekey-bundle.ts';
@@ -60,7 +61,7 @@ export async function initiate(
   }
 
   const ephemeral = await generateDhKeyPair(provider, random);
-  const { ciphertext, sharedSecret: ss } = await provider.mlKemEncapsulate(kem.publicKey, random(32));
+  const { ciphertext, sharedSecret: ss } = await provider.mlKemEncapsulate(kem.publicKey, randomSecret(random, 32));
   const dh1 = await provider.x25519(ourIdentity.dhPrivateKey, spk.publicKey);
   const dh2 = await provider.x25519(ephemeral.privateKey, theirs.dhKey);
   const dh3 = await provider.x25519(ephemeral.privateKey, spk.publicKey);

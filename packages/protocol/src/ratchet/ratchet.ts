@@ -6,6 +6,7 @@
 import { assertBytes, concatBytes, constantTimeEqual } from '../bytes.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
+import { type DhKeyPair, generateDhKeyPair } from '../keys/random-key.ts';
 import type { RandomSource } from '../random.ts';
 import {
   decodeRatchetMessage,
@@ -16,7 +17,6 @@ import {
 } from '../wire/ratchet-message.ts';
 import { kdfChainKey, kdfRootKey, messageKeyMaterial } from './kdf.ts';
 import {
-  type DhKeyPair,
   MAX_PREVIOUS_RATCHET_KEYS,
   MAX_SKIP_PER_CHAIN,
   MAX_SKIPPED_KEYS,
@@ -24,13 +24,6 @@ import {
   type SessionState,
   type SkippedKey,
 } from './state.ts';
-
-/** Generates an X25519 key pair from 32 injected random bytes. */
-export async function generateDhKeyPair(provider: CryptoProvider, random: RandomSource): Promise<DhKeyPair> {
-  const privateKey = random(32);
-  assertBytes('random output', privateKey, 32);
-  return { privateKey, publicKey: await provider.x25519PublicKey(privateKey) };
-}
 
 /** The identity and PQXDH facts both initialisations need. */
 export interface RatchetInit {

@@ -3,11 +3,7 @@
  * state and return a new one; nothing here is mutated after construction.
  */
 
-/** An X25519 key pair in raw form. */
-export interface DhKeyPair {
-  readonly publicKey: Uint8Array;
-  readonly privateKey: Uint8Array;
-}
+import type { DhKeyPair } from '../keys/random-key.ts';
 
 /** Sending chain: chain key CKs and the number Ns of the next message. */
 export interface SendingChain {
