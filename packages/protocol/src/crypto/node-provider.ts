@@ -15,8 +15,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { assertBytes, isAllZero } from '../bytes.ts';
-import { ProtocolError } from '../errors.ts';
+import { assertBytes } from '../bytes.ts';
 import { isStrictEd25519Input } from './ed25519-strict.ts';
 import { mlKem } from './mlkem.ts';
 import {
@@ -27,6 +26,7 @@ import {
   ED25519_SEED_LENGTH,
   X25519_KEY_LENGTH,
 } from './provider.ts';
+import { checkedX25519 } from './x25519-checks.ts';
 
 const X25519_PKCS8 = Uint8Array.from(Buffer.from('302e020100300506032b656e04220420', 'hex'));
 const ED25519_PKCS8 = Uint8Array.from(Buffer.from('302e020100300506032b657004220420', 'hex'));
@@ -83,23 +83,14 @@ export function createNodeCryptoProvider(): CryptoProvider {
     },
 
     async x25519(privateKey, publicKey) {
-      assertBytes('x25519 private key', privateKey, X25519_KEY_LENGTH);
-      if (!(publicKey instanceof Uint8Array) || publicKey.length !== X25519_KEY_LENGTH) {
-        throw new ProtocolError('INVALID_KEY', 'expected an X25519 public key of 32 bytes');
-      }
-      let shared: Uint8Array;
-      try {
-        shared = toBytes(
+      return checkedX25519(privateKey, publicKey, () =>
+        toBytes(
           diffieHellman({
             privateKey: privateKeyObject('X25519', privateKey),
             publicKey: publicKeyObject('X25519', publicKey),
           }),
-        );
-      } catch (cause) {
-        throw new ProtocolError('INVALID_KEY', 'X25519 public key rejected', { cause });
-      }
-      if (isAllZero(shared)) throw new ProtocolError('INVALID_KEY', 'X25519 public key has low order');
-      return shared;
+        ),
+      );
     },
 
     async ed25519PublicKey(seed) {

@@ -2,8 +2,7 @@
  * `CryptoProvider` on WebCrypto (browsers, and Node's `globalThis.crypto` for tests), with
  * ML-KEM-1024 from `@noble/post-quantum`. Raw keys are imported as PKCS#8/SPKI per call.
  */
-import { assertBytes, concatBytes, isAllZero } from '../bytes.ts';
-import { ProtocolError } from '../errors.ts';
+import { assertBytes, concatBytes } from '../bytes.ts';
 import { isStrictEd25519Input } from './ed25519-strict.ts';
 import { mlKem } from './mlkem.ts';
 import {
@@ -13,6 +12,7 @@ import {
   ED25519_SEED_LENGTH,
   X25519_KEY_LENGTH,
 } from './provider.ts';
+import { checkedX25519 } from './x25519-checks.ts';
 
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((h) => Number.parseInt(h, 16)));
 const X25519_PKCS8 = hex('302e020100300506032b656e04220420');
@@ -54,20 +54,11 @@ export function createWebCryptoProvider(subtle: Subtle = globalThis.crypto.subtl
     },
 
     async x25519(privateKey, publicKey) {
-      assertBytes('x25519 private key', privateKey, X25519_KEY_LENGTH);
-      if (!(publicKey instanceof Uint8Array) || publicKey.length !== X25519_KEY_LENGTH) {
-        throw new ProtocolError('INVALID_KEY', 'expected an X25519 public key of 32 bytes');
-      }
-      let shared: Uint8Array;
-      try {
+      return checkedX25519(privateKey, publicKey, async () => {
         const priv = await importPrivate('X25519', privateKey, ['deriveBits']);
         const pub = await subtle.importKey('raw', bs(publicKey), { name: 'X25519' }, true, []);
-        shared = new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pub }, priv, 256));
-      } catch (cause) {
-        throw new ProtocolError('INVALID_KEY', 'X25519 public key rejected', { cause });
-      }
-      if (isAllZero(shared)) throw new ProtocolError('INVALID_KEY', 'X25519 public key has low order');
-      return shared;
+        return new Uint8Array(await subtle.deriveBits({ name: 'X25519', public: pub }, priv, 256));
+      });
     },
 
     async ed25519PublicKey(seed) {
