@@ -22,17 +22,14 @@ export function emptySessionRecord(): SessionRecord {
 }
 
 /** Makes `state` current, archiving the old current (bounded). */
-export function promoteState(record: SessionRecord, state: SessionState, replacing?: SessionState): SessionRecord {
-  const others = [record.current, ...record.previous].filter(
-    (s): s is SessionState => s !== undefined && s !== replacing,
-  );
+export function promoteState(record: SessionRecord, state: SessionState): SessionRecord {
+  const others = [record.current, ...record.previous].filter((s): s is SessionState => s !== undefined);
   return { version: 1, current: state, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
 }
 
 /** Archives `state` behind the current one (used when a simultaneous initiation loses the tie). */
-export function archiveState(record: SessionRecord, state: SessionState, replacing?: SessionState): SessionRecord {
-  const others = record.previous.filter((s) => s !== replacing);
-  return { version: 1, current: record.current, previous: [state, ...others].slice(0, MAX_PREVIOUS_SESSIONS) };
+export function archiveState(record: SessionRecord, state: SessionState): SessionRecord {
+  return { version: 1, current: record.current, previous: [state, ...record.previous].slice(0, MAX_PREVIOUS_SESSIONS) };
 }
 
 /**
