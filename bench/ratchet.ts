@@ -9,73 +9,54 @@ import { LibsignalParty } from './libsignal-baseline.ts';
 import { createParleyParty } from './parley-party.ts';
 import { type Figure, rate, report } from './report.ts';
 
-interface Impl {
-  setup(i: number): Promise<void>;
+/** What both implementations offer the workload: a device that talks to another of its kind. */
+interface Party<M> {
+  startSession(peer: Party<M>): Promise<void>;
+  encrypt(peer: Party<M>, plaintext: Uint8Array<ArrayBuffer>): Promise<M>;
+  decrypt(peer: Party<M>, message: M): Promise<unknown>;
+}
+
+interface Workload {
+  setup(): Promise<void>;
   oneWay(): Promise<void>;
   pingPong(): Promise<void>;
 }
 
-async function parleyImpl(): Promise<Impl> {
-  const bob = await createParleyParty('bob');
-  const alice = await createParleyParty('alice');
-  await alice.startSession(bob);
-  await bob.decrypt(alice, await alice.encrypt(bob, new Uint8Array(200)));
-  await alice.decrypt(bob, await bob.encrypt(alice, new Uint8Array(200)));
+/** The same three workloads over either implementation; `create` makes a fresh device. */
+async function workload<M>(create: (name: string) => Party<M> | Promise<Party<M>>): Promise<Workload> {
+  const bob = await create('bob');
+  const alice = await create('alice');
   const msg = new Uint8Array(200).fill(7);
-  let turn = false;
-  return {
-    async setup(i) {
-      const a = await createParleyParty(`alice${i}`);
-      await a.startSession(bob);
-      await bob.decrypt(a, await a.encrypt(bob, msg));
-    },
-    async oneWay() {
-      await bob.decrypt(alice, await alice.encrypt(bob, msg));
-    },
-    async pingPong() {
-      turn = !turn;
-      const [from, to] = turn ? [alice, bob] : [bob, alice];
-      await to.decrypt(from, await from.encrypt(to, msg));
-    },
+  const send = async (from: Party<M>, to: Party<M>) => {
+    await to.decrypt(from, await from.encrypt(to, msg));
   };
-}
-
-async function libsignalImpl(): Promise<Impl> {
-  const bob = new LibsignalParty('bob');
-  const alice = new LibsignalParty('alice');
   await alice.startSession(bob);
-  await bob.decrypt(alice, await alice.encrypt(bob, new Uint8Array(200)));
-  await alice.decrypt(bob, await bob.encrypt(alice, new Uint8Array(200)));
-  const msg = new Uint8Array(200).fill(7);
+  await send(alice, bob);
+  await send(bob, alice);
   let turn = false;
   let n = 0;
   return {
     async setup() {
-      const a = new LibsignalParty(`alice${n++}`);
+      const a = await create(`alice${n++}`);
       await a.startSession(bob);
-      await bob.decrypt(a, await a.encrypt(bob, msg));
+      await send(a, bob);
     },
-    async oneWay() {
-      await bob.decrypt(alice, await alice.encrypt(bob, msg));
-    },
-    async pingPong() {
+    oneWay: () => send(alice, bob),
+    pingPong() {
       turn = !turn;
-      const [from, to] = turn ? [alice, bob] : [bob, alice];
-      await to.decrypt(from, await from.encrypt(to, msg));
+      return turn ? send(alice, bob) : send(bob, alice);
     },
   };
 }
 
 /** Runs the ratchet benchmark and returns its figures. */
 export async function runRatchet(args: { seconds: number }): Promise<Figure[]> {
-  const parley = await parleyImpl();
-  const signal = await libsignalImpl();
+  const parley = await workload(createParleyParty);
+  const signal = await workload((name) => new LibsignalParty(name));
   const s = args.seconds;
   const out: Figure[] = [];
-  let i = 0;
-  let j = 0;
-  const pSetup = await rate(s, () => parley.setup(i++));
-  const lSetup = await rate(s, () => signal.setup(j++));
+  const pSetup = await rate(s, parley.setup);
+  const lSetup = await rate(s, signal.setup);
   out.push(report('ratchet.session_setup', pSetup, 'sessions/s', lSetup));
   const pOne = await rate(s, parley.oneWay);
   const lOne = await rate(s, signal.oneWay);
