@@ -4,12 +4,14 @@
  * public entry point. (`createNodeCryptoProvider` and `createNodeRandom` use node:crypto;
  * browser hosts use the WebCrypto provider instead.)
  */
+export * from './base64url.ts';
 export * from './bytes.ts';
 export { createNodeCryptoProvider } from './crypto/node-provider.ts';
 export * from './crypto/provider.ts';
 export { createNodeRandom } from './crypto/random-sources.ts';
 export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';
 export * from './errors.ts';
+export * from './keys/device-list.ts';
 export * from './keys/identity.ts';
 export * from './keys/prekeys.ts';
 export * from './keys/random-key.ts';
@@ -18,6 +20,7 @@ export { initiate, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
 export type * from './random.ts';
 export { initReceiver, initSender, ratchetDecrypt, ratchetEncrypt } from './ratchet/ratchet.ts';
 export * from './ratchet/state.ts';
+export * from './relay/frames.ts';
 export * from './safety-number/safety-number.ts';
 export * from './session/cipher.ts';
 export * from './session/record.ts';

@@ -1,0 +1,158 @@
+/**
+ * The relay API (docs/protocol.md §11): JSON text frames over one WebSocket between a client
+ * device and the relay server. Binary fields are unpadded base64url strings. Every frame the
+ * client sends carries `v: 1`; requests carry an `id` that the answer echoes.
+ *
+ * This module holds only the shared vocabulary (types, limits, error codes and the bytes a
+ * device signs to authenticate); the server validates what it receives and the client what it
+ * receives.
+ */
+import { concatBytes, u32be, utf8 } from '../bytes.ts';
+
+/** The relay API version every client frame carries. */
+export const RELAY_API_VERSION = 1;
+
+/** Account names: 3–32 characters of `[a-z0-9_.-]`. */
+export const ACCOUNT_NAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
+
+/** Kinds of queued message. `retry` asks the sender to re-establish a session and resend. */
+export type DeliveryKind = 'initial' | 'ratchet' | 'retry';
+
+/** Every code an error frame can carry. */
+export type RelayErrorCode =
+  | 'BAD_FRAME'
+  | 'FRAME_TOO_LARGE'
+  | 'UNKNOWN_VERSION'
+  | 'UNKNOWN_OP'
+  | 'NOT_AUTHENTICATED'
+  | 'ALREADY_AUTHENTICATED'
+  | 'AUTH_FAILED'
+  | 'HANDSHAKE_TIMEOUT'
+  | 'INVALID_NAME'
+  | 'NAME_TAKEN'
+  | 'INVITE_REQUIRED'
+  | 'INVALID_SIGNATURE'
+  | 'INVALID_KEY'
+  | 'UNKNOWN_ACCOUNT'
+  | 'STALE_DEVICES'
+  | 'MESSAGE_TOO_LARGE'
+  | 'QUEUE_FULL'
+  | 'RATE_LIMITED'
+  | 'NO_PREKEYS'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL';
+
+/** Signed-prekey upload. */
+export interface WireSignedPreKey {
+  readonly id: number;
+  readonly publicKey: string;
+  readonly signature: string;
+}
+
+/** One-time X25519 prekey upload. */
+export interface WireOneTimePreKey {
+  readonly id: number;
+  readonly publicKey: string;
+}
+
+/** ML-KEM prekey upload (one-time or last-resort, as its signature says). */
+export interface WireKemPreKey {
+  readonly id: number;
+  readonly publicKey: string;
+  readonly signature: string;
+}
+
+/** One device-addressed ciphertext inside a `send` request. */
+export interface WireOutgoing {
+  readonly device: number;
+  readonly kind: DeliveryKind;
+  readonly body: string;
+}
+
+/** Requests by operation name: the `args` each takes and the `result` it answers with. */
+export interface RelayOps {
+  register: {
+    args: {
+      name: string;
+      accountKey: string;
+      identity: string;
+      deviceList: string;
+      invite?: string;
+      signature: string;
+    };
+    result: { device: number };
+  };
+  auth: { args: { name: string; device: number; signature: string }; result: { device: number } };
+  'upload-keys': {
+    args: {
+      signedPreKey?: WireSignedPreKey;
+      oneTimePreKeys?: WireOneTimePreKey[];
+      kemPreKeys?: WireKemPreKey[];
+      lastResortKemPreKey?: WireKemPreKey;
+    };
+    result: KeyCounts;
+  };
+  'key-count': { args: Record<string, never>; result: KeyCounts };
+  'get-account': { args: { name: string }; result: { accountKey: string; deviceList: string } };
+  'fetch-bundles': {
+    args: { name: string; devices?: number[] };
+    result: { accountKey: string; deviceList: string; bundles: { device: number; bundle: string }[] };
+  };
+  send: {
+    args: { name: string; messageId: string; messages: WireOutgoing[]; resend?: boolean };
+    result: { serverTime: number; duplicate: boolean };
+  };
+}
+
+/** Name of a relay operation. */
+export type RelayOp = keyof RelayOps;
+
+/** Stock of unused one-time prekeys on the server for the calling device. */
+export interface KeyCounts {
+  readonly oneTime: number;
+  readonly kem: number;
+}
+
+/** Client → server frames. */
+export type ClientFrame =
+  | { v: 1; type: 'request'; id: number; op: RelayOp; args: unknown }
+  | { v: 1; type: 'ack'; seqs: number[] };
+
+/** Server → client frames. */
+export type ServerFrame =
+  | { type: 'challenge'; nonce: string }
+  | { type: 'response'; id: number; result: unknown }
+  | { type: 'error'; id?: number; code: RelayErrorCode; message: string; details?: unknown }
+  | {
+      type: 'deliver';
+      seq: number;
+      from: string;
+      fromDevice: number;
+      /** The sender's id for the send (what a retry request names). */
+      messageId: string;
+      kind: DeliveryKind;
+      body: string;
+      serverTime: number;
+    }
+  | { type: 'keys-low'; oneTime: number; kem: number }
+  /** Sent once per connection when everything queued before it connected has been delivered. */
+  | { type: 'drained' };
+
+/** Details of a `STALE_DEVICES` error: the recipient's device set as the server holds it. */
+export interface StaleDevicesDetails {
+  readonly devices: number[];
+  readonly missing: number[];
+  readonly extra: number[];
+}
+
+const AUTH_LABEL = utf8('Parley/v1/relay-auth');
+
+/**
+ * The bytes a device signs with its identity signing key to answer a challenge: label ‖
+ * 32-byte nonce ‖ u32 length ‖ account name ‖ u32 device id (0 while registering). The nonce
+ * is fresh per connection and per attempt, so a captured answer is useless elsewhere.
+ */
+export function authSignedBytes(nonce: Uint8Array, name: string, device: number): Uint8Array {
+  const nameBytes = utf8(name);
+  return concatBytes(AUTH_LABEL, nonce, u32be(nameBytes.length), nameBytes, u32be(device));
+}

@@ -1,0 +1,12 @@
+/**
+ * `@parley/server`: the relay. Start it with `startServer(options)`; `parley serve` is the CLI
+ * around it. The storage interfaces are exported for the admin commands and adapters.
+ */
+export { isServerError, ServerError } from './errors.ts';
+export { DEFAULT_LIMITS, type Limits, resolveOptions, type ServerOptions } from './options.ts';
+export { CLOSE } from './relay/connection.ts';
+export { inviteHash } from './relay/ops.ts';
+export { RELAY_PATH, type RunningServer, startServer } from './server.ts';
+export { SQLITE_MIGRATIONS } from './store/migrations.ts';
+export { migrateSqlite, openSqliteStorage, SQLITE_FILE } from './store/sqlite-storage.ts';
+export type * from './store/storage.ts';

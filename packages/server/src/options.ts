@@ -1,0 +1,90 @@
+/**
+ * Server options and their defaults. Every limit is here so `parley serve --help`, the docs and
+ * the tests all read one table.
+ */
+
+/** Limits on what one connection or account may do. */
+export interface Limits {
+  /** Largest frame handled with a typed error; larger ones up to `hardFrameBytes` get FRAME_TOO_LARGE. */
+  readonly maxFrameBytes: number;
+  /** Frames above this close the socket (1009) before they are buffered. */
+  readonly hardFrameBytes: number;
+  /** Largest single ciphertext body, in bytes after base64url decoding. */
+  readonly maxMessageBytes: number;
+  /** Messages one device's queue may hold before sends to it get QUEUE_FULL. */
+  readonly maxQueuePerDevice: number;
+  /** How long a queued message waits for its device. */
+  readonly queueTtlMs: number;
+  /** Time from connect to a successful auth or register before the socket is closed. */
+  readonly handshakeTimeoutMs: number;
+  /** Failed auth attempts one connection may make before it is closed. */
+  readonly maxAuthFailures: number;
+  /** Frames per second per connection (token bucket rate) and burst. */
+  readonly frameRate: number;
+  readonly frameBurst: number;
+  /** Sends per second per account (all its devices) and burst. */
+  readonly sendRate: number;
+  readonly sendBurst: number;
+  /** Bundle fetches per second per account and burst (one-time prekeys are scarce). */
+  readonly fetchRate: number;
+  readonly fetchBurst: number;
+  /** Delivered-but-unacknowledged messages per connection. */
+  readonly maxInFlight: number;
+  /** One-time prekeys most a device may have stored. */
+  readonly maxStoredPreKeys: number;
+  /** Below this many one-time prekeys (X25519 or ML-KEM) a device is told to refill. */
+  readonly lowPreKeyThreshold: number;
+  /** Seconds between WebSocket pings; a peer that misses one is dropped. */
+  readonly pingIntervalMs: number;
+}
+
+/** Everything `startServer` accepts. */
+export interface ServerOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly inviteOnly: boolean;
+  /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
+  readonly sync: 'full' | 'normal';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly limits: Limits;
+  /** Milliseconds since the epoch; injectable for TTL tests. */
+  readonly clock: () => number;
+}
+
+/** The defaults `parley serve` uses. */
+export const DEFAULT_LIMITS: Limits = {
+  maxFrameBytes: 256 * 1024,
+  hardFrameBytes: 1024 * 1024,
+  maxMessageBytes: 64 * 1024,
+  maxQueuePerDevice: 10_000,
+  queueTtlMs: 30 * 24 * 3600 * 1000,
+  handshakeTimeoutMs: 10_000,
+  maxAuthFailures: 3,
+  frameRate: 200,
+  frameBurst: 400,
+  sendRate: 50,
+  sendBurst: 200,
+  fetchRate: 5,
+  fetchBurst: 50,
+  maxInFlight: 256,
+  maxStoredPreKeys: 500,
+  lowPreKeyThreshold: 20,
+  pingIntervalMs: 30_000,
+};
+
+/** Fills in defaults. */
+export function resolveOptions(
+  partial: Partial<Omit<ServerOptions, 'limits'>> & { limits?: Partial<Limits> },
+): ServerOptions {
+  return {
+    port: partial.port ?? 8787,
+    host: partial.host ?? '127.0.0.1',
+    dataDir: partial.dataDir ?? './parley-data',
+    inviteOnly: partial.inviteOnly ?? false,
+    sync: partial.sync ?? 'full',
+    logLevel: partial.logLevel ?? 'info',
+    limits: { ...DEFAULT_LIMITS, ...partial.limits },
+    clock: partial.clock ?? Date.now,
+  };
+}

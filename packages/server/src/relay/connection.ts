@@ -1,0 +1,174 @@
+/**
+ * One WebSocket connection: the challenge-response handshake, the frame loop with its limits,
+ * and dispatch of requests to the operations in `ops.ts`.
+ *
+ * A connection starts unauthenticated with a fresh 32-byte challenge. `register` or `auth`
+ * answers it with a signature by the device identity key; every attempt, good or bad, uses
+ * the challenge up and a new one is sent, so a captured answer cannot be replayed. Requests
+ * are validated one after another in arrival order (so a device's sends are queued in the
+ * order it made them) while their durable writes are batched by the hub.
+ */
+import { randomBytes } from 'node:crypto';
+import { type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protocol';
+import type { Logger } from 'pino';
+import type WebSocket from 'ws';
+import { isServerError, ServerError } from '../errors.ts';
+import type { QueuedMessage } from '../store/storage.ts';
+import type { DeviceLink } from './hub.ts';
+import { type ConnectionState, Deferred, KIND_NAMES, type OpContext, runOp } from './ops.ts';
+import { createTokenBucket } from './rate-limit.ts';
+import { parseClientFrame } from './validate.ts';
+
+/** Close codes the server uses (4000–4999 are application codes). */
+export const CLOSE = {
+  handshakeTimeout: 4000,
+  tooManyAuthFailures: 4001,
+  replaced: 4002,
+  shuttingDown: 1001,
+} as const;
+
+/** Serves one socket until it closes. */
+export function serveConnection(
+  ws: WebSocket,
+  ctx: Omit<OpContext, 'conn' | 'send' | 'becomeAuthenticated'>,
+  log: Logger,
+): void {
+  const { limits, clock } = ctx;
+  const frames = createTokenBucket(limits.frameRate, limits.frameBurst, clock());
+  let chain: Promise<void> = Promise.resolve();
+  const conn: ConnectionState = { nonce: randomBytes(32), authFailures: 0, auth: undefined, link: undefined };
+
+  const send = (frame: ServerFrame): void => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+  };
+  const sendError = (err: ServerError, id?: number): void => {
+    const frame: ServerFrame = { type: 'error', code: err.code, message: err.message };
+    if (id !== undefined) frame.id = id;
+    if (err.details !== undefined) frame.details = err.details;
+    send(frame);
+  };
+  const challenge = (): void => {
+    conn.nonce = randomBytes(32);
+    send({ type: 'challenge', nonce: toBase64Url(conn.nonce) });
+  };
+
+  const handshakeTimer = setTimeout(() => {
+    if (conn.auth !== undefined) return;
+    sendError(new ServerError('HANDSHAKE_TIMEOUT', 'no successful auth or register in time'));
+    ws.close(CLOSE.handshakeTimeout, 'handshake timeout');
+  }, limits.handshakeTimeoutMs);
+
+  const becomeAuthenticated = (account: string, device: number): void => {
+    clearTimeout(handshakeTimer);
+    conn.auth = { account, device };
+    const link: DeviceLink = {
+      account,
+      device,
+      deliver(m: QueuedMessage) {
+        send({
+          type: 'deliver',
+          seq: m.seq,
+          from: m.sender,
+          fromDevice: m.senderDevice,
+          messageId: m.messageId,
+          kind: KIND_NAMES[m.kind] ?? 'ratchet',
+          body: toBase64Url(m.body),
+          serverTime: m.serverTime,
+        });
+      },
+      sendFrame(frame) {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+      },
+      replace() {
+        ws.close(CLOSE.replaced, 'replaced by a newer connection of this device');
+      },
+    };
+    conn.link = link;
+    ctx.hub.attach(link);
+    log.debug({ device }, 'device authenticated');
+  };
+
+  const handle = async (frame: ClientFrame): Promise<void> => {
+    if (frame.type === 'ack') {
+      if (conn.link === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate before acknowledging');
+      ctx.hub.acknowledge(conn.link, frame.seqs);
+      return;
+    }
+    const isHandshake = frame.op === 'register' || frame.op === 'auth';
+    try {
+      const result = await runOp(frame.op, frame.args, { ...ctx, conn, send, becomeAuthenticated });
+      if (result instanceof Deferred) {
+        // Answered when the batch commits; the next request is validated meanwhile.
+        result.later.then(
+          (r) => send({ type: 'response', id: frame.id, result: r }),
+          (err) => reportError(Object.assign(err as object, { requestId: frame.id })),
+        );
+      } else {
+        send({ type: 'response', id: frame.id, result });
+      }
+    } catch (err) {
+      if (isHandshake && isServerError(err) && err.code !== 'ALREADY_AUTHENTICATED') {
+        conn.authFailures++;
+        sendError(err, frame.id);
+        if (conn.authFailures >= limits.maxAuthFailures) {
+          ws.close(CLOSE.tooManyAuthFailures, 'too many failed attempts');
+          return;
+        }
+        challenge();
+        return;
+      }
+      throw Object.assign(err as object, { requestId: frame.id });
+    } finally {
+      // Every handshake attempt uses the challenge up (success included).
+      if (isHandshake && conn.auth !== undefined) conn.nonce = randomBytes(32);
+    }
+  };
+
+  const reportError = (err: unknown): void => {
+    const id = (err as { requestId?: number }).requestId;
+    if (isServerError(err)) {
+      log.debug({ code: err.code }, 'request refused');
+      sendError(err, id);
+    } else {
+      log.error({ err }, 'request failed');
+      sendError(new ServerError('INTERNAL', 'internal error'), id);
+    }
+  };
+
+  ws.on('message', (data, isBinary) => {
+    const size = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.length, 0)
+      : data instanceof ArrayBuffer
+        ? data.byteLength
+        : data.length;
+    const wait = frames.take(clock());
+    if (wait > 0) {
+      sendError(new ServerError('RATE_LIMITED', 'too many frames on this connection', { retryAfterMs: wait }));
+      return;
+    }
+    if (size > limits.maxFrameBytes) {
+      sendError(new ServerError('FRAME_TOO_LARGE', `frames are limited to ${limits.maxFrameBytes} bytes`));
+      return;
+    }
+    if (isBinary) {
+      sendError(new ServerError('BAD_FRAME', 'expected a text frame'));
+      return;
+    }
+    let frame: ClientFrame;
+    try {
+      frame = parseClientFrame(String(data));
+    } catch (err) {
+      reportError(err);
+      return;
+    }
+    chain = chain.then(() => handle(frame)).catch(reportError);
+  });
+
+  ws.on('close', () => {
+    clearTimeout(handshakeTimer);
+    if (conn.link !== undefined) ctx.hub.detach(conn.link);
+  });
+  ws.on('error', (err) => log.debug({ err: err.message }, 'socket error'));
+
+  challenge();
+}

@@ -1,0 +1,331 @@
+/**
+ * The relay's operations (docs/protocol.md §11). Each takes the checked `args` of one request
+ * and the connection's context and returns the `result`; refusals are `ServerError`s. The
+ * server checks every signature it can (device identity binding, device list, prekeys,
+ * challenge answers) so that it stores only keys their owner vouched for; clients check them
+ * again, since the server is not trusted.
+ */
+import { createHash } from 'node:crypto';
+import {
+  authSignedBytes,
+  type CryptoProvider,
+  DEVICE_IDENTITY_PUBLIC_LENGTH,
+  type DeliveryKind,
+  decodeDeviceIdentityPublic,
+  decodeSignedDeviceList,
+  encodePreKeyBundle,
+  MAX_DEVICES,
+  MLKEM_PUBLIC_KEY_LENGTH,
+  type RelayOp,
+  type ServerFrame,
+  toBase64Url,
+  verifyDeviceIdentityPublic,
+  verifyDeviceList,
+  verifyKemPreKey,
+  verifySignedPreKey,
+} from '@parley/protocol';
+import { ServerError } from '../errors.ts';
+import type { Limits } from '../options.ts';
+import type { SignedKeyRow, Storage } from '../store/storage.ts';
+import type { DeviceLink, Hub } from './hub.ts';
+import type { createBucketMap } from './rate-limit.ts';
+import { type Args, readArgs } from './validate.ts';
+
+/** Stored integer for each delivery kind. */
+export const KIND_CODES: Record<DeliveryKind, number> = { initial: 1, ratchet: 2, retry: 3 };
+/** Delivery kind for each stored integer. */
+export const KIND_NAMES: Record<number, DeliveryKind> = { 1: 'initial', 2: 'ratchet', 3: 'retry' };
+
+const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Per-connection state the ops read and change. */
+export interface ConnectionState {
+  nonce: Uint8Array;
+  authFailures: number;
+  auth: { account: string; device: number } | undefined;
+  link: DeviceLink | undefined;
+}
+
+/** What every operation may use. */
+export interface OpContext {
+  readonly storage: Storage;
+  readonly hub: Hub;
+  readonly provider: CryptoProvider;
+  readonly limits: Limits;
+  readonly clock: () => number;
+  readonly inviteOnly: boolean;
+  readonly accountLimits: { sends: ReturnType<typeof createBucketMap>; fetches: ReturnType<typeof createBucketMap> };
+  readonly conn: ConnectionState;
+  send(frame: ServerFrame): void;
+  becomeAuthenticated(account: string, device: number): void;
+}
+
+/** A result that is ready later (a send waits for its batch to commit) without holding up the next request. */
+export class Deferred {
+  constructor(readonly later: Promise<unknown>) {}
+}
+
+function requireAuth(ctx: OpContext): { account: string; device: number } {
+  if (ctx.conn.auth === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate first');
+  return ctx.conn.auth;
+}
+
+function rateLimit(bucket: ReturnType<typeof createBucketMap>, account: string, now: number, what: string): void {
+  const wait = bucket.take(account, now);
+  if (wait > 0) throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, { retryAfterMs: wait });
+}
+
+/** SHA-256 of an invite code: the database keeps only hashes. */
+export function inviteHash(code: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(code, 'utf8').digest());
+}
+
+async function register(a: Args, ctx: OpContext) {
+  if (ctx.conn.auth !== undefined) throw new ServerError('ALREADY_AUTHENTICATED', 'this connection is authenticated');
+  const name = a.accountName('name');
+  const accountKey = a.bytes('accountKey', 32);
+  const identityBytes = a.bytes('identity', DEVICE_IDENTITY_PUBLIC_LENGTH);
+  const listBytes = a.bytes('deviceList', undefined, 4096);
+  const invite = a.optionalString('invite', 128);
+  const signature = a.bytes('signature', 64);
+  if (ctx.inviteOnly && invite === undefined)
+    throw new ServerError('INVITE_REQUIRED', 'this server registers by invite only');
+
+  const identity = decodeDeviceIdentityPublic(identityBytes);
+  if (!(await verifyDeviceIdentityPublic(ctx.provider, identity))) {
+    throw new ServerError('INVALID_SIGNATURE', 'device identity binding does not verify');
+  }
+  let list: ReturnType<typeof decodeSignedDeviceList>;
+  try {
+    list = decodeSignedDeviceList(listBytes);
+    await verifyDeviceList(ctx.provider, accountKey, list);
+  } catch {
+    throw new ServerError('INVALID_SIGNATURE', 'device list is malformed or not signed by the account key');
+  }
+  const only = list.devices[0];
+  if (list.devices.length !== 1 || only === undefined || only.id !== 1 || !sameBytes(only.identity, identityBytes)) {
+    throw new ServerError('BAD_FRAME', 'a new account lists exactly its first device, id 1');
+  }
+  if (!(await ctx.provider.ed25519Verify(identity.signingKey, authSignedBytes(ctx.conn.nonce, name, 0), signature))) {
+    throw new ServerError('AUTH_FAILED', 'challenge signature does not verify');
+  }
+  const outcome = await ctx.storage.createAccount(
+    {
+      name,
+      accountKey,
+      deviceList: listBytes,
+      listVersion: list.version,
+      createdAt: ctx.clock(),
+      devices: [{ account: name, id: 1, identity: identityBytes }],
+    },
+    ctx.inviteOnly && invite !== undefined ? inviteHash(invite) : undefined,
+  );
+  if (outcome === 'name-taken') throw new ServerError('NAME_TAKEN', 'that account name is taken');
+  if (outcome === 'bad-invite') throw new ServerError('INVITE_REQUIRED', 'the invite code is unknown or used');
+  ctx.becomeAuthenticated(name, 1);
+  return { device: 1 };
+}
+
+async function auth(a: Args, ctx: OpContext) {
+  if (ctx.conn.auth !== undefined) throw new ServerError('ALREADY_AUTHENTICATED', 'this connection is authenticated');
+  const name = a.accountName('name');
+  const device = a.u32('device');
+  const signature = a.bytes('signature', 64);
+  const row = (await ctx.storage.listDevices(name)).find((d) => d.id === device);
+  // The same answer for an unknown device and a bad signature: no account probing here.
+  const ok =
+    row !== undefined &&
+    (await ctx.provider.ed25519Verify(
+      decodeDeviceIdentityPublic(row.identity).signingKey,
+      authSignedBytes(ctx.conn.nonce, name, device),
+      signature,
+    ));
+  if (!ok) throw new ServerError('AUTH_FAILED', 'unknown device or challenge signature does not verify');
+  ctx.becomeAuthenticated(name, device);
+  notifyIfLow(ctx, name, device, await ctx.storage.countPreKeys(name, device));
+  return { device };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function deviceIdentity(ctx: OpContext, account: string, device: number) {
+  const row = (await ctx.storage.listDevices(account)).find((d) => d.id === device);
+  if (row === undefined) throw new ServerError('NOT_AUTHENTICATED', 'this device is no longer registered');
+  return decodeDeviceIdentityPublic(row.identity);
+}
+
+async function uploadKeys(a: Args, ctx: OpContext) {
+  const { account, device } = requireAuth(ctx);
+  const identity = await deviceIdentity(ctx, account, device);
+  const readSigned = (x: Args, keyLength: number): SignedKeyRow => ({
+    id: x.u32('id'),
+    publicKey: x.bytes('publicKey', keyLength),
+    signature: x.bytes('signature', 64),
+  });
+  const spkArgs = a.optionalObject('signedPreKey');
+  const signedPreKey = spkArgs && readSigned(spkArgs, 32);
+  const oneTimePreKeys = a
+    .objects('oneTimePreKeys', 200)
+    .map((x) => ({ id: x.u32('id'), publicKey: x.bytes('publicKey', 32) }));
+  const kemPreKeys = a.objects('kemPreKeys', 100).map((x) => readSigned(x, MLKEM_PUBLIC_KEY_LENGTH));
+  const lrArgs = a.optionalObject('lastResortKemPreKey');
+  const lastResortKemPreKey = lrArgs && readSigned(lrArgs, MLKEM_PUBLIC_KEY_LENGTH);
+
+  if (
+    signedPreKey &&
+    !(await verifySignedPreKey(ctx.provider, identity, signedPreKey.id, signedPreKey.publicKey, signedPreKey.signature))
+  ) {
+    throw new ServerError('INVALID_SIGNATURE', 'signed prekey signature does not verify');
+  }
+  for (const k of kemPreKeys) {
+    if (!(await verifyKemPreKey(ctx.provider, identity, k.id, false, k.publicKey, k.signature))) {
+      throw new ServerError('INVALID_SIGNATURE', 'ML-KEM prekey signature does not verify');
+    }
+  }
+  if (
+    lastResortKemPreKey &&
+    !(await verifyKemPreKey(
+      ctx.provider,
+      identity,
+      lastResortKemPreKey.id,
+      true,
+      lastResortKemPreKey.publicKey,
+      lastResortKemPreKey.signature,
+    ))
+  ) {
+    throw new ServerError('INVALID_SIGNATURE', 'last-resort ML-KEM prekey signature does not verify');
+  }
+  const before = await ctx.storage.countPreKeys(account, device);
+  if (
+    before.oneTime + oneTimePreKeys.length > ctx.limits.maxStoredPreKeys ||
+    before.kem + kemPreKeys.length > ctx.limits.maxStoredPreKeys
+  ) {
+    throw new ServerError(
+      'BAD_FRAME',
+      `a device may store at most ${ctx.limits.maxStoredPreKeys} one-time prekeys of each kind`,
+    );
+  }
+  return ctx.storage.storePreKeys(account, device, { signedPreKey, oneTimePreKeys, kemPreKeys, lastResortKemPreKey });
+}
+
+async function account(a: Args, ctx: OpContext) {
+  requireAuth(ctx);
+  const name = a.accountName('name');
+  const row = await ctx.storage.getAccount(name);
+  if (row === undefined) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
+  return row;
+}
+
+function notifyIfLow(ctx: OpContext, account: string, device: number, counts: { oneTime: number; kem: number }): void {
+  if (counts.oneTime >= ctx.limits.lowPreKeyThreshold && counts.kem >= ctx.limits.lowPreKeyThreshold) return;
+  ctx.hub.linkOf(account, device)?.sendFrame({ type: 'keys-low', oneTime: counts.oneTime, kem: counts.kem });
+}
+
+async function fetchBundles(a: Args, ctx: OpContext) {
+  const me = requireAuth(ctx);
+  rateLimit(ctx.accountLimits.fetches, me.account, ctx.clock(), 'key fetches');
+  const row = await account(a, ctx);
+  const devices = await ctx.storage.listDevices(row.name);
+  const wanted = a.optionalU32List('devices', MAX_DEVICES);
+  const chosen = wanted === undefined ? devices : devices.filter((d) => wanted.includes(d.id));
+  if (wanted !== undefined && chosen.length !== new Set(wanted).size) {
+    throw new ServerError('STALE_DEVICES', 'some requested devices do not exist', {
+      devices: devices.map((d) => d.id),
+      missing: [],
+      extra: wanted.filter((id) => !devices.some((d) => d.id === id)),
+    });
+  }
+  const bundles: { device: number; bundle: string }[] = [];
+  for (const d of chosen) {
+    if (d.account === me.account && d.id === me.device) continue;
+    const taken = await ctx.storage.takeBundle(row.name, d.id);
+    if (taken === undefined) continue;
+    bundles.push({
+      device: d.id,
+      bundle: toBase64Url(
+        encodePreKeyBundle({
+          identity: d.identity,
+          signedPreKey: taken.signedPreKey,
+          oneTimePreKey: taken.oneTimePreKey,
+          kemPreKey: taken.kemPreKey,
+        }),
+      ),
+    });
+    notifyIfLow(ctx, row.name, d.id, await ctx.storage.countPreKeys(row.name, d.id));
+  }
+  if (bundles.length === 0 && chosen.some((d) => !(d.account === me.account && d.id === me.device))) {
+    throw new ServerError('NO_PREKEYS', 'the account has published no usable prekeys');
+  }
+  return { accountKey: toBase64Url(row.accountKey), deviceList: toBase64Url(row.deviceList), bundles };
+}
+
+async function send(a: Args, ctx: OpContext) {
+  const me = requireAuth(ctx);
+  rateLimit(ctx.accountLimits.sends, me.account, ctx.clock(), 'sends');
+  const recipient = a.accountName('name');
+  const messageId = a.string('messageId', 64);
+  if (!MESSAGE_ID.test(messageId))
+    throw new ServerError('BAD_FRAME', 'expected args.messageId of 8-64 characters [A-Za-z0-9_-]');
+  const resend = a.optionalBoolean('resend') ?? false;
+  const messages = a.objects('messages', MAX_DEVICES).map((m) => {
+    const kind = m.string('kind', 16);
+    const code = KIND_CODES[kind as DeliveryKind];
+    if (code === undefined) throw new ServerError('BAD_FRAME', 'expected kind "initial", "ratchet" or "retry"');
+    return { device: m.u32('device'), kind: code, body: m.bytes('body', undefined, ctx.limits.maxMessageBytes) };
+  });
+  if (messages.length === 0) throw new ServerError('BAD_FRAME', 'expected at least one message');
+  if (new Set(messages.map((m) => m.device)).size !== messages.length)
+    throw new ServerError('BAD_FRAME', 'one message per device');
+  if ((await ctx.storage.getAccount(recipient)) === undefined)
+    throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
+
+  const current = (await ctx.storage.listDevices(recipient))
+    .map((d) => d.id)
+    .filter((id) => !(recipient === me.account && id === me.device));
+  const addressed = messages.map((m) => m.device);
+  const extra = addressed.filter((id) => !current.includes(id));
+  const missing = resend ? [] : current.filter((id) => !addressed.includes(id));
+  if (extra.length > 0 || missing.length > 0) {
+    throw new ServerError('STALE_DEVICES', 'the message is not addressed to the recipient’s current devices', {
+      devices: current,
+      missing,
+      extra,
+    });
+  }
+  const later = ctx.hub
+    .send({ sender: me.account, senderDevice: me.device, messageId, recipient, messages })
+    .then((outcome) => {
+      if (outcome.status === 'queue-full') {
+        throw new ServerError('QUEUE_FULL', 'a recipient device’s queue is full', { devices: outcome.devices });
+      }
+      return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
+    });
+  return new Deferred(later);
+}
+
+/** Runs one operation. */
+export async function runOp(op: RelayOp, rawArgs: unknown, ctx: OpContext): Promise<unknown> {
+  const a = readArgs(rawArgs);
+  switch (op) {
+    case 'register':
+      return register(a, ctx);
+    case 'auth':
+      return auth(a, ctx);
+    case 'upload-keys':
+      return uploadKeys(a, ctx);
+    case 'key-count': {
+      const me = requireAuth(ctx);
+      return ctx.storage.countPreKeys(me.account, me.device);
+    }
+    case 'get-account': {
+      const row = await account(a, ctx);
+      return { accountKey: toBase64Url(row.accountKey), deviceList: toBase64Url(row.deviceList) };
+    }
+    case 'fetch-bundles':
+      return fetchBundles(a, ctx);
+    case 'send':
+      return send(a, ctx);
+  }
+}

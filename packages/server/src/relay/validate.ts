@@ -1,0 +1,143 @@
+/**
+ * Checks for what clients send: the frame envelope and each request's arguments. Every check
+ * names the field it rejects (never its value) and throws a `ServerError` with `BAD_FRAME`
+ * (or the more precise code the relay API defines).
+ */
+import {
+  ACCOUNT_NAME_PATTERN,
+  type ClientFrame,
+  fromBase64Url,
+  RELAY_API_VERSION,
+  type RelayOp,
+} from '@parley/protocol';
+import { ServerError } from '../errors.ts';
+
+const OPS: ReadonlySet<string> = new Set<RelayOp>([
+  'register',
+  'auth',
+  'upload-keys',
+  'key-count',
+  'get-account',
+  'fetch-bundles',
+  'send',
+]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function bad(what: string): ServerError {
+  return new ServerError('BAD_FRAME', `expected ${what}`);
+}
+
+/** Parses and checks a text frame's envelope; `args` is checked later by the op. */
+export function parseClientFrame(text: string): ClientFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ServerError('BAD_FRAME', 'frame is not JSON');
+  }
+  if (!isObject(value)) throw bad('a JSON object');
+  if (value.v !== RELAY_API_VERSION) {
+    throw new ServerError('UNKNOWN_VERSION', `relay API version ${RELAY_API_VERSION} is the only one spoken`);
+  }
+  if (value.type === 'ack') {
+    const seqs = value.seqs;
+    if (!Array.isArray(seqs) || seqs.length > 1000 || !seqs.every((s) => Number.isSafeInteger(s) && s > 0)) {
+      throw bad('ack.seqs as at most 1000 positive integers');
+    }
+    return { v: 1, type: 'ack', seqs: seqs as number[] };
+  }
+  if (value.type !== 'request') throw bad('type "request" or "ack"');
+  const id = value.id;
+  if (!Number.isSafeInteger(id) || (id as number) < 0) throw bad('request.id as a non-negative integer');
+  if (typeof value.op !== 'string' || !OPS.has(value.op)) {
+    throw Object.assign(new ServerError('UNKNOWN_OP', 'unknown operation'), { requestId: id });
+  }
+  if (!isObject(value.args)) throw Object.assign(bad('request.args as an object'), { requestId: id });
+  return { v: 1, type: 'request', id: id as number, op: value.op as RelayOp, args: value.args };
+}
+
+/** A typed reader over one request's `args`. */
+export interface Args {
+  string(name: string, max: number): string;
+  optionalString(name: string, max: number): string | undefined;
+  accountName(name: string): string;
+  u32(name: string): number;
+  bytes(name: string, length?: number, max?: number): Uint8Array;
+  optionalObject(name: string): Args | undefined;
+  objects(name: string, max: number): Args[];
+  optionalU32List(name: string, max: number): number[] | undefined;
+  optionalBoolean(name: string): boolean | undefined;
+}
+
+/** Wraps a request's `args` object in field readers. */
+export function readArgs(args: unknown, prefix = 'args'): Args {
+  const a = isObject(args) ? args : {};
+  const at = (name: string) => `${prefix}.${name}`;
+  const self: Args = {
+    string(name, max) {
+      const v = a[name];
+      if (typeof v !== 'string' || v.length === 0 || v.length > max) throw bad(`${at(name)} as a string of 1..${max}`);
+      return v;
+    },
+    optionalString(name, max) {
+      return a[name] === undefined ? undefined : self.string(name, max);
+    },
+    accountName(name) {
+      const v = a[name];
+      if (typeof v !== 'string' || !ACCOUNT_NAME_PATTERN.test(v)) {
+        throw new ServerError('INVALID_NAME', `expected ${at(name)} of 3-32 characters from [a-z0-9_.-]`);
+      }
+      return v;
+    },
+    u32(name) {
+      const v = a[name];
+      if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw bad(`${at(name)} as a u32`);
+      return v as number;
+    },
+    bytes(name, length, max) {
+      let out: Uint8Array;
+      try {
+        out = fromBase64Url(at(name), a[name]);
+      } catch {
+        throw bad(`${at(name)} as base64url`);
+      }
+      if (length !== undefined && out.length !== length) throw bad(`${at(name)} of ${length} bytes`);
+      if (max !== undefined && out.length > max)
+        throw new ServerError('MESSAGE_TOO_LARGE', `${at(name)} is over ${max} bytes`);
+      return out;
+    },
+    optionalObject(name) {
+      const v = a[name];
+      if (v === undefined) return undefined;
+      if (!isObject(v)) throw bad(`${at(name)} as an object`);
+      return readArgs(v, at(name));
+    },
+    objects(name, max) {
+      const v = a[name];
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || v.length > max) throw bad(`${at(name)} as a list of at most ${max}`);
+      return v.map((item, i) => {
+        if (!isObject(item)) throw bad(`${at(name)}[${i}] as an object`);
+        return readArgs(item, `${at(name)}[${i}]`);
+      });
+    },
+    optionalU32List(name, max) {
+      const v = a[name];
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v) || v.length > max || !v.every((x) => Number.isInteger(x) && x > 0 && x <= 0xffffffff)) {
+        throw bad(`${at(name)} as a list of at most ${max} device ids`);
+      }
+      return v as number[];
+    },
+    optionalBoolean(name) {
+      const v = a[name];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'boolean') throw bad(`${at(name)} as a boolean`);
+      return v;
+    },
+  };
+  return self;
+}

@@ -1,0 +1,137 @@
+/**
+ * The relay server process: one HTTP server that answers `/healthz`, a landing page, and the
+ * WebSocket relay at `/v1/ws`, over SQLite storage in the data directory.
+ *
+ * Shutdown drains: it stops accepting, writes every pending batch, tells each device the
+ * server is going away (close code 1001), then closes the database.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNodeCryptoProvider } from '@parley/protocol';
+import pino from 'pino';
+import { WebSocketServer } from 'ws';
+import { resolveOptions, type ServerOptions } from './options.ts';
+import { CLOSE, serveConnection } from './relay/connection.ts';
+import { createHub } from './relay/hub.ts';
+import { createBucketMap } from './relay/rate-limit.ts';
+import { openSqliteStorage } from './store/sqlite-storage.ts';
+import type { Storage } from './store/storage.ts';
+
+/** The WebSocket path of the relay API. */
+export const RELAY_PATH = '/v1/ws';
+
+/** A running server. */
+export interface RunningServer {
+  /** `http://host:port` of the server. */
+  readonly url: string;
+  readonly port: number;
+  readonly storage: Storage;
+  /** Drains and stops; resolves when the database is closed. */
+  close(): Promise<void>;
+}
+
+const LANDING = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Parley relay</title>
+<body><h1>Parley relay</h1><p>This server relays end-to-end encrypted messages; it cannot read them.</p>
+<p>The browser client is not built yet. Use the command-line client: <code>npx parley register NAME --server URL</code>.</p></body></html>`;
+
+/** Starts a server; `options` are merged over the defaults of `parley serve`. */
+export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
+  const options: ServerOptions = resolveOptions(partial);
+  const log = pino({ level: options.logLevel, base: undefined, redact: ['req.headers.cookie'] });
+  const storage = openSqliteStorage(options.dataDir, options.sync);
+  const { limits, clock } = options;
+  const hub = createHub(storage, limits, clock, log);
+  const provider = createNodeCryptoProvider();
+  const accountLimits = {
+    sends: createBucketMap(limits.sendRate, limits.sendBurst),
+    fetches: createBucketMap(limits.fetchRate, limits.fetchBurst),
+  };
+  let closing = false;
+
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const headers = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(closing ? 503 : 200, { ...headers, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: closing ? 'shutting-down' : 'ok', connections: hub.connectedCount() }));
+    } else if (req.method === 'GET' && path === '/') {
+      res.writeHead(200, {
+        ...headers,
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'",
+      });
+      res.end(LANDING);
+    } else {
+      res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
+      res.end('not found\n');
+    }
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.hardFrameBytes, perMessageDeflate: false });
+  const alive = new WeakMap<object, boolean>();
+  http.on('upgrade', (req, socket, head) => {
+    if (closing || (req.url ?? '').split('?')[0] !== RELAY_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
+      serveConnection(
+        ws,
+        { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits },
+        log,
+      );
+    });
+  });
+
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, limits.pingIntervalMs);
+  const purger = setInterval(() => {
+    const now = clock();
+    storage
+      .purgeExpired(now, now - 7 * 24 * 3600 * 1000)
+      .then((n) => n > 0 && log.info({ expired: n }, 'expired queued messages removed'))
+      .catch((err: unknown) => log.error({ err }, 'purging expired messages failed'));
+  }, 60_000);
+  pinger.unref();
+  purger.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info({ url, dataDir: options.dataDir, inviteOnly: options.inviteOnly }, 'parley relay listening');
+
+  return {
+    url,
+    port,
+    storage,
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(pinger);
+      clearInterval(purger);
+      const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+      await hub.flush();
+      for (const ws of wss.clients) ws.close(CLOSE.shuttingDown, 'server shutting down');
+      await new Promise((r) => setTimeout(r, 50));
+      for (const ws of wss.clients) ws.terminate();
+      http.closeAllConnections();
+      await stopped;
+      await hub.flush();
+      await storage.close();
+      log.info('parley relay stopped');
+    },
+  };
+}

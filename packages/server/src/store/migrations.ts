@@ -1,0 +1,88 @@
+/**
+ * Numbered schema migrations for the SQLite store. Each runs once, in order, inside a
+ * transaction, and is recorded in `schema_migrations`. Never edit a migration that has shipped:
+ * add the next number.
+ */
+
+/** One migration: its number, a name for logs and the SQL it runs. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+/** Every migration, oldest first. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, devices, prekeys, queues, invites',
+    up: `
+      CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        account_key BLOB NOT NULL,
+        device_list BLOB NOT NULL,
+        list_version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE devices (
+        account TEXT NOT NULL REFERENCES accounts(name),
+        id INTEGER NOT NULL,
+        identity BLOB NOT NULL,
+        PRIMARY KEY (account, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE signed_prekeys (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (account, device)
+      ) WITHOUT ROWID;
+      CREATE TABLE one_time_prekeys (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        PRIMARY KEY (account, device, id)
+      ) WITHOUT ROWID;
+      CREATE TABLE kem_prekeys (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        id INTEGER NOT NULL,
+        public_key BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        last_resort INTEGER NOT NULL,
+        PRIMARY KEY (account, device, id)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX kem_last_resort ON kem_prekeys (account, device) WHERE last_resort = 1;
+      CREATE TABLE queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        server_time INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX queue_by_device ON queue (account, device, seq);
+      CREATE INDEX queue_by_expiry ON queue (expires_at);
+      CREATE TABLE send_log (
+        sender TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        server_time INTEGER NOT NULL,
+        PRIMARY KEY (sender, sender_device, message_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX send_log_by_time ON send_log (server_time);
+      CREATE TABLE invites (
+        code_hash BLOB PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        used_by TEXT,
+        used_at INTEGER
+      ) WITHOUT ROWID;
+    `,
+  },
+];

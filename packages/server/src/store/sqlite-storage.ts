@@ -1,0 +1,277 @@
+/**
+ * The SQLite implementation of `Storage` (better-sqlite3, WAL mode). better-sqlite3 is
+ * synchronous, so each method is one transaction that no other request can interleave with:
+ * that is what makes one-time prekey consumption atomic within a node.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
+import type {
+  AccountRow,
+  DeviceRow,
+  NewAccount,
+  PreKeyCounts,
+  QueuedMessage,
+  SendBatchItem,
+  SendOutcome,
+  SignedKeyRow,
+  Storage,
+  TakenBundle,
+} from './storage.ts';
+
+/** File name of the database inside the data directory. */
+export const SQLITE_FILE = 'parley.sqlite';
+
+type Row = Record<string, unknown>;
+
+function bytes(value: unknown): Uint8Array {
+  const b = value as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Applies every migration newer than the database's recorded version. */
+export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  const ran: number[] = [];
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+    }).immediate();
+    ran.push(m.version);
+  }
+  return ran;
+}
+
+/** Opens (creating if needed) the database in `dataDir` and migrates it. */
+export function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'): Storage {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, SQLITE_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrateSqlite(db);
+  return createSqliteStorage(db);
+}
+
+function createSqliteStorage(db: Database.Database): Storage {
+  const q = {
+    insertAccount: db.prepare(
+      'INSERT INTO accounts (name, account_key, device_list, list_version, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    insertDevice: db.prepare('INSERT INTO devices (account, id, identity) VALUES (?, ?, ?)'),
+    useInvite: db.prepare('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_by IS NULL'),
+    getAccount: db.prepare('SELECT * FROM accounts WHERE name = ?'),
+    listDevices: db.prepare('SELECT account, id, identity FROM devices WHERE account = ? ORDER BY id'),
+    insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
+    upsertSigned: db.prepare(
+      `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
+    ),
+    insertOneTime: db.prepare(
+      'INSERT OR REPLACE INTO one_time_prekeys (account, device, id, public_key) VALUES (?, ?, ?, ?)',
+    ),
+    insertKem: db.prepare(
+      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, 0)',
+    ),
+    deleteLastResort: db.prepare('DELETE FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1'),
+    insertLastResort: db.prepare(
+      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, 1)',
+    ),
+    countOneTime: db.prepare('SELECT COUNT(*) AS n FROM one_time_prekeys WHERE account = ? AND device = ?'),
+    countKem: db.prepare('SELECT COUNT(*) AS n FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0'),
+    getSigned: db.prepare('SELECT id, public_key, signature FROM signed_prekeys WHERE account = ? AND device = ?'),
+    takeOneTime: db.prepare(
+      `DELETE FROM one_time_prekeys WHERE account = ? AND device = ? AND id =
+         (SELECT id FROM one_time_prekeys WHERE account = ? AND device = ? ORDER BY id LIMIT 1)
+       RETURNING id, public_key`,
+    ),
+    takeKem: db.prepare(
+      `DELETE FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 AND id =
+         (SELECT id FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 ORDER BY id LIMIT 1)
+       RETURNING id, public_key, signature`,
+    ),
+    getLastResort: db.prepare(
+      'SELECT id, public_key, signature FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1',
+    ),
+    logSend: db.prepare(
+      'INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    depth: db.prepare('SELECT COUNT(*) AS n FROM queue WHERE account = ? AND device = ?'),
+    enqueue: db.prepare(
+      `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    pending: db.prepare(
+      `SELECT seq, sender, sender_device, message_id, kind, body, server_time FROM queue
+       WHERE account = ? AND device = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
+    ),
+    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ?'),
+    purgeQueue: db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
+    purgeSendLog: db.prepare('DELETE FROM send_log WHERE server_time < ?'),
+  };
+
+  const count = (stmt: Database.Statement, account: string, device: number): number =>
+    (stmt.get(account, device) as { n: number }).n;
+  const counts = (account: string, device: number): PreKeyCounts => ({
+    oneTime: count(q.countOneTime, account, device),
+    kem: count(q.countKem, account, device),
+  });
+  const signedRow = (r: Row): SignedKeyRow => ({
+    id: r.id as number,
+    publicKey: bytes(r.public_key),
+    signature: bytes(r.signature),
+  });
+
+  const createAccount = db.transaction((a: NewAccount, inviteHash: Uint8Array | undefined, now: number) => {
+    if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt).changes === 0) {
+      return 'name-taken' as const;
+    }
+    if (inviteHash !== undefined && q.useInvite.run(a.name, now, inviteHash).changes === 0) {
+      throw new BadInvite();
+    }
+    for (const d of a.devices) q.insertDevice.run(a.name, d.id, d.identity);
+    return 'created' as const;
+  });
+
+  const storePreKeys = db.transaction(
+    (account: string, device: number, keys: Parameters<Storage['storePreKeys']>[2]): PreKeyCounts => {
+      if (keys.signedPreKey) {
+        const s = keys.signedPreKey;
+        q.upsertSigned.run(account, device, s.id, s.publicKey, s.signature);
+      }
+      for (const k of keys.oneTimePreKeys) q.insertOneTime.run(account, device, k.id, k.publicKey);
+      for (const k of keys.kemPreKeys) q.insertKem.run(account, device, k.id, k.publicKey, k.signature);
+      if (keys.lastResortKemPreKey) {
+        const k = keys.lastResortKemPreKey;
+        q.deleteLastResort.run(account, device);
+        q.insertLastResort.run(account, device, k.id, k.publicKey, k.signature);
+      }
+      return counts(account, device);
+    },
+  );
+
+  const takeBundle = db.transaction((account: string, device: number): TakenBundle | undefined => {
+    const signed = q.getSigned.get(account, device) as Row | undefined;
+    if (signed === undefined) return undefined;
+    const kem = q.takeKem.get(account, device, account, device) as Row | undefined;
+    const kemRow = kem ?? (q.getLastResort.get(account, device) as Row | undefined);
+    if (kemRow === undefined) return undefined;
+    const otp = q.takeOneTime.get(account, device, account, device) as Row | undefined;
+    return {
+      signedPreKey: signedRow(signed),
+      oneTimePreKey: otp && { id: otp.id as number, publicKey: bytes(otp.public_key) },
+      kemPreKey: { ...signedRow(kemRow), lastResort: kem === undefined },
+    };
+  });
+
+  const enqueue = db.transaction(
+    (items: readonly SendBatchItem[], now: number, expiresAt: number, maxPerDevice: number): SendOutcome[] =>
+      items.map((item): SendOutcome => {
+        const full = item.messages
+          .filter((m) => count(q.depth, item.recipient, m.device) >= maxPerDevice)
+          .map((m) => m.device);
+        if (full.length > 0) return { status: 'queue-full', devices: full };
+        if (q.logSend.run(item.sender, item.senderDevice, item.messageId, now).changes === 0) {
+          return { status: 'duplicate' };
+        }
+        const seqs = item.messages.map((m) => {
+          const r = q.enqueue.run(
+            item.recipient,
+            m.device,
+            item.sender,
+            item.senderDevice,
+            item.messageId,
+            m.kind,
+            m.body,
+            now,
+            expiresAt,
+          );
+          return { device: m.device, seq: Number(r.lastInsertRowid) };
+        });
+        return { status: 'queued', seqs };
+      }),
+  );
+
+  const acknowledge = db.transaction((acks: Parameters<Storage['acknowledge']>[0]) => {
+    for (const a of acks) for (const seq of a.seqs) q.ack.run(a.account, a.device, seq);
+  });
+
+  return {
+    async createAccount(account, inviteHash) {
+      try {
+        return createAccount(account, inviteHash, account.createdAt);
+      } catch (err) {
+        if (err instanceof BadInvite) return 'bad-invite';
+        throw err;
+      }
+    },
+    async getAccount(name) {
+      const r = q.getAccount.get(name) as Row | undefined;
+      if (r === undefined) return undefined;
+      const row: AccountRow = {
+        name: r.name as string,
+        accountKey: bytes(r.account_key),
+        deviceList: bytes(r.device_list),
+        listVersion: r.list_version as number,
+        createdAt: r.created_at as number,
+      };
+      return row;
+    },
+    async listDevices(name) {
+      return (q.listDevices.all(name) as Row[]).map(
+        (r): DeviceRow => ({ account: r.account as string, id: r.id as number, identity: bytes(r.identity) }),
+      );
+    },
+    async createInvite(codeHash, createdAt) {
+      q.insertInvite.run(codeHash, createdAt);
+    },
+    async storePreKeys(account, device, keys) {
+      return storePreKeys(account, device, keys);
+    },
+    async countPreKeys(account, device) {
+      return counts(account, device);
+    },
+    async takeBundle(account, device) {
+      return takeBundle.immediate(account, device);
+    },
+    async enqueue(items, now, expiresAt, maxPerDevice) {
+      return enqueue.immediate(items, now, expiresAt, maxPerDevice);
+    },
+    async pending(account, device, afterSeq, limit, now) {
+      return (q.pending.all(account, device, afterSeq, now, limit) as Row[]).map(
+        (r): QueuedMessage => ({
+          seq: r.seq as number,
+          sender: r.sender as string,
+          senderDevice: r.sender_device as number,
+          messageId: r.message_id as string,
+          kind: r.kind as number,
+          body: bytes(r.body),
+          serverTime: r.server_time as number,
+        }),
+      );
+    },
+    async acknowledge(acks) {
+      acknowledge(acks);
+    },
+    async purgeExpired(now, sendLogBefore) {
+      const n = q.purgeQueue.run(now).changes;
+      q.purgeSendLog.run(sendLogBefore);
+      return n;
+    },
+    async queueDepth(account, device) {
+      return count(q.depth, account, device);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+class BadInvite extends Error {}
