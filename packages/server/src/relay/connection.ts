@@ -36,7 +36,13 @@ export function serveConnection(
   const { limits, clock } = ctx;
   const frames = createTokenBucket(limits.frameRate, limits.frameBurst, clock());
   let chain: Promise<void> = Promise.resolve();
-  const conn: ConnectionState = { nonce: randomBytes(32), authFailures: 0, auth: undefined, link: undefined };
+  const conn: ConnectionState = {
+    nonce: randomBytes(32),
+    authFailures: 0,
+    auth: undefined,
+    link: undefined,
+    afterResponse: [],
+  };
 
   const send = (frame: ServerFrame): void => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
@@ -84,7 +90,8 @@ export function serveConnection(
       },
     };
     conn.link = link;
-    ctx.hub.attach(link);
+    // Attached after the handshake answer is sent, so the device hears "you are in" before any delivery.
+    conn.afterResponse.push(() => ctx.hub.attach(link));
     log.debug({ device }, 'device authenticated');
   };
 
@@ -106,6 +113,7 @@ export function serveConnection(
       } else {
         send({ type: 'response', id: frame.id, result });
       }
+      for (const hook of conn.afterResponse.splice(0)) hook();
     } catch (err) {
       if (isHandshake && isServerError(err) && err.code !== 'ALREADY_AUTHENTICATED') {
         conn.authFailures++;

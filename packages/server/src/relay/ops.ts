@@ -44,6 +44,8 @@ export interface ConnectionState {
   authFailures: number;
   auth: { account: string; device: number } | undefined;
   link: DeviceLink | undefined;
+  /** Run once the current request's answer has been sent. */
+  afterResponse: (() => void)[];
 }
 
 /** What every operation may use. */
@@ -142,7 +144,8 @@ async function auth(a: Args, ctx: OpContext) {
     ));
   if (!ok) throw new ServerError('AUTH_FAILED', 'unknown device or challenge signature does not verify');
   ctx.becomeAuthenticated(name, device);
-  notifyIfLow(ctx, name, device, await ctx.storage.countPreKeys(name, device));
+  const counts = await ctx.storage.countPreKeys(name, device);
+  ctx.conn.afterResponse.push(() => notifyIfLow(ctx, name, device, counts));
   return { device };
 }
 

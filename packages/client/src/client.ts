@@ -1,0 +1,301 @@
+/**
+ * The Parley client: one account's device, its home directory and its link to the relay.
+ *
+ * `registerAccount` creates a home and an account; `openClient` loads an existing home;
+ * `connect` authenticates and starts receiving. Sending goes through a durable outbox (a send
+ * made offline goes out when the link returns); receiving decrypts, stores, emits an event and
+ * only then acknowledges. The conversation logic (encrypt/fan-out, decrypt/trust, retries)
+ * lives in `messaging.ts`.
+ */
+import {
+  authSignedBytes,
+  type CryptoProvider,
+  computeSafetyNumber,
+  createNodeCryptoProvider,
+  createNodeRandom,
+  encodeDeviceIdentityPublic,
+  encodeSignedDeviceList,
+  generateAccountIdentity,
+  generateDeviceIdentity,
+  type RandomSource,
+  type SafetyNumber,
+  signDeviceList,
+  toBase64Url,
+} from '@parley/protocol';
+import type Database from 'better-sqlite3';
+import { ClientError, isRelayRefusal } from './errors.ts';
+import { type ClientEvent, createEventHub, type StoredMessage } from './events.ts';
+import { type Contacts, createContacts } from './home/contacts.ts';
+import { openHomeDatabase } from './home/database.ts';
+import { prepareStock } from './home/prekey-stock.ts';
+import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
+import { createHomeProtocolStores } from './home/protocol-stores.ts';
+import { createMessaging, type Messaging } from './messaging.ts';
+import { openRelayLink, type RelayLink } from './relay/relay-link.ts';
+
+/** Options shared by `registerAccount` and `openClient`. */
+export interface ClientOptions {
+  /** The home directory holding this device's keys, sessions and history. */
+  readonly home: string;
+  readonly provider?: CryptoProvider;
+  readonly random?: RandomSource;
+  readonly clock?: () => number;
+  readonly requestTimeoutMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** A contact's safety number and state, for `parley verify`. */
+export interface ContactSafety {
+  readonly name: string;
+  readonly safetyNumber: SafetyNumber;
+  readonly verified: boolean;
+  /** True when the contact's key changed and the change is not accepted yet (the number shown is the new key's). */
+  readonly changed: boolean;
+}
+
+/** An open client. */
+export interface ParleyClient {
+  readonly name: string;
+  readonly device: number;
+  readonly server: string;
+  /** Connects (authenticating with the device key) and starts receiving; reconnects by itself afterwards. */
+  connect(): Promise<void>;
+  /** Stores the message, queues it and sends it when connected. Resolves with its id once it is stored. */
+  send(to: string, text: string): Promise<{ id: string }>;
+  /** Like `send`, but resolves once the server has durably accepted it (or rejects with why not). */
+  sendAndWait(to: string, text: string): Promise<{ id: string }>;
+  /** Events from now on. */
+  events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
+  /** Resolves once the backlog queued before `connect` has been received and processed. */
+  drained(): Promise<void>;
+  /** Accepts a contact's changed account key and releases held messages. */
+  acceptIdentity(name: string): Promise<void>;
+  /** The safety number for a contact (fetching their key on first use). */
+  safety(name: string): Promise<ContactSafety>;
+  markVerified(name: string): void;
+  history(peer: string, limit?: number): StoredMessage[];
+  close(): Promise<void>;
+}
+
+interface Runtime {
+  readonly db: Database.Database;
+  readonly provider: CryptoProvider;
+  readonly random: RandomSource;
+  readonly clock: () => number;
+  readonly profiles: ProfileStore;
+}
+
+function runtime(options: ClientOptions): Runtime {
+  const db = openHomeDatabase(options.home);
+  return {
+    db,
+    provider: options.provider ?? createNodeCryptoProvider(),
+    random: options.random ?? createNodeRandom(),
+    clock: options.clock ?? Date.now,
+    profiles: createProfileStore(db),
+  };
+}
+
+/**
+ * Creates an account `name` on `server` with this home's first device, uploads prekeys and
+ * returns the connected client. Keys are saved before the server is asked, so an interrupted
+ * registration can be repeated with the same name.
+ */
+export async function registerAccount(
+  options: ClientOptions & { name: string; server: string; invite?: string },
+): Promise<ParleyClient> {
+  const rt = runtime(options);
+  try {
+    let profile = rt.profiles.load();
+    if (
+      profile?.registered ||
+      (profile !== undefined && (profile.name !== options.name || profile.server !== options.server))
+    ) {
+      throw new ClientError('ALREADY_REGISTERED', `this home already holds the account ${profile.name}`);
+    }
+    if (profile === undefined) {
+      const account = await generateAccountIdentity(rt.provider, rt.random);
+      const identity = await generateDeviceIdentity(rt.provider, rt.random);
+      const entry = { id: 1, identity: encodeDeviceIdentityPublic(identity.publicIdentity) };
+      const deviceList = await signDeviceList(rt.provider, account.privateKey, 1, [entry]);
+      profile = {
+        name: options.name,
+        server: options.server,
+        device: 1,
+        registered: false,
+        account,
+        identity,
+        deviceList,
+      };
+      rt.profiles.save(profile);
+    }
+    const p = profile;
+    const client = createClient(rt, options, p);
+    try {
+      await client.start('register', options.invite);
+    } catch (err) {
+      // A repeated registration whose first attempt reached the server: our keys already own the name.
+      if (!isRelayRefusal(err, 'NAME_TAKEN')) throw err;
+      await client.start('auth');
+    }
+    rt.profiles.markRegistered();
+    await client.refillPreKeys();
+    return client.api;
+  } catch (err) {
+    rt.db.close();
+    throw err;
+  }
+}
+
+/** Opens the client of an existing home (not yet connected). */
+export async function openClient(options: ClientOptions): Promise<ParleyClient> {
+  const rt = runtime(options);
+  const profile = rt.profiles.load();
+  if (profile === undefined || !profile.registered) {
+    rt.db.close();
+    throw new ClientError('NOT_REGISTERED', `no account in ${options.home}; run \`parley register NAME\` first`);
+  }
+  return createClient(rt, options, profile).api;
+}
+
+function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
+  const { db, provider, random, clock, profiles } = rt;
+  const events = createEventHub();
+  const contacts: Contacts = createContacts(db, provider);
+  const stores = createHomeProtocolStores(db, profile.identity, profile.name, () => profile.deviceList, contacts);
+  let link: RelayLink | undefined;
+  let drainedWaiters: (() => void)[] = [];
+  let isDrained = false;
+  let closed = false;
+
+  const messaging: Messaging = createMessaging({
+    db,
+    provider,
+    random,
+    clock,
+    profile,
+    contacts,
+    stores,
+    events,
+    link: () => link,
+  });
+
+  const refillPreKeys = async (): Promise<void> => {
+    const current = link;
+    if (current === undefined) return;
+    const counts = await current.request('key-count', {});
+    const upload = await prepareStock(db, profiles, provider, random, profile.identity, counts, clock());
+    if (upload !== undefined) await current.request('upload-keys', upload);
+  };
+
+  const start = async (mode: 'register' | 'auth', invite?: string): Promise<void> => {
+    link = await openRelayLink({
+      url: profile.server,
+      requestTimeoutMs: options.requestTimeoutMs,
+      maxBackoffMs: options.maxBackoffMs,
+      onLink(l) {
+        link = l;
+      },
+      async handshake(nonce) {
+        const registering = mode === 'register' && !profiles.load()?.registered;
+        const device = registering ? 0 : profile.device;
+        const signature = toBase64Url(
+          await provider.ed25519Sign(profile.identity.signingPrivateKey, authSignedBytes(nonce, profile.name, device)),
+        );
+        if (!registering) return { op: 'auth', args: { name: profile.name, device, signature } };
+        return {
+          op: 'register',
+          args: {
+            name: profile.name,
+            accountKey: toBase64Url(profile.account.publicKey),
+            identity: toBase64Url(encodeDeviceIdentityPublic(profile.identity.publicIdentity)),
+            deviceList: toBase64Url(encodeSignedDeviceList(profile.deviceList)),
+            signature,
+            ...(invite === undefined ? {} : { invite }),
+          },
+        };
+      },
+      onFrame(frame) {
+        if (frame.type === 'deliver') messaging.receive(frame);
+        else if (frame.type === 'keys-low') void refillPreKeys().catch(() => {});
+        else if (frame.type === 'drained') {
+          void messaging.idle().then(() => {
+            isDrained = true;
+            for (const w of drainedWaiters) w();
+            drainedWaiters = [];
+            events.emit({ type: 'drained' });
+          });
+        }
+      },
+      onState(state) {
+        events.emit({ type: 'connection', state });
+        if (state === 'connected') {
+          void refillPreKeys().catch(() => {});
+          messaging.flushOutbox();
+        }
+      },
+    });
+    messaging.flushOutbox();
+  };
+
+  const api: ParleyClient = {
+    name: profile.name,
+    device: profile.device,
+    server: profile.server,
+    async connect() {
+      if (link !== undefined) return;
+      await start('auth');
+    },
+    async send(to, text) {
+      return messaging.send(to, text, false);
+    },
+    async sendAndWait(to, text) {
+      return messaging.send(to, text, true);
+    },
+    events(signal) {
+      return events.subscribe(signal);
+    },
+    drained() {
+      if (isDrained) return messaging.idle();
+      return new Promise((resolve) => drainedWaiters.push(resolve));
+    },
+    async acceptIdentity(name) {
+      contacts.acceptPending(name);
+      await messaging.releaseHeld(name);
+      messaging.flushOutbox();
+    },
+    async safety(name) {
+      let contact = contacts.get(name);
+      if (contact === undefined) {
+        await messaging.refreshContact(name);
+        contact = contacts.get(name);
+      }
+      if (contact === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name}`);
+      const theirKey = contact.pendingKey ?? contact.accountKey;
+      const safetyNumber = await computeSafetyNumber(provider, {
+        ourName: profile.name,
+        ourAccountKey: profile.account.publicKey,
+        theirName: name,
+        theirAccountKey: theirKey,
+      });
+      return { name, safetyNumber, verified: contact.verified, changed: contact.pendingKey !== undefined };
+    },
+    markVerified(name) {
+      if (contacts.get(name) === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
+      contacts.setVerified(name, true);
+    },
+    history(peer, limit = 100) {
+      return messaging.history(peer, limit);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      link?.close();
+      await messaging.idle();
+      events.end();
+      db.close();
+    },
+  };
+
+  return { api, start, refillPreKeys };
+}

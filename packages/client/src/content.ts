@@ -1,0 +1,59 @@
+/**
+ * What travels inside the Double Ratchet: a small JSON content record, padded so that the
+ * ciphertext length reveals only a 160-byte bucket of the text length (as Signal pads:
+ * content ‖ 0x80 ‖ zeros to the next multiple of 160).
+ *
+ * `id` is the sender's message id (unique per sender; receivers deduplicate on it), `ts` the
+ * sender's clock, `to` is set on copies sent to the sender's own other devices.
+ */
+import { utf8 } from '@parley/protocol';
+
+const BLOCK = 160;
+/** Longest text a message may carry, in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 16 * 1024;
+
+/** A text message's content. */
+export interface TextContent {
+  readonly v: 1;
+  readonly id: string;
+  readonly ts: number;
+  readonly text: string;
+  readonly to?: string;
+}
+
+/** Encodes and pads content. */
+export function encodeContent(content: TextContent): Uint8Array {
+  const body = utf8(JSON.stringify(content));
+  const padded = new Uint8Array(Math.ceil((body.length + 1) / BLOCK) * BLOCK);
+  padded.set(body);
+  padded[body.length] = 0x80;
+  return padded;
+}
+
+/** Removes padding and checks the shape; undefined for anything malformed. */
+export function decodeContent(padded: Uint8Array): TextContent | undefined {
+  let end = padded.length - 1;
+  while (end >= 0 && padded[end] === 0) end--;
+  if (end < 0 || padded[end] !== 0x80) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(padded.subarray(0, end)));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Record<string, unknown>;
+  if (
+    c.v !== 1 ||
+    typeof c.id !== 'string' ||
+    c.id.length < 8 ||
+    c.id.length > 64 ||
+    !Number.isSafeInteger(c.ts) ||
+    typeof c.text !== 'string' ||
+    (c.to !== undefined && typeof c.to !== 'string')
+  ) {
+    return undefined;
+  }
+  const out: TextContent = { v: 1, id: c.id, ts: c.ts as number, text: c.text };
+  return typeof c.to === 'string' ? { ...out, to: c.to } : out;
+}

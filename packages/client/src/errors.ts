@@ -1,0 +1,61 @@
+/**
+ * The client SDK's error family. Codes are stable API for the CLI and UIs; messages say what a
+ * person can do and never contain message text or key material.
+ */
+import type { RelayErrorCode } from '@parley/protocol';
+
+/** Every code a `ClientError` can carry. */
+export type ClientErrorCode =
+  /** The server could not be reached (or the connection dropped before an answer). */
+  | 'SERVER_UNREACHABLE'
+  /** The server answered with a relay error; `relayCode` says which. */
+  | 'SERVER_REFUSED'
+  /** This home directory has no registered account yet. */
+  | 'NOT_REGISTERED'
+  /** This home directory already holds an account. */
+  | 'ALREADY_REGISTERED'
+  /** The named account does not exist on the server. */
+  | 'UNKNOWN_ACCOUNT'
+  /** The contact's account key changed; nothing is sent until the user accepts the new key. */
+  | 'UNTRUSTED_IDENTITY'
+  /** The server served a device list that does not verify, or an older version of one. */
+  | 'INVALID_DEVICE_LIST'
+  /** The contact has no usable prekeys on the server. */
+  | 'NO_PREKEYS'
+  /** A request took too long. */
+  | 'TIMEOUT'
+  /** The client was closed. */
+  | 'CLOSED'
+  /** Bad arguments from the caller. */
+  | 'INVALID_ARGUMENT';
+
+/** Base error of `@parley/client`. */
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  /** For `SERVER_REFUSED`: the relay's error code. */
+  readonly relayCode: RelayErrorCode | undefined;
+  /** For `SERVER_REFUSED`: the relay's details (e.g. the stale device set). */
+  readonly details: unknown;
+
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    extra: { relayCode?: RelayErrorCode; details?: unknown; cause?: unknown } = {},
+  ) {
+    super(message, { cause: extra.cause });
+    this.name = 'ClientError';
+    this.code = code;
+    this.relayCode = extra.relayCode;
+    this.details = extra.details;
+  }
+}
+
+/** True when `err` is a `ClientError`, optionally with the given code. */
+export function isClientError(err: unknown, code?: ClientErrorCode): err is ClientError {
+  return err instanceof ClientError && (code === undefined || err.code === code);
+}
+
+/** True when `err` is the relay refusing with `relayCode`. */
+export function isRelayRefusal(err: unknown, relayCode: RelayErrorCode): err is ClientError {
+  return isClientError(err, 'SERVER_REFUSED') && err.relayCode === relayCode;
+}

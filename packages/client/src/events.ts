@@ -1,0 +1,91 @@
+/**
+ * The SDK's one stream of events (STYLE.md §8): every subscriber gets its own async iterator,
+ * fed from the moment it subscribed. Events are emitted only after what they report is
+ * persisted locally.
+ */
+
+/** A received or sent text message as stored in the history. */
+export interface StoredMessage {
+  readonly id: string;
+  /** The conversation: the other account. */
+  readonly peer: string;
+  readonly direction: 'in' | 'out';
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly text: string;
+  /** Sender's clock (ms). */
+  readonly sentAt: number;
+  readonly receivedAt: number | undefined;
+  readonly status: 'pending' | 'sent' | 'failed' | 'received';
+}
+
+/** Everything the SDK reports. */
+export type ClientEvent =
+  | { readonly type: 'message'; readonly message: StoredMessage }
+  | { readonly type: 'sent'; readonly id: string; readonly to: string }
+  | { readonly type: 'send-failed'; readonly id: string; readonly to: string; readonly reason: string }
+  /** A contact's account key changed; sending to them is paused until `acceptIdentity`. */
+  | { readonly type: 'identity-changed'; readonly name: string; readonly verified: boolean }
+  /** A message could not be decrypted; a retry request went to its sender. */
+  | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
+  /** A message from a device that is not on the sender's signed device list was dropped. */
+  | { readonly type: 'unlisted-device'; readonly from: string; readonly fromDevice: number }
+  | { readonly type: 'connection'; readonly state: 'connecting' | 'connected' | 'disconnected' | 'replaced' }
+  /** Everything queued for this device before it connected has been processed. */
+  | { readonly type: 'drained' };
+
+/** Fan-out of events to subscribers. */
+export interface EventHub {
+  emit(event: ClientEvent): void;
+  subscribe(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
+  end(): void;
+}
+
+/** Creates an event hub. */
+export function createEventHub(): EventHub {
+  const subscribers = new Set<{ push(e: ClientEvent | undefined): void }>();
+  let ended = false;
+  return {
+    emit(event) {
+      for (const s of subscribers) s.push(event);
+    },
+    end() {
+      ended = true;
+      for (const s of subscribers) s.push(undefined);
+    },
+    subscribe(signal) {
+      const buffered: (ClientEvent | undefined)[] = [];
+      let wake: (() => void) | undefined;
+      const sub = {
+        push(e: ClientEvent | undefined) {
+          buffered.push(e);
+          wake?.();
+        },
+      };
+      subscribers.add(sub);
+      if (ended) sub.push(undefined);
+      const onAbort = () => sub.push(undefined);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (): IteratorReturnResult<undefined> => {
+        subscribers.delete(sub);
+        signal?.removeEventListener('abort', onAbort);
+        return { done: true, value: undefined };
+      };
+      const iterator: AsyncIterableIterator<ClientEvent> = {
+        async next() {
+          while (buffered.length === 0) await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+          const e = buffered.shift();
+          return e === undefined ? finish() : { done: false, value: e };
+        },
+        async return() {
+          return finish();
+        },
+        [Symbol.asyncIterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    },
+  };
+}

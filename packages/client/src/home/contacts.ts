@@ -1,0 +1,125 @@
+/**
+ * Contacts: each account we talk to, with the account key we pinned (trust on first use, or
+ * verified by comparing safety numbers) and the last device list that key signed. A changed
+ * key is held as `pending` until the user accepts it; until then nothing is sent to the
+ * contact and nothing from their devices is decrypted.
+ */
+import {
+  type CryptoProvider,
+  constantTimeEqual,
+  decodeSignedDeviceList,
+  type SignedDeviceList,
+  verifyDeviceList,
+} from '@parley/protocol';
+import type Database from 'better-sqlite3';
+import { ClientError } from '../errors.ts';
+import { blob } from './database.ts';
+
+/** A contact as stored. */
+export interface Contact {
+  readonly name: string;
+  readonly accountKey: Uint8Array;
+  readonly deviceList: SignedDeviceList;
+  readonly verified: boolean;
+  /** Set when the server served a different account key that the user has not accepted. */
+  readonly pendingKey: Uint8Array | undefined;
+  readonly changedAt: number | undefined;
+}
+
+/** What `checkServedList` concluded. */
+export type ListCheck =
+  | { readonly status: 'trusted'; readonly contact: Contact }
+  | { readonly status: 'changed'; readonly contact: Contact };
+
+/** The contacts table. */
+export interface Contacts {
+  get(name: string): Contact | undefined;
+  all(): Contact[];
+  /**
+   * Verifies a served account key and signed device list. A first sight pins them; the same
+   * key with a newer (or equal) version updates the list; an older version is refused; a
+   * different key is recorded as pending and reported as `changed`.
+   */
+  checkServedList(name: string, accountKey: Uint8Array, listBytes: Uint8Array, now: number): Promise<ListCheck>;
+  /** Accepts the pending key (after the user compared safety numbers or chose to trust it). */
+  acceptPending(name: string): Contact;
+  setVerified(name: string, verified: boolean): void;
+}
+
+/** Opens the contacts table over the home database. */
+export function createContacts(db: Database.Database, provider: CryptoProvider): Contacts {
+  const q = {
+    get: db.prepare('SELECT * FROM contacts WHERE name = ?'),
+    all: db.prepare('SELECT * FROM contacts ORDER BY name'),
+    insert: db.prepare('INSERT INTO contacts (name, account_key, device_list, list_version) VALUES (?, ?, ?, ?)'),
+    updateList: db.prepare('UPDATE contacts SET device_list = ?, list_version = ? WHERE name = ?'),
+    setPending: db.prepare('UPDATE contacts SET pending_key = ?, pending_list = ?, changed_at = ? WHERE name = ?'),
+    accept: db.prepare(
+      `UPDATE contacts SET account_key = pending_key, device_list = pending_list,
+         list_version = ?, verified = 0, pending_key = NULL, pending_list = NULL WHERE name = ?`,
+    ),
+    verified: db.prepare('UPDATE contacts SET verified = ? WHERE name = ?'),
+  };
+  const toContact = (r: Record<string, unknown>): Contact => ({
+    name: r.name as string,
+    accountKey: blob(r.account_key),
+    deviceList: decodeSignedDeviceList(blob(r.device_list)),
+    verified: r.verified === 1,
+    pendingKey: r.pending_key == null ? undefined : blob(r.pending_key),
+    changedAt: (r.changed_at as number | null) ?? undefined,
+  });
+  const get = (name: string): Contact | undefined => {
+    const r = q.get.get(name) as Record<string, unknown> | undefined;
+    return r && toContact(r);
+  };
+
+  return {
+    get,
+    all: () => (q.all.all() as Record<string, unknown>[]).map(toContact),
+    async checkServedList(name, accountKey, listBytes, now) {
+      let list: SignedDeviceList;
+      try {
+        list = decodeSignedDeviceList(listBytes);
+        await verifyDeviceList(provider, accountKey, list);
+      } catch (err) {
+        throw new ClientError(
+          'INVALID_DEVICE_LIST',
+          `the server served a device list for ${name} that does not verify`,
+          {
+            cause: err,
+          },
+        );
+      }
+      const known = get(name);
+      if (known === undefined) {
+        q.insert.run(name, accountKey, listBytes, list.version);
+        return { status: 'trusted', contact: get(name) as Contact };
+      }
+      if (!constantTimeEqual(known.accountKey, accountKey)) {
+        if (known.pendingKey === undefined || !constantTimeEqual(known.pendingKey, accountKey)) {
+          q.setPending.run(accountKey, listBytes, now, name);
+        }
+        return { status: 'changed', contact: get(name) as Contact };
+      }
+      if (list.version < known.deviceList.version) {
+        throw new ClientError(
+          'INVALID_DEVICE_LIST',
+          `the server served an older device list for ${name} (rollback refused)`,
+        );
+      }
+      if (list.version > known.deviceList.version) q.updateList.run(listBytes, list.version, name);
+      return { status: known.pendingKey === undefined ? 'trusted' : 'changed', contact: get(name) as Contact };
+    },
+    acceptPending(name) {
+      const c = get(name);
+      if (c === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
+      if (c.pendingKey === undefined) return c;
+      const pending = q.get.get(name) as Record<string, unknown>;
+      q.accept.run(decodeSignedDeviceList(blob(pending.pending_list)).version, name);
+      return get(name) as Contact;
+    },
+    setVerified(name, verified) {
+      q.verified.run(verified ? 1 : 0, name);
+    },
+  };
+}

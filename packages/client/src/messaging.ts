@@ -1,0 +1,477 @@
+/**
+ * Conversations: the outbox (encrypt, fan out to every listed device, send, retry on stale
+ * device sets), the inbox (check the sender device against its account's signed list,
+ * decrypt, deduplicate, store, then acknowledge), and self-healing: a message that cannot be
+ * decrypted is answered with a retry request naming only its transport id, and the sender
+ * rebuilds the session from a fresh prekey bundle and sends the message again.
+ */
+import {
+  type CryptoProvider,
+  decrypt,
+  encrypt,
+  fromBase64Url,
+  hasSession,
+  isProtocolError,
+  processPreKeyBundle,
+  type RandomSource,
+  type RelayOps,
+  type ServerFrame,
+  type SessionContext,
+  toBase64Url,
+  utf8,
+  type WireOutgoing,
+} from '@parley/protocol';
+import type Database from 'better-sqlite3';
+import { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
+import type { EventHub, StoredMessage } from './events.ts';
+import type { Contacts } from './home/contacts.ts';
+import { blob } from './home/database.ts';
+import type { Profile } from './home/profile.ts';
+import type { HomeProtocolStores } from './home/protocol-stores.ts';
+import type { RelayLink } from './relay/relay-link.ts';
+
+/** How often one message is re-sent to one device on retry requests. */
+const MAX_RESENDS = 3;
+/** How many times a send is re-encrypted after the server reports a stale device set. */
+const MAX_STALE_RETRIES = 3;
+
+type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
+
+/** What messaging needs from the client. */
+export interface MessagingDeps {
+  readonly db: Database.Database;
+  readonly provider: CryptoProvider;
+  readonly random: RandomSource;
+  readonly clock: () => number;
+  readonly profile: Profile;
+  readonly contacts: Contacts;
+  readonly stores: HomeProtocolStores;
+  readonly events: EventHub;
+  link(): RelayLink | undefined;
+}
+
+/** The conversation operations the client exposes or drives. */
+export interface Messaging {
+  send(to: string, text: string, wait: boolean): Promise<{ id: string }>;
+  flushOutbox(): void;
+  receive(frame: Deliver): void;
+  /** Resolves when the inbox and outbox have nothing in progress. */
+  idle(): Promise<void>;
+  releaseHeld(name: string): Promise<void>;
+  refreshContact(name: string): Promise<void>;
+  history(peer: string, limit: number): StoredMessage[];
+}
+
+interface OutboxRow {
+  seq: number;
+  message_id: string;
+  recipient: string;
+  transport_id: string;
+  content: Buffer;
+  payload: string | null;
+  only_device: number | null;
+}
+
+/** Creates the messaging layer. */
+export function createMessaging(deps: MessagingDeps): Messaging {
+  const { db, provider, random, clock, profile, contacts, stores, events } = deps;
+  const ctx: SessionContext = { provider, random, ...stores };
+  const me = profile.name;
+  let inbox: Promise<void> = Promise.resolve();
+  let outbox: Promise<void> = Promise.resolve();
+  let outboxQueued = false;
+  const waiters = new Map<string, { resolve(): void; reject(err: unknown): void }>();
+
+  const q = {
+    insertMessage: db.prepare(
+      `INSERT OR IGNORE INTO messages (id, peer, direction, sender, sender_device, text, sent_at, received_at, status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    setStatus: db.prepare('UPDATE messages SET status = ? WHERE sender = ? AND id = ?'),
+    getOwnMessage: db.prepare('SELECT * FROM messages WHERE sender = ? AND id = ?'),
+    history: db.prepare('SELECT * FROM (SELECT * FROM messages WHERE peer = ? ORDER BY row DESC LIMIT ?) ORDER BY row'),
+    insertOutbox: db.prepare(
+      `INSERT INTO outbox (message_id, recipient, transport_id, content, only_device, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    outbox: db.prepare('SELECT * FROM outbox ORDER BY seq'),
+    setPayload: db.prepare('UPDATE outbox SET payload = ? WHERE seq = ?'),
+    deleteOutbox: db.prepare('DELETE FROM outbox WHERE seq = ?'),
+    insertSent: db.prepare(
+      'INSERT OR REPLACE INTO sent (transport_id, message_id, recipient, created_at) VALUES (?, ?, ?, ?)',
+    ),
+    getSent: db.prepare('SELECT * FROM sent WHERE transport_id = ?'),
+    bumpResend: db.prepare(
+      `INSERT INTO resends (transport_id, address, count) VALUES (?, ?, 1)
+       ON CONFLICT (transport_id, address) DO UPDATE SET count = count + 1 RETURNING count`,
+    ),
+    hold: db.prepare(
+      `INSERT OR IGNORE INTO held (seq, sender, sender_device, message_id, kind, body, server_time) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    held: db.prepare('SELECT * FROM held WHERE sender = ? ORDER BY seq'),
+    unhold: db.prepare('DELETE FROM held WHERE seq = ?'),
+  };
+
+  const newId = (): string => toBase64Url(random(16));
+
+  const toStored = (r: Record<string, unknown>): StoredMessage => ({
+    id: r.id as string,
+    peer: r.peer as string,
+    direction: r.direction as 'in' | 'out',
+    sender: r.sender as string,
+    senderDevice: r.sender_device as number,
+    text: r.text as string,
+    sentAt: r.sent_at as number,
+    receivedAt: (r.received_at as number | null) ?? undefined,
+    status: r.status as StoredMessage['status'],
+  });
+
+  const requireLink = (): RelayLink => {
+    const l = deps.link();
+    if (l === undefined || !l.isConnected()) throw new ClientError('SERVER_UNREACHABLE', 'not connected to the server');
+    return l;
+  };
+
+  /** Pins or checks a served account key and device list; throws when the key changed. */
+  const checkServed = async (name: string, accountKey: string, deviceList: string): Promise<void> => {
+    const result = await contacts.checkServedList(
+      name,
+      fromBase64Url('accountKey', accountKey),
+      fromBase64Url('deviceList', deviceList),
+      clock(),
+    );
+    if (result.status === 'changed') {
+      events.emit({ type: 'identity-changed', name, verified: result.contact.verified });
+      throw new ClientError(
+        'UNTRUSTED_IDENTITY',
+        `${name}'s account key changed; compare safety numbers and accept it first`,
+      );
+    }
+  };
+
+  const refreshContact = async (name: string): Promise<void> => {
+    try {
+      const r = await requireLink().request('get-account', { name });
+      await checkServed(name, r.accountKey, r.deviceList);
+    } catch (err) {
+      if (isRelayRefusal(err, 'UNKNOWN_ACCOUNT'))
+        throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name} on the server`);
+      throw err;
+    }
+  };
+
+  const listedDevices = (name: string): number[] => {
+    const list = name === me ? profile.deviceList : contacts.get(name)?.deviceList;
+    return (list?.devices ?? []).map((d) => d.id).filter((id) => !(name === me && id === profile.device));
+  };
+
+  /** Encrypts `content` for every listed device of `name` (or just `only`), starting sessions as needed. */
+  const encryptFor = async (name: string, content: Uint8Array, only: number | null): Promise<WireOutgoing[]> => {
+    if (name !== me) {
+      const c = contacts.get(name);
+      if (c === undefined) await refreshContact(name);
+      else if (c.pendingKey !== undefined) {
+        throw new ClientError(
+          'UNTRUSTED_IDENTITY',
+          `${name}'s account key changed; compare safety numbers and accept it first`,
+        );
+      }
+    }
+    const devices = listedDevices(name).filter((d) => only === null || d === only);
+    const missing: number[] = [];
+    for (const device of devices) if (!(await hasSession(ctx, { account: name, device }))) missing.push(device);
+    if (missing.length > 0) {
+      let r: RelayOps['fetch-bundles']['result'];
+      try {
+        r = await requireLink().request('fetch-bundles', { name, devices: missing });
+      } catch (err) {
+        if (isRelayRefusal(err, 'NO_PREKEYS'))
+          throw new ClientError('NO_PREKEYS', `${name} has no prekeys on the server`);
+        throw err;
+      }
+      if (name !== me) await checkServed(name, r.accountKey, r.deviceList);
+      for (const b of r.bundles) {
+        // processPreKeyBundle refuses an identity that is not the one on the signed device list.
+        await processPreKeyBundle(ctx, { account: name, device: b.device }, fromBase64Url('bundle', b.bundle));
+      }
+    }
+    const out: WireOutgoing[] = [];
+    for (const device of devices) {
+      if (!(await hasSession(ctx, { account: name, device }))) continue;
+      const m = await encrypt(ctx, { account: name, device }, content);
+      out.push({ device, kind: m.type, body: toBase64Url(m.body) });
+    }
+    return out;
+  };
+
+  const finish = (row: OutboxRow, err?: unknown): void => {
+    q.deleteOutbox.run(row.seq);
+    const w = waiters.get(row.message_id);
+    if (err === undefined) {
+      q.insertSent.run(row.transport_id, row.message_id, row.recipient, clock());
+      if (row.recipient !== me || row.only_device !== null) q.setStatus.run('sent', me, row.message_id);
+      events.emit({ type: 'sent', id: row.message_id, to: row.recipient });
+      w?.resolve();
+    } else {
+      q.setStatus.run('failed', me, row.message_id);
+      const reason = err instanceof Error ? err.message : 'send failed';
+      events.emit({ type: 'send-failed', id: row.message_id, to: row.recipient, reason });
+      w?.reject(err);
+    }
+    waiters.delete(row.message_id);
+  };
+
+  const deliverRow = async (row: OutboxRow): Promise<void> => {
+    let payload: WireOutgoing[] | undefined = row.payload === null ? undefined : JSON.parse(row.payload);
+    for (let attempt = 0; ; attempt++) {
+      if (payload === undefined) {
+        payload = await encryptFor(row.recipient, blob(row.content), row.only_device);
+        q.setPayload.run(JSON.stringify(payload), row.seq);
+      }
+      if (payload.length === 0) return; // nothing to send to (e.g. no other own devices)
+      try {
+        await requireLink().request('send', {
+          name: row.recipient,
+          messageId: row.transport_id,
+          messages: payload,
+          ...(row.only_device === null ? {} : { resend: true }),
+        });
+        return;
+      } catch (err) {
+        if (!isRelayRefusal(err, 'STALE_DEVICES') || attempt >= MAX_STALE_RETRIES) throw err;
+        if (row.recipient !== me) await refreshContact(row.recipient);
+        payload = undefined;
+      }
+    }
+  };
+
+  const runOutbox = async (): Promise<void> => {
+    const blocked = new Set<string>();
+    for (const row of q.outbox.all() as OutboxRow[]) {
+      if (blocked.has(row.recipient)) continue;
+      try {
+        await deliverRow(row);
+        finish(row);
+      } catch (err) {
+        if (isClientError(err, 'SERVER_UNREACHABLE') || isClientError(err, 'TIMEOUT') || isClientError(err, 'CLOSED'))
+          return;
+        if (isClientError(err, 'UNTRUSTED_IDENTITY')) {
+          blocked.add(row.recipient);
+          const w = waiters.get(row.message_id);
+          waiters.delete(row.message_id);
+          w?.reject(err);
+          continue;
+        }
+        if (isRelayRefusal(err, 'RATE_LIMITED') || isRelayRefusal(err, 'QUEUE_FULL')) {
+          // Transient: leave the row for the next flush.
+          blocked.add(row.recipient);
+          continue;
+        }
+        finish(row, err);
+      }
+    }
+  };
+
+  const flushOutbox = (): void => {
+    if (outboxQueued) return;
+    outboxQueued = true;
+    outbox = outbox.then(async () => {
+      outboxQueued = false;
+      if (deps.link()?.isConnected()) await runOutbox();
+    });
+  };
+
+  const queueContent = (content: TextContent, recipient: string, only: number | null): void => {
+    q.insertOutbox.run(content.id, recipient, newId(), encodeContent(content), only, clock());
+  };
+
+  const send = async (to: string, text: string, wait: boolean): Promise<{ id: string }> => {
+    if (to === me) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
+    if (utf8(text).length > MAX_TEXT_BYTES)
+      throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
+    const content: TextContent = { v: 1, id: newId(), ts: clock(), text };
+    db.transaction(() => {
+      q.insertMessage.run(content.id, to, 'out', me, profile.device, text, content.ts, null, 'pending');
+      queueContent(content, to, null);
+      if (listedDevices(me).length > 0) queueContent({ ...content, to }, me, null);
+    })();
+    const done = wait
+      ? new Promise<void>((resolve, reject) => waiters.set(content.id, { resolve, reject }))
+      : Promise.resolve();
+    flushOutbox();
+    if (wait && !deps.link()?.isConnected()) {
+      waiters.delete(content.id);
+      throw new ClientError('SERVER_UNREACHABLE', 'not connected; the message is queued and will be sent on reconnect');
+    }
+    await done;
+    return { id: content.id };
+  };
+
+  // ---- inbox ----
+
+  const sendRetryRequest = async (f: Deliver): Promise<void> => {
+    const body = utf8(JSON.stringify({ v: 1, messageId: f.messageId }));
+    await requireLink().request('send', {
+      name: f.from,
+      messageId: newId(),
+      messages: [{ device: f.fromDevice, kind: 'retry', body: toBase64Url(body) }],
+      resend: true,
+    });
+  };
+
+  const handleRetry = async (f: Deliver): Promise<void> => {
+    let transportId: unknown;
+    try {
+      transportId = JSON.parse(new TextDecoder().decode(fromBase64Url('body', f.body))).messageId;
+    } catch {
+      return;
+    }
+    if (typeof transportId !== 'string') return;
+    const sent = q.getSent.get(transportId) as
+      | { message_id: string; recipient: string; created_at: number }
+      | undefined;
+    // Only the recipient of the message (or our own other devices) may ask for it again.
+    if (sent === undefined || sent.recipient !== f.from) return;
+    const address = `${f.from}.${f.fromDevice}`;
+    const count = (q.bumpResend.get(transportId, address) as { count: number }).count;
+    if (count > MAX_RESENDS) return;
+    const original = q.getOwnMessage.get(me, sent.message_id) as Record<string, unknown> | undefined;
+    if (original === undefined) return;
+    // Rebuild the session unless it was already rebuilt after this message was sent.
+    const resetKey = `session_reset:${address}`;
+    const lastReset =
+      (db.prepare('SELECT value FROM profile WHERE key = ?').get(resetKey) as { value: number } | undefined)?.value ??
+      0;
+    if (lastReset <= sent.created_at) {
+      stores.sessionStore.deleteSession({ account: f.from, device: f.fromDevice });
+      db.prepare('INSERT OR REPLACE INTO profile (key, value) VALUES (?, ?)').run(resetKey, clock());
+    }
+    const content: TextContent = {
+      v: 1,
+      id: original.id as string,
+      ts: original.sent_at as number,
+      text: original.text as string,
+      ...(f.from === me ? { to: original.peer as string } : {}),
+    };
+    queueContent(content, f.from, f.fromDevice);
+    flushOutbox();
+  };
+
+  const store = (f: Deliver, content: TextContent): void => {
+    const fromSelf = f.from === me;
+    const peer = fromSelf ? content.to : f.from;
+    if (peer === undefined) return;
+    const receivedAt = clock();
+    const inserted = q.insertMessage.run(
+      content.id,
+      peer,
+      fromSelf ? 'out' : 'in',
+      f.from,
+      f.fromDevice,
+      content.text,
+      content.ts,
+      receivedAt,
+      fromSelf ? 'sent' : 'received',
+    ).changes;
+    if (inserted === 1) {
+      const row = q.getOwnMessage.get(f.from, content.id) as Record<string, unknown>;
+      events.emit({ type: 'message', message: toStored(row) });
+    }
+  };
+
+  /** Processes one delivery; returns true when it may be acknowledged. */
+  const process = async (f: Deliver): Promise<void> => {
+    if (f.kind === 'retry') {
+      await handleRetry(f);
+      return;
+    }
+    const address = { account: f.from, device: f.fromDevice };
+    if (f.from !== me) {
+      let c = contacts.get(f.from);
+      if (c === undefined || (c.pendingKey === undefined && !listedDevices(f.from).includes(f.fromDevice))) {
+        try {
+          await refreshContact(f.from);
+        } catch (err) {
+          if (!isClientError(err, 'UNTRUSTED_IDENTITY')) throw err;
+        }
+        c = contacts.get(f.from);
+      }
+      if (c?.pendingKey !== undefined) {
+        q.hold.run(f.seq, f.from, f.fromDevice, f.messageId, f.kind, fromBase64Url('body', f.body), f.serverTime);
+        return;
+      }
+      if (!listedDevices(f.from).includes(f.fromDevice)) {
+        events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+        return;
+      }
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await decrypt(ctx, address, fromBase64Url('body', f.body));
+    } catch (err) {
+      if (!isProtocolError(err)) throw err;
+      if (err.code === 'DUPLICATE_MESSAGE' || err.code === 'REPLAYED_INITIAL_MESSAGE') return;
+      if (err.code === 'UNTRUSTED_IDENTITY') {
+        events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+        return;
+      }
+      events.emit({ type: 'undecryptable', from: f.from, fromDevice: f.fromDevice });
+      await sendRetryRequest(f);
+      return;
+    }
+    const content = decodeContent(plaintext);
+    if (content !== undefined) store(f, content);
+  };
+
+  const receive = (f: Deliver): void => {
+    inbox = inbox.then(async () => {
+      try {
+        await process(f);
+        deps.link()?.ack(f.seq);
+      } catch {
+        // Not acknowledged: the server delivers it again on the next connection.
+      }
+    });
+  };
+
+  const releaseHeld = async (name: string): Promise<void> => {
+    const rows = q.held.all(name) as Record<string, unknown>[];
+    for (const r of rows) {
+      const f: Deliver = {
+        type: 'deliver',
+        seq: r.seq as number,
+        from: r.sender as string,
+        fromDevice: r.sender_device as number,
+        messageId: r.message_id as string,
+        kind: r.kind as Deliver['kind'],
+        body: toBase64Url(blob(r.body)),
+        serverTime: r.server_time as number,
+      };
+      inbox = inbox.then(async () => {
+        try {
+          await process(f);
+          q.unhold.run(f.seq);
+        } catch {
+          // Stays held; released again on the next accept.
+        }
+      });
+    }
+    await inbox;
+  };
+
+  return {
+    send,
+    flushOutbox,
+    receive,
+    async idle() {
+      await inbox;
+      await outbox;
+    },
+    releaseHeld,
+    refreshContact,
+    history(peer, limit) {
+      return (q.history.all(peer, limit) as Record<string, unknown>[]).map(toStored);
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * The client's link to the relay: one WebSocket, the challenge-response handshake on every
+ * (re)connect, request/response matching by id, batched acknowledgements, and reconnection
+ * with capped, jittered exponential backoff once the first handshake has succeeded.
+ */
+import {
+  fromBase64Url,
+  RELAY_API_VERSION,
+  type RelayErrorCode,
+  type RelayOp,
+  type RelayOps,
+  type ServerFrame,
+} from '@parley/protocol';
+import WebSocket from 'ws';
+import { ClientError } from '../errors.ts';
+
+/** Link states as `onState` reports them. */
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'replaced';
+
+/** How a link authenticates and where its pushed frames go. */
+export interface RelayLinkOptions {
+  /** The server's base URL (`http://host:port` or `https://…`). */
+  readonly url: string;
+  /** Builds the handshake request answering a challenge; called on every connect. */
+  handshake(nonce: Uint8Array): Promise<{ op: 'register' | 'auth'; args: object }>;
+  /** Pushed frames: `deliver`, `keys-low`, `drained`. */
+  onFrame(frame: ServerFrame): void;
+  onState(state: LinkState): void;
+  /** Receives the link before its first connect, so frames pushed right after the handshake find it. */
+  onLink?(link: RelayLink): void;
+  readonly requestTimeoutMs?: number;
+  /** Longest wait between reconnection attempts. */
+  readonly maxBackoffMs?: number;
+}
+
+/** An open link. */
+export interface RelayLink {
+  /** Sends a request; rejects with `SERVER_UNREACHABLE` when not connected. */
+  request<Op extends RelayOp>(op: Op, args: RelayOps[Op]['args']): Promise<RelayOps[Op]['result']>;
+  /** Acknowledges a delivered message (sent in a batch on the next turn). */
+  ack(seq: number): void;
+  isConnected(): boolean;
+  /** Closes the link for good. */
+  close(): void;
+}
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(err: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Close code the relay uses when a newer connection of the same device replaced this one. */
+const CLOSE_REPLACED = 4002;
+
+function wsUrl(url: string): string {
+  const u = new URL(url);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/ws`;
+  return u.toString();
+}
+
+function refusal(code: RelayErrorCode, message: string, details: unknown): ClientError {
+  return new ClientError('SERVER_REFUSED', `server refused: ${message}`, { relayCode: code, details });
+}
+
+/**
+ * Opens a link and resolves once the first handshake succeeds; rejects with the server's
+ * refusal or `SERVER_UNREACHABLE`. Afterwards the link reconnects by itself until `close()`.
+ */
+export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
+  const timeoutMs = options.requestTimeoutMs ?? 20_000;
+  const maxBackoff = options.maxBackoffMs ?? 30_000;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let ws: WebSocket | undefined;
+  let connected = false;
+  let handshaking = false;
+  let closed = false;
+  let everConnected = false;
+  let attempts = 0;
+  let acks: number[] = [];
+  let first: { resolve(): void; reject(err: unknown): void } | undefined;
+
+  const sendRaw = (frame: object): void => {
+    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  };
+
+  const rawRequest = (op: RelayOp, args: object): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new ClientError('TIMEOUT', `the server did not answer ${op} in time`));
+      }, timeoutMs);
+      pending.set(id, { resolve, reject, timer });
+      sendRaw({ v: RELAY_API_VERSION, type: 'request', id, op, args });
+    });
+
+  const failAll = (err: ClientError): void => {
+    for (const [id, p] of pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      pending.delete(id);
+    }
+  };
+
+  const onChallenge = async (nonce: Uint8Array): Promise<void> => {
+    if (connected || handshaking) return;
+    handshaking = true;
+    try {
+      const { op, args } = await options.handshake(nonce);
+      await rawRequest(op, args);
+      connected = true;
+      everConnected = true;
+      attempts = 0;
+      first?.resolve();
+      first = undefined;
+      options.onState('connected');
+    } catch (err) {
+      if (first !== undefined) {
+        first.reject(err);
+        first = undefined;
+        closed = true;
+        ws?.close();
+      }
+    } finally {
+      handshaking = false;
+    }
+  };
+
+  const onMessage = (data: WebSocket.RawData): void => {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(String(data)) as ServerFrame;
+    } catch {
+      return;
+    }
+    if (frame.type === 'challenge') {
+      let nonce: Uint8Array;
+      try {
+        nonce = fromBase64Url('nonce', frame.nonce);
+      } catch {
+        return;
+      }
+      void onChallenge(nonce);
+    } else if (frame.type === 'response' || (frame.type === 'error' && frame.id !== undefined)) {
+      const p = pending.get(frame.id as number);
+      if (p === undefined) return;
+      pending.delete(frame.id as number);
+      clearTimeout(p.timer);
+      if (frame.type === 'response') p.resolve(frame.result);
+      else p.reject(refusal(frame.code, frame.message, frame.details));
+    } else if (frame.type === 'error') {
+      if (!connected && first !== undefined && frame.code === 'HANDSHAKE_TIMEOUT') {
+        first.reject(refusal(frame.code, frame.message, frame.details));
+        first = undefined;
+      }
+    } else {
+      options.onFrame(frame);
+    }
+  };
+
+  const scheduleReconnect = (): void => {
+    const ceiling = Math.min(maxBackoff, 250 * 2 ** attempts);
+    attempts++;
+    setTimeout(connect, Math.random() * ceiling).unref?.();
+  };
+
+  function connect(): void {
+    if (closed) return;
+    options.onState('connecting');
+    const socket = new WebSocket(wsUrl(options.url), { maxPayload: 4 * 1024 * 1024 });
+    ws = socket;
+    socket.on('message', onMessage);
+    socket.on('error', () => {});
+    socket.on('close', (code) => {
+      if (ws !== socket) return;
+      connected = false;
+      failAll(new ClientError('SERVER_UNREACHABLE', 'the connection to the server closed'));
+      if (first !== undefined) {
+        first.reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.url}`));
+        first = undefined;
+        closed = true;
+        return;
+      }
+      if (code === CLOSE_REPLACED) {
+        closed = true;
+        options.onState('replaced');
+        return;
+      }
+      options.onState('disconnected');
+      if (!closed && everConnected) scheduleReconnect();
+    });
+  }
+
+  const link: RelayLink = {
+    request(op, args) {
+      if (!connected) {
+        return Promise.reject(new ClientError('SERVER_UNREACHABLE', 'not connected to the server'));
+      }
+      return rawRequest(op, args) as Promise<never>;
+    },
+    ack(seq) {
+      if (acks.length === 0) {
+        setImmediate(() => {
+          const seqs = acks;
+          acks = [];
+          for (let i = 0; i < seqs.length; i += 1000) {
+            sendRaw({ v: RELAY_API_VERSION, type: 'ack', seqs: seqs.slice(i, i + 1000) });
+          }
+        });
+      }
+      acks.push(seq);
+    },
+    isConnected() {
+      return connected;
+    },
+    close() {
+      closed = true;
+      connected = false;
+      failAll(new ClientError('CLOSED', 'the client was closed'));
+      ws?.close(1000);
+    },
+  };
+
+  options.onLink?.(link);
+  return new Promise((resolve, reject) => {
+    first = { resolve: () => resolve(link), reject };
+    connect();
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Test environment: a real relay server on a random port over a real SQLite file in a temp
+ * directory, and client homes beside it. Everything is removed at the end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ClientEvent, type ParleyClient, registerAccount } from '@parley/client';
+import { type RunningServer, startServer } from '@parley/server';
+
+/** A temporary world: one server, any number of homes. */
+export interface TestWorld {
+  readonly dir: string;
+  readonly dataDir: string;
+  server: RunningServer;
+  home(name: string): string;
+  register(name: string): Promise<ParleyClient>;
+  restartServer(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a server in a fresh temp directory. */
+export async function createWorld(limits: Parameters<typeof startServer>[0] = {}): Promise<TestWorld> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  const dataDir = join(dir, 'server');
+  const clients: ParleyClient[] = [];
+  const world: TestWorld = {
+    dir,
+    dataDir,
+    server: await startServer({ port: 0, dataDir, logLevel: 'silent', ...limits }),
+    home: (name) => join(dir, `home-${name}`),
+    async register(name) {
+      const c = await registerAccount({ home: world.home(name), name, server: world.server.url, maxBackoffMs: 200 });
+      clients.push(c);
+      return c;
+    },
+    async restartServer() {
+      const port = world.server.port;
+      await world.server.close();
+      world.server = await startServer({ port, dataDir, logLevel: 'silent', ...limits });
+    },
+    async close() {
+      for (const c of clients) await c.close().catch(() => {});
+      await world.server.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** Collects `message` events until `count` have arrived (or the timeout passes: then it throws). */
+export async function nextMessages(client: ParleyClient, count: number, timeoutMs = 15_000): Promise<string[]> {
+  return collect(client.events(), count, timeoutMs);
+}
+
+/** Collects `count` message texts from an already-open event iterator. */
+export async function collect(
+  events: AsyncIterableIterator<ClientEvent>,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<string[]> {
+  const texts: string[] = [];
+  const timer = setTimeout(() => void events.return?.(), timeoutMs);
+  try {
+    for await (const e of events) {
+      if (e.type === 'message') texts.push(e.message.text);
+      if (texts.length >= count) break;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (texts.length < count)
+    throw new Error(`expected ${count} messages, got ${texts.length}: ${JSON.stringify(texts)}`);
+  return texts;
+}
