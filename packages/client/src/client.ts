@@ -68,6 +68,8 @@ export interface ParleyClient {
   events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   /** Resolves once the backlog queued before `connect` has been received and processed. */
   drained(): Promise<void>;
+  /** Resolves when no send or receive is in progress (queued sends wait for the link). */
+  idle(): Promise<void>;
   /** Accepts a contact's changed account key and releases held messages. */
   acceptIdentity(name: string): Promise<void>;
   /** The safety number for a contact (fetching their key on first use). */
@@ -258,6 +260,9 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
     drained() {
       if (isDrained) return messaging.idle();
       return new Promise((resolve) => drainedWaiters.push(resolve));
+    },
+    idle() {
+      return messaging.idle();
     },
     async acceptIdentity(name) {
       contacts.acceptPending(name);

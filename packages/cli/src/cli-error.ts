@@ -1,0 +1,58 @@
+/**
+ * How the CLI fails: a message a person can act on and an exit code scripts can test.
+ */
+import { isClientError } from '@parley/client';
+
+/** Exit codes of the `parley` command. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  unreachable: 3,
+  untrusted: 4,
+  unknownAccount: 5,
+  notRegistered: 6,
+} as const;
+
+/** An error the CLI reports as `parley: message` and exits with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Maps any error to the message and exit code the CLI prints. */
+export function describeError(err: unknown): { message: string; exitCode: number } {
+  if (err instanceof CliError) return { message: err.message, exitCode: err.exitCode };
+  if (isClientError(err)) {
+    switch (err.code) {
+      case 'SERVER_UNREACHABLE':
+      case 'TIMEOUT':
+        return {
+          message: `${err.message} (is \`parley serve\` running, and is --server right?)`,
+          exitCode: EXIT.unreachable,
+        };
+      case 'UNTRUSTED_IDENTITY':
+        return {
+          message: `${err.message}: run \`parley verify NAME\`, compare, then \`parley verify NAME --accept\``,
+          exitCode: EXIT.untrusted,
+        };
+      case 'INVALID_DEVICE_LIST':
+        return { message: err.message, exitCode: EXIT.untrusted };
+      case 'UNKNOWN_ACCOUNT':
+        return { message: err.message, exitCode: EXIT.unknownAccount };
+      case 'NOT_REGISTERED':
+        return { message: err.message, exitCode: EXIT.notRegistered };
+      case 'SERVER_REFUSED':
+        if (err.relayCode === 'UNKNOWN_ACCOUNT') return { message: err.message, exitCode: EXIT.unknownAccount };
+        return { message: err.message, exitCode: EXIT.failure };
+      default:
+        return { message: err.message, exitCode: EXIT.failure };
+    }
+  }
+  return { message: err instanceof Error ? err.message : String(err), exitCode: EXIT.failure };
+}

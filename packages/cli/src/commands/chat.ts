@@ -1,0 +1,49 @@
+/**
+ * `parley chat NAME`: an interactive conversation. Shows recent history, prints incoming
+ * messages from NAME as they arrive, sends each line typed. Ctrl-D or /quit leaves.
+ */
+import { createInterface } from 'node:readline';
+import { EXIT } from '../cli-error.ts';
+import type { Flags } from '../flags.ts';
+import { connect, openHome } from '../home.ts';
+import { formatWarning } from './print.ts';
+
+/** Runs the chat until input ends. */
+export async function chat(name: string, flags: Flags): Promise<number> {
+  const client = await openHome(flags.home);
+  const stop = new AbortController();
+  const events = client.events(stop.signal);
+  await connect(client);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  for (const m of client.history(name, 20)) out(`${m.direction === 'out' ? 'you' : m.sender}: ${m.text}`);
+  out(`-- chatting with ${name}; type a message and press Enter (Ctrl-D to leave) --`);
+  const listening = (async () => {
+    for await (const e of events) {
+      if (e.type === 'message' && e.message.peer === name && e.message.direction === 'in')
+        out(`${e.message.sender}: ${e.message.text}`);
+      else if (e.type === 'connection' && e.state === 'disconnected') out('-- connection lost; reconnecting --');
+      else if (e.type === 'connection' && e.state === 'connected') out('-- connected --');
+      else {
+        const w = formatWarning(e);
+        if (w !== undefined) out(w);
+      }
+    }
+  })();
+  const rl = createInterface({ input: process.stdin, terminal: process.stdin.isTTY });
+  for await (const line of rl) {
+    const text = line.trim();
+    if (text === '/quit') break;
+    if (text === '') continue;
+    try {
+      await client.send(name, text);
+    } catch (err) {
+      out(`error: ${(err as Error).message}`);
+    }
+  }
+  rl.close();
+  await client.idle();
+  stop.abort();
+  await listening;
+  await client.close();
+  return EXIT.ok;
+}

@@ -1,0 +1,48 @@
+/**
+ * How the CLI shows messages and warnings.
+ */
+import type { ClientEvent, ParleyClient, StoredMessage } from '@parley/client';
+
+/** One message as a line: `sender: text`, or a JSON object with `--json`. */
+export function formatMessage(m: StoredMessage, json: boolean): string {
+  if (json) {
+    return JSON.stringify({
+      id: m.id,
+      from: m.sender,
+      device: m.senderDevice,
+      peer: m.peer,
+      text: m.text,
+      sentAt: m.sentAt,
+    });
+  }
+  return `${m.sender}: ${m.text}`;
+}
+
+/** A warning line for events a person must know about, or undefined. */
+export function formatWarning(e: ClientEvent): string | undefined {
+  switch (e.type) {
+    case 'identity-changed':
+      return `warning: ${e.name}'s account key changed${e.verified ? ' (they were verified)' : ''}. Messages to and from ${e.name} are held until you run \`parley verify ${e.name}\`, compare, and accept.`;
+    case 'undecryptable':
+      return `note: a message from ${e.from} could not be decrypted; asked their device to send it again.`;
+    case 'unlisted-device':
+      return `warning: dropped a message from a device of ${e.from} that is not on ${e.from}'s signed device list.`;
+    case 'send-failed':
+      return `error: a message to ${e.to} could not be sent: ${e.reason}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Prints warnings (except `skip` types) to stderr until `signal` aborts. */
+export async function printWarnings(
+  client: ParleyClient,
+  signal: AbortSignal,
+  skip: ReadonlySet<ClientEvent['type']> = new Set(),
+): Promise<void> {
+  for await (const e of client.events(signal)) {
+    if (skip.has(e.type)) continue;
+    const w = formatWarning(e);
+    if (w !== undefined) process.stderr.write(`${w}\n`);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `parley serve`: runs the relay until SIGINT/SIGTERM, then drains and stops.
+ */
+import { resolve } from 'node:path';
+import { type ServerOptions, startServer } from '@parley/server';
+import { CliError, EXIT } from '../cli-error.ts';
+import type { Flags } from '../flags.ts';
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Starts the server and resolves with the exit code once it has stopped. */
+export async function serve(flags: Flags): Promise<number> {
+  const port = flags.port === undefined ? 8787 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage);
+  if (flags.sync !== undefined && flags.sync !== 'full' && flags.sync !== 'normal') {
+    throw new CliError('--sync must be full or normal', EXIT.usage);
+  }
+  const logLevel = flags['log-level'] ?? 'info';
+  if (!LOG_LEVELS.has(logLevel))
+    throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`, EXIT.usage);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      port,
+      host: flags.host ?? '127.0.0.1',
+      dataDir: resolve(flags.data ?? './parley-data'),
+      inviteOnly: flags['invite-only'] ?? false,
+      sync: (flags.sync as 'full' | 'normal' | undefined) ?? 'full',
+      logLevel: logLevel as ServerOptions['logLevel'],
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(`port ${port} is in use; choose another with --port`, EXIT.failure);
+    }
+    throw err;
+  }
+  process.stdout.write(`Parley relay running at ${server.url}  (Ctrl-C to stop)\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return EXIT.ok;
+}

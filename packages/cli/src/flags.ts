@@ -1,0 +1,24 @@
+/**
+ * The command-line flags every `parley` command shares, and their parsed type.
+ */
+import type { parseArgs } from 'node:util';
+
+/** Flag definitions for node:util parseArgs. */
+export const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  'invite-only': { type: 'boolean' },
+  sync: { type: 'string' },
+  'log-level': { type: 'string' },
+  server: { type: 'string' },
+  home: { type: 'string' },
+  invite: { type: 'string' },
+  wait: { type: 'string' },
+  json: { type: 'boolean' },
+  accept: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parsed options every command receives. */
+export type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];

@@ -1,0 +1,101 @@
+/**
+ * `parley`: the command-line client and server. Each command lives in `commands/`; this file
+ * parses the command line, prints help, and turns errors into messages and exit codes.
+ */
+import { parseArgs } from 'node:util';
+import { CliError, describeError, EXIT } from './cli-error.ts';
+import { adminInvite } from './commands/admin.ts';
+import { chat } from './commands/chat.ts';
+import { receive } from './commands/receive.ts';
+import { register } from './commands/register.ts';
+import { send } from './commands/send.ts';
+import { serve } from './commands/serve.ts';
+import { verify } from './commands/verify.ts';
+import { OPTIONS } from './flags.ts';
+
+const HELP = `parley — end-to-end encrypted messaging
+
+Usage:
+  parley serve [--port N] [--host H] [--data DIR] [--invite-only] [--sync full|normal] [--log-level L]
+      Run the relay server. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
+      interfaces), --data: directory of the SQLite database (default ./parley-data),
+      --invite-only: registration needs a code from \`parley admin invite\`, --sync: full
+      (default) makes an acknowledged message survive power loss, normal only a crash,
+      --log-level: fatal|error|warn|info|debug|silent (default info). Logs never contain
+      message bodies or keys.
+  parley admin invite [--data DIR]
+      Create a one-time invite code (for --invite-only servers); prints it.
+  parley register NAME [--server URL] [--home DIR] [--invite CODE]
+      Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default http://127.0.0.1:8787)
+      with this home as its first device.
+  parley send NAME TEXT [--home DIR]
+      Send TEXT to NAME; returns once the server has stored it.
+  parley receive [--wait SECONDS] [--json] [--home DIR]
+      Print messages waiting for you ("sender: text", or JSON lines with --json), then keep
+      listening for SECONDS (default 0).
+  parley chat NAME [--home DIR]
+      Interactive chat with NAME: type a line and press Enter to send; Ctrl-D to quit.
+  parley verify NAME [--accept] [--home DIR]
+      Show the safety number (and QR code) for you and NAME. Compare it with NAME in person or
+      on a call; --accept marks NAME verified and accepts a changed key.
+
+The home directory (keys, sessions, history) is --home, else $PARLEY_HOME, else ~/.parley.
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 key changed / untrusted,
+5 unknown account, 6 no account in this home.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\nRun \`parley --help\` for usage.`, EXIT.usage);
+  }
+  const { values: flags, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (flags.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
+  }
+  const need = (n: number, usage: string): string[] => {
+    if (rest.length !== n) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+    return rest;
+  };
+  switch (command) {
+    case 'serve':
+      need(0, 'serve [--port N] [--data DIR] [--invite-only]');
+      return serve(flags);
+    case 'admin': {
+      const [sub] = need(1, 'admin invite [--data DIR]');
+      if (sub !== 'invite') throw new CliError('usage: parley admin invite [--data DIR]', EXIT.usage);
+      return adminInvite(flags);
+    }
+    case 'register':
+      return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags);
+    case 'send': {
+      const [name, text] = need(2, 'send NAME TEXT [--home DIR]');
+      return send(name as string, text as string, flags);
+    }
+    case 'receive':
+      need(0, 'receive [--wait SECONDS] [--json] [--home DIR]');
+      return receive(flags);
+    case 'chat':
+      return chat(need(1, 'chat NAME [--home DIR]')[0] as string, flags);
+    case 'verify':
+      return verify(need(1, 'verify NAME [--accept] [--home DIR]')[0] as string, flags);
+    default:
+      throw new CliError(`unknown command "${command}"; run \`parley --help\``, EXIT.usage);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const { message, exitCode } = describeError(err);
+    process.stderr.write(`parley: ${message}\n`);
+    process.exitCode = exitCode;
+  },
+);

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
+
+function parley(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the parley command, driven as a subprocess', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let url: string;
+  const home = (n: string) => join(dir, n);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      server.stdout?.on('data', (d) => {
+        out += String(d);
+        const m = /running at (http:\/\/\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      server.once('exit', () => reject(new Error(`server exited: ${out}`)));
+    });
+  });
+  after(() => {
+    server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('--help explains every command and flag', () => {
+    const r = parley(['--help']);
+    assert.equal(r.status, 0);
+    for (const word of [
+      'serve',
+      'register',
+      'send',
+      'receive',
+      'chat',
+      'verify',
+      '--invite-only',
+      '--wait',
+      '--json',
+      '--accept',
+    ]) {
+      assert.ok(r.stdout.includes(word), word);
+    }
+  });
+
+  it('register, send and receive between two homes; --json gives JSON lines', () => {
+    assert.equal(parley(['register', 'ann', '--server', url, '--home', home('ann')]).status, 0);
+    assert.equal(parley(['register', 'ben', '--server', url, '--home', home('ben')]).status, 0);
+    const s = parley(['send', 'ben', 'hi ben, from the cli', '--home', home('ann')]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.equal(parley(['send', 'ben', 'second line', '--home', home('ann')]).status, 0);
+    const r = parley(['receive', '--home', home('ben')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'ann: hi ben, from the cli\nann: second line\n');
+    // Delivered once: a second receive prints nothing.
+    assert.equal(parley(['receive', '--home', home('ben')]).stdout, '');
+    assert.equal(parley(['send', 'ann', 'reply', '--home', home('ben')]).status, 0);
+    const j = parley(['receive', '--json', '--home', home('ann')]);
+    const line = JSON.parse(j.stdout.trim());
+    assert.equal(line.from, 'ben');
+    assert.equal(line.text, 'reply');
+  });
+
+  it('chat sends each typed line', () => {
+    assert.equal(parley(['register', 'cat', '--server', url, '--home', home('cat')]).status, 0);
+    const c = parley(['chat', 'ann', '--home', home('cat')], 'line one\nline two\n');
+    assert.equal(c.status, 0, c.stderr);
+    assert.ok(c.stdout.includes('chatting with ann'));
+    assert.equal(parley(['receive', '--home', home('ann')]).stdout, 'cat: line one\ncat: line two\n');
+  });
+
+  it('verify shows the same 60 digits on both sides, and --accept marks verified', () => {
+    const a = parley(['verify', 'ben', '--home', home('ann')]);
+    const b = parley(['verify', 'ann', '--home', home('ben')]);
+    const digits = (out: string) => (out.match(/^ {4}(\d{5} ){3}\d{5}$/gm) ?? []).join('').replace(/\s/g, '');
+    assert.equal(digits(a.stdout).length, 60);
+    assert.equal(digits(a.stdout), digits(b.stdout));
+    assert.ok(parley(['verify', 'ben', '--accept', '--home', home('ann')]).stdout.includes('marked verified'));
+    assert.ok(parley(['verify', 'ben', '--home', home('ann')]).stdout.includes('ben is verified'));
+  });
+
+  it('exit codes a script can act on', () => {
+    assert.equal(parley(['send', 'nobody-here', 'x', '--home', home('ann')]).status, 5);
+    assert.equal(parley(['send', 'ann', 'x', '--home', home('nobody')]).status, 6);
+    assert.equal(parley(['register', 'ann', '--server', url, '--home', home('ann2')]).status, 1);
+    assert.equal(parley(['register', 'Bad Name', '--server', url, '--home', home('x')]).status, 2);
+    assert.equal(parley(['frobnicate']).status, 2);
+    const down = parley(['register', 'dee', '--server', 'http://127.0.0.1:9', '--home', home('dee')]);
+    assert.equal(down.status, 3);
+    assert.match(down.stderr, /cannot reach/);
+  });
+});
