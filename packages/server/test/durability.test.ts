@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fromBase64Url, toBase64Url } from '@parley/protocol';
+import { authRaw, random, registerRaw, sendArgs } from './helpers/raw-device.ts';
+
+const SCRIPT = new URL('./helpers/server-process.ts', import.meta.url).pathname;
+
+function startChild(port: number, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, String(port), dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += String(d);
+      const m = /listening (\S+)/.exec(out);
+      if (m?.[1]) resolve({ child, url: m[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+describe('durability: an acknowledged send survives SIGKILL', () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-kill-'));
+  });
+  after(async () => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kill -9 right after the ack; after restart the message is delivered exactly once', async () => {
+    const dataDir = join(dir, 'data');
+    let s = await startChild(0, dataDir);
+    child = s.child;
+    const port = Number(new URL(s.url).port);
+    const alice = await registerRaw(s.url, 'alice');
+    const bob = await registerRaw(s.url, 'bob');
+    bob.conn.close();
+    await bob.conn.closed();
+
+    // Ten sends in flight; SIGKILL the moment the fifth is acknowledged.
+    const bodies = Array.from({ length: 10 }, () => random(200));
+    const acked: Uint8Array[] = [];
+    const pending = bodies.map((b, i) =>
+      alice.conn.request('send', sendArgs('bob', b, `kill-test-${i}`)).then(
+        (r) => {
+          if (r.type === 'response') {
+            acked.push(b);
+            if (acked.length === 5) s.child.kill('SIGKILL');
+          }
+        },
+        () => {},
+      ),
+    );
+    await Promise.all(pending);
+    await killed(s.child);
+    assert.ok(acked.length >= 5, `acks before the kill: ${acked.length}`);
+
+    s = await startChild(port, dataDir);
+    child = s.child;
+    const conn = await authRaw(s.url, 'bob', bob.identity);
+    const got: string[] = [];
+    for (;;) {
+      const f = await conn.next((x) => x.type === 'deliver' || x.type === 'drained');
+      if (f.type === 'drained') break;
+      got.push(toBase64Url(fromBase64Url('body', f.body)));
+      conn.sendRaw(JSON.stringify({ v: 1, type: 'ack', seqs: [f.seq] }));
+    }
+    for (const b of acked) assert.ok(got.includes(toBase64Url(b)), 'an acknowledged message was lost');
+    assert.equal(new Set(got).size, got.length, 'a message was delivered twice');
+    // Everything delivered is something alice sent, in her order.
+    const order = bodies.map((b) => toBase64Url(b));
+    assert.deepEqual(
+      got,
+      order.filter((b) => got.includes(b)),
+    );
+
+    // Acknowledged on the device: a later connection gets nothing again.
+    await new Promise((r) => setTimeout(r, 100));
+    conn.close();
+    const again = await authRaw(s.url, 'bob', bob.identity);
+    const next = await again.next((x) => x.type === 'deliver' || x.type === 'drained');
+    assert.equal(next.type, 'drained');
+    again.close();
+    s.child.kill('SIGTERM');
+    await killed(s.child);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * A raw relay client for server tests: speaks the JSON frames directly (no SDK), so tests can
+ * send exactly the bad input they mean to, and see every frame the server answers with.
+ */
+import {
+  authSignedBytes,
+  createNodeCryptoProvider,
+  createNodeRandom,
+  type DeviceIdentityKeyPair,
+  encodeDeviceIdentityPublic,
+  encodeSignedDeviceList,
+  fromBase64Url,
+  generateAccountIdentity,
+  generateDeviceIdentity,
+  generateKemPreKey,
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  type ServerFrame,
+  signDeviceList,
+  toBase64Url,
+} from '@parley/protocol';
+import WebSocket from 'ws';
+
+export const provider = createNodeCryptoProvider();
+export const random = createNodeRandom();
+
+type Frame = ServerFrame & Record<string, unknown>;
+
+/** One raw connection with a frame inbox. */
+export interface RawConnection {
+  readonly ws: WebSocket;
+  readonly frames: Frame[];
+  /** Waits for the next frame matching `pred` (consuming it). */
+  next(pred?: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame>;
+  sendRaw(data: string | Buffer, binary?: boolean): void;
+  request(op: string, args: unknown): Promise<Frame>;
+  /** Resolves with the close code once the socket closes. */
+  closed(): Promise<number>;
+  close(): void;
+}
+
+let nextId = 1;
+
+/** Opens a connection and waits for the server's challenge (left in `frames`). */
+export async function openRaw(url: string): Promise<RawConnection> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`);
+  const frames: Frame[] = [];
+  const waiters: (() => void)[] = [];
+  let closeCode: number | undefined;
+  const closeWaiters: ((c: number) => void)[] = [];
+  ws.on('message', (d) => {
+    frames.push(JSON.parse(String(d)) as Frame);
+    for (const w of waiters.splice(0)) w();
+  });
+  ws.on('close', (code) => {
+    closeCode = code;
+    for (const w of closeWaiters.splice(0)) w(code);
+    for (const w of waiters.splice(0)) w();
+  });
+  ws.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const conn: RawConnection = {
+    ws,
+    frames,
+    async next(pred = () => true, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const i = frames.findIndex(pred);
+        if (i >= 0) return frames.splice(i, 1)[0] as Frame;
+        if (closeCode !== undefined) throw new Error(`socket closed (${closeCode}) while waiting`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no matching frame; have ${JSON.stringify(frames).slice(0, 400)}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, left);
+        });
+      }
+    },
+    sendRaw(data, binary = false) {
+      ws.send(data, { binary });
+    },
+    async request(op, args) {
+      const id = nextId++;
+      ws.send(JSON.stringify({ v: 1, type: 'request', id, op, args }));
+      return conn.next((f) => (f.type === 'response' || f.type === 'error') && f.id === id);
+    },
+    closed() {
+      return closeCode !== undefined ? Promise.resolve(closeCode) : new Promise((r) => closeWaiters.push(r));
+    },
+    close() {
+      ws.close();
+    },
+  };
+  // Wait for the challenge without consuming it: tests take it with `challenge(conn)`.
+  const challengeFrame = await conn.next((f) => f.type === 'challenge');
+  frames.unshift(challengeFrame);
+  return conn;
+}
+
+/** Takes the newest challenge nonce from the inbox. */
+export async function challenge(conn: RawConnection): Promise<Uint8Array> {
+  const f = await conn.next((x) => x.type === 'challenge');
+  return fromBase64Url('nonce', f.nonce);
+}
+
+/** A registered account with one device and an authenticated connection. */
+export interface RawDevice {
+  readonly name: string;
+  readonly identity: DeviceIdentityKeyPair;
+  readonly conn: RawConnection;
+}
+
+/** The register request's args for a fresh account (signing the given nonce). */
+export async function registrationArgs(name: string, nonce: Uint8Array, identity?: DeviceIdentityKeyPair) {
+  const account = await generateAccountIdentity(provider, random);
+  const id = identity ?? (await generateDeviceIdentity(provider, random));
+  const idBytes = encodeDeviceIdentityPublic(id.publicIdentity);
+  const list = await signDeviceList(provider, account.privateKey, 1, [{ id: 1, identity: idBytes }]);
+  const signature = await provider.ed25519Sign(id.signingPrivateKey, authSignedBytes(nonce, name, 0));
+  return {
+    identity: id,
+    args: {
+      name,
+      accountKey: toBase64Url(account.publicKey),
+      identity: toBase64Url(idBytes),
+      deviceList: toBase64Url(encodeSignedDeviceList(list)),
+      signature: toBase64Url(signature),
+    },
+  };
+}
+
+/** Registers `name` over a new connection. */
+export async function registerRaw(url: string, name: string): Promise<RawDevice> {
+  const conn = await openRaw(url);
+  const { identity, args } = await registrationArgs(name, await challenge(conn));
+  const r = await conn.request('register', args);
+  if (r.type !== 'response') throw new Error(`register failed: ${JSON.stringify(r)}`);
+  return { name, identity, conn };
+}
+
+/** Authenticates an existing device over a new connection. */
+export async function authRaw(url: string, name: string, identity: DeviceIdentityKeyPair): Promise<RawConnection> {
+  const conn = await openRaw(url);
+  const nonce = await challenge(conn);
+  const signature = await provider.ed25519Sign(identity.signingPrivateKey, authSignedBytes(nonce, name, 1));
+  const r = await conn.request('auth', { name, device: 1, signature: toBase64Url(signature) });
+  if (r.type !== 'response') throw new Error(`auth failed: ${JSON.stringify(r)}`);
+  return conn;
+}
+
+/** Uploads a signed prekey, `oneTime` one-time X25519 keys, `kem` one-time ML-KEM keys and a last-resort key. */
+export async function uploadKeys(d: RawDevice, oneTime: number, kem: number): Promise<Frame> {
+  const spk = await generateSignedPreKey(provider, random, d.identity, 1, 0);
+  const otps = await generateOneTimePreKeys(provider, random, 1, oneTime);
+  const kems = [];
+  for (let i = 0; i < kem; i++) kems.push(await generateKemPreKey(provider, random, d.identity, 100 + i, false));
+  const lr = await generateKemPreKey(provider, random, d.identity, 99, true);
+  const signed = (k: { id: number; publicKey: Uint8Array; signature: Uint8Array }) => ({
+    id: k.id,
+    publicKey: toBase64Url(k.publicKey),
+    signature: toBase64Url(k.signature),
+  });
+  return d.conn.request('upload-keys', {
+    signedPreKey: signed(spk),
+    oneTimePreKeys: otps.map((k) => ({ id: k.id, publicKey: toBase64Url(k.publicKey) })),
+    kemPreKeys: kems.map(signed),
+    lastResortKemPreKey: signed(lr),
+  });
+}
+
+/** A send request's args for one 'ratchet' body to device 1. */
+export function sendArgs(to: string, body: Uint8Array, messageId = toBase64Url(random(12))) {
+  return { name: to, messageId, messages: [{ device: 1, kind: 'ratchet', body: toBase64Url(body) }] };
+}
