@@ -264,10 +264,8 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
     idle() {
       return messaging.idle();
     },
-    async acceptIdentity(name) {
-      contacts.acceptPending(name);
-      await messaging.releaseHeld(name);
-      messaging.flushOutbox();
+    acceptIdentity(name) {
+      return messaging.acceptIdentity(name);
     },
     async safety(name) {
       let contact = contacts.get(name);

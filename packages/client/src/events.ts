@@ -79,6 +79,8 @@ export function createEventHub(): EventHub {
           return e === undefined ? finish() : { done: false, value: e };
         },
         async return() {
+          // Also ends a `next()` that is waiting right now.
+          sub.push(undefined);
           return finish();
         },
         [Symbol.asyncIterator]() {

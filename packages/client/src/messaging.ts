@@ -58,7 +58,8 @@ export interface Messaging {
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
   idle(): Promise<void>;
-  releaseHeld(name: string): Promise<void>;
+  /** Accepts a contact's changed key: drops sessions with their old devices, releases held messages, resumes sending. */
+  acceptIdentity(name: string): Promise<void>;
   refreshContact(name: string): Promise<void>;
   history(peer: string, limit: number): StoredMessage[];
 }
@@ -99,7 +100,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     setPayload: db.prepare('UPDATE outbox SET payload = ? WHERE seq = ?'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE seq = ?'),
     insertSent: db.prepare(
-      'INSERT OR REPLACE INTO sent (transport_id, message_id, recipient, created_at) VALUES (?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO sent (transport_id, message_id, recipient, identities, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
     getSent: db.prepare('SELECT * FROM sent WHERE transport_id = ?'),
     bumpResend: db.prepare(
@@ -205,11 +206,18 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     return out;
   };
 
+  /** The device identities a message to `name` is encrypted for now (base64url by device id). */
+  const identitiesOf = (name: string): Record<number, string> => {
+    const list = name === me ? profile.deviceList : contacts.get(name)?.deviceList;
+    return Object.fromEntries((list?.devices ?? []).map((d) => [d.id, toBase64Url(d.identity)]));
+  };
+
   const finish = (row: OutboxRow, err?: unknown): void => {
     q.deleteOutbox.run(row.seq);
     const w = waiters.get(row.message_id);
     if (err === undefined) {
-      q.insertSent.run(row.transport_id, row.message_id, row.recipient, clock());
+      const identities = JSON.stringify(identitiesOf(row.recipient));
+      q.insertSent.run(row.transport_id, row.message_id, row.recipient, identities, clock());
       if (row.recipient !== me || row.only_device !== null) q.setStatus.run('sent', me, row.message_id);
       events.emit({ type: 'sent', id: row.message_id, to: row.recipient });
       w?.resolve();
@@ -247,9 +255,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   };
 
   const runOutbox = async (): Promise<void> => {
-    const blocked = new Set<string>();
+    // Recipients skipped for the rest of this pass, with the error their waiting senders get.
+    const blocked = new Map<string, unknown>();
+    const reject = (row: OutboxRow, err: unknown): void => {
+      const w = waiters.get(row.message_id);
+      waiters.delete(row.message_id);
+      w?.reject(err);
+    };
     for (const row of q.outbox.all() as OutboxRow[]) {
-      if (blocked.has(row.recipient)) continue;
+      if (blocked.has(row.recipient)) {
+        const err = blocked.get(row.recipient);
+        if (err !== undefined) reject(row, err);
+        continue;
+      }
       try {
         await deliverRow(row);
         finish(row);
@@ -257,15 +275,14 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         if (isClientError(err, 'SERVER_UNREACHABLE') || isClientError(err, 'TIMEOUT') || isClientError(err, 'CLOSED'))
           return;
         if (isClientError(err, 'UNTRUSTED_IDENTITY')) {
-          blocked.add(row.recipient);
-          const w = waiters.get(row.message_id);
-          waiters.delete(row.message_id);
-          w?.reject(err);
+          // Kept in the outbox until the user accepts the new key; the caller hears why now.
+          blocked.set(row.recipient, err);
+          reject(row, err);
           continue;
         }
         if (isRelayRefusal(err, 'RATE_LIMITED') || isRelayRefusal(err, 'QUEUE_FULL')) {
           // Transient: leave the row for the next flush.
-          blocked.add(row.recipient);
+          blocked.set(row.recipient, undefined);
           continue;
         }
         finish(row, err);
@@ -329,10 +346,14 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
     if (typeof transportId !== 'string') return;
     const sent = q.getSent.get(transportId) as
-      | { message_id: string; recipient: string; created_at: number }
+      | { message_id: string; recipient: string; identities: string; created_at: number }
       | undefined;
-    // Only the recipient of the message (or our own other devices) may ask for it again.
+    // Only the recipient of the message (or our own other devices) may ask for it again…
     if (sent === undefined || sent.recipient !== f.from) return;
+    // …and only with the device identity it was first encrypted for: a new key (a reinstall, or
+    // a server posing as the contact) never gets messages that were meant for the old one.
+    const originalIdentity = (JSON.parse(sent.identities) as Record<string, string>)[String(f.fromDevice)];
+    if (originalIdentity === undefined || originalIdentity !== identitiesOf(f.from)[f.fromDevice]) return;
     const address = `${f.from}.${f.fromDevice}`;
     const count = (q.bumpResend.get(transportId, address) as { count: number }).count;
     if (count > MAX_RESENDS) return;
@@ -380,8 +401,30 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
   };
 
-  /** Processes one delivery; returns true when it may be acknowledged. */
-  const process = async (f: Deliver): Promise<void> => {
+  /**
+   * A sender device identity that is not the one on the pinned list: ask the server for the
+   * current list. A changed account key holds the message until the user accepts it; a newer
+   * list signed by the pinned key is taken and the message retried; anything else is dropped.
+   */
+  const untrustedSender = async (f: Deliver): Promise<void> => {
+    const before = contacts.get(f.from)?.deviceList.version;
+    try {
+      await refreshContact(f.from);
+    } catch (err) {
+      if (!isClientError(err, 'UNTRUSTED_IDENTITY')) throw err;
+    }
+    const c = contacts.get(f.from);
+    if (c?.pendingKey !== undefined) {
+      q.hold.run(f.seq, f.from, f.fromDevice, f.messageId, f.kind, fromBase64Url('body', f.body), f.serverTime);
+    } else if (c !== undefined && c.deviceList.version !== before) {
+      await processDelivery(f);
+    } else {
+      events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+    }
+  };
+
+  /** Processes one delivery; when it returns (not throws), the delivery may be acknowledged. */
+  async function processDelivery(f: Deliver): Promise<void> {
     if (f.kind === 'retry') {
       await handleRetry(f);
       return;
@@ -413,7 +456,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       if (!isProtocolError(err)) throw err;
       if (err.code === 'DUPLICATE_MESSAGE' || err.code === 'REPLAYED_INITIAL_MESSAGE') return;
       if (err.code === 'UNTRUSTED_IDENTITY') {
-        events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+        await untrustedSender(f);
         return;
       }
       events.emit({ type: 'undecryptable', from: f.from, fromDevice: f.fromDevice });
@@ -422,12 +465,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
     const content = decodeContent(plaintext);
     if (content !== undefined) store(f, content);
-  };
+  }
 
   const receive = (f: Deliver): void => {
     inbox = inbox.then(async () => {
       try {
-        await process(f);
+        await processDelivery(f);
         deps.link()?.ack(f.seq);
       } catch {
         // Not acknowledged: the server delivers it again on the next connection.
@@ -450,7 +493,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       };
       inbox = inbox.then(async () => {
         try {
-          await process(f);
+          await processDelivery(f);
           q.unhold.run(f.seq);
         } catch {
           // Stays held; released again on the next accept.
@@ -460,15 +503,26 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     await inbox;
   };
 
+  const acceptIdentity = async (name: string): Promise<void> => {
+    const old = contacts.get(name);
+    if (old === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
+    if (old.pendingKey !== undefined) {
+      contacts.acceptPending(name);
+      for (const d of old.deviceList.devices) stores.sessionStore.deleteSession({ account: name, device: d.id });
+    }
+    await releaseHeld(name);
+    flushOutbox();
+  };
+
   return {
     send,
     flushOutbox,
     receive,
+    acceptIdentity,
     async idle() {
       await inbox;
       await outbox;
     },
-    releaseHeld,
     refreshContact,
     history(peer, limit) {
       return (q.history.all(peer, limit) as Record<string, unknown>[]).map(toStored);

@@ -60,6 +60,7 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
         transport_id TEXT PRIMARY KEY,
         message_id TEXT NOT NULL,
         recipient TEXT NOT NULL,
+        identities TEXT NOT NULL,
         created_at INTEGER NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE resends (transport_id TEXT NOT NULL, address TEXT NOT NULL, count INTEGER NOT NULL,

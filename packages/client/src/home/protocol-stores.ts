@@ -114,7 +114,13 @@ export function createHomeProtocolStores(
     sessionStore: {
       async loadSession(address) {
         const b = record(q.getSession, addressKey(address));
-        return b && decodeSessionRecord(b);
+        if (b === undefined) return undefined;
+        try {
+          return decodeSessionRecord(b);
+        } catch {
+          // An unreadable record is as good as none: the peer's retry builds a fresh session.
+          return undefined;
+        }
       },
       async storeSession(address, rec) {
         q.putSession.run(addressKey(address), encodeSessionRecord(rec));

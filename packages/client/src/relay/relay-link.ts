@@ -194,6 +194,14 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     });
   }
 
+  const flushAcks = (): void => {
+    const seqs = acks;
+    acks = [];
+    for (let i = 0; i < seqs.length; i += 1000) {
+      sendRaw({ v: RELAY_API_VERSION, type: 'ack', seqs: seqs.slice(i, i + 1000) });
+    }
+  };
+
   const link: RelayLink = {
     request(op, args) {
       if (!connected) {
@@ -202,21 +210,15 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       return rawRequest(op, args) as Promise<never>;
     },
     ack(seq) {
-      if (acks.length === 0) {
-        setImmediate(() => {
-          const seqs = acks;
-          acks = [];
-          for (let i = 0; i < seqs.length; i += 1000) {
-            sendRaw({ v: RELAY_API_VERSION, type: 'ack', seqs: seqs.slice(i, i + 1000) });
-          }
-        });
-      }
+      if (acks.length === 0) setImmediate(flushAcks);
       acks.push(seq);
     },
     isConnected() {
       return connected;
     },
     close() {
+      // Acknowledgements still waiting for their batch go out before the socket closes.
+      flushAcks();
       closed = true;
       connected = false;
       failAll(new ClientError('CLOSED', 'the client was closed'));

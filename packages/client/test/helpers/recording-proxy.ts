@@ -1,0 +1,57 @@
+/**
+ * A WebSocket proxy between clients and the relay that records every frame in both
+ * directions, as the server sends and receives them (after WebSocket unmasking), so a test
+ * can search the server's whole traffic.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+
+/** A running proxy and what it saw. */
+export interface RecordingProxy {
+  readonly url: string;
+  readonly frames: { readonly toServer: boolean; readonly data: string }[];
+  close(): Promise<void>;
+}
+
+/** Starts a proxy in front of `upstream` (an `http://host:port` relay URL). */
+export async function startRecordingProxy(upstream: () => string): Promise<RecordingProxy> {
+  const frames: { toServer: boolean; data: string }[] = [];
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({ server: http, maxPayload: 4 * 1024 * 1024 });
+  wss.on('connection', (client, req) => {
+    const server = new WebSocket(`${upstream().replace(/^http/, 'ws')}${req.url ?? ''}`);
+    const early: string[] = [];
+    client.on('message', (d) => {
+      const data = String(d);
+      frames.push({ toServer: true, data });
+      if (server.readyState === WebSocket.OPEN) server.send(data);
+      else early.push(data);
+    });
+    server.on('open', () => {
+      for (const d of early.splice(0)) server.send(d);
+    });
+    server.on('message', (d) => {
+      const data = String(d);
+      frames.push({ toServer: false, data });
+      if (client.readyState === WebSocket.OPEN) client.send(data);
+    });
+    const closeBoth = () => {
+      client.close();
+      server.close();
+    };
+    client.on('close', closeBoth);
+    server.on('close', closeBoth);
+    client.on('error', () => {});
+    server.on('error', () => client.close());
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    frames,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type ClientEvent, HOME_DB_FILE, type ParleyClient } from '@parley/client';
+import Database from 'better-sqlite3';
+import { collect, createWorld, type TestWorld } from './helpers/env.ts';
+
+/** Direct access to a home's session table, as a restore or a disk fault would change it. */
+function sessionRow(world: TestWorld, home: string, address: string) {
+  const db = new Database(join(world.home(home), HOME_DB_FILE));
+  db.pragma('busy_timeout = 5000');
+  return {
+    read: () =>
+      (db.prepare('SELECT record FROM sessions WHERE address = ?').get(address) as { record: Buffer } | undefined)
+        ?.record,
+    write: (record: Buffer) => db.prepare('UPDATE sessions SET record = ? WHERE address = ?').run(record, address),
+    remove: () => db.prepare('DELETE FROM sessions WHERE address = ?').run(address),
+    close: () => db.close(),
+  };
+}
+
+async function eventsUntil(events: AsyncIterableIterator<ClientEvent>, texts: string[], timeoutMs = 15_000) {
+  const seen: ClientEvent[] = [];
+  const got: string[] = [];
+  const timer = setTimeout(() => void events.return?.(), timeoutMs);
+  for await (const e of events) {
+    seen.push(e);
+    if (e.type === 'message') got.push(e.message.text);
+    if (texts.every((t) => got.includes(t))) break;
+  }
+  clearTimeout(timer);
+  return { seen, got };
+}
+
+describe('self-healing sessions: a message the sender still holds always arrives', () => {
+  let world: TestWorld;
+  let alice: ParleyClient;
+  let bob: ParleyClient;
+
+  before(async () => {
+    world = await createWorld();
+    alice = await world.register('alice');
+    bob = await world.register('bob');
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', 'warm-up 1');
+    await collect(inbox, 1);
+    const back = alice.events();
+    await bob.sendAndWait('alice', 'warm-up 2');
+    await collect(back, 1);
+  });
+  after(async () => {
+    await world.close();
+  });
+
+  it('the receiver lost its session: retry request, new session, message delivered once', async () => {
+    const row = sessionRow(world, 'bob', 'alice.1');
+    assert.ok(row.read(), 'bob has a session with alice');
+    row.remove();
+    row.close();
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', 'after the loss');
+    await alice.sendAndWait('bob', 'and one more');
+    const { seen, got } = await eventsUntil(inbox, ['after the loss', 'and one more']);
+    assert.ok(
+      seen.some((e) => e.type === 'undecryptable'),
+      'bob could not decrypt at first',
+    );
+    assert.deepEqual(got.sort(), ['after the loss', 'and one more']);
+    // The conversation goes on both ways afterwards.
+    const back = alice.events();
+    await bob.sendAndWait('alice', 'healed');
+    assert.deepEqual(await collect(back, 1), ['healed']);
+  });
+
+  it('the receiver’s session was rolled back (a restore): new messages arrive, old ones are not repeated', async () => {
+    const row = sessionRow(world, 'bob', 'alice.1');
+    const snapshot = row.read() as Buffer;
+    // Move the conversation on (several DH ratchet steps), then restore the old record.
+    for (let i = 0; i < 3; i++) {
+      const inbox = bob.events();
+      await alice.sendAndWait('bob', `moving on ${i}`);
+      await collect(inbox, 1);
+      const back = alice.events();
+      await bob.sendAndWait('alice', `reply ${i}`);
+      await collect(back, 1);
+    }
+    row.write(snapshot);
+    row.close();
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', 'after the rollback');
+    const { got } = await eventsUntil(inbox, ['after the rollback']);
+    assert.deepEqual(got, ['after the rollback']);
+    const history = bob.history('alice', 100).map((m) => m.text);
+    assert.equal(history.filter((t) => t === 'after the rollback').length, 1);
+    assert.equal(new Set(history).size, history.length, 'no message stored twice');
+  });
+
+  it('a corrupted session record heals the same way', async () => {
+    const row = sessionRow(world, 'bob', 'alice.1');
+    row.write(Buffer.from('not a session record'));
+    row.close();
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', 'after the corruption');
+    const { got } = await eventsUntil(inbox, ['after the corruption']);
+    assert.deepEqual(got, ['after the corruption']);
+  });
+});
