@@ -11,6 +11,7 @@ export const OPTIONS = {
   'invite-only': { type: 'boolean' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-file': { type: 'string' },
   server: { type: 'string' },
   home: { type: 'string' },
   invite: { type: 'string' },

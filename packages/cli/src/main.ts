@@ -16,13 +16,14 @@ import { OPTIONS } from './flags.ts';
 const HELP = `parley — end-to-end encrypted messaging
 
 Usage:
-  parley serve [--port N] [--host H] [--data DIR] [--invite-only] [--sync full|normal] [--log-level L]
+  parley serve [--port N] [--host H] [--data DIR] [--invite-only] [--sync full|normal]
+               [--log-level L] [--log-file FILE]
       Run the relay server. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ./parley-data),
       --invite-only: registration needs a code from \`parley admin invite\`, --sync: full
       (default) makes an acknowledged message survive power loss, normal only a crash,
-      --log-level: fatal|error|warn|info|debug|silent (default info). Logs never contain
-      message bodies or keys.
+      --log-level: fatal|error|warn|info|debug|silent (default info), --log-file: append JSON
+      log lines to FILE instead of standard output. Logs never contain message bodies or keys.
   parley admin invite [--data DIR]
       Create a one-time invite code (for --invite-only servers); prints it.
   parley register NAME [--server URL] [--home DIR] [--invite CODE]

@@ -47,6 +47,8 @@ export interface ServerOptions {
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** File to append JSON log lines to; standard output when undefined. */
+  readonly logFile: string | undefined;
   readonly limits: Limits;
   /** Milliseconds since the epoch; injectable for TTL tests. */
   readonly clock: () => number;
@@ -84,6 +86,7 @@ export function resolveOptions(
     inviteOnly: partial.inviteOnly ?? false,
     sync: partial.sync ?? 'full',
     logLevel: partial.logLevel ?? 'info',
+    logFile: partial.logFile,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     clock: partial.clock ?? Date.now,
   };

@@ -37,7 +37,10 @@ const LANDING = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Par
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
   const options: ServerOptions = resolveOptions(partial);
-  const log = pino({ level: options.logLevel, base: undefined, redact: ['req.headers.cookie'] });
+  const log = pino(
+    { level: options.logLevel, base: undefined },
+    options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
+  );
   const storage = openSqliteStorage(options.dataDir, options.sync);
   const { limits, clock } = options;
   const hub = createHub(storage, limits, clock, log);

@@ -27,6 +27,7 @@ export async function serve(flags: Flags): Promise<number> {
       inviteOnly: flags['invite-only'] ?? false,
       sync: (flags.sync as 'full' | 'normal' | undefined) ?? 'full',
       logLevel: logLevel as ServerOptions['logLevel'],
+      logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
