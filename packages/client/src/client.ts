@@ -8,6 +8,7 @@
  * lives in `messaging.ts`.
  */
 import {
+  ACCOUNT_NAME_PATTERN,
   authSignedBytes,
   type CryptoProvider,
   computeSafetyNumber,
@@ -106,6 +107,9 @@ function runtime(options: ClientOptions): Runtime {
 export async function registerAccount(
   options: ClientOptions & { name: string; server: string; invite?: string },
 ): Promise<ParleyClient> {
+  if (!ACCOUNT_NAME_PATTERN.test(options.name)) {
+    throw new ClientError('INVALID_ARGUMENT', 'account names are 3-32 characters of a-z, 0-9, _, . and -');
+  }
   const rt = runtime(options);
   try {
     let profile = rt.profiles.load();
@@ -182,12 +186,19 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
     link: () => link,
   });
 
-  const refillPreKeys = async (): Promise<void> => {
-    const current = link;
-    if (current === undefined) return;
-    const counts = await current.request('key-count', {});
-    const upload = await prepareStock(db, profiles, provider, random, profile.identity, counts, clock());
-    if (upload !== undefined) await current.request('upload-keys', upload);
+  // One refill at a time: each reads the server's counts afresh, so overlapping triggers never double the stock.
+  let refilling: Promise<void> = Promise.resolve();
+  const refillPreKeys = (): Promise<void> => {
+    refilling = refilling
+      .catch(() => {})
+      .then(async () => {
+        const current = link;
+        if (current === undefined || !current.isConnected()) return;
+        const counts = await current.request('key-count', {});
+        const upload = await prepareStock(db, profiles, provider, random, profile.identity, counts, clock());
+        if (upload !== undefined) await current.request('upload-keys', upload);
+      });
+    return refilling;
   };
 
   const start = async (mode: 'register' | 'auth', invite?: string): Promise<void> => {
