@@ -281,12 +281,9 @@ async function send(a: Args, ctx: OpContext) {
   if (messages.length === 0) throw new ServerError('BAD_FRAME', 'expected at least one message');
   if (new Set(messages.map((m) => m.device)).size !== messages.length)
     throw new ServerError('BAD_FRAME', 'one message per device');
-  if ((await ctx.storage.getAccount(recipient)) === undefined)
-    throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
-
-  const current = (await ctx.storage.listDevices(recipient))
-    .map((d) => d.id)
-    .filter((id) => !(recipient === me.account && id === me.device));
+  const all = await ctx.storage.deviceIds(recipient);
+  if (all.length === 0) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
+  const current = all.filter((id) => !(recipient === me.account && id === me.device));
   const addressed = messages.map((m) => m.device);
   const extra = addressed.filter((id) => !current.includes(id));
   const missing = resend ? [] : current.filter((id) => !addressed.includes(id));

@@ -69,6 +69,7 @@ function createSqliteStorage(db: Database.Database): Storage {
     useInvite: db.prepare('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_by IS NULL'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE name = ?'),
     listDevices: db.prepare('SELECT account, id, identity FROM devices WHERE account = ? ORDER BY id'),
+    deviceIds: db.prepare('SELECT id FROM devices WHERE account = ? ORDER BY id').pluck(),
     insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
     upsertSigned: db.prepare(
       `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES (?, ?, ?, ?, ?)
@@ -171,11 +172,27 @@ function createSqliteStorage(db: Database.Database): Storage {
     };
   });
 
+  // Two hot-path reads answered from memory. This process is the database's only writer (SQLite
+  // is the single-node store), so both stay exact: device ids change only through createAccount,
+  // and queue depths only through enqueue, acknowledge and purge, which keep them up to date.
+  const deviceIdCache = new Map<string, number[]>();
+  const depths = new Map<string, number>();
+  const depthKey = (account: string, device: number) => `${account}\u0000${device}`;
+  const depthOf = (account: string, device: number): number => {
+    const k = depthKey(account, device);
+    let n = depths.get(k);
+    if (n === undefined) {
+      n = count(q.depth, account, device);
+      depths.set(k, n);
+    }
+    return n;
+  };
+
   const enqueue = db.transaction(
     (items: readonly SendBatchItem[], now: number, expiresAt: number, maxPerDevice: number): SendOutcome[] =>
       items.map((item): SendOutcome => {
         const full = item.messages
-          .filter((m) => count(q.depth, item.recipient, m.device) >= maxPerDevice)
+          .filter((m) => depthOf(item.recipient, m.device) >= maxPerDevice)
           .map((m) => m.device);
         if (full.length > 0) return { status: 'queue-full', devices: full };
         if (q.logSend.run(item.sender, item.senderDevice, item.messageId, now).changes === 0) {
@@ -193,6 +210,7 @@ function createSqliteStorage(db: Database.Database): Storage {
             now,
             expiresAt,
           );
+          depths.set(depthKey(item.recipient, m.device), depthOf(item.recipient, m.device) + 1);
           return { device: m.device, seq: Number(r.lastInsertRowid) };
         });
         return { status: 'queued', seqs };
@@ -200,11 +218,16 @@ function createSqliteStorage(db: Database.Database): Storage {
   );
 
   const acknowledge = db.transaction((acks: Parameters<Storage['acknowledge']>[0]) => {
-    for (const a of acks) for (const seq of a.seqs) q.ack.run(a.account, a.device, seq);
+    for (const a of acks) {
+      let removed = 0;
+      for (const seq of a.seqs) removed += q.ack.run(a.account, a.device, seq).changes;
+      if (removed > 0) depths.set(depthKey(a.account, a.device), depthOf(a.account, a.device) - removed);
+    }
   });
 
   return {
     async createAccount(account, inviteHash) {
+      deviceIdCache.delete(account.name);
       try {
         return createAccount(account, inviteHash, account.createdAt);
       } catch (err) {
@@ -228,6 +251,15 @@ function createSqliteStorage(db: Database.Database): Storage {
       return (q.listDevices.all(name) as Row[]).map(
         (r): DeviceRow => ({ account: r.account as string, id: r.id as number, identity: bytes(r.identity) }),
       );
+    },
+    async deviceIds(name) {
+      let ids = deviceIdCache.get(name);
+      if (ids === undefined) {
+        ids = q.deviceIds.all(name) as number[];
+        // Unknown names are not cached: a registration must be seen at once.
+        if (ids.length > 0) deviceIdCache.set(name, ids);
+      }
+      return [...ids];
     },
     async createInvite(codeHash, createdAt) {
       q.insertInvite.run(codeHash, createdAt);
@@ -262,11 +294,12 @@ function createSqliteStorage(db: Database.Database): Storage {
     },
     async purgeExpired(now, sendLogBefore) {
       const n = q.purgeQueue.run(now).changes;
+      if (n > 0) depths.clear();
       q.purgeSendLog.run(sendLogBefore);
       return n;
     },
     async queueDepth(account, device) {
-      return count(q.depth, account, device);
+      return depthOf(account, device);
     },
     async close() {
       db.close();

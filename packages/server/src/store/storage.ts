@@ -34,6 +34,8 @@ export interface AccountStore {
   createAccount(account: NewAccount, inviteHash?: Uint8Array): Promise<'created' | 'name-taken' | 'bad-invite'>;
   getAccount(name: string): Promise<AccountRow | undefined>;
   listDevices(name: string): Promise<DeviceRow[]>;
+  /** The account's device ids in order; empty when there is no such account (the hot path of every send). */
+  deviceIds(name: string): Promise<number[]>;
   createInvite(codeHash: Uint8Array, createdAt: number): Promise<void>;
 }
 

@@ -1,0 +1,292 @@
+/**
+ * `npm run bench -- relay`: delivered messages per second and send→delivery latency through the
+ * Parley relay (SQLite, durable acknowledgements) against a minimal `ws` relay without
+ * persistence, both measured in the same run with the same load over N/2 sender→receiver pairs
+ * of 200-byte ciphertexts:
+ *  - throughput: closed loop, each sender keeping `WINDOW` messages in flight (saturation);
+ *  - latency (p50/p99): open loop at a fixed offered load of `LATENCY_RATE` messages/s spread
+ *    over all senders, so the percentiles show the relay's delay, not a queue we made.
+ *
+ * Both relays run in child processes; the load generator (this process) is identical for both
+ * except for the frames each relay speaks. The Parley receivers acknowledge every delivery, as
+ * real clients do; the raw relay has nothing to acknowledge.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  authSignedBytes,
+  createNodeCryptoProvider,
+  createNodeRandom,
+  encodeDeviceIdentityPublic,
+  encodeSignedDeviceList,
+  fromBase64Url,
+  generateAccountIdentity,
+  generateDeviceIdentity,
+  signDeviceList,
+  toBase64Url,
+} from '@parley/protocol';
+import WebSocket from 'ws';
+import { report } from './report.ts';
+
+const WINDOW = 16;
+const LATENCY_RATE = 5000;
+const BODY_BYTES = 200;
+const SERVER_SCRIPT = new URL('./relay-server.ts', import.meta.url).pathname;
+
+interface Measured {
+  readonly throughput: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** One end of a pair as the load loop drives it. */
+interface Endpoint {
+  readonly ws: WebSocket;
+  /** Sends one body to the paired receiver with the given id. */
+  send(messageId: string, body: string): void;
+}
+
+function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  // RELAY_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof") profiles the relay under test.
+  const flags = process.env.RELAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', SERVER_SCRIPT, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += String(d);
+      const m = /listening (\S+)/.exec(out);
+      if (m?.[1]) resolve({ child, url: m[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`relay exited (${code})`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+type Pair = { sender: Endpoint; onDeliver(cb: (messageId: string) => void): void };
+
+/**
+ * Drives the pairs for `seconds` after a warm-up: closed loop (`WINDOW` in flight per sender)
+ * when `rate` is undefined, else open loop at `rate` messages/s in total.
+ */
+async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Measured> {
+  const random = createNodeRandom();
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let delivered = 0;
+  let measuring = false;
+  let running = true;
+  let seq = 0;
+  const body = toBase64Url(random(BODY_BYTES));
+  const sendOne = (p: Pair, i: number) => {
+    const id = `bench-${i}-${seq++}`;
+    sentAt.set(id, performance.now());
+    p.sender.send(id, body);
+  };
+  pairs.forEach((p, i) => {
+    p.onDeliver((messageId) => {
+      const t0 = sentAt.get(messageId);
+      if (t0 === undefined) return;
+      sentAt.delete(messageId);
+      if (measuring) {
+        delivered++;
+        latencies.push(performance.now() - t0);
+      }
+      if (running && rate === undefined) sendOne(p, i);
+    });
+    if (rate === undefined) for (let w = 0; w < WINDOW; w++) sendOne(p, i);
+  });
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  if (rate !== undefined) {
+    // Every 5 ms, send what the offered rate owes, round-robin over the senders.
+    const start = performance.now();
+    let sent = 0;
+    let next = 0;
+    ticker = setInterval(() => {
+      const owed = Math.floor(((performance.now() - start) / 1000) * rate) - sent;
+      for (let k = 0; k < owed; k++) {
+        sendOne(pairs[next] as Pair, next);
+        next = (next + 1) % pairs.length;
+      }
+      sent += Math.max(0, owed);
+    }, 5);
+  }
+  await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 300)));
+  measuring = true;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - start) / 1000;
+  running = false;
+  clearInterval(ticker);
+  await new Promise((r) => setTimeout(r, 300));
+  latencies.sort((a, b) => a - b);
+  return { throughput: delivered / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** Saturation throughput, then latency at the fixed offered load, over the same connections. */
+async function both(pairs: Pair[], seconds: number): Promise<Measured> {
+  const saturated = await load(pairs, seconds);
+  const paced = await load(pairs, seconds, LATENCY_RATE);
+  return { throughput: saturated.throughput, p50: paced.p50, p99: paced.p99 };
+}
+
+async function measureRaw(connections: number, seconds: number): Promise<Measured> {
+  const { child, url } = await startRelay(['raw']);
+  const ws = url.replace(/^http/, 'ws');
+  const n = connections / 2;
+  const sockets: WebSocket[] = [];
+  try {
+    const pairs = [];
+    for (let i = 0; i < n; i++) {
+      const s = await open(`${ws}/?id=s${i}`);
+      const r = await open(`${ws}/?id=r${i}`);
+      sockets.push(s, r);
+      pairs.push({
+        sender: {
+          ws: s,
+          send: (messageId: string, b: string) => s.send(JSON.stringify({ to: `r${i}`, messageId, body: b })),
+        },
+        onDeliver(cb: (id: string) => void) {
+          r.on('message', (d) => cb((JSON.parse(String(d)) as { messageId: string }).messageId));
+        },
+      });
+    }
+    return await both(pairs, seconds);
+  } finally {
+    for (const s of sockets) s.terminate();
+    await stop(child);
+  }
+}
+
+/** Registers a fresh account over a new socket; resolves with the authenticated socket. */
+async function registered(url: string, name: string): Promise<WebSocket> {
+  const provider = createNodeCryptoProvider();
+  const random = createNodeRandom();
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, { perMessageDeflate: false });
+  // Listening before 'open': the challenge can arrive in the same read as the upgrade answer.
+  const nonce = await new Promise<Uint8Array>((resolve, reject) => {
+    ws.once('message', (d) => resolve(fromBase64Url('nonce', (JSON.parse(String(d)) as { nonce: string }).nonce)));
+    ws.once('error', reject);
+  });
+  const account = await generateAccountIdentity(provider, random);
+  const device = await generateDeviceIdentity(provider, random);
+  const identity = encodeDeviceIdentityPublic(device.publicIdentity);
+  const list = await signDeviceList(provider, account.privateKey, 1, [{ id: 1, identity }]);
+  const signature = await provider.ed25519Sign(device.signingPrivateKey, authSignedBytes(nonce, name, 0));
+  const args = {
+    name,
+    accountKey: toBase64Url(account.publicKey),
+    identity: toBase64Url(identity),
+    deviceList: toBase64Url(encodeSignedDeviceList(list)),
+    signature: toBase64Url(signature),
+  };
+  ws.send(JSON.stringify({ v: 1, type: 'request', id: 0, op: 'register', args }));
+  await new Promise<void>((resolve, reject) =>
+    ws.on('message', function onAnswer(d) {
+      const f = JSON.parse(String(d)) as { type: string; id?: number };
+      if (f.id !== 0) return;
+      ws.off('message', onAnswer);
+      if (f.type === 'response') resolve();
+      else reject(new Error(`register ${name}: ${String(d)}`));
+    }),
+  );
+  return ws;
+}
+
+async function measureParley(connections: number, seconds: number): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-relay-'));
+  const { child, url } = await startRelay(['parley', join(dir, 'data')]);
+  const n = connections / 2;
+  const sockets: WebSocket[] = [];
+  try {
+    const pairs = [];
+    for (let i = 0; i < n; i += 25) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(25, n - i) }, async (_, k) => {
+          const s = await registered(url, `sender${i + k}`);
+          const r = await registered(url, `receiver${i + k}`);
+          return { s, r, peer: `receiver${i + k}` };
+        }),
+      );
+      for (const { s, r, peer } of batch) {
+        sockets.push(s, r);
+        s.on('message', (d) => {
+          // A refused send would silently stall the loop: make it loud instead.
+          const f = JSON.parse(String(d)) as { type: string; code?: string };
+          if (f.type === 'error') throw new Error(`the relay refused a benchmark send: ${f.code}`);
+        });
+        let id = 1;
+        let acks: number[] = [];
+        pairs.push({
+          sender: {
+            ws: s,
+            send: (messageId: string, body: string) =>
+              s.send(
+                JSON.stringify({
+                  v: 1,
+                  type: 'request',
+                  id: id++,
+                  op: 'send',
+                  args: { name: peer, messageId, messages: [{ device: 1, kind: 'ratchet', body }] },
+                }),
+              ),
+          },
+          onDeliver(cb: (messageId: string) => void) {
+            r.on('message', (d) => {
+              const f = JSON.parse(String(d)) as { type: string; seq: number; messageId: string };
+              if (f.type !== 'deliver') return;
+              if (acks.length === 0) {
+                setImmediate(() => {
+                  r.send(JSON.stringify({ v: 1, type: 'ack', seqs: acks }));
+                  acks = [];
+                });
+              }
+              acks.push(f.seq);
+              cb(f.messageId);
+            });
+          },
+        });
+      }
+    }
+    return await both(pairs, seconds);
+  } finally {
+    for (const s of sockets) s.terminate();
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the relay benchmark for each connection count (default 100 and 1,000). */
+export async function runRelay({ seconds, connections }: { seconds: number; connections?: number }): Promise<void> {
+  for (const c of connections === undefined ? [100, 1000] : [connections]) {
+    const conns = c - (c % 2);
+    const raw = await measureRaw(conns, seconds);
+    const parley = await measureParley(conns, seconds);
+    report(`relay.throughput_${conns}conn`, parley.throughput, 'msgs/s', raw.throughput);
+    report(`relay.p50_ms_${conns}conn_at_${LATENCY_RATE}msgs`, parley.p50, 'ms', raw.p50);
+    report(`relay.p99_ms_${conns}conn_at_${LATENCY_RATE}msgs`, parley.p99, 'ms', raw.p99);
+  }
+}
