@@ -31,6 +31,7 @@ import { openHomeDatabase } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
+import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type Messaging } from './messaging.ts';
 import { openRelayLink, type RelayLink } from './relay/relay-link.ts';
 
@@ -54,6 +55,15 @@ export interface ContactSafety {
   readonly changed: boolean;
 }
 
+/** One of the account's devices. */
+export interface DeviceInfo {
+  readonly id: number;
+  readonly name: string | undefined;
+  readonly current: boolean;
+  /** When this device last received a message from it (ms), if ever. */
+  readonly lastSeen: number | undefined;
+}
+
 /** An open client. */
 export interface ParleyClient {
   readonly name: string;
@@ -69,6 +79,8 @@ export interface ParleyClient {
   events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   /** Resolves once the backlog queued before `connect` has been received and processed. */
   drained(): Promise<void>;
+  /** True while the link to the server is up and authenticated. */
+  isConnected(): boolean;
   /** Resolves when no send or receive is in progress (queued sends wait for the link). */
   idle(): Promise<void>;
   /** Accepts a contact's changed account key and releases held messages. */
@@ -77,6 +89,12 @@ export interface ParleyClient {
   safety(name: string): Promise<ContactSafety>;
   markVerified(name: string): void;
   history(peer: string, limit?: number): StoredMessage[];
+  /** Links the new device showing `code` (see `startLink`); needs the account key on this device. */
+  acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
+  /** This account's devices as this device knows them. */
+  devices(): DeviceInfo[];
+  /** Removes a device from the account (re-signs the device list without it). */
+  removeDevice(id: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,6 +147,7 @@ export async function registerAccount(
         server: options.server,
         device: 1,
         registered: false,
+        accountKey: account.publicKey,
         account,
         identity,
         deviceList,
@@ -164,7 +183,9 @@ export async function openClient(options: ClientOptions): Promise<ParleyClient> 
   return createClient(rt, options, profile).api;
 }
 
-function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
+function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
+  // Reassigned when our own device list changes (linking, removal, a newer list from the server).
+  let profile = initial;
   const { db, provider, random, clock, profiles } = rt;
   const events = createEventHub();
   const contacts: Contacts = createContacts(db, provider);
@@ -179,7 +200,8 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
     provider,
     random,
     clock,
-    profile,
+    profile: () => profile,
+    setOwnList: (list) => linkDeps.setOwnList(list),
     contacts,
     stores,
     events,
@@ -188,6 +210,24 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
 
   // One refill at a time: each reads the server's counts afresh, so overlapping triggers never double the stock.
   let refilling: Promise<void> = Promise.resolve();
+  const linkDeps: LinkDeps = {
+    provider,
+    random,
+    contacts,
+    profile: () => profile,
+    setOwnList: (list) => {
+      profiles.saveDeviceList(list);
+      profile = { ...profile, deviceList: list };
+    },
+    deviceNames: () => profiles.deviceNames(),
+    setDeviceName: (id, name) => profiles.setDeviceName(id, name),
+    link: () => {
+      if (link === undefined || !link.isConnected())
+        throw new ClientError('SERVER_UNREACHABLE', 'not connected to the server');
+      return link;
+    },
+  };
+
   const refillPreKeys = (): Promise<void> => {
     refilling = refilling
       .catch(() => {})
@@ -220,7 +260,7 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
           op: 'register',
           args: {
             name: profile.name,
-            accountKey: toBase64Url(profile.account.publicKey),
+            accountKey: toBase64Url(profile.accountKey),
             identity: toBase64Url(encodeDeviceIdentityPublic(profile.identity.publicIdentity)),
             deviceList: toBase64Url(encodeSignedDeviceList(profile.deviceList)),
             signature,
@@ -275,6 +315,9 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
     idle() {
       return messaging.idle();
     },
+    isConnected() {
+      return link?.isConnected() ?? false;
+    },
     acceptIdentity(name) {
       return messaging.acceptIdentity(name);
     },
@@ -288,7 +331,7 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
       const theirKey = contact.pendingKey ?? contact.accountKey;
       const safetyNumber = await computeSafetyNumber(provider, {
         ourName: profile.name,
-        ourAccountKey: profile.account.publicKey,
+        ourAccountKey: profile.accountKey,
         theirName: name,
         theirAccountKey: theirKey,
       });
@@ -300,6 +343,22 @@ function createClient(rt: Runtime, options: ClientOptions, profile: Profile) {
     },
     history(peer, limit = 100) {
       return messaging.history(peer, limit);
+    },
+    acceptLink(code, opts) {
+      return acceptLink(linkDeps, code, opts);
+    },
+    devices() {
+      const names = profiles.deviceNames();
+      const seen = db.prepare('SELECT MAX(received_at) FROM messages WHERE sender = ? AND sender_device = ?').pluck();
+      return profile.deviceList.devices.map((d) => ({
+        id: d.id,
+        name: names[String(d.id)],
+        current: d.id === profile.device,
+        lastSeen: (seen.get(profile.name, d.id) as number | null) ?? undefined,
+      }));
+    },
+    removeDevice(id) {
+      return removeDevice(linkDeps, id);
     },
     async close() {
       if (closed) return;

@@ -30,7 +30,10 @@ export type ClientEvent =
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
   /** A message from a device that is not on the sender's signed device list was dropped. */
   | { readonly type: 'unlisted-device'; readonly from: string; readonly fromDevice: number }
-  | { readonly type: 'connection'; readonly state: 'connecting' | 'connected' | 'disconnected' | 'replaced' }
+  | {
+      readonly type: 'connection';
+      readonly state: 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
+    }
   /** Everything queued for this device before it connected has been processed. */
   | { readonly type: 'drained' };
 

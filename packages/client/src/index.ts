@@ -6,6 +6,7 @@
 export {
   type ClientOptions,
   type ContactSafety,
+  type DeviceInfo,
   openClient,
   type ParleyClient,
   registerAccount,
@@ -14,3 +15,4 @@ export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from '
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
 export type { ClientEvent, StoredMessage } from './events.ts';
 export { HOME_DB_FILE } from './home/database.ts';
+export { type PendingLink, startLink } from './linking.ts';

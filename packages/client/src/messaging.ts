@@ -7,6 +7,8 @@
  */
 import {
   type CryptoProvider,
+  constantTimeEqual,
+  decodeSignedDeviceList,
   decrypt,
   encrypt,
   fromBase64Url,
@@ -17,8 +19,11 @@ import {
   type RelayOps,
   type ServerFrame,
   type SessionContext,
+  type SignedDeviceList,
+  type StaleDevicesDetails,
   toBase64Url,
   utf8,
+  verifyDeviceList,
   type WireOutgoing,
 } from '@parley/protocol';
 import type Database from 'better-sqlite3';
@@ -44,7 +49,9 @@ export interface MessagingDeps {
   readonly provider: CryptoProvider;
   readonly random: RandomSource;
   readonly clock: () => number;
-  readonly profile: Profile;
+  profile(): Profile;
+  /** Saves a newer own device list (verified by the caller). */
+  setOwnList(list: SignedDeviceList): void;
   readonly contacts: Contacts;
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
@@ -76,9 +83,10 @@ interface OutboxRow {
 
 /** Creates the messaging layer. */
 export function createMessaging(deps: MessagingDeps): Messaging {
-  const { db, provider, random, clock, profile, contacts, stores, events } = deps;
+  const { db, provider, random, clock, contacts, stores, events } = deps;
   const ctx: SessionContext = { provider, random, ...stores };
-  const me = profile.name;
+  const me = deps.profile().name;
+  const myDevice = deps.profile().device;
   let inbox: Promise<void> = Promise.resolve();
   let outbox: Promise<void> = Promise.resolve();
   let outboxQueued = false;
@@ -151,7 +159,28 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
   };
 
+  /** Fetches our own signed device list and takes it if it verifies and is not older. */
+  const refreshOwnList = async (): Promise<void> => {
+    const r = await requireLink().request('get-account', { name: me });
+    const key = fromBase64Url('accountKey', r.accountKey);
+    let list: SignedDeviceList;
+    try {
+      if (!constantTimeEqual(key, deps.profile().accountKey)) throw new Error('account key differs');
+      list = decodeSignedDeviceList(fromBase64Url('deviceList', r.deviceList));
+      await verifyDeviceList(provider, key, list);
+    } catch (err) {
+      throw new ClientError('INVALID_DEVICE_LIST', 'the server served our own device list under another key', {
+        cause: err,
+      });
+    }
+    const current = deps.profile().deviceList.version;
+    if (list.version < current)
+      throw new ClientError('INVALID_DEVICE_LIST', 'the server served an older own device list');
+    if (list.version > current) deps.setOwnList(list);
+  };
+
   const refreshContact = async (name: string): Promise<void> => {
+    if (name === me) return refreshOwnList();
     try {
       const r = await requireLink().request('get-account', { name });
       await checkServed(name, r.accountKey, r.deviceList);
@@ -163,8 +192,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   };
 
   const listedDevices = (name: string): number[] => {
-    const list = name === me ? profile.deviceList : contacts.get(name)?.deviceList;
-    return (list?.devices ?? []).map((d) => d.id).filter((id) => !(name === me && id === profile.device));
+    const list = name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList;
+    return (list?.devices ?? []).map((d) => d.id).filter((id) => !(name === me && id === myDevice));
   };
 
   /** Encrypts `content` for every listed device of `name` (or just `only`), starting sessions as needed. */
@@ -208,7 +237,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   /** The device identities a message to `name` is encrypted for now (base64url by device id). */
   const identitiesOf = (name: string): Record<number, string> => {
-    const list = name === me ? profile.deviceList : contacts.get(name)?.deviceList;
+    const list = name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList;
     return Object.fromEntries((list?.devices ?? []).map((d) => [d.id, toBase64Url(d.identity)]));
   };
 
@@ -232,6 +261,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   const deliverRow = async (row: OutboxRow): Promise<void> => {
     let payload: WireOutgoing[] | undefined = row.payload === null ? undefined : JSON.parse(row.payload);
+    // Set when the server claims devices the signed list does not have: we send to the signed ones only.
+    let subset = row.only_device !== null;
     for (let attempt = 0; ; attempt++) {
       if (payload === undefined) {
         payload = await encryptFor(row.recipient, blob(row.content), row.only_device);
@@ -243,12 +274,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
           name: row.recipient,
           messageId: row.transport_id,
           messages: payload,
-          ...(row.only_device === null ? {} : { resend: true }),
+          ...(subset ? { resend: true } : {}),
         });
         return;
       } catch (err) {
         if (!isRelayRefusal(err, 'STALE_DEVICES') || attempt >= MAX_STALE_RETRIES) throw err;
-        if (row.recipient !== me) await refreshContact(row.recipient);
+        await refreshContact(row.recipient);
+        const listed = listedDevices(row.recipient);
+        const claimed = (err.details as StaleDevicesDetails | undefined)?.missing ?? [];
+        for (const ghost of claimed.filter((id) => !listed.includes(id))) {
+          // A device the server has but the account key never signed: the "ghost". Never encrypt to it.
+          events.emit({ type: 'unlisted-device', from: row.recipient, fromDevice: ghost });
+          subset = true;
+        }
         payload = undefined;
       }
     }
@@ -309,7 +347,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
     const content: TextContent = { v: 1, id: newId(), ts: clock(), text };
     db.transaction(() => {
-      q.insertMessage.run(content.id, to, 'out', me, profile.device, text, content.ts, null, 'pending');
+      q.insertMessage.run(content.id, to, 'out', me, myDevice, text, content.ts, null, 'pending');
       queueContent(content, to, null);
       if (listedDevices(me).length > 0) queueContent({ ...content, to }, me, null);
     })();
@@ -430,6 +468,13 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       return;
     }
     const address = { account: f.from, device: f.fromDevice };
+    if (f.from === me && !listedDevices(me).includes(f.fromDevice)) {
+      await refreshOwnList();
+      if (!listedDevices(me).includes(f.fromDevice)) {
+        events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+        return;
+      }
+    }
     if (f.from !== me) {
       let c = contacts.get(f.from);
       if (c === undefined || (c.pendingKey === undefined && !listedDevices(f.from).includes(f.fromDevice))) {

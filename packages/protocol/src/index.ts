@@ -16,6 +16,7 @@ export * from './keys/identity.ts';
 export * from './keys/prekeys.ts';
 export * from './keys/random-key.ts';
 export * from './keys/records.ts';
+export * from './linking/link-channel.ts';
 export { initiate, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
 export type * from './random.ts';
 export { initReceiver, initSender, ratchetDecrypt, ratchetEncrypt } from './ratchet/ratchet.ts';

@@ -36,6 +36,8 @@ export interface Limits {
   readonly lowPreKeyThreshold: number;
   /** Seconds between WebSocket pings; a peer that misses one is dropped. */
   readonly pingIntervalMs: number;
+  /** How long a link code (a new device waiting on a link channel) stays usable. */
+  readonly linkTtlMs: number;
 }
 
 /** Everything `startServer` accepts. */
@@ -73,6 +75,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxStoredPreKeys: 500,
   lowPreKeyThreshold: 20,
   pingIntervalMs: 30_000,
+  linkTtlMs: 10 * 60 * 1000,
 };
 
 /** Fills in defaults. */

@@ -13,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import { resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
+import { createLinkChannels } from './relay/link-channels.ts';
 import { createBucketMap } from './relay/rate-limit.ts';
 import { openSqliteStorage } from './store/sqlite-storage.ts';
 import type { Storage } from './store/storage.ts';
@@ -49,6 +50,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     sends: createBucketMap(limits.sendRate, limits.sendBurst),
     fetches: createBucketMap(limits.fetchRate, limits.fetchBurst),
   };
+  const links = createLinkChannels();
   let closing = false;
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -82,7 +84,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       ws.on('pong', () => alive.set(ws, true));
       serveConnection(
         ws,
-        { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits },
+        { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links },
         log,
       );
     });

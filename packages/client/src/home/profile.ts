@@ -23,7 +23,10 @@ export interface Profile {
   readonly device: number;
   /** False until the server confirmed the registration. */
   readonly registered: boolean;
-  readonly account: AccountIdentityKeyPair;
+  /** The account identity public key (every device has it). */
+  readonly accountKey: Uint8Array;
+  /** The account identity private key: on the first device, and on linked devices it was transferred to. */
+  readonly account: AccountIdentityKeyPair | undefined;
   readonly identity: DeviceIdentityKeyPair;
   readonly deviceList: SignedDeviceList;
 }
@@ -33,6 +36,11 @@ export interface ProfileStore {
   load(): Profile | undefined;
   save(p: Profile): void;
   markRegistered(): void;
+  /** Stores a newer own device list (already verified by the caller). */
+  saveDeviceList(list: SignedDeviceList): void;
+  /** Names this device gave its account's devices (id → name). */
+  deviceNames(): Record<string, string>;
+  setDeviceName(id: number, name: string): void;
   /** Returns the next id of a counter and advances it by `count` (ids start at 1). */
   takeIds(counter: 'spk' | 'otp' | 'kem', count: number): number;
   getNumber(key: string): number | undefined;
@@ -58,7 +66,11 @@ export function createProfileStore(db: Database.Database): ProfileStore {
         server: read('server') as string,
         device: read('device') as number,
         registered: read('registered') === 1,
-        account: decodeAccountIdentityRecord(blob(read('account_identity'))),
+        accountKey: blob(read('account_key')),
+        account:
+          read('account_identity') === undefined
+            ? undefined
+            : decodeAccountIdentityRecord(blob(read('account_identity'))),
         identity: decodeDeviceIdentityRecord(blob(read('device_identity'))),
         deviceList: decodeSignedDeviceList(blob(read('device_list'))),
       };
@@ -69,13 +81,24 @@ export function createProfileStore(db: Database.Database): ProfileStore {
         put.run('server', p.server);
         put.run('device', p.device);
         put.run('registered', p.registered ? 1 : 0);
-        put.run('account_identity', encodeAccountIdentityRecord(p.account));
+        put.run('account_key', p.accountKey);
+        if (p.account !== undefined) put.run('account_identity', encodeAccountIdentityRecord(p.account));
         put.run('device_identity', encodeDeviceIdentityRecord(p.identity));
         put.run('device_list', encodeSignedDeviceList(p.deviceList));
       })();
     },
     markRegistered() {
       put.run('registered', 1);
+    },
+    saveDeviceList(list) {
+      put.run('device_list', encodeSignedDeviceList(list));
+    },
+    deviceNames() {
+      const raw = read('device_names');
+      return typeof raw === 'string' ? (JSON.parse(raw) as Record<string, string>) : {};
+    },
+    setDeviceName(id, name) {
+      put.run('device_names', JSON.stringify({ ...this.deviceNames(), [id]: name }));
     },
     takeIds(counter, count) {
       return takeIds(counter, count);

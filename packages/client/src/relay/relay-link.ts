@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { ClientError } from '../errors.ts';
 
 /** Link states as `onState` reports them. */
-export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'replaced';
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
 
 /** How a link authenticates and where its pushed frames go. */
 export interface RelayLinkOptions {
@@ -52,6 +52,8 @@ interface Pending {
 
 /** Close code the relay uses when a newer connection of the same device replaced this one. */
 const CLOSE_REPLACED = 4002;
+/** Close code the relay uses when this device was removed from its account. */
+const CLOSE_REMOVED = 4003;
 
 function wsUrl(url: string): string {
   const u = new URL(url);
@@ -184,9 +186,9 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
         closed = true;
         return;
       }
-      if (code === CLOSE_REPLACED) {
+      if (code === CLOSE_REPLACED || code === CLOSE_REMOVED) {
         closed = true;
-        options.onState('replaced');
+        options.onState(code === CLOSE_REPLACED ? 'replaced' : 'removed');
         return;
       }
       options.onState('disconnected');

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClientEvent, type ParleyClient, registerAccount } from '@parley/client';
+import { type ClientEvent, openClient, type ParleyClient, registerAccount, startLink } from '@parley/client';
 import { type RunningServer, startServer } from '@parley/server';
 
 /** A temporary world: one server, any number of homes. */
@@ -15,6 +15,8 @@ export interface TestWorld {
   server: RunningServer;
   home(name: string): string;
   register(name: string): Promise<ParleyClient>;
+  /** Links a new device (home `home`) to `existing`'s account and returns it, connected. */
+  link(existing: ParleyClient, home: string, deviceName?: string): Promise<ParleyClient>;
   restartServer(): Promise<void>;
   close(): Promise<void>;
 }
@@ -24,20 +26,43 @@ export async function createWorld(limits: Parameters<typeof startServer>[0] = {}
   const dir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const dataDir = join(dir, 'server');
   const clients: ParleyClient[] = [];
+  const closedClients = new WeakSet<ParleyClient>();
+  const track = (c: ParleyClient): ParleyClient => {
+    clients.push(c);
+    const close = c.close.bind(c);
+    c.close = async () => {
+      closedClients.add(c);
+      await close();
+    };
+    return c;
+  };
   const world: TestWorld = {
     dir,
     dataDir,
     server: await startServer({ port: 0, dataDir, logLevel: 'silent', ...limits }),
     home: (name) => join(dir, `home-${name}`),
     async register(name) {
-      const c = await registerAccount({ home: world.home(name), name, server: world.server.url, maxBackoffMs: 200 });
-      clients.push(c);
+      return track(
+        await registerAccount({ home: world.home(name), name, server: world.server.url, maxBackoffMs: 200 }),
+      );
+    },
+    async link(existing, home, deviceName = home) {
+      const pending = await startLink({ home: world.home(home), server: world.server.url, deviceName });
+      await existing.acceptLink(pending.code);
+      await pending.done;
+      const c = track(await openClient({ home: world.home(home), maxBackoffMs: 200 }));
+      await c.connect();
       return c;
     },
     async restartServer() {
       const port = world.server.port;
       await world.server.close();
       world.server = await startServer({ port, dataDir, logLevel: 'silent', ...limits });
+      // Every open client reconnects (backoff capped at 200 ms) before the test goes on.
+      const deadline = Date.now() + 10_000;
+      while (clients.some((c) => !closedClients.has(c) && !c.isConnected()) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async close() {
       for (const c of clients) await c.close().catch(() => {});

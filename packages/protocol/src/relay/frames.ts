@@ -40,6 +40,8 @@ export type RelayErrorCode =
   | 'RATE_LIMITED'
   | 'NO_PREKEYS'
   | 'SHUTTING_DOWN'
+  | 'UNKNOWN_CHANNEL'
+  | 'STALE_DEVICE_LIST'
   | 'INTERNAL';
 
 /** Signed-prekey upload. */
@@ -98,6 +100,17 @@ export interface RelayOps {
     args: { name: string; devices?: number[] };
     result: { accountKey: string; deviceList: string; bundles: { device: number; bundle: string }[] };
   };
+  /** Replaces the caller's account's signed device list (adds and removes devices). */
+  'update-devices': { args: { deviceList: string }; result: { version: number; removed: number[] } };
+  /** New device, unauthenticated: publishes its identity on a link channel and waits there. */
+  'link-open': {
+    args: { channel: string; identity: string; name: string; mac: string };
+    result: { expiresAt: number };
+  };
+  /** Existing device: reads the offer on a channel. */
+  'link-get': { args: { channel: string }; result: { identity: string; name: string; mac: string } };
+  /** Existing device: sends the sealed payload to the waiting new device (closes the channel). */
+  'link-send': { args: { channel: string; body: string }; result: Record<string, never> };
   send: {
     args: { name: string; messageId: string; messages: WireOutgoing[]; resend?: boolean };
     result: { serverTime: number; duplicate: boolean };
@@ -136,7 +149,9 @@ export type ServerFrame =
     }
   | { type: 'keys-low'; oneTime: number; kem: number }
   /** Sent once per connection when everything queued before it connected has been delivered. */
-  | { type: 'drained' };
+  | { type: 'drained' }
+  /** The sealed link payload, pushed to the new device waiting on its channel. */
+  | { type: 'link'; body: string };
 
 /** Details of a `STALE_DEVICES` error: the recipient's device set as the server holds it. */
 export interface StaleDevicesDetails {

@@ -24,6 +24,7 @@ export const CLOSE = {
   handshakeTimeout: 4000,
   tooManyAuthFailures: 4001,
   replaced: 4002,
+  deviceRemoved: 4003,
   shuttingDown: 1001,
 } as const;
 
@@ -42,6 +43,8 @@ export function serveConnection(
     auth: undefined,
     link: undefined,
     afterResponse: [],
+    linkChannel: undefined,
+    extendHandshake: () => {},
   };
 
   const send = (frame: ServerFrame): void => {
@@ -58,11 +61,17 @@ export function serveConnection(
     send({ type: 'challenge', nonce: toBase64Url(conn.nonce) });
   };
 
-  const handshakeTimer = setTimeout(() => {
+  const onHandshakeTimeout = () => {
     if (conn.auth !== undefined) return;
     sendError(new ServerError('HANDSHAKE_TIMEOUT', 'no successful auth or register in time'));
     ws.close(CLOSE.handshakeTimeout, 'handshake timeout');
-  }, limits.handshakeTimeoutMs);
+  };
+  let handshakeTimer = setTimeout(onHandshakeTimeout, limits.handshakeTimeoutMs);
+  // A new device waiting on a link channel may stay unauthenticated until the channel expires.
+  conn.extendHandshake = (ms: number) => {
+    clearTimeout(handshakeTimer);
+    handshakeTimer = setTimeout(onHandshakeTimeout, ms);
+  };
 
   const becomeAuthenticated = (account: string, device: number): void => {
     clearTimeout(handshakeTimer);
@@ -87,6 +96,9 @@ export function serveConnection(
       },
       replace() {
         ws.close(CLOSE.replaced, 'replaced by a newer connection of this device');
+      },
+      remove() {
+        ws.close(CLOSE.deviceRemoved, 'this device was removed from its account');
       },
     };
     conn.link = link;
@@ -174,6 +186,7 @@ export function serveConnection(
 
   ws.on('close', () => {
     clearTimeout(handshakeTimer);
+    if (conn.linkChannel !== undefined) ctx.links.close(conn.linkChannel);
     if (conn.link !== undefined) ctx.hub.detach(conn.link);
   });
   ws.on('error', (err) => log.debug({ err: err.message }, 'socket error'));

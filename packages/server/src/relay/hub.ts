@@ -22,6 +22,8 @@ export interface DeviceLink {
   sendFrame(frame: object): void;
   /** Closes the link because a newer connection of the same device replaced it. */
   replace(): void;
+  /** Closes the link because the device was removed from its account. */
+  remove(): void;
 }
 
 interface LinkState {

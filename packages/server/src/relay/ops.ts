@@ -28,6 +28,7 @@ import { ServerError } from '../errors.ts';
 import type { Limits } from '../options.ts';
 import type { SignedKeyRow, Storage } from '../store/storage.ts';
 import type { DeviceLink, Hub } from './hub.ts';
+import type { LinkChannels } from './link-channels.ts';
 import type { createBucketMap } from './rate-limit.ts';
 import { type Args, readArgs } from './validate.ts';
 
@@ -46,6 +47,9 @@ export interface ConnectionState {
   link: DeviceLink | undefined;
   /** Run once the current request's answer has been sent. */
   afterResponse: (() => void)[];
+  /** The link channel this (new, unauthenticated) device waits on, if any. */
+  linkChannel: string | undefined;
+  extendHandshake(ms: number): void;
 }
 
 /** What every operation may use. */
@@ -57,6 +61,7 @@ export interface OpContext {
   readonly clock: () => number;
   readonly inviteOnly: boolean;
   readonly accountLimits: { sends: ReturnType<typeof createBucketMap>; fetches: ReturnType<typeof createBucketMap> };
+  readonly links: LinkChannels;
   readonly conn: ConnectionState;
   send(frame: ServerFrame): void;
   becomeAuthenticated(account: string, device: number): void;
@@ -305,6 +310,78 @@ async function send(a: Args, ctx: OpContext) {
   return new Deferred(later);
 }
 
+async function updateDevices(a: Args, ctx: OpContext) {
+  const me = requireAuth(ctx);
+  const bytes = a.bytes('deviceList', undefined, 4096);
+  const row = await ctx.storage.getAccount(me.account);
+  if (row === undefined) throw new ServerError('NOT_AUTHENTICATED', 'this account no longer exists');
+  let list: ReturnType<typeof decodeSignedDeviceList>;
+  try {
+    list = decodeSignedDeviceList(bytes);
+    await verifyDeviceList(ctx.provider, row.accountKey, list);
+  } catch {
+    throw new ServerError('INVALID_SIGNATURE', 'device list is malformed or not signed by the account key');
+  }
+  if (list.version <= row.listVersion) {
+    throw new ServerError(
+      'STALE_DEVICE_LIST',
+      `the stored device list is version ${row.listVersion}; send a newer one`,
+      {
+        version: row.listVersion,
+      },
+    );
+  }
+  const mine = (await ctx.storage.listDevices(me.account)).find((d) => d.id === me.device);
+  const stillListed = list.devices.find((d) => d.id === me.device);
+  if (mine === undefined || stillListed === undefined || !sameBytes(mine.identity, stillListed.identity)) {
+    throw new ServerError('BAD_FRAME', 'a device cannot remove itself or change its own identity');
+  }
+  for (const d of list.devices) {
+    if (!(await verifyDeviceIdentityPublic(ctx.provider, decodeDeviceIdentityPublic(d.identity)))) {
+      throw new ServerError('INVALID_SIGNATURE', `device ${d.id}'s identity binding does not verify`);
+    }
+  }
+  const result = await ctx.storage.updateDeviceList(me.account, row.listVersion, {
+    bytes,
+    version: list.version,
+    devices: list.devices.map((d) => ({ account: me.account, id: d.id, identity: d.identity })),
+  });
+  if (result.status === 'stale') throw new ServerError('STALE_DEVICE_LIST', 'the device list changed meanwhile; retry');
+  for (const id of result.removed) ctx.hub.linkOf(me.account, id)?.remove();
+  return { version: list.version, removed: result.removed };
+}
+
+async function linkOpen(a: Args, ctx: OpContext) {
+  if (ctx.conn.auth !== undefined)
+    throw new ServerError('ALREADY_AUTHENTICATED', 'only a new device opens a link channel');
+  if (ctx.conn.linkChannel !== undefined)
+    throw new ServerError('BAD_FRAME', 'this connection already waits on a channel');
+  const channel = toBase64Url(a.bytes('channel', 16));
+  const identity = a.bytes('identity', DEVICE_IDENTITY_PUBLIC_LENGTH);
+  const name = a.string('name', 64);
+  const mac = a.bytes('mac', 32);
+  const expiresAt = ctx.clock() + ctx.limits.linkTtlMs;
+  const opened = ctx.links.open(channel, {
+    identity: toBase64Url(identity),
+    name,
+    mac: toBase64Url(mac),
+    expiresAt,
+    deliver: (body) => ctx.send({ type: 'link', body }),
+  });
+  if (!opened) throw new ServerError('BAD_FRAME', 'that channel id is in use');
+  ctx.conn.linkChannel = channel;
+  ctx.conn.extendHandshake(ctx.limits.linkTtlMs);
+  return { expiresAt };
+}
+
+function openChannel(a: Args, ctx: OpContext) {
+  requireAuth(ctx);
+  const id = toBase64Url(a.bytes('channel', 16));
+  const channel = ctx.links.get(id, ctx.clock());
+  if (channel === undefined) throw new ServerError('UNKNOWN_CHANNEL', 'no such link channel (wrong or expired code)');
+  return { id, channel };
+}
+
 /** Runs one operation. */
 export async function runOp(op: RelayOp, rawArgs: unknown, ctx: OpContext): Promise<unknown> {
   const a = readArgs(rawArgs);
@@ -327,5 +404,19 @@ export async function runOp(op: RelayOp, rawArgs: unknown, ctx: OpContext): Prom
       return fetchBundles(a, ctx);
     case 'send':
       return send(a, ctx);
+    case 'update-devices':
+      return updateDevices(a, ctx);
+    case 'link-open':
+      return linkOpen(a, ctx);
+    case 'link-get': {
+      const { channel } = openChannel(a, ctx);
+      return { identity: channel.identity, name: channel.name, mac: channel.mac };
+    }
+    case 'link-send': {
+      const { id, channel } = openChannel(a, ctx);
+      channel.deliver(toBase64Url(a.bytes('body', undefined, 512 * 1024)));
+      ctx.links.close(id);
+      return {};
+    }
   }
 }

@@ -20,6 +20,10 @@ const OPS: ReadonlySet<string> = new Set<RelayOp>([
   'get-account',
   'fetch-bundles',
   'send',
+  'update-devices',
+  'link-open',
+  'link-get',
+  'link-send',
 ]);
 
 function isObject(v: unknown): v is Record<string, unknown> {

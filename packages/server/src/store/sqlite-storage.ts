@@ -71,6 +71,11 @@ function createSqliteStorage(db: Database.Database): Storage {
     listDevices: db.prepare('SELECT account, id, identity FROM devices WHERE account = ? ORDER BY id'),
     deviceIds: db.prepare('SELECT id FROM devices WHERE account = ? ORDER BY id').pluck(),
     insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
+    setList: db.prepare('UPDATE accounts SET device_list = ?, list_version = ? WHERE name = ? AND list_version = ?'),
+    deleteDevice: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
+    deleteDeviceRows: ['signed_prekeys', 'one_time_prekeys', 'kem_prekeys', 'queue'].map((t) =>
+      db.prepare(`DELETE FROM ${t} WHERE account = ? AND device = ?`),
+    ),
     upsertSigned: db.prepare(
       `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
@@ -217,6 +222,30 @@ function createSqliteStorage(db: Database.Database): Storage {
       }),
   );
 
+  const updateDeviceList = db.transaction(
+    (name: string, expected: number, list: Parameters<Storage['updateDeviceList']>[2]) => {
+      if (q.setList.run(list.bytes, list.version, name, expected).changes === 0) return { status: 'stale' as const };
+      const before = (q.listDevices.all(name) as Row[]).map((r) => ({
+        id: r.id as number,
+        identity: bytes(r.identity),
+      }));
+      const removed: number[] = [];
+      for (const old of before) {
+        const next = list.devices.find((d) => d.id === old.id);
+        // A device whose identity changed is a new device under an old id: its state goes too.
+        if (next !== undefined && next.identity.every((b, i) => b === old.identity[i])) continue;
+        q.deleteDevice.run(name, old.id);
+        for (const del of q.deleteDeviceRows) del.run(name, old.id);
+        depths.delete(depthKey(name, old.id));
+        removed.push(old.id);
+      }
+      for (const d of list.devices) {
+        if (!before.some((b) => b.id === d.id) || removed.includes(d.id)) q.insertDevice.run(name, d.id, d.identity);
+      }
+      return { status: 'updated' as const, removed };
+    },
+  );
+
   const acknowledge = db.transaction((acks: Parameters<Storage['acknowledge']>[0]) => {
     for (const a of acks) {
       let removed = 0;
@@ -260,6 +289,10 @@ function createSqliteStorage(db: Database.Database): Storage {
         if (ids.length > 0) deviceIdCache.set(name, ids);
       }
       return [...ids];
+    },
+    async updateDeviceList(name, expectedVersion, list) {
+      deviceIdCache.delete(name);
+      return updateDeviceList.immediate(name, expectedVersion, list);
     },
     async createInvite(codeHash, createdAt) {
       q.insertInvite.run(codeHash, createdAt);

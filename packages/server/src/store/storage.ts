@@ -37,6 +37,16 @@ export interface AccountStore {
   /** The account's device ids in order; empty when there is no such account (the hot path of every send). */
   deviceIds(name: string): Promise<number[]>;
   createInvite(codeHash: Uint8Array, createdAt: number): Promise<void>;
+  /**
+   * Replaces the account's signed device list if its stored version is still `expectedVersion`
+   * (else `stale`): adds listed devices, and removes unlisted ones (and ids whose identity
+   * changed) with their prekeys and queues; `removed` lists those ids.
+   */
+  updateDeviceList(
+    name: string,
+    expectedVersion: number,
+    list: { readonly bytes: Uint8Array; readonly version: number; readonly devices: readonly DeviceRow[] },
+  ): Promise<{ status: 'updated'; removed: number[] } | { status: 'stale' }>;
 }
 
 /** A signed X25519 prekey or ML-KEM prekey as uploaded. */

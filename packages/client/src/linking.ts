@@ -1,0 +1,286 @@
+/**
+ * Linking devices (docs/protocol.md §13). The new device (`startLink`) makes a device identity
+ * and a link code, publishes its identity on a link channel and waits; an existing device
+ * (`acceptLink`) reads the code, checks the offer's MAC, signs a new device list with the
+ * account key, and sends the new device a sealed payload: the account, its device id, the
+ * signed list, contacts with their pinned keys and verified states, and — only if asked — the
+ * account private key.
+ */
+import {
+  type CryptoProvider,
+  createLinkCode,
+  createNodeCryptoProvider,
+  createNodeRandom,
+  decodeDeviceIdentityPublic,
+  decodeLinkCode,
+  decodeSignedDeviceList,
+  encodeDeviceIdentityPublic,
+  encodeLinkCode,
+  encodeSignedDeviceList,
+  fromBase64Url,
+  generateDeviceIdentity,
+  linkOfferMac,
+  openLinkPayload,
+  type RandomSource,
+  RELAY_API_VERSION,
+  type SignedDeviceList,
+  sealLinkPayload,
+  signDeviceList,
+  toBase64Url,
+  utf8,
+  verifyDeviceIdentityPublic,
+  verifyDeviceList,
+  verifyLinkOffer,
+} from '@parley/protocol';
+import WebSocket from 'ws';
+import { ClientError, isClientError } from './errors.ts';
+import type { Contacts } from './home/contacts.ts';
+import { openHomeDatabase } from './home/database.ts';
+import { createProfileStore, type Profile } from './home/profile.ts';
+import type { RelayLink } from './relay/relay-link.ts';
+
+/** What crosses the link channel, sealed. */
+interface LinkPayload {
+  readonly v: 1;
+  readonly name: string;
+  readonly server: string;
+  readonly device: number;
+  readonly accountKey: string;
+  readonly accountPrivateKey?: string;
+  readonly deviceList: string;
+  readonly deviceNames: Record<string, string>;
+  readonly contacts: { name: string; accountKey: string; deviceList: string; verified: boolean }[];
+}
+
+/** A started link: show `code` (text or QR) to an existing device; `done` resolves when linked. */
+export interface PendingLink {
+  readonly code: string;
+  readonly done: Promise<{ name: string; device: number }>;
+  cancel(): void;
+}
+
+/**
+ * Starts linking this (empty) home as a new device of an existing account. The returned code
+ * is the only thing that must reach the existing device; it never goes through the server.
+ */
+export async function startLink(options: {
+  home: string;
+  server: string;
+  deviceName: string;
+  provider?: CryptoProvider;
+  random?: RandomSource;
+}): Promise<PendingLink> {
+  const provider = options.provider ?? createNodeCryptoProvider();
+  const random = options.random ?? createNodeRandom();
+  const db = openHomeDatabase(options.home);
+  const profiles = createProfileStore(db);
+  if (profiles.load() !== undefined) {
+    db.close();
+    throw new ClientError('ALREADY_REGISTERED', `${options.home} already holds an account`);
+  }
+  const code = createLinkCode(random);
+  const device = await generateDeviceIdentity(provider, random);
+  const identity = encodeDeviceIdentityPublic(device.publicIdentity);
+  const mac = await linkOfferMac(provider, code, identity, options.deviceName);
+
+  const url = new URL(options.server);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/ws`;
+  const ws = new WebSocket(url.toString());
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.on('message', function onFirst(d) {
+      const f = JSON.parse(String(d)) as { type: string; id?: number; code?: string; message?: string };
+      if (f.type === 'challenge') {
+        const args = {
+          channel: toBase64Url(code.channel),
+          identity: toBase64Url(identity),
+          name: options.deviceName,
+          mac: toBase64Url(mac),
+        };
+        ws.send(JSON.stringify({ v: RELAY_API_VERSION, type: 'request', id: 1, op: 'link-open', args }));
+      } else if (f.id === 1) {
+        ws.off('message', onFirst);
+        if (f.type === 'response') resolve();
+        else reject(new ClientError('SERVER_REFUSED', `server refused: ${f.message}`));
+      }
+    });
+    ws.once('error', () =>
+      reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.server}`)),
+    );
+  });
+  try {
+    await opened;
+  } catch (err) {
+    ws.terminate();
+    db.close();
+    throw err;
+  }
+
+  const done = new Promise<{ name: string; device: number }>((resolve, reject) => {
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as { type: string; body?: string; code?: string };
+      if (f.type === 'error' && f.code === 'HANDSHAKE_TIMEOUT') {
+        reject(new ClientError('TIMEOUT', 'the link code expired before an existing device used it'));
+        return;
+      }
+      if (f.type !== 'link') return;
+      void (async () => {
+        const sealed = fromBase64Url('body', f.body);
+        const plain = await openLinkPayload(provider, code, device, identity, sealed);
+        const p = JSON.parse(new TextDecoder().decode(plain)) as LinkPayload;
+        const accountKey = fromBase64Url('accountKey', p.accountKey);
+        const list = decodeSignedDeviceList(fromBase64Url('deviceList', p.deviceList));
+        await verifyDeviceList(provider, accountKey, list);
+        const me = list.devices.find((x) => x.id === p.device);
+        if (me === undefined || toBase64Url(me.identity) !== toBase64Url(identity)) {
+          throw new ClientError('INVALID_DEVICE_LIST', 'the signed device list does not list this device');
+        }
+        const account =
+          p.accountPrivateKey === undefined
+            ? undefined
+            : {
+                version: 1 as const,
+                privateKey: fromBase64Url('accountPrivateKey', p.accountPrivateKey),
+                publicKey: accountKey,
+              };
+        const profile: Profile = {
+          name: p.name,
+          server: options.server,
+          device: p.device,
+          registered: true,
+          accountKey,
+          account,
+          identity: device,
+          deviceList: list,
+        };
+        profiles.save(profile);
+        for (const [id, n] of Object.entries(p.deviceNames)) profiles.setDeviceName(Number(id), n);
+        const insert = db.prepare(
+          'INSERT OR REPLACE INTO contacts (name, account_key, device_list, list_version, verified) VALUES (?, ?, ?, ?, ?)',
+        );
+        for (const c of p.contacts) {
+          const cl = fromBase64Url('deviceList', c.deviceList);
+          insert.run(
+            c.name,
+            fromBase64Url('accountKey', c.accountKey),
+            cl,
+            decodeSignedDeviceList(cl).version,
+            c.verified ? 1 : 0,
+          );
+        }
+        return { name: p.name, device: p.device };
+      })()
+        .then(resolve, reject)
+        .finally(() => {
+          ws.close();
+          db.close();
+        });
+    });
+    ws.on('close', () =>
+      reject(new ClientError('SERVER_UNREACHABLE', 'the connection closed before the link completed')),
+    );
+  });
+  return {
+    code: toBase64Url(encodeLinkCode(code)),
+    done,
+    cancel() {
+      ws.close();
+    },
+  };
+}
+
+/** What `acceptLink` needs from the running client. */
+export interface LinkDeps {
+  readonly provider: CryptoProvider;
+  readonly random: RandomSource;
+  readonly contacts: Contacts;
+  profile(): Profile;
+  setOwnList(list: SignedDeviceList): void;
+  deviceNames(): Record<string, string>;
+  setDeviceName(id: number, name: string): void;
+  link(): RelayLink;
+}
+
+/** Signs and publishes `list` as the next version; returns it. */
+async function publishList(deps: LinkDeps, devices: SignedDeviceList['devices']): Promise<SignedDeviceList> {
+  const p = deps.profile();
+  if (p.account === undefined) {
+    throw new ClientError('INVALID_ARGUMENT', 'this device does not hold the account key; use the device that does');
+  }
+  const list = await signDeviceList(deps.provider, p.account.privateKey, p.deviceList.version + 1, devices);
+  await deps.link().request('update-devices', { deviceList: toBase64Url(encodeSignedDeviceList(list)) });
+  deps.setOwnList(list);
+  return list;
+}
+
+/** Links the new device that shows `codeText`. */
+export async function acceptLink(
+  deps: LinkDeps,
+  codeText: string,
+  options: { transferAccountKey?: boolean } = {},
+): Promise<{ device: number; name: string }> {
+  let code: ReturnType<typeof decodeLinkCode>;
+  try {
+    code = decodeLinkCode(fromBase64Url('code', codeText.trim()));
+  } catch {
+    throw new ClientError('INVALID_ARGUMENT', 'that is not a link code (it should be 43 characters)');
+  }
+  let offer: { identity: string; name: string; mac: string };
+  try {
+    offer = await deps.link().request('link-get', { channel: toBase64Url(code.channel) });
+  } catch (err) {
+    if (isClientError(err, 'SERVER_REFUSED') && err.relayCode === 'UNKNOWN_CHANNEL') {
+      throw new ClientError(
+        'INVALID_ARGUMENT',
+        'unknown or expired link code: start `parley link` again on the new device',
+      );
+    }
+    throw err;
+  }
+  const identity = fromBase64Url('identity', offer.identity);
+  try {
+    await verifyLinkOffer(deps.provider, code, identity, offer.name, fromBase64Url('mac', offer.mac));
+    if (!(await verifyDeviceIdentityPublic(deps.provider, decodeDeviceIdentityPublic(identity))))
+      throw new Error('binding');
+  } catch {
+    throw new ClientError(
+      'INVALID_ARGUMENT',
+      'the link offer does not match this code (wrong code, or the server swapped the key)',
+    );
+  }
+  const p = deps.profile();
+  const id = Math.max(...p.deviceList.devices.map((d) => d.id)) + 1;
+  const list = await publishList(deps, [...p.deviceList.devices, { id, identity }]);
+  deps.setDeviceName(id, offer.name);
+  const payload: LinkPayload = {
+    v: 1,
+    name: p.name,
+    server: p.server,
+    device: id,
+    accountKey: toBase64Url(p.accountKey),
+    ...(options.transferAccountKey && p.account ? { accountPrivateKey: toBase64Url(p.account.privateKey) } : {}),
+    deviceList: toBase64Url(encodeSignedDeviceList(list)),
+    deviceNames: deps.deviceNames(),
+    contacts: deps.contacts.all().map((c) => ({
+      name: c.name,
+      accountKey: toBase64Url(c.accountKey),
+      deviceList: toBase64Url(encodeSignedDeviceList(c.deviceList)),
+      verified: c.verified,
+    })),
+  };
+  const sealed = await sealLinkPayload(deps.provider, deps.random, code, identity, utf8(JSON.stringify(payload)));
+  await deps.link().request('link-send', { channel: toBase64Url(code.channel), body: toBase64Url(sealed) });
+  return { device: id, name: offer.name };
+}
+
+/** Removes device `id` from the account (re-signs the list without it). */
+export async function removeDevice(deps: LinkDeps, id: number): Promise<void> {
+  const p = deps.profile();
+  if (id === p.device) throw new ClientError('INVALID_ARGUMENT', 'a device cannot remove itself');
+  if (!p.deviceList.devices.some((d) => d.id === id))
+    throw new ClientError('INVALID_ARGUMENT', `there is no device ${id}`);
+  await publishList(
+    deps,
+    p.deviceList.devices.filter((d) => d.id !== id),
+  );
+}
