@@ -18,6 +18,8 @@ export const OPTIONS = {
   wait: { type: 'string' },
   json: { type: 'boolean' },
   accept: { type: 'boolean' },
+  name: { type: 'string' },
+  'transfer-account-key': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

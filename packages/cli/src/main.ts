@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { CliError, describeError, EXIT } from './cli-error.ts';
 import { adminInvite } from './commands/admin.ts';
 import { chat } from './commands/chat.ts';
+import { link, linkAccept, listDevices, removeDevice } from './commands/devices.ts';
 import { receive } from './commands/receive.ts';
 import { register } from './commands/register.ts';
 import { send } from './commands/send.ts';
@@ -36,6 +37,17 @@ Usage:
       listening for SECONDS (default 0).
   parley chat NAME [--home DIR]
       Interactive chat with NAME: type a line and press Enter to send; Ctrl-D to quit.
+  parley link [--server URL] [--name DEVICE-NAME] [--home DIR]
+      Make this (empty) home a new device of an existing account: prints a code and QR code to
+      use on a device already signed in, then waits (10 minutes at most).
+  parley link accept CODE [--transfer-account-key] [--home DIR]
+      On a device holding the account key: verify the new device showing CODE, sign the new
+      device list and send it the account (contacts and verified states; the account key
+      itself only with --transfer-account-key, so that device can link and remove devices too).
+  parley devices [--home DIR]
+      List this account's devices.
+  parley devices remove ID [--home DIR]
+      Remove device ID: it is disconnected and gets nothing more.
   parley verify NAME [--accept] [--home DIR]
       Show the safety number (and QR code) for you and NAME. Compare it with NAME in person or
       on a call; --accept marks NAME verified and accepts a changed key.
@@ -83,6 +95,22 @@ async function main(argv: string[]): Promise<number> {
       return receive(flags);
     case 'chat':
       return chat(need(1, 'chat NAME [--home DIR]')[0] as string, flags);
+    case 'link': {
+      if (rest[0] === 'accept') {
+        const [, code] = need(2, 'link accept CODE [--transfer-account-key]');
+        return linkAccept(code as string, flags);
+      }
+      need(0, 'link [--server URL] [--name DEVICE-NAME]');
+      return link(flags);
+    }
+    case 'devices': {
+      if (rest[0] === 'remove') {
+        const [, id] = need(2, 'devices remove ID');
+        return removeDevice(id as string, flags);
+      }
+      need(0, 'devices [--home DIR]');
+      return listDevices(flags);
+    }
     case 'verify':
       return verify(need(1, 'verify NAME [--accept] [--home DIR]')[0] as string, flags);
     default:

@@ -103,4 +103,41 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(down.status, 3);
     assert.match(down.stderr, /cannot reach/);
   });
+
+  it('link: a new device joins with the code, then devices lists it, and it receives', async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'link', '--server', url, '--name', 'ann-laptop', '--home', home('ann-laptop')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    const code = await new Promise<string>((resolve, reject) => {
+      child.stdout?.on('data', (d) => {
+        out += String(d);
+        const m = /parley link accept (\S+)/.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.once('exit', () => reject(new Error(`link exited: ${out}`)));
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const wrong = parley(['link', 'accept', `${code.slice(0, -2)}AA`, '--home', home('ann')]);
+    assert.notEqual(wrong.status, 0);
+    assert.match(wrong.stderr, /code/);
+    const ok = parley(['link', 'accept', code, '--home', home('ann')]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(await exited, 0);
+    assert.match(out, /this is device 2 of ann/);
+    const list = parley(['devices', '--home', home('ann')]);
+    assert.match(list.stdout, /^1 .*\(this device\)$/m);
+    assert.match(list.stdout, /^2 {2}ann-laptop$/m);
+    const sent = parley(['send', 'ann', 'to both of ann', '--home', home('ben')]);
+    assert.equal(sent.status, 0, sent.stderr);
+    assert.equal(parley(['receive', '--home', home('ann-laptop')]).stdout, 'ben: to both of ann\n');
+    assert.equal(parley(['receive', '--home', home('ann')]).stdout, 'ben: to both of ann\n');
+    const removed = parley(['devices', 'remove', '2', '--home', home('ann')]);
+    assert.equal(removed.status, 0, removed.stderr);
+    assert.doesNotMatch(parley(['devices', '--home', home('ann')]).stdout, /ann-laptop/);
+  });
 });

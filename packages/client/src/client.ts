@@ -298,6 +298,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async connect() {
       if (link !== undefined) return;
       await start('auth');
+      // A freshly linked device has no prekeys on the server yet: publish them before going on.
+      await refillPreKeys().catch(() => {});
     },
     async send(to, text) {
       return messaging.send(to, text, false);
