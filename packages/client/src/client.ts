@@ -32,7 +32,7 @@ import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
 import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
-import { createMessaging, type Messaging } from './messaging.ts';
+import { createMessaging, type KeyChangePolicy, type Messaging } from './messaging.ts';
 import { openRelayLink, type RelayLink } from './relay/relay-link.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
@@ -44,6 +44,8 @@ export interface ClientOptions {
   readonly clock?: () => number;
   readonly requestTimeoutMs?: number;
   readonly maxBackoffMs?: number;
+  /** What a contact's key change does (default `block-verified`, see `KeyChangePolicy`). */
+  readonly keyChangePolicy?: KeyChangePolicy;
 }
 
 /** A contact's safety number and state, for `parley verify`. */
@@ -202,6 +204,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     clock,
     profile: () => profile,
     setOwnList: (list) => linkDeps.setOwnList(list),
+    keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
     contacts,
     stores,
     events,

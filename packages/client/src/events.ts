@@ -9,7 +9,8 @@ export interface StoredMessage {
   readonly id: string;
   /** The conversation: the other account. */
   readonly peer: string;
-  readonly direction: 'in' | 'out';
+  /** `system`: a note the client recorded in the conversation (e.g. a safety-number change). */
+  readonly direction: 'in' | 'out' | 'system';
   readonly sender: string;
   readonly senderDevice: number;
   readonly text: string;

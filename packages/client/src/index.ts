@@ -16,3 +16,4 @@ export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from
 export type { ClientEvent, StoredMessage } from './events.ts';
 export { HOME_DB_FILE } from './home/database.ts';
 export { type PendingLink, startLink } from './linking.ts';
+export type { KeyChangePolicy } from './messaging.ts';

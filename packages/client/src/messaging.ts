@@ -10,6 +10,7 @@ import {
   constantTimeEqual,
   decodeSignedDeviceList,
   decrypt,
+  encodeDeviceIdentityPublic,
   encrypt,
   fromBase64Url,
   hasSession,
@@ -43,6 +44,13 @@ const MAX_STALE_RETRIES = 3;
 
 type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
 
+/**
+ * What a contact's account-key change does. `block-verified` (default): a verified contact is
+ * blocked until re-verified; an unverified one is warned about once and recorded in the
+ * conversation. `block-all`: every change blocks until the user accepts it.
+ */
+export type KeyChangePolicy = 'block-verified' | 'block-all';
+
 /** What messaging needs from the client. */
 export interface MessagingDeps {
   readonly db: Database.Database;
@@ -52,6 +60,8 @@ export interface MessagingDeps {
   profile(): Profile;
   /** Saves a newer own device list (verified by the caller). */
   setOwnList(list: SignedDeviceList): void;
+  /** Whose key changes stop sending: only verified contacts' (Signal's rule), or everyone's. */
+  readonly keyChangePolicy: KeyChangePolicy;
   readonly contacts: Contacts;
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
@@ -151,7 +161,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       clock(),
     );
     if (result.status === 'changed') {
-      events.emit({ type: 'identity-changed', name, verified: result.contact.verified });
+      const verified = result.contact.verified;
+      events.emit({ type: 'identity-changed', name, verified });
+      if (!verified && deps.keyChangePolicy === 'block-verified') {
+        adoptNewKey(name);
+        return;
+      }
       throw new ClientError(
         'UNTRUSTED_IDENTITY',
         `${name}'s account key changed; compare safety numbers and accept it first`,
@@ -160,6 +175,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   };
 
   /** Fetches our own signed device list and takes it if it verifies and is not older. */
+  /**
+   * Takes an unverified contact's new key (Signal's rule: warn, record, go on): sessions with the
+   * old devices are dropped and the change is written into the conversation.
+   */
+  const adoptNewKey = (name: string): void => {
+    const old = contacts.get(name);
+    if (old?.pendingKey === undefined) return;
+    contacts.acceptPending(name);
+    for (const d of old.deviceList.devices) stores.sessionStore.deleteSession({ account: name, device: d.id });
+    const now = clock();
+    q.insertMessage.run(newId(), name, 'system', name, 0, `${name}'s safety number changed`, now, now, 'received');
+  };
+
   const refreshOwnList = async (): Promise<void> => {
     const r = await requireLink().request('get-account', { name: me });
     const key = fromBase64Url('accountKey', r.accountKey);
@@ -210,7 +238,20 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
     const devices = listedDevices(name).filter((d) => only === null || d === only);
     const missing: number[] = [];
-    for (const device of devices) if (!(await hasSession(ctx, { account: name, device }))) missing.push(device);
+    for (const device of devices) {
+      const address = { account: name, device };
+      // A session with an identity the list no longer has (the device id was re-linked) is dropped.
+      const known = await stores.identityStore.getRemoteIdentity(address);
+      const listed = listedIdentity(name, device);
+      if (
+        known !== undefined &&
+        listed !== undefined &&
+        !constantTimeEqual(encodeDeviceIdentityPublic(known), listed)
+      ) {
+        stores.sessionStore.deleteSession(address);
+      }
+      if (!(await hasSession(ctx, address))) missing.push(device);
+    }
     if (missing.length > 0) {
       let r: RelayOps['fetch-bundles']['result'];
       try {
@@ -230,9 +271,17 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     for (const device of devices) {
       if (!(await hasSession(ctx, { account: name, device }))) continue;
       const m = await encrypt(ctx, { account: name, device }, content);
-      out.push({ device, kind: m.type, body: toBase64Url(m.body) });
+      const listed = listedIdentity(name, device);
+      const keyId = listed === undefined ? undefined : toBase64Url(listed.subarray(0, 8));
+      out.push({ device, kind: m.type, body: toBase64Url(m.body), ...(keyId === undefined ? {} : { keyId }) });
     }
     return out;
+  };
+
+  /** The encoded identity the pinned list has for `name`'s device `device`. */
+  const listedIdentity = (name: string, device: number): Uint8Array | undefined => {
+    const list = name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList;
+    return list?.devices.find((d) => d.id === device)?.identity;
   };
 
   /** The device identities a message to `name` is encrypted for now (base64url by device id). */
@@ -445,7 +494,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
    * list signed by the pinned key is taken and the message retried; anything else is dropped.
    */
   const untrustedSender = async (f: Deliver): Promise<void> => {
-    const before = contacts.get(f.from)?.deviceList.version;
+    // The list's signature identifies it: a new one (newer version, or a new key's list) is worth a retry.
+    const before = contacts.get(f.from)?.deviceList.signature;
     try {
       await refreshContact(f.from);
     } catch (err) {
@@ -454,7 +504,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     const c = contacts.get(f.from);
     if (c?.pendingKey !== undefined) {
       q.hold.run(f.seq, f.from, f.fromDevice, f.messageId, f.kind, fromBase64Url('body', f.body), f.serverTime);
-    } else if (c !== undefined && c.deviceList.version !== before) {
+    } else if (c !== undefined && (before === undefined || !constantTimeEqual(c.deviceList.signature, before))) {
       await processDelivery(f);
     } else {
       events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });

@@ -34,7 +34,7 @@ function forgetAccount(world: TestWorld, name: string): void {
   db.close();
 }
 
-describe('untrusted identity: a contact whose account key changes', () => {
+describe('untrusted identity (policy block-all): a contact whose account key changes', () => {
   let world: TestWorld;
   let alice: ParleyClient;
   let bob: ParleyClient;
@@ -42,7 +42,7 @@ describe('untrusted identity: a contact whose account key changes', () => {
 
   before(async () => {
     world = await createWorld();
-    alice = await world.register('alice');
+    alice = await world.register('alice', { keyChangePolicy: 'block-all' });
     bob = await world.register('bob');
     const inbox = bob.events();
     await alice.sendAndWait('bob', 'before the change');
@@ -107,7 +107,7 @@ describe('untrusted identity: a contact whose account key changes', () => {
       .run(body);
     server.close();
     await alice.close();
-    const again = await openClient({ home: world.home('alice') });
+    const again = await openClient({ home: world.home('alice'), keyChangePolicy: 'block-all' });
     await again.connect();
     await again.drained();
     // Anything the retry had queued would go out before this marker.
@@ -116,5 +116,73 @@ describe('untrusted identity: a contact whose account key changes', () => {
     assert.deepEqual(await collect(inbox, 1), ['marker']);
     assert.ok(!newBob.history('alice').some((m) => m.text === 'before the change'));
     await again.close();
+  });
+});
+
+describe('key changes under the default policy (Signal’s rule)', () => {
+  let world: TestWorld;
+  before(async () => {
+    world = await createWorld();
+  });
+  after(async () => world.close());
+
+  async function reinstall(name: string, home: string): Promise<ParleyClient> {
+    forgetAccount(world, name);
+    return registerAccount({ home: world.home(home), name, server: world.server.url });
+  }
+
+  it('an unverified contact: warned once, recorded in the conversation, messages keep flowing', async () => {
+    const alice = await world.register('alice');
+    const bob = await world.register('bob');
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', 'hello');
+    await collect(inbox, 1);
+    await bob.close();
+    const newBob = await reinstall('bob', 'bob-2');
+    const events = alice.events();
+    await newBob.sendAndWait('alice', 'new phone, same bob');
+    const seen: ClientEvent[] = [];
+    const timer = setTimeout(() => void events.return?.(), 10_000);
+    for await (const e of events) {
+      seen.push(e);
+      if (e.type === 'message') break;
+    }
+    clearTimeout(timer);
+    assert.deepEqual(
+      seen.filter((e) => e.type === 'identity-changed'),
+      [{ type: 'identity-changed', name: 'bob', verified: false }],
+    );
+    assert.deepEqual(
+      alice.history('bob').map((m) => [m.direction, m.text]),
+      [
+        ['out', 'hello'],
+        ['system', "bob's safety number changed"],
+        ['in', 'new phone, same bob'],
+      ],
+    );
+    const bobInbox = newBob.events();
+    await alice.sendAndWait('bob', 'got it');
+    assert.deepEqual(await collect(bobInbox, 1), ['got it']);
+    await newBob.close();
+  });
+
+  it('a verified contact: sending is blocked until re-verified', async () => {
+    const carol = await world.register('carol');
+    const dave = await world.register('dave');
+    const inbox = dave.events();
+    await carol.sendAndWait('dave', 'hi dave');
+    await collect(inbox, 1);
+    carol.markVerified('dave');
+    await dave.close();
+    const newDave = await reinstall('dave', 'dave-2');
+    await assert.rejects(carol.sendAndWait('dave', 'still you?'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
+    const s = await carol.safety('dave');
+    assert.equal(s.changed, true);
+    assert.equal(s.verified, true);
+    const daveInbox = newDave.events();
+    await carol.acceptIdentity('dave');
+    carol.markVerified('dave');
+    assert.deepEqual(await collect(daveInbox, 1), ['still you?']);
+    await newDave.close();
   });
 });

@@ -155,7 +155,7 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
       messages: [{ device: 2, kind: 'ratchet', body: toBase64Url(random(10)) }],
     });
     assert.equal(stale.code, 'STALE_DEVICES');
-    assert.deepEqual(stale.details, { devices: [1], missing: [1], extra: [2] });
+    assert.deepEqual(stale.details, { devices: [1], missing: [1], extra: [2], changed: [] });
     await stillWorks(alice);
   });
 

@@ -5,7 +5,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClientEvent, openClient, type ParleyClient, registerAccount, startLink } from '@parley/client';
+import {
+  type ClientEvent,
+  type KeyChangePolicy,
+  openClient,
+  type ParleyClient,
+  registerAccount,
+  startLink,
+} from '@parley/client';
 import { type RunningServer, startServer } from '@parley/server';
 
 /** A temporary world: one server, any number of homes. */
@@ -14,7 +21,7 @@ export interface TestWorld {
   readonly dataDir: string;
   server: RunningServer;
   home(name: string): string;
-  register(name: string): Promise<ParleyClient>;
+  register(name: string, options?: { keyChangePolicy?: KeyChangePolicy }): Promise<ParleyClient>;
   /** Links a new device (home `home`) to `existing`'s account and returns it, connected. */
   link(existing: ParleyClient, home: string, deviceName?: string): Promise<ParleyClient>;
   restartServer(): Promise<void>;
@@ -41,10 +48,9 @@ export async function createWorld(limits: Parameters<typeof startServer>[0] = {}
     dataDir,
     server: await startServer({ port: 0, dataDir, logLevel: 'silent', ...limits }),
     home: (name) => join(dir, `home-${name}`),
-    async register(name) {
-      return track(
-        await registerAccount({ home: world.home(name), name, server: world.server.url, maxBackoffMs: 200 }),
-      );
+    async register(name, options = {}) {
+      const server = world.server.url;
+      return track(await registerAccount({ home: world.home(name), name, server, maxBackoffMs: 200, ...options }));
     },
     async link(existing, home, deviceName = home) {
       const pending = await startLink({ home: world.home(home), server: world.server.url, deviceName });

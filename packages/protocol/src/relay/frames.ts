@@ -69,6 +69,12 @@ export interface WireOutgoing {
   readonly device: number;
   readonly kind: DeliveryKind;
   readonly body: string;
+  /**
+   * Base64url of the first 8 bytes of the device identity signing key the body was encrypted
+   * for. A server whose device under that id has another identity answers STALE_DEVICES with
+   * the id in `changed`, so the sender learns of a reinstall instead of sending into the void.
+   */
+  readonly keyId?: string;
 }
 
 /** Requests by operation name: the `args` each takes and the `result` it answers with. */
@@ -158,6 +164,8 @@ export interface StaleDevicesDetails {
   readonly devices: number[];
   readonly missing: number[];
   readonly extra: number[];
+  /** Devices whose identity is not the one the sender encrypted for. */
+  readonly changed?: number[];
 }
 
 const AUTH_LABEL = utf8('Parley/v1/relay-auth');

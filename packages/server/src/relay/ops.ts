@@ -281,22 +281,33 @@ async function send(a: Args, ctx: OpContext) {
     const kind = m.string('kind', 16);
     const code = KIND_CODES[kind as DeliveryKind];
     if (code === undefined) throw new ServerError('BAD_FRAME', 'expected kind "initial", "ratchet" or "retry"');
-    return { device: m.u32('device'), kind: code, body: m.bytes('body', undefined, ctx.limits.maxMessageBytes) };
+    return {
+      device: m.u32('device'),
+      kind: code,
+      body: m.bytes('body', undefined, ctx.limits.maxMessageBytes),
+      keyId: m.optionalString('keyId', 16),
+    };
   });
   if (messages.length === 0) throw new ServerError('BAD_FRAME', 'expected at least one message');
   if (new Set(messages.map((m) => m.device)).size !== messages.length)
     throw new ServerError('BAD_FRAME', 'one message per device');
-  const all = await ctx.storage.deviceIds(recipient);
-  if (all.length === 0) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
-  const current = all.filter((id) => !(recipient === me.account && id === me.device));
+  const set = await ctx.storage.deviceSet(recipient);
+  if (set.length === 0) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
+  const others = set.filter((d) => !(recipient === me.account && d.id === me.device));
+  const current = others.map((d) => d.id);
   const addressed = messages.map((m) => m.device);
   const extra = addressed.filter((id) => !current.includes(id));
   const missing = resend ? [] : current.filter((id) => !addressed.includes(id));
-  if (extra.length > 0 || missing.length > 0) {
+  // A device id whose identity is no longer the one the sender encrypted for (a reinstall).
+  const changed = messages
+    .filter((m) => m.keyId !== undefined && others.some((d) => d.id === m.device && d.keyId !== m.keyId))
+    .map((m) => m.device);
+  if (extra.length > 0 || missing.length > 0 || changed.length > 0) {
     throw new ServerError('STALE_DEVICES', 'the message is not addressed to the recipient’s current devices', {
       devices: current,
       missing,
       extra,
+      changed,
     });
   }
   const later = ctx.hub

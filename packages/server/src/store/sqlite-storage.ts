@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { toBase64Url } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 import type {
@@ -69,7 +70,7 @@ function createSqliteStorage(db: Database.Database): Storage {
     useInvite: db.prepare('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_by IS NULL'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE name = ?'),
     listDevices: db.prepare('SELECT account, id, identity FROM devices WHERE account = ? ORDER BY id'),
-    deviceIds: db.prepare('SELECT id FROM devices WHERE account = ? ORDER BY id').pluck(),
+    deviceSet: db.prepare('SELECT id, substr(identity, 1, 8) AS key FROM devices WHERE account = ? ORDER BY id'),
     insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
     setList: db.prepare('UPDATE accounts SET device_list = ?, list_version = ? WHERE name = ? AND list_version = ?'),
     deleteDevice: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
@@ -180,7 +181,7 @@ function createSqliteStorage(db: Database.Database): Storage {
   // Two hot-path reads answered from memory. This process is the database's only writer (SQLite
   // is the single-node store), so both stay exact: device ids change only through createAccount,
   // and queue depths only through enqueue, acknowledge and purge, which keep them up to date.
-  const deviceIdCache = new Map<string, number[]>();
+  const deviceIdCache = new Map<string, { id: number; keyId: string }[]>();
   const depths = new Map<string, number>();
   const depthKey = (account: string, device: number) => `${account}\u0000${device}`;
   const depthOf = (account: string, device: number): number => {
@@ -281,14 +282,14 @@ function createSqliteStorage(db: Database.Database): Storage {
         (r): DeviceRow => ({ account: r.account as string, id: r.id as number, identity: bytes(r.identity) }),
       );
     },
-    async deviceIds(name) {
-      let ids = deviceIdCache.get(name);
-      if (ids === undefined) {
-        ids = q.deviceIds.all(name) as number[];
+    async deviceSet(name) {
+      let set = deviceIdCache.get(name);
+      if (set === undefined) {
+        set = (q.deviceSet.all(name) as Row[]).map((r) => ({ id: r.id as number, keyId: toBase64Url(bytes(r.key)) }));
         // Unknown names are not cached: a registration must be seen at once.
-        if (ids.length > 0) deviceIdCache.set(name, ids);
+        if (set.length > 0) deviceIdCache.set(name, set);
       }
-      return [...ids];
+      return set.map((d) => ({ ...d }));
     },
     async updateDeviceList(name, expectedVersion, list) {
       deviceIdCache.delete(name);

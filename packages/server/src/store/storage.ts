@@ -34,8 +34,11 @@ export interface AccountStore {
   createAccount(account: NewAccount, inviteHash?: Uint8Array): Promise<'created' | 'name-taken' | 'bad-invite'>;
   getAccount(name: string): Promise<AccountRow | undefined>;
   listDevices(name: string): Promise<DeviceRow[]>;
-  /** The account's device ids in order; empty when there is no such account (the hot path of every send). */
-  deviceIds(name: string): Promise<number[]>;
+  /**
+   * The account's devices in id order with each one's key id (base64url of the first 8 bytes of
+   * its identity signing key); empty when there is no such account. The hot path of every send.
+   */
+  deviceSet(name: string): Promise<{ id: number; keyId: string }[]>;
   createInvite(codeHash: Uint8Array, createdAt: number): Promise<void>;
   /**
    * Replaces the account's signed device list if its stored version is still `expectedVersion`
