@@ -8,6 +8,7 @@ export const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   data: { type: 'string' },
+  db: { type: 'string' },
   'invite-only': { type: 'boolean' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },

@@ -8,5 +8,7 @@ export { CLOSE } from './relay/connection.ts';
 export { inviteHash } from './relay/ops.ts';
 export { RELAY_PATH, type RunningServer, startServer } from './server.ts';
 export { SQLITE_MIGRATIONS } from './store/migrations.ts';
+export { POSTGRES_MIGRATIONS } from './store/postgres-migrations.ts';
+export { migratePostgres, openPostgresStorage } from './store/postgres-storage.ts';
 export { migrateSqlite, openSqliteStorage, SQLITE_FILE } from './store/sqlite-storage.ts';
 export type * from './store/storage.ts';

@@ -45,6 +45,10 @@ export interface ServerOptions {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /** `postgres://…` to store in PostgreSQL instead of SQLite in `dataDir`. */
+  readonly db: string | undefined;
+  /** PostgreSQL schema to use (created if missing); the default search path when undefined. */
+  readonly dbSchema: string | undefined;
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
@@ -86,6 +90,8 @@ export function resolveOptions(
     port: partial.port ?? 8787,
     host: partial.host ?? '127.0.0.1',
     dataDir: partial.dataDir ?? './parley-data',
+    db: partial.db,
+    dbSchema: partial.dbSchema,
     inviteOnly: partial.inviteOnly ?? false,
     sync: partial.sync ?? 'full',
     logLevel: partial.logLevel ?? 'info',

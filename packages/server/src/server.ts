@@ -15,6 +15,7 @@ import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
 import { createBucketMap } from './relay/rate-limit.ts';
+import { openPostgresStorage } from './store/postgres-storage.ts';
 import { openSqliteStorage } from './store/sqlite-storage.ts';
 import type { Storage } from './store/storage.ts';
 
@@ -42,7 +43,10 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     { level: options.logLevel, base: undefined },
     options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
   );
-  const storage = openSqliteStorage(options.dataDir, options.sync);
+  const storage =
+    options.db === undefined
+      ? openSqliteStorage(options.dataDir, options.sync)
+      : await openPostgresStorage(options.db, options.dbSchema === undefined ? {} : { schema: options.dbSchema });
   const { limits, clock } = options;
   const hub = createHub(storage, limits, clock, log);
   const provider = createNodeCryptoProvider();
@@ -116,7 +120,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   });
   const port = (http.address() as AddressInfo).port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  log.info({ url, dataDir: options.dataDir, inviteOnly: options.inviteOnly }, 'parley relay listening');
+  const store = options.db === undefined ? 'sqlite' : 'postgres';
+  log.info({ url, store, dataDir: options.dataDir, inviteOnly: options.inviteOnly }, 'parley relay listening');
 
   return {
     url,

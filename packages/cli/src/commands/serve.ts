@@ -11,6 +11,9 @@ const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 
 /** Starts the server and resolves with the exit code once it has stopped. */
 export async function serve(flags: Flags): Promise<number> {
   const port = flags.port === undefined ? 8787 : Number(flags.port);
+  const db = flags.db ?? process.env.PARLEY_DB;
+  if (db !== undefined && !/^postgres(ql)?:\/\//.test(db))
+    throw new CliError('--db takes a postgres:// URL', EXIT.usage);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage);
   if (flags.sync !== undefined && flags.sync !== 'full' && flags.sync !== 'normal') {
     throw new CliError('--sync must be full or normal', EXIT.usage);
@@ -24,6 +27,7 @@ export async function serve(flags: Flags): Promise<number> {
       port,
       host: flags.host ?? '127.0.0.1',
       dataDir: resolve(flags.data ?? './parley-data'),
+      db: flags.db ?? process.env.PARLEY_DB,
       inviteOnly: flags['invite-only'] ?? false,
       sync: (flags.sync as 'full' | 'normal' | undefined) ?? 'full',
       logLevel: logLevel as ServerOptions['logLevel'],

@@ -1,0 +1,82 @@
+/**
+ * Numbered schema migrations for the PostgreSQL store (the same tables as SQLite's, in
+ * PostgreSQL's types). Applied at start-up under an advisory lock, so several nodes starting at
+ * once apply each migration exactly once.
+ */
+import type { Migration } from './migrations.ts';
+
+/** Every PostgreSQL migration, oldest first. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, devices, prekeys, queues, invites',
+    up: `
+      CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        account_key BYTEA NOT NULL,
+        device_list BYTEA NOT NULL,
+        list_version INTEGER NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE devices (
+        account TEXT NOT NULL REFERENCES accounts(name),
+        id INTEGER NOT NULL,
+        identity BYTEA NOT NULL,
+        PRIMARY KEY (account, id)
+      );
+      CREATE TABLE signed_prekeys (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        id BIGINT NOT NULL,
+        public_key BYTEA NOT NULL,
+        signature BYTEA NOT NULL,
+        PRIMARY KEY (account, device)
+      );
+      CREATE TABLE one_time_prekeys (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        id BIGINT NOT NULL,
+        public_key BYTEA NOT NULL,
+        PRIMARY KEY (account, device, id)
+      );
+      CREATE TABLE kem_prekeys (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        id BIGINT NOT NULL,
+        public_key BYTEA NOT NULL,
+        signature BYTEA NOT NULL,
+        last_resort BOOLEAN NOT NULL,
+        PRIMARY KEY (account, device, id)
+      );
+      CREATE UNIQUE INDEX kem_last_resort ON kem_prekeys (account, device) WHERE last_resort;
+      CREATE TABLE queue (
+        seq BIGSERIAL PRIMARY KEY,
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        kind SMALLINT NOT NULL,
+        body BYTEA NOT NULL,
+        server_time BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX queue_by_device ON queue (account, device, seq);
+      CREATE INDEX queue_by_expiry ON queue (expires_at);
+      CREATE TABLE send_log (
+        sender TEXT NOT NULL,
+        sender_device INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        server_time BIGINT NOT NULL,
+        PRIMARY KEY (sender, sender_device, message_id)
+      );
+      CREATE INDEX send_log_by_time ON send_log (server_time);
+      CREATE TABLE invites (
+        code_hash BYTEA PRIMARY KEY,
+        created_at BIGINT NOT NULL,
+        used_by TEXT,
+        used_at BIGINT
+      );
+    `,
+  },
+];

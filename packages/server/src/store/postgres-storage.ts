@@ -1,0 +1,371 @@
+/**
+ * The PostgreSQL implementation of `Storage` (node-postgres). Unlike SQLite it may be shared by
+ * several server nodes, so every guarantee comes from the database: one-time prekeys are taken
+ * with `DELETE … RETURNING` over a `FOR UPDATE SKIP LOCKED` pick (two concurrent fetches never
+ * get the same key), a batch of sends is one transaction, device-list updates compare and set
+ * the version, and migrations run under an advisory lock.
+ */
+import pg from 'pg';
+import type { Migration } from './migrations.ts';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
+import type {
+  AccountRow,
+  DeviceRow,
+  PreKeyCounts,
+  QueuedMessage,
+  SendOutcome,
+  SignedKeyRow,
+  Storage,
+  TakenBundle,
+} from './storage.ts';
+
+type Row = Record<string, unknown>;
+type Db = pg.Pool | pg.PoolClient;
+
+const MIGRATION_LOCK = 0x7061726c; // "parl"
+
+function bytes(value: unknown): Uint8Array {
+  const b = value as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
+/** Applies every migration the database has not recorded, under an advisory lock. */
+export async function migratePostgres(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = POSTGRES_MIGRATIONS,
+): Promise<number[]> {
+  return inTransaction(pool, async (c) => {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await c.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
+    );
+    const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version as number));
+    const ran: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await c.query(m.up);
+      await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
+      ran.push(m.version);
+    }
+    return ran;
+  });
+}
+
+/**
+ * Connects to `url` (`postgres://…`), optionally inside `schema` (created if missing; tests use a
+ * fresh one each run), migrates, and returns the store.
+ */
+export async function openPostgresStorage(url: string, options: { schema?: string } = {}): Promise<Storage> {
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('invalid schema name');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  if (schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await migratePostgres(pool);
+  return createPostgresStorage(pool);
+}
+
+function createPostgresStorage(pool: pg.Pool): Storage {
+  const counts = async (db: Db, account: string, device: number): Promise<PreKeyCounts> => {
+    const r = await db.query(
+      `SELECT (SELECT COUNT(*) FROM one_time_prekeys WHERE account = $1 AND device = $2) AS one_time,
+              (SELECT COUNT(*) FROM kem_prekeys WHERE account = $1 AND device = $2 AND NOT last_resort) AS kem`,
+      [account, device],
+    );
+    const row = r.rows[0] as Row;
+    return { oneTime: Number(row.one_time), kem: Number(row.kem) };
+  };
+  const signedRow = (r: Row): SignedKeyRow => ({
+    id: Number(r.id),
+    publicKey: bytes(r.public_key),
+    signature: bytes(r.signature),
+  });
+
+  return {
+    async createAccount(a, inviteHash) {
+      try {
+        return await inTransaction(pool, async (c) => {
+          const ins = await c.query(
+            `INSERT INTO accounts (name, account_key, device_list, list_version, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+            [a.name, buf(a.accountKey), buf(a.deviceList), a.listVersion, a.createdAt],
+          );
+          if (ins.rowCount === 0) return 'name-taken' as const;
+          if (inviteHash !== undefined) {
+            const used = await c.query(
+              'UPDATE invites SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL',
+              [a.name, a.createdAt, buf(inviteHash)],
+            );
+            if (used.rowCount === 0) throw new BadInvite();
+          }
+          for (const d of a.devices) {
+            await c.query('INSERT INTO devices (account, id, identity) VALUES ($1, $2, $3)', [
+              a.name,
+              d.id,
+              buf(d.identity),
+            ]);
+          }
+          return 'created' as const;
+        });
+      } catch (err) {
+        if (err instanceof BadInvite) return 'bad-invite';
+        throw err;
+      }
+    },
+    async getAccount(name) {
+      const r = (await pool.query('SELECT * FROM accounts WHERE name = $1', [name])).rows[0] as Row | undefined;
+      if (r === undefined) return undefined;
+      const row: AccountRow = {
+        name: r.name as string,
+        accountKey: bytes(r.account_key),
+        deviceList: bytes(r.device_list),
+        listVersion: r.list_version as number,
+        createdAt: Number(r.created_at),
+      };
+      return row;
+    },
+    async listDevices(name) {
+      const r = await pool.query('SELECT account, id, identity FROM devices WHERE account = $1 ORDER BY id', [name]);
+      return r.rows.map(
+        (x: Row): DeviceRow => ({ account: x.account as string, id: x.id as number, identity: bytes(x.identity) }),
+      );
+    },
+    async deviceSet(name) {
+      const r = await pool.query(
+        'SELECT id, substring(identity from 1 for 8) AS key FROM devices WHERE account = $1 ORDER BY id',
+        [name],
+      );
+      return r.rows.map((x: Row) => ({ id: x.id as number, keyId: (x.key as Buffer).toString('base64url') }));
+    },
+    async createInvite(codeHash, createdAt) {
+      await pool.query('INSERT INTO invites (code_hash, created_at) VALUES ($1, $2)', [buf(codeHash), createdAt]);
+    },
+    async updateDeviceList(name, expectedVersion, list) {
+      return inTransaction(pool, async (c) => {
+        const set = await c.query(
+          'UPDATE accounts SET device_list = $1, list_version = $2 WHERE name = $3 AND list_version = $4',
+          [buf(list.bytes), list.version, name, expectedVersion],
+        );
+        if (set.rowCount === 0) return { status: 'stale' as const };
+        const before = (await c.query('SELECT id, identity FROM devices WHERE account = $1', [name])).rows as Row[];
+        const removed: number[] = [];
+        for (const old of before) {
+          const id = old.id as number;
+          const next = list.devices.find((d) => d.id === id);
+          if (next !== undefined && Buffer.compare(buf(next.identity), old.identity as Buffer) === 0) continue;
+          await c.query('DELETE FROM devices WHERE account = $1 AND id = $2', [name, id]);
+          for (const t of ['signed_prekeys', 'one_time_prekeys', 'kem_prekeys', 'queue']) {
+            await c.query(`DELETE FROM ${t} WHERE account = $1 AND device = $2`, [name, id]);
+          }
+          removed.push(id);
+        }
+        for (const d of list.devices) {
+          if (!before.some((b) => b.id === d.id) || removed.includes(d.id)) {
+            await c.query('INSERT INTO devices (account, id, identity) VALUES ($1, $2, $3)', [
+              name,
+              d.id,
+              buf(d.identity),
+            ]);
+          }
+        }
+        return { status: 'updated' as const, removed };
+      });
+    },
+    async storePreKeys(account, device, keys) {
+      return inTransaction(pool, async (c) => {
+        if (keys.signedPreKey) {
+          const s = keys.signedPreKey;
+          await c.query(
+            `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
+            [account, device, s.id, buf(s.publicKey), buf(s.signature)],
+          );
+        }
+        for (const k of keys.oneTimePreKeys) {
+          await c.query(
+            `INSERT INTO one_time_prekeys (account, device, id, public_key) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (account, device, id) DO UPDATE SET public_key = excluded.public_key`,
+            [account, device, k.id, buf(k.publicKey)],
+          );
+        }
+        const kem = async (k: SignedKeyRow, lastResort: boolean) =>
+          c.query(
+            `INSERT INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (account, device, id) DO UPDATE SET public_key = excluded.public_key, signature = excluded.signature,
+               last_resort = excluded.last_resort`,
+            [account, device, k.id, buf(k.publicKey), buf(k.signature), lastResort],
+          );
+        for (const k of keys.kemPreKeys) await kem(k, false);
+        if (keys.lastResortKemPreKey) {
+          await c.query('DELETE FROM kem_prekeys WHERE account = $1 AND device = $2 AND last_resort', [
+            account,
+            device,
+          ]);
+          await kem(keys.lastResortKemPreKey, true);
+        }
+        return counts(c, account, device);
+      });
+    },
+    async countPreKeys(account, device) {
+      return counts(pool, account, device);
+    },
+    async takeBundle(account, device) {
+      return inTransaction(pool, async (c): Promise<TakenBundle | undefined> => {
+        const signed = (
+          await c.query('SELECT id, public_key, signature FROM signed_prekeys WHERE account = $1 AND device = $2', [
+            account,
+            device,
+          ])
+        ).rows[0] as Row | undefined;
+        if (signed === undefined) return undefined;
+        const kem = (
+          await c.query(
+            `DELETE FROM kem_prekeys WHERE (account, device, id) IN (
+               SELECT account, device, id FROM kem_prekeys WHERE account = $1 AND device = $2 AND NOT last_resort
+               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, public_key, signature`,
+            [account, device],
+          )
+        ).rows[0] as Row | undefined;
+        const kemRow =
+          kem ??
+          ((
+            await c.query(
+              'SELECT id, public_key, signature FROM kem_prekeys WHERE account = $1 AND device = $2 AND last_resort',
+              [account, device],
+            )
+          ).rows[0] as Row | undefined);
+        if (kemRow === undefined) return undefined;
+        const otp = (
+          await c.query(
+            `DELETE FROM one_time_prekeys WHERE (account, device, id) IN (
+               SELECT account, device, id FROM one_time_prekeys WHERE account = $1 AND device = $2
+               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, public_key`,
+            [account, device],
+          )
+        ).rows[0] as Row | undefined;
+        return {
+          signedPreKey: signedRow(signed),
+          oneTimePreKey: otp && { id: Number(otp.id), publicKey: bytes(otp.public_key) },
+          kemPreKey: { ...signedRow(kemRow), lastResort: kem === undefined },
+        };
+      });
+    },
+    async enqueue(items, now, expiresAt, maxPerDevice) {
+      return inTransaction(pool, async (c) => {
+        const out: SendOutcome[] = [];
+        for (const item of items) {
+          const full: number[] = [];
+          for (const m of item.messages) {
+            const r = await c.query('SELECT COUNT(*) AS n FROM queue WHERE account = $1 AND device = $2', [
+              item.recipient,
+              m.device,
+            ]);
+            if (Number((r.rows[0] as Row).n) >= maxPerDevice) full.push(m.device);
+          }
+          if (full.length > 0) {
+            out.push({ status: 'queue-full', devices: full });
+            continue;
+          }
+          const logged = await c.query(
+            `INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+            [item.sender, item.senderDevice, item.messageId, now],
+          );
+          if (logged.rowCount === 0) {
+            out.push({ status: 'duplicate' });
+            continue;
+          }
+          const seqs: { device: number; seq: number }[] = [];
+          for (const m of item.messages) {
+            const r = await c.query(
+              `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
+              [
+                item.recipient,
+                m.device,
+                item.sender,
+                item.senderDevice,
+                item.messageId,
+                m.kind,
+                buf(m.body),
+                now,
+                expiresAt,
+              ],
+            );
+            seqs.push({ device: m.device, seq: Number((r.rows[0] as Row).seq) });
+          }
+          out.push({ status: 'queued', seqs });
+        }
+        return out;
+      });
+    },
+    async pending(account, device, afterSeq, limit, now) {
+      const r = await pool.query(
+        `SELECT seq, sender, sender_device, message_id, kind, body, server_time FROM queue
+         WHERE account = $1 AND device = $2 AND seq > $3 AND expires_at > $4 ORDER BY seq LIMIT $5`,
+        [account, device, afterSeq, now, limit],
+      );
+      return r.rows.map(
+        (x: Row): QueuedMessage => ({
+          seq: Number(x.seq),
+          sender: x.sender as string,
+          senderDevice: x.sender_device as number,
+          messageId: x.message_id as string,
+          kind: x.kind as number,
+          body: bytes(x.body),
+          serverTime: Number(x.server_time),
+        }),
+      );
+    },
+    async acknowledge(acks) {
+      if (acks.length === 0) return;
+      await inTransaction(pool, async (c) => {
+        for (const a of acks) {
+          await c.query('DELETE FROM queue WHERE account = $1 AND device = $2 AND seq = ANY($3::bigint[])', [
+            a.account,
+            a.device,
+            a.seqs,
+          ]);
+        }
+      });
+    },
+    async purgeExpired(now, sendLogBefore) {
+      const r = await pool.query('DELETE FROM queue WHERE expires_at <= $1', [now]);
+      await pool.query('DELETE FROM send_log WHERE server_time < $1', [sendLogBefore]);
+      return r.rowCount ?? 0;
+    },
+    async queueDepth(account, device) {
+      const r = await pool.query('SELECT COUNT(*) AS n FROM queue WHERE account = $1 AND device = $2', [
+        account,
+        device,
+      ]);
+      return Number((r.rows[0] as Row).n);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+class BadInvite extends Error {}
