@@ -9,6 +9,7 @@ export const OPTIONS = {
   host: { type: 'string' },
   data: { type: 'string' },
   db: { type: 'string' },
+  bus: { type: 'string' },
   'invite-only': { type: 'boolean' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },

@@ -17,11 +17,12 @@ import { OPTIONS } from './flags.ts';
 const HELP = `parley — end-to-end encrypted messaging
 
 Usage:
-  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--invite-only]
+  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
       Run the relay server. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ./parley-data),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
+      --bus (or $PARLEY_BUS): deliver across several nodes sharing that database (NATS or Redis),
       --invite-only: registration needs a code from \`parley admin invite\`, --sync: full
       (default) makes an acknowledged message survive power loss, normal only a crash,
       --log-level: fatal|error|warn|info|debug|silent (default info), --log-file: append JSON

@@ -49,6 +49,8 @@ export interface ServerOptions {
   readonly db: string | undefined;
   /** PostgreSQL schema to use (created if missing); the default search path when undefined. */
   readonly dbSchema: string | undefined;
+  /** `nats://…` or `redis://…` to deliver across several nodes sharing one PostgreSQL database. */
+  readonly bus: string | undefined;
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
@@ -92,6 +94,7 @@ export function resolveOptions(
     dataDir: partial.dataDir ?? './parley-data',
     db: partial.db,
     dbSchema: partial.dbSchema,
+    bus: partial.bus,
     inviteOnly: partial.inviteOnly ?? false,
     sync: partial.sync ?? 'full',
     logLevel: partial.logLevel ?? 'info',

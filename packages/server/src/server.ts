@@ -5,11 +5,15 @@
  * Shutdown drains: it stops accepting, writes every pending batch, tells each device the
  * server is going away (close code 1001), then closes the database.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNodeCryptoProvider } from '@parley/protocol';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
+import { createLocalBus } from './bus/bus.ts';
+import { openNatsBus } from './bus/nats-bus.ts';
+import { openRedisBus } from './bus/redis-bus.ts';
 import { resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
@@ -48,7 +52,21 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       ? openSqliteStorage(options.dataDir, options.sync)
       : await openPostgresStorage(options.db, options.dbSchema === undefined ? {} : { schema: options.dbSchema });
   const { limits, clock } = options;
-  const hub = createHub(storage, limits, clock, log);
+  if (options.bus !== undefined && options.db === undefined) {
+    await storage.close();
+    throw new Error('--bus needs --db postgres://… (nodes share one database)');
+  }
+  const bus =
+    options.bus === undefined
+      ? createLocalBus()
+      : options.bus.startsWith('nats://')
+        ? await openNatsBus(options.bus)
+        : options.bus.startsWith('redis://')
+          ? await openRedisBus(options.bus)
+          : undefined;
+  if (bus === undefined) throw new Error('--bus takes a nats:// or redis:// URL');
+  const node = randomBytes(6).toString('hex');
+  const hub = createHub(storage, limits, clock, log, bus, node);
   const provider = createNodeCryptoProvider();
   const accountLimits = {
     sends: createBucketMap(limits.sendRate, limits.sendBurst),
@@ -121,7 +139,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   const port = (http.address() as AddressInfo).port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   const store = options.db === undefined ? 'sqlite' : 'postgres';
-  log.info({ url, store, dataDir: options.dataDir, inviteOnly: options.inviteOnly }, 'parley relay listening');
+  log.info({ url, store, bus: bus.name, node, inviteOnly: options.inviteOnly }, 'parley relay listening');
 
   return {
     url,
@@ -140,6 +158,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       http.closeAllConnections();
       await stopped;
       await hub.flush();
+      await bus.close();
       await storage.close();
       log.info('parley relay stopped');
     },

@@ -28,6 +28,7 @@ export async function serve(flags: Flags): Promise<number> {
       host: flags.host ?? '127.0.0.1',
       dataDir: resolve(flags.data ?? './parley-data'),
       db: flags.db ?? process.env.PARLEY_DB,
+      bus: flags.bus ?? process.env.PARLEY_BUS,
       inviteOnly: flags['invite-only'] ?? false,
       sync: (flags.sync as 'full' | 'normal' | undefined) ?? 'full',
       logLevel: logLevel as ServerOptions['logLevel'],

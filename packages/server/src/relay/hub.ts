@@ -9,6 +9,7 @@
  * wait in the database and are read back in seq order.
  */
 import type { Logger } from 'pino';
+import { type Bus, createLocalBus } from '../bus/bus.ts';
 import type { Limits } from '../options.ts';
 import type { QueuedMessage, SendBatchItem, SendOutcome, Storage } from '../store/storage.ts';
 
@@ -59,8 +60,15 @@ export interface Hub {
 
 const key = (account: string, device: number) => `${account}\u0000${device}`;
 
-/** Creates the hub over a storage backend. */
-export function createHub(storage: Storage, limits: Limits, clock: () => number, log: Logger): Hub {
+/** Creates the hub over a storage backend; `bus` reaches devices connected to other nodes. */
+export function createHub(
+  storage: Storage,
+  limits: Limits,
+  clock: () => number,
+  log: Logger,
+  bus: Bus = createLocalBus(),
+  node = 'local',
+): Hub {
   const links = new Map<string, LinkState>();
   let sends: PendingSend[] = [];
   let acks: { account: string; device: number; seqs: number[] }[] = [];
@@ -100,7 +108,11 @@ export function createHub(storage: Storage, limits: Limits, clock: () => number,
     if (outcome.status !== 'queued') return;
     for (const { device, seq } of outcome.seqs) {
       const s = links.get(key(item.recipient, device));
-      if (s === undefined || s.closed) continue;
+      if (s === undefined || s.closed) {
+        // Perhaps connected to another node: ring its doorbell (it reads the queue itself).
+        bus.publish({ type: 'wake', account: item.recipient, device });
+        continue;
+      }
       const m = item.messages.find((x) => x.device === device);
       if (m === undefined) continue;
       if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && seq > s.cursor) {
@@ -162,6 +174,20 @@ export function createHub(storage: Storage, limits: Limits, clock: () => number,
     });
   }
 
+  bus.subscribe((e) => {
+    const s = links.get(key(e.account, e.device));
+    if (s === undefined || s.closed) return;
+    if (e.type === 'wake') {
+      s.backlog = true;
+      void pump(s);
+    } else if (e.node !== node) {
+      // The device connected to another node: that connection wins, as on one node.
+      s.closed = true;
+      links.delete(key(e.account, e.device));
+      s.link.replace();
+    }
+  });
+
   return {
     attach(link) {
       const k = key(link.account, link.device);
@@ -180,6 +206,7 @@ export function createHub(storage: Storage, limits: Limits, clock: () => number,
         drainedSent: false,
       };
       links.set(k, s);
+      bus.publish({ type: 'attached', account: link.account, device: link.device, node });
       void pump(s);
     },
     detach(link) {

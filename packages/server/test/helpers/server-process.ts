@@ -1,10 +1,11 @@
 /**
  * Runs a relay server as its own process (for tests that kill it with SIGKILL):
- * `node --import tsx server-process.ts PORT DATA_DIR` prints the URL line once listening.
+ * `node --import tsx server-process.ts PORT DATA_DIR [DB_URL SCHEMA BUS_URL]` prints the URL
+ * line once listening.
  */
 import { startServer } from '@parley/server';
 
-const [port, dataDir] = process.argv.slice(2);
-const server = await startServer({ port: Number(port), dataDir, logLevel: 'silent' });
+const [port, dataDir, db, dbSchema, bus] = process.argv.slice(2);
+const server = await startServer({ port: Number(port), dataDir, db, dbSchema, bus, logLevel: 'silent' });
 process.stdout.write(`listening ${server.url}\n`);
 process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));

@@ -1,0 +1,29 @@
+/**
+ * The bus over NATS core pub/sub (`--bus nats://host:4222`).
+ */
+import { connect, StringCodec } from 'nats';
+import { BUS_SUBJECT, type Bus, parseBusEvent } from './bus.ts';
+
+/** Connects to NATS at `url`. */
+export async function openNatsBus(url: string): Promise<Bus> {
+  const nc = await connect({ servers: url.replace(/^nats:\/\//, ''), maxReconnectAttempts: -1 });
+  const sc = StringCodec();
+  return {
+    name: 'nats',
+    publish(event) {
+      nc.publish(BUS_SUBJECT, sc.encode(JSON.stringify(event)));
+    },
+    subscribe(handler) {
+      const sub = nc.subscribe(BUS_SUBJECT);
+      void (async () => {
+        for await (const m of sub) {
+          const e = parseBusEvent(sc.decode(m.data));
+          if (e !== undefined) handler(e);
+        }
+      })();
+    },
+    async close() {
+      await nc.drain();
+    },
+  };
+}
