@@ -3,9 +3,12 @@
  * Parley relay (SQLite, durable acknowledgements) against a minimal `ws` relay without
  * persistence, both measured in the same run with the same load over N/2 sender→receiver pairs
  * of 200-byte ciphertexts:
- *  - throughput: closed loop, each sender keeping `WINDOW` messages in flight (saturation);
- *  - latency (p50/p99): open loop at a fixed offered load of `LATENCY_RATE` messages/s spread
- *    over all senders, so the percentiles show the relay's delay, not a queue we made.
+ *  - throughput and saturation latency (`relay.p50_ms_Nconn`, `relay.p99_ms_Nconn`): closed
+ *    loop, each sender keeping `WINDOW` messages in flight and sending the next on delivery.
+ *    By Little's law these percentiles are about `WINDOW × senders / throughput`: they show
+ *    how long a message waits in a saturated relay, so they track the throughput ratio;
+ *  - latency at a fixed load (`…_at_5000msgs`): open loop at `LATENCY_RATE` messages/s spread
+ *    over all senders, so the percentiles show the relay's own delay, not a queue we made.
  *
  * Both relays run in child processes; the load generator (this process) is identical for both
  * except for the frames each relay speaks. The Parley receivers acknowledge every delivery, as
@@ -30,7 +33,7 @@ import {
 import WebSocket from 'ws';
 import { report } from './report.ts';
 
-const WINDOW = 16;
+const WINDOW = 8;
 const LATENCY_RATE = 5000;
 const BODY_BYTES = 200;
 const SERVER_SCRIPT = new URL('./relay-server.ts', import.meta.url).pathname;
@@ -41,11 +44,16 @@ interface Measured {
   readonly p99: number;
 }
 
-/** One end of a pair as the load loop drives it. */
-interface Endpoint {
-  readonly ws: WebSocket;
+/**
+ * A sender→receiver pair as the load loop drives it. The receiver's socket listener is added
+ * once, when the pair is built, and calls `delivered`; each load phase replaces `delivered`
+ * (adding a listener per phase would parse, and on Parley acknowledge, every delivery twice).
+ */
+interface Pair {
   /** Sends one body to the paired receiver with the given id. */
   send(messageId: string, body: string): void;
+  /** Called with the message id of each delivery to the receiver. */
+  delivered: (messageId: string) => void;
 }
 
 function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -85,8 +93,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-type Pair = { sender: Endpoint; onDeliver(cb: (messageId: string) => void): void };
-
 /**
  * Drives the pairs for `seconds` after a warm-up: closed loop (`WINDOW` in flight per sender)
  * when `rate` is undefined, else open loop at `rate` messages/s in total.
@@ -103,10 +109,10 @@ async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Meas
   const sendOne = (p: Pair, i: number) => {
     const id = `bench-${i}-${seq++}`;
     sentAt.set(id, performance.now());
-    p.sender.send(id, body);
+    p.send(id, body);
   };
   pairs.forEach((p, i) => {
-    p.onDeliver((messageId) => {
+    p.delivered = (messageId) => {
       const t0 = sentAt.get(messageId);
       if (t0 === undefined) return;
       sentAt.delete(messageId);
@@ -115,7 +121,7 @@ async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Meas
         latencies.push(performance.now() - t0);
       }
       if (running && rate === undefined) sendOne(p, i);
-    });
+    };
     if (rate === undefined) for (let w = 0; w < WINDOW; w++) sendOne(p, i);
   });
   let ticker: ReturnType<typeof setInterval> | undefined;
@@ -146,33 +152,36 @@ async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Meas
   return { throughput: delivered / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-/** Saturation throughput, then latency at the fixed offered load, over the same connections. */
-async function both(pairs: Pair[], seconds: number): Promise<Measured> {
-  const saturated = await load(pairs, seconds);
-  const paced = await load(pairs, seconds, LATENCY_RATE);
-  return { throughput: saturated.throughput, p50: paced.p50, p99: paced.p99 };
+/** What one relay measured: the closed-loop (saturation) run and the open-loop run at `LATENCY_RATE`. */
+interface Runs {
+  readonly saturated: Measured;
+  readonly paced: Measured;
 }
 
-async function measureRaw(connections: number, seconds: number): Promise<Measured> {
+/** Both runs, one after the other, over the same connections. */
+async function both(pairs: Pair[], seconds: number): Promise<Runs> {
+  const saturated = await load(pairs, seconds);
+  const paced = await load(pairs, seconds, LATENCY_RATE);
+  return { saturated, paced };
+}
+
+async function measureRaw(connections: number, seconds: number): Promise<Runs> {
   const { child, url } = await startRelay(['raw']);
   const ws = url.replace(/^http/, 'ws');
   const n = connections / 2;
   const sockets: WebSocket[] = [];
   try {
-    const pairs = [];
+    const pairs: Pair[] = [];
     for (let i = 0; i < n; i++) {
       const s = await open(`${ws}/?id=s${i}`);
       const r = await open(`${ws}/?id=r${i}`);
       sockets.push(s, r);
-      pairs.push({
-        sender: {
-          ws: s,
-          send: (messageId: string, b: string) => s.send(JSON.stringify({ to: `r${i}`, messageId, body: b })),
-        },
-        onDeliver(cb: (id: string) => void) {
-          r.on('message', (d) => cb((JSON.parse(String(d)) as { messageId: string }).messageId));
-        },
-      });
+      const pair: Pair = {
+        send: (messageId, b) => s.send(JSON.stringify({ to: `r${i}`, messageId, body: b })),
+        delivered: () => {},
+      };
+      r.on('message', (d) => pair.delivered((JSON.parse(String(d)) as { messageId: string }).messageId));
+      pairs.push(pair);
     }
     return await both(pairs, seconds);
   } finally {
@@ -216,13 +225,13 @@ async function registered(url: string, name: string): Promise<WebSocket> {
   return ws;
 }
 
-async function measureParley(connections: number, seconds: number): Promise<Measured> {
+async function measureParley(connections: number, seconds: number): Promise<Runs> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-relay-'));
   const { child, url } = await startRelay(['parley', join(dir, 'data')]);
   const n = connections / 2;
   const sockets: WebSocket[] = [];
   try {
-    const pairs = [];
+    const pairs: Pair[] = [];
     for (let i = 0; i < n; i += 25) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(25, n - i) }, async (_, k) => {
@@ -240,35 +249,33 @@ async function measureParley(connections: number, seconds: number): Promise<Meas
         });
         let id = 1;
         let acks: number[] = [];
-        pairs.push({
-          sender: {
-            ws: s,
-            send: (messageId: string, body: string) =>
-              s.send(
-                JSON.stringify({
-                  v: 1,
-                  type: 'request',
-                  id: id++,
-                  op: 'send',
-                  args: { name: peer, messageId, messages: [{ device: 1, kind: 'ratchet', body }] },
-                }),
-              ),
-          },
-          onDeliver(cb: (messageId: string) => void) {
-            r.on('message', (d) => {
-              const f = JSON.parse(String(d)) as { type: string; seq: number; messageId: string };
-              if (f.type !== 'deliver') return;
-              if (acks.length === 0) {
-                setImmediate(() => {
-                  r.send(JSON.stringify({ v: 1, type: 'ack', seqs: acks }));
-                  acks = [];
-                });
-              }
-              acks.push(f.seq);
-              cb(f.messageId);
+        const pair: Pair = {
+          send: (messageId, body) =>
+            s.send(
+              JSON.stringify({
+                v: 1,
+                type: 'request',
+                id: id++,
+                op: 'send',
+                args: { name: peer, messageId, messages: [{ device: 1, kind: 'ratchet', body }] },
+              }),
+            ),
+          delivered: () => {},
+        };
+        r.on('message', (d) => {
+          const f = JSON.parse(String(d)) as { type: string; seq: number; messageId: string };
+          if (f.type !== 'deliver') return;
+          // One ack frame per receiver per event-loop turn, as the client SDK batches them.
+          if (acks.length === 0) {
+            setImmediate(() => {
+              r.send(JSON.stringify({ v: 1, type: 'ack', seqs: acks }));
+              acks = [];
             });
-          },
+          }
+          acks.push(f.seq);
+          pair.delivered(f.messageId);
         });
+        pairs.push(pair);
       }
     }
     return await both(pairs, seconds);
@@ -279,14 +286,22 @@ async function measureParley(connections: number, seconds: number): Promise<Meas
   }
 }
 
-/** Runs the relay benchmark for each connection count (default 100 and 1,000). */
+/**
+ * Runs the relay benchmark for each connection count (100 and 1,000 unless `connections` is
+ * given; odd counts are rounded down to whole pairs). Per count it prints throughput, the
+ * closed-loop p50/p99 from the same run, and the open-loop p50/p99 at `LATENCY_RATE`, each
+ * against the raw relay measured the same way.
+ */
 export async function runRelay({ seconds, connections }: { seconds: number; connections?: number }): Promise<void> {
   for (const c of connections === undefined ? [100, 1000] : [connections]) {
     const conns = c - (c % 2);
+    if (!(conns >= 2)) throw new Error(`expected --connections of at least 2, got ${c}`);
     const raw = await measureRaw(conns, seconds);
     const parley = await measureParley(conns, seconds);
-    report(`relay.throughput_${conns}conn`, parley.throughput, 'msgs/s', raw.throughput);
-    report(`relay.p50_ms_${conns}conn_at_${LATENCY_RATE}msgs`, parley.p50, 'ms', raw.p50);
-    report(`relay.p99_ms_${conns}conn_at_${LATENCY_RATE}msgs`, parley.p99, 'ms', raw.p99);
+    report(`relay.throughput_${conns}conn`, parley.saturated.throughput, 'msgs/s', raw.saturated.throughput);
+    report(`relay.p50_ms_${conns}conn`, parley.saturated.p50, 'ms', raw.saturated.p50);
+    report(`relay.p99_ms_${conns}conn`, parley.saturated.p99, 'ms', raw.saturated.p99);
+    report(`relay.p50_ms_${conns}conn_at_${LATENCY_RATE}msgs`, parley.paced.p50, 'ms', raw.paced.p50);
+    report(`relay.p99_ms_${conns}conn_at_${LATENCY_RATE}msgs`, parley.paced.p99, 'ms', raw.paced.p99);
   }
 }
