@@ -138,14 +138,15 @@ export function createHub(
     const batchAcks = acks;
     sends = [];
     acks = [];
-    if (batchAcks.length > 0) {
+    if (batchSends.length === 0) {
+      if (batchAcks.length === 0) return;
       try {
         await storage.acknowledge(batchAcks);
       } catch (err) {
         log.error({ err }, 'deleting acknowledged messages failed');
       }
+      return;
     }
-    if (batchSends.length === 0) return;
     const now = clock();
     let outcomes: SendOutcome[];
     try {
@@ -154,6 +155,7 @@ export function createHub(
         now,
         now + limits.queueTtlMs,
         limits.maxQueuePerDevice,
+        batchAcks,
       );
     } catch (err) {
       for (const p of batchSends) p.reject(err);

@@ -272,8 +272,15 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         };
       });
     },
-    async enqueue(items, now, expiresAt, maxPerDevice) {
+    async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
       return inTransaction(pool, async (c) => {
+        for (const a of acks) {
+          await c.query('DELETE FROM queue WHERE account = $1 AND device = $2 AND seq = ANY($3::bigint[])', [
+            a.account,
+            a.device,
+            a.seqs,
+          ]);
+        }
         const out: SendOutcome[] = [];
         for (const item of items) {
           const full: number[] = [];

@@ -307,8 +307,13 @@ function createSqliteStorage(db: Database.Database): Storage {
     async takeBundle(account, device) {
       return takeBundle.immediate(account, device);
     },
-    async enqueue(items, now, expiresAt, maxPerDevice) {
-      return enqueue.immediate(items, now, expiresAt, maxPerDevice);
+    async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
+      return db
+        .transaction(() => {
+          if (acks.length > 0) acknowledge(acks);
+          return enqueue(items, now, expiresAt, maxPerDevice);
+        })
+        .immediate();
     },
     async pending(account, device, afterSeq, limit, now) {
       return (q.pending.all(account, device, afterSeq, now, limit) as Row[]).map(

@@ -139,6 +139,8 @@ export interface MessageQueue {
     now: number,
     expiresAt: number,
     maxPerDevice: number,
+    /** Acknowledgements removed in the same transaction (one commit, one fsync, per batch). */
+    acks?: readonly { account: string; device: number; seqs: readonly number[] }[],
   ): Promise<SendOutcome[]>;
   /** Queued messages for a device with seq > `afterSeq`, oldest first, unexpired at `now`. */
   pending(account: string, device: number, afterSeq: number, limit: number, now: number): Promise<QueuedMessage[]>;

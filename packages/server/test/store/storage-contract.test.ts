@@ -144,6 +144,15 @@ for (const backend of backends) {
       assert.equal(await storage.queueDepth('alice', 1), 3);
       await storage.acknowledge([{ account: 'alice', device: 1, seqs: [pending[0]?.seq ?? 0] }]);
       assert.equal(await storage.queueDepth('alice', 1), 2);
+      // A batch's acknowledgements commit with its sends.
+      const next = await storage.enqueue([item('m-00005', 6)], 5000, 9000, 10, [
+        { account: 'alice', device: 1, seqs: [pending[1]?.seq ?? 0] },
+      ]);
+      assert.equal(next[0]?.status, 'queued');
+      assert.deepEqual(
+        (await storage.pending('alice', 1, 0, 10, 6000)).map((m) => m.body[0]),
+        [4, 6],
+      );
       assert.equal((await storage.pending('alice', 1, 0, 10, 9500)).length, 0, 'expired messages are not served');
       assert.equal(await storage.purgeExpired(9500, 0), 2);
       assert.equal(await storage.queueDepth('alice', 1), 0);
