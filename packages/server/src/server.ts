@@ -14,6 +14,7 @@ import { WebSocketServer } from 'ws';
 import { createLocalBus } from './bus/bus.ts';
 import { openNatsBus } from './bus/nats-bus.ts';
 import { openRedisBus } from './bus/redis-bus.ts';
+import { createMetrics } from './metrics.ts';
 import { resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
@@ -66,7 +67,12 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
           : undefined;
   if (bus === undefined) throw new Error('--bus takes a nats:// or redis:// URL');
   const node = randomBytes(6).toString('hex');
-  const hub = createHub(storage, limits, clock, log, bus, node);
+  // The hub is created just below; the gauges read it when Prometheus scrapes.
+  const metrics = createMetrics(
+    () => hub.connectedCount(),
+    () => storage.totalQueueDepth(),
+  );
+  const hub = createHub(storage, limits, clock, log, bus, node, metrics);
   const provider = createNodeCryptoProvider();
   const accountLimits = {
     sends: createBucketMap(limits.sendRate, limits.sendBurst),
@@ -81,6 +87,17 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(closing ? 503 : 200, { ...headers, 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: closing ? 'shutting-down' : 'ok', connections: hub.connectedCount() }));
+    } else if (req.method === 'GET' && path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { ...headers, 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500, headers);
+          res.end();
+        },
+      );
     } else if (req.method === 'GET' && path === '/') {
       res.writeHead(200, {
         ...headers,

@@ -147,6 +147,25 @@ describe('rate limits, frame caps, health and shutdown', () => {
     alice.conn.close();
   });
 
+  it('/metrics speaks Prometheus: connections, messages in and out, queue depth, store latency', async () => {
+    const a = await registerRaw(server.url, 'metrics-a');
+    const b = await registerRaw(server.url, 'metrics-b');
+    await a.conn.request('send', sendArgs('metrics-b', random(10)));
+    await b.conn.next((f) => f.type === 'deliver');
+    const res = await fetch(`${server.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.ok(value('parley_connections') >= 2);
+    assert.ok(value('parley_messages_in_total') >= 1);
+    assert.ok(value('parley_messages_out_total') >= 1);
+    assert.ok(value('parley_queue_depth') >= 1, 'the delivered message is not acknowledged yet');
+    assert.match(text, /^parley_store_seconds_count\{op="batch"\} [1-9]/m);
+    a.conn.close();
+    b.conn.close();
+  });
+
   it('shutdown drains: sockets get 1001, /healthz stops answering ok, the database closes', async () => {
     const d = await registerRaw(server.url, 'at-shutdown');
     const closing = server.close();

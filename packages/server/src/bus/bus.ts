@@ -9,7 +9,8 @@
 /** What nodes tell each other. */
 export type BusEvent =
   | { readonly type: 'wake'; readonly account: string; readonly device: number }
-  | { readonly type: 'attached'; readonly account: string; readonly device: number; readonly node: string };
+  | { readonly type: 'attached'; readonly account: string; readonly device: number; readonly node: string }
+  | { readonly type: 'removed'; readonly account: string; readonly device: number };
 
 /** A publish/subscribe channel shared by all nodes. */
 export interface Bus {
@@ -29,6 +30,7 @@ export function parseBusEvent(text: string): BusEvent | undefined {
     const e = JSON.parse(text) as Record<string, unknown>;
     if (typeof e.account !== 'string' || !Number.isInteger(e.device)) return undefined;
     if (e.type === 'wake') return { type: 'wake', account: e.account, device: e.device as number };
+    if (e.type === 'removed') return { type: 'removed', account: e.account, device: e.device as number };
     if (e.type === 'attached' && typeof e.node === 'string') {
       return { type: 'attached', account: e.account, device: e.device as number, node: e.node };
     }

@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { type Bus, createLocalBus } from '../bus/bus.ts';
+import type { RelayMetrics } from '../metrics.ts';
 import type { Limits } from '../options.ts';
 import type { QueuedMessage, SendBatchItem, SendOutcome, Storage } from '../store/storage.ts';
 
@@ -51,6 +52,8 @@ export interface Hub {
   send(item: SendBatchItem): Promise<SendOutcome>;
   /** Records the device's acknowledgements (deleted in the next batch) and pushes more. */
   acknowledge(link: DeviceLink, seqs: readonly number[]): void;
+  /** Disconnects a device removed from its account, on this node and every other. */
+  evict(account: string, device: number): void;
   /** The link of a connected device, if any. */
   linkOf(account: string, device: number): DeviceLink | undefined;
   /** Writes everything pending now (used by shutdown). */
@@ -68,6 +71,7 @@ export function createHub(
   log: Logger,
   bus: Bus = createLocalBus(),
   node = 'local',
+  metrics?: RelayMetrics,
 ): Hub {
   const links = new Map<string, LinkState>();
   let sends: PendingSend[] = [];
@@ -76,6 +80,7 @@ export function createHub(
   let flushing: Promise<void> = Promise.resolve();
 
   function push(s: LinkState, m: QueuedMessage): void {
+    metrics?.messagesOut.inc();
     s.inFlight.add(m.seq);
     if (m.seq > s.cursor) s.cursor = m.seq;
     s.link.deliver(m);
@@ -149,6 +154,7 @@ export function createHub(
     }
     const now = clock();
     let outcomes: SendOutcome[];
+    const timer = metrics?.storeSeconds.startTimer({ op: 'batch' });
     try {
       outcomes = await storage.enqueue(
         batchSends.map((p) => p.item),
@@ -160,9 +166,12 @@ export function createHub(
     } catch (err) {
       for (const p of batchSends) p.reject(err);
       return;
+    } finally {
+      timer?.();
     }
     batchSends.forEach((p, i) => {
       const outcome = outcomes[i] as SendOutcome;
+      if (outcome.status === 'queued') metrics?.messagesIn.inc(outcome.seqs.length);
       p.resolve(outcome);
       route(p.item, outcome, now);
     });
@@ -182,6 +191,10 @@ export function createHub(
     if (e.type === 'wake') {
       s.backlog = true;
       void pump(s);
+    } else if (e.type === 'removed') {
+      s.closed = true;
+      links.delete(key(e.account, e.device));
+      s.link.remove();
     } else if (e.node !== node) {
       // The device connected to another node: that connection wins, as on one node.
       s.closed = true;
@@ -234,6 +247,15 @@ export function createHub(
         for (const seq of seqs) s.inFlight.delete(seq);
         void pump(s);
       }
+    },
+    evict(account, device) {
+      const s = links.get(key(account, device));
+      if (s !== undefined) {
+        s.closed = true;
+        links.delete(key(account, device));
+        s.link.remove();
+      }
+      bus.publish({ type: 'removed', account, device });
     },
     linkOf(account, device) {
       return links.get(key(account, device))?.link;

@@ -358,7 +358,7 @@ async function updateDevices(a: Args, ctx: OpContext) {
     devices: list.devices.map((d) => ({ account: me.account, id: d.id, identity: d.identity })),
   });
   if (result.status === 'stale') throw new ServerError('STALE_DEVICE_LIST', 'the device list changed meanwhile; retry');
-  for (const id of result.removed) ctx.hub.linkOf(me.account, id)?.remove();
+  for (const id of result.removed) ctx.hub.evict(me.account, id);
   return { version: list.version, removed: result.removed };
 }
 

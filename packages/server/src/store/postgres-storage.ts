@@ -362,6 +362,9 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       await pool.query('DELETE FROM send_log WHERE server_time < $1', [sendLogBefore]);
       return r.rowCount ?? 0;
     },
+    async totalQueueDepth() {
+      return Number(((await pool.query('SELECT COUNT(*) AS n FROM queue')).rows[0] as Row).n);
+    },
     async queueDepth(account, device) {
       const r = await pool.query('SELECT COUNT(*) AS n FROM queue WHERE account = $1 AND device = $2', [
         account,

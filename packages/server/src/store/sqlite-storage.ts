@@ -121,6 +121,7 @@ function createSqliteStorage(db: Database.Database): Storage {
     ),
     ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ?'),
     purgeQueue: db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
+    totalDepth: db.prepare('SELECT COUNT(*) FROM queue').pluck(),
     purgeSendLog: db.prepare('DELETE FROM send_log WHERE server_time < ?'),
   };
 
@@ -336,6 +337,9 @@ function createSqliteStorage(db: Database.Database): Storage {
       if (n > 0) depths.clear();
       q.purgeSendLog.run(sendLogBefore);
       return n;
+    },
+    async totalQueueDepth() {
+      return q.totalDepth.get() as number;
     },
     async queueDepth(account, device) {
       return depthOf(account, device);

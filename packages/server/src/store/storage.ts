@@ -149,6 +149,8 @@ export interface MessageQueue {
   /** Removes expired messages and old idempotency records; returns how many messages expired. */
   purgeExpired(now: number, sendLogBefore: number): Promise<number>;
   queueDepth(account: string, device: number): Promise<number>;
+  /** Messages queued for all devices (for metrics). */
+  totalQueueDepth(): Promise<number>;
 }
 
 /** Everything the relay stores, and closing it. */

@@ -1,0 +1,56 @@
+/**
+ * Prometheus metrics for one node (`GET /metrics`): connections, messages in and out, queue
+ * depth (counted on scrape) and storage batch latency. Each server has its own registry, so
+ * several servers in one process (tests) do not collide.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The counters the relay updates. */
+export interface RelayMetrics {
+  readonly registry: Registry;
+  readonly messagesIn: Counter;
+  readonly messagesOut: Counter;
+  readonly storeSeconds: Histogram<'op'>;
+}
+
+/** Creates the registry; `connections` and `queueDepth` are read when Prometheus scrapes. */
+export function createMetrics(connections: () => number, queueDepth: () => Promise<number>): RelayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'parley_process_' });
+  new Gauge({
+    name: 'parley_connections',
+    help: 'Authenticated device connections on this node',
+    registers: [registry],
+    collect() {
+      this.set(connections());
+    },
+  });
+  new Gauge({
+    name: 'parley_queue_depth',
+    help: 'Messages stored and not yet acknowledged, all devices',
+    registers: [registry],
+    async collect() {
+      this.set(await queueDepth());
+    },
+  });
+  return {
+    registry,
+    messagesIn: new Counter({
+      name: 'parley_messages_in_total',
+      help: 'Ciphertexts accepted (one per recipient device)',
+      registers: [registry],
+    }),
+    messagesOut: new Counter({
+      name: 'parley_messages_out_total',
+      help: 'Ciphertexts pushed to devices',
+      registers: [registry],
+    }),
+    storeSeconds: new Histogram({
+      name: 'parley_store_seconds',
+      help: 'Storage latency by operation',
+      labelNames: ['op'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+  };
+}
