@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CliError, describeError, EXIT } from './cli-error.ts';
-import { adminInvite } from './commands/admin.ts';
+import { adminExport, adminInvite, adminMigrate } from './commands/admin.ts';
 import { chat } from './commands/chat.ts';
 import { link, linkAccept, listDevices, removeDevice } from './commands/devices.ts';
 import { receive } from './commands/receive.ts';
@@ -27,8 +27,12 @@ Usage:
       (default) makes an acknowledged message survive power loss, normal only a crash,
       --log-level: fatal|error|warn|info|debug|silent (default info), --log-file: append JSON
       log lines to FILE instead of standard output. Logs never contain message bodies or keys.
-  parley admin invite [--data DIR]
+  parley admin invite [--data DIR | --db URL]
       Create a one-time invite code (for --invite-only servers); prints it.
+  parley admin export ACCOUNT [--data DIR | --db URL]
+      Print, as JSON, everything this server holds about ACCOUNT: what an operator could hand over.
+  parley admin migrate [--data DIR | --db URL]
+      Apply pending schema migrations (the server also does at start-up; safe on several nodes).
   parley register NAME [--server URL] [--home DIR] [--invite CODE]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default http://127.0.0.1:8787)
       with this home as its first device.
@@ -82,9 +86,11 @@ async function main(argv: string[]): Promise<number> {
       need(0, 'serve [--port N] [--data DIR] [--invite-only]');
       return serve(flags);
     case 'admin': {
-      const [sub] = need(1, 'admin invite [--data DIR]');
-      if (sub !== 'invite') throw new CliError('usage: parley admin invite [--data DIR]', EXIT.usage);
-      return adminInvite(flags);
+      const usage = 'admin invite | admin export ACCOUNT | admin migrate [--data DIR | --db URL]';
+      if (rest[0] === 'invite' && rest.length === 1) return adminInvite(flags);
+      if (rest[0] === 'migrate' && rest.length === 1) return adminMigrate(flags);
+      if (rest[0] === 'export' && rest.length === 2) return adminExport(rest[1] as string, flags);
+      throw new CliError(`usage: parley ${usage}`, EXIT.usage);
     }
     case 'register':
       return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags);

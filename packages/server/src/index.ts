@@ -3,6 +3,7 @@
  * around it. The storage interfaces are exported for the admin commands and adapters.
  */
 export { isServerError, ServerError } from './errors.ts';
+export { type AccountExport, exportAccount } from './export.ts';
 export { DEFAULT_LIMITS, type Limits, resolveOptions, type ServerOptions } from './options.ts';
 export { CLOSE } from './relay/connection.ts';
 export { inviteHash } from './relay/ops.ts';

@@ -1,17 +1,24 @@
 /**
- * `parley admin invite`: creates a one-time invite code directly in the server's database
- * (the operator's own machine; no network API). Only the code's SHA-256 is stored.
+ * Operator commands that work on the server's database directly (the operator's own machine;
+ * no network API): `admin invite` (a one-time invite code; only its SHA-256 is stored),
+ * `admin export ACCOUNT` (everything held about an account, as JSON) and `admin migrate`.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { toBase64Url } from '@parley/protocol';
-import { inviteHash, openSqliteStorage } from '@parley/server';
-import { EXIT } from '../cli-error.ts';
+import { exportAccount, inviteHash, openPostgresStorage, openSqliteStorage, type Storage } from '@parley/server';
+import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
+
+/** Opens the store `parley serve` would use with the same flags (migrating it). */
+async function openStore(flags: Flags): Promise<Storage> {
+  const db = flags.db ?? process.env.PARLEY_DB;
+  return db === undefined ? openSqliteStorage(resolve(flags.data ?? './parley-data'), 'full') : openPostgresStorage(db);
+}
 
 /** Prints a new invite code. */
 export async function adminInvite(flags: Flags): Promise<number> {
-  const storage = openSqliteStorage(resolve(flags.data ?? './parley-data'), 'full');
+  const storage = await openStore(flags);
   try {
     const code = toBase64Url(new Uint8Array(randomBytes(16)));
     await storage.createInvite(inviteHash(code), Date.now());
@@ -19,5 +26,26 @@ export async function adminInvite(flags: Flags): Promise<number> {
   } finally {
     await storage.close();
   }
+  return EXIT.ok;
+}
+
+/** Prints everything the server holds about `account`. */
+export async function adminExport(account: string, flags: Flags): Promise<number> {
+  const storage = await openStore(flags);
+  try {
+    const doc = await exportAccount(storage, account);
+    if (doc === undefined) throw new CliError(`no account named ${account} on this server`, EXIT.unknownAccount);
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    return EXIT.ok;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Applies pending schema migrations (the server also does so at start-up). */
+export async function adminMigrate(flags: Flags): Promise<number> {
+  const storage = await openStore(flags);
+  await storage.close();
+  process.stdout.write('schema is up to date\n');
   return EXIT.ok;
 }

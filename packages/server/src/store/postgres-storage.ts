@@ -362,6 +362,41 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       await pool.query('DELETE FROM send_log WHERE server_time < $1', [sendLogBefore]);
       return r.rowCount ?? 0;
     },
+    async queueRecords(account) {
+      const inbound = await pool.query(
+        'SELECT device, sender, sender_device, server_time, octet_length(body) AS bytes FROM queue WHERE account = $1 ORDER BY seq',
+        [account],
+      );
+      const outbound = await pool.query(
+        'SELECT account, device, sender_device, server_time, octet_length(body) AS bytes FROM queue WHERE sender = $1 ORDER BY seq',
+        [account],
+      );
+      const log = await pool.query(
+        'SELECT sender_device, message_id, server_time FROM send_log WHERE sender = $1 ORDER BY server_time',
+        [account],
+      );
+      return {
+        inbound: inbound.rows.map((r: Row) => ({
+          device: r.device as number,
+          sender: r.sender as string,
+          senderDevice: r.sender_device as number,
+          serverTime: Number(r.server_time),
+          bytes: Number(r.bytes),
+        })),
+        outbound: outbound.rows.map((r: Row) => ({
+          recipient: r.account as string,
+          device: r.device as number,
+          senderDevice: r.sender_device as number,
+          serverTime: Number(r.server_time),
+          bytes: Number(r.bytes),
+        })),
+        sendLog: log.rows.map((r: Row) => ({
+          senderDevice: r.sender_device as number,
+          messageId: r.message_id as string,
+          serverTime: Number(r.server_time),
+        })),
+      };
+    },
     async totalQueueDepth() {
       return Number(((await pool.query('SELECT COUNT(*) AS n FROM queue')).rows[0] as Row).n);
     },

@@ -338,6 +338,42 @@ function createSqliteStorage(db: Database.Database): Storage {
       q.purgeSendLog.run(sendLogBefore);
       return n;
     },
+    async queueRecords(account) {
+      const inbound = db
+        .prepare(
+          'SELECT device, sender, sender_device, server_time, length(body) AS bytes FROM queue WHERE account = ? ORDER BY seq',
+        )
+        .all(account) as Row[];
+      const outbound = db
+        .prepare(
+          'SELECT account, device, sender_device, server_time, length(body) AS bytes FROM queue WHERE sender = ? ORDER BY seq',
+        )
+        .all(account) as Row[];
+      const log = db
+        .prepare('SELECT sender_device, message_id, server_time FROM send_log WHERE sender = ? ORDER BY server_time')
+        .all(account) as Row[];
+      return {
+        inbound: inbound.map((r) => ({
+          device: r.device as number,
+          sender: r.sender as string,
+          senderDevice: r.sender_device as number,
+          serverTime: r.server_time as number,
+          bytes: r.bytes as number,
+        })),
+        outbound: outbound.map((r) => ({
+          recipient: r.account as string,
+          device: r.device as number,
+          senderDevice: r.sender_device as number,
+          serverTime: r.server_time as number,
+          bytes: r.bytes as number,
+        })),
+        sendLog: log.map((r) => ({
+          senderDevice: r.sender_device as number,
+          messageId: r.message_id as string,
+          serverTime: r.server_time as number,
+        })),
+      };
+    },
     async totalQueueDepth() {
       return q.totalDepth.get() as number;
     },

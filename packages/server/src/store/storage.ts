@@ -127,6 +127,28 @@ export type SendOutcome =
   | { readonly status: 'duplicate' }
   | { readonly status: 'queue-full'; readonly devices: readonly number[] };
 
+/** What the queues and the idempotency log hold about one account (metadata only). */
+export interface QueueRecords {
+  /** Messages waiting for the account's devices: who sent them, when, how big. */
+  readonly inbound: readonly {
+    device: number;
+    sender: string;
+    senderDevice: number;
+    serverTime: number;
+    bytes: number;
+  }[];
+  /** Messages the account sent that still wait for their recipients. */
+  readonly outbound: readonly {
+    recipient: string;
+    device: number;
+    senderDevice: number;
+    serverTime: number;
+    bytes: number;
+  }[];
+  /** Transport ids the account used recently (kept to make retries idempotent). */
+  readonly sendLog: readonly { senderDevice: number; messageId: string; serverTime: number }[];
+}
+
 /** Per-device message queues. */
 export interface MessageQueue {
   /**
@@ -151,6 +173,8 @@ export interface MessageQueue {
   queueDepth(account: string, device: number): Promise<number>;
   /** Messages queued for all devices (for metrics). */
   totalQueueDepth(): Promise<number>;
+  /** Everything the queues and the send log hold about `account`, for `parley admin export`. */
+  queueRecords(account: string): Promise<QueueRecords>;
 }
 
 /** Everything the relay stores, and closing it. */

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { utf8 } from '@parley/protocol';
+import { SQLITE_FILE } from '@parley/server';
+import Database from 'better-sqlite3';
+import { collect, createWorld, type TestWorld } from './helpers/env.ts';
+import { contains, privateKeysOf } from './helpers/scan.ts';
+
+const BIN = new URL('../../cli/bin/parley.js', import.meta.url).pathname;
+
+/** Every row of every table as one string per row (the whole database, as a thief would read it). */
+function dumpDatabase(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+    (t) => t.name,
+  );
+  const rows = tables.flatMap((t) =>
+    (db.prepare(`SELECT * FROM ${t}`).all() as Record<string, unknown>[]).map((r) =>
+      Object.values(r)
+        .map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v)))
+        .join('\u0000'),
+    ),
+  );
+  db.close();
+  return rows;
+}
+
+describe('what the operator can hand over: parley admin export', () => {
+  let world: TestWorld;
+  const secrets = ['the vault code is 4417', 'meet at the old mill', 'queued: bring the documents'];
+  let exported: string;
+
+  before(async () => {
+    world = await createWorld();
+    const alice = await world.register('alice');
+    const bob = await world.register('bob');
+    await world.register('carol');
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', secrets[0] as string);
+    await alice.sendAndWait('bob', secrets[1] as string);
+    await collect(inbox, 2);
+    // carol is in alice's contacts (she looked up the safety number) but they never talked.
+    await alice.safety('carol');
+    alice.markVerified('carol');
+    await bob.close();
+    await alice.sendAndWait('bob', secrets[2] as string); // stays queued: bob is offline
+    const run = spawnSync(process.execPath, [BIN, 'admin', 'export', 'alice', '--data', world.dataDir], {
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, run.stderr);
+    exported = run.stdout;
+  });
+  after(async () => world.close());
+
+  it('lists what is held: creation, keys, devices, queued metadata, recent send ids, and what is not kept', () => {
+    const doc = JSON.parse(exported);
+    assert.equal(doc.account, 'alice');
+    assert.equal(doc.devices.length, 1);
+    assert.equal(doc.queuedFromAccount.count, 1, 'the message waiting for bob');
+    assert.equal(doc.queuedFromAccount.messages[0].to, 'bob');
+    assert.ok(doc.queuedFromAccount.messages[0].bytes > 0);
+    assert.equal(doc.recentSendIds.length, 3);
+    assert.ok(doc.notKept.some((s: string) => /private keys/.test(s)));
+  });
+
+  it('neither the export nor a full dump of the database holds plaintext, private keys or the contact list', () => {
+    const rows = dumpDatabase(join(world.dataDir, SQLITE_FILE));
+    const everything = [exported, ...rows].map((t) => new Uint8Array(Buffer.from(t, 'latin1')));
+    assert.ok(
+      rows.some((r) => r.includes('alice')),
+      'control: the dump does contain alice’s rows',
+    );
+    for (const secret of secrets) {
+      for (const blob of everything) assert.ok(!contains(blob, utf8(secret)), 'plaintext held by the server');
+    }
+    for (const k of [...privateKeysOf(world.home('alice')), ...privateKeysOf(world.home('bob'))]) {
+      for (const blob of everything) assert.ok(!contains(blob, k), 'a private key held by the server');
+    }
+    // alice's contact carol: nothing ties them together.
+    assert.ok(!exported.includes('carol'));
+    assert.ok(!rows.some((r) => r.includes('alice') && r.includes('carol')), 'a row links alice and carol');
+  });
+});
