@@ -1,7 +1,8 @@
 /**
  * A WebSocket proxy between clients and the relay that records every frame in both
  * directions, as the server sends and receives them (after WebSocket unmasking), so a test
- * can search the server's whole traffic.
+ * can search the server's whole traffic. With `rewrite` it plays a hostile server: each frame
+ * may be replaced by any number of frames (dropped, duplicated, altered, or others injected).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +15,11 @@ export interface RecordingProxy {
   close(): Promise<void>;
 }
 
+/** Rewrites one frame; `toServer` tells its direction. Returns the frames to pass on instead. */
+export type Rewrite = (data: string, toServer: boolean) => string[];
+
 /** Starts a proxy in front of `upstream` (an `http://host:port` relay URL). */
-export async function startRecordingProxy(upstream: () => string): Promise<RecordingProxy> {
+export async function startRecordingProxy(upstream: () => string, rewrite?: Rewrite): Promise<RecordingProxy> {
   const frames: { toServer: boolean; data: string }[] = [];
   const http = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server: http, maxPayload: 4 * 1024 * 1024 });
@@ -25,8 +29,10 @@ export async function startRecordingProxy(upstream: () => string): Promise<Recor
     client.on('message', (d) => {
       const data = String(d);
       frames.push({ toServer: true, data });
-      if (server.readyState === WebSocket.OPEN) server.send(data);
-      else early.push(data);
+      for (const out of rewrite ? rewrite(data, true) : [data]) {
+        if (server.readyState === WebSocket.OPEN) server.send(out);
+        else early.push(out);
+      }
     });
     server.on('open', () => {
       for (const d of early.splice(0)) server.send(d);
@@ -34,7 +40,9 @@ export async function startRecordingProxy(upstream: () => string): Promise<Recor
     server.on('message', (d) => {
       const data = String(d);
       frames.push({ toServer: false, data });
-      if (client.readyState === WebSocket.OPEN) client.send(data);
+      for (const out of rewrite ? rewrite(data, false) : [data]) {
+        if (client.readyState === WebSocket.OPEN) client.send(out);
+      }
     });
     const closeBoth = () => {
       client.close();
