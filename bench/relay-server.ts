@@ -2,6 +2,7 @@
  * The two relays the relay benchmark compares, each run as its own process so the load
  * generator does not share their event loop:
  *   node --import tsx bench/relay-server.ts parley DATA_DIR   — the Parley server (SQLite, sync=FULL)
+ *   node --import tsx bench/relay-server.ts parley - DB_URL SCHEMA BUS_URL — one node over PostgreSQL + a bus
  *   node --import tsx bench/relay-server.ts raw               — a minimal `ws` relay, no persistence
  * Each prints `listening URL` once ready.
  */
@@ -10,13 +11,16 @@ import type { AddressInfo } from 'node:net';
 import { startServer } from '@parley/server';
 import WebSocket, { WebSocketServer } from 'ws';
 
-const [mode, dataDir] = process.argv.slice(2);
+const [mode, dataDir, db, dbSchema, bus] = process.argv.slice(2);
 
 if (mode === 'parley') {
   const unlimited = 1e9;
   const server = await startServer({
     port: 0,
     dataDir,
+    db,
+    dbSchema,
+    bus,
     logLevel: 'silent',
     // RELAY_SYNC=normal measures the cost of fsync per batch (the default, full, is what ships).
     sync: process.env.RELAY_SYNC === 'normal' ? 'normal' : 'full',

@@ -15,6 +15,7 @@
  * real clients do; the raw relay has nothing to acknowledge.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { report } from './report.ts';
 
@@ -225,9 +227,25 @@ async function registered(url: string, name: string): Promise<WebSocket> {
   return ws;
 }
 
-async function measureParley(connections: number, seconds: number): Promise<Runs> {
+/** How the Parley relay under test is deployed. */
+interface Deployment {
+  /** SQLite in a temp dir (default), or PostgreSQL in a fresh schema. */
+  readonly db?: string;
+  readonly bus?: string;
+  readonly nodes?: number;
+}
+
+async function measureParley(connections: number, seconds: number, deploy: Deployment = {}): Promise<Runs> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-relay-'));
-  const { child, url } = await startRelay(['parley', join(dir, 'data')]);
+  const schema = `parley_bench_${randomBytes(6).toString('hex')}`;
+  const nodeArgs =
+    deploy.db === undefined
+      ? ['parley', join(dir, 'data')]
+      : ['parley', '-', deploy.db, schema, ...(deploy.bus === undefined ? [] : [deploy.bus])];
+  const started: { child: ChildProcess; url: string }[] = [];
+  // Nodes start one after another: the first creates the schema and runs the migrations.
+  for (let k = 0; k < (deploy.nodes ?? 1); k++) started.push(await startRelay(nodeArgs));
+  const urls = started.map((s) => s.url);
   const n = connections / 2;
   const sockets: WebSocket[] = [];
   try {
@@ -235,8 +253,9 @@ async function measureParley(connections: number, seconds: number): Promise<Runs
     for (let i = 0; i < n; i += 25) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(25, n - i) }, async (_, k) => {
-          const s = await registered(url, `sender${i + k}`);
-          const r = await registered(url, `receiver${i + k}`);
+          // With several nodes, each pair's sender and receiver sit on different nodes.
+          const s = await registered(urls[(i + k) % urls.length] as string, `sender${i + k}`);
+          const r = await registered(urls[(i + k + 1) % urls.length] as string, `receiver${i + k}`);
           return { s, r, peer: `receiver${i + k}` };
         }),
       );
@@ -281,8 +300,9 @@ async function measureParley(connections: number, seconds: number): Promise<Runs
     return await both(pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
-    await stop(child);
+    for (const s of started) await stop(s.child);
     rmSync(dir, { recursive: true, force: true });
+    if (deploy.db !== undefined) await dropSchema(deploy.db, schema);
   }
 }
 
@@ -292,7 +312,60 @@ async function measureParley(connections: number, seconds: number): Promise<Runs
  * closed-loop p50/p99 from the same run, and the open-loop p50/p99 at `LATENCY_RATE`, each
  * against the raw relay measured the same way.
  */
-export async function runRelay({ seconds, connections }: { seconds: number; connections?: number }): Promise<void> {
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+}
+
+/**
+ * `--nodes N --db postgres --bus nats|redis`: the scale-out run. In one run: the single-node
+ * SQLite relay, one node over PostgreSQL, and N nodes over PostgreSQL + the bus with every
+ * pair split across nodes. Ratios: PostgreSQL vs SQLite on one node, N nodes vs one.
+ */
+async function runScaleOut(seconds: number, connections: number, nodes: number, bus: string): Promise<void> {
+  const db = process.env.PARLEY_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const busUrl =
+    bus === 'redis'
+      ? (process.env.PARLEY_BENCH_REDIS ?? 'redis://127.0.0.1:6379')
+      : (process.env.PARLEY_BENCH_NATS ?? 'nats://127.0.0.1:4222');
+  const sqlite = await measureParley(connections, seconds);
+  const one = await measureParley(connections, seconds, { db });
+  const many = await measureParley(connections, seconds, { db, bus: busUrl, nodes });
+  report(
+    `relay.postgres_1node_throughput_${connections}conn`,
+    one.saturated.throughput,
+    'msgs/s',
+    sqlite.saturated.throughput,
+  );
+  report(
+    `relay.postgres_${nodes}nodes_${bus}_throughput_${connections}conn`,
+    many.saturated.throughput,
+    'msgs/s',
+    one.saturated.throughput,
+  );
+  report(`relay.postgres_1node_p99_ms_at_${LATENCY_RATE}msgs`, one.paced.p99, 'ms', sqlite.paced.p99);
+  report(`relay.postgres_${nodes}nodes_${bus}_p99_ms_at_${LATENCY_RATE}msgs`, many.paced.p99, 'ms', one.paced.p99);
+}
+
+export async function runRelay({
+  seconds,
+  connections,
+  nodes,
+  bus,
+}: {
+  seconds: number;
+  connections?: number;
+  nodes?: number;
+  bus?: string;
+}): Promise<void> {
+  if (nodes !== undefined) {
+    if (!(nodes >= 1) || (bus !== 'nats' && bus !== 'redis'))
+      throw new Error('usage: relay --nodes N --db postgres --bus nats|redis');
+    await runScaleOut(seconds, connections ?? 100, nodes, bus);
+    return;
+  }
   for (const c of connections === undefined ? [100, 1000] : [connections]) {
     const conns = c - (c % 2);
     if (!(conns >= 2)) throw new Error(`expected --connections of at least 2, got ${c}`);

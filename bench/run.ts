@@ -5,7 +5,8 @@
 import { runRatchet } from './ratchet.ts';
 import { runRelay } from './relay.ts';
 
-const benchmarks: Record<string, (args: { seconds: number; connections?: number }) => Promise<unknown>> = {
+type Args = { seconds: number; connections?: number; nodes?: number; bus?: string };
+const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   ratchet: runRatchet,
   relay: runRelay,
 };
@@ -15,10 +16,24 @@ const secondsFlag = rest.indexOf('--seconds');
 const seconds = secondsFlag >= 0 ? Number(rest[secondsFlag + 1]) : 3;
 const connectionsFlag = rest.indexOf('--connections');
 const connections = connectionsFlag >= 0 ? Number(rest[connectionsFlag + 1]) : undefined;
+const flag = (name: string) => {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+};
+const nodes = flag('--nodes') === undefined ? undefined : Number(flag('--nodes'));
+const bus = flag('--bus');
+if (flag('--db') !== undefined && flag('--db') !== 'postgres') {
+  process.stderr.write('--db takes "postgres" (the URL comes from PARLEY_BENCH_POSTGRES)\n');
+  process.exit(2);
+}
 if (!name || name === '--help' || !(name in benchmarks) || !(seconds > 0)) {
   process.stderr.write(
-    `usage: npm run bench -- NAME [--seconds S] [--connections N]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
+    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
   );
   process.exit(name === '--help' ? 0 : 2);
 }
-await benchmarks[name]?.(connections === undefined ? { seconds } : { seconds, connections });
+const args: Args = { seconds };
+if (connections !== undefined) args.connections = connections;
+if (nodes !== undefined) args.nodes = nodes;
+if (bus !== undefined) args.bus = bus;
+await benchmarks[name]?.(args);

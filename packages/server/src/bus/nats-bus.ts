@@ -11,7 +11,13 @@ export async function openNatsBus(url: string): Promise<Bus> {
   return {
     name: 'nats',
     publish(event) {
-      nc.publish(BUS_SUBJECT, sc.encode(JSON.stringify(event)));
+      // After close (shutdown) there is no one to tell; a publish then is not an error.
+      if (nc.isClosed() || nc.isDraining()) return;
+      try {
+        nc.publish(BUS_SUBJECT, sc.encode(JSON.stringify(event)));
+      } catch {
+        // A lost doorbell delays a delivery until the device's next acknowledgement; never loses it.
+      }
     },
     subscribe(handler) {
       const sub = nc.subscribe(BUS_SUBJECT);
@@ -20,7 +26,7 @@ export async function openNatsBus(url: string): Promise<Bus> {
           const e = parseBusEvent(sc.decode(m.data));
           if (e !== undefined) handler(e);
         }
-      })();
+      })().catch(() => {});
     },
     async close() {
       await nc.drain();

@@ -273,58 +273,98 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       });
     },
     async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
+      // Set-based, so a batch costs a fixed number of round trips whatever its size.
       return inTransaction(pool, async (c) => {
-        for (const a of acks) {
-          await c.query('DELETE FROM queue WHERE account = $1 AND device = $2 AND seq = ANY($3::bigint[])', [
-            a.account,
-            a.device,
-            a.seqs,
-          ]);
-        }
-        const out: SendOutcome[] = [];
-        for (const item of items) {
-          const full: number[] = [];
-          for (const m of item.messages) {
-            const r = await c.query('SELECT COUNT(*) AS n FROM queue WHERE account = $1 AND device = $2', [
-              item.recipient,
-              m.device,
-            ]);
-            if (Number((r.rows[0] as Row).n) >= maxPerDevice) full.push(m.device);
-          }
-          if (full.length > 0) {
-            out.push({ status: 'queue-full', devices: full });
-            continue;
-          }
-          const logged = await c.query(
-            `INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-            [item.sender, item.senderDevice, item.messageId, now],
+        const ackRows = acks.flatMap((a) => a.seqs.map((seq) => [a.account, a.device, seq] as const));
+        if (ackRows.length > 0) {
+          await c.query(
+            `DELETE FROM queue q USING unnest($1::text[], $2::int[], $3::bigint[]) AS a(account, device, seq)
+             WHERE q.account = a.account AND q.device = a.device AND q.seq = a.seq`,
+            [ackRows.map((r) => r[0]), ackRows.map((r) => r[1]), ackRows.map((r) => r[2])],
           );
-          if (logged.rowCount === 0) {
-            out.push({ status: 'duplicate' });
-            continue;
-          }
-          const seqs: { device: number; seq: number }[] = [];
-          for (const m of item.messages) {
-            const r = await c.query(
-              `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
-              [
-                item.recipient,
-                m.device,
-                item.sender,
-                item.senderDevice,
-                item.messageId,
-                m.kind,
-                buf(m.body),
-                now,
-                expiresAt,
-              ],
-            );
-            seqs.push({ device: m.device, seq: Number((r.rows[0] as Row).seq) });
-          }
-          out.push({ status: 'queued', seqs });
         }
-        return out;
+        if (items.length === 0) return [];
+        const targets = items.flatMap((i) => i.messages.map((m) => [i.recipient, m.device] as const));
+        const depth = new Map<string, number>();
+        const k = (account: string, device: number) => `${account}\u0000${device}`;
+        const depthRows = await c.query(
+          `SELECT q.account, q.device, COUNT(*) AS n FROM queue q
+           JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int[]) AS t(account, device)) t
+             ON q.account = t.account AND q.device = t.device
+           GROUP BY q.account, q.device`,
+          [targets.map((t) => t[0]), targets.map((t) => t[1])],
+        );
+        for (const r of depthRows.rows as Row[]) depth.set(k(r.account as string, r.device as number), Number(r.n));
+        const outcomes: (SendOutcome | undefined)[] = items.map((item) => {
+          const full = item.messages
+            .filter((m) => (depth.get(k(item.recipient, m.device)) ?? 0) >= maxPerDevice)
+            .map((m) => m.device);
+          if (full.length > 0) return { status: 'queue-full', devices: full };
+          for (const m of item.messages)
+            depth.set(k(item.recipient, m.device), (depth.get(k(item.recipient, m.device)) ?? 0) + 1);
+          return undefined;
+        });
+        const candidates = items.filter((_, i) => outcomes[i] === undefined);
+        const logged = new Set<string>();
+        if (candidates.length > 0) {
+          const r = await c.query(
+            `INSERT INTO send_log (sender, sender_device, message_id, server_time)
+             SELECT s, d, m, $4 FROM unnest($1::text[], $2::int[], $3::text[]) AS t(s, d, m)
+             ON CONFLICT DO NOTHING RETURNING sender, sender_device, message_id`,
+            [
+              candidates.map((i) => i.sender),
+              candidates.map((i) => i.senderDevice),
+              candidates.map((i) => i.messageId),
+              now,
+            ],
+          );
+          for (const x of r.rows as Row[]) logged.add(`${x.sender}\u0000${x.sender_device}\u0000${x.message_id}`);
+        }
+        // A message id logged now belongs to its first item in the batch; a repeat is a duplicate.
+        const fresh = candidates.filter((i) => logged.delete(`${i.sender}\u0000${i.senderDevice}\u0000${i.messageId}`));
+        const rows = fresh.flatMap((i) => i.messages.map((m) => ({ i, m })));
+        const seqOf = new Map<string, number>();
+        if (rows.length > 0) {
+          const r = await c.query(
+            `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
+             SELECT a, d, s, sd, m, kd, b, $8, $9
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::smallint[], $7::bytea[])
+               WITH ORDINALITY AS t(a, d, s, sd, m, kd, b, ord)
+             ORDER BY ord
+             RETURNING seq, account, device, sender, sender_device, message_id`,
+            [
+              rows.map((x) => x.i.recipient),
+              rows.map((x) => x.m.device),
+              rows.map((x) => x.i.sender),
+              rows.map((x) => x.i.senderDevice),
+              rows.map((x) => x.i.messageId),
+              rows.map((x) => x.m.kind),
+              rows.map((x) => buf(x.m.body)),
+              now,
+              expiresAt,
+            ],
+          );
+          for (const x of r.rows as Row[]) {
+            seqOf.set(
+              `${x.account}\u0000${x.device}\u0000${x.sender}\u0000${x.sender_device}\u0000${x.message_id}`,
+              Number(x.seq),
+            );
+          }
+        }
+        return items.map((item, idx): SendOutcome => {
+          const decided = outcomes[idx];
+          if (decided !== undefined) return decided;
+          if (!fresh.includes(item)) return { status: 'duplicate' };
+          return {
+            status: 'queued',
+            seqs: item.messages.map((m) => ({
+              device: m.device,
+              seq: seqOf.get(
+                `${item.recipient}\u0000${m.device}\u0000${item.sender}\u0000${item.senderDevice}\u0000${item.messageId}`,
+              ) as number,
+            })),
+          };
+        });
       });
     },
     async pending(account, device, afterSeq, limit, now) {
