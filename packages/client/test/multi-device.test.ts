@@ -85,7 +85,7 @@ describe('many devices per account', () => {
     }
   });
 
-  it('a device the operator writes into the database gets nothing, and the sender is warned', async () => {
+  it('a device the operator writes into the database gets nothing, and every sending client is warned', async () => {
     const db = serverDb(world);
     const fake = db
       .prepare("SELECT identity FROM devices WHERE account = 'carol-not-here' OR account = 'alice' AND id = 2")
@@ -102,6 +102,11 @@ describe('many devices per account', () => {
     const warning = await until(events, 'unlisted-device');
     assert.deepEqual(warning, { type: 'unlisted-device', from: 'bob', fromDevice: 9 });
     assert.deepEqual(await collect(inbox, 1), ['not for the ghost']);
+    // Bob's own devices see it too, the first time they fan out a copy to their account.
+    const bobEvents = bob2.events();
+    await bob2.sendAndWait('alice', 'from bob, not to the ghost either');
+    const own = await until(bobEvents, 'unlisted-device');
+    assert.deepEqual(own, { type: 'unlisted-device', from: 'bob', fromDevice: 9 });
     const after = serverDb(world);
     assert.equal(
       (after.prepare("SELECT COUNT(*) AS n FROM queue WHERE account = 'bob' AND device = 9").get() as { n: number }).n,

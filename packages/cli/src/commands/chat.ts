@@ -15,7 +15,9 @@ export async function chat(name: string, flags: Flags): Promise<number> {
   const events = client.events(stop.signal);
   await connect(client);
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  for (const m of client.history(name, 20)) out(`${m.direction === 'out' ? 'you' : m.sender}: ${m.text}`);
+  for (const m of client.history(name, 20)) {
+    out(m.direction === 'system' ? `-- ${m.text} --` : `${m.direction === 'out' ? 'you' : m.sender}: ${m.text}`);
+  }
   out(`-- chatting with ${name}; type a message and press Enter (Ctrl-D to leave) --`);
   const listening = (async () => {
     for await (const e of events) {

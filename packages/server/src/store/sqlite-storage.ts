@@ -235,7 +235,7 @@ function createSqliteStorage(db: Database.Database): Storage {
       for (const old of before) {
         const next = list.devices.find((d) => d.id === old.id);
         // A device whose identity changed is a new device under an old id: its state goes too.
-        if (next !== undefined && next.identity.every((b, i) => b === old.identity[i])) continue;
+        if (next?.identity.every((b, i) => b === old.identity[i])) continue;
         q.deleteDevice.run(name, old.id);
         for (const del of q.deleteDeviceRows) del.run(name, old.id);
         depths.delete(depthKey(name, old.id));
