@@ -10,6 +10,8 @@ export const OPTIONS = {
   data: { type: 'string' },
   db: { type: 'string' },
   bus: { type: 'string' },
+  'queue-ttl-days': { type: 'string' },
+  'send-log-hours': { type: 'string' },
   'invite-only': { type: 'boolean' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },

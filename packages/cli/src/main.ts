@@ -19,6 +19,7 @@ const HELP = `parley — end-to-end encrypted messaging
 Usage:
   parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
+               [--queue-ttl-days D] [--send-log-hours H]
       Run the relay server. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ./parley-data),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -27,6 +28,9 @@ Usage:
       (default) makes an acknowledged message survive power loss, normal only a crash,
       --log-level: fatal|error|warn|info|debug|silent (default info), --log-file: append JSON
       log lines to FILE instead of standard output. Logs never contain message bodies or keys.
+      Retention: --queue-ttl-days (default 30) how long undelivered messages wait,
+      --send-log-hours (default 168; 0 = about a minute) how long send ids are kept for retries.
+      No IP addresses or last-seen times are kept at all.
   parley admin invite [--data DIR | --db URL]
       Create a one-time invite code (for --invite-only servers); prints it.
   parley admin export ACCOUNT [--data DIR | --db URL]

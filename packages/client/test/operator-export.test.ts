@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { utf8 } from '@parley/protocol';
-import { SQLITE_FILE } from '@parley/server';
+import { exportAccount, SQLITE_FILE } from '@parley/server';
 import Database from 'better-sqlite3';
 import { collect, createWorld, type TestWorld } from './helpers/env.ts';
 import { contains, privateKeysOf } from './helpers/scan.ts';
@@ -81,5 +81,22 @@ describe('what the operator can hand over: parley admin export', () => {
     // alice's contact carol: nothing ties them together.
     assert.ok(!exported.includes('carol'));
     assert.ok(!rows.some((r) => r.includes('alice') && r.includes('carol')), 'a row links alice and carol');
+  });
+});
+
+describe('retention: the operator can keep less', () => {
+  it('with --send-log-hours 0 the export holds no send ids after the next purge', async () => {
+    const world = await createWorld({ limits: { sendLogRetentionMs: 0 } });
+    try {
+      const alice = await world.register('alice');
+      await world.register('bob');
+      await alice.sendAndWait('bob', 'hello');
+      assert.equal((await exportAccount(world.server.storage, 'alice'))?.recentSendIds.length, 1);
+      await new Promise((r) => setTimeout(r, 5));
+      await world.server.purge();
+      assert.deepEqual((await exportAccount(world.server.storage, 'alice'))?.recentSendIds, []);
+    } finally {
+      await world.close();
+    }
   });
 });

@@ -15,6 +15,11 @@ export interface Limits {
   readonly maxQueuePerDevice: number;
   /** How long a queued message waits for its device. */
   readonly queueTtlMs: number;
+  /**
+   * How long the transport ids of sends are kept to make retries idempotent (retention: 0 keeps
+   * them only until the next purge, at most a minute; clients still drop duplicates).
+   */
+  readonly sendLogRetentionMs: number;
   /** Time from connect to a successful auth or register before the socket is closed. */
   readonly handshakeTimeoutMs: number;
   /** Failed auth attempts one connection may make before it is closed. */
@@ -69,6 +74,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxMessageBytes: 64 * 1024,
   maxQueuePerDevice: 10_000,
   queueTtlMs: 30 * 24 * 3600 * 1000,
+  sendLogRetentionMs: 7 * 24 * 3600 * 1000,
   handshakeTimeoutMs: 10_000,
   maxAuthFailures: 3,
   frameRate: 200,

@@ -33,6 +33,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
+  /** Removes expired messages and send-log entries past retention now (it also runs every minute). */
+  purge(): Promise<void>;
   /** Drains and stops; resolves when the database is closed. */
   close(): Promise<void>;
 }
@@ -139,12 +141,13 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       ws.ping();
     }
   }, limits.pingIntervalMs);
-  const purger = setInterval(() => {
+  const purge = async (): Promise<void> => {
     const now = clock();
-    storage
-      .purgeExpired(now, now - 7 * 24 * 3600 * 1000)
-      .then((n) => n > 0 && log.info({ expired: n }, 'expired queued messages removed'))
-      .catch((err: unknown) => log.error({ err }, 'purging expired messages failed'));
+    const n = await storage.purgeExpired(now, now - limits.sendLogRetentionMs);
+    if (n > 0) log.info({ expired: n }, 'expired queued messages removed');
+  };
+  const purger = setInterval(() => {
+    purge().catch((err: unknown) => log.error({ err }, 'purging expired messages failed'));
   }, 60_000);
   pinger.unref();
   purger.unref();
@@ -162,6 +165,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     url,
     port,
     storage,
+    purge,
     async close() {
       if (closing) return;
       closing = true;

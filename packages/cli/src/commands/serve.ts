@@ -18,6 +18,10 @@ export async function serve(flags: Flags): Promise<number> {
   if (flags.sync !== undefined && flags.sync !== 'full' && flags.sync !== 'normal') {
     throw new CliError('--sync must be full or normal', EXIT.usage);
   }
+  const days = flags['queue-ttl-days'] === undefined ? 30 : Number(flags['queue-ttl-days']);
+  const hours = flags['send-log-hours'] === undefined ? 168 : Number(flags['send-log-hours']);
+  if (!(days > 0) || !(hours >= 0))
+    throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
   const logLevel = flags['log-level'] ?? 'info';
   if (!LOG_LEVELS.has(logLevel))
     throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`, EXIT.usage);
@@ -32,6 +36,7 @@ export async function serve(flags: Flags): Promise<number> {
       inviteOnly: flags['invite-only'] ?? false,
       sync: (flags.sync as 'full' | 'normal' | undefined) ?? 'full',
       logLevel: logLevel as ServerOptions['logLevel'],
+      limits: { queueTtlMs: days * 24 * 3600 * 1000, sendLogRetentionMs: hours * 3600 * 1000 },
       logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     });
   } catch (err) {
