@@ -4,7 +4,9 @@
  * that is what makes one-time prekey consumption atomic within a node.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { toBase64Url } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
@@ -58,10 +60,31 @@ export function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'): Sto
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrateSqlite(db);
-  return createSqliteStorage(db);
+  // Checkpoints move the WAL into the database file; done inside a commit they stall every
+  // connection of this single-threaded server for the checkpoint's writes and fsync. So the
+  // serving connection never checkpoints, and a worker thread does it (PASSIVE: it never blocks
+  // the writer) every 200 ms on its own connection.
+  db.pragma('wal_autocheckpoint = 0');
+  const checkpointer = startCheckpointer(join(dataDir, SQLITE_FILE), 200);
+  return createSqliteStorage(db, () => checkpointer.terminate().then(() => undefined));
 }
 
-function createSqliteStorage(db: Database.Database): Storage {
+const CHECKPOINTER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+`;
+
+function startCheckpointer(file: string, intervalMs: number): Worker {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
+  worker.unref();
+  return worker;
+}
+
+function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Promise<void>): Storage {
   const q = {
     insertAccount: db.prepare(
       'INSERT INTO accounts (name, account_key, device_list, list_version, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -381,6 +404,8 @@ function createSqliteStorage(db: Database.Database): Storage {
       return depthOf(account, device);
     },
     async close() {
+      await stopCheckpointer();
+      // The last connection to close checkpoints the remaining WAL into the database file.
       db.close();
     },
   };
