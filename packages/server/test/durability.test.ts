@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fromBase64Url, toBase64Url } from '@parley/protocol';
+import { toBase64Url } from '@parley/protocol';
 import { exited as killed, startChild } from './helpers/child-server.ts';
-import { authRaw, random, registerRaw, sendArgs } from './helpers/raw-device.ts';
+import { authRaw, drainBacklog, random, registerRaw, sendArgs } from './helpers/raw-device.ts';
 
 describe('durability: an acknowledged send survives SIGKILL', () => {
   let dir: string;
@@ -51,12 +51,7 @@ describe('durability: an acknowledged send survives SIGKILL', () => {
     child = s.child;
     const conn = await authRaw(s.url, 'bob', bob.identity);
     const got: string[] = [];
-    for (;;) {
-      const f = await conn.next((x) => x.type === 'deliver' || x.type === 'drained');
-      if (f.type === 'drained') break;
-      got.push(toBase64Url(fromBase64Url('body', f.body)));
-      conn.sendRaw(JSON.stringify({ v: 1, type: 'ack', seqs: [f.seq] }));
-    }
+    got.push(...(await drainBacklog(conn)));
     for (const b of acked) assert.ok(got.includes(toBase64Url(b)), 'an acknowledged message was lost');
     assert.equal(new Set(got).size, got.length, 'a message was delivered twice');
     // Everything delivered is something alice sent, in her order.

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { fromBase64Url, toBase64Url } from '@parley/protocol';
+import { toBase64Url } from '@parley/protocol';
 import { type RunningServer, startServer } from '@parley/server';
-import { authRaw, random, registerRaw, sendArgs, uploadKeys } from './helpers/raw-device.ts';
+import { authRaw, drainBacklog, random, registerRaw, sendArgs, uploadKeys } from './helpers/raw-device.ts';
 import { dropSchema, POSTGRES_URL, postgresSkipReason } from './helpers/services.ts';
 
 describe('the relay on PostgreSQL', async () => {
@@ -41,12 +41,7 @@ describe('the relay on PostgreSQL', async () => {
     server = await start();
     const conn = await authRaw(server.url, 'bob', bob.identity);
     const got: string[] = [];
-    for (;;) {
-      const f = await conn.next((x) => x.type === 'deliver' || x.type === 'drained');
-      if (f.type === 'drained') break;
-      got.push(toBase64Url(fromBase64Url('body', f.body)));
-      conn.sendRaw(JSON.stringify({ v: 1, type: 'ack', seqs: [f.seq] }));
-    }
+    got.push(...(await drainBacklog(conn)));
     assert.deepEqual(
       got,
       bodies.map((b) => toBase64Url(b)),

@@ -175,3 +175,14 @@ export async function uploadKeys(d: RawDevice, oneTime: number, kem: number): Pr
 export function sendArgs(to: string, body: Uint8Array, messageId = toBase64Url(random(12))) {
   return { name: to, messageId, messages: [{ device: 1, kind: 'ratchet', body: toBase64Url(body) }] };
 }
+
+/** Takes and acknowledges deliveries until the server says the backlog is drained; returns the bodies (base64url). */
+export async function drainBacklog(conn: RawConnection): Promise<string[]> {
+  const got: string[] = [];
+  for (;;) {
+    const f = await conn.next((x) => x.type === 'deliver' || x.type === 'drained');
+    if (f.type === 'drained') return got;
+    got.push(toBase64Url(fromBase64Url('body', f.body)));
+    conn.sendRaw(JSON.stringify({ v: 1, type: 'ack', seqs: [f.seq] }));
+  }
+}
