@@ -5,8 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type ClientEvent, type ParleyClient, registerAccount } from '@parley/client';
-import { decodePreKeyBundle, encodePreKeyBundle, fromBase64Url, toBase64Url } from '@parley/protocol';
+import {
+  type ClientEvent,
+  isClientError,
+  openClient,
+  type ParleyClient,
+  registerAccount,
+  startLink,
+} from '@parley/client';
+import {
+  decodePreKeyBundle,
+  decodeSignedDeviceList,
+  encodePreKeyBundle,
+  encodeSignedDeviceList,
+  fromBase64Url,
+  toBase64Url,
+} from '@parley/protocol';
 import { collect, createWorld } from './helpers/env.ts';
 import { type Rewrite, startRecordingProxy } from './helpers/recording-proxy.ts';
 
@@ -31,11 +45,33 @@ async function hostileWorld() {
       clients.push(c);
       return c;
     },
+    /** Links a new device (home `home`) to `existing` through the proxy. */
+    async link(existing: ParleyClient, home: string) {
+      const pending = await startLink({ home: world.home(home), server: proxy.url, deviceName: home });
+      await existing.acceptLink(pending.code);
+      await pending.done;
+      const c = await openClient({ home: world.home(home) });
+      clients.push(c);
+      await c.connect();
+      return c;
+    },
     async close() {
       for (const c of clients) await c.close().catch(() => {});
       await proxy.close();
       await world.close();
     },
+  };
+}
+
+/** Rewrites the signed device list in every response that carries one. */
+function rewriteDeviceLists(edit: (list: Uint8Array) => Uint8Array): Rewrite {
+  return (d, toServer) => {
+    if (toServer) return [d];
+    const f = JSON.parse(d) as Frame;
+    const list = f.result?.deviceList;
+    if (f.type !== 'response' || typeof list !== 'string') return [d];
+    (f.result as Record<string, unknown>).deviceList = toBase64Url(edit(fromBase64Url('deviceList', list)));
+    return [JSON.stringify(f)];
   };
 }
 
@@ -212,5 +248,59 @@ describe('hostile server', () => {
     const seen = await eventsUntil(events, (s) => s.some((e) => e.type === 'unlisted-device') && texts(s).length >= 1);
     assert.deepEqual(texts(seen), ['second real one']);
     assert.ok(seen.some((e) => e.type === 'unlisted-device' && e.from === 'alice' && e.fromDevice === 7));
+  });
+
+  it('adds a device of its own to the served device list → refused (the account key did not sign it)', async () => {
+    const h = await hostileWorld();
+    worlds.push(h);
+    const alice = await h.register('alice');
+    await h.register('bob');
+    await h.register('mallory');
+    const ghost = (await h.world.server.storage.listDevices('mallory'))[0]?.identity as Uint8Array;
+    h.setRule(
+      rewriteDeviceLists((bytes) => {
+        const list = decodeSignedDeviceList(bytes);
+        return encodeSignedDeviceList({ ...list, devices: [...list.devices, { id: 2, identity: ghost }] });
+      }),
+    );
+    await assert.rejects(alice.sendAndWait('bob', 'for bob only'), (err) => isClientError(err, 'INVALID_DEVICE_LIST'));
+    assert.equal(await h.world.server.storage.queueDepth('bob', 2), 0);
+  });
+
+  it('rolls the device list back to an older signed version → refused', async () => {
+    const h = await hostileWorld();
+    worlds.push(h);
+    const alice = await h.register('alice');
+    const bob = await h.register('bob');
+    let first: string | undefined;
+    h.setRule((d, toServer) => {
+      const f = JSON.parse(d) as Frame;
+      const list = f.result?.deviceList;
+      if (!toServer && typeof list === 'string' && first === undefined) first = list;
+      return [d];
+    });
+    const inbox = bob.events();
+    await alice.sendAndWait('bob', 'hello');
+    await collect(inbox, 1);
+    await h.link(bob, 'bob-laptop'); // version 2
+    await alice.sendAndWait('bob', 'to both'); // alice learns version 2 (the server reports the new device)
+    // Now the server claims bob's devices changed and serves version 1 again.
+    const served = first as string;
+    h.setRule((d, toServer) => {
+      if (toServer) return [d];
+      const f = JSON.parse(d) as Frame;
+      if (f.type === 'response' && f.result?.serverTime !== undefined) {
+        const details = { devices: [1], missing: [], extra: [2], changed: [] };
+        return [JSON.stringify({ type: 'error', id: f.id, code: 'STALE_DEVICES', message: 'stale', details })];
+      }
+      if (f.type === 'response' && typeof f.result?.deviceList === 'string') {
+        (f.result as Record<string, unknown>).deviceList = served;
+        return [JSON.stringify(f)];
+      }
+      return [d];
+    });
+    await assert.rejects(alice.sendAndWait('bob', 'after the rollback'), (err) =>
+      isClientError(err, 'INVALID_DEVICE_LIST'),
+    );
   });
 });
