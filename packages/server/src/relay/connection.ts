@@ -92,7 +92,7 @@ export function serveConnection(
         });
       },
       sendFrame(frame) {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+        send(frame);
       },
       replace() {
         ws.close(CLOSE.replaced, 'replaced by a newer connection of this device');

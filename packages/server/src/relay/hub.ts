@@ -8,6 +8,7 @@
  * delivered-but-unacknowledged seqs; when the window is full or a backlog exists, messages
  * wait in the database and are read back in seq order.
  */
+import type { ServerFrame } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { type Bus, createLocalBus } from '../bus/bus.ts';
 import type { RelayMetrics } from '../metrics.ts';
@@ -21,7 +22,7 @@ export interface DeviceLink {
   /** Sends one queued message to the device. */
   deliver(message: QueuedMessage): void;
   /** Sends any other frame to the device. */
-  sendFrame(frame: object): void;
+  sendFrame(frame: ServerFrame): void;
   /** Closes the link because a newer connection of the same device replaced it. */
   replace(): void;
   /** Closes the link because the device was removed from its account. */
@@ -185,6 +186,17 @@ export function createHub(
     });
   }
 
+  /** Forgets a device's link and closes it: replaced by a newer connection, or removed from its account. */
+  function drop(account: string, device: number, why: 'replace' | 'remove'): void {
+    const k = key(account, device);
+    const s = links.get(k);
+    if (s === undefined) return;
+    s.closed = true;
+    links.delete(k);
+    if (why === 'replace') s.link.replace();
+    else s.link.remove();
+  }
+
   bus.subscribe((e) => {
     const s = links.get(key(e.account, e.device));
     if (s === undefined || s.closed) return;
@@ -192,25 +204,16 @@ export function createHub(
       s.backlog = true;
       void pump(s);
     } else if (e.type === 'removed') {
-      s.closed = true;
-      links.delete(key(e.account, e.device));
-      s.link.remove();
+      drop(e.account, e.device, 'remove');
     } else if (e.node !== node) {
       // The device connected to another node: that connection wins, as on one node.
-      s.closed = true;
-      links.delete(key(e.account, e.device));
-      s.link.replace();
+      drop(e.account, e.device, 'replace');
     }
   });
 
   return {
     attach(link) {
-      const k = key(link.account, link.device);
-      const old = links.get(k);
-      if (old !== undefined) {
-        old.closed = true;
-        old.link.replace();
-      }
+      drop(link.account, link.device, 'replace');
       const s: LinkState = {
         link,
         cursor: 0,
@@ -220,7 +223,7 @@ export function createHub(
         closed: false,
         drainedSent: false,
       };
-      links.set(k, s);
+      links.set(key(link.account, link.device), s);
       bus.publish({ type: 'attached', account: link.account, device: link.device, node });
       void pump(s);
     },
@@ -249,12 +252,7 @@ export function createHub(
       }
     },
     evict(account, device) {
-      const s = links.get(key(account, device));
-      if (s !== undefined) {
-        s.closed = true;
-        links.delete(key(account, device));
-        s.link.remove();
-      }
+      drop(account, device, 'remove');
       bus.publish({ type: 'removed', account, device });
     },
     linkOf(account, device) {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import {
   authSignedBytes,
   type CryptoProvider,
+  constantTimeEqual,
   DEVICE_IDENTITY_PUBLIC_LENGTH,
   type DeliveryKind,
   decodeDeviceIdentityPublic,
@@ -110,7 +111,12 @@ async function register(a: Args, ctx: OpContext) {
     throw new ServerError('INVALID_SIGNATURE', 'device list is malformed or not signed by the account key');
   }
   const only = list.devices[0];
-  if (list.devices.length !== 1 || only === undefined || only.id !== 1 || !sameBytes(only.identity, identityBytes)) {
+  if (
+    list.devices.length !== 1 ||
+    only === undefined ||
+    only.id !== 1 ||
+    !constantTimeEqual(only.identity, identityBytes)
+  ) {
     throw new ServerError('BAD_FRAME', 'a new account lists exactly its first device, id 1');
   }
   if (!(await ctx.provider.ed25519Verify(identity.signingKey, authSignedBytes(ctx.conn.nonce, name, 0), signature))) {
@@ -152,10 +158,6 @@ async function auth(a: Args, ctx: OpContext) {
   const counts = await ctx.storage.countPreKeys(name, device);
   ctx.conn.afterResponse.push(() => notifyIfLow(ctx, name, device, counts));
   return { device };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 async function deviceIdentity(ctx: OpContext, account: string, device: number) {
@@ -344,7 +346,7 @@ async function updateDevices(a: Args, ctx: OpContext) {
   }
   const mine = (await ctx.storage.listDevices(me.account)).find((d) => d.id === me.device);
   const stillListed = list.devices.find((d) => d.id === me.device);
-  if (mine === undefined || stillListed === undefined || !sameBytes(mine.identity, stillListed.identity)) {
+  if (mine === undefined || stillListed === undefined || !constantTimeEqual(mine.identity, stillListed.identity)) {
     throw new ServerError('BAD_FRAME', 'a device cannot remove itself or change its own identity');
   }
   for (const d of list.devices) {

@@ -5,29 +5,16 @@
  * get the same key), a batch of sends is one transaction, device-list updates compare and set
  * the version, and migrations run under an advisory lock.
  */
+import { constantTimeEqual } from '@parley/protocol';
 import pg from 'pg';
 import type { Migration } from './migrations.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
-import type {
-  AccountRow,
-  DeviceRow,
-  PreKeyCounts,
-  QueuedMessage,
-  SendOutcome,
-  SignedKeyRow,
-  Storage,
-  TakenBundle,
-} from './storage.ts';
+import { accountRow, bytes, deviceRow, queuedMessageRow, queueRecordsFromRows, type Row } from './rows.ts';
+import type { PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
 
-type Row = Record<string, unknown>;
 type Db = pg.Pool | pg.PoolClient;
 
 const MIGRATION_LOCK = 0x7061726c; // "parl"
-
-function bytes(value: unknown): Uint8Array {
-  const b = value as Buffer;
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -135,20 +122,11 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     async getAccount(name) {
       const r = (await pool.query('SELECT * FROM accounts WHERE name = $1', [name])).rows[0] as Row | undefined;
       if (r === undefined) return undefined;
-      const row: AccountRow = {
-        name: r.name as string,
-        accountKey: bytes(r.account_key),
-        deviceList: bytes(r.device_list),
-        listVersion: r.list_version as number,
-        createdAt: Number(r.created_at),
-      };
-      return row;
+      return accountRow(r);
     },
     async listDevices(name) {
       const r = await pool.query('SELECT account, id, identity FROM devices WHERE account = $1 ORDER BY id', [name]);
-      return r.rows.map(
-        (x: Row): DeviceRow => ({ account: x.account as string, id: x.id as number, identity: bytes(x.identity) }),
-      );
+      return r.rows.map(deviceRow);
     },
     async deviceSet(name) {
       const r = await pool.query(
@@ -172,7 +150,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         for (const old of before) {
           const id = old.id as number;
           const next = list.devices.find((d) => d.id === id);
-          if (next !== undefined && Buffer.compare(buf(next.identity), old.identity as Buffer) === 0) continue;
+          if (next !== undefined && constantTimeEqual(next.identity, bytes(old.identity))) continue;
           await c.query('DELETE FROM devices WHERE account = $1 AND id = $2', [name, id]);
           for (const t of ['signed_prekeys', 'one_time_prekeys', 'kem_prekeys', 'queue']) {
             await c.query(`DELETE FROM ${t} WHERE account = $1 AND device = $2`, [name, id]);
@@ -373,17 +351,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
          WHERE account = $1 AND device = $2 AND seq > $3 AND expires_at > $4 ORDER BY seq LIMIT $5`,
         [account, device, afterSeq, now, limit],
       );
-      return r.rows.map(
-        (x: Row): QueuedMessage => ({
-          seq: Number(x.seq),
-          sender: x.sender as string,
-          senderDevice: x.sender_device as number,
-          messageId: x.message_id as string,
-          kind: x.kind as number,
-          body: bytes(x.body),
-          serverTime: Number(x.server_time),
-        }),
-      );
+      return r.rows.map(queuedMessageRow);
     },
     async acknowledge(acks) {
       if (acks.length === 0) return;
@@ -415,27 +383,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         'SELECT sender_device, message_id, server_time FROM send_log WHERE sender = $1 ORDER BY server_time',
         [account],
       );
-      return {
-        inbound: inbound.rows.map((r: Row) => ({
-          device: r.device as number,
-          sender: r.sender as string,
-          senderDevice: r.sender_device as number,
-          serverTime: Number(r.server_time),
-          bytes: Number(r.bytes),
-        })),
-        outbound: outbound.rows.map((r: Row) => ({
-          recipient: r.account as string,
-          device: r.device as number,
-          senderDevice: r.sender_device as number,
-          serverTime: Number(r.server_time),
-          bytes: Number(r.bytes),
-        })),
-        sendLog: log.rows.map((r: Row) => ({
-          senderDevice: r.sender_device as number,
-          messageId: r.message_id as string,
-          serverTime: Number(r.server_time),
-        })),
-      };
+      return queueRecordsFromRows(inbound.rows, outbound.rows, log.rows);
     },
     async totalQueueDepth() {
       return Number(((await pool.query('SELECT COUNT(*) AS n FROM queue')).rows[0] as Row).n);

@@ -7,15 +7,13 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { toBase64Url } from '@parley/protocol';
+import { constantTimeEqual, toBase64Url } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
+import { accountRow, bytes, deviceRow, queuedMessageRow, queueRecordsFromRows, type Row } from './rows.ts';
 import type {
-  AccountRow,
-  DeviceRow,
   NewAccount,
   PreKeyCounts,
-  QueuedMessage,
   SendBatchItem,
   SendOutcome,
   SignedKeyRow,
@@ -25,13 +23,6 @@ import type {
 
 /** File name of the database inside the data directory. */
 export const SQLITE_FILE = 'parley.sqlite';
-
-type Row = Record<string, unknown>;
-
-function bytes(value: unknown): Uint8Array {
-  const b = value as Buffer;
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 /** Applies every migration newer than the database's recorded version. */
 export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
@@ -205,7 +196,7 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
   // Two hot-path reads answered from memory. This process is the database's only writer (SQLite
   // is the single-node store), so both stay exact: device ids change only through createAccount,
   // and queue depths only through enqueue, acknowledge and purge, which keep them up to date.
-  const deviceIdCache = new Map<string, { id: number; keyId: string }[]>();
+  const deviceIdCache = new Map<string, readonly { readonly id: number; readonly keyId: string }[]>();
   const depths = new Map<string, number>();
   const depthKey = (account: string, device: number) => `${account}\u0000${device}`;
   const depthOf = (account: string, device: number): number => {
@@ -258,7 +249,7 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
       for (const old of before) {
         const next = list.devices.find((d) => d.id === old.id);
         // A device whose identity changed is a new device under an old id: its state goes too.
-        if (next?.identity.every((b, i) => b === old.identity[i])) continue;
+        if (next !== undefined && constantTimeEqual(next.identity, old.identity)) continue;
         q.deleteDevice.run(name, old.id);
         for (const del of q.deleteDeviceRows) del.run(name, old.id);
         depths.delete(depthKey(name, old.id));
@@ -292,19 +283,10 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
     async getAccount(name) {
       const r = q.getAccount.get(name) as Row | undefined;
       if (r === undefined) return undefined;
-      const row: AccountRow = {
-        name: r.name as string,
-        accountKey: bytes(r.account_key),
-        deviceList: bytes(r.device_list),
-        listVersion: r.list_version as number,
-        createdAt: r.created_at as number,
-      };
-      return row;
+      return accountRow(r);
     },
     async listDevices(name) {
-      return (q.listDevices.all(name) as Row[]).map(
-        (r): DeviceRow => ({ account: r.account as string, id: r.id as number, identity: bytes(r.identity) }),
-      );
+      return (q.listDevices.all(name) as Row[]).map(deviceRow);
     },
     async deviceSet(name) {
       let set = deviceIdCache.get(name);
@@ -313,7 +295,8 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
         // Unknown names are not cached: a registration must be seen at once.
         if (set.length > 0) deviceIdCache.set(name, set);
       }
-      return set.map((d) => ({ ...d }));
+      // Served from the cache as is (read-only), not copied on every send.
+      return set;
     },
     async updateDeviceList(name, expectedVersion, list) {
       deviceIdCache.delete(name);
@@ -340,17 +323,7 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
         .immediate();
     },
     async pending(account, device, afterSeq, limit, now) {
-      return (q.pending.all(account, device, afterSeq, now, limit) as Row[]).map(
-        (r): QueuedMessage => ({
-          seq: r.seq as number,
-          sender: r.sender as string,
-          senderDevice: r.sender_device as number,
-          messageId: r.message_id as string,
-          kind: r.kind as number,
-          body: bytes(r.body),
-          serverTime: r.server_time as number,
-        }),
-      );
+      return (q.pending.all(account, device, afterSeq, now, limit) as Row[]).map(queuedMessageRow);
     },
     async acknowledge(acks) {
       acknowledge(acks);
@@ -375,27 +348,7 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
       const log = db
         .prepare('SELECT sender_device, message_id, server_time FROM send_log WHERE sender = ? ORDER BY server_time')
         .all(account) as Row[];
-      return {
-        inbound: inbound.map((r) => ({
-          device: r.device as number,
-          sender: r.sender as string,
-          senderDevice: r.sender_device as number,
-          serverTime: r.server_time as number,
-          bytes: r.bytes as number,
-        })),
-        outbound: outbound.map((r) => ({
-          recipient: r.account as string,
-          device: r.device as number,
-          senderDevice: r.sender_device as number,
-          serverTime: r.server_time as number,
-          bytes: r.bytes as number,
-        })),
-        sendLog: log.map((r) => ({
-          senderDevice: r.sender_device as number,
-          messageId: r.message_id as string,
-          serverTime: r.server_time as number,
-        })),
-      };
+      return queueRecordsFromRows(inbound, outbound, log);
     },
     async totalQueueDepth() {
       return q.totalDepth.get() as number;

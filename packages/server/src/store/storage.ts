@@ -38,7 +38,7 @@ export interface AccountStore {
    * The account's devices in id order with each one's key id (base64url of the first 8 bytes of
    * its identity signing key); empty when there is no such account. The hot path of every send.
    */
-  deviceSet(name: string): Promise<{ id: number; keyId: string }[]>;
+  deviceSet(name: string): Promise<readonly { readonly id: number; readonly keyId: string }[]>;
   createInvite(codeHash: Uint8Array, createdAt: number): Promise<void>;
   /**
    * Replaces the account's signed device list if its stored version is still `expectedVersion`
