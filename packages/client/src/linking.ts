@@ -8,6 +8,7 @@
  */
 import {
   type CryptoProvider,
+  constantTimeEqual,
   createLinkCode,
   createNodeCryptoProvider,
   createNodeRandom,
@@ -37,7 +38,7 @@ import { ClientError, isClientError } from './errors.ts';
 import type { Contacts } from './home/contacts.ts';
 import { openHomeDatabase } from './home/database.ts';
 import { createProfileStore, type Profile } from './home/profile.ts';
-import type { RelayLink } from './relay/relay-link.ts';
+import { type RelayLink, relayWebSocketUrl } from './relay/relay-link.ts';
 
 /** What crosses the link channel, sealed. */
 interface LinkPayload {
@@ -83,10 +84,7 @@ export async function startLink(options: {
   const identity = encodeDeviceIdentityPublic(device.publicIdentity);
   const mac = await linkOfferMac(provider, code, identity, options.deviceName);
 
-  const url = new URL(options.server);
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/v1/ws`;
-  const ws = new WebSocket(url.toString());
+  const ws = new WebSocket(relayWebSocketUrl(options.server));
   const opened = new Promise<void>((resolve, reject) => {
     ws.on('message', function onFirst(d) {
       const f = JSON.parse(String(d)) as { type: string; id?: number; code?: string; message?: string };
@@ -132,7 +130,7 @@ export async function startLink(options: {
         const list = decodeSignedDeviceList(fromBase64Url('deviceList', p.deviceList));
         await verifyDeviceList(provider, accountKey, list);
         const me = list.devices.find((x) => x.id === p.device);
-        if (me === undefined || toBase64Url(me.identity) !== toBase64Url(identity)) {
+        if (me === undefined || !constantTimeEqual(me.identity, identity)) {
           throw new ClientError('INVALID_DEVICE_LIST', 'the signed device list does not list this device');
         }
         const account =

@@ -219,10 +219,14 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
   };
 
-  const listedDevices = (name: string): number[] => {
-    const list = name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList;
-    return (list?.devices ?? []).map((d) => d.id).filter((id) => !(name === me && id === myDevice));
-  };
+  /** The device list we trust for `name`: our own, or the contact's pinned one. */
+  const devicesOf = (name: string): SignedDeviceList['devices'] =>
+    (name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList)?.devices ?? [];
+
+  const listedDevices = (name: string): number[] =>
+    devicesOf(name)
+      .map((d) => d.id)
+      .filter((id) => !(name === me && id === myDevice));
 
   /** Encrypts `content` for every listed device of `name` (or just `only`), starting sessions as needed. */
   const encryptFor = async (name: string, content: Uint8Array, only: number | null): Promise<WireOutgoing[]> => {
@@ -279,16 +283,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   };
 
   /** The encoded identity the pinned list has for `name`'s device `device`. */
-  const listedIdentity = (name: string, device: number): Uint8Array | undefined => {
-    const list = name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList;
-    return list?.devices.find((d) => d.id === device)?.identity;
-  };
+  const listedIdentity = (name: string, device: number): Uint8Array | undefined =>
+    devicesOf(name).find((d) => d.id === device)?.identity;
 
   /** The device identities a message to `name` is encrypted for now (base64url by device id). */
-  const identitiesOf = (name: string): Record<number, string> => {
-    const list = name === me ? deps.profile().deviceList : contacts.get(name)?.deviceList;
-    return Object.fromEntries((list?.devices ?? []).map((d) => [d.id, toBase64Url(d.identity)]));
-  };
+  const identitiesOf = (name: string): Record<number, string> =>
+    Object.fromEntries(devicesOf(name).map((d) => [d.id, toBase64Url(d.identity)]));
 
   const finish = (row: OutboxRow, err?: unknown): void => {
     q.deleteOutbox.run(row.seq);

@@ -55,7 +55,8 @@ const CLOSE_REPLACED = 4002;
 /** Close code the relay uses when this device was removed from its account. */
 const CLOSE_REMOVED = 4003;
 
-function wsUrl(url: string): string {
+/** The relay's WebSocket URL for a server base URL (`https` → `wss`, path `/v1/ws`). */
+export function relayWebSocketUrl(url: string): string {
   const u = new URL(url);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/ws`;
@@ -172,7 +173,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   function connect(): void {
     if (closed) return;
     options.onState('connecting');
-    const socket = new WebSocket(wsUrl(options.url), { maxPayload: 4 * 1024 * 1024 });
+    const socket = new WebSocket(relayWebSocketUrl(options.url), { maxPayload: 4 * 1024 * 1024 });
     ws = socket;
     socket.on('message', onMessage);
     socket.on('error', () => {});
