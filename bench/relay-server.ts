@@ -45,10 +45,12 @@ if (mode === 'parley') {
     const me = new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? '';
     sockets.set(me, ws);
     ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as { to: string; messageId: string; body: string };
-      const peer = sockets.get(frame.to);
-      if (peer?.readyState === WebSocket.OPEN) {
-        peer.send(JSON.stringify({ type: 'deliver', from: me, messageId: frame.messageId, body: frame.body }));
+      // `to` is one peer, or a list of peers for the group benchmark's broadcast baseline.
+      const frame = JSON.parse(String(data)) as { to: string | string[]; messageId: string; body: string };
+      const out = JSON.stringify({ type: 'deliver', from: me, messageId: frame.messageId, body: frame.body });
+      for (const to of Array.isArray(frame.to) ? frame.to : [frame.to]) {
+        const peer = sockets.get(to);
+        if (peer?.readyState === WebSocket.OPEN) peer.send(out);
       }
     });
     ws.on('close', () => sockets.delete(me));

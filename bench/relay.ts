@@ -58,7 +58,7 @@ interface Pair {
   delivered: (messageId: string) => void;
 }
 
-function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+export function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   // RELAY_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof") profiles the relay under test.
   const flags = process.env.RELAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', SERVER_SCRIPT, ...args], {
@@ -75,14 +75,14 @@ function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string 
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
+export function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
 }
 
-function open(url: string): Promise<WebSocket> {
+export function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.once('open', () => resolve(ws));
@@ -193,7 +193,7 @@ async function measureRaw(connections: number, seconds: number): Promise<Runs> {
 }
 
 /** Registers a fresh account over a new socket; resolves with the authenticated socket. */
-async function registered(url: string, name: string): Promise<WebSocket> {
+export async function registered(url: string, name: string): Promise<WebSocket> {
   const provider = createNodeCryptoProvider();
   const random = createNodeRandom();
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, { perMessageDeflate: false });

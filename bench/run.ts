@@ -2,11 +2,13 @@
  * Benchmark entry point: `npm run bench -- NAME [--seconds S]`. Prints one JSON line per figure
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
+import { runGroups } from './groups.ts';
 import { runRatchet } from './ratchet.ts';
 import { runRelay } from './relay.ts';
 
-type Args = { seconds: number; connections?: number; nodes?: number; bus?: string };
+type Args = { seconds: number; connections?: number; nodes?: number; bus?: string; sizes?: number[] };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
+  groups: runGroups,
   ratchet: runRatchet,
   relay: runRelay,
 };
@@ -28,7 +30,7 @@ if (flag('--db') !== undefined && flag('--db') !== 'postgres') {
 }
 if (!name || name === '--help' || !(name in benchmarks) || !(seconds > 0)) {
   process.stderr.write(
-    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
+    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
   );
   process.exit(name === '--help' ? 0 : 2);
 }
@@ -36,4 +38,6 @@ const args: Args = { seconds };
 if (connections !== undefined) args.connections = connections;
 if (nodes !== undefined) args.nodes = nodes;
 if (bus !== undefined) args.bus = bus;
+const sizes = flag('--sizes');
+if (sizes !== undefined) args.sizes = sizes.split(',').map(Number);
 await benchmarks[name]?.(args);

@@ -26,3 +26,39 @@ describe('benchmarks (smoke)', () => {
     }
   });
 });
+
+describe('group benchmark (smoke)', () => {
+  it('groups prints every figure for one size, with same-run baselines', () => {
+    const root = new URL('../..', import.meta.url).pathname;
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', 'groups', '--sizes', '4', '--seconds', '0.2'],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const figures = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      figures.map((f) => f.name),
+      [
+        'add_ms',
+        'add_commit_bytes',
+        'add_welcome_bytes',
+        'process_commit_ms',
+        'send_ms',
+        'send_bytes',
+        'remove_ms',
+        'remove_commit_bytes',
+        'fanout_deliveries_per_s',
+      ].map((n) => `groups.n4.${n}`),
+    );
+    for (const f of figures) {
+      assert.ok(Number.isFinite(f.value) && f.value > 0 && f.baseline > 0, JSON.stringify(f));
+    }
+    // One encryption per message whatever the size: the group message is smaller than n pairwise ones.
+    const bytes = figures.find((f) => f.name === 'groups.n4.send_bytes');
+    assert.ok(bytes.ratio < 1, JSON.stringify(bytes));
+  });
+});

@@ -23,6 +23,8 @@ export const OPTIONS = {
   json: { type: 'boolean' },
   accept: { type: 'boolean' },
   name: { type: 'string' },
+  members: { type: 'string' },
+  group: { type: 'string' },
   'transfer-account-key': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;

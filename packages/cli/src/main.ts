@@ -7,9 +7,10 @@ import { CliError, describeError, EXIT } from './cli-error.ts';
 import { adminExport, adminInvite, adminMigrate } from './commands/admin.ts';
 import { chat } from './commands/chat.ts';
 import { link, linkAccept, listDevices, removeDevice } from './commands/devices.ts';
+import { group } from './commands/group.ts';
 import { receive } from './commands/receive.ts';
 import { register } from './commands/register.ts';
-import { send } from './commands/send.ts';
+import { send, sendToGroup } from './commands/send.ts';
 import { serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { OPTIONS } from './flags.ts';
@@ -42,11 +43,19 @@ Usage:
       with this home as its first device.
   parley send NAME TEXT [--home DIR]
       Send TEXT to NAME; returns once the server has stored it.
+  parley send --group GROUP TEXT [--home DIR]
+      Send TEXT to a group (GROUP: its id, or its name when unique on this device).
+  parley group create NAME --members a,b,c [--home DIR]
+      Create a group with you as admin and add every device of each member.
+  parley group add GROUP NAME... | group remove GROUP NAME...
+      Add or remove accounts (all their devices); admins only, enforced by every member.
+  parley group admins GROUP a,b | group leave GROUP | group info GROUP | group list
+      Replace the admins; leave (another member removes you); show members; list groups.
   parley receive [--wait SECONDS] [--json] [--home DIR]
       Print messages waiting for you ("sender: text", or JSON lines with --json), then keep
       listening for SECONDS (default 0).
-  parley chat NAME [--home DIR]
-      Interactive chat with NAME: type a line and press Enter to send; Ctrl-D to quit.
+  parley chat NAME [--home DIR] | parley chat --group GROUP [--home DIR]
+      Interactive chat with NAME or a group: type a line and press Enter to send; Ctrl-D to quit.
   parley link [--server URL] [--name DEVICE-NAME] [--home DIR]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
@@ -99,14 +108,24 @@ async function main(argv: string[]): Promise<number> {
     case 'register':
       return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags);
     case 'send': {
+      if (flags.group !== undefined) {
+        const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');
+        return sendToGroup(flags.group, text as string, flags);
+      }
       const [name, text] = need(2, 'send NAME TEXT [--home DIR]');
       return send(name as string, text as string, flags);
     }
+    case 'group':
+      return group(rest, flags);
     case 'receive':
       need(0, 'receive [--wait SECONDS] [--json] [--home DIR]');
       return receive(flags);
     case 'chat':
-      return chat(need(1, 'chat NAME [--home DIR]')[0] as string, flags);
+      if (flags.group !== undefined) {
+        need(0, 'chat --group GROUP [--home DIR]');
+        return chat({ group: flags.group }, flags);
+      }
+      return chat({ name: need(1, 'chat NAME [--home DIR]')[0] as string }, flags);
     case 'link': {
       if (rest[0] === 'accept') {
         const [, code] = need(2, 'link accept CODE [--transfer-account-key]');

@@ -26,6 +26,7 @@ import {
 import type Database from 'better-sqlite3';
 import { ClientError, isRelayRefusal } from './errors.ts';
 import { type ClientEvent, createEventHub, type StoredMessage } from './events.ts';
+import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
 import { openHomeDatabase } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
@@ -97,6 +98,20 @@ export interface ParleyClient {
   devices(): DeviceInfo[];
   /** Removes a device from the account (re-signs the device list without it). */
   removeDevice(id: number): Promise<void>;
+  /** Creates a group named `name` with this account as admin and adds `members` (all their devices). */
+  createGroup(name: string, members: readonly string[]): Promise<{ id: string }>;
+  /** Adds accounts (every device of each) to a group; admins only. */
+  addToGroup(groupId: string, names: readonly string[]): Promise<void>;
+  /** Removes accounts (every device of each) from a group; admins only. */
+  removeFromGroup(groupId: string, names: readonly string[]): Promise<void>;
+  /** Announces leaving; another member commits the removal. This device stops reading the group. */
+  leaveGroup(groupId: string): Promise<void>;
+  /** Renames a group and/or replaces its admins; admins only. */
+  updateGroup(groupId: string, change: { name?: string; admins?: readonly string[] }): Promise<void>;
+  /** Sends text to a group: one encryption, fanned out by the server. */
+  sendToGroup(groupId: string, text: string): Promise<{ id: string }>;
+  group(groupId: string): GroupInfo;
+  groups(): GroupInfo[];
   close(): Promise<void>;
 }
 
@@ -167,6 +182,7 @@ export async function registerAccount(
     }
     rt.profiles.markRegistered();
     await client.refillPreKeys();
+    await client.refillKeyPackages();
     return client.api;
   } catch (err) {
     rt.db.close();
@@ -210,6 +226,22 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     events,
     link: () => link,
   });
+
+  const groups: Groups = createGroups({
+    db,
+    random,
+    clock,
+    profile: () => profile,
+    events,
+    link: () => link,
+    trustedDevices: (name) => messaging.trustedDevices(name),
+    refreshContact: (name) => messaging.refreshContact(name),
+    checkServed: (name, key, list) => messaging.checkServed(name, key, list),
+  });
+  const idle = async (): Promise<void> => {
+    await messaging.idle();
+    await groups.idle();
+  };
 
   // One refill at a time: each reads the server's counts afresh, so overlapping triggers never double the stock.
   let refilling: Promise<void> = Promise.resolve();
@@ -272,10 +304,13 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         };
       },
       onFrame(frame) {
-        if (frame.type === 'deliver') messaging.receive(frame);
-        else if (frame.type === 'keys-low') void refillPreKeys().catch(() => {});
+        if (frame.type === 'deliver') {
+          if (frame.kind === 'group' || frame.kind === 'welcome') groups.receive(frame);
+          else messaging.receive(frame);
+        } else if (frame.type === 'keys-low') void refillPreKeys().catch(() => {});
+        else if (frame.type === 'key-packages-low') void groups.refillKeyPackages().catch(() => {});
         else if (frame.type === 'drained') {
-          void messaging.idle().then(() => {
+          void idle().then(() => {
             isDrained = true;
             for (const w of drainedWaiters) w();
             drainedWaiters = [];
@@ -287,6 +322,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         events.emit({ type: 'connection', state });
         if (state === 'connected') {
           void refillPreKeys().catch(() => {});
+          void groups.onConnected().catch(() => {});
           messaging.flushOutbox();
         }
       },
@@ -303,6 +339,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       await start('auth');
       // A freshly linked device has no prekeys on the server yet: publish them before going on.
       await refillPreKeys().catch(() => {});
+      await groups.refillKeyPackages().catch(() => {});
     },
     async send(to, text) {
       return messaging.send(to, text, false);
@@ -314,12 +351,10 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       return events.subscribe(signal);
     },
     drained() {
-      if (isDrained) return messaging.idle();
+      if (isDrained) return idle();
       return new Promise((resolve) => drainedWaiters.push(resolve));
     },
-    idle() {
-      return messaging.idle();
-    },
+    idle,
     isConnected() {
       return link?.isConnected() ?? false;
     },
@@ -349,8 +384,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     history(peer, limit = 100) {
       return messaging.history(peer, limit);
     },
-    acceptLink(code, opts) {
-      return acceptLink(linkDeps, code, opts);
+    async acceptLink(code, opts) {
+      const linked = await acceptLink(linkDeps, code, opts);
+      // The new device joins every group this account is in, added by this device (§14.4) once
+      // it has connected and published KeyPackages; `idle()` waits for that.
+      void groups.syncOwnDevices();
+      return linked;
     },
     devices() {
       const names = profiles.deviceNames();
@@ -362,18 +401,28 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         lastSeen: (seen.get(profile.name, d.id) as number | null) ?? undefined,
       }));
     },
-    removeDevice(id) {
-      return removeDevice(linkDeps, id);
+    async removeDevice(id) {
+      await removeDevice(linkDeps, id);
+      await groups.syncOwnDevices();
     },
+    createGroup: (name, members) => groups.create(name, members),
+    addToGroup: (groupId, names) => groups.add(groupId, names),
+    removeFromGroup: (groupId, names) => groups.remove(groupId, names),
+    leaveGroup: (groupId) => groups.leave(groupId),
+    updateGroup: (groupId, change) => groups.setMeta(groupId, change),
+    sendToGroup: (groupId, text) => groups.send(groupId, text),
+    group: (groupId) => groups.info(groupId),
+    groups: () => groups.list(),
     async close() {
       if (closed) return;
       closed = true;
+      groups.stop();
       link?.close();
-      await messaging.idle();
+      await idle();
       events.end();
       db.close();
     },
   };
 
-  return { api, start, refillPreKeys };
+  return { api, start, refillPreKeys, refillKeyPackages: () => groups.refillKeyPackages() };
 }

@@ -19,6 +19,8 @@ export interface TextContent {
   readonly ts: number;
   readonly text: string;
   readonly to?: string;
+  /** Group control content: `leave` announces that the sender's account leaves the group. */
+  readonly ctl?: 'leave';
 }
 
 /** Encodes and pads content. */
@@ -50,10 +52,12 @@ export function decodeContent(padded: Uint8Array): TextContent | undefined {
     c.id.length > 64 ||
     !Number.isSafeInteger(c.ts) ||
     typeof c.text !== 'string' ||
-    (c.to !== undefined && typeof c.to !== 'string')
+    (c.to !== undefined && typeof c.to !== 'string') ||
+    (c.ctl !== undefined && c.ctl !== 'leave')
   ) {
     return undefined;
   }
   const out: TextContent = { v: 1, id: c.id, ts: c.ts as number, text: c.text };
+  if (c.ctl === 'leave') return { ...out, ctl: 'leave' };
   return typeof c.to === 'string' ? { ...out, to: c.to } : out;
 }

@@ -27,7 +27,13 @@ export type ClientErrorCode =
   /** The client was closed. */
   | 'CLOSED'
   /** Bad arguments from the caller. */
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** No group with that id on this device. */
+  | 'UNKNOWN_GROUP'
+  /** The account has published no MLS KeyPackages, so it cannot be added to a group yet. */
+  | 'NO_KEY_PACKAGES'
+  /** The group's rules do not let this account make the change (only admins add/remove others). */
+  | 'NOT_ALLOWED';
 
 /** Base error of `@parley/client`. */
 export class ClientError extends Error {

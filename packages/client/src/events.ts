@@ -35,6 +35,26 @@ export type ClientEvent =
       readonly type: 'connection';
       readonly state: 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
     }
+  /** This device joined a group through a Welcome. */
+  | { readonly type: 'group-joined'; readonly group: string; readonly name: string }
+  /** A member's commit changed the group (membership, metadata or keys). */
+  | {
+      readonly type: 'group-updated';
+      readonly group: string;
+      readonly epoch: number;
+      readonly by: string;
+      readonly added: readonly string[];
+      readonly removed: readonly string[];
+    }
+  /** A commit removed this device from the group. */
+  | { readonly type: 'group-removed'; readonly group: string; readonly by: string }
+  /** A group message, commit or Welcome was refused (forged, replayed, not allowed, unreadable). */
+  | {
+      readonly type: 'group-rejected';
+      readonly group: string | undefined;
+      readonly from: string;
+      readonly reason: string;
+    }
   /** Everything queued for this device before it connected has been processed. */
   | { readonly type: 'drained' };
 

@@ -14,6 +14,7 @@ export {
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
 export type { ClientEvent, StoredMessage } from './events.ts';
+export { type GroupInfo, groupPeer } from './groups/groups.ts';
 export { HOME_DB_FILE } from './home/database.ts';
 export { type PendingLink, startLink } from './linking.ts';
 export type { KeyChangePolicy } from './messaging.ts';

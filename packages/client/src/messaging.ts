@@ -78,6 +78,10 @@ export interface Messaging {
   /** Accepts a contact's changed key: drops sessions with their old devices, releases held messages, resumes sending. */
   acceptIdentity(name: string): Promise<void>;
   refreshContact(name: string): Promise<void>;
+  /** Pins or checks a served account key and device list (throws on an unaccepted key change). */
+  checkServed(name: string, accountKey: string, deviceList: string): Promise<void>;
+  /** The device list trusted for an account: our own, or the contact's pinned one. */
+  trustedDevices(name: string): SignedDeviceList['devices'];
   history(peer: string, limit: number): StoredMessage[];
 }
 
@@ -619,6 +623,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       await outbox;
     },
     refreshContact,
+    checkServed,
+    trustedDevices: devicesOf,
     history(peer, limit) {
       return (q.history.all(peer, limit) as Record<string, unknown>[]).map(toStored);
     },

@@ -38,6 +38,10 @@ export type ProtocolErrorCode =
   | 'NO_SESSION'
   /** A replayed initial message (same base key against a last-resort prekey). */
   | 'REPLAYED_INITIAL_MESSAGE'
+  /** An MLS message or operation ts-mls refused (bad signature, wrong epoch, tampered, …). */
+  | 'INVALID_GROUP_MESSAGE'
+  /** A group change signed by a member who may not make it (docs/protocol.md §14.4). */
+  | 'UNAUTHORIZED_CHANGE'
   /** A bug: an invariant that input cannot break was broken. */
   | 'INTERNAL';
 

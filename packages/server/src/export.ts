@@ -13,7 +13,15 @@ export interface AccountExport {
   readonly createdAt: string;
   readonly accountKey: string;
   readonly deviceListVersion: number;
-  readonly devices: { id: number; identity: string; unusedPreKeys: { oneTime: number; kem: number } }[];
+  readonly devices: {
+    id: number;
+    identity: string;
+    unusedPreKeys: { oneTime: number; kem: number };
+    /** One-time MLS KeyPackages not yet fetched, and whether a last-resort one is stored. */
+    unusedKeyPackages: { oneTime: number; lastResort: boolean };
+  }[];
+  /** Groups whose delivery list names one of the account's devices: id, epoch counter, which devices. */
+  readonly groups: { groupId: string; epoch: number; devices: number[] }[];
   readonly queuedForAccount: {
     count: number;
     bytes: number;
@@ -46,8 +54,10 @@ export async function exportAccount(storage: Storage, name: string): Promise<Acc
         id: d.id,
         identity: toBase64Url(d.identity),
         unusedPreKeys: await storage.countPreKeys(name, d.id),
+        unusedKeyPackages: await storage.countKeyPackages(name, d.id),
       })),
     ),
+    groups: await storage.groupsOf(name),
     queuedForAccount: {
       count: records.inbound.length,
       bytes: sum(records.inbound),
@@ -78,7 +88,8 @@ export async function exportAccount(storage: Storage, name: string): Promise<Acc
     notKept: [
       'message contents (only ciphertext, deleted on acknowledgement or after the queue TTL)',
       'private keys of any kind',
-      'contact lists, safety-number verifications, group names or memberships',
+      'contact lists, safety-number verifications',
+      'group names, roles or any group content (per group only its id, epoch counter and device-level delivery list)',
       'IP addresses and last-seen or connection times',
       'delivered messages (deleted once the device acknowledges them)',
     ],

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics for one node (`GET /metrics`): connections, messages in and out, queue
- * depth (counted on scrape) and storage batch latency. Each server has its own registry, so
+ * depth (counted on scrape), storage latency and group commits by outcome. Each server has its own registry, so
  * several servers in one process (tests) do not collide.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -11,6 +11,8 @@ export interface RelayMetrics {
   readonly messagesIn: Counter;
   readonly messagesOut: Counter;
   readonly storeSeconds: Histogram<'op'>;
+  /** Group commits by outcome (`committed`, `epoch-moved`, `duplicate`, …): contention shows here. */
+  readonly groupCommits: Counter<'outcome'>;
 }
 
 /** Creates the registry; `connections` and `queueDepth` are read when Prometheus scrapes. */
@@ -50,6 +52,12 @@ export function createMetrics(connections: () => number, queueDepth: () => Promi
       help: 'Storage latency by operation',
       labelNames: ['op'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    groupCommits: new Counter({
+      name: 'parley_group_commits_total',
+      help: 'Group commits by outcome (committed, epoch-moved, duplicate, not-a-member, unknown-group, queue-full)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };

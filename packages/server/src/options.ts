@@ -9,8 +9,12 @@ export interface Limits {
   readonly maxFrameBytes: number;
   /** Frames above this close the socket (1009) before they are buffered. */
   readonly hardFrameBytes: number;
-  /** Largest single ciphertext body, in bytes after base64url decoding. */
+  /** Largest single ciphertext body (1:1 or group application message), in bytes after base64url decoding. */
   readonly maxMessageBytes: number;
+  /** Largest MLS commit or welcome in a `group-commit`, in bytes after decoding. */
+  readonly maxGroupHandshakeBytes: number;
+  /** Most devices a group's delivery list may name (the fan-out of one group message). */
+  readonly maxGroupDevices: number;
   /** Messages one device's queue may hold before sends to it get QUEUE_FULL. */
   readonly maxQueuePerDevice: number;
   /** How long a queued message waits for its device. */
@@ -39,6 +43,10 @@ export interface Limits {
   readonly maxStoredPreKeys: number;
   /** Below this many one-time prekeys (X25519 or ML-KEM) a device is told to refill. */
   readonly lowPreKeyThreshold: number;
+  /** One-time MLS KeyPackages most a device may have stored. */
+  readonly maxStoredKeyPackages: number;
+  /** Below this many one-time KeyPackages a device is told to refill (`key-packages-low`). */
+  readonly lowKeyPackageThreshold: number;
   /** Seconds between WebSocket pings; a peer that misses one is dropped. */
   readonly pingIntervalMs: number;
   /** How long a link code (a new device waiting on a link channel) stays usable. */
@@ -69,9 +77,12 @@ export interface ServerOptions {
 
 /** The defaults `parley serve` uses. */
 export const DEFAULT_LIMITS: Limits = {
-  maxFrameBytes: 256 * 1024,
-  hardFrameBytes: 1024 * 1024,
+  // A welcome into a group of ~1,000 members carries its ratchet tree: about 1 MiB.
+  maxFrameBytes: 2 * 1024 * 1024,
+  hardFrameBytes: 4 * 1024 * 1024,
   maxMessageBytes: 64 * 1024,
+  maxGroupHandshakeBytes: 1024 * 1024,
+  maxGroupDevices: 5000,
   maxQueuePerDevice: 10_000,
   queueTtlMs: 30 * 24 * 3600 * 1000,
   sendLogRetentionMs: 7 * 24 * 3600 * 1000,
@@ -86,6 +97,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxInFlight: 256,
   maxStoredPreKeys: 500,
   lowPreKeyThreshold: 20,
+  maxStoredKeyPackages: 200,
+  lowKeyPackageThreshold: 10,
   pingIntervalMs: 30_000,
   linkTtlMs: 10 * 60 * 1000,
 };

@@ -83,7 +83,16 @@ describe('rate limits, frame caps, health and shutdown', () => {
       dataDir: join(dir, 'data'),
       logLevel: 'debug',
       logFile,
-      limits: { frameRate: 20, frameBurst: 20, sendRate: 2, sendBurst: 3, hardFrameBytes: 512 * 1024 },
+      // A hard cap below the 4 MiB default keeps the oversized frame below small; the typed-error
+      // cap stays under it, as in the defaults (2 MiB typed, 4 MiB hard).
+      limits: {
+        frameRate: 20,
+        frameBurst: 20,
+        sendRate: 2,
+        sendBurst: 3,
+        maxFrameBytes: 256 * 1024,
+        hardFrameBytes: 512 * 1024,
+      },
     });
   });
   after(async () => server.close());

@@ -1,28 +1,47 @@
 /**
- * `parley chat NAME`: an interactive conversation. Shows recent history, prints incoming
- * messages from NAME as they arrive, sends each line typed. Ctrl-D or /quit leaves.
+ * `parley chat NAME` / `parley chat --group GROUP`: an interactive conversation. Shows recent
+ * history, prints incoming messages as they arrive, sends each line typed. Ctrl-D or /quit
+ * leaves.
  */
 import { createInterface } from 'node:readline';
+import { groupPeer } from '@parley/client';
 import { EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
+import { resolveGroup } from './group.ts';
 import { formatWarning } from './print.ts';
 
 /** Runs the chat until input ends. */
-export async function chat(name: string, flags: Flags): Promise<number> {
+export async function chat(target: { name: string } | { group: string }, flags: Flags): Promise<number> {
   const client = await openHome(flags.home);
   const stop = new AbortController();
   const events = client.events(stop.signal);
   await connect(client);
+  let peer: string;
+  let title: string;
+  let sendLine: (text: string) => Promise<unknown>;
+  if ('group' in target) {
+    await client.drained();
+    const g = resolveGroup(client, target.group);
+    peer = groupPeer(g.id);
+    title = `“${g.name}”`;
+    sendLine = (text) => client.sendToGroup(g.id, text);
+  } else {
+    peer = target.name;
+    title = target.name;
+    sendLine = (text) => client.send(target.name, text);
+  }
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  for (const m of client.history(name, 20)) {
+  for (const m of client.history(peer, 20)) {
     out(m.direction === 'system' ? `-- ${m.text} --` : `${m.direction === 'out' ? 'you' : m.sender}: ${m.text}`);
   }
-  out(`-- chatting with ${name}; type a message and press Enter (Ctrl-D to leave) --`);
+  out(`-- chatting with ${title}; type a message and press Enter (Ctrl-D to leave) --`);
   const listening = (async () => {
     for await (const e of events) {
-      if (e.type === 'message' && e.message.peer === name && e.message.direction === 'in')
+      if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'in')
         out(`${e.message.sender}: ${e.message.text}`);
+      else if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'system')
+        out(`-- ${e.message.text} --`);
       else if (e.type === 'connection' && e.state === 'disconnected') out('-- connection lost; reconnecting --');
       else if (e.type === 'connection' && e.state === 'connected') out('-- connected --');
       else {
@@ -37,7 +56,7 @@ export async function chat(name: string, flags: Flags): Promise<number> {
     if (text === '/quit') break;
     if (text === '') continue;
     try {
-      await client.send(name, text);
+      await sendLine(text);
     } catch (err) {
       out(`error: ${(err as Error).message}`);
     }

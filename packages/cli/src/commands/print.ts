@@ -3,19 +3,31 @@
  */
 import type { ClientEvent, ParleyClient, StoredMessage } from '@parley/client';
 
-/** One message as a line: `sender: text`, or a JSON object with `--json`. */
-export function formatMessage(m: StoredMessage, json: boolean): string {
+/**
+ * One message as a line: `sender: text` (`[group] sender: text` in a group), or a JSON object
+ * with `--json` (`group` set to the group id for group messages).
+ */
+export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient): string {
+  const groupId = m.peer.startsWith('group:') ? m.peer.slice('group:'.length) : undefined;
   if (json) {
     return JSON.stringify({
       id: m.id,
       from: m.sender,
       device: m.senderDevice,
       peer: m.peer,
+      ...(groupId === undefined ? {} : { group: groupId }),
       text: m.text,
       sentAt: m.sentAt,
     });
   }
-  return `${m.sender}: ${m.text}`;
+  if (groupId === undefined) return `${m.sender}: ${m.text}`;
+  let name = groupId;
+  try {
+    name = client?.group(groupId).name ?? groupId;
+  } catch {
+    // A group this device no longer has: shown by id.
+  }
+  return m.direction === 'system' ? `[${name}] -- ${m.text} --` : `[${name}] ${m.sender}: ${m.text}`;
 }
 
 /** A warning line for events a person must know about, or undefined. */
@@ -29,6 +41,8 @@ export function formatWarning(e: ClientEvent): string | undefined {
       return `warning: dropped a message from a device of ${e.from} that is not on ${e.from}'s signed device list.`;
     case 'send-failed':
       return `error: a message to ${e.to} could not be sent: ${e.reason}`;
+    case 'group-rejected':
+      return `warning: refused a group ${e.group === undefined ? 'welcome' : 'message'} relayed from ${e.from}: ${e.reason}`;
     default:
       return undefined;
   }

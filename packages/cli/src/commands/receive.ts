@@ -18,7 +18,7 @@ export async function receive(flags: Flags): Promise<number> {
   await connect(client);
   const printing = (async () => {
     for await (const e of events) {
-      if (e.type === 'message') process.stdout.write(`${formatMessage(e.message, json)}\n`);
+      if (e.type === 'message') process.stdout.write(`${formatMessage(e.message, json, client)}\n`);
       else {
         const w = formatWarning(e);
         if (w !== undefined) process.stderr.write(`${w}\n`);

@@ -6,7 +6,8 @@
 import { isClientError } from '@parley/client';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
-import { openHome } from '../home.ts';
+import { connectedClient, openHome } from '../home.ts';
+import { resolveGroup } from './group.ts';
 import { printWarnings } from './print.ts';
 
 /** Sends and reports. */
@@ -31,6 +32,27 @@ export async function send(name: string, text: string, flags: Flags): Promise<nu
   } finally {
     stop.abort();
     await warnings;
+    await client.close();
+  }
+}
+
+/** Sends to a group and waits until the server has stored it (for every member device). */
+export async function sendToGroup(ref: string, text: string, flags: Flags): Promise<number> {
+  const client = await connectedClient(flags.home);
+  const stop = new AbortController();
+  const events = client.events(stop.signal);
+  try {
+    await client.drained();
+    const g = resolveGroup(client, ref);
+    const { id } = await client.sendToGroup(g.id, text);
+    for await (const e of events) {
+      if (e.type === 'sent' && e.id === id) break;
+      if (e.type === 'send-failed' && e.id === id) throw new CliError(`not sent: ${e.reason}`, EXIT.failure);
+    }
+    process.stdout.write(`sent to “${g.name}”\n`);
+    return EXIT.ok;
+  } finally {
+    stop.abort();
     await client.close();
   }
 }

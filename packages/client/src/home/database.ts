@@ -76,6 +76,37 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    up: `
+      CREATE TABLE groups (
+        id TEXT PRIMARY KEY,
+        record BLOB NOT NULL,
+        epoch INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        departed TEXT NOT NULL DEFAULT '[]'
+      ) WITHOUT ROWID;
+      CREATE TABLE group_pending (
+        group_id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL,
+        request TEXT NOT NULL,
+        record BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE group_outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        body BLOB NOT NULL
+      );
+      CREATE TABLE key_packages (
+        ref TEXT PRIMARY KEY,
+        public BLOB NOT NULL,
+        private BLOB NOT NULL,
+        last_resort INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Opens (creating if needed) the home database and migrates it. */

@@ -15,8 +15,12 @@ export const RELAY_API_VERSION = 1;
 /** Account names: 3–32 characters of `[a-z0-9_.-]`. */
 export const ACCOUNT_NAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
 
-/** Kinds of queued message. `retry` asks the sender to re-establish a session and resend. */
-export type DeliveryKind = 'initial' | 'ratchet' | 'retry';
+/**
+ * Kinds of queued message. `retry` asks the sender to re-establish a session and resend;
+ * `group` carries an MLS PrivateMessage (application message or commit) and `welcome` an MLS
+ * Welcome, both opaque to the server (docs/protocol.md §14).
+ */
+export type DeliveryKind = 'initial' | 'ratchet' | 'retry' | 'group' | 'welcome';
 
 /** Every code an error frame can carry. */
 export type RelayErrorCode =
@@ -42,6 +46,12 @@ export type RelayErrorCode =
   | 'SHUTTING_DOWN'
   | 'UNKNOWN_CHANNEL'
   | 'STALE_DEVICE_LIST'
+  | 'NO_KEY_PACKAGES'
+  | 'INVALID_KEY_PACKAGE'
+  | 'GROUP_EXISTS'
+  | 'UNKNOWN_GROUP'
+  | 'NOT_A_MEMBER'
+  | 'EPOCH_MOVED'
   | 'INTERNAL';
 
 /** Signed-prekey upload. */
@@ -75,6 +85,17 @@ export interface WireOutgoing {
    * the id in `changed`, so the sender learns of a reinstall instead of sending into the void.
    */
   readonly keyId?: string;
+}
+
+/** The devices of one account in a group's delivery list. */
+export interface WireGroupMember {
+  readonly name: string;
+  readonly devices: readonly number[];
+}
+
+/** Details of an `EPOCH_MOVED` error: the epoch the server holds for the group. */
+export interface EpochMovedDetails {
+  readonly epoch: number;
 }
 
 /** Requests by operation name: the `args` each takes and the `result` it answers with. */
@@ -121,6 +142,48 @@ export interface RelayOps {
     args: { name: string; messageId: string; messages: WireOutgoing[]; resend?: boolean };
     result: { serverTime: number; duplicate: boolean };
   };
+  /**
+   * Publishes MLS KeyPackages for the calling device (each checked: signed by the device's
+   * identity key, credential naming this account and device). `lastResort` replaces the
+   * device's reusable fallback package.
+   */
+  'upload-key-packages': { args: { keyPackages: string[]; lastResort?: string }; result: { keyPackages: number } };
+  /**
+   * Takes one KeyPackage per device of the account (except the caller's own device), each
+   * one-time package consumed atomically; the last-resort package when none is left.
+   */
+  'fetch-key-packages': {
+    args: { name: string };
+    result: { accountKey: string; deviceList: string; keyPackages: { device: number; keyPackage: string }[] };
+  };
+  /** Creates a group's delivery record at epoch 0 with the calling device as its only member. */
+  'group-create': { args: { groupId: string }; result: { epoch: number } };
+  /**
+   * Submits a commit built on `epoch`. Accepted only from a listed member and only if the
+   * server's epoch for the group is still `epoch` (first wins; else `EPOCH_MOVED`). On accept,
+   * in one transaction: the epoch advances, the delivery list becomes `members`, the commit is
+   * queued for every device of the old and new lists except the caller and `welcomeTo`, and the
+   * welcome for every device in `welcomeTo`.
+   */
+  'group-commit': {
+    args: {
+      groupId: string;
+      epoch: number;
+      messageId: string;
+      commit: string;
+      members: WireGroupMember[];
+      welcome?: string;
+      welcomeTo?: WireGroupMember[];
+    };
+    result: { epoch: number; serverTime: number; duplicate: boolean };
+  };
+  /** Queues one MLS message for every device on the group's delivery list except the caller. */
+  'group-send': {
+    args: { groupId: string; messageId: string; body: string };
+    result: { serverTime: number; duplicate: boolean };
+  };
+  /** The group's epoch and delivery list as the server holds them (members only). */
+  'group-info': { args: { groupId: string }; result: { epoch: number; members: WireGroupMember[] } };
 }
 
 /** Name of a relay operation. */
@@ -154,6 +217,8 @@ export type ServerFrame =
       serverTime: number;
     }
   | { type: 'keys-low'; oneTime: number; kem: number }
+  /** The calling device's one-time KeyPackage stock on the server fell below the refill mark. */
+  | { type: 'key-packages-low'; count: number }
   /** Sent once per connection when everything queued before it connected has been delivered. */
   | { type: 'drained' }
   /** The sealed link payload, pushed to the new device waiting on its channel. */

@@ -14,8 +14,9 @@ import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
 import type { QueuedMessage } from '../store/storage.ts';
+import { type ConnectionState, Deferred, KIND_NAMES, type OpContext } from './context.ts';
 import type { DeviceLink } from './hub.ts';
-import { type ConnectionState, Deferred, KIND_NAMES, type OpContext, runOp } from './ops.ts';
+import { runOp } from './ops.ts';
 import { createTokenBucket } from './rate-limit.ts';
 import { parseClientFrame } from './validate.ts';
 

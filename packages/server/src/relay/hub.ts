@@ -4,7 +4,9 @@
  *
  * Sends and acknowledgements are collected for one event-loop turn and written in one
  * transaction (one fsync for many messages); a send is answered only after that transaction
- * commits. Each connected device has a cursor (highest seq pushed) and a bounded set of
+ * commits. A group commit is its own transaction (it checks and bumps the group's epoch), written
+ * in arrival order between the sends around it, so a device's messages keep the order it made
+ * them in. Each connected device has a cursor (highest seq pushed) and a bounded set of
  * delivered-but-unacknowledged seqs; when the window is full or a backlog exists, messages
  * wait in the database and are read back in seq order.
  */
@@ -13,7 +15,16 @@ import type { Logger } from 'pino';
 import { type Bus, createLocalBus } from '../bus/bus.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { Limits } from '../options.ts';
-import type { QueuedMessage, SendBatchItem, SendOutcome, Storage } from '../store/storage.ts';
+import type {
+  GroupCommit,
+  GroupCommitOutcome,
+  OutgoingMessage,
+  QueuedAt,
+  QueuedMessage,
+  SendBatchItem,
+  SendOutcome,
+  Storage,
+} from '../store/storage.ts';
 
 /** A connected, authenticated device as the hub sees it. */
 export interface DeviceLink {
@@ -39,10 +50,27 @@ interface LinkState {
   drainedSent: boolean;
 }
 
-interface PendingSend {
-  readonly item: SendBatchItem;
-  resolve(outcome: SendOutcome): void;
-  reject(err: unknown): void;
+/** A write waiting for the next batch: a send, or a group commit. */
+type PendingWrite =
+  | {
+      readonly type: 'send';
+      readonly item: SendBatchItem;
+      resolve(outcome: SendOutcome): void;
+      reject(err: unknown): void;
+    }
+  | {
+      readonly type: 'commit';
+      readonly commit: GroupCommit;
+      resolve(outcome: GroupCommitOutcome): void;
+      reject(err: unknown): void;
+    };
+
+/** What was queued for whom under one message id, as the hub pushes it. */
+interface Routed {
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly messageId: string;
+  readonly deliveries: readonly (QueuedAt & Pick<OutgoingMessage, 'kind' | 'body'>)[];
 }
 
 /** The hub's operations. */
@@ -51,6 +79,8 @@ export interface Hub {
   detach(link: DeviceLink): void;
   /** Queues a send for the next batched commit; resolves once it is durable (or refused). */
   send(item: SendBatchItem): Promise<SendOutcome>;
+  /** Queues a group commit behind the writes before it; resolves once it is durable (or refused). */
+  commit(commit: GroupCommit): Promise<GroupCommitOutcome>;
   /** Records the device's acknowledgements (deleted in the next batch) and pushes more. */
   acknowledge(link: DeviceLink, seqs: readonly number[]): void;
   /** Disconnects a device removed from its account, on this node and every other. */
@@ -75,7 +105,7 @@ export function createHub(
   metrics?: RelayMetrics,
 ): Hub {
   const links = new Map<string, LinkState>();
-  let sends: PendingSend[] = [];
+  let writes: PendingWrite[] = [];
   let acks: { account: string; device: number; seqs: number[] }[] = [];
   let scheduled = false;
   let flushing: Promise<void> = Promise.resolve();
@@ -110,23 +140,20 @@ export function createHub(
     }
   }
 
-  function route(item: SendBatchItem, outcome: SendOutcome, now: number): void {
-    if (outcome.status !== 'queued') return;
-    for (const { device, seq } of outcome.seqs) {
-      const s = links.get(key(item.recipient, device));
+  function route(r: Routed, now: number): void {
+    for (const m of r.deliveries) {
+      const s = links.get(key(m.account, m.device));
       if (s === undefined || s.closed) {
         // Perhaps connected to another node: ring its doorbell (it reads the queue itself).
-        bus.publish({ type: 'wake', account: item.recipient, device });
+        bus.publish({ type: 'wake', account: m.account, device: m.device });
         continue;
       }
-      const m = item.messages.find((x) => x.device === device);
-      if (m === undefined) continue;
-      if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && seq > s.cursor) {
+      if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && m.seq > s.cursor) {
         push(s, {
-          seq,
-          sender: item.sender,
-          senderDevice: item.senderDevice,
-          messageId: item.messageId,
+          seq: m.seq,
+          sender: r.sender,
+          senderDevice: r.senderDevice,
+          messageId: r.messageId,
           kind: m.kind,
           body: m.body,
           serverTime: now,
@@ -138,44 +165,98 @@ export function createHub(
     }
   }
 
-  async function writeBatch(): Promise<void> {
-    scheduled = false;
-    const batchSends = sends;
-    const batchAcks = acks;
-    sends = [];
-    acks = [];
-    if (batchSends.length === 0) {
-      if (batchAcks.length === 0) return;
-      try {
-        await storage.acknowledge(batchAcks);
-      } catch (err) {
-        log.error({ err }, 'deleting acknowledged messages failed');
-      }
-      return;
-    }
-    const now = clock();
+  /** The deliveries of a queued send: its messages zipped with their seqs. */
+  function sentRoute(item: SendBatchItem, seqs: readonly QueuedAt[]): Routed {
+    const deliveries = seqs.flatMap((q, i) => {
+      const m = item.messages[i];
+      return m === undefined ? [] : [{ ...q, kind: m.kind, body: m.body }];
+    });
+    return { sender: item.sender, senderDevice: item.senderDevice, messageId: item.messageId, deliveries };
+  }
+
+  /** The deliveries of an accepted commit: the commit or the welcome, by device. */
+  function commitRoute(commit: GroupCommit, outcome: GroupCommitOutcome & { status: 'committed' }): Routed {
+    const deliveries = outcome.deliveries.flatMap((d) => {
+      const m = d.welcome ? commit.welcome : commit.commit;
+      return m === undefined ? [] : [{ account: d.account, device: d.device, seq: d.seq, kind: m.kind, body: m.body }];
+    });
+    return { sender: commit.sender, senderDevice: commit.senderDevice, messageId: commit.messageId, deliveries };
+  }
+
+  /** Writes consecutive sends (and, with the first, the batch's acknowledgements) in one transaction. */
+  async function writeSends(
+    pending: readonly (PendingWrite & { type: 'send' })[],
+    batchAcks: typeof acks,
+    now: number,
+  ): Promise<void> {
     let outcomes: SendOutcome[];
     const timer = metrics?.storeSeconds.startTimer({ op: 'batch' });
     try {
       outcomes = await storage.enqueue(
-        batchSends.map((p) => p.item),
+        pending.map((p) => p.item),
         now,
         now + limits.queueTtlMs,
         limits.maxQueuePerDevice,
         batchAcks,
       );
     } catch (err) {
-      for (const p of batchSends) p.reject(err);
+      for (const p of pending) p.reject(err);
       return;
     } finally {
       timer?.();
     }
-    batchSends.forEach((p, i) => {
+    pending.forEach((p, i) => {
       const outcome = outcomes[i] as SendOutcome;
-      if (outcome.status === 'queued') metrics?.messagesIn.inc(outcome.seqs.length);
       p.resolve(outcome);
-      route(p.item, outcome, now);
+      if (outcome.status !== 'queued') return;
+      metrics?.messagesIn.inc(outcome.seqs.length);
+      route(sentRoute(p.item, outcome.seqs), now);
     });
+  }
+
+  async function writeCommit(p: PendingWrite & { type: 'commit' }, now: number): Promise<void> {
+    let outcome: GroupCommitOutcome;
+    const timer = metrics?.storeSeconds.startTimer({ op: 'group-commit' });
+    try {
+      outcome = await storage.commitGroup(p.commit, now, now + limits.queueTtlMs, limits.maxQueuePerDevice);
+    } catch (err) {
+      p.reject(err);
+      return;
+    } finally {
+      timer?.();
+    }
+    metrics?.groupCommits.inc({ outcome: outcome.status });
+    p.resolve(outcome);
+    if (outcome.status !== 'committed') return;
+    metrics?.messagesIn.inc(outcome.deliveries.length);
+    route(commitRoute(p.commit, outcome), now);
+  }
+
+  async function writeBatch(): Promise<void> {
+    scheduled = false;
+    const batch = writes;
+    let batchAcks = acks;
+    writes = [];
+    acks = [];
+    const now = clock();
+    for (let i = 0; i < batch.length; ) {
+      const first = batch[i] as PendingWrite;
+      if (first.type === 'commit') {
+        await writeCommit(first, now);
+        i++;
+        continue;
+      }
+      const run: (PendingWrite & { type: 'send' })[] = [];
+      for (let w = batch[i]; w?.type === 'send'; w = batch[++i]) run.push(w);
+      await writeSends(run, batchAcks, now);
+      batchAcks = [];
+    }
+    if (batchAcks.length === 0) return;
+    try {
+      await storage.acknowledge(batchAcks);
+    } catch (err) {
+      log.error({ err }, 'deleting acknowledged messages failed');
+    }
   }
 
   function schedule(): void {
@@ -237,7 +318,13 @@ export function createHub(
     },
     send(item) {
       return new Promise((resolve, reject) => {
-        sends.push({ item, resolve, reject });
+        writes.push({ type: 'send', item, resolve, reject });
+        schedule();
+      });
+    },
+    commit(commit) {
+      return new Promise((resolve, reject) => {
+        writes.push({ type: 'commit', commit, resolve, reject });
         schedule();
       });
     },

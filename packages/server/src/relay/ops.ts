@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import {
   authSignedBytes,
-  type CryptoProvider,
   constantTimeEqual,
   DEVICE_IDENTITY_PUBLIC_LENGTH,
   type DeliveryKind,
@@ -18,7 +17,6 @@ import {
   MAX_DEVICES,
   MLKEM_PUBLIC_KEY_LENGTH,
   type RelayOp,
-  type ServerFrame,
   toBase64Url,
   verifyDeviceIdentityPublic,
   verifyDeviceList,
@@ -26,62 +24,23 @@ import {
   verifySignedPreKey,
 } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
-import type { Limits } from '../options.ts';
-import type { SignedKeyRow, Storage } from '../store/storage.ts';
-import type { DeviceLink, Hub } from './hub.ts';
-import type { LinkChannels } from './link-channels.ts';
-import type { createBucketMap } from './rate-limit.ts';
+import type { SignedKeyRow } from '../store/storage.ts';
+import {
+  callerIdentity,
+  Deferred,
+  KIND_CODES,
+  type OpContext,
+  rateLimit,
+  readAccount,
+  readMessageId,
+  requireAuth,
+} from './context.ts';
+import { groupCommit, groupCreate, groupInfo, groupSend } from './group-ops.ts';
+import { fetchKeyPackages, uploadKeyPackages } from './key-package-ops.ts';
 import { type Args, readArgs } from './validate.ts';
 
-/** Stored integer for each delivery kind. */
-export const KIND_CODES: Record<DeliveryKind, number> = { initial: 1, ratchet: 2, retry: 3 };
-/** Delivery kind for each stored integer. */
-export const KIND_NAMES: Record<number, DeliveryKind> = { 1: 'initial', 2: 'ratchet', 3: 'retry' };
-
-const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
-
-/** Per-connection state the ops read and change. */
-export interface ConnectionState {
-  nonce: Uint8Array;
-  authFailures: number;
-  auth: { account: string; device: number } | undefined;
-  link: DeviceLink | undefined;
-  /** Run once the current request's answer has been sent. */
-  afterResponse: (() => void)[];
-  /** The link channel this (new, unauthenticated) device waits on, if any. */
-  linkChannel: string | undefined;
-  extendHandshake(ms: number): void;
-}
-
-/** What every operation may use. */
-export interface OpContext {
-  readonly storage: Storage;
-  readonly hub: Hub;
-  readonly provider: CryptoProvider;
-  readonly limits: Limits;
-  readonly clock: () => number;
-  readonly inviteOnly: boolean;
-  readonly accountLimits: { sends: ReturnType<typeof createBucketMap>; fetches: ReturnType<typeof createBucketMap> };
-  readonly links: LinkChannels;
-  readonly conn: ConnectionState;
-  send(frame: ServerFrame): void;
-  becomeAuthenticated(account: string, device: number): void;
-}
-
-/** A result that is ready later (a send waits for its batch to commit) without holding up the next request. */
-export class Deferred {
-  constructor(readonly later: Promise<unknown>) {}
-}
-
-function requireAuth(ctx: OpContext): { account: string; device: number } {
-  if (ctx.conn.auth === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate first');
-  return ctx.conn.auth;
-}
-
-function rateLimit(bucket: ReturnType<typeof createBucketMap>, account: string, now: number, what: string): void {
-  const wait = bucket.take(account, now);
-  if (wait > 0) throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, { retryAfterMs: wait });
-}
+/** The kinds a 1:1 `send` may carry (group kinds travel only through the group ops). */
+const ONE_TO_ONE_KINDS: readonly DeliveryKind[] = ['initial', 'ratchet', 'retry'];
 
 /** SHA-256 of an invite code: the database keeps only hashes. */
 export function inviteHash(code: string): Uint8Array {
@@ -160,15 +119,9 @@ async function auth(a: Args, ctx: OpContext) {
   return { device };
 }
 
-async function deviceIdentity(ctx: OpContext, account: string, device: number) {
-  const row = (await ctx.storage.listDevices(account)).find((d) => d.id === device);
-  if (row === undefined) throw new ServerError('NOT_AUTHENTICATED', 'this device is no longer registered');
-  return decodeDeviceIdentityPublic(row.identity);
-}
-
 async function uploadKeys(a: Args, ctx: OpContext) {
   const { account, device } = requireAuth(ctx);
-  const identity = await deviceIdentity(ctx, account, device);
+  const identity = await callerIdentity(ctx, account, device);
   const readSigned = (x: Args, keyLength: number): SignedKeyRow => ({
     id: x.u32('id'),
     publicKey: x.bytes('publicKey', keyLength),
@@ -220,14 +173,6 @@ async function uploadKeys(a: Args, ctx: OpContext) {
   return ctx.storage.storePreKeys(account, device, { signedPreKey, oneTimePreKeys, kemPreKeys, lastResortKemPreKey });
 }
 
-async function account(a: Args, ctx: OpContext) {
-  requireAuth(ctx);
-  const name = a.accountName('name');
-  const row = await ctx.storage.getAccount(name);
-  if (row === undefined) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
-  return row;
-}
-
 function notifyIfLow(ctx: OpContext, account: string, device: number, counts: { oneTime: number; kem: number }): void {
   if (counts.oneTime >= ctx.limits.lowPreKeyThreshold && counts.kem >= ctx.limits.lowPreKeyThreshold) return;
   ctx.hub.linkOf(account, device)?.sendFrame({ type: 'keys-low', oneTime: counts.oneTime, kem: counts.kem });
@@ -236,7 +181,7 @@ function notifyIfLow(ctx: OpContext, account: string, device: number, counts: { 
 async function fetchBundles(a: Args, ctx: OpContext) {
   const me = requireAuth(ctx);
   rateLimit(ctx.accountLimits.fetches, me.account, ctx.clock(), 'key fetches');
-  const row = await account(a, ctx);
+  const row = await readAccount(a, ctx);
   const devices = await ctx.storage.listDevices(row.name);
   const wanted = a.optionalU32List('devices', MAX_DEVICES);
   const chosen = wanted === undefined ? devices : devices.filter((d) => wanted.includes(d.id));
@@ -275,15 +220,14 @@ async function send(a: Args, ctx: OpContext) {
   const me = requireAuth(ctx);
   rateLimit(ctx.accountLimits.sends, me.account, ctx.clock(), 'sends');
   const recipient = a.accountName('name');
-  const messageId = a.string('messageId', 64);
-  if (!MESSAGE_ID.test(messageId))
-    throw new ServerError('BAD_FRAME', 'expected args.messageId of 8-64 characters [A-Za-z0-9_-]');
+  const messageId = readMessageId(a);
   const resend = a.optionalBoolean('resend') ?? false;
   const messages = a.objects('messages', MAX_DEVICES).map((m) => {
     const kind = m.string('kind', 16);
-    const code = KIND_CODES[kind as DeliveryKind];
+    const code = ONE_TO_ONE_KINDS.includes(kind as DeliveryKind) ? KIND_CODES[kind as DeliveryKind] : undefined;
     if (code === undefined) throw new ServerError('BAD_FRAME', 'expected kind "initial", "ratchet" or "retry"');
     return {
+      account: recipient,
       device: m.u32('device'),
       kind: code,
       body: m.bytes('body', undefined, ctx.limits.maxMessageBytes),
@@ -312,14 +256,14 @@ async function send(a: Args, ctx: OpContext) {
       changed,
     });
   }
-  const later = ctx.hub
-    .send({ sender: me.account, senderDevice: me.device, messageId, recipient, messages })
-    .then((outcome) => {
-      if (outcome.status === 'queue-full') {
-        throw new ServerError('QUEUE_FULL', 'a recipient device’s queue is full', { devices: outcome.devices });
-      }
-      return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
-    });
+  const later = ctx.hub.send({ sender: me.account, senderDevice: me.device, messageId, messages }).then((outcome) => {
+    if (outcome.status === 'queue-full') {
+      throw new ServerError('QUEUE_FULL', 'a recipient device’s queue is full', {
+        devices: outcome.devices.map((d) => d.device),
+      });
+    }
+    return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
+  });
   return new Deferred(later);
 }
 
@@ -410,7 +354,7 @@ export async function runOp(op: RelayOp, rawArgs: unknown, ctx: OpContext): Prom
       return ctx.storage.countPreKeys(me.account, me.device);
     }
     case 'get-account': {
-      const row = await account(a, ctx);
+      const row = await readAccount(a, ctx);
       return { accountKey: toBase64Url(row.accountKey), deviceList: toBase64Url(row.deviceList) };
     }
     case 'fetch-bundles':
@@ -431,5 +375,17 @@ export async function runOp(op: RelayOp, rawArgs: unknown, ctx: OpContext): Prom
       ctx.links.close(id);
       return {};
     }
+    case 'upload-key-packages':
+      return uploadKeyPackages(a, ctx);
+    case 'fetch-key-packages':
+      return fetchKeyPackages(a, ctx);
+    case 'group-create':
+      return groupCreate(a, ctx);
+    case 'group-commit':
+      return groupCommit(a, ctx);
+    case 'group-send':
+      return groupSend(a, ctx);
+    case 'group-info':
+      return groupInfo(a, ctx);
   }
 }

@@ -24,6 +24,12 @@ const OPS: ReadonlySet<string> = new Set<RelayOp>([
   'link-open',
   'link-get',
   'link-send',
+  'upload-key-packages',
+  'fetch-key-packages',
+  'group-create',
+  'group-commit',
+  'group-send',
+  'group-info',
 ]);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -70,10 +76,27 @@ export interface Args {
   accountName(name: string): string;
   u32(name: string): number;
   bytes(name: string, length?: number, max?: number): Uint8Array;
+  optionalBytes(name: string, max: number): Uint8Array | undefined;
+  /** A list of at most `max` base64url strings of at most `maxEach` bytes each (empty when absent). */
+  bytesList(name: string, max: number, maxEach: number): Uint8Array[];
   optionalObject(name: string): Args | undefined;
   objects(name: string, max: number): Args[];
   optionalU32List(name: string, max: number): number[] | undefined;
   optionalBoolean(name: string): boolean | undefined;
+}
+
+/** Decodes one base64url field named `label`, checking its exact `length` or its `max`. */
+function decodeBytes(label: string, value: unknown, length?: number, max?: number): Uint8Array {
+  let out: Uint8Array;
+  try {
+    out = fromBase64Url(label, value);
+  } catch {
+    throw bad(`${label} as base64url`);
+  }
+  if (length !== undefined && out.length !== length) throw bad(`${label} of ${length} bytes`);
+  if (max !== undefined && out.length > max)
+    throw new ServerError('MESSAGE_TOO_LARGE', `${label} is over ${max} bytes`);
+  return out;
 }
 
 /** Wraps a request's `args` object in field readers. */
@@ -102,16 +125,16 @@ export function readArgs(args: unknown, prefix = 'args'): Args {
       return v as number;
     },
     bytes(name, length, max) {
-      let out: Uint8Array;
-      try {
-        out = fromBase64Url(at(name), a[name]);
-      } catch {
-        throw bad(`${at(name)} as base64url`);
-      }
-      if (length !== undefined && out.length !== length) throw bad(`${at(name)} of ${length} bytes`);
-      if (max !== undefined && out.length > max)
-        throw new ServerError('MESSAGE_TOO_LARGE', `${at(name)} is over ${max} bytes`);
-      return out;
+      return decodeBytes(at(name), a[name], length, max);
+    },
+    optionalBytes(name, max) {
+      return a[name] === undefined ? undefined : self.bytes(name, undefined, max);
+    },
+    bytesList(name, max, maxEach) {
+      const v = a[name];
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || v.length > max) throw bad(`${at(name)} as a list of at most ${max}`);
+      return v.map((item, i) => decodeBytes(`${at(name)}[${i}]`, item, undefined, maxEach));
     },
     optionalObject(name) {
       const v = a[name];

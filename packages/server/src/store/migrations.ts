@@ -85,4 +85,36 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'MLS KeyPackages and group delivery records',
+    up: `
+      CREATE TABLE key_packages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        digest BLOB NOT NULL,
+        key_package BLOB NOT NULL
+      );
+      CREATE UNIQUE INDEX key_packages_by_digest ON key_packages (account, device, digest);
+      CREATE INDEX key_packages_by_device ON key_packages (account, device, id);
+      CREATE TABLE last_resort_key_packages (
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        key_package BLOB NOT NULL,
+        PRIMARY KEY (account, device)
+      ) WITHOUT ROWID;
+      CREATE TABLE groups (
+        group_id TEXT PRIMARY KEY,
+        epoch INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE group_members (
+        group_id TEXT NOT NULL REFERENCES groups(group_id) ON DELETE CASCADE,
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        PRIMARY KEY (group_id, account, device)
+      ) WITHOUT ROWID;
+      CREATE INDEX group_members_by_device ON group_members (account, device);
+    `,
+  },
 ];

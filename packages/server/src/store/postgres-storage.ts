@@ -8,30 +8,13 @@
 import { constantTimeEqual } from '@parley/protocol';
 import pg from 'pg';
 import type { Migration } from './migrations.ts';
+import { buf, type Db, inTransaction } from './postgres-db.ts';
+import { createPostgresGroupStore } from './postgres-group-store.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import { accountRow, bytes, deviceRow, queuedMessageRow, queueRecordsFromRows, type Row } from './rows.ts';
 import type { PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
 
-type Db = pg.Pool | pg.PoolClient;
-
 const MIGRATION_LOCK = 0x7061726c; // "parl"
-
-const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-
-async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const out = await fn(c);
-    await c.query('COMMIT');
-    return out;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    c.release();
-  }
-}
 
 /** Applies every migration the database has not recorded, under an advisory lock. */
 export async function migratePostgres(
@@ -89,6 +72,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
   });
 
   return {
+    ...createPostgresGroupStore(pool),
     async createAccount(a, inviteHash) {
       try {
         return await inTransaction(pool, async (c) => {
@@ -152,7 +136,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           const next = list.devices.find((d) => d.id === id);
           if (next !== undefined && constantTimeEqual(next.identity, bytes(old.identity))) continue;
           await c.query('DELETE FROM devices WHERE account = $1 AND id = $2', [name, id]);
-          for (const t of ['signed_prekeys', 'one_time_prekeys', 'kem_prekeys', 'queue']) {
+          for (const t of DEVICE_TABLES) {
             await c.query(`DELETE FROM ${t} WHERE account = $1 AND device = $2`, [name, id]);
           }
           removed.push(id);
@@ -262,7 +246,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           );
         }
         if (items.length === 0) return [];
-        const targets = items.flatMap((i) => i.messages.map((m) => [i.recipient, m.device] as const));
+        const targets = items.flatMap((i) => i.messages.map((m) => [m.account, m.device] as const));
         const depth = new Map<string, number>();
         const k = (account: string, device: number) => `${account}\u0000${device}`;
         const depthRows = await c.query(
@@ -275,11 +259,11 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         for (const r of depthRows.rows as Row[]) depth.set(k(r.account as string, r.device as number), Number(r.n));
         const outcomes: (SendOutcome | undefined)[] = items.map((item) => {
           const full = item.messages
-            .filter((m) => (depth.get(k(item.recipient, m.device)) ?? 0) >= maxPerDevice)
-            .map((m) => m.device);
+            .filter((m) => (depth.get(k(m.account, m.device)) ?? 0) >= maxPerDevice)
+            .map((m) => ({ account: m.account, device: m.device }));
           if (full.length > 0) return { status: 'queue-full', devices: full };
           for (const m of item.messages)
-            depth.set(k(item.recipient, m.device), (depth.get(k(item.recipient, m.device)) ?? 0) + 1);
+            depth.set(k(m.account, m.device), (depth.get(k(m.account, m.device)) ?? 0) + 1);
           return undefined;
         });
         const candidates = items.filter((_, i) => outcomes[i] === undefined);
@@ -311,7 +295,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
              ORDER BY ord
              RETURNING seq, account, device, sender, sender_device, message_id`,
             [
-              rows.map((x) => x.i.recipient),
+              rows.map((x) => x.m.account),
               rows.map((x) => x.m.device),
               rows.map((x) => x.i.sender),
               rows.map((x) => x.i.senderDevice),
@@ -336,9 +320,10 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           return {
             status: 'queued',
             seqs: item.messages.map((m) => ({
+              account: m.account,
               device: m.device,
               seq: seqOf.get(
-                `${item.recipient}\u0000${m.device}\u0000${item.sender}\u0000${item.senderDevice}\u0000${item.messageId}`,
+                `${m.account}\u0000${m.device}\u0000${item.sender}\u0000${item.senderDevice}\u0000${item.messageId}`,
               ) as number,
             })),
           };
@@ -368,6 +353,9 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     async purgeExpired(now, sendLogBefore) {
       const r = await pool.query('DELETE FROM queue WHERE expires_at <= $1', [now]);
       await pool.query('DELETE FROM send_log WHERE server_time < $1', [sendLogBefore]);
+      await pool.query(
+        'DELETE FROM groups g WHERE NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.group_id)',
+      );
       return r.rowCount ?? 0;
     },
     async queueRecords(account) {
@@ -402,3 +390,14 @@ function createPostgresStorage(pool: pg.Pool): Storage {
 }
 
 class BadInvite extends Error {}
+
+/** Tables with rows per device, dropped with the device. */
+const DEVICE_TABLES = [
+  'signed_prekeys',
+  'one_time_prekeys',
+  'kem_prekeys',
+  'queue',
+  'key_packages',
+  'last_resort_key_packages',
+  'group_members',
+];

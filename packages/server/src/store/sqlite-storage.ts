@@ -11,8 +11,10 @@ import { constantTimeEqual, toBase64Url } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 import { accountRow, bytes, deviceRow, queuedMessageRow, queueRecordsFromRows, type Row } from './rows.ts';
+import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
   NewAccount,
+  OutgoingMessage,
   PreKeyCounts,
   SendBatchItem,
   SendOutcome,
@@ -88,9 +90,7 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
     insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
     setList: db.prepare('UPDATE accounts SET device_list = ?, list_version = ? WHERE name = ? AND list_version = ?'),
     deleteDevice: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
-    deleteDeviceRows: ['signed_prekeys', 'one_time_prekeys', 'kem_prekeys', 'queue'].map((t) =>
-      db.prepare(`DELETE FROM ${t} WHERE account = ? AND device = ?`),
-    ),
+    deleteDeviceRows: DEVICE_TABLES.map((t) => db.prepare(`DELETE FROM ${t} WHERE account = ? AND device = ?`)),
     upsertSigned: db.prepare(
       `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
@@ -137,6 +137,9 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
     purgeQueue: db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
     totalDepth: db.prepare('SELECT COUNT(*) FROM queue').pluck(),
     purgeSendLog: db.prepare('DELETE FROM send_log WHERE server_time < ?'),
+    purgeGroups: db.prepare(
+      'DELETE FROM groups WHERE NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.group_id)',
+    ),
   };
 
   const count = (stmt: Database.Statement, account: string, device: number): number =>
@@ -195,7 +198,8 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
 
   // Two hot-path reads answered from memory. This process is the database's only writer (SQLite
   // is the single-node store), so both stay exact: device ids change only through createAccount,
-  // and queue depths only through enqueue, acknowledge and purge, which keep them up to date.
+  // and queue depths only through enqueue, group commits (both through insertQueued), acknowledge,
+  // purge and device removal, which keep them up to date.
   const deviceIdCache = new Map<string, readonly { readonly id: number; readonly keyId: string }[]>();
   const depths = new Map<string, number>();
   const depthKey = (account: string, device: number) => `${account}\u0000${device}`;
@@ -209,31 +213,43 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
     return n;
   };
 
+  /** Queues one message (inside the caller's transaction) and returns its seq. */
+  const insertQueued = (
+    m: OutgoingMessage,
+    from: { sender: string; senderDevice: number; messageId: string },
+    now: number,
+    expiresAt: number,
+  ): number => {
+    const r = q.enqueue.run(
+      m.account,
+      m.device,
+      from.sender,
+      from.senderDevice,
+      from.messageId,
+      m.kind,
+      m.body,
+      now,
+      expiresAt,
+    );
+    depths.set(depthKey(m.account, m.device), depthOf(m.account, m.device) + 1);
+    return Number(r.lastInsertRowid);
+  };
+  const logSend = (sender: string, senderDevice: number, messageId: string, now: number): boolean =>
+    q.logSend.run(sender, senderDevice, messageId, now).changes > 0;
+
   const enqueue = db.transaction(
     (items: readonly SendBatchItem[], now: number, expiresAt: number, maxPerDevice: number): SendOutcome[] =>
       items.map((item): SendOutcome => {
         const full = item.messages
-          .filter((m) => depthOf(item.recipient, m.device) >= maxPerDevice)
-          .map((m) => m.device);
+          .filter((m) => depthOf(m.account, m.device) >= maxPerDevice)
+          .map((m) => ({ account: m.account, device: m.device }));
         if (full.length > 0) return { status: 'queue-full', devices: full };
-        if (q.logSend.run(item.sender, item.senderDevice, item.messageId, now).changes === 0) {
-          return { status: 'duplicate' };
-        }
-        const seqs = item.messages.map((m) => {
-          const r = q.enqueue.run(
-            item.recipient,
-            m.device,
-            item.sender,
-            item.senderDevice,
-            item.messageId,
-            m.kind,
-            m.body,
-            now,
-            expiresAt,
-          );
-          depths.set(depthKey(item.recipient, m.device), depthOf(item.recipient, m.device) + 1);
-          return { device: m.device, seq: Number(r.lastInsertRowid) };
-        });
+        if (!logSend(item.sender, item.senderDevice, item.messageId, now)) return { status: 'duplicate' };
+        const seqs = item.messages.map((m) => ({
+          account: m.account,
+          device: m.device,
+          seq: insertQueued(m, item, now, expiresAt),
+        }));
         return { status: 'queued', seqs };
       }),
   );
@@ -270,7 +286,10 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
     }
   });
 
+  const groups = createSqliteGroupStore(db, { depthOf, insertQueued, logSend });
+
   return {
+    ...groups,
     async createAccount(account, inviteHash) {
       deviceIdCache.delete(account.name);
       try {
@@ -332,6 +351,7 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
       const n = q.purgeQueue.run(now).changes;
       if (n > 0) depths.clear();
       q.purgeSendLog.run(sendLogBefore);
+      q.purgeGroups.run();
       return n;
     },
     async queueRecords(account) {
@@ -365,3 +385,14 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
 }
 
 class BadInvite extends Error {}
+
+/** Tables with rows per device, dropped with the device. */
+const DEVICE_TABLES = [
+  'signed_prekeys',
+  'one_time_prekeys',
+  'kem_prekeys',
+  'queue',
+  'key_packages',
+  'last_resort_key_packages',
+  'group_members',
+];

@@ -1,6 +1,6 @@
 /**
- * The server's storage roles. The SQLite adapter implements them today; a PostgreSQL adapter
- * will implement the same interfaces (issue 8), checked by one contract suite.
+ * The server's storage roles, implemented by the SQLite and the PostgreSQL adapters and
+ * checked by one contract suite (test/store/storage-contract.test.ts).
  *
  * Every method is async so either backend fits. Bytes are `Uint8Array`; names are validated
  * before they get here.
@@ -43,7 +43,8 @@ export interface AccountStore {
   /**
    * Replaces the account's signed device list if its stored version is still `expectedVersion`
    * (else `stale`): adds listed devices, and removes unlisted ones (and ids whose identity
-   * changed) with their prekeys and queues; `removed` lists those ids.
+   * changed) with their prekeys, KeyPackages, queues and group delivery-list rows; `removed`
+   * lists those ids.
    */
   updateDeviceList(
     name: string,
@@ -112,20 +113,39 @@ export interface QueuedMessage {
   readonly serverTime: number;
 }
 
-/** A whole `send` request: one message id, one ciphertext per recipient device. */
+/** One device of one account. */
+export interface DeviceAddress {
+  readonly account: string;
+  readonly device: number;
+}
+
+/** One ciphertext for one device, to be queued. */
+export interface OutgoingMessage extends DeviceAddress {
+  readonly kind: number;
+  readonly body: Uint8Array;
+}
+
+/**
+ * A whole send under one message id: one ciphertext per recipient device. A 1:1 `send` names the
+ * devices of one account; a `group-send` the devices of every account on the group's list.
+ */
 export interface SendBatchItem {
   readonly sender: string;
   readonly senderDevice: number;
   readonly messageId: string;
-  readonly recipient: string;
-  readonly messages: readonly { readonly device: number; readonly kind: number; readonly body: Uint8Array }[];
+  readonly messages: readonly OutgoingMessage[];
 }
 
-/** The outcome of one `SendBatchItem`. */
+/** Where one queued message went. */
+export interface QueuedAt extends DeviceAddress {
+  readonly seq: number;
+}
+
+/** The outcome of one `SendBatchItem`; `seqs` are in the order of its `messages`. */
 export type SendOutcome =
-  | { readonly status: 'queued'; readonly seqs: readonly { readonly device: number; readonly seq: number }[] }
+  | { readonly status: 'queued'; readonly seqs: readonly QueuedAt[] }
   | { readonly status: 'duplicate' }
-  | { readonly status: 'queue-full'; readonly devices: readonly number[] };
+  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
 
 /** What the queues and the idempotency log hold about one account (metadata only). */
 export interface QueueRecords {
@@ -168,7 +188,10 @@ export interface MessageQueue {
   pending(account: string, device: number, afterSeq: number, limit: number, now: number): Promise<QueuedMessage[]>;
   /** Removes acknowledged messages (only the device's own). */
   acknowledge(acks: readonly { account: string; device: number; seqs: readonly number[] }[]): Promise<void>;
-  /** Removes expired messages and old idempotency records; returns how many messages expired. */
+  /**
+   * Removes expired messages, old idempotency records and groups left with no listed device;
+   * returns how many messages expired.
+   */
   purgeExpired(now: number, sendLogBefore: number): Promise<number>;
   queueDepth(account: string, device: number): Promise<number>;
   /** Messages queued for all devices (for metrics). */
@@ -177,7 +200,104 @@ export interface MessageQueue {
   queueRecords(account: string): Promise<QueueRecords>;
 }
 
+/** Outcome of storing KeyPackages: the device's count of unused one-time packages either way. */
+export type StoreKeyPackagesOutcome =
+  | { readonly status: 'stored'; readonly count: number }
+  | { readonly status: 'too-many'; readonly count: number };
+
+/** What a KeyPackage fetch takes for one device. */
+export interface TakenKeyPackage {
+  readonly keyPackage: Uint8Array;
+  /** True when the one-time stock was empty and this is the device's reusable package. */
+  readonly lastResort: boolean;
+  /**
+   * One-time packages the device has left after this take, as this take's transaction saw them
+   * (concurrent takes not yet committed may still be counted): enough to tell a device to refill.
+   */
+  readonly remaining: number;
+}
+
+/** MLS KeyPackages (RFC 9420 §10), which play the role one-time prekeys play for 1:1 sessions. */
+export interface KeyPackageDirectory {
+  /**
+   * Adds one-time KeyPackages for a device and, with `lastResort`, replaces its reusable one, in
+   * one transaction. Stores nothing and answers `too-many` when the one-time stock would exceed
+   * `max`. A package already stored for the device is not stored twice.
+   */
+  storeKeyPackages(
+    account: string,
+    device: number,
+    packages: { readonly oneTime: readonly Uint8Array[]; readonly lastResort?: Uint8Array | undefined },
+    max: number,
+  ): Promise<StoreKeyPackagesOutcome>;
+  /** Unused one-time KeyPackages of a device, and whether it has a last-resort one. */
+  countKeyPackages(account: string, device: number): Promise<{ oneTime: number; lastResort: boolean }>;
+  /**
+   * Atomically removes and returns the device's oldest one-time KeyPackage, or returns (without
+   * removing) its last-resort one when none is left; undefined when it has neither. Two
+   * concurrent calls never return the same one-time package.
+   */
+  takeKeyPackage(account: string, device: number): Promise<TakenKeyPackage | undefined>;
+}
+
+/** A group's delivery record (the server never sees MLS state, names or roles). */
+export interface GroupRecord {
+  readonly groupId: string;
+  /** Commits accepted so far: the MLS epoch the server believes the group is in. */
+  readonly epoch: number;
+  /** The devices messages are fanned out to, by account then device id (existing devices only). */
+  readonly members: readonly DeviceAddress[];
+}
+
+/** A `group-commit` as the store applies it. */
+export interface GroupCommit {
+  readonly groupId: string;
+  /** The epoch the commit was built on; applied only if the stored epoch is still this one. */
+  readonly epoch: number;
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly messageId: string;
+  /** The delivery list from the new epoch on (devices that no longer exist are left out). */
+  readonly members: readonly DeviceAddress[];
+  /** Queued for every device of the old and new lists except the sender's and `welcome.to`. */
+  readonly commit: { readonly kind: number; readonly body: Uint8Array };
+  /** Queued for each device in `to` (all on `members`). */
+  readonly welcome?: { readonly kind: number; readonly body: Uint8Array; readonly to: readonly DeviceAddress[] };
+}
+
+/** Where one message of an accepted commit went. */
+export interface CommitDelivery extends QueuedAt {
+  /** True for the welcome, false for the commit. */
+  readonly welcome: boolean;
+}
+
+/** The outcome of `commitGroup`. */
+export type GroupCommitOutcome =
+  | { readonly status: 'committed'; readonly epoch: number; readonly deliveries: readonly CommitDelivery[] }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'unknown-group' }
+  | { readonly status: 'not-a-member' }
+  | { readonly status: 'epoch-moved'; readonly epoch: number }
+  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
+
+/** Group delivery records: id, epoch counter and device-level delivery list. */
+export interface GroupDirectory {
+  /** Creates the record at epoch 0 with `creator` as the only listed device. */
+  createGroup(groupId: string, creator: DeviceAddress): Promise<'created' | 'exists'>;
+  getGroup(groupId: string): Promise<GroupRecord | undefined>;
+  /**
+   * Applies a commit in one transaction if the group exists, the sender's device is listed, no
+   * send of the sender's device used `messageId` yet, and the stored epoch is `commit.epoch`
+   * (first wins, also across nodes sharing one database): the epoch advances by one, the list is
+   * replaced, the message id is logged and the commit and welcome are queued. Queue caps apply to
+   * every device on the new list; a device being removed whose queue is full is skipped.
+   */
+  commitGroup(commit: GroupCommit, now: number, expiresAt: number, maxPerDevice: number): Promise<GroupCommitOutcome>;
+  /** The groups an account's devices are listed in, with those devices (for `parley admin export`). */
+  groupsOf(account: string): Promise<{ groupId: string; epoch: number; devices: number[] }[]>;
+}
+
 /** Everything the relay stores, and closing it. */
-export interface Storage extends AccountStore, PreKeyDirectory, MessageQueue {
+export interface Storage extends AccountStore, PreKeyDirectory, MessageQueue, KeyPackageDirectory, GroupDirectory {
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * send exactly the bad input they mean to, and see every frame the server answers with.
  */
 import {
+  type AccountIdentityKeyPair,
   authSignedBytes,
   createNodeCryptoProvider,
   createNodeRandom,
@@ -106,11 +107,14 @@ export async function challenge(conn: RawConnection): Promise<Uint8Array> {
   return fromBase64Url('nonce', f.nonce);
 }
 
-/** A registered account with one device and an authenticated connection. */
+/** A registered device with an authenticated connection (and its account's identity key). */
 export interface RawDevice {
   readonly name: string;
   readonly identity: DeviceIdentityKeyPair;
   readonly conn: RawConnection;
+  readonly account: AccountIdentityKeyPair;
+  /** This device's id in its account. */
+  readonly device: number;
 }
 
 /** The register request's args for a fresh account (signing the given nonce). */
@@ -122,6 +126,7 @@ export async function registrationArgs(name: string, nonce: Uint8Array, identity
   const signature = await provider.ed25519Sign(id.signingPrivateKey, authSignedBytes(nonce, name, 0));
   return {
     identity: id,
+    account,
     args: {
       name,
       accountKey: toBase64Url(account.publicKey),
@@ -135,20 +140,54 @@ export async function registrationArgs(name: string, nonce: Uint8Array, identity
 /** Registers `name` over a new connection. */
 export async function registerRaw(url: string, name: string): Promise<RawDevice> {
   const conn = await openRaw(url);
-  const { identity, args } = await registrationArgs(name, await challenge(conn));
+  const { identity, account, args } = await registrationArgs(name, await challenge(conn));
   const r = await conn.request('register', args);
   if (r.type !== 'response') throw new Error(`register failed: ${JSON.stringify(r)}`);
-  return { name, identity, conn };
+  return { name, identity, conn, account, device: 1 };
 }
 
-/** Authenticates an existing device over a new connection. */
-export async function authRaw(url: string, name: string, identity: DeviceIdentityKeyPair): Promise<RawConnection> {
+/** Authenticates an existing device (device 1 unless told) over a new connection. */
+export async function authRaw(
+  url: string,
+  name: string,
+  identity: DeviceIdentityKeyPair,
+  device = 1,
+): Promise<RawConnection> {
   const conn = await openRaw(url);
   const nonce = await challenge(conn);
-  const signature = await provider.ed25519Sign(identity.signingPrivateKey, authSignedBytes(nonce, name, 1));
-  const r = await conn.request('auth', { name, device: 1, signature: toBase64Url(signature) });
+  const signature = await provider.ed25519Sign(identity.signingPrivateKey, authSignedBytes(nonce, name, device));
+  const r = await conn.request('auth', { name, device, signature: toBase64Url(signature) });
   if (r.type !== 'response') throw new Error(`auth failed: ${JSON.stringify(r)}`);
   return conn;
+}
+
+/**
+ * Replaces the account's device list (signed with its account key, sent by `owner`) with
+ * `owner`'s device and `others`; answers the server's reply frame.
+ */
+export async function setDevicesRaw(
+  owner: RawDevice,
+  version: number,
+  others: readonly { device: number; identity: DeviceIdentityKeyPair }[],
+) {
+  const entry = (id: number, d: DeviceIdentityKeyPair) => ({
+    id,
+    identity: encodeDeviceIdentityPublic(d.publicIdentity),
+  });
+  const list = await signDeviceList(provider, owner.account.privateKey, version, [
+    entry(owner.device, owner.identity),
+    ...others.map((o) => entry(o.device, o.identity)),
+  ]);
+  return owner.conn.request('update-devices', { deviceList: toBase64Url(encodeSignedDeviceList(list)) });
+}
+
+/** Adds a new device `device` to `owner`'s account (list `version`) and authenticates it. */
+export async function addDeviceRaw(url: string, owner: RawDevice, device: number, version: number): Promise<RawDevice> {
+  const identity = await generateDeviceIdentity(provider, random);
+  const r = await setDevicesRaw(owner, version, [{ device, identity }]);
+  if (r.type !== 'response') throw new Error(`update-devices failed: ${JSON.stringify(r)}`);
+  const conn = await authRaw(url, owner.name, identity, device);
+  return { name: owner.name, identity, conn, account: owner.account, device };
 }
 
 /** Uploads a signed prekey, `oneTime` one-time X25519 keys, `kem` one-time ML-KEM keys and a last-resort key. */

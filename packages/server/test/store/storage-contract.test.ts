@@ -10,7 +10,8 @@ import { dropSchema, POSTGRES_URL, postgresSkipReason } from '../helpers/service
 interface Backend {
   readonly name: string;
   skip(): Promise<string | undefined>;
-  open(): Promise<{ storage: Storage; cleanup(): Promise<void> }>;
+  /** The store, and `peer` opening a second handle on the same database (another node's pool). */
+  open(): Promise<{ storage: Storage; peer(): Promise<Storage>; cleanup(): Promise<void> }>;
 }
 
 const backends: Backend[] = [
@@ -20,7 +21,8 @@ const backends: Backend[] = [
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'parley-contract-'));
       const storage = openSqliteStorage(dir, 'full');
-      return { storage, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+      // SQLite is the single-node store: one process, one handle, so the "peer" is the same handle.
+      return { storage, peer: async () => storage, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
     },
   },
   {
@@ -29,7 +31,7 @@ const backends: Backend[] = [
     async open() {
       const schema = `parley_test_${randomBytes(6).toString('hex')}`;
       const storage = await openPostgresStorage(POSTGRES_URL, { schema });
-      return { storage, cleanup: () => dropSchema(schema) };
+      return { storage, peer: () => openPostgresStorage(POSTGRES_URL, { schema }), cleanup: () => dropSchema(schema) };
     },
   },
 ];
@@ -52,13 +54,18 @@ for (const backend of backends) {
   describe(`storage contract: ${backend.name}`, async () => {
     const reason = await backend.skip();
     let storage: Storage;
+    /** A second handle on the same database: on PostgreSQL its own pool, as another node has. */
+    let peer: Storage;
     let cleanup: () => Promise<void>;
     before(async () => {
       if (reason !== undefined) return;
-      ({ storage, cleanup } = await backend.open());
+      let openPeer: () => Promise<Storage>;
+      ({ storage, peer: openPeer, cleanup } = await backend.open());
+      peer = await openPeer();
     });
     after(async () => {
       if (reason !== undefined) return;
+      if (peer !== storage) await peer.close();
       await storage.close();
       await cleanup();
     });
@@ -117,8 +124,7 @@ for (const backend of backends) {
         sender: 'bob',
         senderDevice: 1,
         messageId: id,
-        recipient: 'alice',
-        messages: [{ device: 1, kind: 2, body: key(body, 20) }],
+        messages: [{ account: 'alice', device: 1, kind: 2, body: key(body, 20) }],
       });
       const out = await storage.enqueue([item('m-00001', 1), item('m-00002', 2), item('m-00001', 3)], 5000, 9000, 3);
       assert.deepEqual(
@@ -167,8 +173,7 @@ for (const backend of backends) {
             sender: 'alice',
             senderDevice: 1,
             messageId: 'to-dave-2',
-            recipient: 'dave',
-            messages: [{ device: 2, kind: 2, body: key(1) }],
+            messages: [{ account: 'dave', device: 2, kind: 2, body: key(1) }],
           },
         ],
         1,
@@ -192,6 +197,267 @@ for (const backend of backends) {
       assert.equal((await storage.getAccount('dave'))?.listVersion, 2);
       assert.equal(await storage.queueDepth('dave', 2), 0);
       assert.deepEqual(await storage.countPreKeys('dave', 2), { oneTime: 0, kem: 0 });
+    });
+
+    test('KeyPackages: stored once each, all or nothing under the cap, last resort replaced', async () => {
+      await storage.createAccount(account('erin', [1, 2]));
+      const packages = Array.from({ length: 10 }, (_, i) => key(100 + i, 300));
+      assert.deepEqual(await storage.storeKeyPackages('erin', 1, { oneTime: packages, lastResort: key(1, 300) }, 200), {
+        status: 'stored',
+        count: 10,
+      });
+      // A retried upload does not store the same package twice.
+      assert.deepEqual(await storage.storeKeyPackages('erin', 1, { oneTime: packages.slice(0, 5) }, 200), {
+        status: 'stored',
+        count: 10,
+      });
+      const more = Array.from({ length: 5 }, (_, i) => key(200 + i, 300));
+      assert.deepEqual(await storage.storeKeyPackages('erin', 1, { oneTime: more, lastResort: key(2, 300) }, 12), {
+        status: 'too-many',
+        count: 10,
+      });
+      assert.deepEqual(await storage.countKeyPackages('erin', 1), { oneTime: 10, lastResort: true });
+      assert.equal(await storage.takeKeyPackage('erin', 2), undefined, 'a device with no packages at all yields none');
+      assert.deepEqual(await storage.countKeyPackages('erin', 2), { oneTime: 0, lastResort: false });
+    });
+
+    test('KeyPackages: concurrent takes (two handles) never return the same one; then the last resort', async () => {
+      const packages = Array.from({ length: 12 }, (_, i) => key(i + 1, 200));
+      await storage.storeKeyPackages('erin', 2, { oneTime: packages, lastResort: key(77, 200) }, 200);
+      const taken = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? storage : peer).takeKeyPackage('erin', 2)),
+      );
+      const oneTime = taken.filter((t) => t?.lastResort === false).map((t) => t?.keyPackage[0]);
+      assert.equal(oneTime.length, 12, 'every one-time package handed out');
+      assert.equal(new Set(oneTime).size, 12, 'no one-time package handed out twice');
+      const fallback = taken.filter((t) => t?.lastResort === true);
+      assert.equal(fallback.length, 8);
+      // (`remaining` is what the take's transaction saw: concurrent takes may not have committed yet.)
+      assert.ok(fallback.every((t) => t?.keyPackage[0] === 77));
+      assert.deepEqual(await storage.countKeyPackages('erin', 2), { oneTime: 0, lastResort: true });
+      await storage.storeKeyPackages('erin', 2, { oneTime: [], lastResort: key(78, 200) }, 200);
+      const replaced = await storage.takeKeyPackage('erin', 2);
+      assert.equal(replaced?.keyPackage[0], 78, 'the new last-resort package replaced the old one');
+      assert.equal((await storage.takeKeyPackage('erin', 2))?.keyPackage[0], 78, 'and it is not consumed');
+    });
+
+    const gid = (n: number) => Buffer.from(key(n, 16)).toString('base64url');
+    const at = (account: string, device: number) => ({ account, device });
+    const commitOf = (
+      groupId: string,
+      epoch: number,
+      sender: { account: string; device: number },
+      messageId: string,
+      members: { account: string; device: number }[],
+      welcomeTo: { account: string; device: number }[] = [],
+    ) => ({
+      groupId,
+      epoch,
+      sender: sender.account,
+      senderDevice: sender.device,
+      messageId,
+      members,
+      commit: { kind: 4, body: key(epoch + 40, 50) },
+      ...(welcomeTo.length > 0 ? { welcome: { kind: 5, body: key(epoch + 80, 60), to: welcomeTo } } : {}),
+    });
+    const kinds = async (s: Storage, account: string, device: number) =>
+      (await s.pending(account, device, 0, 100, 0)).map((m) => [m.messageId, m.kind]);
+
+    test('groups: created once; a commit bumps the epoch, replaces the list, queues commit and welcome', async () => {
+      await storage.createAccount(account('ga', [1, 2]));
+      await storage.createAccount(account('gb', [1]));
+      await storage.createAccount(account('gc', [1]));
+      const g = gid(1);
+      assert.equal(await storage.createGroup(g, at('ga', 1)), 'created');
+      assert.equal(await peer.createGroup(g, at('gb', 1)), 'exists');
+      assert.deepEqual(await storage.getGroup(g), { groupId: g, epoch: 0, members: [at('ga', 1)] });
+      assert.equal(await storage.getGroup(gid(99)), undefined);
+
+      // ga/1 adds its second device and gb: both are welcomed, nobody else is listed yet.
+      const first = await storage.commitGroup(
+        commitOf(g, 0, at('ga', 1), 'commit-0001', [at('ga', 1), at('ga', 2), at('gb', 1)], [at('ga', 2), at('gb', 1)]),
+        1000,
+        10_000_000,
+        100,
+      );
+      assert.equal(first.status, 'committed');
+      assert.equal(first.status === 'committed' && first.epoch, 1);
+      assert.deepEqual(first.status === 'committed' && first.deliveries.map((d) => [d.account, d.device, d.welcome]), [
+        ['ga', 2, true],
+        ['gb', 1, true],
+      ]);
+      assert.deepEqual(await kinds(storage, 'gb', 1), [['commit-0001', 5]]);
+      assert.deepEqual(await kinds(storage, 'ga', 1), [], 'the committer gets nothing');
+
+      // gb/1 removes ga/2 and adds gc: the commit reaches ga/1 and the removed ga/2, the welcome gc.
+      const second = await peer.commitGroup(
+        commitOf(g, 1, at('gb', 1), 'commit-0002', [at('ga', 1), at('gb', 1), at('gc', 1)], [at('gc', 1)]),
+        1000,
+        10_000_000,
+        100,
+      );
+      assert.deepEqual(
+        second.status === 'committed' && [second.epoch, second.deliveries.map((d) => [d.account, d.device, d.welcome])],
+        [
+          2,
+          [
+            ['ga', 1, false],
+            ['ga', 2, false],
+            ['gc', 1, true],
+          ],
+        ],
+      );
+      assert.deepEqual(await kinds(storage, 'ga', 2), [
+        ['commit-0001', 5],
+        ['commit-0002', 4],
+      ]);
+      assert.deepEqual(await storage.getGroup(g), {
+        groupId: g,
+        epoch: 2,
+        members: [at('ga', 1), at('gb', 1), at('gc', 1)],
+      });
+      assert.deepEqual(await storage.groupsOf('ga'), [{ groupId: g, epoch: 2, devices: [1] }]);
+      assert.deepEqual(await storage.groupsOf('nobody'), []);
+    });
+
+    test('groups: refusals (unknown group, not a member, epoch moved) change nothing; a replayed id is a duplicate', async () => {
+      const g = gid(1);
+      const depth = async () => [await storage.queueDepth('ga', 1), await storage.queueDepth('gc', 1)];
+      const before = await depth();
+      const members = [at('ga', 1), at('gb', 1), at('gc', 1)];
+      const refused = async (c: ReturnType<typeof commitOf>) => storage.commitGroup(c, 1000, 10_000_000, 100);
+      assert.deepEqual(await refused(commitOf(gid(98), 0, at('ga', 1), 'commit-x001', members)), {
+        status: 'unknown-group',
+      });
+      assert.deepEqual(await refused(commitOf(g, 2, at('ga', 2), 'commit-x002', members)), { status: 'not-a-member' });
+      assert.deepEqual(await refused(commitOf(g, 1, at('ga', 1), 'commit-x003', members)), {
+        status: 'epoch-moved',
+        epoch: 2,
+      });
+      // gb/1 retries its accepted commit on epoch 1 (the answer was lost): a duplicate, not a stale epoch.
+      const retry = commitOf(g, 1, at('gb', 1), 'commit-0002', members, [at('gc', 1)]);
+      assert.deepEqual(await refused(retry), { status: 'duplicate' });
+      assert.deepEqual(await depth(), before);
+      assert.equal((await storage.getGroup(g))?.epoch, 2);
+      // The refused message ids were not used up.
+      const ok = await refused(commitOf(g, 2, at('ga', 1), 'commit-x003', members));
+      assert.equal(ok.status, 'committed');
+    });
+
+    test('groups: concurrent commits on one epoch from two handles — exactly one wins', async () => {
+      await storage.createAccount(account('race', [1, 2, 3, 4]));
+      const g = gid(2);
+      await storage.createGroup(g, at('race', 1));
+      const all = [1, 2, 3, 4].map((d) => at('race', d));
+      const grow = await storage.commitGroup(
+        commitOf(g, 0, at('race', 1), 'race-grow', all, all.slice(1)),
+        1,
+        1e12,
+        100,
+      );
+      assert.equal(grow.status, 'committed');
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          (i % 2 === 0 ? storage : peer).commitGroup(
+            commitOf(g, 1, at('race', (i % 4) + 1), `race-${String(i).padStart(4, '0')}`, all),
+            1,
+            1e12,
+            100,
+          ),
+        ),
+      );
+      assert.equal(outcomes.filter((o) => o.status === 'committed').length, 1, JSON.stringify(outcomes));
+      assert.ok(outcomes.every((o) => o.status === 'committed' || (o.status === 'epoch-moved' && o.epoch === 2)));
+      assert.equal((await storage.getGroup(g))?.epoch, 2);
+      const queued = await Promise.all(all.map((a) => storage.queueDepth(a.account, a.device)));
+      assert.equal(
+        queued.reduce((n, x) => n + x, 0),
+        3 + 3,
+        'three welcomes and the one winning commit (to the three other devices)',
+      );
+    });
+
+    test('group fan-out: one send item reaches devices of several accounts under one message id', async () => {
+      const item = (id: string) => ({
+        sender: 'ga',
+        senderDevice: 1,
+        messageId: id,
+        messages: [at('gb', 1), at('gc', 1)].map((a) => ({ ...a, kind: 4, body: key(9, 30) })),
+      });
+      const [sent, dup] = await storage.enqueue([item('fan-00001'), item('fan-00001')], 2000, 1e12, 100);
+      assert.equal(sent?.status, 'queued');
+      assert.deepEqual(sent?.status === 'queued' && sent.seqs.map((q) => [q.account, q.device]), [
+        ['gb', 1],
+        ['gc', 1],
+      ]);
+      assert.equal(dup?.status, 'duplicate');
+      const gc = await storage.pending('gc', 1, 0, 100, 0);
+      assert.equal(gc.filter((m) => m.messageId === 'fan-00001').length, 1);
+      const targets = [at('gb', 1), at('gc', 1)];
+      const depths = await Promise.all(targets.map((a) => storage.queueDepth(a.account, a.device)));
+      const cap = depths[0] ?? 0;
+      const [full] = await storage.enqueue([item('fan-00002')], 2000, 1e12, cap);
+      assert.deepEqual(full, { status: 'queue-full', devices: targets.filter((_, i) => (depths[i] ?? 0) >= cap) });
+      assert.equal((await storage.pending('gc', 1, 0, 100, 0)).length, gc.length, 'a refused item stores nothing');
+    });
+
+    test('group commits: a full queue on the new list refuses; one on a removed device is skipped', async () => {
+      await storage.createAccount(account('cap', [1, 2, 3]));
+      const g = gid(3);
+      await storage.createGroup(g, at('cap', 1));
+      const all = [1, 2, 3].map((d) => at('cap', d));
+      await storage.commitGroup(commitOf(g, 0, at('cap', 1), 'cap-00000', all, all.slice(1)), 1, 1e12, 100);
+      // Devices 2 and 3 each hold one welcome: at a cap of 1, the commit listing them is refused.
+      const keep3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00001', all), 1, 1e12, 1);
+      assert.deepEqual(keep3, { status: 'queue-full', devices: [at('cap', 2), at('cap', 3)] });
+      const drop3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00002', all.slice(0, 2)), 1, 1e12, 2);
+      assert.equal(drop3.status, 'committed');
+      const removeFull = await storage.commitGroup(
+        commitOf(g, 2, at('cap', 1), 'cap-00003', all.slice(0, 1)),
+        1,
+        1e12,
+        2,
+      );
+      assert.equal(removeFull.status, 'committed', 'the removed device 2 (at cap) is skipped, not blocking');
+      assert.deepEqual(
+        removeFull.status === 'committed' && removeFull.deliveries,
+        [],
+        'device 2 (removed now) is at its cap of 2; device 3 was removed before',
+      );
+    });
+
+    test('device removal drops the device’s KeyPackages and delivery-list rows; empty groups are purged', async () => {
+      await storage.createAccount(account('frank', [1, 2]));
+      await storage.storeKeyPackages('frank', 2, { oneTime: [key(5, 100)], lastResort: key(6, 100) }, 200);
+      const shared = gid(4);
+      const alone = gid(5);
+      await storage.createGroup(shared, at('frank', 1));
+      const both = [at('frank', 1), at('frank', 2)];
+      // A listed device id the account does not have (device 9) is left out of the list.
+      const c = await storage.commitGroup(
+        commitOf(shared, 0, at('frank', 1), 'frank-0001', [...both, at('frank', 9)], [at('frank', 2), at('frank', 9)]),
+        1,
+        1e12,
+        100,
+      );
+      assert.deepEqual(c.status === 'committed' && c.deliveries.map((d) => d.device), [2]);
+      await storage.createGroup(alone, at('frank', 2));
+      assert.deepEqual(
+        (await storage.groupsOf('frank')).map((x) => [x.groupId, x.devices]),
+        [
+          [shared, [1, 2]],
+          [alone, [2]],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+      const list = { bytes: key(3, 120), version: 2, devices: [{ account: 'frank', id: 1, identity: identity(1) }] };
+      assert.deepEqual(await storage.updateDeviceList('frank', 1, list), { status: 'updated', removed: [2] });
+      assert.deepEqual(await storage.countKeyPackages('frank', 2), { oneTime: 0, lastResort: false });
+      assert.equal(await storage.takeKeyPackage('frank', 2), undefined);
+      assert.deepEqual((await storage.getGroup(shared))?.members, [at('frank', 1)]);
+      assert.deepEqual((await storage.getGroup(alone))?.members, []);
+      await storage.purgeExpired(0, 0);
+      assert.equal(await storage.getGroup(alone), undefined, 'a group no device is listed in is purged');
+      assert.notEqual(await storage.getGroup(shared), undefined);
     });
   });
 }

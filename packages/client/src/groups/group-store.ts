@@ -1,0 +1,161 @@
+/**
+ * Local storage for groups: each group's MLS state record, the accounts that announced they
+ * are leaving, a commit waiting for the server's answer (so a crash between submitting and
+ * adopting it is recovered by resubmitting the same message id), the group outbox, and this
+ * device's KeyPackage private keys.
+ */
+import type Database from 'better-sqlite3';
+import { blob } from '../home/database.ts';
+
+/** A group as stored. */
+export interface StoredGroup {
+  readonly id: string;
+  readonly record: Uint8Array;
+  readonly epoch: number;
+  /** `active`; `removed` once a commit removed this device; `left` after this account left. */
+  readonly status: 'active' | 'removed' | 'left';
+  readonly departed: readonly string[];
+}
+
+/** A submitted commit whose answer has not been applied yet. */
+export interface PendingCommitRow {
+  readonly groupId: string;
+  readonly messageId: string;
+  /** The `group-commit` request arguments, JSON. */
+  readonly request: string;
+  /** The group record to adopt once the server accepted the commit. */
+  readonly record: Uint8Array;
+}
+
+/** A group message encrypted but not yet accepted by the server. */
+export interface GroupOutboxRow {
+  readonly seq: number;
+  readonly groupId: string;
+  readonly messageId: string;
+  readonly body: Uint8Array;
+}
+
+/** The group tables' operations. */
+export interface GroupStore {
+  get(id: string): StoredGroup | undefined;
+  list(): StoredGroup[];
+  save(id: string, record: Uint8Array, epoch: number, status?: StoredGroup['status']): void;
+  setStatus(id: string, status: StoredGroup['status']): void;
+  addDeparted(id: string, account: string): void;
+  pending(): PendingCommitRow[];
+  setPending(row: PendingCommitRow): void;
+  clearPending(groupId: string): void;
+  queueOutbox(groupId: string, messageId: string, body: Uint8Array): void;
+  outbox(): GroupOutboxRow[];
+  dropOutbox(seq: number): void;
+  saveKeyPackage(
+    ref: string,
+    publicBytes: Uint8Array,
+    privateBytes: Uint8Array,
+    lastResort: boolean,
+    now: number,
+  ): void;
+  keyPackage(ref: string): { publicBytes: Uint8Array; privateBytes: Uint8Array; lastResort: boolean } | undefined;
+  dropKeyPackage(ref: string): void;
+  /** The reusable last-resort KeyPackage (public half), if one was made. */
+  lastResort(): Uint8Array | undefined;
+  /** Runs `fn` in one SQLite transaction. */
+  transaction<T>(fn: () => T): T;
+}
+
+/** Creates the group store over the home database (tables from migration 2). */
+export function createGroupStore(db: Database.Database): GroupStore {
+  const q = {
+    get: db.prepare('SELECT * FROM groups WHERE id = ?'),
+    list: db.prepare('SELECT * FROM groups ORDER BY id'),
+    save: db.prepare(
+      `INSERT INTO groups (id, record, epoch, status) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET record = excluded.record, epoch = excluded.epoch, status = excluded.status`,
+    ),
+    setStatus: db.prepare('UPDATE groups SET status = ? WHERE id = ?'),
+    setDeparted: db.prepare('UPDATE groups SET departed = ? WHERE id = ?'),
+    pending: db.prepare('SELECT * FROM group_pending'),
+    setPending: db.prepare(
+      'INSERT OR REPLACE INTO group_pending (group_id, message_id, request, record) VALUES (?, ?, ?, ?)',
+    ),
+    clearPending: db.prepare('DELETE FROM group_pending WHERE group_id = ?'),
+    queueOutbox: db.prepare('INSERT INTO group_outbox (group_id, message_id, body) VALUES (?, ?, ?)'),
+    outbox: db.prepare('SELECT * FROM group_outbox ORDER BY seq'),
+    dropOutbox: db.prepare('DELETE FROM group_outbox WHERE seq = ?'),
+    saveKeyPackage: db.prepare(
+      'INSERT INTO key_packages (ref, public, private, last_resort, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    keyPackage: db.prepare('SELECT * FROM key_packages WHERE ref = ?'),
+    dropKeyPackage: db.prepare('DELETE FROM key_packages WHERE ref = ? AND last_resort = 0'),
+    lastResort: db
+      .prepare('SELECT public FROM key_packages WHERE last_resort = 1 ORDER BY created_at DESC LIMIT 1')
+      .pluck(),
+  };
+  const toGroup = (r: Record<string, unknown>): StoredGroup => ({
+    id: r.id as string,
+    record: blob(r.record),
+    epoch: r.epoch as number,
+    status: r.status as StoredGroup['status'],
+    departed: JSON.parse(r.departed as string) as string[],
+  });
+  return {
+    get(id) {
+      const r = q.get.get(id) as Record<string, unknown> | undefined;
+      return r === undefined ? undefined : toGroup(r);
+    },
+    list: () => (q.list.all() as Record<string, unknown>[]).map(toGroup),
+    save(id, record, epoch, status = 'active') {
+      q.save.run(id, record, epoch, status);
+    },
+    setStatus(id, status) {
+      q.setStatus.run(status, id);
+    },
+    addDeparted(id, account) {
+      const g = this.get(id);
+      if (g === undefined || g.departed.includes(account)) return;
+      q.setDeparted.run(JSON.stringify([...g.departed, account]), id);
+    },
+    pending: () =>
+      (q.pending.all() as Record<string, unknown>[]).map((r) => ({
+        groupId: r.group_id as string,
+        messageId: r.message_id as string,
+        request: r.request as string,
+        record: blob(r.record),
+      })),
+    setPending(row) {
+      q.setPending.run(row.groupId, row.messageId, row.request, row.record);
+    },
+    clearPending(groupId) {
+      q.clearPending.run(groupId);
+    },
+    queueOutbox(groupId, messageId, body) {
+      q.queueOutbox.run(groupId, messageId, body);
+    },
+    outbox: () =>
+      (q.outbox.all() as Record<string, unknown>[]).map((r) => ({
+        seq: r.seq as number,
+        groupId: r.group_id as string,
+        messageId: r.message_id as string,
+        body: blob(r.body),
+      })),
+    dropOutbox(seq) {
+      q.dropOutbox.run(seq);
+    },
+    saveKeyPackage(ref, publicBytes, privateBytes, lastResort, now) {
+      q.saveKeyPackage.run(ref, publicBytes, privateBytes, lastResort ? 1 : 0, now);
+    },
+    keyPackage(ref) {
+      const r = q.keyPackage.get(ref) as Record<string, unknown> | undefined;
+      if (r === undefined) return undefined;
+      return { publicBytes: blob(r.public), privateBytes: blob(r.private), lastResort: r.last_resort === 1 };
+    },
+    dropKeyPackage(ref) {
+      q.dropKeyPackage.run(ref);
+    },
+    lastResort() {
+      const r = q.lastResort.get();
+      return r === undefined ? undefined : blob(r);
+    },
+    transaction: (fn) => db.transaction(fn)(),
+  };
+}

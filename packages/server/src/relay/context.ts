@@ -1,0 +1,107 @@
+/**
+ * What the relay operations share: the per-connection state, the context every operation runs
+ * in, deferred results, the stored codes of delivery kinds, and the small checks every op
+ * starts with (authenticated? rate-limited? a well-formed message id?).
+ */
+import {
+  type CryptoProvider,
+  type DeliveryKind,
+  type DeviceIdentityPublic,
+  decodeDeviceIdentityPublic,
+  type ServerFrame,
+} from '@parley/protocol';
+import { ServerError } from '../errors.ts';
+import type { Limits } from '../options.ts';
+import type { AccountRow, Storage } from '../store/storage.ts';
+import type { DeviceLink, Hub } from './hub.ts';
+import type { LinkChannels } from './link-channels.ts';
+import type { createBucketMap } from './rate-limit.ts';
+import type { Args } from './validate.ts';
+
+/** Stored integer for each delivery kind. */
+export const KIND_CODES: Record<DeliveryKind, number> = { initial: 1, ratchet: 2, retry: 3, group: 4, welcome: 5 };
+/** Delivery kind for each stored integer. */
+export const KIND_NAMES: Record<number, DeliveryKind> = {
+  1: 'initial',
+  2: 'ratchet',
+  3: 'retry',
+  4: 'group',
+  5: 'welcome',
+};
+
+const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/** Per-connection state the ops read and change. */
+export interface ConnectionState {
+  nonce: Uint8Array;
+  authFailures: number;
+  auth: { account: string; device: number } | undefined;
+  link: DeviceLink | undefined;
+  /** Run once the current request's answer has been sent. */
+  afterResponse: (() => void)[];
+  /** The link channel this (new, unauthenticated) device waits on, if any. */
+  linkChannel: string | undefined;
+  extendHandshake(ms: number): void;
+}
+
+/** What every operation may use. */
+export interface OpContext {
+  readonly storage: Storage;
+  readonly hub: Hub;
+  readonly provider: CryptoProvider;
+  readonly limits: Limits;
+  readonly clock: () => number;
+  readonly inviteOnly: boolean;
+  readonly accountLimits: { sends: ReturnType<typeof createBucketMap>; fetches: ReturnType<typeof createBucketMap> };
+  readonly links: LinkChannels;
+  readonly conn: ConnectionState;
+  send(frame: ServerFrame): void;
+  becomeAuthenticated(account: string, device: number): void;
+}
+
+/** A result that is ready later (a send waits for its batch to commit) without holding up the next request. */
+export class Deferred {
+  constructor(readonly later: Promise<unknown>) {}
+}
+
+/** The calling device, or NOT_AUTHENTICATED. */
+export function requireAuth(ctx: OpContext): { account: string; device: number } {
+  if (ctx.conn.auth === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate first');
+  return ctx.conn.auth;
+}
+
+/** Takes a token from the account's bucket, or RATE_LIMITED with a retry hint. */
+export function rateLimit(
+  bucket: ReturnType<typeof createBucketMap>,
+  account: string,
+  now: number,
+  what: string,
+): void {
+  const wait = bucket.take(account, now);
+  if (wait > 0) throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, { retryAfterMs: wait });
+}
+
+/** Reads `args.messageId`: the sender's transport id for a send, 8–64 characters of [A-Za-z0-9_-]. */
+export function readMessageId(a: Args): string {
+  const messageId = a.string('messageId', 64);
+  if (!MESSAGE_ID.test(messageId)) {
+    throw new ServerError('BAD_FRAME', 'expected args.messageId of 8-64 characters [A-Za-z0-9_-]');
+  }
+  return messageId;
+}
+
+/** The calling device's stored public identity (it may have been removed since it authenticated). */
+export async function callerIdentity(ctx: OpContext, account: string, device: number): Promise<DeviceIdentityPublic> {
+  const row = (await ctx.storage.listDevices(account)).find((d) => d.id === device);
+  if (row === undefined) throw new ServerError('NOT_AUTHENTICATED', 'this device is no longer registered');
+  return decodeDeviceIdentityPublic(row.identity);
+}
+
+/** Reads `args.name` and looks the account up (authenticated callers only), or UNKNOWN_ACCOUNT. */
+export async function readAccount(a: Args, ctx: OpContext): Promise<AccountRow> {
+  requireAuth(ctx);
+  const name = a.accountName('name');
+  const row = await ctx.storage.getAccount(name);
+  if (row === undefined) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
+  return row;
+}

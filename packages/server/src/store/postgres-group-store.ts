@@ -1,0 +1,269 @@
+/**
+ * The PostgreSQL half of MLS delivery: KeyPackages and group delivery records, safe with several
+ * server nodes on one database. A one-time KeyPackage is taken with `DELETE … RETURNING` over a
+ * `FOR UPDATE SKIP LOCKED` pick (two concurrent fetches never get the same one). A commit locks
+ * its group's row (`SELECT … FOR UPDATE`), so concurrent commits on one group run one after the
+ * other; the loser then reads the advanced epoch and is refused, and the epoch is bumped with a
+ * conditional `UPDATE … WHERE epoch = $2` as well, so "first commit on an epoch wins" does not
+ * rest on the lock alone.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { addressKey, planCommit, refuseCommit } from './group-commit-plan.ts';
+import { buf, type Db, inTransaction } from './postgres-db.ts';
+import { bytes, type Row } from './rows.ts';
+import type { DeviceAddress, GroupCommit, GroupCommitOutcome, GroupDirectory, KeyPackageDirectory } from './storage.ts';
+
+/** Builds the KeyPackage and group methods over a migrated pool. */
+export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & GroupDirectory {
+  const oneTimeCount = async (db: Db, account: string, device: number): Promise<number> => {
+    const r = await db.query('SELECT COUNT(*) AS n FROM key_packages WHERE account = $1 AND device = $2', [
+      account,
+      device,
+    ]);
+    return Number((r.rows[0] as Row).n);
+  };
+  const storedMembers = async (db: Db, groupId: string): Promise<DeviceAddress[]> => {
+    const r = await db.query(
+      `SELECT m.account, m.device FROM group_members m
+       JOIN devices d ON d.account = m.account AND d.id = m.device
+       WHERE m.group_id = $1 ORDER BY m.account, m.device`,
+      [groupId],
+    );
+    return (r.rows as Row[]).map((x) => ({ account: x.account as string, device: x.device as number }));
+  };
+
+  return {
+    async storeKeyPackages(account, device, packages, max) {
+      try {
+        return await inTransaction(pool, async (c) => {
+          if (packages.oneTime.length > 0) {
+            await c.query(
+              `INSERT INTO key_packages (account, device, digest, key_package)
+               SELECT $1, $2, d, k FROM unnest($3::bytea[], $4::bytea[]) WITH ORDINALITY AS t(d, k, ord)
+               ORDER BY ord ON CONFLICT DO NOTHING`,
+              [account, device, packages.oneTime.map(digest), packages.oneTime.map(buf)],
+            );
+          }
+          const count = await oneTimeCount(c, account, device);
+          // Thrown to roll back what was inserted above.
+          if (count > max) throw new TooMany();
+          if (packages.lastResort !== undefined) {
+            await c.query(
+              `INSERT INTO last_resort_key_packages (account, device, key_package) VALUES ($1, $2, $3)
+               ON CONFLICT (account, device) DO UPDATE SET key_package = excluded.key_package`,
+              [account, device, buf(packages.lastResort)],
+            );
+          }
+          return { status: 'stored' as const, count };
+        });
+      } catch (err) {
+        if (err instanceof TooMany) return { status: 'too-many', count: await oneTimeCount(pool, account, device) };
+        throw err;
+      }
+    },
+    async countKeyPackages(account, device) {
+      const r = await pool.query(
+        `SELECT (SELECT COUNT(*) FROM key_packages WHERE account = $1 AND device = $2) AS n,
+                EXISTS (SELECT 1 FROM last_resort_key_packages WHERE account = $1 AND device = $2) AS lr`,
+        [account, device],
+      );
+      const row = r.rows[0] as Row;
+      return { oneTime: Number(row.n), lastResort: row.lr === true };
+    },
+    async takeKeyPackage(account, device) {
+      return inTransaction(pool, async (c) => {
+        const taken = (
+          await c.query(
+            `DELETE FROM key_packages WHERE id IN (
+               SELECT id FROM key_packages WHERE account = $1 AND device = $2
+               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING key_package`,
+            [account, device],
+          )
+        ).rows[0] as Row | undefined;
+        const row =
+          taken ??
+          ((
+            await c.query('SELECT key_package FROM last_resort_key_packages WHERE account = $1 AND device = $2', [
+              account,
+              device,
+            ])
+          ).rows[0] as Row | undefined);
+        if (row === undefined) return undefined;
+        return {
+          keyPackage: bytes(row.key_package),
+          lastResort: taken === undefined,
+          remaining: await oneTimeCount(c, account, device),
+        };
+      });
+    },
+    async createGroup(groupId, creator) {
+      return inTransaction(pool, async (c) => {
+        const ins = await c.query('INSERT INTO groups (group_id, epoch) VALUES ($1, 0) ON CONFLICT DO NOTHING', [
+          groupId,
+        ]);
+        if (ins.rowCount === 0) return 'exists' as const;
+        await c.query('INSERT INTO group_members (group_id, account, device) VALUES ($1, $2, $3)', [
+          groupId,
+          creator.account,
+          creator.device,
+        ]);
+        return 'created' as const;
+      });
+    },
+    async getGroup(groupId) {
+      const g = (await pool.query('SELECT epoch FROM groups WHERE group_id = $1', [groupId])).rows[0] as
+        | Row
+        | undefined;
+      if (g === undefined) return undefined;
+      return { groupId, epoch: Number(g.epoch), members: await storedMembers(pool, groupId) };
+    },
+    async commitGroup(commit, now, expiresAt, maxPerDevice) {
+      try {
+        return await inTransaction(pool, (c) => commitInTransaction(c, commit, now, expiresAt, maxPerDevice));
+      } catch (err) {
+        if (err instanceof DuplicateRace) return { status: 'duplicate' };
+        throw err;
+      }
+    },
+    async groupsOf(account) {
+      const r = await pool.query(
+        `SELECT g.group_id, g.epoch, array_agg(m.device ORDER BY m.device) AS devices
+         FROM group_members m JOIN groups g ON g.group_id = m.group_id
+         WHERE m.account = $1 GROUP BY g.group_id, g.epoch ORDER BY g.group_id`,
+        [account],
+      );
+      return (r.rows as Row[]).map((x) => ({
+        groupId: x.group_id as string,
+        epoch: Number(x.epoch),
+        devices: x.devices as number[],
+      }));
+    },
+  };
+
+  async function commitInTransaction(
+    c: pg.PoolClient,
+    commit: GroupCommit,
+    now: number,
+    expiresAt: number,
+    maxPerDevice: number,
+  ): Promise<GroupCommitOutcome> {
+    const g = (await c.query('SELECT epoch FROM groups WHERE group_id = $1 FOR UPDATE', [commit.groupId])).rows[0] as
+      | Row
+      | undefined;
+    if (g === undefined) return { status: 'unknown-group' };
+    const logged = await c.query(
+      'SELECT 1 FROM send_log WHERE sender = $1 AND sender_device = $2 AND message_id = $3',
+      [commit.sender, commit.senderDevice, commit.messageId],
+    );
+    // A retry of an accepted commit (its answer was lost) is a duplicate, not a stale epoch.
+    if ((logged.rowCount ?? 0) > 0) return { status: 'duplicate' };
+    const old = await storedMembers(c, commit.groupId);
+    const refused = refuseCommit({ epoch: Number(g.epoch), members: old }, commit);
+    if (refused !== undefined) return refused;
+
+    const wanted = [...commit.members, ...(commit.welcome?.to ?? []), ...old];
+    const existing = await existingDevices(c, wanted);
+    const depths = await queueDepths(c, wanted);
+    const plan = planCommit(
+      commit,
+      old,
+      (a) => existing.has(addressKey(a)),
+      (a) => depths.get(addressKey(a)) ?? 0,
+      maxPerDevice,
+    );
+    if (plan.status === 'queue-full') return plan;
+
+    const bumped = await c.query('UPDATE groups SET epoch = epoch + 1 WHERE group_id = $1 AND epoch = $2', [
+      commit.groupId,
+      commit.epoch,
+    ]);
+    if (bumped.rowCount !== 1) throw new Error('group epoch changed under its row lock');
+    const log = await c.query(
+      `INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      [commit.sender, commit.senderDevice, commit.messageId, now],
+    );
+    // Only a concurrent send under the same id (not a commit: those wait for the row lock) gets here.
+    if (log.rowCount === 0) throw new DuplicateRace();
+    await c.query('DELETE FROM group_members WHERE group_id = $1', [commit.groupId]);
+    await c.query(
+      `INSERT INTO group_members (group_id, account, device)
+       SELECT $1, a, d FROM unnest($2::text[], $3::int[]) AS t(a, d)`,
+      [commit.groupId, plan.members.map((m) => m.account), plan.members.map((m) => m.device)],
+    );
+    const seqs = new Map<string, number>();
+    if (plan.deliveries.length > 0) {
+      const message = (welcome: boolean) => {
+        const m = welcome ? commit.welcome : commit.commit;
+        if (m === undefined) throw new Error('a welcome delivery without a welcome');
+        return m;
+      };
+      const r = await c.query(
+        `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
+         SELECT a, d, $3, $4, $5, kd, b, $8, $9
+         FROM unnest($1::text[], $2::int[], $6::smallint[], $7::bytea[]) WITH ORDINALITY AS t(a, d, kd, b, ord)
+         ORDER BY ord
+         RETURNING seq, account, device`,
+        [
+          plan.deliveries.map((d) => d.account),
+          plan.deliveries.map((d) => d.device),
+          commit.sender,
+          commit.senderDevice,
+          commit.messageId,
+          plan.deliveries.map((d) => message(d.welcome).kind),
+          plan.deliveries.map((d) => buf(message(d.welcome).body)),
+          now,
+          expiresAt,
+        ],
+      );
+      for (const x of r.rows as Row[]) {
+        seqs.set(addressKey({ account: x.account as string, device: x.device as number }), Number(x.seq));
+      }
+    }
+    return {
+      status: 'committed',
+      epoch: commit.epoch + 1,
+      deliveries: plan.deliveries.map((d) => ({ ...d, seq: seqs.get(addressKey(d)) as number })),
+    };
+  }
+}
+
+/** The subset of `list` that names registered devices, as `addressKey`s. */
+async function existingDevices(c: pg.PoolClient, list: readonly DeviceAddress[]): Promise<Set<string>> {
+  const r = await c.query(
+    `SELECT d.account, d.id FROM devices d
+     JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int[]) AS t(account, device)) t
+       ON d.account = t.account AND d.id = t.device`,
+    [list.map((a) => a.account), list.map((a) => a.device)],
+  );
+  return new Set((r.rows as Row[]).map((x) => addressKey({ account: x.account as string, device: x.id as number })));
+}
+
+/** Queue depth of each device in `list` that has a non-empty queue, by `addressKey`. */
+async function queueDepths(c: pg.PoolClient, list: readonly DeviceAddress[]): Promise<Map<string, number>> {
+  const r = await c.query(
+    `SELECT q.account, q.device, COUNT(*) AS n FROM queue q
+     JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int[]) AS t(account, device)) t
+       ON q.account = t.account AND q.device = t.device
+     GROUP BY q.account, q.device`,
+    [list.map((a) => a.account), list.map((a) => a.device)],
+  );
+  return new Map(
+    (r.rows as Row[]).map((x) => [
+      addressKey({ account: x.account as string, device: x.device as number }),
+      Number(x.n),
+    ]),
+  );
+}
+
+/** SHA-256 of a KeyPackage: the same package uploaded twice is stored once. */
+function digest(keyPackage: Uint8Array): Buffer {
+  return createHash('sha256').update(keyPackage).digest();
+}
+
+class TooMany extends Error {}
+
+/** A send under the commit's message id committed between the duplicate check and the log insert. */
+class DuplicateRace extends Error {}
