@@ -140,4 +140,37 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(removed.status, 0, removed.stderr);
     assert.doesNotMatch(parley(['devices', '--home', home('ann')]).stdout, /ann-laptop/);
   });
+
+  it('groups: create, send --group, receive shows group lines, info, remove, non-admins refused', () => {
+    for (const n of ['gia', 'gib', 'gic']) {
+      assert.equal(parley(['register', n, '--server', url, '--home', home(n)]).status, 0);
+    }
+    const created = parley(['group', 'create', 'Hikers', '--members', 'gib,gic', '--home', home('gia')]);
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /created “Hikers” \[[A-Za-z0-9_-]{22}\]/);
+    const sent = parley(['send', '--group', 'Hikers', 'summit at noon', '--home', home('gia')]);
+    assert.equal(sent.status, 0, sent.stderr);
+    const got = parley(['receive', '--home', home('gib')]);
+    assert.equal(got.status, 0, got.stderr);
+    assert.match(got.stdout, /\[Hikers\] gia: summit at noon/);
+    const json = parley(['receive', '--json', '--home', home('gic')]);
+    const line = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((m) => m.text === 'summit at noon');
+    assert.equal(line?.from, 'gia');
+    assert.match(line?.group ?? '', /^[A-Za-z0-9_-]{22}$/);
+    const info = parley(['group', 'info', 'Hikers', '--home', home('gib')]);
+    assert.equal(info.status, 0, info.stderr);
+    assert.match(info.stdout, /gia \(admin\)/);
+    assert.match(info.stdout, /gic/);
+    const refused = parley(['group', 'remove', 'Hikers', 'gia', '--home', home('gib')]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /only the group’s admins/);
+    assert.equal(parley(['group', 'remove', 'Hikers', 'gic', '--home', home('gia')]).status, 0);
+    const after = parley(['group', 'info', 'Hikers', '--home', home('gib')]);
+    assert.doesNotMatch(after.stdout, /gic/);
+    assert.equal(parley(['group', 'bogus', '--home', home('gia')]).status, 2);
+  });
 });

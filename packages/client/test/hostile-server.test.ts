@@ -5,14 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import {
-  type ClientEvent,
-  isClientError,
-  openClient,
-  type ParleyClient,
-  registerAccount,
-  startLink,
-} from '@parley/client';
+import { type ClientEvent, isClientError } from '@parley/client';
 import {
   decodePreKeyBundle,
   decodeSignedDeviceList,
@@ -21,47 +14,11 @@ import {
   fromBase64Url,
   toBase64Url,
 } from '@parley/protocol';
-import { collect, createWorld } from './helpers/env.ts';
-import { type Rewrite, startRecordingProxy } from './helpers/recording-proxy.ts';
+import { collect } from './helpers/env.ts';
+import { hostileWorld } from './helpers/hostile-world.ts';
+import type { Rewrite } from './helpers/recording-proxy.ts';
 
 type Frame = Record<string, unknown> & { type?: string; result?: Record<string, unknown> };
-
-/** A world whose clients all go through a proxy with a swappable rewrite rule. */
-async function hostileWorld() {
-  const world = await createWorld();
-  let rule: Rewrite = (d) => [d];
-  const proxy = await startRecordingProxy(
-    () => world.server.url,
-    (d, toServer) => rule(d, toServer),
-  );
-  const clients: ParleyClient[] = [];
-  return {
-    world,
-    setRule(r: Rewrite) {
-      rule = r;
-    },
-    async register(name: string) {
-      const c = await registerAccount({ home: world.home(name), name, server: proxy.url });
-      clients.push(c);
-      return c;
-    },
-    /** Links a new device (home `home`) to `existing` through the proxy. */
-    async link(existing: ParleyClient, home: string) {
-      const pending = await startLink({ home: world.home(home), server: proxy.url, deviceName: home });
-      await existing.acceptLink(pending.code);
-      await pending.done;
-      const c = await openClient({ home: world.home(home) });
-      clients.push(c);
-      await c.connect();
-      return c;
-    },
-    async close() {
-      for (const c of clients) await c.close().catch(() => {});
-      await proxy.close();
-      await world.close();
-    },
-  };
-}
 
 /** Rewrites the signed device list in every response that carries one. */
 function rewriteDeviceLists(edit: (list: Uint8Array) => Uint8Array): Rewrite {

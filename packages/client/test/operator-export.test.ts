@@ -29,7 +29,13 @@ function dumpDatabase(file: string): string[] {
 
 describe('what the operator can hand over: parley admin export', () => {
   let world: TestWorld;
-  const secrets = ['the vault code is 4417', 'meet at the old mill', 'queued: bring the documents'];
+  const secrets = [
+    'the vault code is 4417',
+    'meet at the old mill',
+    'queued: bring the documents',
+    'group secret: the boat leaves at dawn',
+  ];
+  const groupName = 'Harbour Watch Committee';
   let exported: string;
 
   before(async () => {
@@ -41,6 +47,12 @@ describe('what the operator can hand over: parley admin export', () => {
     await alice.sendAndWait('bob', secrets[0] as string);
     await alice.sendAndWait('bob', secrets[1] as string);
     await collect(inbox, 2);
+    // A group: its name, admins and members are encrypted group state; its messages ciphertext.
+    const groupInbox = bob.events();
+    const { id } = await alice.createGroup(groupName, ['bob']);
+    await alice.sendToGroup(id, secrets[3] as string);
+    assert.ok((await collect(groupInbox, 2)).includes(secrets[3] as string));
+    await alice.idle();
     // carol is in alice's contacts (she looked up the safety number) but they never talked.
     await alice.safety('carol');
     alice.markVerified('carol');
@@ -61,11 +73,12 @@ describe('what the operator can hand over: parley admin export', () => {
     assert.equal(doc.queuedFromAccount.count, 1, 'the message waiting for bob');
     assert.equal(doc.queuedFromAccount.messages[0].to, 'bob');
     assert.ok(doc.queuedFromAccount.messages[0].bytes > 0);
-    assert.equal(doc.recentSendIds.length, 3);
+    assert.equal(doc.recentSendIds.length, 5, 'three 1:1 sends, the commit adding bob, one group message');
+    assert.equal(doc.groups.length, 1, 'the group id alice receives for');
     assert.ok(doc.notKept.some((s: string) => /private keys/.test(s)));
   });
 
-  it('neither the export nor a full dump of the database holds plaintext, private keys or the contact list', () => {
+  it('neither the export nor a full dump of the database holds plaintext, private keys, the contact list or group names', () => {
     const rows = dumpDatabase(join(world.dataDir, SQLITE_FILE));
     const everything = [exported, ...rows].map((t) => new Uint8Array(Buffer.from(t, 'latin1')));
     assert.ok(
@@ -78,6 +91,7 @@ describe('what the operator can hand over: parley admin export', () => {
     for (const k of [...privateKeysOf(world.home('alice')), ...privateKeysOf(world.home('bob'))]) {
       for (const blob of everything) assert.ok(!contains(blob, k), 'a private key held by the server');
     }
+    for (const blob of everything) assert.ok(!contains(blob, utf8(groupName)), 'the group name held by the server');
     // alice's contact carol: nothing ties them together.
     assert.ok(!exported.includes('carol'));
     assert.ok(!rows.some((r) => r.includes('alice') && r.includes('carol')), 'a row links alice and carol');

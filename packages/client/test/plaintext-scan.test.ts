@@ -36,6 +36,18 @@ describe('the server never sees plaintext or private keys', () => {
       await bob.sendAndWait('alice', text);
     }
     await collect(aliceInbox, 3);
+    // Group traffic: the group's name and messages are plaintext the server must not see either.
+    const groupName = unique('group-name');
+    sent.push(groupName);
+    const groupInbox = bob.events();
+    const { id } = await alice.createGroup(groupName, ['bob']);
+    for (let i = 0; i < 3; i++) {
+      const text = unique(`group-${i}`);
+      sent.push(text);
+      await alice.sendToGroup(id, text);
+    }
+    await collect(groupInbox, 4);
+    await alice.idle();
     // And some left queued for an offline device, so the database holds them when scanned.
     await bob.close();
     for (let i = 0; i < 3; i++) {

@@ -12,6 +12,11 @@ import WebSocket, { WebSocketServer } from 'ws';
 export interface RecordingProxy {
   readonly url: string;
   readonly frames: { readonly toServer: boolean; readonly data: string }[];
+  /**
+   * Sends a frame of the server's to the connections of `account` (as learned from their
+   * `register`/`auth` requests), as a hostile server would; returns how many got it.
+   */
+  inject(account: string, data: string): number;
   close(): Promise<void>;
 }
 
@@ -23,12 +28,15 @@ export async function startRecordingProxy(upstream: () => string, rewrite?: Rewr
   const frames: { toServer: boolean; data: string }[] = [];
   const http = createServer((_req, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({ server: http, maxPayload: 4 * 1024 * 1024 });
+  const accounts = new Map<WebSocket, string>();
   wss.on('connection', (client, req) => {
     const server = new WebSocket(`${upstream().replace(/^http/, 'ws')}${req.url ?? ''}`);
     const early: string[] = [];
     client.on('message', (d) => {
       const data = String(d);
       frames.push({ toServer: true, data });
+      const account = handshakeName(data);
+      if (account !== undefined) accounts.set(client, account);
       for (const out of rewrite ? rewrite(data, true) : [data]) {
         if (server.readyState === WebSocket.OPEN) server.send(out);
         else early.push(out);
@@ -48,7 +56,10 @@ export async function startRecordingProxy(upstream: () => string, rewrite?: Rewr
       client.close();
       server.close();
     };
-    client.on('close', closeBoth);
+    client.on('close', () => {
+      accounts.delete(client);
+      closeBoth();
+    });
     server.on('close', closeBoth);
     client.on('error', () => {});
     server.on('error', () => client.close());
@@ -57,9 +68,30 @@ export async function startRecordingProxy(upstream: () => string, rewrite?: Rewr
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     frames,
+    inject(account, data) {
+      let n = 0;
+      for (const [c, a] of accounts) {
+        if (a === account && c.readyState === WebSocket.OPEN) {
+          c.send(data);
+          n++;
+        }
+      }
+      return n;
+    },
     async close() {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => http.close(() => r()));
     },
   };
+}
+
+/** The account a `register` or `auth` request names, if `data` is one. */
+function handshakeName(data: string): string | undefined {
+  try {
+    const f = JSON.parse(data) as { op?: string; args?: { name?: unknown } };
+    if ((f.op === 'auth' || f.op === 'register') && typeof f.args?.name === 'string') return f.args.name;
+  } catch {
+    // Not JSON: not a handshake.
+  }
+  return undefined;
 }

@@ -7,10 +7,12 @@ import { HOME_DB_FILE } from '@parley/client';
 import {
   decodeAccountIdentityRecord,
   decodeDeviceIdentityRecord,
+  decodeGroupRecord,
   decodeKemPreKeyRecord,
   decodeOneTimePreKeyRecord,
   decodeSignedPreKeyRecord,
   fromBase64Url,
+  groupClientConfig,
   utf8,
 } from '@parley/protocol';
 import Database from 'better-sqlite3';
@@ -44,7 +46,10 @@ export function trafficViews(frames: readonly { data: string }[]): Uint8Array[] 
   return views;
 }
 
-/** The private keys a client's home holds (identity, account, prekeys). */
+/**
+ * The private keys a client's home holds: identity, account, prekeys, MLS KeyPackage private
+ * keys, and each group's current epoch secrets and private tree keys.
+ */
 export function privateKeysOf(home: string): Uint8Array[] {
   const db = new Database(join(home, HOME_DB_FILE), { readonly: true });
   const get = (k: string) =>
@@ -57,6 +62,16 @@ export function privateKeysOf(home: string): Uint8Array[] {
   for (const r of rows('signed_prekeys')) keys.push(decodeSignedPreKeyRecord(r).privateKey);
   for (const r of rows('one_time_prekeys')) keys.push(decodeOneTimePreKeyRecord(r).privateKey);
   for (const r of rows('kem_prekeys')) keys.push(decodeKemPreKeyRecord(r).secretKey.slice(0, 64));
+  for (const r of db.prepare('SELECT private FROM key_packages').all() as { private: Buffer }[]) {
+    keys.push(new Uint8Array(r.private).slice(1, 33), new Uint8Array(r.private).slice(33, 65));
+  }
+  const config = groupClientConfig(async () => true);
+  for (const r of rows('groups')) {
+    const state = decodeGroupRecord(r, config);
+    const { senderDataSecret, exporterSecret, confirmationKey, membershipKey, initSecret } = state.keySchedule;
+    keys.push(senderDataSecret, exporterSecret, confirmationKey, membershipKey, initSecret);
+    keys.push(...Object.values(state.privatePath.privateKeys));
+  }
   db.close();
   return keys;
 }
