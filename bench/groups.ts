@@ -143,6 +143,37 @@ async function clientCosts(n: number, unit: Awaited<ReturnType<typeof pairwise>>
   const remove = await timed(() => commitGroupChange(a, { remove: [leaf] }));
   report(label('remove_ms'), remove.ms, 'ms', n * unit.encryptMs);
   report(label('remove_commit_bytes'), remove.value.commit.length, 'bytes', n * unit.bytes);
+
+  // Warm tree: one member under each node of the creator's copath (leaves 1, 2, 4, …) commits a
+  // path update, as members do when they rotate their keys; the creator's removal then encrypts
+  // to one node per level — the O(log n) cost MLS promises in steady state.
+  const committers: { state: typeof a }[] = [];
+  for (let i = 1; i < n; i *= 2) {
+    const p = packages[i - 1];
+    const m = members[i];
+    if (p === undefined || m === undefined) break;
+    const joined = await joinFromWelcome(
+      readWelcome(built.welcome).welcome,
+      p.kp,
+      decodePrivateKeys(p.created.privateKeys, m.identity.signingPrivateKey),
+      config,
+    );
+    // Bring it to the current epoch: the commits made since the group was built.
+    let state = joined;
+    for (const c of [add.value.commit]) state = (await openGroupMessage(state, c, policy)).state;
+    committers.push({ state });
+  }
+  for (const [i, c] of committers.entries()) {
+    const update = await commitGroupChange(c.state, {});
+    c.state = update.state;
+    a = (await openGroupMessage(a, update.commit, policy)).state;
+    for (const [j, other] of committers.entries()) {
+      if (j !== i) other.state = (await openGroupMessage(other.state, update.commit, policy)).state;
+    }
+  }
+  const warm = await timed(() => commitGroupChange(a, { remove: [leaf] }));
+  report(label('remove_warm_ms'), warm.ms, 'ms', n * unit.encryptMs);
+  report(label('remove_warm_commit_bytes'), warm.value.commit.length, 'bytes', n * unit.bytes);
 }
 
 /** Sends `WINDOW` messages at a time for `seconds`; returns deliveries per second. */

@@ -51,6 +51,8 @@ describe('group benchmark (smoke)', () => {
         'send_bytes',
         'remove_ms',
         'remove_commit_bytes',
+        'remove_warm_ms',
+        'remove_warm_commit_bytes',
         'fanout_deliveries_per_s',
       ].map((n) => `groups.n4.${n}`),
     );
