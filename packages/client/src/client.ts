@@ -12,8 +12,6 @@ import {
   authSignedBytes,
   type CryptoProvider,
   computeSafetyNumber,
-  createNodeCryptoProvider,
-  createNodeRandom,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   generateAccountIdentity,
@@ -23,22 +21,25 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
 import { ClientError, isRelayRefusal } from './errors.ts';
 import { type ClientEvent, createEventHub, type StoredMessage } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
-import { openHomeDatabase } from './home/database.ts';
+import { type HomeDatabase, whenDurable } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
 import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type KeyChangePolicy, type Messaging } from './messaging.ts';
+import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink } from './relay/relay-link.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
-  /** The home directory holding this device's keys, sessions and history. */
+  /**
+   * The home holding this device's keys, sessions and history: a directory in Node, the name
+   * of a saved home in this browser profile's IndexedDB in browsers.
+   */
   readonly home: string;
   readonly provider?: CryptoProvider;
   readonly random?: RandomSource;
@@ -116,19 +117,21 @@ export interface ParleyClient {
 }
 
 interface Runtime {
-  readonly db: Database.Database;
+  readonly platform: ClientPlatform;
+  readonly db: HomeDatabase;
   readonly provider: CryptoProvider;
   readonly random: RandomSource;
   readonly clock: () => number;
   readonly profiles: ProfileStore;
 }
 
-function runtime(options: ClientOptions): Runtime {
-  const db = openHomeDatabase(options.home);
+async function runtime(platform: ClientPlatform, options: ClientOptions): Promise<Runtime> {
+  const db = await platform.openHome(options.home);
   return {
+    platform,
     db,
-    provider: options.provider ?? createNodeCryptoProvider(),
-    random: options.random ?? createNodeRandom(),
+    provider: options.provider ?? platform.provider(),
+    random: options.random ?? platform.random(),
     clock: options.clock ?? Date.now,
     profiles: createProfileStore(db),
   };
@@ -139,13 +142,14 @@ function runtime(options: ClientOptions): Runtime {
  * returns the connected client. Keys are saved before the server is asked, so an interrupted
  * registration can be repeated with the same name.
  */
-export async function registerAccount(
+export async function registerAccountOn(
+  platform: ClientPlatform,
   options: ClientOptions & { name: string; server: string; invite?: string },
 ): Promise<ParleyClient> {
   if (!ACCOUNT_NAME_PATTERN.test(options.name)) {
     throw new ClientError('INVALID_ARGUMENT', 'account names are 3-32 characters of a-z, 0-9, _, . and -');
   }
-  const rt = runtime(options);
+  const rt = await runtime(platform, options);
   try {
     let profile = rt.profiles.load();
     if (
@@ -191,8 +195,8 @@ export async function registerAccount(
 }
 
 /** Opens the client of an existing home (not yet connected). */
-export async function openClient(options: ClientOptions): Promise<ParleyClient> {
-  const rt = runtime(options);
+export async function openClientOn(platform: ClientPlatform, options: ClientOptions): Promise<ParleyClient> {
+  const rt = await runtime(platform, options);
   const profile = rt.profiles.load();
   if (profile === undefined || !profile.registered) {
     rt.db.close();
@@ -228,7 +232,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   });
 
   const groups: Groups = createGroups({
-    db,
+    // groups/ still names better-sqlite3's type; it calls only the HomeDatabase subset.
+    db: db as unknown as Parameters<typeof createGroups>[0]['db'],
     random,
     clock,
     profile: () => profile,
@@ -281,6 +286,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       url: profile.server,
       requestTimeoutMs: options.requestTimeoutMs,
       maxBackoffMs: options.maxBackoffMs,
+      openWebSocket: rt.platform.openWebSocket,
+      beforeSend: () => whenDurable(db),
       onLink(l) {
         link = l;
       },
@@ -420,6 +427,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       link?.close();
       await idle();
       events.end();
+      await whenDurable(db)?.catch(() => {});
       db.close();
     },
   };

@@ -1,20 +1,38 @@
 /**
- * `@parley/client`: the client SDK. `registerAccount` creates an account in a home directory,
+ * `@parley/client`: the client SDK (this entry is Node's; browsers import `@parley/client/web`). `registerAccount` creates an account in a home directory,
  * `openClient` opens one; the returned `ParleyClient` sends, receives (as one async iterable of
  * events) and manages trust in contacts' keys.
  */
-export {
-  type ClientOptions,
-  type ContactSafety,
-  type DeviceInfo,
-  openClient,
-  type ParleyClient,
-  registerAccount,
-} from './client.ts';
+import { type ClientOptions, openClientOn, type ParleyClient, registerAccountOn } from './client.ts';
+import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
+import { nodePlatform } from './node-platform.ts';
+
+export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
 export type { ClientEvent, StoredMessage } from './events.ts';
 export { type GroupInfo, groupPeer } from './groups/groups.ts';
 export { HOME_DB_FILE } from './home/database.ts';
-export { type PendingLink, startLink } from './linking.ts';
+export type { PendingLink, StartLinkOptions } from './linking.ts';
 export type { KeyChangePolicy } from './messaging.ts';
+export type { ClientPlatform, WebSocketLike } from './platform.ts';
+
+/**
+ * Creates account `name` on `server` with this home directory's first device, uploads prekeys
+ * and returns the connected client (Node: better-sqlite3, `ws`, node:crypto).
+ */
+export function registerAccount(
+  options: ClientOptions & { name: string; server: string; invite?: string },
+): Promise<ParleyClient> {
+  return registerAccountOn(nodePlatform, options);
+}
+
+/** Opens the client of an existing home directory (not yet connected). */
+export function openClient(options: ClientOptions): Promise<ParleyClient> {
+  return openClientOn(nodePlatform, options);
+}
+
+/** Starts linking an empty home directory as a new device of an existing account (see `PendingLink`). */
+export function startLink(options: StartLinkOptions): Promise<PendingLink> {
+  return startLinkOn(nodePlatform, options);
+}

@@ -10,8 +10,6 @@ import {
   type CryptoProvider,
   constantTimeEqual,
   createLinkCode,
-  createNodeCryptoProvider,
-  createNodeRandom,
   decodeDeviceIdentityPublic,
   decodeLinkCode,
   decodeSignedDeviceList,
@@ -33,11 +31,11 @@ import {
   verifyDeviceList,
   verifyLinkOffer,
 } from '@parley/protocol';
-import WebSocket from 'ws';
 import { ClientError, isClientError } from './errors.ts';
 import type { Contacts } from './home/contacts.ts';
-import { openHomeDatabase } from './home/database.ts';
+import { whenDurable } from './home/database.ts';
 import { createProfileStore, type Profile } from './home/profile.ts';
+import type { ClientPlatform } from './platform.ts';
 import { type RelayLink, relayWebSocketUrl } from './relay/relay-link.ts';
 
 /** What crosses the link channel, sealed. */
@@ -60,20 +58,24 @@ export interface PendingLink {
   cancel(): void;
 }
 
-/**
- * Starts linking this (empty) home as a new device of an existing account. The returned code
- * is the only thing that must reach the existing device; it never goes through the server.
- */
-export async function startLink(options: {
+/** Options of `startLink`. */
+export interface StartLinkOptions {
+  /** The (empty) home that becomes the new device. */
   home: string;
   server: string;
   deviceName: string;
   provider?: CryptoProvider;
   random?: RandomSource;
-}): Promise<PendingLink> {
-  const provider = options.provider ?? createNodeCryptoProvider();
-  const random = options.random ?? createNodeRandom();
-  const db = openHomeDatabase(options.home);
+}
+
+/**
+ * Starts linking this (empty) home as a new device of an existing account. The returned code
+ * is the only thing that must reach the existing device; it never goes through the server.
+ */
+export async function startLinkOn(platform: ClientPlatform, options: StartLinkOptions): Promise<PendingLink> {
+  const provider = options.provider ?? platform.provider();
+  const random = options.random ?? platform.random();
+  const db = await platform.openHome(options.home);
   const profiles = createProfileStore(db);
   if (profiles.load() !== undefined) {
     db.close();
@@ -84,10 +86,27 @@ export async function startLink(options: {
   const identity = encodeDeviceIdentityPublic(device.publicIdentity);
   const mac = await linkOfferMac(provider, code, identity, options.deviceName);
 
-  const ws = new WebSocket(relayWebSocketUrl(options.server));
+  type Frame = { type: string; id?: number; code?: string; message?: string; body?: string };
+  let ws: ReturnType<ClientPlatform['openWebSocket']>;
+  try {
+    ws = platform.openWebSocket(relayWebSocketUrl(options.server), 4 * 1024 * 1024);
+  } catch {
+    db.close();
+    throw new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.server}`);
+  }
+  // Frames go to the opening handshake until the channel is open, then to the link listener.
+  let onFrame: (f: Frame) => void = () => {};
+  ws.addEventListener('message', (e) => {
+    let f: Frame;
+    try {
+      f = JSON.parse(String(e.data)) as Frame;
+    } catch {
+      return;
+    }
+    onFrame(f);
+  });
   const opened = new Promise<void>((resolve, reject) => {
-    ws.on('message', function onFirst(d) {
-      const f = JSON.parse(String(d)) as { type: string; id?: number; code?: string; message?: string };
+    onFrame = (f) => {
       if (f.type === 'challenge') {
         const args = {
           channel: toBase64Url(code.channel),
@@ -97,31 +116,34 @@ export async function startLink(options: {
         };
         ws.send(JSON.stringify({ v: RELAY_API_VERSION, type: 'request', id: 1, op: 'link-open', args }));
       } else if (f.id === 1) {
-        ws.off('message', onFirst);
+        onFrame = () => {};
         if (f.type === 'response') resolve();
         else reject(new ClientError('SERVER_REFUSED', `server refused: ${f.message}`));
       }
-    });
-    ws.once('error', () =>
-      reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.server}`)),
-    );
+    };
+    const unreachable = () =>
+      reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.server}`));
+    ws.addEventListener('error', unreachable);
+    ws.addEventListener('close', unreachable);
   });
   try {
     await opened;
   } catch (err) {
-    ws.terminate();
+    ws.close();
     db.close();
     throw err;
   }
 
+  // Set once the sealed payload arrived: from then on the payload handler closes the home.
+  let receiving = false;
   const done = new Promise<{ name: string; device: number }>((resolve, reject) => {
-    ws.on('message', (d) => {
-      const f = JSON.parse(String(d)) as { type: string; body?: string; code?: string };
+    onFrame = (f) => {
       if (f.type === 'error' && f.code === 'HANDSHAKE_TIMEOUT') {
         reject(new ClientError('TIMEOUT', 'the link code expired before an existing device used it'));
         return;
       }
       if (f.type !== 'link') return;
+      receiving = true;
       void (async () => {
         const sealed = fromBase64Url('body', f.body);
         const plain = await openLinkPayload(provider, code, device, identity, sealed);
@@ -166,6 +188,7 @@ export async function startLink(options: {
             c.verified ? 1 : 0,
           );
         }
+        await whenDurable(db);
         return { name: p.name, device: p.device };
       })()
         .then(resolve, reject)
@@ -173,10 +196,11 @@ export async function startLink(options: {
           ws.close();
           db.close();
         });
+    };
+    ws.addEventListener('close', () => {
+      if (!receiving) db.close();
+      reject(new ClientError('SERVER_UNREACHABLE', 'the connection closed before the link completed'));
     });
-    ws.on('close', () =>
-      reject(new ClientError('SERVER_UNREACHABLE', 'the connection closed before the link completed')),
-    );
   });
   return {
     code: toBase64Url(encodeLinkCode(code)),

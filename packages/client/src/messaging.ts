@@ -27,12 +27,11 @@ import {
   verifyDeviceList,
   type WireOutgoing,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
 import { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import type { EventHub, StoredMessage } from './events.ts';
 import type { Contacts } from './home/contacts.ts';
-import { blob } from './home/database.ts';
+import { blob, type HomeDatabase } from './home/database.ts';
 import type { Profile } from './home/profile.ts';
 import type { HomeProtocolStores } from './home/protocol-stores.ts';
 import type { RelayLink } from './relay/relay-link.ts';
@@ -53,7 +52,7 @@ export type KeyChangePolicy = 'block-verified' | 'block-all';
 
 /** What messaging needs from the client. */
 export interface MessagingDeps {
-  readonly db: Database.Database;
+  readonly db: HomeDatabase;
   readonly provider: CryptoProvider;
   readonly random: RandomSource;
   readonly clock: () => number;
@@ -90,7 +89,7 @@ interface OutboxRow {
   message_id: string;
   recipient: string;
   transport_id: string;
-  content: Buffer;
+  content: Uint8Array;
   payload: string | null;
   only_device: number | null;
 }

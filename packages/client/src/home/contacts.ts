@@ -11,9 +11,8 @@ import {
   type SignedDeviceList,
   verifyDeviceList,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
 import { ClientError } from '../errors.ts';
-import { blob } from './database.ts';
+import { blob, type HomeDatabase } from './database.ts';
 
 /** A contact as stored. */
 export interface Contact {
@@ -47,7 +46,7 @@ export interface Contacts {
 }
 
 /** Opens the contacts table over the home database. */
-export function createContacts(db: Database.Database, provider: CryptoProvider): Contacts {
+export function createContacts(db: HomeDatabase, provider: CryptoProvider): Contacts {
   const q = {
     get: db.prepare('SELECT * FROM contacts WHERE name = ?'),
     all: db.prepare('SELECT * FROM contacts ORDER BY name'),

@@ -1,14 +1,65 @@
 /**
- * The client's local database: one SQLite file in the home directory (mode 0600, in a 0700
- * directory), WAL mode, numbered migrations. It holds private keys and message history, so it
- * never leaves the device; docs/threat-model.md says what a stolen home reveals.
+ * The client's local database: its schema (numbered migrations) and the small synchronous SQL
+ * surface the SDK uses, `HomeDatabase`. It holds private keys and message history, so it never
+ * leaves the device; docs/threat-model.md says what a stolen home reveals.
+ *
+ * Two backends implement it: better-sqlite3 on a file in the home directory (Node,
+ * `better-sqlite3-home-database.ts`) and SQLite compiled to WebAssembly whose image is saved
+ * to IndexedDB (browsers, `wasm-home-database.ts`). The interface is the subset of
+ * better-sqlite3's API the SDK calls, so the Node backend is better-sqlite3 itself, unwrapped.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 
-/** File name of the local database inside the home directory. */
+/** File name of the local database inside the home directory (Node backend). */
 export const HOME_DB_FILE = 'parley-client.sqlite';
+
+/** A value bound to or read from SQL: what SQLite stores (BLOBs as bytes). */
+export type SqlValue = number | bigint | string | Uint8Array | null;
+
+/** A prepared statement (better-sqlite3's semantics: positional `?` parameters). */
+export interface HomeStatement {
+  /** Runs a write; `changes` is the number of rows it inserted, updated or deleted. */
+  run(...params: unknown[]): { changes: number };
+  /** The first row (an object by column name, or the first column after `pluck()`), or undefined. */
+  get(...params: unknown[]): unknown;
+  /** Every row. */
+  all(...params: unknown[]): unknown[];
+  /** Makes `get`/`all` return the first column's value instead of row objects. */
+  pluck(): HomeStatement;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: mirrors better-sqlite3's typing so its Database is a HomeDatabase as is.
+type AnyArgs = (...params: any[]) => unknown;
+type ArgsOf<F extends AnyArgs> = F extends (...args: infer A) => unknown ? A : never;
+
+/** A function run inside one transaction (better-sqlite3's `db.transaction(fn)`). */
+export interface HomeTransaction<F extends AnyArgs> {
+  (...params: ArgsOf<F>): ReturnType<F>;
+  /** Runs it as `BEGIN IMMEDIATE` (takes the write lock at once). */
+  immediate(...params: ArgsOf<F>): ReturnType<F>;
+}
+
+/** The local database as the SDK uses it: synchronous, one writer, transactions by wrapping a function. */
+export interface HomeDatabase {
+  prepare(sql: string): HomeStatement;
+  exec(sql: string): unknown;
+  transaction<F extends AnyArgs>(fn: F): HomeTransaction<F>;
+  close(): unknown;
+}
+
+/**
+ * Resolves once every committed write is durable. Backends that write through (better-sqlite3
+ * with `synchronous = FULL`) need no wait and leave it out; the WebAssembly backend saves its
+ * image to IndexedDB after the fact, so the relay link waits on this before anything leaves the
+ * device (an acknowledgement, or a message encrypted with a ratchet step not yet saved).
+ */
+export function whenDurable(db: HomeDatabase): Promise<void> | undefined {
+  return (db as Partial<DurableHomeDatabase>).durable?.();
+}
+
+/** A backend that persists after the fact (see `whenDurable`). */
+export interface DurableHomeDatabase extends HomeDatabase {
+  durable(): Promise<void>;
+}
 
 const MIGRATIONS: readonly { version: number; up: string }[] = [
   {
@@ -109,20 +160,10 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
   },
 ];
 
-/** Opens (creating if needed) the home database and migrates it. */
-export function openHomeDatabase(home: string): Database.Database {
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  const file = join(home, HOME_DB_FILE);
-  const fresh = !existsSync(file);
-  const db = new Database(file);
-  if (fresh) chmodSync(file, 0o600);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+/** Creates the tables, or brings an older home up to date, in one transaction per migration. */
+export function migrateHomeDatabase(db: HomeDatabase): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
-  const done = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
+  const done = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     db.transaction(() => {
@@ -130,11 +171,10 @@ export function openHomeDatabase(home: string): Database.Database {
       db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(m.version);
     }).immediate();
   }
-  return db;
 }
 
-/** A `Uint8Array` view of a BLOB column value. */
+/** A `Uint8Array` view of a BLOB column value (better-sqlite3 returns a Buffer, a subclass). */
 export function blob(value: unknown): Uint8Array {
-  const b = value as Buffer;
+  const b = value as Uint8Array;
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

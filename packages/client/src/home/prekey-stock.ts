@@ -4,6 +4,7 @@
  * with its counts and says `keys-low` when fetches drain them; we top up to the targets.
  * The signed prekey rotates weekly; old signed prekeys stay a month for late initial messages.
  */
+
 import {
   type CryptoProvider,
   type DeviceIdentityKeyPair,
@@ -19,7 +20,7 @@ import {
   type RelayOps,
   toBase64Url,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
+import type { HomeDatabase } from './database.ts';
 import type { ProfileStore } from './profile.ts';
 
 /** How many unused one-time keys of each kind we keep on the server. */
@@ -40,7 +41,7 @@ const wireSigned = (k: { id: number; publicKey: Uint8Array; signature: Uint8Arra
  * last-resort key when due), saving every private key before returning.
  */
 export async function prepareStock(
-  db: Database.Database,
+  db: HomeDatabase,
   profile: ProfileStore,
   provider: CryptoProvider,
   random: RandomSource,
@@ -86,7 +87,7 @@ export async function prepareStock(
   return Object.keys(args).length === 0 ? undefined : args;
 }
 
-function saveKem(db: Database.Database, k: KemPreKeyRecord): void {
+function saveKem(db: HomeDatabase, k: KemPreKeyRecord): void {
   db.prepare('INSERT INTO kem_prekeys (id, last_resort, record) VALUES (?, ?, ?)').run(
     k.id,
     k.lastResort ? 1 : 0,

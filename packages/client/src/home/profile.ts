@@ -13,8 +13,7 @@ import {
   encodeSignedDeviceList,
   type SignedDeviceList,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
-import { blob } from './database.ts';
+import { blob, type HomeDatabase } from './database.ts';
 
 /** A loaded profile. */
 export interface Profile {
@@ -48,7 +47,7 @@ export interface ProfileStore {
 }
 
 /** Opens the profile over the home database. */
-export function createProfileStore(db: Database.Database): ProfileStore {
+export function createProfileStore(db: HomeDatabase): ProfileStore {
   const get = db.prepare('SELECT value FROM profile WHERE key = ?');
   const put = db.prepare('INSERT OR REPLACE INTO profile (key, value) VALUES (?, ?)');
   const read = (key: string): unknown => (get.get(key) as { value: unknown } | undefined)?.value;

@@ -23,9 +23,8 @@ import {
   type SignedDeviceList,
   toBase64Url,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
 import type { Contacts } from './contacts.ts';
-import { blob } from './database.ts';
+import { blob, type HomeDatabase, type HomeStatement } from './database.ts';
 
 /** The three protocol stores plus the session deletion the self-healing path needs. */
 export interface HomeProtocolStores {
@@ -36,7 +35,7 @@ export interface HomeProtocolStores {
 
 /** Creates the stores; `ownList` reads our own signed device list (for our other devices). */
 export function createHomeProtocolStores(
-  db: Database.Database,
+  db: HomeDatabase,
   local: DeviceIdentityKeyPair,
   ownName: string,
   ownList: () => SignedDeviceList,
@@ -55,8 +54,8 @@ export function createHomeProtocolStores(
     putSession: db.prepare('INSERT OR REPLACE INTO sessions (address, record) VALUES (?, ?)'),
     delSession: db.prepare('DELETE FROM sessions WHERE address = ?'),
   };
-  const record = (stmt: Database.Statement, id: number | string): Uint8Array | undefined => {
-    const r = stmt.get(id) as { record: Buffer } | undefined;
+  const record = (stmt: HomeStatement, id: number | string): Uint8Array | undefined => {
+    const r = stmt.get(id) as { record: Uint8Array } | undefined;
     return r && blob(r.record);
   };
 
@@ -77,7 +76,7 @@ export function createHomeProtocolStores(
         return local;
       },
       async getRemoteIdentity(address) {
-        const r = q.getIdentity.get(addressKey(address)) as { identity: Buffer } | undefined;
+        const r = q.getIdentity.get(addressKey(address)) as { identity: Uint8Array } | undefined;
         return r && decodeDeviceIdentityPublic(blob(r.identity));
       },
       async saveRemoteIdentity(address, identity) {

@@ -11,8 +11,8 @@ import {
   type RelayOps,
   type ServerFrame,
 } from '@parley/protocol';
-import WebSocket from 'ws';
 import { ClientError } from '../errors.ts';
+import { type WebSocketLike, WS_OPEN } from '../platform.ts';
 
 /** Link states as `onState` reports them. */
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
@@ -31,6 +31,14 @@ export interface RelayLinkOptions {
   readonly requestTimeoutMs?: number;
   /** Longest wait between reconnection attempts. */
   readonly maxBackoffMs?: number;
+  /** Opens the socket (the platform's WebSocket). */
+  openWebSocket(url: string, maxPayload: number): WebSocketLike;
+  /**
+   * Called before each frame leaves; when it returns a promise, the frame waits for it (in
+   * order). The browser home uses it so that nothing is sent before the state it depends on is
+   * saved: an acknowledgement before the message is stored, a ciphertext before its ratchet step.
+   */
+  beforeSend?(): Promise<void> | undefined;
 }
 
 /** An open link. */
@@ -55,6 +63,12 @@ const CLOSE_REPLACED = 4002;
 /** Close code the relay uses when this device was removed from its account. */
 const CLOSE_REMOVED = 4003;
 
+/** Runs `fn` on the next turn of the event loop (`setImmediate` where there is one). */
+const nextTurn = (fn: () => void): void => {
+  if (typeof setImmediate === 'function') setImmediate(fn);
+  else setTimeout(fn, 0);
+};
+
 /** The relay's WebSocket URL for a server base URL (`https` → `wss`, path `/v1/ws`). */
 export function relayWebSocketUrl(url: string): string {
   const u = new URL(url);
@@ -76,7 +90,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   const maxBackoff = options.maxBackoffMs ?? 30_000;
   const pending = new Map<number, Pending>();
   let nextId = 1;
-  let ws: WebSocket | undefined;
+  let ws: WebSocketLike | undefined;
   let connected = false;
   let handshaking = false;
   let closed = false;
@@ -85,8 +99,27 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   let acks: number[] = [];
   let first: { resolve(): void; reject(err: unknown): void } | undefined;
 
+  // Frames wait here, in order, while `beforeSend` has a save in progress.
+  let outgoing: Promise<void> | undefined;
+  const sendNow = (socket: WebSocketLike | undefined, frame: object): void => {
+    if (socket !== undefined && socket === ws && socket.readyState === WS_OPEN) socket.send(JSON.stringify(frame));
+  };
   const sendRaw = (frame: object): void => {
-    if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+    const socket = ws;
+    const saved = options.beforeSend?.();
+    if (saved === undefined && outgoing === undefined) {
+      sendNow(socket, frame);
+      return;
+    }
+    const next: Promise<void> = Promise.all([outgoing, saved]).then(
+      () => sendNow(socket, frame),
+      // Not saved: the frame is not sent. Requests time out; deliveries come again unacknowledged.
+      () => {},
+    );
+    outgoing = next;
+    void next.then(() => {
+      if (outgoing === next) outgoing = undefined;
+    });
   };
 
   const rawRequest = (op: RelayOp, args: object): Promise<unknown> =>
@@ -132,7 +165,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     }
   };
 
-  const onMessage = (data: WebSocket.RawData): void => {
+  const onMessage = (data: unknown): void => {
     let frame: ServerFrame;
     try {
       frame = JSON.parse(String(data)) as ServerFrame;
@@ -173,11 +206,19 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   function connect(): void {
     if (closed) return;
     options.onState('connecting');
-    const socket = new WebSocket(relayWebSocketUrl(options.url), { maxPayload: 4 * 1024 * 1024 });
+    let socket: WebSocketLike;
+    try {
+      socket = options.openWebSocket(relayWebSocketUrl(options.url), 4 * 1024 * 1024);
+    } catch {
+      first?.reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.url}`));
+      first = undefined;
+      closed = true;
+      return;
+    }
     ws = socket;
-    socket.on('message', onMessage);
-    socket.on('error', () => {});
-    socket.on('close', (code) => {
+    socket.addEventListener('message', (e) => onMessage(e.data));
+    socket.addEventListener('error', () => {});
+    socket.addEventListener('close', ({ code }) => {
       if (ws !== socket) return;
       connected = false;
       failAll(new ClientError('SERVER_UNREACHABLE', 'the connection to the server closed'));
@@ -213,7 +254,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       return rawRequest(op, args) as Promise<never>;
     },
     ack(seq) {
-      if (acks.length === 0) setImmediate(flushAcks);
+      if (acks.length === 0) nextTurn(flushAcks);
       acks.push(seq);
     },
     isConnected() {

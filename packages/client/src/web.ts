@@ -1,0 +1,35 @@
+/**
+ * `@parley/client/web`: the client SDK for browsers. The same `ParleyClient` as the Node entry;
+ * a home is a name in this browser profile's IndexedDB (SQLite in WebAssembly, saved after each
+ * committed write), crypto is WebCrypto (ML-KEM from `@noble/post-quantum`), sockets are the
+ * browser's. Imports no Node module, so bundlers need no shims.
+ */
+import { type ClientOptions, openClientOn, type ParleyClient, registerAccountOn } from './client.ts';
+import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
+import { webPlatform } from './web-platform.ts';
+
+export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
+export { MAX_TEXT_BYTES } from './content.ts';
+export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
+export type { ClientEvent, StoredMessage } from './events.ts';
+export { type GroupInfo, groupPeer } from './groups/groups.ts';
+export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } from './home/indexeddb-image-store.ts';
+export type { PendingLink, StartLinkOptions } from './linking.ts';
+export type { KeyChangePolicy } from './messaging.ts';
+
+/** Creates account `name` on `server` in the browser home `options.home`; returns the connected client. */
+export function registerAccount(
+  options: ClientOptions & { name: string; server: string; invite?: string },
+): Promise<ParleyClient> {
+  return registerAccountOn(webPlatform, options);
+}
+
+/** Opens the client of a browser home (not yet connected). */
+export function openClient(options: ClientOptions): Promise<ParleyClient> {
+  return openClientOn(webPlatform, options);
+}
+
+/** Starts linking an empty browser home as a new device of an existing account. */
+export function startLink(options: StartLinkOptions): Promise<PendingLink> {
+  return startLinkOn(webPlatform, options);
+}
