@@ -140,4 +140,30 @@ describe('group conversations (MLS)', () => {
       await back.close();
     }
   });
+
+  it('a device linked later joins every group through its own account; an unlinked one is removed', async () => {
+    const alice = await world.register('g5-alice');
+    const bob = await world.register('g5-bob');
+    const { id } = await alice.createGroup('Later', ['g5-bob']);
+    await until('bob to join', () => inGroup(bob, id));
+    const updates: { by: string; added: readonly string[] }[] = [];
+    const events = alice.events();
+    void (async () => {
+      for await (const e of events) if (e.type === 'group-updated') updates.push(e);
+    })();
+    const bob2 = await world.link(bob, 'g5-bob-2');
+    await bob.idle();
+    await until('bob2 to join', () => inGroup(bob2, id));
+    await until('alice to see bob2', () => membersOf(alice, id).includes('g5-bob:1+2'));
+    assert.deepEqual(updates[0], { ...updates[0], by: 'g5-bob', added: ['g5-bob'] }, 'bob added his own device');
+    await alice.sendToGroup(id, 'hello both of you');
+    await until('bob2 to read it', () => texts(bob2, id).includes('hello both of you'));
+    await bob.removeDevice(2);
+    await until('alice to see bob2 gone', () => membersOf(alice, id).includes('g5-bob:1'));
+    await alice.sendToGroup(id, 'only bob1 now');
+    await until('bob to read it', () => texts(bob, id).includes('only bob1 now'));
+    await bob2.idle();
+    assert.ok(!texts(bob2, id).includes('only bob1 now'));
+    void events.return?.();
+  });
 });

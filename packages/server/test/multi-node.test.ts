@@ -41,7 +41,7 @@ for (const [busName, busUrl] of [
       if (reason === undefined) await dropSchema(schema);
     });
 
-    it('delivers across nodes at once; after SIGKILL of a node nothing acknowledged is lost or doubled', {
+    it('delivers 1:1 and group messages across nodes at once; after SIGKILL of a node nothing acknowledged is lost or doubled', {
       skip: reason,
     }, async () => {
       const args = [POSTGRES_URL, schema, busUrl];
@@ -50,6 +50,27 @@ for (const [busName, busUrl] of [
       children.push(a.child, b.child);
       const alice = await registerRaw(a.url, 'alice');
       const bob = await registerRaw(b.url, 'bob');
+      // A group whose delivery list is alice and bob (the relay never parses the commit).
+      const groupId = toBase64Url(random(16));
+      assert.equal((await alice.conn.request('group-create', { groupId })).type, 'response');
+      const commit = await alice.conn.request('group-commit', {
+        groupId,
+        epoch: 0,
+        messageId: toBase64Url(random(12)),
+        commit: toBase64Url(random(64)),
+        members: [
+          { name: 'alice', devices: [1] },
+          { name: 'bob', devices: [1] },
+        ],
+      });
+      assert.equal(commit.type, 'response');
+      const groupCommit: string[] = [];
+      await drain(bob.conn, groupCommit, (g) => g.length === 1, 5000);
+      const groupArgs = (body: Uint8Array) => ({
+        groupId,
+        messageId: toBase64Url(random(12)),
+        body: toBase64Url(body),
+      });
 
       // Node A takes the send, node B holds bob's connection: the bus rings B's doorbell.
       const first = random(40);
@@ -59,10 +80,14 @@ for (const [busName, busUrl] of [
       assert.deepEqual(got, [toBase64Url(first)]);
 
       // Mid-stream, node B dies; bob reconnects to node A and gets everything acknowledged, once.
+      // Every third message is a group message, fanned out through the same queues.
       const bodies = Array.from({ length: 30 }, () => random(40));
       const acked: string[] = [];
       const sends = bodies.map((body, i) =>
-        alice.conn.request('send', sendArgs('bob', body)).then((r) => {
+        (i % 3 === 2
+          ? alice.conn.request('group-send', groupArgs(body))
+          : alice.conn.request('send', sendArgs('bob', body))
+        ).then((r) => {
           if (r.type === 'response') acked.push(toBase64Url(body));
           if (i === 10) b.child.kill('SIGKILL');
         }),
