@@ -22,7 +22,7 @@ import {
   toBase64Url,
 } from '@parley/protocol';
 import { ClientError, isRelayRefusal } from './errors.ts';
-import { type ClientEvent, createEventHub, type StoredMessage } from './events.ts';
+import { type ClientEvent, type ConversationSummary, createEventHub, type StoredMessage } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
 import { type HomeDatabase, whenDurable } from './home/database.ts';
@@ -48,6 +48,11 @@ export interface ClientOptions {
   readonly maxBackoffMs?: number;
   /** What a contact's key change does (default `block-verified`, see `KeyChangePolicy`). */
   readonly keyChangePolicy?: KeyChangePolicy;
+  /**
+   * Send delivery and read receipts, encrypted like messages (default false; the browser client
+   * turns them on). Receipts others send are applied either way.
+   */
+  readonly receipts?: boolean;
 }
 
 /** A contact's safety number and state, for `parley verify`. */
@@ -57,6 +62,8 @@ export interface ContactSafety {
   readonly verified: boolean;
   /** True when the contact's key changed and the change is not accepted yet (the number shown is the new key's). */
   readonly changed: boolean;
+  /** When this device last saw the contact's account key change (ms), if ever. */
+  readonly changedAt: number | undefined;
 }
 
 /** One of the account's devices. */
@@ -93,6 +100,10 @@ export interface ParleyClient {
   safety(name: string): Promise<ContactSafety>;
   markVerified(name: string): void;
   history(peer: string, limit?: number): StoredMessage[];
+  /** Every conversation (contacts and groups), most recent first, with unread counts. */
+  conversations(): ConversationSummary[];
+  /** Marks a conversation read up to its last message; sends read receipts if `receipts` is on. */
+  markRead(peer: string): void;
   /** Links the new device showing `code` (see `startLink`); needs the account key on this device. */
   acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
   /** This account's devices as this device knows them. */
@@ -225,6 +236,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     profile: () => profile,
     setOwnList: (list) => linkDeps.setOwnList(list),
     keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
+    receipts: options.receipts ?? false,
     contacts,
     stores,
     events,
@@ -382,7 +394,13 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         theirName: name,
         theirAccountKey: theirKey,
       });
-      return { name, safetyNumber, verified: contact.verified, changed: contact.pendingKey !== undefined };
+      return {
+        name,
+        safetyNumber,
+        verified: contact.verified,
+        changed: contact.pendingKey !== undefined,
+        changedAt: contact.changedAt,
+      };
     },
     markVerified(name) {
       if (contacts.get(name) === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
@@ -391,6 +409,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     history(peer, limit = 100) {
       return messaging.history(peer, limit);
     },
+    conversations: () => messaging.conversations(),
+    markRead: (peer) => messaging.markRead(peer),
     async acceptLink(code, opts) {
       const linked = await acceptLink(linkDeps, code, opts);
       // The new device joins every group this account is in, added by this device (§14.4) once

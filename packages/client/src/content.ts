@@ -23,8 +23,25 @@ export interface TextContent {
   readonly ctl?: 'leave';
 }
 
+/**
+ * A delivery or read receipt (docs/protocol.md §12): which of the recipient's messages (by the
+ * sender's message ids) reached a device of theirs, or were shown to them. It travels like a
+ * message, encrypted, so the server cannot tell it from one. It has no `text`, so a decoder
+ * that predates receipts drops it instead of showing an empty message.
+ */
+export interface ReceiptContent {
+  readonly v: 1;
+  readonly id: string;
+  readonly ts: number;
+  readonly receipt: 'delivered' | 'read';
+  readonly ids: readonly string[];
+}
+
+/** Most message ids one receipt names. */
+export const MAX_RECEIPT_IDS = 100;
+
 /** Encodes and pads content. */
-export function encodeContent(content: TextContent): Uint8Array {
+export function encodeContent(content: TextContent | ReceiptContent): Uint8Array {
   const body = utf8(JSON.stringify(content));
   const padded = new Uint8Array(Math.ceil((body.length + 1) / BLOCK) * BLOCK);
   padded.set(body);
@@ -32,8 +49,8 @@ export function encodeContent(content: TextContent): Uint8Array {
   return padded;
 }
 
-/** Removes padding and checks the shape; undefined for anything malformed. */
-export function decodeContent(padded: Uint8Array): TextContent | undefined {
+/** Removes padding and parses the JSON object; undefined for anything malformed. */
+function unpad(padded: Uint8Array): Record<string, unknown> | undefined {
   let end = padded.length - 1;
   while (end >= 0 && padded[end] === 0) end--;
   if (end < 0 || padded[end] !== 0x80) return undefined;
@@ -43,8 +60,35 @@ export function decodeContent(padded: Uint8Array): TextContent | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const c = value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return value as Record<string, unknown>;
+}
+
+const isMessageId = (x: unknown): x is string => typeof x === 'string' && x.length >= 8 && x.length <= 64;
+
+/** Decodes a receipt; undefined for anything else or anything malformed. */
+export function decodeReceipt(padded: Uint8Array): ReceiptContent | undefined {
+  const c = unpad(padded);
+  if (
+    c === undefined ||
+    c.v !== 1 ||
+    !isMessageId(c.id) ||
+    !Number.isSafeInteger(c.ts) ||
+    (c.receipt !== 'delivered' && c.receipt !== 'read') ||
+    !Array.isArray(c.ids) ||
+    c.ids.length === 0 ||
+    c.ids.length > MAX_RECEIPT_IDS ||
+    !c.ids.every(isMessageId)
+  ) {
+    return undefined;
+  }
+  return { v: 1, id: c.id, ts: c.ts as number, receipt: c.receipt, ids: c.ids as string[] };
+}
+
+/** Removes padding and checks the shape; undefined for anything malformed (and for receipts). */
+export function decodeContent(padded: Uint8Array): TextContent | undefined {
+  const c = unpad(padded);
+  if (c === undefined) return undefined;
   if (
     c.v !== 1 ||
     typeof c.id !== 'string' ||

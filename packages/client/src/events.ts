@@ -17,13 +17,32 @@ export interface StoredMessage {
   /** Sender's clock (ms). */
   readonly sentAt: number;
   readonly receivedAt: number | undefined;
-  readonly status: 'pending' | 'sent' | 'failed' | 'received';
+  /**
+   * Outgoing: `pending` → `sent` (the server stored it) → `delivered` (a device of the recipient
+   * decrypted it) → `read` (the recipient was shown it); receipts only move it forward.
+   */
+  readonly status: 'pending' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
+}
+
+/** A conversation in the list: its last line and how many incoming messages are unread. */
+export interface ConversationSummary {
+  /** The other account, or `group:ID`. */
+  readonly peer: string;
+  readonly last: StoredMessage;
+  readonly unread: number;
 }
 
 /** Everything the SDK reports. */
 export type ClientEvent =
   | { readonly type: 'message'; readonly message: StoredMessage }
   | { readonly type: 'sent'; readonly id: string; readonly to: string }
+  /** `peer` says these messages of ours reached (`delivered`) or were shown to (`read`) them. */
+  | {
+      readonly type: 'receipt';
+      readonly peer: string;
+      readonly status: 'delivered' | 'read';
+      readonly ids: readonly string[];
+    }
   | { readonly type: 'send-failed'; readonly id: string; readonly to: string; readonly reason: string }
   /** A contact's account key changed; sending to them is paused until `acceptIdentity`. */
   | { readonly type: 'identity-changed'; readonly name: string; readonly verified: boolean }

@@ -10,7 +10,7 @@ import { nodePlatform } from './node-platform.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
-export type { ClientEvent, StoredMessage } from './events.ts';
+export type { ClientEvent, ConversationSummary, StoredMessage } from './events.ts';
 export { type GroupInfo, groupPeer } from './groups/groups.ts';
 export { HOME_DB_FILE } from './home/database.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';

@@ -27,9 +27,17 @@ import {
   verifyDeviceList,
   type WireOutgoing,
 } from '@parley/protocol';
-import { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import {
+  decodeContent,
+  decodeReceipt,
+  encodeContent,
+  MAX_RECEIPT_IDS,
+  MAX_TEXT_BYTES,
+  type ReceiptContent,
+  type TextContent,
+} from './content.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
-import type { EventHub, StoredMessage } from './events.ts';
+import type { ConversationSummary, EventHub, StoredMessage } from './events.ts';
 import type { Contacts } from './home/contacts.ts';
 import { blob, type HomeDatabase } from './home/database.ts';
 import type { Profile } from './home/profile.ts';
@@ -61,6 +69,8 @@ export interface MessagingDeps {
   setOwnList(list: SignedDeviceList): void;
   /** Whose key changes stop sending: only verified contacts' (Signal's rule), or everyone's. */
   readonly keyChangePolicy: KeyChangePolicy;
+  /** Whether to send delivery and read receipts (receipts from others are always applied). */
+  readonly receipts: boolean;
   readonly contacts: Contacts;
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
@@ -82,6 +92,10 @@ export interface Messaging {
   /** The device list trusted for an account: our own, or the contact's pinned one. */
   trustedDevices(name: string): SignedDeviceList['devices'];
   history(peer: string, limit: number): StoredMessage[];
+  /** Every conversation, most recent first, with its unread count. */
+  conversations(): ConversationSummary[];
+  /** Marks a conversation read up to its last message (and sends read receipts when enabled). */
+  markRead(peer: string): void;
 }
 
 interface OutboxRow {
@@ -111,6 +125,27 @@ export function createMessaging(deps: MessagingDeps): Messaging {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     setStatus: db.prepare('UPDATE messages SET status = ? WHERE sender = ? AND id = ?'),
+    setSent: db.prepare(
+      `UPDATE messages SET status = 'sent' WHERE sender = ? AND id = ? AND status IN ('pending', 'failed')`,
+    ),
+    // A receipt only moves an outgoing message to the recipient forward: sent → delivered → read.
+    advance: db.prepare(
+      `UPDATE messages SET status = ? WHERE sender = ? AND id = ? AND peer = ? AND direction = 'out'
+         AND status IN ('pending', 'sent', 'failed', 'delivered') AND status <> ?`,
+    ),
+    readRow: db.prepare('SELECT read_row FROM conversation_reads WHERE peer = ?').pluck(),
+    lastRow: db.prepare('SELECT MAX(row) FROM messages WHERE peer = ?').pluck(),
+    setRead: db.prepare('INSERT OR REPLACE INTO conversation_reads (peer, read_row) VALUES (?, ?)'),
+    unreadIds: db
+      .prepare(`SELECT id FROM messages WHERE peer = ? AND sender = ? AND direction = 'in' AND row > ? ORDER BY row`)
+      .pluck(),
+    conversations: db.prepare(
+      `SELECT m.*, (SELECT COUNT(*) FROM messages i WHERE i.peer = m.peer AND i.direction = 'in'
+                     AND i.row > COALESCE(r.read_row, 0)) AS unread
+       FROM messages m LEFT JOIN conversation_reads r ON r.peer = m.peer
+       WHERE m.row IN (SELECT MAX(row) FROM messages GROUP BY peer)
+       ORDER BY m.row DESC`,
+    ),
     getOwnMessage: db.prepare('SELECT * FROM messages WHERE sender = ? AND id = ?'),
     history: db.prepare('SELECT * FROM (SELECT * FROM messages WHERE peer = ? ORDER BY row DESC LIMIT ?) ORDER BY row'),
     insertOutbox: db.prepare(
@@ -140,7 +175,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const toStored = (r: Record<string, unknown>): StoredMessage => ({
     id: r.id as string,
     peer: r.peer as string,
-    direction: r.direction as 'in' | 'out',
+    direction: r.direction as StoredMessage['direction'],
     sender: r.sender as string,
     senderDevice: r.sender_device as number,
     text: r.text as string,
@@ -299,8 +334,10 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     if (err === undefined) {
       const identities = JSON.stringify(identitiesOf(row.recipient));
       q.insertSent.run(row.transport_id, row.message_id, row.recipient, identities, clock());
-      if (row.recipient !== me || row.only_device !== null) q.setStatus.run('sent', me, row.message_id);
-      events.emit({ type: 'sent', id: row.message_id, to: row.recipient });
+      if (row.recipient !== me || row.only_device !== null) q.setSent.run(me, row.message_id);
+      // Receipts have no line in the history, and no `sent` event.
+      if (q.getOwnMessage.get(me, row.message_id) !== undefined)
+        events.emit({ type: 'sent', id: row.message_id, to: row.recipient });
       w?.resolve();
     } else {
       q.setStatus.run('failed', me, row.message_id);
@@ -389,7 +426,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     });
   };
 
-  const queueContent = (content: TextContent, recipient: string, only: number | null): void => {
+  const queueContent = (content: TextContent | ReceiptContent, recipient: string, only: number | null): void => {
     q.insertOutbox.run(content.id, recipient, newId(), encodeContent(content), only, clock());
   };
 
@@ -487,8 +524,59 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     ).changes;
     if (inserted === 1) {
       const row = q.getOwnMessage.get(f.from, content.id) as Record<string, unknown>;
+      if (!fromSelf && deps.receipts) delivered.set(f.from, [...(delivered.get(f.from) ?? []), content.id]);
       events.emit({ type: 'message', message: toStored(row) });
     }
+  };
+
+  // ---- receipts (docs/protocol.md §12) ----
+
+  /** Delivery receipts owed, by sender; sent in one receipt per sender once the inbox is idle. */
+  const delivered = new Map<string, string[]>();
+
+  const queueReceipt = (to: string, receipt: ReceiptContent['receipt'], ids: readonly string[]): void => {
+    for (let i = 0; i < ids.length; i += MAX_RECEIPT_IDS) {
+      const content: ReceiptContent = {
+        v: 1,
+        id: newId(),
+        ts: clock(),
+        receipt,
+        ids: ids.slice(i, i + MAX_RECEIPT_IDS),
+      };
+      queueContent(content, to, null);
+    }
+  };
+
+  const flushDelivered = (): void => {
+    if (delivered.size === 0) return;
+    db.transaction(() => {
+      for (const [to, ids] of delivered) queueReceipt(to, 'delivered', ids);
+    })();
+    delivered.clear();
+    flushOutbox();
+  };
+
+  /** Applies a receipt from `from` to our messages to them; receipts from our own devices are ignored. */
+  const applyReceipt = (from: string, r: ReceiptContent): void => {
+    if (from === me) return;
+    const changed = r.ids.filter((id) => q.advance.run(r.receipt, me, id, from, r.receipt).changes === 1);
+    if (changed.length > 0) events.emit({ type: 'receipt', peer: from, status: r.receipt, ids: changed });
+  };
+
+  const markRead = (peer: string): void => {
+    const last = q.lastRow.get(peer) as number | null;
+    if (last === null) return;
+    const before = (q.readRow.get(peer) as number | undefined) ?? 0;
+    if (last <= before) return;
+    db.transaction(() => {
+      q.setRead.run(peer, last);
+      // Read receipts for one-to-one conversations; group messages get none.
+      if (deps.receipts && !peer.startsWith('group:')) {
+        const ids = q.unreadIds.all(peer, peer, before) as string[];
+        if (ids.length > 0) queueReceipt(peer, 'read', ids);
+      }
+    })();
+    flushOutbox();
   };
 
   /**
@@ -563,15 +651,24 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }
     const content = decodeContent(plaintext);
     if (content !== undefined) store(f, content);
+    else {
+      const receipt = decodeReceipt(plaintext);
+      if (receipt !== undefined) applyReceipt(f.from, receipt);
+    }
   }
 
+  // Deliveries queued in the inbox and not yet processed: receipts go out when it reaches 0.
+  let inboxDepth = 0;
   const receive = (f: Deliver): void => {
+    inboxDepth++;
     inbox = inbox.then(async () => {
       try {
         await processDelivery(f);
         deps.link()?.ack(f.seq);
       } catch {
         // Not acknowledged: the server delivers it again on the next connection.
+      } finally {
+        if (--inboxDepth === 0) flushDelivered();
       }
     });
   };
@@ -609,6 +706,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       for (const d of old.deviceList.devices) stores.sessionStore.deleteSession({ account: name, device: d.id });
     }
     await releaseHeld(name);
+    flushDelivered();
     flushOutbox();
   };
 
@@ -627,5 +725,13 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     history(peer, limit) {
       return (q.history.all(peer, limit) as Record<string, unknown>[]).map(toStored);
     },
+    conversations() {
+      return (q.conversations.all() as Record<string, unknown>[]).map((r) => ({
+        peer: r.peer as string,
+        last: toStored(r),
+        unread: r.unread as number,
+      }));
+    },
+    markRead,
   };
 }

@@ -11,7 +11,7 @@ import { webPlatform } from './web-platform.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
-export type { ClientEvent, StoredMessage } from './events.ts';
+export type { ClientEvent, ConversationSummary, StoredMessage } from './events.ts';
 export { type GroupInfo, groupPeer } from './groups/groups.ts';
 export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } from './home/indexeddb-image-store.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';

@@ -158,6 +158,13 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Where the user has read each conversation up to (unread counts), by message row.
+    version: 3,
+    up: `
+      CREATE TABLE conversation_reads (peer TEXT PRIMARY KEY, read_row INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */
