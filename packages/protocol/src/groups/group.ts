@@ -110,6 +110,14 @@ function metaExtension(meta: GroupMeta): Extension {
   return { extensionType: GROUP_META_EXTENSION, extensionData: encodeGroupMeta(meta) };
 }
 
+/**
+ * True for the `external_senders` GroupContext extension (RFC 9420 §12.1.8.1), which would let
+ * someone outside the group propose changes; Parley groups never carry it.
+ */
+export function isExternalSenders(e: Extension): boolean {
+  return e.extensionType === 'external_senders' || e.extensionType === 5;
+}
+
 /** The metadata in a group's current context. */
 export function groupMetaOf(state: GroupState): GroupMeta {
   const ext = state.groupContext.extensions.find((e) => e.extensionType === GROUP_META_EXTENSION);
@@ -394,6 +402,9 @@ export async function joinFromWelcome(
   );
   groupMetaOf(state);
   groupLeaves(state);
+  if (state.groupContext.extensions.some(isExternalSenders)) {
+    throw new ProtocolError('UNAUTHORIZED_CHANGE', 'the group lets external senders propose');
+  }
   return state;
 }
 

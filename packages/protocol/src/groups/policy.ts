@@ -11,7 +11,14 @@
  */
 import type { Proposal } from 'ts-mls';
 import { ProtocolError } from '../errors.ts';
-import { type CommitPolicy, decodeGroupMeta, type GroupState, groupMetaOf, leafAt } from './group.ts';
+import {
+  type CommitPolicy,
+  decodeGroupMeta,
+  type GroupState,
+  groupMetaOf,
+  isExternalSenders,
+  leafAt,
+} from './group.ts';
 import { deviceOfCredential, GROUP_META_EXTENSION } from './mls.ts';
 
 /**
@@ -60,7 +67,9 @@ function judge(
       return undefined;
     case 'group_context_extensions': {
       if (!isAdmin) return 'only admins change the group metadata';
-      const ext = proposal.groupContextExtensions.extensions.find((e) => e.extensionType === GROUP_META_EXTENSION);
+      const extensions = proposal.groupContextExtensions.extensions;
+      if (extensions.some(isExternalSenders)) return 'external senders are not allowed';
+      const ext = extensions.find((e) => e.extensionType === GROUP_META_EXTENSION);
       if (ext === undefined) return 'the group metadata cannot be dropped';
       try {
         decodeGroupMeta(ext.extensionData);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createCommit, createGroup, type Extension, encodeExternalSender, encodeMlsMessage } from 'ts-mls';
 import {
   checkKeyPackage,
   commitGroupChange,
@@ -8,13 +9,16 @@ import {
   type DeviceIdentityKeyPair,
   decodeGroupRecord,
   decodePrivateKeys,
+  encodeGroupMeta,
   encodeGroupRecord,
+  GROUP_META_EXTENSION,
   type GroupState,
   generateDeviceIdentity,
   groupClientConfig,
   groupCommitPolicy,
   groupLeaves,
   groupMetaOf,
+  groupSuite,
   isProtocolError,
   joinFromWelcome,
   openGroupMessage,
@@ -274,5 +278,64 @@ describe('MLS groups', () => {
     await open(bob, pending.commit);
     const opened = await open(bob, late);
     assert.ok(opened.kind === 'application' && read(opened.data) === 'sent before the commit');
+  });
+
+  it('refuses external senders: added by a commit, or present in a Welcome’s group', async () => {
+    const [alice, bob, carol] = await Promise.all([member('alice'), member('bob'), member('carol')]);
+    const outsider = await generateDeviceIdentity(provider, random);
+    const externalSenders: Extension = {
+      extensionType: 'external_senders',
+      extensionData: encodeExternalSender({
+        signaturePublicKey: outsider.publicIdentity.signingKey,
+        credential: { credentialType: 'basic', identity: text('the operator') },
+      }),
+    };
+    const cs = await groupSuite();
+    // The admin's commit adding an external sender is refused by every member.
+    await groupOf(alice, [bob, carol]);
+    // A modified client that accepts any credential builds it (an honest one refuses to).
+    const permissive = { ...config, authService: { validateCredential: async () => true } };
+    const state = { ...(alice.state as GroupState), clientConfig: permissive };
+    const added = await createCommit(
+      { state, cipherSuite: cs },
+      {
+        extraProposals: [
+          {
+            proposalType: 'group_context_extensions',
+            groupContextExtensions: { extensions: [...state.groupContext.extensions, externalSenders] },
+          },
+        ],
+      },
+    );
+    // ts-mls already refuses the outsider's credential; with that check passed, the policy still does.
+    await assert.rejects(open(bob, encodeMlsMessage(added.commit)), (e) => isProtocolError(e, 'INVALID_GROUP_MESSAGE'));
+    bob.state = { ...(bob.state as GroupState), clientConfig: permissive };
+    await assert.rejects(open(bob, encodeMlsMessage(added.commit)), (e) => isProtocolError(e, 'UNAUTHORIZED_CHANGE'));
+    // A group created with one: its Welcome is refused.
+    const kp = await keyPackageOf(bob);
+    const own = await keyPackageOf(alice);
+    const meta = {
+      extensionType: GROUP_META_EXTENSION,
+      extensionData: encodeGroupMeta({ name: 'x', admins: ['alice'] }),
+    };
+    const outsidersWelcome = await createGroup(
+      random(16),
+      own.keyPackage,
+      decodePrivateKeys(own.created.privateKeys, alice.identity.signingPrivateKey),
+      [meta, externalSenders],
+      cs,
+      permissive,
+    );
+    const withBob = await commitGroupChange(outsidersWelcome, { add: [kp.keyPackage] });
+    assert.ok(withBob.welcome);
+    await assert.rejects(
+      joinFromWelcome(
+        readWelcome(withBob.welcome).welcome,
+        kp.keyPackage,
+        decodePrivateKeys(kp.created.privateKeys, bob.identity.signingPrivateKey),
+        config,
+      ),
+      (e) => isProtocolError(e, 'UNAUTHORIZED_CHANGE'),
+    );
   });
 });
