@@ -189,4 +189,40 @@ describe('hostile server against groups', () => {
     await carol.idle();
     assert.deepEqual(texts(carol, id), before);
   });
+
+  it('drops the answer to an accepted commit → the committer settles it before anything else, and stays in step', async () => {
+    const h = await hostileWorld();
+    worlds.push(h);
+    const alice = await h.register('hd-alice', { requestTimeoutMs: 1500 });
+    const bob = await h.register('hd-bob');
+    await h.register('hd-carol');
+    await h.register('hd-dave');
+    const { id } = await alice.createGroup('Lost answer', ['hd-bob']);
+    await until('bob to join', () => bob.groups().some((g) => g.id === id));
+    await alice.updateGroup(id, { admins: ['hd-alice', 'hd-bob'] });
+    await until('bob to become admin', () => bob.group(id).admins.includes('hd-bob'));
+    // The server takes alice's next commit but never tells her.
+    let commitRequest: number | undefined;
+    h.setRule((d, toServer) => {
+      const f = JSON.parse(d) as { id?: number; op?: string; type?: string };
+      if (toServer && f.op === 'group-commit') commitRequest = f.id;
+      if (!toServer && f.type === 'response' && f.id !== undefined && f.id === commitRequest) return [];
+      return [d];
+    });
+    await assert.rejects(alice.addToGroup(id, ['hd-carol']), { code: 'TIMEOUT' });
+    h.setRule((d) => [d]);
+    // Meanwhile bob, who saw alice's commit, commits on top of it.
+    await until('bob to see carol', () => bob.group(id).members.some((m) => m.name === 'hd-carol'));
+    await bob.addToGroup(id, ['hd-dave']);
+    await until('alice to catch up', () => alice.group(id).epoch === bob.group(id).epoch);
+    assert.deepEqual(
+      alice
+        .group(id)
+        .members.map((m) => m.name)
+        .sort(),
+      ['hd-alice', 'hd-bob', 'hd-carol', 'hd-dave'],
+    );
+    await alice.sendToGroup(id, 'in step again');
+    await until('bob to read it', () => texts(bob, id).includes('in step again'));
+  });
 });

@@ -309,6 +309,17 @@ export function createGroups(deps: GroupsDeps): Groups {
     return { moved: undefined };
   };
 
+  /**
+   * Resolves a commit of ours still waiting for the server's answer (lost in a disconnect or a
+   * crash) by resubmitting it under its message id, before anything else touches the group: if
+   * the server took it, the group already moved on with it, and a later commit (ours or a
+   * member's) only makes sense on top of it. Call under the lock.
+   */
+  const settlePending = async (groupId: string): Promise<void> => {
+    const p = store.pending().find((row) => row.groupId === groupId);
+    if (p !== undefined) await submit(p.groupId, JSON.parse(p.request), p.record);
+  };
+
   /** Plans and commits a change, rebasing on EPOCH_MOVED until it lands or has nothing to do. */
   const change = async (groupId: string, plan: (state: GroupState) => Promise<Plan | undefined>): Promise<void> => {
     for (let attempt = 0; attempt <= MAX_REBASES; attempt++) {
@@ -316,6 +327,7 @@ export function createGroups(deps: GroupsDeps): Groups {
         const row = store.get(groupId);
         if (row === undefined) throw new ClientError('UNKNOWN_GROUP', 'no such group on this device');
         if (row.status !== 'active') throw new ClientError('INVALID_ARGUMENT', 'this device is no longer in the group');
+        await settlePending(groupId);
         const state = load(groupId);
         const planned = await plan(state);
         if (planned === undefined) return { moved: undefined };
@@ -526,6 +538,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       return reject(f, position?.groupId, 'message for an unknown group');
     if (row.status !== 'active') return;
     const groupId = position.groupId;
+    await settlePending(groupId);
     let opened: Awaited<ReturnType<typeof openGroupMessage>>;
     try {
       opened = await openGroupMessage(load(groupId), body, groupCommitPolicy(new Set(row.departed)));
@@ -655,9 +668,7 @@ export function createGroups(deps: GroupsDeps): Groups {
     syncOwnDevices,
     receive,
     async onConnected() {
-      for (const p of store.pending()) {
-        await locked(() => submit(p.groupId, JSON.parse(p.request), p.record)).catch(() => {});
-      }
+      for (const p of store.pending()) await locked(() => settlePending(p.groupId)).catch(() => {});
       await flushOutbox();
       await stock.refill();
       void syncOwnDevices();

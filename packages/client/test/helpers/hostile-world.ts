@@ -21,8 +21,8 @@ export async function hostileWorld() {
     setRule(r: Rewrite) {
       rule = r;
     },
-    async register(name: string) {
-      const c = await registerAccount({ home: world.home(name), name, server: proxy.url });
+    async register(name: string, options: { requestTimeoutMs?: number } = {}) {
+      const c = await registerAccount({ home: world.home(name), name, server: proxy.url, ...options });
       clients.push(c);
       return c;
     },
