@@ -32,6 +32,21 @@ export interface ConversationSummary {
   readonly unread: number;
 }
 
+/** A `messages` table row as a `StoredMessage`. */
+export function storedMessageFromRow(r: Record<string, unknown>): StoredMessage {
+  return {
+    id: r.id as string,
+    peer: r.peer as string,
+    direction: r.direction as StoredMessage['direction'],
+    sender: r.sender as string,
+    senderDevice: r.sender_device as number,
+    text: r.text as string,
+    sentAt: r.sent_at as number,
+    receivedAt: (r.received_at as number | null) ?? undefined,
+    status: r.status as StoredMessage['status'],
+  };
+}
+
 /** Everything the SDK reports. */
 export type ClientEvent =
   | { readonly type: 'message'; readonly message: StoredMessage }

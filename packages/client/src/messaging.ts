@@ -37,7 +37,7 @@ import {
   type TextContent,
 } from './content.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
-import type { ConversationSummary, EventHub, StoredMessage } from './events.ts';
+import { type ConversationSummary, type EventHub, type StoredMessage, storedMessageFromRow } from './events.ts';
 import type { Contacts } from './home/contacts.ts';
 import { blob, type HomeDatabase } from './home/database.ts';
 import type { Profile } from './home/profile.ts';
@@ -172,17 +172,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   const newId = (): string => toBase64Url(random(16));
 
-  const toStored = (r: Record<string, unknown>): StoredMessage => ({
-    id: r.id as string,
-    peer: r.peer as string,
-    direction: r.direction as StoredMessage['direction'],
-    sender: r.sender as string,
-    senderDevice: r.sender_device as number,
-    text: r.text as string,
-    sentAt: r.sent_at as number,
-    receivedAt: (r.received_at as number | null) ?? undefined,
-    status: r.status as StoredMessage['status'],
-  });
+  const toStored = storedMessageFromRow;
 
   const requireLink = (): RelayLink => {
     const l = deps.link();

@@ -1,32 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { groupPeer, openClient, type ParleyClient } from '@parley/client';
+import { openClient } from '@parley/client';
 import { createWorld, type TestWorld } from './helpers/env.ts';
-
-/** Polls until `check` holds (or fails with `what`). */
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** The texts of a group's conversation on one device (no system lines), in order. */
-const texts = (c: ParleyClient, groupId: string): string[] =>
-  c
-    .history(groupPeer(groupId), 1000)
-    .filter((m) => m.direction !== 'system')
-    .map((m) => m.text);
-
-const inGroup = (c: ParleyClient, groupId: string): boolean =>
-  c.groups().some((g) => g.id === groupId && g.status === 'active');
-
-const membersOf = (c: ParleyClient, groupId: string) =>
-  c
-    .group(groupId)
-    .members.map((m) => `${m.name}:${[...m.devices].sort().join('+')}`)
-    .sort();
+import { inGroup, membersOf, texts, until } from './helpers/groups.ts';
 
 describe('group conversations (MLS)', () => {
   let world: TestWorld;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type ClientEvent, groupPeer, type ParleyClient } from '@parley/client';
+import type { ClientEvent, ParleyClient } from '@parley/client';
 import {
   commitGroupChange,
   createGroupState,
@@ -17,24 +17,11 @@ import {
   groupClientConfig,
   toBase64Url,
 } from '@parley/protocol';
+import { inGroup, texts, until } from './helpers/groups.ts';
 import { hostileWorld } from './helpers/hostile-world.ts';
 
 const provider = createNodeCryptoProvider();
 const random = createNodeRandom();
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const texts = (c: ParleyClient, groupId: string): string[] =>
-  c
-    .history(groupPeer(groupId), 1000)
-    .filter((m) => m.direction !== 'system')
-    .map((m) => m.text);
 
 /** Collects the `group-rejected` events a client reports from now on. */
 function rejections(c: ParleyClient): { reasons: string[]; stop(): void } {
@@ -67,9 +54,7 @@ async function groupWorld(prefix: string) {
   const bob = await h.register(`${prefix}-bob`);
   const carol = await h.register(`${prefix}-carol`);
   const { id } = await alice.createGroup('Hostile', [`${prefix}-bob`, `${prefix}-carol`]);
-  await until('bob and carol to join', () =>
-    [bob, carol].every((c) => c.groups().some((g) => g.id === id && g.status === 'active')),
-  );
+  await until('bob and carol to join', () => [bob, carol].every((c) => inGroup(c, id)));
   return { h, alice, bob, carol, id };
 }
 

@@ -46,7 +46,7 @@ import {
 import type Database from 'better-sqlite3';
 import { decodeContent, encodeContent, MAX_TEXT_BYTES } from '../content.ts';
 import { ClientError, isClientError, isRelayRefusal } from '../errors.ts';
-import type { EventHub, StoredMessage } from '../events.ts';
+import { type EventHub, storedMessageFromRow } from '../events.ts';
 import type { Profile } from '../home/profile.ts';
 import type { RelayLink } from '../relay/relay-link.ts';
 import { createGroupStore, type GroupStore } from './group-store.ts';
@@ -195,18 +195,7 @@ export function createGroups(deps: GroupsDeps): Groups {
   const emitLine = (sender: string, id: string): void => {
     const r = getLine.get(sender, id) as Record<string, unknown> | undefined;
     if (r === undefined) return;
-    const message: StoredMessage = {
-      id: r.id as string,
-      peer: r.peer as string,
-      direction: r.direction as StoredMessage['direction'],
-      sender: r.sender as string,
-      senderDevice: r.sender_device as number,
-      text: r.text as string,
-      sentAt: r.sent_at as number,
-      receivedAt: (r.received_at as number | null) ?? undefined,
-      status: r.status as StoredMessage['status'],
-    };
-    events.emit({ type: 'message', message });
+    events.emit({ type: 'message', message: storedMessageFromRow(r) });
   };
 
   const systemLine = (groupId: string, text: string): void => {

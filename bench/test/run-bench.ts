@@ -1,0 +1,32 @@
+/**
+ * Runs `bench/run.ts` as `npm run bench` would and returns its figures, failing the test if it
+ * exits non-zero or prints anything but one JSON figure per line.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+/** One printed figure. */
+export interface PrintedFigure {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly baseline: number;
+  readonly ratio: number;
+}
+
+/** Runs one benchmark with `args` and parses its output. */
+export function runBench(args: readonly string[], timeoutMs: number): PrintedFigure[] {
+  const root = new URL('../..', import.meta.url).pathname;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const figures = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as PrintedFigure);
+  for (const f of figures) assert.deepEqual(Object.keys(f), ['name', 'value', 'unit', 'baseline', 'ratio']);
+  return figures;
+}
