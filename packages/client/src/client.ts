@@ -244,8 +244,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   });
 
   const groups: Groups = createGroups({
-    // groups/ still names better-sqlite3's type; it calls only the HomeDatabase subset.
-    db: db as unknown as Parameters<typeof createGroups>[0]['db'],
+    db,
     random,
     clock,
     profile: () => profile,

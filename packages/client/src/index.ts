@@ -11,7 +11,7 @@ export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './c
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage } from './events.ts';
-export { type GroupInfo, groupPeer } from './groups/groups.ts';
+export { type GroupInfo, groupPeer, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
 export { HOME_DB_FILE } from './home/database.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';
 export type { KeyChangePolicy } from './messaging.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openClient } from '@parley/client';
+import { KEY_UPDATE_INTERVAL_MS, openClient } from '@parley/client';
 import { createWorld, type TestWorld } from './helpers/env.ts';
 import { inGroup, membersOf, texts, until } from './helpers/groups.ts';
 
@@ -140,6 +140,33 @@ describe('group conversations (MLS)', () => {
     await until('bob to read it', () => texts(bob, id).includes('only bob1 now'));
     await bob2.idle();
     assert.ok(!texts(bob2, id).includes('only bob1 now'));
+    void events.return?.();
+  });
+
+  it('a device replaces its own leaf keys after a week (post-compromise security), and members follow', async () => {
+    let now = Date.now();
+    const alice = await world.register('g6-alice', { clock: () => now });
+    const bob = await world.register('g6-bob');
+    const { id } = await alice.createGroup('Rotating', ['g6-bob']);
+    await until('bob to join', () => inGroup(bob, id));
+    const updates: { by: string; added: readonly string[]; removed: readonly string[] }[] = [];
+    const events = bob.events();
+    void (async () => {
+      for await (const e of events) if (e.type === 'group-updated') updates.push(e);
+    })();
+    const epoch = alice.group(id).epoch;
+    await alice.sendToGroup(id, 'within the week');
+    await until('bob to read it', () => texts(bob, id).includes('within the week'));
+    assert.equal(alice.group(id).epoch, epoch, 'no update within the interval');
+    now += KEY_UPDATE_INTERVAL_MS + 1;
+    await alice.sendToGroup(id, 'a week later');
+    await until('bob to read it', () => texts(bob, id).includes('a week later'));
+    assert.equal(alice.group(id).epoch, epoch + 1, 'alice committed one update first');
+    assert.equal(bob.group(id).epoch, epoch + 1);
+    assert.deepEqual(updates, [{ ...updates[0], by: 'g6-alice', added: [], removed: [] }]);
+    await alice.sendToGroup(id, 'and again, no new update');
+    await until('bob to read it', () => texts(bob, id).includes('and again, no new update'));
+    assert.equal(alice.group(id).epoch, epoch + 1);
     void events.return?.();
   });
 });

@@ -4,8 +4,7 @@
  * adopting it is recovered by resubmitting the same message id), the group outbox, and this
  * device's KeyPackage private keys.
  */
-import type Database from 'better-sqlite3';
-import { blob } from '../home/database.ts';
+import { blob, type HomeDatabase } from '../home/database.ts';
 
 /** A group as stored. */
 export interface StoredGroup {
@@ -15,6 +14,8 @@ export interface StoredGroup {
   /** `active`; `removed` once a commit removed this device; `left` after this account left. */
   readonly status: 'active' | 'removed' | 'left';
   readonly departed: readonly string[];
+  /** When this device last replaced its leaf keys here (join, creation or a self-update). */
+  readonly keyUpdatedAt: number;
 }
 
 /** A submitted commit whose answer has not been applied yet. */
@@ -42,6 +43,7 @@ export interface GroupStore {
   save(id: string, record: Uint8Array, epoch: number, status?: StoredGroup['status']): void;
   setStatus(id: string, status: StoredGroup['status']): void;
   addDeparted(id: string, account: string): void;
+  markKeyUpdated(id: string, at: number): void;
   pending(): PendingCommitRow[];
   setPending(row: PendingCommitRow): void;
   clearPending(groupId: string): void;
@@ -64,7 +66,7 @@ export interface GroupStore {
 }
 
 /** Creates the group store over the home database (tables from migration 2). */
-export function createGroupStore(db: Database.Database): GroupStore {
+export function createGroupStore(db: HomeDatabase): GroupStore {
   const q = {
     get: db.prepare('SELECT * FROM groups WHERE id = ?'),
     list: db.prepare('SELECT * FROM groups ORDER BY id'),
@@ -74,6 +76,7 @@ export function createGroupStore(db: Database.Database): GroupStore {
     ),
     setStatus: db.prepare('UPDATE groups SET status = ? WHERE id = ?'),
     setDeparted: db.prepare('UPDATE groups SET departed = ? WHERE id = ?'),
+    markKeyUpdated: db.prepare('UPDATE groups SET key_updated_at = ? WHERE id = ?'),
     pending: db.prepare('SELECT * FROM group_pending'),
     setPending: db.prepare(
       'INSERT OR REPLACE INTO group_pending (group_id, message_id, request, record) VALUES (?, ?, ?, ?)',
@@ -97,6 +100,7 @@ export function createGroupStore(db: Database.Database): GroupStore {
     epoch: r.epoch as number,
     status: r.status as StoredGroup['status'],
     departed: JSON.parse(r.departed as string) as string[],
+    keyUpdatedAt: r.key_updated_at as number,
   });
   return {
     get(id) {
@@ -109,6 +113,9 @@ export function createGroupStore(db: Database.Database): GroupStore {
     },
     setStatus(id, status) {
       q.setStatus.run(status, id);
+    },
+    markKeyUpdated(id, at) {
+      q.markKeyUpdated.run(at, id);
     },
     addDeparted(id, account) {
       const g = this.get(id);

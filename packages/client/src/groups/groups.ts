@@ -43,10 +43,10 @@ import {
   toBase64Url,
   type WireGroupMember,
 } from '@parley/protocol';
-import type Database from 'better-sqlite3';
 import { decodeContent, encodeContent, MAX_TEXT_BYTES } from '../content.ts';
 import { ClientError, isClientError, isRelayRefusal } from '../errors.ts';
 import { type EventHub, storedMessageFromRow } from '../events.ts';
+import type { HomeDatabase } from '../home/database.ts';
 import type { Profile } from '../home/profile.ts';
 import type { RelayLink } from '../relay/relay-link.ts';
 import { createGroupStore, type GroupStore } from './group-store.ts';
@@ -58,6 +58,12 @@ type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
 const REBASE_WAIT_MS = 15_000;
 const MAX_REBASES = 5;
 const SYNC_ATTEMPTS = 30;
+/**
+ * How often a device replaces its own leaf keys in each group with an empty commit (an MLS
+ * update path, RFC 9420 §12.4.2): post-compromise security for groups, and interior tree nodes
+ * filled so that removals stay small.
+ */
+export const KEY_UPDATE_INTERVAL_MS = 7 * 24 * 3600 * 1000;
 const SYNC_RETRY_MS = 1000;
 
 /** The conversation id of a group in the message history. */
@@ -75,7 +81,7 @@ export interface GroupInfo {
 
 /** What groups need from the client. */
 export interface GroupsDeps {
-  readonly db: Database.Database;
+  readonly db: HomeDatabase;
   readonly random: RandomSource;
   readonly clock: () => number;
   profile(): Profile;
@@ -444,6 +450,14 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (line !== undefined) emitLine(me(), content.id);
     });
 
+  /** Commits a self-update in the group if this device's leaf keys are older than the interval. */
+  const updateKeysIfDue = async (groupId: string): Promise<void> => {
+    const row = store.get(groupId);
+    if (row === undefined || row.status !== 'active' || clock() - row.keyUpdatedAt < KEY_UPDATE_INTERVAL_MS) return;
+    await change(groupId, async () => ({ change: {}, welcomeTo: [] }));
+    store.markKeyUpdated(groupId, clock());
+  };
+
   /** One pass over every active group; false when a new own device had no KeyPackage yet. */
   const syncOnce = async (): Promise<boolean> => {
     ownDeviceWithoutPackage = false;
@@ -510,6 +524,7 @@ export function createGroups(deps: GroupsDeps): Groups {
     const meta = groupMetaOf(state);
     store.transaction(() => {
       save(groupId, state);
+      store.markKeyUpdated(groupId, clock());
       store.dropKeyPackage(ref);
     });
     systemLine(groupId, `you were added to “${meta.name}”`);
@@ -619,6 +634,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       });
       await requireLink().request('group-create', { groupId: id });
       save(id, state);
+      store.markKeyUpdated(id, clock());
       systemLine(id, `you created “${name}”`);
       const others = deps.trustedDevices(me()).some((e) => e.id !== myDevice());
       if (others) await change(id, planOwnDevices);
@@ -648,6 +664,8 @@ export function createGroups(deps: GroupsDeps): Groups {
         throw new ClientError('INVALID_ARGUMENT', `messages are at most ${MAX_TEXT_BYTES} bytes`);
       }
       const id = newId();
+      // Offline, the update waits for the next connection; the message is queued either way.
+      await updateKeysIfDue(groupId).catch(() => {});
       await sealAndQueue(groupId, { v: 1, id, ts: clock(), text }, text);
       void flushOutbox();
       return { id };
@@ -660,6 +678,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       for (const p of store.pending()) await locked(() => settlePending(p.groupId)).catch(() => {});
       await flushOutbox();
       await stock.refill();
+      for (const g of store.list()) await updateKeysIfDue(g.id).catch(() => {});
       void syncOwnDevices();
     },
     refillKeyPackages: () => stock.refill(),

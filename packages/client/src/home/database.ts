@@ -165,6 +165,13 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       CREATE TABLE conversation_reads (peer TEXT PRIMARY KEY, read_row INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    // When this device last replaced its own leaf keys in each group (periodic MLS updates).
+    version: 4,
+    up: `
+      ALTER TABLE groups ADD COLUMN key_updated_at INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */

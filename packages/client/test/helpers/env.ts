@@ -21,7 +21,7 @@ export interface TestWorld {
   readonly dataDir: string;
   server: RunningServer;
   home(name: string): string;
-  register(name: string, options?: { keyChangePolicy?: KeyChangePolicy }): Promise<ParleyClient>;
+  register(name: string, options?: { keyChangePolicy?: KeyChangePolicy; clock?: () => number }): Promise<ParleyClient>;
   /** Links a new device (home `home`) to `existing`'s account and returns it, connected. */
   link(existing: ParleyClient, home: string, deviceName?: string): Promise<ParleyClient>;
   restartServer(): Promise<void>;
