@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Fails when relative imports under packages/*/src form a cycle, and when a package imports
-// another package's internals instead of its `src/index.ts` (STYLE.md §7: one way in).
+// another package's internals instead of an entry its package.json `exports` declares
+// (STYLE.md §7: one way in; `@parley/client/web` is the SDK's way in for browsers).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -17,6 +18,16 @@ function walk(dir, out) {
   return out;
 }
 
+const entries = new Set();
+for (const pkg of readdirSync(join(root, 'packages'))) {
+  const manifest = join(root, 'packages', pkg, 'package.json');
+  if (!existsSync(manifest)) continue;
+  const { name, exports } = JSON.parse(readFileSync(manifest, 'utf8'));
+  for (const key of Object.keys(typeof exports === 'object' && exports !== null ? exports : {})) {
+    if (key.startsWith('./')) entries.add(`${name}/${key.slice(2)}`);
+  }
+}
+
 const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 for (const pkg of readdirSync(join(root, 'packages'))) {
   const src = join(root, 'packages', pkg, 'src');
@@ -28,7 +39,7 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
       const spec = m[1] ?? m[2];
       if (!spec) continue;
       if (spec.startsWith('.')) deps.push(resolve(dirname(file), spec));
-      else if (/^@parley\/[^/]+\/.+/.test(spec)) {
+      else if (/^@parley\/[^/]+\/.+/.test(spec) && !entries.has(spec)) {
         problems.push(`${relative(root, file)} imports ${spec}: import the package root instead`);
       }
     }

@@ -16,6 +16,8 @@ export const OPTIONS = {
   sync: { type: 'string' },
   'log-level': { type: 'string' },
   'log-file': { type: 'string' },
+  'web-dir': { type: 'string' },
+  'print-web-digest': { type: 'boolean' },
   server: { type: 'string' },
   home: { type: 'string' },
   invite: { type: 'string' },

@@ -20,8 +20,8 @@ const HELP = `parley — end-to-end encrypted messaging
 Usage:
   parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
-               [--queue-ttl-days D] [--send-log-hours H]
-      Run the relay server. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
+               [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
+      Run the relay server, and serve the browser client at its URL. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ./parley-data),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
       --bus (or $PARLEY_BUS): deliver across several nodes sharing that database (NATS or Redis),
@@ -32,6 +32,8 @@ Usage:
       Retention: --queue-ttl-days (default 30) how long undelivered messages wait,
       --send-log-hours (default 168; 0 = about a minute) how long send ids are kept for retries.
       No IP addresses or last-seen times are kept at all.
+      --web-dir: the built browser client to serve (default packages/web/dist);
+      --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
   parley admin invite [--data DIR | --db URL]
       Create a one-time invite code (for --invite-only servers); prints it.
   parley admin export ACCOUNT [--data DIR | --db URL]

@@ -9,7 +9,12 @@ import { createIndexedDbImageStore } from './home/indexeddb-image-store.ts';
 import { openWasmHomeDatabase } from './home/wasm-home-database.ts';
 import type { ClientPlatform, WebSocketLike } from './platform.ts';
 
-let sqlite: Promise<Sqlite3Static> | undefined;
+/** Where to load SQLite's WebAssembly from, and its Subresource Integrity hash. */
+export interface SqliteWasmSource {
+  readonly url: string;
+  /** `sha384-…`: the fetch fails if the file differs (SRI for code that is not a <script>). */
+  readonly integrity: string;
+}
 
 /** `getRandomValues` fills at most 65,536 bytes per call. */
 function webRandom(): RandomSource {
@@ -20,14 +25,36 @@ function webRandom(): RandomSource {
   };
 }
 
-/** The browser platform: homes are named images in this profile's IndexedDB. */
-export const webPlatform: ClientPlatform = {
-  async openHome(home) {
-    sqlite ??= sqlite3InitModule();
-    return openWasmHomeDatabase(await sqlite, createIndexedDbImageStore(home));
-  },
-  // The browser enforces no payload cap of its own; the relay enforces its limit.
-  openWebSocket: (url) => new WebSocket(url) as WebSocketLike,
-  provider: createWebCryptoProvider,
-  random: webRandom,
-};
+/**
+ * The browser platform: homes are named images in this profile's IndexedDB. With `sqliteWasm`,
+ * SQLite's WebAssembly is fetched from that URL with that integrity hash; without, the module
+ * finds it next to itself, unchecked.
+ */
+export function createWebPlatform(options: { sqliteWasm?: SqliteWasmSource } = {}): ClientPlatform {
+  let sqlite: Promise<Sqlite3Static> | undefined;
+  const source = options.sqliteWasm;
+  const init = (): Promise<Sqlite3Static> =>
+    source === undefined
+      ? sqlite3InitModule()
+      : (sqlite3InitModule as (module: object) => Promise<Sqlite3Static>)({
+          instantiateWasm(
+            imports: WebAssembly.Imports,
+            done: (i: WebAssembly.Instance, m: WebAssembly.Module) => void,
+          ) {
+            void fetch(source.url, { integrity: source.integrity, credentials: 'same-origin' })
+              .then((r) => WebAssembly.instantiateStreaming(r, imports))
+              .then((r) => done(r.instance, r.module));
+            return {};
+          },
+        });
+  return {
+    async openHome(home) {
+      sqlite ??= init();
+      return openWasmHomeDatabase(await sqlite, createIndexedDbImageStore(home));
+    },
+    // The browser enforces no payload cap of its own; the relay enforces its limit.
+    openWebSocket: (url) => new WebSocket(url) as WebSocketLike,
+    provider: createWebCryptoProvider,
+    random: webRandom,
+  };
+}

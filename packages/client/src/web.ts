@@ -6,7 +6,8 @@
  */
 import { type ClientOptions, openClientOn, type ParleyClient, registerAccountOn } from './client.ts';
 import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
-import { webPlatform } from './web-platform.ts';
+import type { ClientPlatform } from './platform.ts';
+import { createWebPlatform } from './web-platform.ts';
 
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';
@@ -16,20 +17,25 @@ export { type GroupInfo, groupPeer } from './groups/groups.ts';
 export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } from './home/indexeddb-image-store.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';
 export type { KeyChangePolicy } from './messaging.ts';
+export type { ClientPlatform } from './platform.ts';
+export { createWebPlatform, type SqliteWasmSource } from './web-platform.ts';
+
+const defaultPlatform = createWebPlatform();
 
 /** Creates account `name` on `server` in the browser home `options.home`; returns the connected client. */
 export function registerAccount(
   options: ClientOptions & { name: string; server: string; invite?: string },
+  platform: ClientPlatform = defaultPlatform,
 ): Promise<ParleyClient> {
-  return registerAccountOn(webPlatform, options);
+  return registerAccountOn(platform, options);
 }
 
 /** Opens the client of a browser home (not yet connected). */
-export function openClient(options: ClientOptions): Promise<ParleyClient> {
-  return openClientOn(webPlatform, options);
+export function openClient(options: ClientOptions, platform: ClientPlatform = defaultPlatform): Promise<ParleyClient> {
+  return openClientOn(platform, options);
 }
 
 /** Starts linking an empty browser home as a new device of an existing account. */
-export function startLink(options: StartLinkOptions): Promise<PendingLink> {
-  return startLinkOn(webPlatform, options);
+export function startLink(options: StartLinkOptions, platform: ClientPlatform = defaultPlatform): Promise<PendingLink> {
+  return startLinkOn(platform, options);
 }

@@ -13,3 +13,4 @@ export { POSTGRES_MIGRATIONS } from './store/postgres-migrations.ts';
 export { migratePostgres, openPostgresStorage } from './store/postgres-storage.ts';
 export { migrateSqlite, openSqliteStorage, SQLITE_FILE } from './store/sqlite-storage.ts';
 export type * from './store/storage.ts';
+export { bundleDigest, loadWebBundle, pagePolicy, type WebBundle } from './web-files.ts';

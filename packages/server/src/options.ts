@@ -70,6 +70,8 @@ export interface ServerOptions {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** File to append JSON log lines to; standard output when undefined. */
   readonly logFile: string | undefined;
+  /** The built browser client (packages/web/dist) to serve at `/`; a landing page when undefined. */
+  readonly webDir: string | undefined;
   readonly limits: Limits;
   /** Milliseconds since the epoch; injectable for TTL tests. */
   readonly clock: () => number;
@@ -118,6 +120,7 @@ export function resolveOptions(
     sync: partial.sync ?? 'full',
     logLevel: partial.logLevel ?? 'info',
     logFile: partial.logFile,
+    webDir: partial.webDir,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     clock: partial.clock ?? Date.now,
   };

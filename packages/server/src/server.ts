@@ -1,6 +1,7 @@
 /**
- * The relay server process: one HTTP server that answers `/healthz`, a landing page, and the
- * WebSocket relay at `/v1/ws`, over SQLite storage in the data directory.
+ * The relay server process: one HTTP server that answers `/healthz`, serves the browser client
+ * at `/` (or a landing page when it is not built), and the WebSocket relay at `/v1/ws`, over
+ * SQLite storage in the data directory.
  *
  * Shutdown drains: it stops accepting, writes every pending batch, tells each device the
  * server is going away (close code 1001), then closes the database.
@@ -23,6 +24,7 @@ import { createBucketMap } from './relay/rate-limit.ts';
 import { openPostgresStorage } from './store/postgres-storage.ts';
 import { openSqliteStorage } from './store/sqlite-storage.ts';
 import type { Storage } from './store/storage.ts';
+import { loadWebBundle, type WebBundle } from './web-files.ts';
 
 /** The WebSocket path of the relay API. */
 export const RELAY_PATH = '/v1/ws';
@@ -33,6 +35,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
+  /** SHA-256 of the served browser client bundle, if one is served. */
+  readonly webDigest: string | undefined;
   /** Removes expired messages and send-log entries past retention now (it also runs every minute). */
   purge(): Promise<void>;
   /** Drains and stops; resolves when the database is closed. */
@@ -41,7 +45,8 @@ export interface RunningServer {
 
 const LANDING = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Parley relay</title>
 <body><h1>Parley relay</h1><p>This server relays end-to-end encrypted messages; it cannot read them.</p>
-<p>The browser client is not built yet. Use the command-line client: <code>npx parley register NAME --server URL</code>.</p></body></html>`;
+<p>The browser client is not built on this server (<code>npm run build:web</code>, then restart). The command-line
+client works: <code>npx parley register NAME --server URL</code>.</p></body></html>`;
 
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
@@ -81,6 +86,14 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     fetches: createBucketMap(limits.fetchRate, limits.fetchBurst),
   };
   const links = createLinkChannels();
+  let web: WebBundle | undefined;
+  if (options.webDir !== undefined) {
+    try {
+      web = loadWebBundle(options.webDir);
+    } catch (err) {
+      log.warn({ err, webDir: options.webDir }, 'browser client not served');
+    }
+  }
   let closing = false;
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -100,6 +113,15 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
           res.end();
         },
       );
+    } else if ((req.method === 'GET' || req.method === 'HEAD') && web?.files.has(path ?? '')) {
+      const file = web.files.get(path ?? '') as NonNullable<ReturnType<WebBundle['files']['get']>>;
+      res.writeHead(200, {
+        ...headers,
+        ...file.headers,
+        'content-type': file.type,
+        'content-length': file.body.length,
+      });
+      res.end(req.method === 'HEAD' ? undefined : file.body);
     } else if (req.method === 'GET' && path === '/') {
       res.writeHead(200, {
         ...headers,
@@ -159,12 +181,16 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   const port = (http.address() as AddressInfo).port;
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   const store = options.db === undefined ? 'sqlite' : 'postgres';
-  log.info({ url, store, bus: bus.name, node, inviteOnly: options.inviteOnly }, 'parley relay listening');
+  log.info(
+    { url, store, bus: bus.name, node, inviteOnly: options.inviteOnly, webDigest: web?.digest },
+    'parley relay listening',
+  );
 
   return {
     url,
     port,
     storage,
+    webDigest: web?.digest,
     purge,
     async close() {
       if (closing) return;

@@ -1,15 +1,30 @@
 /**
- * `parley serve`: runs the relay until SIGINT/SIGTERM, then drains and stops.
+ * `parley serve`: runs the relay (and serves the browser client) until SIGINT/SIGTERM, then
+ * drains and stops. `--print-web-digest` prints the browser bundle's SHA-256 and exits.
  */
-import { resolve } from 'node:path';
-import { type ServerOptions, startServer } from '@parley/server';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { bundleDigest, type ServerOptions, startServer } from '@parley/server';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/** Where `npm ci` / `npm run build:web` put the browser client: packages/web/dist. */
+function defaultWebDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@parley/web/package.json')), 'dist');
+}
+
 /** Starts the server and resolves with the exit code once it has stopped. */
 export async function serve(flags: Flags): Promise<number> {
+  const webDir = resolve(flags['web-dir'] ?? defaultWebDir());
+  if (flags['print-web-digest']) {
+    if (!existsSync(join(webDir, 'index.html')))
+      throw new CliError(`no built browser client in ${webDir}; run \`npm run build:web\``, EXIT.failure);
+    process.stdout.write(`${bundleDigest(webDir).digest}\n`);
+    return EXIT.ok;
+  }
   const port = flags.port === undefined ? 8787 : Number(flags.port);
   const db = flags.db ?? process.env.PARLEY_DB;
   if (db !== undefined && !/^postgres(ql)?:\/\//.test(db))
@@ -38,6 +53,7 @@ export async function serve(flags: Flags): Promise<number> {
       logLevel: logLevel as ServerOptions['logLevel'],
       limits: { queueTtlMs: days * 24 * 3600 * 1000, sendLogRetentionMs: hours * 3600 * 1000 },
       logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
+      webDir,
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -46,6 +62,11 @@ export async function serve(flags: Flags): Promise<number> {
     throw err;
   }
   process.stdout.write(`Parley relay running at ${server.url}  (Ctrl-C to stop)\n`);
+  process.stdout.write(
+    server.webDigest === undefined
+      ? `The browser client is not built (npm run build:web); the command-line client works.\n`
+      : `Open ${server.url} in a browser to chat. Web client bundle sha256 ${server.webDigest}\n`,
+  );
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -1,0 +1,106 @@
+/**
+ * The conversation list: one row per contact or group, most recent first, with the last line,
+ * its time and the unread count; a field to start a conversation by name; "New group".
+ */
+import { useState } from 'preact/hooks';
+import { dayLabel, otherDay, peerTitle, timeLabel } from '../format.ts';
+import { chatHref, go, type Route } from '../route.ts';
+import type { Session } from '../session.ts';
+
+export function ConversationList({ session, current }: { session: Session; current: Route }) {
+  const { client } = session;
+  const [name, setName] = useState('');
+  const groupName = (id: string) => {
+    try {
+      return client.group(id).name;
+    } catch {
+      return undefined;
+    }
+  };
+  const conversations = client.conversations();
+  // Groups with no lines yet still belong in the list.
+  const listed = new Set(conversations.map((c) => c.peer));
+  const quietGroups = client.groups().filter((g) => g.status === 'active' && !listed.has(`group:${g.id}`));
+  const now = Date.now();
+
+  return (
+    <div class="conversations">
+      <form
+        class="start"
+        aria-label="Start a conversation"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const n = name.trim().toLowerCase();
+          if (n === '') return;
+          setName('');
+          go(chatHref(n));
+        }}
+      >
+        <label class="sr-only" for="start-name">
+          Account name
+        </label>
+        <input
+          id="start-name"
+          placeholder="Message someone by name"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          autocomplete="off"
+        />
+        <button type="submit">Chat</button>
+      </form>
+      <a class="button new-group" href="#/new-group">
+        New group
+      </a>
+      {conversations.length + quietGroups.length === 0 ? (
+        <p class="hint">No conversations yet.</p>
+      ) : (
+        <ul class="conversation-list">
+          {conversations.map((c) => {
+            const title = peerTitle(c.peer, groupName);
+            const at = c.last.receivedAt ?? c.last.sentAt;
+            const active = current.name === 'chat' && current.peer === c.peer;
+            const who =
+              c.last.direction === 'out'
+                ? 'You: '
+                : c.peer.startsWith('group:') && c.last.direction === 'in'
+                  ? `${c.last.sender}: `
+                  : '';
+            return (
+              <li key={c.peer}>
+                <a
+                  href={chatHref(c.peer)}
+                  class={active ? 'active' : undefined}
+                  aria-current={active ? 'page' : undefined}
+                  data-peer={c.peer}
+                >
+                  <span class="title">{title}</span>
+                  <time dateTime={new Date(at).toISOString()}>
+                    {otherDay(at, now) ? dayLabel(at, now) : timeLabel(at)}
+                  </time>
+                  <span class="preview">
+                    {who}
+                    {c.last.text}
+                  </span>
+                  {c.unread > 0 && (
+                    <span class="badge" data-testid="unread" data-count={c.unread}>
+                      {c.unread}
+                      <span class="sr-only"> unread</span>
+                    </span>
+                  )}
+                </a>
+              </li>
+            );
+          })}
+          {quietGroups.map((g) => (
+            <li key={g.id}>
+              <a href={chatHref(`group:${g.id}`)} data-peer={`group:${g.id}`}>
+                <span class="title">{g.name}</span>
+                <span class="preview">No messages yet</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

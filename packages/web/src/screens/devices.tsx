@@ -1,0 +1,97 @@
+/**
+ * This account's devices (from the account-key-signed list this device holds), removal, and
+ * accepting a new device's link code.
+ */
+import { useState } from 'preact/hooks';
+import { describeError, type Session } from '../session.ts';
+import { useSession } from '../use-session.ts';
+
+export function Devices({ session }: { session: Session }) {
+  const { client } = session;
+  useSession(session);
+  const [error, setError] = useState<string | undefined>();
+  const [note, setNote] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const devices = client.devices();
+  const run = async (op: () => Promise<string | undefined>) => {
+    setBusy(true);
+    setError(undefined);
+    setNote(undefined);
+    try {
+      setNote(await op());
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="devices" aria-labelledby="devices-title">
+      <h2 id="devices-title">Your devices</h2>
+      <ul aria-label="Devices">
+        {devices.map((d) => (
+          <li key={d.id} data-device={d.id}>
+            <span class="who">
+              {d.name ?? `device ${d.id}`} <span class="dim">#{d.id}</span>
+              {d.current && <span class="badge">this browser</span>}
+            </span>
+            <span class="dim">
+              {d.current
+                ? ''
+                : d.lastSeen === undefined
+                  ? 'not heard from yet'
+                  : `last message ${new Date(d.lastSeen).toLocaleString()}`}
+            </span>
+            {!d.current && (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => {
+                  if (confirm(`Remove ${d.name ?? `device ${d.id}`} from your account?`))
+                    void run(async () => {
+                      await client.removeDevice(d.id);
+                      return `Removed device ${d.id}.`;
+                    });
+                }}
+              >
+                Remove
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <h3>Link a new device</h3>
+      <p>
+        On the new device, choose <em>Link to an existing account</em> (or run <code>parley link</code>) and enter the
+        code it shows.
+      </p>
+      <form
+        class="inline"
+        aria-label="Link a new device"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const form = e.currentTarget;
+          const code = String(new FormData(form).get('code')).trim();
+          void run(async () => {
+            const linked = await client.acceptLink(code);
+            form.reset();
+            return `Linked ${linked.name} as device ${linked.device}.`;
+          });
+        }}
+      >
+        <label>
+          Link code <input name="code" required autocomplete="off" />
+        </label>
+        <button type="submit" disabled={busy}>
+          Link device
+        </button>
+      </form>
+      {note && <p role="status">{note}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}

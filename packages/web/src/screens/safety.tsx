@@ -1,0 +1,83 @@
+/**
+ * A contact's safety number: 60 digits in 12 groups and a QR code of the comparison payload
+ * (the same as `parley verify` shows), with "Mark as verified", and — after a key change —
+ * "Accept the new number", which releases held messages.
+ */
+import type { ContactSafety } from '@parley/client/web';
+import { useEffect, useState } from 'preact/hooks';
+import { Qr } from '../qr.tsx';
+import { chatHref } from '../route.ts';
+import { describeError, type Session } from '../session.ts';
+
+const base64Url = (bytes: Uint8Array): string =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+
+export function Safety({ session, peer }: { session: Session; peer: string }) {
+  const { client } = session;
+  const [s, setS] = useState<ContactSafety | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const load = () => client.safety(peer).then(setS, (err) => setError(describeError(err)));
+  useEffect(() => {
+    void load();
+  }, [peer]);
+
+  const verify = async () => {
+    setBusy(true);
+    try {
+      if (s?.changed) await client.acceptIdentity(peer);
+      client.markVerified(peer);
+      await load();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="safety" aria-labelledby="safety-title">
+      <header class="conversation-head">
+        <a href={chatHref(peer)} class="back" aria-label={`Back to ${peer}`}>
+          ←
+        </a>
+        <h2 id="safety-title">Safety number with {peer}</h2>
+      </header>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {s && (
+        <>
+          <p>
+            Compare these digits with {peer} in person or on a call, or scan each other's code. If they match, your
+            messages are end-to-end encrypted with {peer} and nobody in between.
+          </p>
+          <p class="digits" data-testid="safety-digits">
+            {s.safetyNumber.groups.map((g, i) => (
+              <span key={i}>{g}</span>
+            ))}
+          </p>
+          <Qr text={base64Url(s.safetyNumber.qrPayload)} label={`QR code of the safety number with ${peer}`} />
+          {s.changed && (
+            <p class="banner warn" role="alert">
+              {peer}'s account key changed; this is the new number. Messages are held until you accept it.
+            </p>
+          )}
+          <p role="status" data-testid="verified-state">
+            {s.verified && !s.changed ? `✔ You have verified ${peer}.` : `${peer} is not verified.`}
+          </p>
+          {!(s.verified && !s.changed) && (
+            <button type="button" onClick={verify} disabled={busy}>
+              {s.changed ? 'Numbers match: accept and mark verified' : 'Mark as verified'}
+            </button>
+          )}
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,107 @@
+/**
+ * The app's connection to the SDK: opening the home saved in this browser profile, creating an
+ * account, linking as a new device, and a tiny subscription so screens re-render when the
+ * client reports something (they then read the client's local database synchronously).
+ */
+
+import {
+  type ClientEvent,
+  createWebPlatform,
+  isClientError,
+  listHomes,
+  openClient,
+  type ParleyClient,
+  type PendingLink,
+  registerAccount,
+  startLink,
+} from '@parley/client/web';
+import sqliteWasmUrl from '@sqlite.org/sqlite-wasm/sqlite3.wasm?url';
+
+/** The one home this browser profile holds (IndexedDB key). */
+export const HOME = 'parley';
+
+/** SQLite's WebAssembly, fetched with the integrity hash the build computed (vite.config.ts). */
+const platform = createWebPlatform({ sqliteWasm: { url: sqliteWasmUrl, integrity: __SQLITE_WASM_SRI__ } });
+
+/** Options every client of this app is opened with. */
+const OPTIONS = { home: HOME, receipts: true, maxBackoffMs: 10_000 } as const;
+
+/** The server is the origin that served this page. */
+export const SERVER = location.origin;
+
+/** A connected client plus change notification for the UI. */
+export interface Session {
+  readonly client: ParleyClient;
+  /** Calls `fn` after each client event (undefined: a change made on this page); returns the unsubscribe function. */
+  subscribe(fn: (e: ClientEvent | undefined) => void): () => void;
+  /** Marks a conversation read if it has unread messages (sends read receipts), and tells subscribers. */
+  markRead(peer: string): void;
+  /** The latest connection state. */
+  connection(): 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
+}
+
+function wrap(client: ParleyClient): Session {
+  const listeners = new Set<(e: ClientEvent | undefined) => void>();
+  let state: ReturnType<Session['connection']> = client.isConnected() ? 'connected' : 'connecting';
+  void (async () => {
+    for await (const e of client.events()) {
+      if (e.type === 'connection') state = e.state;
+      for (const l of listeners) l(e);
+    }
+  })();
+  return {
+    client,
+    subscribe(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
+    connection: () => (client.isConnected() ? 'connected' : state),
+    markRead(peer) {
+      if (!client.conversations().some((c) => c.peer === peer && c.unread > 0)) return;
+      client.markRead(peer);
+      for (const l of listeners) l(undefined);
+    },
+  };
+}
+
+/** Opens and connects the saved home, or undefined if this profile has no account yet. */
+export async function resume(): Promise<Session | undefined> {
+  if (!(await listHomes()).includes(HOME)) return undefined;
+  let client: ParleyClient;
+  try {
+    client = await openClient(OPTIONS, platform);
+  } catch (err) {
+    if (isClientError(err, 'NOT_REGISTERED')) return undefined;
+    throw err;
+  }
+  const session = wrap(client);
+  // Offline is fine: the link keeps retrying and queued sends go out when it returns.
+  await client.connect().catch(() => {});
+  return session;
+}
+
+/** Creates account `name` on this server. */
+export async function createAccount(name: string, invite: string | undefined): Promise<Session> {
+  const client = await registerAccount({ ...OPTIONS, name, server: SERVER, ...(invite ? { invite } : {}) }, platform);
+  return wrap(client);
+}
+
+/** Starts linking this browser as a new device; `finish` opens it once an existing device accepted. */
+export async function beginLink(deviceName: string): Promise<{ pending: PendingLink; finish(): Promise<Session> }> {
+  const pending = await startLink({ home: HOME, server: SERVER, deviceName }, platform);
+  return {
+    pending,
+    async finish() {
+      await pending.done;
+      const client = await openClient(OPTIONS, platform);
+      await client.connect();
+      return wrap(client);
+    },
+  };
+}
+
+/** A short, user-facing sentence for an error from the SDK. */
+export function describeError(err: unknown): string {
+  if (isClientError(err)) return err.message;
+  return err instanceof Error ? err.message : 'something went wrong';
+}
