@@ -61,7 +61,10 @@ interface Pair {
 export function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   // RELAY_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof") profiles the relay under test.
   const flags = process.env.RELAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', SERVER_SCRIPT, ...args], {
+  // RELAY_WRAP (e.g. "strace -f -c -o .tmp/syscalls") runs the Parley relay under a tracer.
+  const wrap = args[0] === 'parley' ? (process.env.RELAY_WRAP?.split(' ').filter(Boolean) ?? []) : [];
+  const [cmd, ...pre] = wrap.length > 0 ? [...wrap, process.execPath] : [process.execPath];
+  const child = spawn(cmd as string, [...pre, ...flags, '--import', 'tsx', SERVER_SCRIPT, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
