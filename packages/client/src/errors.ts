@@ -26,6 +26,8 @@ export type ClientErrorCode =
   | 'TIMEOUT'
   /** The client was closed. */
   | 'CLOSED'
+  /** The home is protected by a passphrase and none, or a wrong one, was given. */
+  | 'WRONG_PASSPHRASE'
   /** Bad arguments from the caller. */
   | 'INVALID_ARGUMENT'
   /** No group with that id on this device. */

@@ -5,6 +5,8 @@
  */
 import { createWebCryptoProvider, type RandomSource } from '@parley/protocol';
 import sqlite3InitModule, { type Sqlite3Static } from '@sqlite.org/sqlite-wasm';
+import { ClientError } from './errors.ts';
+import { isEncryptedImage, openEncryptedImageStore } from './home/encrypted-image-store.ts';
 import { createIndexedDbImageStore } from './home/indexeddb-image-store.ts';
 import { openWasmHomeDatabase } from './home/wasm-home-database.ts';
 import type { ClientPlatform, WebSocketLike } from './platform.ts';
@@ -17,7 +19,7 @@ export interface SqliteWasmSource {
 }
 
 /** `getRandomValues` fills at most 65,536 bytes per call. */
-function webRandom(): RandomSource {
+export function webRandom(): RandomSource {
   return (length) => {
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i += 65_536) crypto.getRandomValues(out.subarray(i, Math.min(length, i + 65_536)));
@@ -28,9 +30,13 @@ function webRandom(): RandomSource {
 /**
  * The browser platform: homes are named images in this profile's IndexedDB. With `sqliteWasm`,
  * SQLite's WebAssembly is fetched from that URL with that integrity hash; without, the module
- * finds it next to itself, unchecked.
+ * finds it next to itself, unchecked. With `passphrase`, homes are stored encrypted under it
+ * (Argon2id + AES-256-GCM, `home/encrypted-image-store.ts`); opening a protected home without
+ * it, or with a wrong one, fails with `WRONG_PASSPHRASE`.
  */
-export function createWebPlatform(options: { sqliteWasm?: SqliteWasmSource } = {}): ClientPlatform {
+export function createWebPlatform(
+  options: { sqliteWasm?: SqliteWasmSource; passphrase?: string } = {},
+): ClientPlatform {
   let sqlite: Promise<Sqlite3Static> | undefined;
   const source = options.sqliteWasm;
   const init = (): Promise<Sqlite3Static> =>
@@ -50,7 +56,15 @@ export function createWebPlatform(options: { sqliteWasm?: SqliteWasmSource } = {
   return {
     async openHome(home) {
       sqlite ??= init();
-      return openWasmHomeDatabase(await sqlite, createIndexedDbImageStore(home));
+      const stored = createIndexedDbImageStore(home);
+      const store =
+        options.passphrase === undefined
+          ? stored
+          : await openEncryptedImageStore(stored, options.passphrase, webRandom());
+      if (options.passphrase === undefined && isEncryptedImage(await stored.load())) {
+        throw new ClientError('WRONG_PASSPHRASE', 'this home is protected by a passphrase');
+      }
+      return openWasmHomeDatabase(await sqlite, store);
     },
     // The browser enforces no payload cap of its own; the relay enforces its limit.
     openWebSocket: (url) => new WebSocket(url) as WebSocketLike,

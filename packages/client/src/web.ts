@@ -5,6 +5,8 @@
  * browser's. Imports no Node module, so bundlers need no shims.
  */
 import { type ClientOptions, openClientOn, type ParleyClient, registerAccountOn } from './client.ts';
+import { isEncryptedImage } from './home/encrypted-image-store.ts';
+import { createIndexedDbImageStore } from './home/indexeddb-image-store.ts';
 import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
 import type { ClientPlatform } from './platform.ts';
 import { createWebPlatform } from './web-platform.ts';
@@ -19,6 +21,11 @@ export type { PendingLink, StartLinkOptions } from './linking.ts';
 export type { KeyChangePolicy } from './messaging.ts';
 export type { ClientPlatform } from './platform.ts';
 export { createWebPlatform, type SqliteWasmSource } from './web-platform.ts';
+
+/** True when the saved home `home` is protected by a passphrase (open it with `createWebPlatform({ passphrase })`). */
+export async function isHomeProtected(home: string): Promise<boolean> {
+  return isEncryptedImage(await createIndexedDbImageStore(home).load());
+}
 
 const defaultPlatform = createWebPlatform();
 

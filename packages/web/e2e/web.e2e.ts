@@ -170,6 +170,45 @@ describe('the browser client, end to end', { skip: browserMissing() }, () => {
     await bubble(laptop, 'do both your devices get this?').waitFor();
   });
 
+  it('a passphrase-protected home: IndexedDB holds only ciphertext, a reload asks for the passphrase', async () => {
+    const dora = await world.person('dora');
+    await dora.page.getByLabel('Account name').fill('dora');
+    await dora.page.getByLabel(/^Passphrase/).fill('correct horse battery');
+    await dora.page.getByRole('button', { name: 'Create account' }).click();
+    await dora.page.getByRole('status', { name: 'connection: connected' }).waitFor();
+    await openChat(dora, 'alice');
+    await say(dora, 'secret plans for the weekend');
+    await alice.page.locator('.conversation-list a[data-peer="dora"]', { hasText: 'secret plans' }).waitFor();
+    const stored = await dora.page.evaluate(async () => {
+      const idb = await new Promise<IDBDatabase>((resolve, reject) => {
+        const r = indexedDB.open('parley');
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      const image = await new Promise<Uint8Array>((resolve) => {
+        const r = idb.transaction('homes').objectStore('homes').get('parley');
+        r.onsuccess = () => resolve(r.result as Uint8Array);
+      });
+      const text = new TextDecoder('latin1').decode(image);
+      return {
+        magic: text.slice(0, 8),
+        sqlite: text.includes('SQLite format 3'),
+        plain: text.includes('secret plans'),
+      };
+    });
+    assert.deepEqual(stored, { magic: 'PRLYENC1', sqlite: false, plain: false });
+    await dora.page.reload();
+    await dora.page.getByRole('heading', { name: 'Parley is locked' }).waitFor();
+    await screenshot(dora, 'unlock');
+    await dora.page.getByLabel('Passphrase').fill('wrong horse');
+    await dora.page.getByRole('button', { name: 'Unlock' }).click();
+    await dora.page.getByRole('alert').filter({ hasText: 'wrong passphrase' }).waitFor();
+    await dora.page.getByLabel('Passphrase').fill('correct horse battery');
+    await dora.page.getByRole('button', { name: 'Unlock' }).click();
+    await dora.page.getByRole('status', { name: 'connection: connected' }).waitFor();
+    await bubble(dora, 'secret plans for the weekend').waitFor();
+  });
+
   it('shows the key-change banner when bob re-registers, and holds messages to verified bob until accepted', async () => {
     // Bob reinstalls: the server forgets his account and a fresh browser registers the name again.
     const db = new Database(join(world.dataDir, SQLITE_FILE));

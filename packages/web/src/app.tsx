@@ -11,8 +11,9 @@ import { Devices } from './screens/devices.tsx';
 import { GroupInfoScreen } from './screens/group-info.tsx';
 import { NewGroup } from './screens/new-group.tsx';
 import { Safety } from './screens/safety.tsx';
+import { Unlock } from './screens/unlock.tsx';
 import { Welcome } from './screens/welcome.tsx';
-import { describeError, resume, type Session } from './session.ts';
+import { describeError, resume, type Session, savedHome } from './session.ts';
 import { useSession } from './use-session.ts';
 
 type Boot =
@@ -20,6 +21,7 @@ type Boot =
   | { phase: 'other-tab' }
   | { phase: 'failed'; message: string }
   | { phase: 'welcome' }
+  | { phase: 'locked'; error?: string }
   | { phase: 'ready'; session: Session };
 
 /** Holds the Web Lock for this profile's home for the page's lifetime (two tabs would fork its state). */
@@ -40,7 +42,9 @@ export function App() {
     void (async () => {
       try {
         if (!(await lockHome())) return setBoot({ phase: 'other-tab' });
-        const session = await resume();
+        const saved = await savedHome();
+        if (saved === 'locked') return setBoot({ phase: 'locked' });
+        const session = saved === 'none' ? undefined : await resume();
         setBoot(session === undefined ? { phase: 'welcome' } : { phase: 'ready', session });
       } catch (err) {
         setBoot({ phase: 'failed', message: describeError(err) });
@@ -67,6 +71,20 @@ export function App() {
       );
     case 'welcome':
       return <Welcome onReady={(session) => setBoot({ phase: 'ready', session })} />;
+    case 'locked':
+      return (
+        <Unlock
+          error={boot.error}
+          onUnlock={async (passphrase) => {
+            try {
+              const session = await resume(passphrase);
+              setBoot(session === undefined ? { phase: 'welcome' } : { phase: 'ready', session });
+            } catch (err) {
+              setBoot({ phase: 'locked', error: describeError(err) });
+            }
+          }}
+        />
+      );
     case 'ready':
       return <Messenger session={boot.session} />;
   }

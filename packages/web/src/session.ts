@@ -8,6 +8,7 @@ import {
   type ClientEvent,
   createWebPlatform,
   isClientError,
+  isHomeProtected,
   listHomes,
   openClient,
   type ParleyClient,
@@ -20,8 +21,15 @@ import sqliteWasmUrl from '@sqlite.org/sqlite-wasm/sqlite3.wasm?url';
 /** The one home this browser profile holds (IndexedDB key). */
 export const HOME = 'parley';
 
-/** SQLite's WebAssembly, fetched with the integrity hash the build computed (vite.config.ts). */
-const platform = createWebPlatform({ sqliteWasm: { url: sqliteWasmUrl, integrity: __SQLITE_WASM_SRI__ } });
+/**
+ * The SDK's browser platform: SQLite's WebAssembly fetched with the integrity hash the build
+ * computed (vite.config.ts); the home encrypted under `passphrase` when one is set.
+ */
+const platformFor = (passphrase: string | undefined) =>
+  createWebPlatform({
+    sqliteWasm: { url: sqliteWasmUrl, integrity: __SQLITE_WASM_SRI__ },
+    ...(passphrase ? { passphrase } : {}),
+  });
 
 /** Options every client of this app is opened with. */
 const OPTIONS = { home: HOME, receipts: true, maxBackoffMs: 10_000 } as const;
@@ -64,12 +72,18 @@ function wrap(client: ParleyClient): Session {
   };
 }
 
+/** What the saved home needs to open: nothing (no account yet), a passphrase, or nothing more. */
+export async function savedHome(): Promise<'none' | 'locked' | 'open'> {
+  if (!(await listHomes()).includes(HOME)) return 'none';
+  return (await isHomeProtected(HOME)) ? 'locked' : 'open';
+}
+
 /** Opens and connects the saved home, or undefined if this profile has no account yet. */
-export async function resume(): Promise<Session | undefined> {
+export async function resume(passphrase?: string): Promise<Session | undefined> {
   if (!(await listHomes()).includes(HOME)) return undefined;
   let client: ParleyClient;
   try {
-    client = await openClient(OPTIONS, platform);
+    client = await openClient(OPTIONS, platformFor(passphrase));
   } catch (err) {
     if (isClientError(err, 'NOT_REGISTERED')) return undefined;
     throw err;
@@ -80,14 +94,25 @@ export async function resume(): Promise<Session | undefined> {
   return session;
 }
 
-/** Creates account `name` on this server. */
-export async function createAccount(name: string, invite: string | undefined): Promise<Session> {
-  const client = await registerAccount({ ...OPTIONS, name, server: SERVER, ...(invite ? { invite } : {}) }, platform);
+/** Creates account `name` on this server (its home encrypted under `passphrase` if given). */
+export async function createAccount(
+  name: string,
+  invite: string | undefined,
+  passphrase: string | undefined,
+): Promise<Session> {
+  const client = await registerAccount(
+    { ...OPTIONS, name, server: SERVER, ...(invite ? { invite } : {}) },
+    platformFor(passphrase),
+  );
   return wrap(client);
 }
 
 /** Starts linking this browser as a new device; `finish` opens it once an existing device accepted. */
-export async function beginLink(deviceName: string): Promise<{ pending: PendingLink; finish(): Promise<Session> }> {
+export async function beginLink(
+  deviceName: string,
+  passphrase: string | undefined,
+): Promise<{ pending: PendingLink; finish(): Promise<Session> }> {
+  const platform = platformFor(passphrase);
   const pending = await startLink({ home: HOME, server: SERVER, deviceName }, platform);
   return {
     pending,

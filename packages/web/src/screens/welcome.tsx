@@ -29,7 +29,14 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
     setError(undefined);
     try {
       const invite = String(form.get('invite') ?? '').trim();
-      onReady(await createAccount(String(form.get('name')).trim(), invite === '' ? undefined : invite));
+      const passphrase = String(form.get('passphrase') ?? '');
+      onReady(
+        await createAccount(
+          String(form.get('name')).trim(),
+          invite === '' ? undefined : invite,
+          passphrase === '' ? undefined : passphrase,
+        ),
+      );
     } catch (err) {
       fail(err);
     }
@@ -41,7 +48,11 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
     setBusy(true);
     setError(undefined);
     try {
-      const started = await beginLink(String(form.get('device')).trim() || 'browser');
+      const passphrase = String(form.get('passphrase') ?? '');
+      const started = await beginLink(
+        String(form.get('device')).trim() || 'browser',
+        passphrase === '' ? undefined : passphrase,
+      );
       setLink(started.pending);
       onReady(await started.finish());
     } catch (err) {
@@ -83,6 +94,7 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
             Invite code <span class="optional">(if this server asks for one)</span>
             <input name="invite" autocomplete="off" />
           </label>
+          <PassphraseField />
           <button type="submit" disabled={busy}>
             {busy ? 'Creating keys…' : 'Create account'}
           </button>
@@ -93,6 +105,7 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
             Name for this device
             <input name="device" required defaultValue="browser" />
           </label>
+          <PassphraseField />
           <button type="submit" disabled={busy}>
             Show link code
           </button>
@@ -137,5 +150,20 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
         </div>
       )}
     </main>
+  );
+}
+
+/** The optional passphrase that encrypts this browser's copy of the keys and messages. */
+function PassphraseField() {
+  return (
+    <>
+      <label>
+        Passphrase <span class="optional">(optional: encrypts your keys and messages in this browser)</span>
+        <input name="passphrase" type="password" autocomplete="new-password" aria-describedby="passphrase-note" />
+      </label>
+      <small id="passphrase-note">
+        Asked each time Parley opens. If you forget it, this browser's messages and keys are gone.
+      </small>
+    </>
   );
 }
