@@ -3,12 +3,14 @@
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
 import { runGroups } from './groups.ts';
+import { runHome } from './home.ts';
 import { runRatchet } from './ratchet.ts';
 import { runRelay } from './relay.ts';
 
 type Args = { seconds: number; connections?: number; nodes?: number; bus?: string; sizes?: number[] };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   groups: runGroups,
+  home: runHome,
   ratchet: runRatchet,
   relay: runRelay,
 };

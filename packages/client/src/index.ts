@@ -8,13 +8,18 @@ import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.
 import { nodePlatform } from './node-platform.ts';
 
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
+/** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */
+export { openClientOn, registerAccountOn } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage } from './events.ts';
 export { type GroupInfo, groupPeer, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
-export { HOME_DB_FILE } from './home/database.ts';
+export { HOME_DB_FILE, type HomeDatabase } from './home/database.ts';
+export { createMemoryImageStore, type ImageStore, openWasmHomeDatabase } from './home/wasm-home-database.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';
+export { startLinkOn } from './linking.ts';
 export type { KeyChangePolicy } from './messaging.ts';
+export { nodePlatform } from './node-platform.ts';
 export type { ClientPlatform, WebSocketLike } from './platform.ts';
 
 /**
