@@ -31,12 +31,17 @@ export interface LinkCode {
   readonly secret: Uint8Array;
 }
 
-/** Draws a fresh channel id and secret. */
+/**
+ * Draws a fresh channel id and secret. The channel's top bit is cleared so the code's base64url
+ * text never starts with `-` (which a command line would take for an option); the channel is a
+ * public rendezvous id, the 128-bit secret is untouched.
+ */
 export function createLinkCode(random: RandomSource): LinkCode {
-  const channel = random(CHANNEL_LENGTH);
+  const channel = random(CHANNEL_LENGTH).slice();
   const secret = random(SECRET_LENGTH);
   assertBytes('channel', channel, CHANNEL_LENGTH);
   assertBytes('secret', secret, SECRET_LENGTH);
+  channel[0] = (channel[0] as number) & 0x7f;
   return { channel, secret };
 }
 
