@@ -46,6 +46,9 @@ import type { RelayLink } from './relay/relay-link.ts';
 
 /** How often one message is re-sent to one device on retry requests. */
 const MAX_RESENDS = 3;
+/** When a rate-limited or queue-full send is tried again without a server hint, and at the latest. */
+const OUTBOX_RETRY_MS = 1000;
+const MAX_OUTBOX_RETRY_MS = 30_000;
 /** How many times a send is re-encrypted after the server reports a stale device set. */
 const MAX_STALE_RETRIES = 3;
 
@@ -398,13 +401,29 @@ export function createMessaging(deps: MessagingDeps): Messaging {
           continue;
         }
         if (isRelayRefusal(err, 'RATE_LIMITED') || isRelayRefusal(err, 'QUEUE_FULL')) {
-          // Transient: leave the row for the next flush.
+          // Transient: leave the row, and flush again once the server's hint has passed.
           blocked.set(row.recipient, undefined);
+          const hint = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+          retryLater(typeof hint === 'number' ? hint : OUTBOX_RETRY_MS);
           continue;
         }
         finish(row, err);
       }
     }
+  };
+
+  // One pending retry at a time; unref'd so a waiting retry never keeps a process alive.
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  const retryLater = (ms: number): void => {
+    if (retryTimer !== undefined) return;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = undefined;
+        flushOutbox();
+      },
+      Math.min(Math.max(ms, 50), MAX_OUTBOX_RETRY_MS),
+    );
+    (retryTimer as { unref?: () => void }).unref?.();
   };
 
   const flushOutbox = (): void => {
