@@ -11,7 +11,15 @@ import type { Migration } from './migrations.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
 import { createPostgresGroupStore } from './postgres-group-store.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
-import { accountRow, bytes, deviceRow, queuedMessageRow, queueRecordsFromRows, type Row } from './rows.ts';
+import {
+  accountRow,
+  bytes,
+  DEVICE_TABLES,
+  deviceRow,
+  queuedMessageRow,
+  queueRecordsFromRows,
+  type Row,
+} from './rows.ts';
 import type { PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
 
 const MIGRATION_LOCK = 0x7061726c; // "parl"
@@ -390,14 +398,3 @@ function createPostgresStorage(pool: pg.Pool): Storage {
 }
 
 class BadInvite extends Error {}
-
-/** Tables with rows per device, dropped with the device. */
-const DEVICE_TABLES = [
-  'signed_prekeys',
-  'one_time_prekeys',
-  'kem_prekeys',
-  'queue',
-  'key_packages',
-  'last_resort_key_packages',
-  'group_members',
-];

@@ -71,3 +71,14 @@ export function queueRecordsFromRows(inbound: Row[], outbound: Row[], sendLog: R
     })),
   };
 }
+
+/** Tables with rows per device (same names in both schemas), dropped with the device. */
+export const DEVICE_TABLES: readonly string[] = [
+  'signed_prekeys',
+  'one_time_prekeys',
+  'kem_prekeys',
+  'queue',
+  'key_packages',
+  'last_resort_key_packages',
+  'group_members',
+];

@@ -10,7 +10,15 @@ import { Worker } from 'node:worker_threads';
 import { constantTimeEqual, toBase64Url } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
-import { accountRow, bytes, deviceRow, queuedMessageRow, queueRecordsFromRows, type Row } from './rows.ts';
+import {
+  accountRow,
+  bytes,
+  DEVICE_TABLES,
+  deviceRow,
+  queuedMessageRow,
+  queueRecordsFromRows,
+  type Row,
+} from './rows.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
   NewAccount,
@@ -385,14 +393,3 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
 }
 
 class BadInvite extends Error {}
-
-/** Tables with rows per device, dropped with the device. */
-const DEVICE_TABLES = [
-  'signed_prekeys',
-  'one_time_prekeys',
-  'kem_prekeys',
-  'queue',
-  'key_packages',
-  'last_resort_key_packages',
-  'group_members',
-];
