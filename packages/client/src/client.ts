@@ -32,7 +32,7 @@ import { createHomeProtocolStores } from './home/protocol-stores.ts';
 import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type KeyChangePolicy, type Messaging } from './messaging.ts';
 import type { ClientPlatform } from './platform.ts';
-import { openRelayLink, type RelayLink } from './relay/relay-link.ts';
+import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
@@ -272,11 +272,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     deviceNames: () => profiles.deviceNames(),
     setDeviceName: (id, name) => profiles.setDeviceName(id, name),
-    link: () => {
-      if (link === undefined || !link.isConnected())
-        throw new ClientError('SERVER_UNREACHABLE', 'not connected to the server');
-      return link;
-    },
+    link: () => requireConnected(link),
   };
 
   const refillPreKeys = (): Promise<void> => {

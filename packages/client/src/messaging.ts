@@ -42,7 +42,7 @@ import type { Contacts } from './home/contacts.ts';
 import { blob, type HomeDatabase } from './home/database.ts';
 import type { Profile } from './home/profile.ts';
 import type { HomeProtocolStores } from './home/protocol-stores.ts';
-import type { RelayLink } from './relay/relay-link.ts';
+import { type RelayLink, requireConnected } from './relay/relay-link.ts';
 
 /** How often one message is re-sent to one device on retry requests. */
 const MAX_RESENDS = 3;
@@ -177,11 +177,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   const toStored = storedMessageFromRow;
 
-  const requireLink = (): RelayLink => {
-    const l = deps.link();
-    if (l === undefined || !l.isConnected()) throw new ClientError('SERVER_UNREACHABLE', 'not connected to the server');
-    return l;
-  };
+  const requireLink = (): RelayLink => requireConnected(deps.link());
 
   /** Pins or checks a served account key and device list; throws when the key changed. */
   const checkServed = async (name: string, accountKey: string, deviceList: string): Promise<void> => {

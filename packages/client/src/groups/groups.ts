@@ -48,7 +48,7 @@ import { ClientError, isClientError, isRelayRefusal } from '../errors.ts';
 import { type EventHub, storedMessageFromRow } from '../events.ts';
 import type { HomeDatabase } from '../home/database.ts';
 import type { Profile } from '../home/profile.ts';
-import type { RelayLink } from '../relay/relay-link.ts';
+import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 import { createGroupStore, type GroupStore } from './group-store.ts';
 import { createKeyPackageStock } from './key-package-stock.ts';
 
@@ -138,11 +138,7 @@ export function createGroups(deps: GroupsDeps): Groups {
 
   const newId = (): string => toBase64Url(random(16));
 
-  const requireLink = (): RelayLink => {
-    const l = deps.link();
-    if (l === undefined || !l.isConnected()) throw new ClientError('SERVER_UNREACHABLE', 'not connected to the server');
-    return l;
-  };
+  const requireLink = (): RelayLink => requireConnected(deps.link());
 
   /** Serialises every group state change of this client. */
   const locked = <T>(fn: () => Promise<T>): Promise<T> => {

@@ -276,3 +276,10 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     connect();
   });
 }
+
+/** The link if it is connected; otherwise `SERVER_UNREACHABLE` (what every request needs first). */
+export function requireConnected(link: RelayLink | undefined): RelayLink {
+  if (link === undefined || !link.isConnected())
+    throw new ClientError('SERVER_UNREACHABLE', 'not connected to the server');
+  return link;
+}

@@ -125,21 +125,31 @@ export function groupMetaOf(state: GroupState): GroupMeta {
   return decodeGroupMeta(ext.extensionData);
 }
 
+/**
+ * The member device at `leaf` in `tree`, undefined for a blank leaf; a leaf whose credential
+ * Parley did not issue is a `MALFORMED_MESSAGE`.
+ */
+function readLeaf(tree: GroupState['ratchetTree'], leaf: number): GroupLeaf | undefined {
+  const node = tree[leaf * 2];
+  if (node?.nodeType !== 'leaf') return undefined;
+  const named = deviceOfCredential(node.leaf.credential);
+  if (named === undefined) throw new ProtocolError('MALFORMED_MESSAGE', 'a group leaf has a foreign credential');
+  return { ...named, leaf, signingKey: node.leaf.signaturePublicKey };
+}
+
 /** Every member device, in leaf order (a leaf Parley did not issue is a `MALFORMED_MESSAGE`). */
 export function groupLeaves(state: GroupState): GroupLeaf[] {
   const leaves: GroupLeaf[] = [];
-  state.ratchetTree.forEach((node, index) => {
-    if (node?.nodeType !== 'leaf') return;
-    const named = deviceOfCredential(node.leaf.credential);
-    if (named === undefined) throw new ProtocolError('MALFORMED_MESSAGE', 'a group leaf has a foreign credential');
-    leaves.push({ ...named, leaf: index / 2, signingKey: node.leaf.signaturePublicKey });
-  });
+  for (let leaf = 0; leaf * 2 < state.ratchetTree.length; leaf++) {
+    const found = readLeaf(state.ratchetTree, leaf);
+    if (found !== undefined) leaves.push(found);
+  }
   return leaves;
 }
 
-/** The leaf at `leaf`, if occupied. */
+/** The leaf at `leaf`, if occupied (one tree lookup, not a scan). */
 export function leafAt(state: GroupState, leaf: number): GroupLeaf | undefined {
-  return groupLeaves(state).find((l) => l.leaf === leaf);
+  return readLeaf(state.ratchetTree, leaf);
 }
 
 /** The group id (16 bytes) and epoch of a state. */
@@ -368,12 +378,9 @@ export async function openGroupMessage(
 }
 
 function leafOfTree(tree: GroupState['ratchetTree'], leaf: number): GroupLeaf {
-  const node = tree[leaf * 2];
-  const named = node?.nodeType === 'leaf' ? deviceOfCredential(node.leaf.credential) : undefined;
-  if (node?.nodeType !== 'leaf' || named === undefined) {
-    throw new ProtocolError('MALFORMED_MESSAGE', 'the sender leaf is empty or foreign');
-  }
-  return { ...named, leaf, signingKey: node.leaf.signaturePublicKey };
+  const found = readLeaf(tree, leaf);
+  if (found === undefined) throw new ProtocolError('MALFORMED_MESSAGE', 'the sender leaf is empty');
+  return found;
 }
 
 /** A decoded Welcome and the KeyPackageRefs (base64url) it has secrets for. */
