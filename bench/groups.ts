@@ -14,7 +14,9 @@
  *
  * Groups are built the way a creator adds everyone in one commit, so interior tree nodes are
  * blank: a removal then encrypts the path to many leaves (RFC 9420 §4.1.1 resolution) and costs
- * O(n) bytes until members' own commits fill the tree (bench/RESULTS.md discusses it).
+ * O(n) bytes (`remove_*`). Members' own path updates fill the tree; `remove_warm_*` measures the
+ * same removal once the members whose updates matter to it have committed one, the steady state
+ * periodic key updates lead to, where a removal costs O(log n) bytes.
  */
 import {
   checkKeyPackage,
@@ -43,7 +45,7 @@ import { report } from './report.ts';
 const provider = createNodeCryptoProvider();
 const random = createNodeRandom();
 /** The benchmark trusts every credential: device-list lookups are the client's, not MLS's, cost. */
-const config = groupClientConfig(async () => true);
+const config = groupClientConfig(async () => true, provider);
 const WINDOW = 8;
 /** A padded one-line text message (§12): one 160-byte block. */
 const CONTENT = new Uint8Array(160).fill(7);
@@ -144,36 +146,48 @@ async function clientCosts(n: number, unit: Awaited<ReturnType<typeof pairwise>>
   report(label('remove_ms'), remove.ms, 'ms', n * unit.encryptMs);
   report(label('remove_commit_bytes'), remove.value.commit.length, 'bytes', n * unit.bytes);
 
-  // Warm tree: one member under each node of the creator's copath (leaves 1, 2, 4, …) commits a
-  // path update, as members do when they rotate their keys; the creator's removal then encrypts
-  // to one node per level — the O(log n) cost MLS promises in steady state.
-  const committers: { state: typeof a }[] = [];
-  for (let i = 1; i < n; i *= 2) {
+  // Warm tree, as members' periodic key updates leave it (docs/protocol.md §14.5): one member
+  // under each node of the creator's copath, and one under each node of the removed leaf's
+  // copath, has committed a path update. The removal blanks the removed leaf's direct path, so
+  // the creator's path is then encrypted to one node per level on both paths — O(log n).
+  const warmers = [...warmLeaves(0, leaf, n)];
+  const since: Uint8Array[] = [add.value.commit];
+  for (const i of warmers) {
     const p = packages[i - 1];
     const m = members[i];
-    if (p === undefined || m === undefined) break;
-    const joined = await joinFromWelcome(
+    if (p === undefined || m === undefined) throw new Error(`no member at leaf ${i}`);
+    let state = await joinFromWelcome(
       readWelcome(built.welcome).welcome,
       p.kp,
       decodePrivateKeys(p.created.privateKeys, m.identity.signingPrivateKey),
       config,
     );
-    // Bring it to the current epoch: the commits made since the group was built.
-    let state = joined;
-    for (const c of [add.value.commit]) state = (await openGroupMessage(state, c, policy)).state;
-    committers.push({ state });
-  }
-  for (const [i, c] of committers.entries()) {
-    const update = await commitGroupChange(c.state, {});
-    c.state = update.state;
+    for (const c of since) state = (await openGroupMessage(state, c, policy)).state;
+    const update = await commitGroupChange(state, {});
     a = (await openGroupMessage(a, update.commit, policy)).state;
-    for (const [j, other] of committers.entries()) {
-      if (j !== i) other.state = (await openGroupMessage(other.state, update.commit, policy)).state;
-    }
+    since.push(update.commit);
   }
   const warm = await timed(() => commitGroupChange(a, { remove: [leaf] }));
   report(label('remove_warm_ms'), warm.ms, 'ms', n * unit.encryptMs);
   report(label('remove_warm_commit_bytes'), warm.value.commit.length, 'bytes', n * unit.bytes);
+}
+
+/**
+ * Leaves whose path updates fill the nodes a removal by `committer` of `removed` encrypts to: the
+ * first leaf under each copath node of either leaf (RFC 9420 §4.1.2), among the `members`
+ * existing leaves 0..members-1, other than the two themselves.
+ */
+function* warmLeaves(committer: number, removed: number, members: number): Generator<number> {
+  const seen = new Set<number>([committer, removed]);
+  for (const leaf of [committer, removed]) {
+    for (let level = 0; 2 ** level < 2 * members; level++) {
+      const first = ((leaf >> level) ^ 1) << level;
+      if (first < members && !seen.has(first)) {
+        seen.add(first);
+        yield first;
+      }
+    }
+  }
 }
 
 /** Sends `WINDOW` messages at a time for `seconds`; returns deliveries per second. */

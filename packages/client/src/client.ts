@@ -245,6 +245,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
 
   const groups: Groups = createGroups({
     db,
+    provider,
     random,
     clock,
     profile: () => profile,

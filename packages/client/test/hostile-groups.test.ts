@@ -108,7 +108,7 @@ describe('hostile server against groups', () => {
       account: 'hc-alice',
       device: 1,
       meta: { name: 'Hostile', admins: ['hc-alice', 'hc-operator'] },
-      config: groupClientConfig(async () => true),
+      config: groupClientConfig(async () => true, provider),
     });
     let commit: Uint8Array = new Uint8Array();
     for (let e = 0; e < epoch; e++) {
@@ -141,7 +141,7 @@ describe('hostile server against groups', () => {
       account: 'hw-alice',
       device: 1,
       meta: { name: 'Looks like alice', admins: ['hw-alice'] },
-      config: groupClientConfig(async () => true),
+      config: groupClientConfig(async () => true, provider),
     });
     const pending = await commitGroupChange(ghost, { add: [decodeKeyPackageMessage(taken.keyPackage)] });
     assert.ok(pending.welcome);

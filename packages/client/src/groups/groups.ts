@@ -9,6 +9,7 @@
  */
 import {
   type ClientConfig,
+  type CryptoProvider,
   checkKeyPackage,
   commitGroupChange,
   constantTimeEqual,
@@ -82,6 +83,7 @@ export interface GroupInfo {
 /** What groups need from the client. */
 export interface GroupsDeps {
   readonly db: HomeDatabase;
+  readonly provider: CryptoProvider;
   readonly random: RandomSource;
   readonly clock: () => number;
   profile(): Profile;
@@ -167,7 +169,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       key = listedKey(deps.trustedDevices(account), device);
     }
     return key !== undefined && constantTimeEqual(key, signingKey);
-  });
+  }, deps.provider);
 
   const stock = createKeyPackageStock({ store, profile: deps.profile, clock, link: requireLink });
 

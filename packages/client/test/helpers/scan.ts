@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { HOME_DB_FILE } from '@parley/client';
 import {
+  createNodeCryptoProvider,
   decodeAccountIdentityRecord,
   decodeDeviceIdentityRecord,
   decodeGroupRecord,
@@ -65,7 +66,7 @@ export function privateKeysOf(home: string): Uint8Array[] {
   for (const r of db.prepare('SELECT private FROM key_packages').all() as { private: Buffer }[]) {
     keys.push(new Uint8Array(r.private).slice(1, 33), new Uint8Array(r.private).slice(33, 65));
   }
-  const config = groupClientConfig(async () => true);
+  const config = groupClientConfig(async () => true, createNodeCryptoProvider());
   for (const r of rows('groups')) {
     const state = decodeGroupRecord(r, config);
     const { senderDataSecret, exporterSecret, confirmationKey, membershipKey, initSecret } = state.keySchedule;

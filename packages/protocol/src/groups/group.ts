@@ -37,6 +37,7 @@ import {
 } from 'ts-mls';
 import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
 import { toBase64Url } from '../base64url.ts';
+import type { CryptoProvider } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DeviceIdentityKeyPair } from '../keys/identity.ts';
 import { ACCOUNT_NAME_PATTERN } from '../relay/frames.ts';
@@ -46,9 +47,9 @@ import {
   GROUP_META_EXTENSION,
   type GroupDevice,
   groupCapabilities,
-  groupSuite,
   safeDecode,
 } from './mls.ts';
+import { bindGroupSuite, suiteOf } from './suite.ts';
 
 /** A group's MLS state as ts-mls holds it (plain data; never mutated here). */
 export type GroupState = ClientState;
@@ -165,12 +166,14 @@ export function isRemoved(state: GroupState): boolean {
 /**
  * The ts-mls client configuration Parley uses: `validateCredential` decides whether a leaf's
  * signature key really is the named device's identity key (the client checks it against the
- * account's signed device list). Everything else is ts-mls's default.
+ * account's signed device list). Groups made with this configuration use the cipher suite on
+ * `provider` (suite.ts). Everything else is ts-mls's default.
  */
 export function groupClientConfig(
   validate: (device: GroupDevice, signingKey: Uint8Array) => Promise<boolean>,
+  provider: CryptoProvider,
 ): ClientConfig {
-  return {
+  const config: ClientConfig = {
     keyRetentionConfig: defaultKeyRetentionConfig,
     lifetimeConfig: defaultLifetimeConfig,
     keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
@@ -182,6 +185,8 @@ export function groupClientConfig(
       },
     },
   };
+  bindGroupSuite(config, provider);
+  return config;
 }
 
 /** Starts a group at epoch 0 with this device as its only member. */
@@ -194,7 +199,7 @@ export async function createGroupState(params: {
   readonly config: ClientConfig;
 }): Promise<GroupState> {
   if (params.groupId.length !== 16) throw new ProtocolError('INVALID_ARGUMENT', 'expected a group id of 16 bytes');
-  const cs = await groupSuite();
+  const cs = await suiteOf(params.config);
   const own = await generateKeyPackageWithKey(
     credentialFor(params.account, params.device),
     groupCapabilities(),
@@ -241,7 +246,7 @@ export async function commitGroupChange(state: GroupState, change: GroupChange):
       groupContextExtensions: { extensions: [...others, metaExtension(change.meta)] },
     });
   }
-  const cs = await groupSuite();
+  const cs = await suiteOf(state.clientConfig);
   const result = await wrap('build the commit', () =>
     createCommit({ state, cipherSuite: cs }, { extraProposals: proposals, ratchetTreeExtension: true }),
   );
@@ -262,7 +267,7 @@ export async function sealGroupMessage(
   state: GroupState,
   data: Uint8Array,
 ): Promise<{ state: GroupState; message: Uint8Array }> {
-  const cs = await groupSuite();
+  const cs = await suiteOf(state.clientConfig);
   const result = await wrap('encrypt for the group', () => createApplicationMessage(state, data, cs));
   result.consumed.forEach(zeroOutUint8Array);
   return {
@@ -311,7 +316,7 @@ export async function openGroupMessage(
     throw new ProtocolError('MALFORMED_MESSAGE', 'expected an MLS PrivateMessage');
   }
   const pm = decoded.privateMessage;
-  const cs = await groupSuite();
+  const cs = await suiteOf(state.clientConfig);
   if (pm.contentType === 'application') {
     // ts-mls's processPrivateMessage drops the sender of an application message; the same
     // unprotect step (RFC 9420 §6.3) is run here so the authenticated sender leaf is kept.
@@ -403,7 +408,7 @@ export async function joinFromWelcome(
   privateKeys: PrivateKeyPackage,
   config: ClientConfig,
 ): Promise<GroupState> {
-  const cs = await groupSuite();
+  const cs = await suiteOf(config);
   const state = await wrap('join from the welcome', () =>
     joinGroup(welcome, keyPackage, privateKeys, emptyPskIndex, cs, undefined, undefined, config),
   );

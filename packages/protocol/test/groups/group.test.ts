@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createCommit, createGroup, type Extension, encodeExternalSender, encodeMlsMessage } from 'ts-mls';
 import {
+  type ClientConfig,
   checkKeyPackage,
   commitGroupChange,
   createGroupState,
   createKeyPackage,
+  createWebCryptoProvider,
   type DeviceIdentityKeyPair,
   decodeGroupRecord,
   decodePrivateKeys,
@@ -32,21 +34,26 @@ interface Member {
   readonly account: string;
   readonly device: number;
   readonly identity: DeviceIdentityKeyPair;
+  /** The configuration (and so the crypto provider) this member's device runs on. */
+  readonly config: ClientConfig;
   state?: GroupState;
 }
 
 const registry = new Map<string, Uint8Array>();
-const config = groupClientConfig(async (d, key) => {
+const registered = async (d: { account: string; device: number }, key: Uint8Array) => {
   const known = registry.get(`${d.account}/${d.device}`);
   return known !== undefined && Buffer.from(known).equals(Buffer.from(key));
-});
+};
+const config = groupClientConfig(registered, provider);
+/** A browser's configuration: the same suite on WebCrypto (browser clients run it). */
+const webConfig = groupClientConfig(registered, createWebCryptoProvider());
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function member(account: string, device = 1): Promise<Member> {
+async function member(account: string, device = 1, on = config): Promise<Member> {
   const identity = await generateDeviceIdentity(provider, random);
   registry.set(`${account}/${device}`, identity.publicIdentity.signingKey);
-  return { account, device, identity };
+  return { account, device, identity, config: on };
 }
 
 async function keyPackageOf(m: Member) {
@@ -67,7 +74,7 @@ async function groupOf(admin: Member, others: Member[], admins = [admin.account]
     account: admin.account,
     device: admin.device,
     meta: { name: 'Book club', admins },
-    config,
+    config: admin.config,
   });
   const packages = await Promise.all(others.map(keyPackageOf));
   const pending = await commitGroupChange(admin.state, { add: packages.map((p) => p.keyPackage) });
@@ -82,7 +89,7 @@ async function groupOf(admin: Member, others: Member[], admins = [admin.account]
       welcome,
       p.keyPackage,
       decodePrivateKeys(p.created.privateKeys, m.identity.signingPrivateKey),
-      config,
+      m.config,
     );
   }
   return pending;
@@ -120,6 +127,31 @@ describe('MLS groups', () => {
     );
     assert.equal(groupMetaOf(carol.state as GroupState).name, 'Book club');
     assert.deepEqual(peekGroupMessage(message)?.epoch, 1);
+  });
+
+  it('runs one group across members on the Node and the WebCrypto suite', async () => {
+    const [alice, bob, carol] = await Promise.all([member('alice'), member('bob', 1, webConfig), member('carol')]);
+    await groupOf(alice, [bob, carol]);
+    for (const [from, to] of [
+      [alice, bob],
+      [bob, carol],
+    ] as const) {
+      const opened = await open(to, await send(from, `from ${from.account}`));
+      assert.ok(opened.kind === 'application');
+      assert.equal(read(opened.data), `from ${from.account}`);
+    }
+    // A path update from the WebCrypto member, then one from a Node member: each side derives
+    // the other's epoch secrets, so their key schedules agree byte for byte.
+    for (const committer of [bob, alice]) {
+      assert.ok(committer.state);
+      const pending = await commitGroupChange(committer.state, {});
+      committer.state = pending.state;
+      for (const m of [alice, bob, carol].filter((x) => x !== committer)) await open(m, pending.commit);
+    }
+    const last = await open(bob, await send(carol, 'after two epochs'));
+    assert.ok(last.kind === 'application');
+    assert.equal(read(last.data), 'after two epochs');
+    assert.equal(bob.state?.groupContext.epoch, alice.state?.groupContext.epoch);
   });
 
   it('rejects a replayed and a tampered message and keeps the state usable', async () => {
@@ -214,7 +246,7 @@ describe('MLS groups', () => {
       account: 'alice',
       device: 1,
       meta: { name: 'g', admins: ['alice'] },
-      config: groupClientConfig(async () => true),
+      config: groupClientConfig(async () => true, provider),
     });
     const ghostPackage = await createKeyPackage(ghost.identity, 'ghost', 1);
     const bobPackage = await keyPackageOf(bob);
@@ -294,7 +326,9 @@ describe('MLS groups', () => {
     // The admin's commit adding an external sender is refused by every member.
     await groupOf(alice, [bob, carol]);
     // A modified client that accepts any credential builds it (an honest one refuses to).
-    const permissive = { ...config, authService: { validateCredential: async () => true } };
+    const permissive = Object.assign(groupClientConfig(registered, provider), {
+      authService: { validateCredential: async () => true },
+    });
     const state = { ...(alice.state as GroupState), clientConfig: permissive };
     const added = await createCommit(
       { state, cipherSuite: cs },
