@@ -115,6 +115,21 @@ describe('group conversations (MLS)', () => {
     } finally {
       await back.close();
     }
+    // Restarted after the commits: the ratchet tree, stored apart from the state and rewritten
+    // only when a commit changed it, must be the current one (members, next commit, sender).
+    const again = await openClient({ home: world.home('g4-bob'), maxBackoffMs: 200 });
+    try {
+      assert.deepEqual(membersOf(again, id), membersOf(alice, id));
+      await again.connect();
+      await alice.removeFromGroup(id, ['g4-dave']);
+      await alice.sendToGroup(id, 'e4');
+      await alice.idle();
+      await until('bob to read e4', () => texts(again, id).includes('e4'));
+      assert.deepEqual(membersOf(again, id), membersOf(alice, id));
+      assert.equal(again.group(id).epoch, alice.group(id).epoch);
+    } finally {
+      await again.close();
+    }
   });
 
   it('a device linked later joins every group through its own account; an unlinked one is removed', async () => {

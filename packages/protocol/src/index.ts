@@ -12,6 +12,7 @@ export { createNodeRandom } from './crypto/random-sources.ts';
 export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';
 export * from './errors.ts';
 export * from './groups/group.ts';
+export * from './groups/group-record.ts';
 export * from './groups/mls.ts';
 export * from './groups/policy.ts';
 export * from './keys/device-list.ts';

@@ -4,18 +4,27 @@
  * adopting it is recovered by resubmitting the same message id), the group outbox, and this
  * device's KeyPackage private keys.
  */
+import { constantTimeEqual } from '@parley/protocol';
 import { blob, type HomeDatabase } from '../home/database.ts';
 
 /** A group as stored. */
 export interface StoredGroup {
   readonly id: string;
   readonly record: Uint8Array;
+  /** The ratchet tree's record, for a record stored without it (undefined for older records). */
+  readonly tree: Uint8Array | undefined;
   readonly epoch: number;
   /** `active`; `removed` once a commit removed this device; `left` after this account left. */
   readonly status: 'active' | 'removed' | 'left';
   readonly departed: readonly string[];
   /** When this device last replaced its leaf keys here (join, creation or a self-update). */
   readonly keyUpdatedAt: number;
+}
+
+/** A group's ratchet tree to save beside its record: its hash, and its encoding made on demand. */
+export interface TreeToSave {
+  readonly hash: Uint8Array;
+  encode(): Uint8Array;
 }
 
 /** A submitted commit whose answer has not been applied yet. */
@@ -40,7 +49,8 @@ export interface GroupOutboxRow {
 export interface GroupStore {
   get(id: string): StoredGroup | undefined;
   list(): StoredGroup[];
-  save(id: string, record: Uint8Array, epoch: number, status?: StoredGroup['status']): void;
+  /** Saves a record; the tree is encoded and written only if its hash differs from the stored one. */
+  save(id: string, record: Uint8Array, tree: TreeToSave, epoch: number, status?: StoredGroup['status']): void;
   setStatus(id: string, status: StoredGroup['status']): void;
   addDeparted(id: string, account: string): void;
   markKeyUpdated(id: string, at: number): void;
@@ -74,6 +84,8 @@ export function createGroupStore(db: HomeDatabase): GroupStore {
       `INSERT INTO groups (id, record, epoch, status) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET record = excluded.record, epoch = excluded.epoch, status = excluded.status`,
     ),
+    treeHash: db.prepare('SELECT tree_hash FROM groups WHERE id = ?').pluck(),
+    saveTree: db.prepare('UPDATE groups SET tree = ?, tree_hash = ? WHERE id = ?'),
     setStatus: db.prepare('UPDATE groups SET status = ? WHERE id = ?'),
     setDeparted: db.prepare('UPDATE groups SET departed = ? WHERE id = ?'),
     markKeyUpdated: db.prepare('UPDATE groups SET key_updated_at = ? WHERE id = ?'),
@@ -97,6 +109,7 @@ export function createGroupStore(db: HomeDatabase): GroupStore {
   const toGroup = (r: Record<string, unknown>): StoredGroup => ({
     id: r.id as string,
     record: blob(r.record),
+    tree: r.tree === null ? undefined : blob(r.tree),
     epoch: r.epoch as number,
     status: r.status as StoredGroup['status'],
     departed: JSON.parse(r.departed as string) as string[],
@@ -108,9 +121,13 @@ export function createGroupStore(db: HomeDatabase): GroupStore {
       return r === undefined ? undefined : toGroup(r);
     },
     list: () => (q.list.all() as Record<string, unknown>[]).map(toGroup),
-    save(id, record, epoch, status = 'active') {
+    save: db.transaction((id: string, record: Uint8Array, tree: TreeToSave, epoch: number, status = 'active') => {
       q.save.run(id, record, epoch, status);
-    },
+      const stored = q.treeHash.get(id);
+      if (stored === null || stored === undefined || !constantTimeEqual(blob(stored), tree.hash)) {
+        q.saveTree.run(tree.encode(), tree.hash, id);
+      }
+    }),
     setStatus(id, status) {
       q.setStatus.run(status, id);
     },

@@ -21,6 +21,8 @@ import {
   decodePrivateKeys,
   type EpochMovedDetails,
   encodeGroupRecord,
+  encodeGroupRecordWithoutTree,
+  encodeGroupTree,
   fromBase64Url,
   type GroupChange,
   type GroupLeaf,
@@ -178,13 +180,14 @@ export function createGroups(deps: GroupsDeps): Groups {
     if (cached !== undefined) return cached;
     const row = store.get(groupId);
     if (row === undefined) throw new ClientError('UNKNOWN_GROUP', 'no such group on this device');
-    const state = decodeGroupRecord(row.record, config);
+    const state = decodeGroupRecord(row.record, config, row.tree);
     cache.set(groupId, state);
     return state;
   };
 
   const save = (groupId: string, state: GroupState, status: 'active' | 'removed' | 'left' = 'active'): void => {
-    store.save(groupId, encodeGroupRecord(state), groupPosition(state).epoch, status);
+    const tree = { hash: state.groupContext.treeHash, encode: () => encodeGroupTree(state) };
+    store.save(groupId, encodeGroupRecordWithoutTree(state), tree, groupPosition(state).epoch, status);
     cache.set(groupId, state);
     for (const w of epochWaiters) w();
   };

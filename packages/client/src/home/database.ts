@@ -172,6 +172,15 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       ALTER TABLE groups ADD COLUMN key_updated_at INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    // Each group's ratchet tree beside its record, rewritten only when its tree hash changes
+    // (a version-1 record, from before, still carries its own tree until it is next saved).
+    version: 5,
+    up: `
+      ALTER TABLE groups ADD COLUMN tree BLOB;
+      ALTER TABLE groups ADD COLUMN tree_hash BLOB;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */

@@ -67,8 +67,13 @@ export function privateKeysOf(home: string): Uint8Array[] {
     keys.push(new Uint8Array(r.private).slice(1, 33), new Uint8Array(r.private).slice(33, 65));
   }
   const config = groupClientConfig(async () => true, createNodeCryptoProvider());
-  for (const r of rows('groups')) {
-    const state = decodeGroupRecord(r, config);
+  const groups = db.prepare('SELECT record, tree FROM groups').all() as { record: Buffer; tree: Buffer | null }[];
+  for (const r of groups) {
+    const state = decodeGroupRecord(
+      new Uint8Array(r.record),
+      config,
+      r.tree === null ? undefined : new Uint8Array(r.tree),
+    );
     const { senderDataSecret, exporterSecret, confirmationKey, membershipKey, initSecret } = state.keySchedule;
     keys.push(senderDataSecret, exporterSecret, confirmationKey, membershipKey, initSecret);
     keys.push(...Object.values(state.privatePath.privateKeys));

@@ -13,7 +13,6 @@ import {
   createApplicationMessage,
   createCommit,
   createGroup,
-  decodeGroupState,
   defaultKeyPackageEqualityConfig,
   defaultKeyRetentionConfig,
   defaultLifetime,
@@ -23,7 +22,6 @@ import {
   type EpochReceiverData,
   type Extension,
   emptyPskIndex,
-  encodeGroupState,
   encodeMlsMessage,
   generateKeyPackageWithKey,
   type IncomingMessageCallback,
@@ -418,23 +416,6 @@ export async function joinFromWelcome(
     throw new ProtocolError('UNAUTHORIZED_CHANGE', 'the group lets external senders propose');
   }
   return state;
-}
-
-/** Encodes a group state for storage (ts-mls's own codec, behind a version byte). */
-export function encodeGroupRecord(state: GroupState): Uint8Array {
-  const body = encodeGroupState(state);
-  const out = new Uint8Array(body.length + 1);
-  out[0] = 1;
-  out.set(body, 1);
-  return out;
-}
-
-/** Decodes a stored group state and attaches the client configuration. */
-export function decodeGroupRecord(record: Uint8Array, config: ClientConfig): GroupState {
-  if (record[0] !== 1) throw new ProtocolError('UNKNOWN_VERSION', 'expected a version-1 group record');
-  const decoded = decodeGroupState(record.subarray(1), 0);
-  if (decoded === undefined) throw new ProtocolError('MALFORMED_MESSAGE', 'the group record does not decode');
-  return { ...decoded[0], clientConfig: config };
 }
 
 async function wrap<T>(step: string, run: () => Promise<T>): Promise<T> {

@@ -13,6 +13,8 @@ import {
   decodePrivateKeys,
   encodeGroupMeta,
   encodeGroupRecord,
+  encodeGroupRecordWithoutTree,
+  encodeGroupTree,
   GROUP_META_EXTENSION,
   type GroupState,
   generateDeviceIdentity,
@@ -299,6 +301,46 @@ describe('MLS groups', () => {
     alice.state = decodeGroupRecord(encodeGroupRecord(alice.state as GroupState), config);
     const opened = await open(bob, await send(alice, 'after restart'));
     assert.ok(opened.kind === 'application' && read(opened.data) === 'after restart');
+  });
+
+  it('stores a state without its tree beside a tree record, and refuses mismatched or damaged parts', async () => {
+    const members = await Promise.all(['alice', 'bob', 'carol', 'dave', 'erin'].map((n) => member(n)));
+    const [alice, bob, ...others] = members as [Member, Member, ...Member[]];
+    await groupOf(alice, [bob, ...others]);
+    const state = bob.state as GroupState;
+    const record = encodeGroupRecordWithoutTree(state);
+    const tree = encodeGroupTree(state);
+    // The record holds one node of the tree as a placeholder, not the tree.
+    assert.ok(record.length < encodeGroupRecord(state).length - tree.length / 2);
+    bob.state = decodeGroupRecord(record, config, tree);
+    assert.deepEqual(bob.state.ratchetTree, state.ratchetTree);
+    const opened = await open(bob, await send(alice, 'after a split restore'));
+    assert.ok(opened.kind === 'application' && read(opened.data) === 'after a split restore');
+    // A message leaves the tree (and its hash) alone, so the stored tree stays valid.
+    assert.deepEqual(bob.state.ratchetTree, state.ratchetTree);
+    assert.deepEqual(bob.state.groupContext.treeHash, state.groupContext.treeHash);
+    assert.throws(
+      () => decodeGroupRecord(record, config),
+      (e) => isProtocolError(e, 'INVALID_ARGUMENT'),
+    );
+    assert.throws(
+      () => decodeGroupRecord(record, config, Uint8Array.of(9, ...tree.subarray(1))),
+      (e) => isProtocolError(e, 'UNKNOWN_VERSION'),
+    );
+    for (const damaged of [tree.subarray(0, tree.length - 3), Uint8Array.of(...tree, 0)]) {
+      assert.throws(
+        () => decodeGroupRecord(record, config, damaged),
+        (e) => isProtocolError(e, 'MALFORMED_MESSAGE'),
+      );
+    }
+    assert.throws(
+      () => decodeGroupRecord(Uint8Array.of(3, ...record.subarray(1)), config, tree),
+      (e) => isProtocolError(e, 'UNKNOWN_VERSION'),
+    );
+    assert.throws(
+      () => decodeGroupRecord(Uint8Array.of(...record, 0), config, tree),
+      (e) => isProtocolError(e, 'MALFORMED_MESSAGE'),
+    );
   });
 
   it('reads a message from the previous epoch after a commit (out-of-order across a commit)', async () => {
