@@ -1,0 +1,263 @@
+/**
+ * What every part of the group layer shares (docs/protocol.md §14.5): the one lock that
+ * serialises group state changes, the stored and cached MLS states, the credential check
+ * ts-mls runs for every leaf, and the conversation lines groups write to the history.
+ */
+import {
+  type ClientConfig,
+  type CryptoProvider,
+  constantTimeEqual,
+  type DeviceListEntry,
+  decodeDeviceIdentityPublic,
+  decodeGroupRecord,
+  encodeGroupRecordWithoutTree,
+  encodeGroupTree,
+  type GroupState,
+  groupClientConfig,
+  groupLeaves,
+  groupMetaOf,
+  groupPosition,
+  type RandomSource,
+  toBase64Url,
+  type WireGroupMember,
+} from '@parley/protocol';
+import { ClientError, isClientError } from '../errors.ts';
+import { type EventHub, storedMessageFromRow } from '../events.ts';
+import type { HomeDatabase } from '../home/database.ts';
+import type { Profile } from '../home/profile.ts';
+import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
+import { createGroupStore, type GroupStore, type StoredGroup } from './group-store.ts';
+
+/** How long a rebase waits for the commit that moved the epoch to arrive. */
+const REBASE_WAIT_MS = 15_000;
+
+/** The conversation id of a group in the message history. */
+export const groupPeer = (groupId: string): string => `group:${groupId}`;
+
+/** A group as the SDK reports it. */
+export interface GroupInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly admins: readonly string[];
+  readonly members: readonly { readonly name: string; readonly devices: readonly number[] }[];
+  readonly epoch: number;
+  readonly status: 'active' | 'removed' | 'left';
+}
+
+/** What groups need from the client. */
+export interface GroupsDeps {
+  readonly db: HomeDatabase;
+  readonly provider: CryptoProvider;
+  readonly random: RandomSource;
+  readonly clock: () => number;
+  profile(): Profile;
+  readonly events: EventHub;
+  link(): RelayLink | undefined;
+  /** The device list trusted for an account (own or pinned contact). */
+  trustedDevices(name: string): readonly DeviceListEntry[];
+  /** Fetches and checks an account's current list (pins on first sight; throws on a key change). */
+  refreshContact(name: string): Promise<void>;
+  /** Checks a served account key and list the way `refreshContact` does. */
+  checkServed(name: string, accountKey: string, deviceList: string): Promise<void>;
+}
+
+/** One line of a group conversation, as the messages table holds it. */
+export interface GroupLine {
+  readonly id: string;
+  readonly groupId: string;
+  readonly direction: 'in' | 'out';
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly text: string;
+  readonly sentAt: number;
+  readonly receivedAt: number | null;
+  readonly status: 'pending' | 'sent' | 'received';
+}
+
+/** The shared part of the group layer. */
+export interface GroupCore {
+  readonly deps: GroupsDeps;
+  readonly store: GroupStore;
+  /** The ts-mls configuration: credential check and cipher suite. */
+  readonly config: ClientConfig;
+  me(): string;
+  myDevice(): number;
+  newId(): string;
+  requireLink(): RelayLink;
+  /** Runs `fn` after every earlier state change of this client's groups has finished. */
+  locked<T>(fn: () => Promise<T>): Promise<T>;
+  /** Settles once no state change is running or queued. */
+  quiet(): Promise<unknown>;
+  /** The signing key an account's signed device list gives a device, if it lists it. */
+  listedKey(entries: readonly DeviceListEntry[], device: number): Uint8Array | undefined;
+  /** The stored group, or UNKNOWN_GROUP. */
+  row(groupId: string): StoredGroup;
+  load(groupId: string): GroupState;
+  save(groupId: string, state: GroupState, status?: StoredGroup['status']): void;
+  /** Drops a state from the cache (the group was left). */
+  forget(groupId: string): void;
+  /** Resolves once the group reached `epoch` (or is no longer active); rejects after a while. */
+  waitForEpoch(groupId: string, epoch: number): Promise<void>;
+  /** The delivery list the server should hold for a state: every leaf, grouped by account. */
+  membersWire(state: GroupState): WireGroupMember[];
+  info(groupId: string): GroupInfo;
+  /** Stores a conversation line (once per id). */
+  insertLine(line: GroupLine): void;
+  setLineStatus(id: string, status: 'sent' | 'failed'): void;
+  /** Emits the `message` event of a stored line. */
+  emitLine(sender: string, id: string): void;
+  /** Stores and emits a system line ("alice added bob"). */
+  systemLine(groupId: string, text: string): void;
+  /**
+   * Whether a credential check since the last `resetTransientFailure` could not reach the
+   * server: the delivery being processed is then retried, not refused.
+   */
+  transientFailure(): boolean;
+  resetTransientFailure(): void;
+}
+
+/** Creates the shared part over the client's dependencies. */
+export function createGroupCore(deps: GroupsDeps): GroupCore {
+  const { db, random, clock, events } = deps;
+  const store = createGroupStore(db);
+  const me = () => deps.profile().name;
+  const cache = new Map<string, GroupState>();
+  const epochWaiters = new Set<() => void>();
+  let lock: Promise<unknown> = Promise.resolve();
+  let transient = false;
+
+  const listedKey = (entries: readonly DeviceListEntry[], device: number): Uint8Array | undefined => {
+    const entry = entries.find((e) => e.id === device);
+    return entry === undefined ? undefined : decodeDeviceIdentityPublic(entry.identity).signingKey;
+  };
+
+  /** ts-mls's credential check: the leaf key must be the device's key on the account's signed list. */
+  const config: ClientConfig = groupClientConfig(async ({ account, device }, signingKey) => {
+    let key = listedKey(deps.trustedDevices(account), device);
+    if (key === undefined || !constantTimeEqual(key, signingKey)) {
+      try {
+        await deps.refreshContact(account);
+      } catch (err) {
+        if (!isClientError(err, 'UNKNOWN_ACCOUNT') && !isClientError(err, 'UNTRUSTED_IDENTITY')) transient = true;
+        return false;
+      }
+      key = listedKey(deps.trustedDevices(account), device);
+    }
+    return key !== undefined && constantTimeEqual(key, signingKey);
+  }, deps.provider);
+
+  const row = (groupId: string): StoredGroup => {
+    const r = store.get(groupId);
+    if (r === undefined) throw new ClientError('UNKNOWN_GROUP', 'no such group on this device');
+    return r;
+  };
+
+  const load = (groupId: string): GroupState => {
+    const cached = cache.get(groupId);
+    if (cached !== undefined) return cached;
+    const stored = row(groupId);
+    const state = decodeGroupRecord(stored.record, config, stored.tree);
+    cache.set(groupId, state);
+    return state;
+  };
+
+  const membersWire = (state: GroupState): WireGroupMember[] => {
+    const byAccount = new Map<string, number[]>();
+    for (const l of groupLeaves(state)) byAccount.set(l.account, [...(byAccount.get(l.account) ?? []), l.device]);
+    return [...byAccount].map(([name, devices]) => ({ name, devices }));
+  };
+
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO messages (id, peer, direction, sender, sender_device, text, sent_at, received_at, status)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const getLine = db.prepare('SELECT * FROM messages WHERE sender = ? AND id = ?');
+  const setStatus = db.prepare('UPDATE messages SET status = ? WHERE sender = ? AND id = ?');
+
+  const core: GroupCore = {
+    deps,
+    store,
+    config,
+    me,
+    myDevice: () => deps.profile().device,
+    newId: () => toBase64Url(random(16)),
+    requireLink: () => requireConnected(deps.link()),
+    locked(fn) {
+      const run = lock.then(fn, fn);
+      lock = run.catch(() => {});
+      return run;
+    },
+    quiet: () => lock,
+    listedKey,
+    row,
+    load,
+    save(groupId, state, status = 'active') {
+      const tree = { hash: state.groupContext.treeHash, encode: () => encodeGroupTree(state) };
+      store.save(groupId, encodeGroupRecordWithoutTree(state), tree, groupPosition(state).epoch, status);
+      cache.set(groupId, state);
+      for (const w of epochWaiters) w();
+    },
+    forget: (groupId) => cache.delete(groupId),
+    waitForEpoch: (groupId, epoch) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const r = store.get(groupId);
+          if (r === undefined || r.epoch >= epoch || r.status !== 'active') {
+            clearTimeout(timer);
+            epochWaiters.delete(check);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          epochWaiters.delete(check);
+          reject(new ClientError('TIMEOUT', 'the commit that moved the group on did not arrive'));
+        }, REBASE_WAIT_MS);
+        epochWaiters.add(check);
+        check();
+      }),
+    membersWire,
+    info(groupId) {
+      const stored = row(groupId);
+      const state = load(groupId);
+      const meta = groupMetaOf(state);
+      return {
+        id: groupId,
+        name: meta.name,
+        admins: meta.admins,
+        members: membersWire(state),
+        epoch: groupPosition(state).epoch,
+        status: stored.status,
+      };
+    },
+    insertLine(l) {
+      insert.run(
+        l.id,
+        groupPeer(l.groupId),
+        l.direction,
+        l.sender,
+        l.senderDevice,
+        l.text,
+        l.sentAt,
+        l.receivedAt,
+        l.status,
+      );
+    },
+    setLineStatus: (id, status) => setStatus.run(status, me(), id),
+    emitLine(sender, id) {
+      const r = getLine.get(sender, id) as Record<string, unknown> | undefined;
+      if (r === undefined) return;
+      events.emit({ type: 'message', message: storedMessageFromRow(r) });
+    },
+    systemLine(groupId, text) {
+      const now = clock();
+      const id = core.newId();
+      insert.run(id, groupPeer(groupId), 'system', me(), 0, text, now, now, 'received');
+      core.emitLine(me(), id);
+    },
+    transientFailure: () => transient,
+    resetTransientFailure() {
+      transient = false;
+    },
+  };
+  return core;
+}

@@ -1,0 +1,185 @@
+/**
+ * The inbound side of groups (docs/protocol.md §14.5): Welcomes, commits and application
+ * messages, each checked by ts-mls and by Parley's commit policy before anything is stored or
+ * acknowledged. Anything refused is reported as a `group-rejected` event and acknowledged; a
+ * delivery whose credential check could not reach the server is left unacknowledged, to be
+ * delivered again.
+ */
+import {
+  decodeKeyPackageMessage,
+  decodePrivateKeys,
+  fromBase64Url,
+  type GroupLeaf,
+  type GroupState,
+  groupCommitPolicy,
+  groupLeaves,
+  groupMetaOf,
+  groupPosition,
+  isProtocolError,
+  isRemoved,
+  joinFromWelcome,
+  openGroupMessage,
+  peekGroupMessage,
+  readWelcome,
+  type ServerFrame,
+} from '@parley/protocol';
+import { decodeContent } from '../content.ts';
+import { ClientError } from '../errors.ts';
+import type { GroupChanges } from './group-changes.ts';
+import type { GroupCore } from './group-core.ts';
+
+/** A delivery frame from the server. */
+export type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
+
+/** The inbound operations. */
+export interface GroupInbound {
+  /** Processes a group or welcome delivery in arrival order; acknowledges it when done. */
+  receive(f: Deliver): void;
+  /** Settles once every delivery received so far was processed. */
+  idle(): Promise<void>;
+}
+
+/** Creates the inbound side over the shared core. */
+export function createGroupInbound(
+  core: GroupCore,
+  changes: GroupChanges,
+  refillKeyPackages: () => Promise<void>,
+): GroupInbound {
+  const { store, deps, me } = core;
+  const { events } = deps;
+  let inbound: Promise<void> = Promise.resolve();
+
+  const reject = (f: Deliver, groupId: string | undefined, reason: string): void => {
+    events.emit({ type: 'group-rejected', group: groupId, from: f.from, reason });
+  };
+
+  const onWelcome = async (f: Deliver): Promise<void> => {
+    let read: ReturnType<typeof readWelcome>;
+    try {
+      read = readWelcome(fromBase64Url('body', f.body));
+    } catch (err) {
+      if (!isProtocolError(err)) throw err;
+      return reject(f, undefined, 'malformed welcome');
+    }
+    const ref = read.refs.find((r) => store.keyPackage(r) !== undefined);
+    if (ref === undefined) return reject(f, undefined, 'welcome for a KeyPackage this device does not hold');
+    const kp = store.keyPackage(ref);
+    if (kp === undefined) return;
+    let state: GroupState;
+    try {
+      state = await joinFromWelcome(
+        read.welcome,
+        decodeKeyPackageMessage(kp.publicBytes),
+        decodePrivateKeys(kp.privateBytes, deps.profile().identity.signingPrivateKey),
+        core.config,
+      );
+    } catch (err) {
+      if (!isProtocolError(err)) throw err;
+      if (core.transientFailure()) throw new ClientError('SERVER_UNREACHABLE', 'could not check the group members');
+      return reject(f, undefined, `welcome refused: ${err.message}`);
+    }
+    const { groupId } = groupPosition(state);
+    if (store.get(groupId)?.status === 'active') return;
+    const meta = groupMetaOf(state);
+    store.transaction(() => {
+      core.save(groupId, state);
+      store.markKeyUpdated(groupId, deps.clock());
+      store.dropKeyPackage(ref);
+    });
+    core.systemLine(groupId, `you were added to “${meta.name}”`);
+    events.emit({ type: 'group-joined', group: groupId, name: meta.name });
+    void refillKeyPackages().catch(() => {});
+  };
+
+  const describe = (leaves: GroupLeaf[]) => [...new Set(leaves.map((l) => l.account))];
+
+  const onGroupMessage = async (f: Deliver): Promise<void> => {
+    const body = fromBase64Url('body', f.body);
+    const position = peekGroupMessage(body);
+    const row = position === undefined ? undefined : store.get(position.groupId);
+    if (position === undefined || row === undefined)
+      return reject(f, position?.groupId, 'message for an unknown group');
+    if (row.status !== 'active') return;
+    const groupId = position.groupId;
+    await changes.settlePending(groupId);
+    let opened: Awaited<ReturnType<typeof openGroupMessage>>;
+    try {
+      opened = await openGroupMessage(core.load(groupId), body, groupCommitPolicy(new Set(row.departed)));
+    } catch (err) {
+      if (!isProtocolError(err)) throw err;
+      if (core.transientFailure()) throw new ClientError('SERVER_UNREACHABLE', 'could not check the group members');
+      return reject(f, groupId, err.message);
+    }
+    if (opened.kind === 'application') {
+      const content = decodeContent(opened.data);
+      const sender = opened.sender;
+      store.transaction(() => {
+        core.save(groupId, opened.state);
+        if (content === undefined) return;
+        if (content.ctl === 'leave') store.addDeparted(groupId, sender.account);
+        else {
+          const direction = sender.account === me() ? 'out' : 'in';
+          core.insertLine({
+            id: content.id,
+            groupId,
+            direction,
+            sender: sender.account,
+            senderDevice: sender.device,
+            text: content.text,
+            sentAt: content.ts,
+            receivedAt: deps.clock(),
+            status: direction === 'out' ? 'sent' : 'received',
+          });
+        }
+      });
+      if (content?.ctl === 'leave') {
+        core.systemLine(groupId, `${sender.account} left`);
+        // Any member may commit the removal of an account that announced leaving (§14.4).
+        void changes.change(groupId, changes.planRemove([sender.account], false)).catch(() => {});
+      } else if (content !== undefined) core.emitLine(sender.account, content.id);
+      return;
+    }
+    const before = groupLeaves(opened.previous);
+    const after = isRemoved(opened.state) ? [] : groupLeaves(opened.state);
+    const added = describe(after.filter((l) => !before.some((b) => b.leaf === l.leaf && b.account === l.account)));
+    const removed = describe(before.filter((b) => !after.some((l) => l.leaf === b.leaf && l.account === b.account)));
+    const by = opened.committer.account;
+    if (isRemoved(opened.state)) {
+      core.save(groupId, opened.state, 'removed');
+      core.systemLine(groupId, `${by} removed you`);
+      events.emit({ type: 'group-removed', group: groupId, by });
+      return;
+    }
+    core.save(groupId, opened.state);
+    for (const a of added) if (a !== by) core.systemLine(groupId, `${by} added ${a}`);
+    for (const a of removed) if (a !== by) core.systemLine(groupId, `${by} removed ${a}`);
+    events.emit({
+      type: 'group-updated',
+      group: groupId,
+      epoch: groupPosition(opened.state).epoch,
+      by,
+      added,
+      removed,
+    });
+  };
+
+  return {
+    receive(f) {
+      inbound = inbound.then(() =>
+        core
+          .locked(async () => {
+            core.resetTransientFailure();
+            if (f.kind === 'welcome') await onWelcome(f);
+            else await onGroupMessage(f);
+          })
+          .then(
+            () => deps.link()?.ack(f.seq),
+            () => {
+              // Not acknowledged: delivered again on the next connection.
+            },
+          ),
+      );
+    },
+    idle: () => inbound,
+  };
+}
