@@ -11,6 +11,7 @@ export { RELAY_PATH, type RunningServer, startServer } from './server.ts';
 export { SQLITE_MIGRATIONS } from './store/migrations.ts';
 export { POSTGRES_MIGRATIONS } from './store/postgres-migrations.ts';
 export { migratePostgres, openPostgresStorage } from './store/postgres-storage.ts';
-export { migrateSqlite, openSqliteStorage, SQLITE_FILE } from './store/sqlite-storage.ts';
+export { migrateSqlite, SQLITE_FILE } from './store/sqlite-storage.ts';
+export { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 export type * from './store/storage.ts';
 export { bundleDigest, loadWebBundle, pagePolicy, type WebBundle } from './web-files.ts';

@@ -22,7 +22,7 @@ import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
 import { createBucketMap } from './relay/rate-limit.ts';
 import { openPostgresStorage } from './store/postgres-storage.ts';
-import { openSqliteStorage } from './store/sqlite-storage.ts';
+import { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 import type { Storage } from './store/storage.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
 
@@ -57,7 +57,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   );
   const storage =
     options.db === undefined
-      ? openSqliteStorage(options.dataDir, options.sync)
+      ? await openSqliteStorage(options.dataDir, options.sync)
       : await openPostgresStorage(options.db, options.dbSchema === undefined ? {} : { schema: options.dbSchema });
   const { limits, clock } = options;
   if (options.bus !== undefined && options.db === undefined) {

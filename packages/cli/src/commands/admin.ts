@@ -13,7 +13,9 @@ import type { Flags } from '../flags.ts';
 /** Opens the store `parley serve` would use with the same flags (migrating it). */
 async function openStore(flags: Flags): Promise<Storage> {
   const db = flags.db ?? process.env.PARLEY_DB;
-  return db === undefined ? openSqliteStorage(resolve(flags.data ?? './parley-data'), 'full') : openPostgresStorage(db);
+  return db === undefined
+    ? await openSqliteStorage(resolve(flags.data ?? './parley-data'), 'full')
+    : openPostgresStorage(db);
 }
 
 /** Prints a new invite code. */

@@ -123,6 +123,9 @@ export function serveConnection(
     log.debug({ device }, 'device authenticated');
   };
 
+  // One context for the connection's requests (not a copy per frame).
+  const opContext: OpContext = { ...ctx, conn, send, becomeAuthenticated };
+
   const handle = async (frame: ClientFrame): Promise<void> => {
     if (frame.type === 'ack') {
       if (conn.link === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate before acknowledging');
@@ -130,16 +133,18 @@ export function serveConnection(
       return;
     }
     const isHandshake = frame.op === 'register' || frame.op === 'auth';
+    const id = frame.id;
     try {
-      const result = await runOp(frame.op, frame.args, { ...ctx, conn, send, becomeAuthenticated });
+      const result = await runOp(frame.op, frame.args, opContext);
       if (result instanceof Deferred) {
-        // Answered when the batch commits; the next request is validated meanwhile.
+        // Answered when the batch commits; the next request is validated meanwhile. (Only the
+        // id is kept until then, not the parsed frame with its body.)
         result.later.then(
-          (r) => send({ type: 'response', id: frame.id, result: r }),
-          (err) => reportError(Object.assign(err as object, { requestId: frame.id })),
+          (r) => send({ type: 'response', id, result: r }),
+          (err) => reportError(Object.assign(err as object, { requestId: id })),
         );
       } else {
-        send({ type: 'response', id: frame.id, result });
+        send({ type: 'response', id, result });
       }
       for (const hook of conn.afterResponse.splice(0)) hook();
     } catch (err) {

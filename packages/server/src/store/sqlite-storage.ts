@@ -2,12 +2,14 @@
  * The SQLite implementation of `Storage` (better-sqlite3, WAL mode). better-sqlite3 is
  * synchronous, so each method is one transaction that no other request can interleave with:
  * that is what makes one-time prekey consumption atomic within a node.
+ *
+ * This module runs on the storage thread (`sqlite-worker.ts`); the server's event loop reaches
+ * it through `openSqliteStorage` (`sqlite-worker-storage.ts`), so statements and commits (with
+ * their fsync) never block the loop.
  */
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { constantTimeEqual, toBase64Url } from '@parley/protocol';
+// Node's own helpers rather than @parley/protocol's: the storage thread starts faster without
+// loading the whole protocol package.
+import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 import {
@@ -52,40 +54,28 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
   return ran;
 }
 
-/** Opens (creating if needed) the database in `dataDir` and migrates it. */
-export function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'): Storage {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, SQLITE_FILE));
+/**
+ * Opens the database file with the server's settings: WAL, `synchronous` FULL (a commit is on
+ * disk when it returns) or NORMAL, foreign keys, and no automatic checkpoints (a separate
+ * thread runs them, see `sqlite-worker-storage.ts`).
+ */
+export function openSqliteDatabase(file: string, sync: 'full' | 'normal'): Database.Database {
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrateSqlite(db);
-  // Checkpoints move the WAL into the database file; done inside a commit they stall every
-  // connection of this single-threaded server for the checkpoint's writes and fsync. So the
-  // serving connection never checkpoints, and a worker thread does it (PASSIVE: it never blocks
-  // the writer) every 200 ms on its own connection.
+  // Checkpoints move the WAL into the database file; done inside a commit they would stall the
+  // writer for the checkpoint's writes and fsync, so the serving connection never checkpoints.
   db.pragma('wal_autocheckpoint = 0');
-  const checkpointer = startCheckpointer(join(dataDir, SQLITE_FILE), 200);
-  return createSqliteStorage(db, () => checkpointer.terminate().then(() => undefined));
+  return db;
 }
 
-const CHECKPOINTER = `
-const { workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 5000');
-setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
-`;
-
-function startCheckpointer(file: string, intervalMs: number): Worker {
-  const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
-  worker.unref();
-  return worker;
-}
-
-function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Promise<void>): Storage {
+/**
+ * The store over an open, migrated database. Synchronous underneath: call it from one thread
+ * only (the storage thread), which is then the database's only writer.
+ */
+export function createSqliteStorage(db: Database.Database): Storage {
   const q = {
     insertAccount: db.prepare(
       'INSERT INTO accounts (name, account_key, device_list, list_version, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -273,7 +263,12 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
       for (const old of before) {
         const next = list.devices.find((d) => d.id === old.id);
         // A device whose identity changed is a new device under an old id: its state goes too.
-        if (next !== undefined && constantTimeEqual(next.identity, old.identity)) continue;
+        if (
+          next !== undefined &&
+          next.identity.length === old.identity.length &&
+          timingSafeEqual(next.identity, old.identity)
+        )
+          continue;
         q.deleteDevice.run(name, old.id);
         for (const del of q.deleteDeviceRows) del.run(name, old.id);
         depths.delete(depthKey(name, old.id));
@@ -318,7 +313,10 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
     async deviceSet(name) {
       let set = deviceIdCache.get(name);
       if (set === undefined) {
-        set = (q.deviceSet.all(name) as Row[]).map((r) => ({ id: r.id as number, keyId: toBase64Url(bytes(r.key)) }));
+        set = (q.deviceSet.all(name) as Row[]).map((r) => ({
+          id: r.id as number,
+          keyId: Buffer.from(bytes(r.key)).toString('base64url'),
+        }));
         // Unknown names are not cached: a registration must be seen at once.
         if (set.length > 0) deviceIdCache.set(name, set);
       }
@@ -385,7 +383,6 @@ function createSqliteStorage(db: Database.Database, stopCheckpointer: () => Prom
       return depthOf(account, device);
     },
     async close() {
-      await stopCheckpointer();
       // The last connection to close checkpoints the remaining WAL into the database file.
       db.close();
     },

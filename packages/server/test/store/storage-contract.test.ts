@@ -20,7 +20,7 @@ const backends: Backend[] = [
     skip: async () => undefined,
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'parley-contract-'));
-      const storage = openSqliteStorage(dir, 'full');
+      const storage = await openSqliteStorage(dir, 'full');
       // SQLite is the single-node store: one process, one handle, so the "peer" is the same handle.
       return { storage, peer: async () => storage, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
     },

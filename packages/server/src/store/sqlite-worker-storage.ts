@@ -1,0 +1,203 @@
+/**
+ * `openSqliteStorage`: the SQLite store as the server uses it, run on a storage thread.
+ *
+ * better-sqlite3 is synchronous: on the event loop, every statement and every commit's fsync
+ * (`synchronous = FULL`) stalled all connections. Here one worker thread per process owns the
+ * database connections and runs the calls in the order they are made (`sqlite-worker.ts`); the
+ * event loop only posts calls and reads answers, and keeps reading frames meanwhile. While one
+ * batch commits, the hub collects the next, so commits group themselves by load. A second
+ * thread per database, with its own connection, checkpoints the WAL (PASSIVE, never blocking
+ * the writer).
+ *
+ * One read stays on the event loop: `deviceSet`, asked by every send, is cached here and
+ * dropped when an account is created or its device list is replaced (the only writes that
+ * change devices), so a send costs no round trip to the storage thread.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { decodeOutcomes, type EncodedOutcome, encodeEnqueue } from './sqlite-batch-codec.ts';
+import { SQLITE_FILE } from './sqlite-storage.ts';
+import type { StorageAnswer, StorageCall } from './sqlite-worker.ts';
+import type { Storage } from './storage.ts';
+
+/** Every `Storage` method the storage thread answers (the compiler checks none is missing). */
+const FORWARDED: Record<Exclude<keyof Storage, 'close'>, true> = {
+  createAccount: true,
+  getAccount: true,
+  listDevices: true,
+  deviceSet: true,
+  createInvite: true,
+  updateDeviceList: true,
+  storePreKeys: true,
+  countPreKeys: true,
+  takeBundle: true,
+  enqueue: true,
+  pending: true,
+  acknowledge: true,
+  purgeExpired: true,
+  queueDepth: true,
+  totalQueueDepth: true,
+  queueRecords: true,
+  storeKeyPackages: true,
+  countKeyPackages: true,
+  takeKeyPackage: true,
+  createGroup: true,
+  getGroup: true,
+  commitGroup: true,
+  groupsOf: true,
+};
+
+/**
+ * Opens (creating if needed) the database in `dataDir` on the storage thread, migrates it, and
+ * starts its checkpoint thread; resolves once the database is open and migrated.
+ */
+export async function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'): Promise<Storage> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, SQLITE_FILE);
+  const thread = storageThread();
+  const handle = thread.nextHandle++;
+  const call = <T>(method: StorageCall[2], args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> =>
+    thread.call(handle, method, args, transfer) as Promise<T>;
+  await call('open', [file, sync]);
+  const checkpointer = startCheckpointer(file, 200);
+
+  const forwarded = Object.fromEntries(
+    Object.keys(FORWARDED).map((m) => [m, (...args: unknown[]) => call(m as keyof Storage, args)]),
+  ) as unknown as Omit<Storage, 'close'>;
+
+  const deviceSets = new Map<string, Awaited<ReturnType<Storage['deviceSet']>>>();
+  return {
+    ...forwarded,
+    async deviceSet(name) {
+      const cached = deviceSets.get(name);
+      if (cached !== undefined) return cached;
+      // Calls are answered in order: a set read before a device write lands here before that
+      // write's answer, which drops it again (below).
+      const set = await forwarded.deviceSet(name);
+      // Unknown names are not cached: a registration must be seen at once.
+      if (set.length > 0) deviceSets.set(name, set);
+      return set;
+    },
+    async createAccount(account, inviteHash) {
+      deviceSets.delete(account.name);
+      try {
+        return await forwarded.createAccount(account, inviteHash);
+      } finally {
+        deviceSets.delete(account.name);
+      }
+    },
+    async updateDeviceList(name, expectedVersion, list) {
+      deviceSets.delete(name);
+      try {
+        return await forwarded.updateDeviceList(name, expectedVersion, list);
+      } finally {
+        deviceSets.delete(name);
+      }
+    },
+    async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
+      const columns = encodeEnqueue(items, acks);
+      const transfer = [columns.bodies.buffer, columns.bodyEnds.buffer] as ArrayBuffer[];
+      const encoded = await call<EncodedOutcome[]>('enqueue', [columns, now, expiresAt, maxPerDevice], transfer);
+      return decodeOutcomes(items, encoded);
+    },
+    async close() {
+      await checkpointer.terminate();
+      // Answered after every call made before it. The last connection to close checkpoints the
+      // remaining WAL into the database file.
+      await call('close', []);
+    },
+  };
+}
+
+/** The process's storage thread: posts calls, matches answers, holds the process only while a call waits. */
+interface StorageThread {
+  nextHandle: number;
+  call(handle: number, method: StorageCall[2], args: readonly unknown[], transfer: ArrayBuffer[]): Promise<unknown>;
+}
+
+let shared: StorageThread | undefined;
+
+function storageThread(): StorageThread {
+  if (shared !== undefined) return shared;
+  const worker = startTypeScriptWorker(new URL('./sqlite-worker.ts', import.meta.url));
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(err: unknown): void }>();
+  let nextId = 0;
+  // Idle, the thread does not keep the process alive (as an idle synchronous database would not).
+  worker.unref();
+  const settle = (id: number) => {
+    const w = waiting.get(id);
+    waiting.delete(id);
+    if (waiting.size === 0) worker.unref();
+    return w;
+  };
+  worker.on('message', (answer: StorageAnswer) => {
+    const w = settle(answer[0]);
+    if (answer[1]) w?.resolve(answer[2]);
+    else {
+      const { message, code } = answer[2];
+      w?.reject(Object.assign(new Error(message), code === undefined ? {} : { code }));
+    }
+  });
+  const fail = (err: Error) => {
+    // A thread that failed is replaced on the next open; its stores stay failed.
+    if (shared === thread) shared = undefined;
+    for (const id of [...waiting.keys()]) settle(id)?.reject(err);
+  };
+  worker.on('error', fail);
+  worker.on('exit', () => fail(new Error('the SQLite storage thread has stopped')));
+  const thread: StorageThread = {
+    nextHandle: 0,
+    call: (handle, method, args, transfer) =>
+      new Promise((resolve, reject) => {
+        if (shared !== thread) {
+          reject(new Error('the SQLite storage thread has stopped'));
+          return;
+        }
+        const id = nextId++;
+        if (waiting.size === 0) worker.ref();
+        waiting.set(id, { resolve, reject });
+        worker.postMessage([id, handle, method, args] satisfies StorageCall, transfer);
+      }),
+  };
+  shared = thread;
+  return thread;
+}
+
+/**
+ * Starts a worker thread on a TypeScript module. The workspace ships TypeScript compiled on load
+ * by tsx (`parley` registers it in-process, tests and benchmarks pass `--import tsx`), and a
+ * worker inherits neither, so its first act is to register tsx, then import `entry`. (This costs
+ * about half a second of CPU once per process, hence one storage thread per process.)
+ */
+function startTypeScriptWorker(entry: URL): Worker {
+  let tsx: string | undefined;
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    tsx = undefined; // a runtime that loads TypeScript by itself
+  }
+  const boot = `
+    const { workerData } = require('node:worker_threads');
+    const ready = workerData.tsx === undefined ? Promise.resolve() : import(workerData.tsx).then((api) => api.register());
+    ready.then(() => import(workerData.entry));
+  `;
+  return new Worker(boot, { eval: true, workerData: { tsx, entry: entry.href } });
+}
+
+const CHECKPOINTER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+`;
+
+/** The WAL checkpoint thread: PASSIVE checkpoints every `intervalMs` on its own connection. */
+function startCheckpointer(file: string, intervalMs: number): Worker {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
+  worker.unref();
+  return worker;
+}

@@ -1,0 +1,83 @@
+/**
+ * The storage thread's entry point. It holds the open SQLite databases of this process (one for
+ * a server; tests open several) and runs each call posted by `sqlite-worker-storage.ts`, one
+ * after another in arrival order, answering each with its result or its error. Calls are
+ * synchronous underneath (better-sqlite3), so each is atomic with respect to every other,
+ * exactly as when the store ran on the event loop.
+ */
+import { parentPort } from 'node:worker_threads';
+import { decodeEnqueue, type EnqueueColumns, encodeOutcomes } from './sqlite-batch-codec.ts';
+import { createSqliteStorage, migrateSqlite, openSqliteDatabase } from './sqlite-storage.ts';
+import type { Storage } from './storage.ts';
+
+/**
+ * A call as the event loop posts it: id, database handle, method and arguments (`enqueue`'s batch
+ * as `EnqueueColumns`). `open` takes the file and the `synchronous` setting and answers nothing.
+ */
+export type StorageCall = readonly [
+  id: number,
+  handle: number,
+  method: keyof Storage | 'open',
+  args: readonly unknown[],
+];
+/** An answer: the call's id, then its result, or its error's message and code. */
+export type StorageAnswer =
+  | readonly [id: number, ok: true, result: unknown]
+  | readonly [id: number, ok: false, error: { message: string; code?: string }];
+
+type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+/** A store's methods as the thread runs them: `enqueue` packed (see sqlite-batch-codec.ts). */
+function threadMethods(storage: Storage): Methods {
+  return {
+    ...(storage as unknown as Methods),
+    async enqueue(columns: unknown, now: unknown, expiresAt: unknown, maxPerDevice: unknown) {
+      const { items, acks } = decodeEnqueue(columns as EnqueueColumns);
+      const outcomes = await storage.enqueue(items, now as number, expiresAt as number, maxPerDevice as number, acks);
+      return encodeOutcomes(outcomes);
+    },
+  };
+}
+
+const port = parentPort;
+if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread');
+const open = new Map<number, Methods>();
+
+function run(handle: number, method: StorageCall[2], args: readonly unknown[]): Promise<unknown> {
+  if (method === 'open') {
+    const [file, sync] = args as [string, 'full' | 'normal'];
+    const db = openSqliteDatabase(file, sync);
+    try {
+      migrateSqlite(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    open.set(handle, threadMethods(createSqliteStorage(db)));
+    return Promise.resolve(undefined);
+  }
+  const methods = open.get(handle);
+  if (methods === undefined) throw new Error('this SQLite store is closed');
+  if (method === 'close') open.delete(handle);
+  return (methods[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+}
+
+port.on('message', ([id, handle, method, args]: StorageCall) => {
+  // Every method runs its statements synchronously before its first await, so calls cannot
+  // interleave: the next message is handled only after this one's transaction has committed.
+  let answer: Promise<unknown>;
+  try {
+    answer = run(handle, method, args);
+  } catch (err) {
+    answer = Promise.reject(err);
+  }
+  answer.then(
+    (result) => port.postMessage([id, true, result] satisfies StorageAnswer),
+    (err: { message?: string; code?: string }) =>
+      port.postMessage([
+        id,
+        false,
+        { message: String(err?.message ?? err), ...(typeof err?.code === 'string' ? { code: err.code } : {}) },
+      ] satisfies StorageAnswer),
+  );
+});
