@@ -3,11 +3,13 @@
  * encrypt+decrypt pairs per second (200-byte message), and ping-pong pairs per second (every
  * message forces a DH ratchet step), for Parley and for libsignal-client in the same run. A setup
  * creates a fresh initiator device, a bundle with one-time EC and ML-KEM prekeys, the initiator's
- * session, its first message, and the responder's decryption of it.
+ * session, its first message, and the responder's decryption of it. Parley and libsignal are
+ * measured in alternating half-second slices (`alternatingRates`), so machine load that drifts
+ * during a run falls on both.
  */
 import { LibsignalParty } from './libsignal-baseline.ts';
 import { createParleyParty } from './parley-party.ts';
-import { type Figure, rate, report } from './report.ts';
+import { alternatingRates, type Figure, report } from './report.ts';
 
 /** What both implementations offer the workload: a device that talks to another of its kind. */
 interface Party<M> {
@@ -55,14 +57,11 @@ export async function runRatchet(args: { seconds: number }): Promise<Figure[]> {
   const signal = await workload((name) => new LibsignalParty(name));
   const s = args.seconds;
   const out: Figure[] = [];
-  const pSetup = await rate(s, parley.setup);
-  const lSetup = await rate(s, signal.setup);
+  const [pSetup, lSetup] = await alternatingRates(s, parley.setup, signal.setup);
   out.push(report('ratchet.session_setup', pSetup, 'sessions/s', lSetup));
-  const pOne = await rate(s, parley.oneWay);
-  const lOne = await rate(s, signal.oneWay);
+  const [pOne, lOne] = await alternatingRates(s, parley.oneWay, signal.oneWay);
   out.push(report('ratchet.one_way_200B', pOne, 'pairs/s', lOne));
-  const pPing = await rate(s, parley.pingPong);
-  const lPing = await rate(s, signal.pingPong);
+  const [pPing, lPing] = await alternatingRates(s, parley.pingPong, signal.pingPong);
   out.push(report('ratchet.ping_pong_200B', pPing, 'pairs/s', lPing));
   process.stderr.write('baseline: @signalapp/libsignal-client with serialising in-memory stores\n');
   return out;
