@@ -1,6 +1,14 @@
 /**
  * `CryptoProvider` on node:crypto (OpenSSL): synchronous, fast calls wrapped in the async
  * interface. ML-KEM-1024 from `@noble/post-quantum`, which OpenSSL 3.0 lacks.
+ *
+ * Importing a raw X25519 or Ed25519 private key costs OpenSSL a scalar multiplication (it derives
+ * the public half), as much as the DH itself; yet the protocol often uses one key several times
+ * in a row (an ephemeral key in three PQXDH DHs, a fresh ratchet key for its public half and then
+ * its DH, the signed prekey in two DHs and the first ratchet step). So imported keys are kept in
+ * a `WeakMap` keyed by the very `Uint8Array` they came from: an entry lives no longer than the
+ * caller's array (no key outlives the state that holds it), a different array is a miss, and a
+ * hit is used only if the array still holds the bytes it was imported from.
  */
 import {
   createCipheriv,
@@ -15,7 +23,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { assertBytes } from '../bytes.ts';
+import { assertBytes, constantTimeEqual } from '../bytes.ts';
 import { isStrictEd25519Input } from './ed25519-strict.ts';
 import { mlKem } from './mlkem.ts';
 import {
@@ -63,6 +71,25 @@ function publicKeyObject(curve: 'X25519' | 'Ed25519', raw: Uint8Array): KeyObjec
   return createPublicKey({ key: { kty: 'OKP', crv: curve, x: b64url(raw) }, format: 'jwk' });
 }
 
+/** An imported key and a copy of the bytes it was imported from. */
+interface Imported {
+  readonly raw: Uint8Array;
+  readonly key: KeyObject;
+}
+
+/** Imported KeyObjects by source array (see the module comment). */
+function keyCache(load: (raw: Uint8Array) => KeyObject): (raw: Uint8Array) => KeyObject {
+  const cache = new WeakMap<Uint8Array, Imported>();
+  return (raw) => {
+    const hit = cache.get(raw);
+    if (hit !== undefined && constantTimeEqual(hit.raw, raw)) return hit.key;
+    const key = load(raw);
+    cache.set(raw, { raw: raw.slice(), key });
+    return key;
+  };
+}
+
+/** The raw public half of an imported OKP key, private or public. */
 function rawPublic(key: KeyObject): Uint8Array {
   const x = key.export({ format: 'jwk' }).x;
   return new Uint8Array(Buffer.from(x as string, 'base64url'));
@@ -72,22 +99,26 @@ function toBytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** Creates the node:crypto provider. Holds no state besides constant DER prefixes. */
+/** Creates the node:crypto provider. Its only state is the imported-key caches. */
 export function createNodeCryptoProvider(): CryptoProvider {
+  const x25519Private = keyCache((raw) => privateKeyObject('X25519', raw));
+  const x25519Public = keyCache((raw) => publicKeyObject('X25519', raw));
+  const ed25519Private = keyCache((raw) => privateKeyObject('Ed25519', raw));
+  const ed25519Public = keyCache((raw) => publicKeyObject('Ed25519', raw));
   return {
     name: 'node',
 
     async x25519PublicKey(privateKey) {
       assertBytes('x25519 private key', privateKey, X25519_KEY_LENGTH);
-      return rawPublic(createPublicKey(privateKeyObject('X25519', privateKey)));
+      return rawPublic(x25519Private(privateKey));
     },
 
     async x25519(privateKey, publicKey) {
       return checkedX25519(privateKey, publicKey, () =>
         toBytes(
           diffieHellman({
-            privateKey: privateKeyObject('X25519', privateKey),
-            publicKey: publicKeyObject('X25519', publicKey),
+            privateKey: x25519Private(privateKey),
+            publicKey: x25519Public(publicKey),
           }),
         ),
       );
@@ -95,19 +126,19 @@ export function createNodeCryptoProvider(): CryptoProvider {
 
     async ed25519PublicKey(seed) {
       assertBytes('ed25519 seed', seed, ED25519_SEED_LENGTH);
-      return rawPublic(createPublicKey(privateKeyObject('Ed25519', seed)));
+      return rawPublic(ed25519Private(seed));
     },
 
     async ed25519Sign(seed, message) {
       assertBytes('ed25519 seed', seed, ED25519_SEED_LENGTH);
       assertBytes('message', message);
-      return toBytes(sign(null, message, privateKeyObject('Ed25519', seed)));
+      return toBytes(sign(null, message, ed25519Private(seed)));
     },
 
     async ed25519Verify(publicKey, message, signature) {
       if (!(message instanceof Uint8Array) || !isStrictEd25519Input(publicKey, signature)) return false;
       try {
-        return verify(null, message, publicKeyObject('Ed25519', publicKey as Uint8Array), signature as Uint8Array);
+        return verify(null, message, ed25519Public(publicKey as Uint8Array), signature as Uint8Array);
       } catch {
         return false;
       }

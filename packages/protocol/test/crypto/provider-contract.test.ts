@@ -126,6 +126,34 @@ for (const p of providers) {
       assert.equal(await p.aesGcmDecrypt(key, nonce, sealed.subarray(0, 10), aad), null);
     });
 
+    it('uses the bytes a key array holds now, when one array is reused or rewritten in place', async () => {
+      const other = random(32);
+      const otherPublic = await p.x25519PublicKey(other);
+      const key = random(32);
+      const first = { pub: await p.x25519PublicKey(key), dh: await p.x25519(key, otherPublic) };
+      assert.deepEqual(await p.x25519(key, otherPublic), first.dh);
+      const rewritten = random(32);
+      key.set(rewritten);
+      assert.deepEqual(await p.x25519PublicKey(key), await p.x25519PublicKey(rewritten.slice()));
+      assert.deepEqual(await p.x25519(key, otherPublic), await p.x25519(other, await p.x25519PublicKey(rewritten)));
+      assert.notDeepEqual(await p.x25519(key, otherPublic), first.dh);
+      const peer = otherPublic.slice();
+      peer.set(first.pub);
+      assert.deepEqual(await p.x25519(other, peer), first.dh);
+
+      const seed = random(32);
+      const message = utf8('m');
+      const publicKey = await p.ed25519PublicKey(seed);
+      const signature = await p.ed25519Sign(seed, message);
+      assert.equal(await p.ed25519Verify(publicKey, message, signature), true);
+      const seed2 = random(32);
+      seed.set(seed2);
+      assert.deepEqual(await p.ed25519PublicKey(seed), await p.ed25519PublicKey(seed2.slice()));
+      assert.deepEqual(await p.ed25519Sign(seed, message), await p.ed25519Sign(seed2.slice(), message));
+      publicKey.set(await p.ed25519PublicKey(seed2.slice()));
+      assert.equal(await p.ed25519Verify(publicKey, message, signature), false);
+    });
+
     it('runs ML-KEM-1024: shared secrets agree, tampering changes them', async () => {
       const { publicKey, secretKey } = await p.mlKemKeyPair(random(64));
       assert.equal(publicKey.length, 1568);
