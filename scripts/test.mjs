@@ -35,7 +35,7 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   // A hung test fails after 3 minutes instead of hanging CI.
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=180000', ...files],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=300000', ...files],
   { stdio: 'inherit', cwd: root },
 );
 process.exit(result.status ?? 1);
