@@ -98,6 +98,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/** Runs started in this process (part of every message id). */
+let runs = 0;
+
 /** How long a run waits, after its window, for the messages sent in it still in flight. */
 const DRAIN_MS = 30_000;
 
@@ -108,7 +111,7 @@ const DRAIN_MS = 30_000;
  * it, waiting after the window for the late ones (up to `DRAIN_MS`), so a slow relay's
  * slowest messages are not left out of its percentiles.
  */
-async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Measured> {
+async function load(relay: string, pairs: Pair[], seconds: number, rate?: number): Promise<Measured> {
   const random = createNodeRandom();
   const sentAt = new Map<string, number>();
   // Ids sent inside the window whose delivery has not been seen yet.
@@ -120,8 +123,11 @@ async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Meas
   let seq = 0;
   let drained: (() => void) | undefined;
   const body = toBase64Url(random(BODY_BYTES));
+  // Ids are unique across runs: the Parley relay answers a reused message id as a duplicate
+  // (idempotent retries) and does not deliver it again.
+  const run = ++runs;
   const sendOne = (p: Pair, i: number) => {
-    const id = `bench-${i}-${seq++}`;
+    const id = `bench-${run}-${i}-${seq++}`;
     sentAt.set(id, performance.now());
     if (measuring) outstanding.add(id);
     p.send(id, body);
@@ -173,7 +179,9 @@ async function load(pairs: Pair[], seconds: number, rate?: number): Promise<Meas
     });
   }
   if (outstanding.size > 0)
-    process.stderr.write(`relay bench: ${outstanding.size} messages undelivered after the drain\n`);
+    process.stderr.write(
+      `relay bench: ${relay}: ${outstanding.size} of the window's messages undelivered ${DRAIN_MS / 1000} s after it\n`,
+    );
   await new Promise((r) => setTimeout(r, 300));
   latencies.sort((a, b) => a - b);
   return { throughput: delivered / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
@@ -186,9 +194,9 @@ interface Runs {
 }
 
 /** Both runs, one after the other, over the same connections. */
-async function both(pairs: Pair[], seconds: number): Promise<Runs> {
-  const saturated = await load(pairs, seconds);
-  const paced = await load(pairs, seconds, LATENCY_RATE);
+async function both(relay: string, pairs: Pair[], seconds: number): Promise<Runs> {
+  const saturated = await load(relay, pairs, seconds);
+  const paced = await load(relay, pairs, seconds, LATENCY_RATE);
   return { saturated, paced };
 }
 
@@ -210,7 +218,7 @@ async function measureRaw(connections: number, seconds: number): Promise<Runs> {
       r.on('message', (d) => pair.delivered((JSON.parse(String(d)) as { messageId: string }).messageId));
       pairs.push(pair);
     }
-    return await both(pairs, seconds);
+    return await both('raw ws relay', pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     await stop(child);
@@ -322,7 +330,7 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
         pairs.push(pair);
       }
     }
-    return await both(pairs, seconds);
+    return await both('parley relay', pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     for (const s of started) await stop(s.child);
