@@ -194,11 +194,11 @@ export function createSqliteStorage(db: Database.Database): Storage {
     };
   });
 
-  // Two hot-path reads answered from memory. This process is the database's only writer (SQLite
-  // is the single-node store), so both stay exact: device ids change only through createAccount,
-  // and queue depths only through enqueue, group commits (both through insertQueued), acknowledge,
-  // purge and device removal, which keep them up to date.
-  const deviceIdCache = new Map<string, readonly { readonly id: number; readonly keyId: string }[]>();
+  // Queue depths, a hot-path read, answered from memory. This process is the database's only
+  // writer (SQLite is the single-node store), so they stay exact: depths change only through
+  // enqueue, group commits (both through insertQueued), acknowledge, purge and device removal,
+  // which keep them up to date. (Device sets, the other hot read, are cached on the event loop's
+  // side of the storage thread, sqlite-worker-storage.ts, where a hit also saves the round trip.)
   const depths = new Map<string, number>();
   const depthKey = (account: string, device: number) => `${account}\u0000${device}`;
   const depthOf = (account: string, device: number): number => {
@@ -294,7 +294,6 @@ export function createSqliteStorage(db: Database.Database): Storage {
   return {
     ...groups,
     async createAccount(account, inviteHash) {
-      deviceIdCache.delete(account.name);
       try {
         return createAccount(account, inviteHash, account.createdAt);
       } catch (err) {
@@ -311,20 +310,12 @@ export function createSqliteStorage(db: Database.Database): Storage {
       return (q.listDevices.all(name) as Row[]).map(deviceRow);
     },
     async deviceSet(name) {
-      let set = deviceIdCache.get(name);
-      if (set === undefined) {
-        set = (q.deviceSet.all(name) as Row[]).map((r) => ({
-          id: r.id as number,
-          keyId: Buffer.from(bytes(r.key)).toString('base64url'),
-        }));
-        // Unknown names are not cached: a registration must be seen at once.
-        if (set.length > 0) deviceIdCache.set(name, set);
-      }
-      // Served from the cache as is (read-only), not copied on every send.
-      return set;
+      return (q.deviceSet.all(name) as Row[]).map((r) => ({
+        id: r.id as number,
+        keyId: Buffer.from(bytes(r.key)).toString('base64url'),
+      }));
     },
     async updateDeviceList(name, expectedVersion, list) {
-      deviceIdCache.delete(name);
       return updateDeviceList.immediate(name, expectedVersion, list);
     },
     async createInvite(codeHash, createdAt) {
