@@ -47,7 +47,10 @@ const MAX_CREDENTIAL_BYTES = 64;
 
 let suite: Promise<CiphersuiteImpl> | undefined;
 
-/** The cipher suite implementation (created once; it imports WebCrypto-backed primitives). */
+/**
+ * ts-mls's own implementation of the suite (created once; WebCrypto-backed). KeyPackages are made
+ * and checked with it; groups run on the provider-based suite built over it (suite.ts).
+ */
 export function groupSuite(): Promise<CiphersuiteImpl> {
   suite ??= getCiphersuiteImpl(getCiphersuiteFromName(GROUP_CIPHERSUITE));
   return suite;

@@ -1,11 +1,11 @@
 /**
  * The MLS cipher suite implementation handed to ts-mls, built on the host's `CryptoProvider`
- * (docs/protocol.md §14.7).
+ * (docs/protocol.md §14.1).
  *
  * ts-mls's default implementation reaches SHA-256, HMAC and HKDF through asynchronous WebCrypto
  * calls that import a key for every MAC. Tree hashes, the secret tree and the key schedule make
  * thousands of such calls per commit in a large group, so on Node most of a commit's time went
- * to that overhead (a member applying a commit to a 1,000-member group: ~0.6 s, ~0.11 s on the
+ * to that overhead (a member applying a commit to a 1,000-member group: ~1.06 s, ~0.12 s on the
  * provider). Here hash and MAC are the provider's own primitives (node:crypto on Node,
  * WebCrypto in browsers), HKDF-Extract is HMAC (RFC 5869 §2.2) and HKDF-Expand is
  * `@noble/hashes`, because neither platform exposes Expand on its own. Signatures, HPKE and
@@ -14,11 +14,11 @@
  */
 import { expand } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { type CiphersuiteImpl, type ClientConfig, getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
+import type { CiphersuiteImpl, ClientConfig } from 'ts-mls';
 import { constantTimeEqual } from '../bytes.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
-import { GROUP_CIPHERSUITE } from './mls.ts';
+import { groupSuite } from './mls.ts';
 
 /** HKDF-SHA-256's output and salt length (RFC 5869 §2.2: an absent salt is HashLen zeros). */
 const HASH_LENGTH = 32;
@@ -28,7 +28,7 @@ const byProvider = new WeakMap<CryptoProvider, Promise<CiphersuiteImpl>>();
 const byConfig = new WeakMap<ClientConfig, Promise<CiphersuiteImpl>>();
 
 /** The suite on `provider` (created once per provider). */
-export function groupSuiteFor(provider: CryptoProvider): Promise<CiphersuiteImpl> {
+function groupSuiteFor(provider: CryptoProvider): Promise<CiphersuiteImpl> {
   let suite = byProvider.get(provider);
   if (suite === undefined) {
     suite = build(provider);
@@ -38,7 +38,8 @@ export function groupSuiteFor(provider: CryptoProvider): Promise<CiphersuiteImpl
 }
 
 async function build(provider: CryptoProvider): Promise<CiphersuiteImpl> {
-  const base = await getCiphersuiteImpl(getCiphersuiteFromName(GROUP_CIPHERSUITE));
+  // ts-mls's own implementation of the suite, with hash and KDF replaced.
+  const base = await groupSuite();
   return {
     ...base,
     hash: {

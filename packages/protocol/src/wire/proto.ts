@@ -178,7 +178,7 @@ export function encodeFields(values: FieldValues, schema: readonly FieldSpec[], 
       }
       size += varintSize(spec.no * 8 + 2) + varintSize(v.length) + v.length;
     } else if (spec.kind === 'bool') {
-      if (v === true) size += varintSize(spec.no * 8) + 1;
+      if (isWritten(spec, v)) size += varintSize(spec.no * 8) + 1;
     } else {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
         throw new ProtocolError('INVALID_ARGUMENT', `${message}.${spec.name}: expected uint32`);
