@@ -3,6 +3,7 @@
  * encoded records (so every message pays session-record encode/decode, like a real store).
  */
 import {
+  type CryptoProvider,
   createMemoryIdentityStore,
   createMemoryPreKeyStore,
   createMemorySessionStore,
@@ -23,7 +24,6 @@ import {
   type SessionContext,
 } from '@parley/protocol';
 
-const provider = createNodeCryptoProvider();
 const random = createNodeRandom();
 
 /** A Parley device with memory stores. */
@@ -36,8 +36,15 @@ export interface ParleyParty {
   decrypt(peer: ParleyParty, body: Uint8Array): Promise<Uint8Array>;
 }
 
-/** Creates a device named `name` with a signed prekey. */
-export async function createParleyParty(name: string): Promise<ParleyParty> {
+/** Creates a device named `name` with a signed prekey, on the node:crypto provider. */
+export const createParleyParty = parleyParties(createNodeCryptoProvider());
+
+/** A `createParleyParty` on another provider (bench/experiments swap one in). */
+export function parleyParties(provider: CryptoProvider): (name: string) => Promise<ParleyParty> {
+  return (name) => createParty(provider, name);
+}
+
+async function createParty(provider: CryptoProvider, name: string): Promise<ParleyParty> {
   const identity: DeviceIdentityKeyPair = await generateDeviceIdentity(provider, random);
   const preKeyStore: MemoryPreKeyStore = createMemoryPreKeyStore();
   const spk = await generateSignedPreKey(provider, random, identity, 1, 0);

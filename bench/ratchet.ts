@@ -8,7 +8,7 @@
  * during a run falls on both; the same ratios per CPU second of the process go to stderr.
  */
 import { LibsignalParty } from './libsignal-baseline.ts';
-import { createParleyParty } from './parley-party.ts';
+import { createParleyParty, type ParleyParty } from './parley-party.ts';
 import { alternatingRates, type Figure, report } from './report.ts';
 
 /** What both implementations offer the workload: a device that talks to another of its kind. */
@@ -51,9 +51,15 @@ async function workload<M>(create: (name: string) => Party<M> | Promise<Party<M>
   };
 }
 
-/** Runs the ratchet benchmark and returns its figures. */
-export async function runRatchet(args: { seconds: number }): Promise<Figure[]> {
-  const parley = await workload(createParleyParty);
+/**
+ * Runs the ratchet benchmark and returns its figures. `create` makes the Parley devices (the
+ * product's node:crypto provider unless an experiment in bench/experiments swaps one in).
+ */
+export async function runRatchet(
+  args: { seconds: number },
+  create: (name: string) => Promise<ParleyParty> = createParleyParty,
+): Promise<Figure[]> {
+  const parley = await workload(create);
   const signal = await workload((name) => new LibsignalParty(name));
   const s = args.seconds;
   const out: Figure[] = [];
