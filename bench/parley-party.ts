@@ -3,7 +3,6 @@
  * encoded records (so every message pays session-record encode/decode, like a real store).
  */
 import {
-  type CryptoProvider,
   createMemoryIdentityStore,
   createMemoryPreKeyStore,
   createMemorySessionStore,
@@ -24,6 +23,10 @@ import {
   type SessionContext,
 } from '@parley/protocol';
 
+const provider = createNodeCryptoProvider();
+
+/** Which provider the Parley parties run on (`node+openssl-mlkem` where OpenSSL has ML-KEM). */
+export const parleyProviderName = provider.name;
 const random = createNodeRandom();
 
 /** A Parley device with memory stores. */
@@ -36,15 +39,8 @@ export interface ParleyParty {
   decrypt(peer: ParleyParty, body: Uint8Array): Promise<Uint8Array>;
 }
 
-/** Creates a device named `name` with a signed prekey, on the node:crypto provider. */
-export const createParleyParty = parleyParties(createNodeCryptoProvider());
-
-/** A `createParleyParty` on another provider (bench/experiments swap one in). */
-export function parleyParties(provider: CryptoProvider): (name: string) => Promise<ParleyParty> {
-  return (name) => createParty(provider, name);
-}
-
-async function createParty(provider: CryptoProvider, name: string): Promise<ParleyParty> {
+/** Creates a device named `name` with a signed prekey. */
+export async function createParleyParty(name: string): Promise<ParleyParty> {
   const identity: DeviceIdentityKeyPair = await generateDeviceIdentity(provider, random);
   const preKeyStore: MemoryPreKeyStore = createMemoryPreKeyStore();
   const spk = await generateSignedPreKey(provider, random, identity, 1, 0);

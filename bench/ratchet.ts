@@ -8,7 +8,7 @@
  * during a run falls on both; the same ratios per CPU second of the process go to stderr.
  */
 import { LibsignalParty } from './libsignal-baseline.ts';
-import { createParleyParty, type ParleyParty } from './parley-party.ts';
+import { createParleyParty, parleyProviderName } from './parley-party.ts';
 import { alternatingRates, type Figure, report } from './report.ts';
 
 /** What both implementations offer the workload: a device that talks to another of its kind. */
@@ -51,15 +51,9 @@ async function workload<M>(create: (name: string) => Party<M> | Promise<Party<M>
   };
 }
 
-/**
- * Runs the ratchet benchmark and returns its figures. `create` makes the Parley devices (the
- * product's node:crypto provider unless an experiment in bench/experiments swaps one in).
- */
-export async function runRatchet(
-  args: { seconds: number },
-  create: (name: string) => Promise<ParleyParty> = createParleyParty,
-): Promise<Figure[]> {
-  const parley = await workload(create);
+/** Runs the ratchet benchmark and returns its figures. */
+export async function runRatchet(args: { seconds: number }): Promise<Figure[]> {
+  const parley = await workload(createParleyParty);
   const signal = await workload((name) => new LibsignalParty(name));
   const s = args.seconds;
   const out: Figure[] = [];
@@ -76,5 +70,8 @@ export async function runRatchet(
   }
   process.stderr.write(`ratios per CPU second (steadier under load): ${cpuRatios.join(', ')}\n`);
   process.stderr.write('baseline: @signalapp/libsignal-client with serialising in-memory stores\n');
+  process.stderr.write(
+    `parley: provider ${parleyProviderName} on Node.js ${process.version}, OpenSSL ${process.versions.openssl}\n`,
+  );
   return out;
 }

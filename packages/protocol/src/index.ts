@@ -6,7 +6,7 @@
  */
 export * from './base64url.ts';
 export * from './bytes.ts';
-export { createNodeCryptoProvider } from './crypto/node-provider.ts';
+export { createNodeCryptoProvider, type NodeCryptoProviderOptions } from './crypto/node-provider.ts';
 export * from './crypto/provider.ts';
 export { createNodeRandom } from './crypto/random-sources.ts';
 export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';

@@ -44,12 +44,15 @@ describe('keys and key records', () => {
     const spk = await generateSignedPreKey(provider, random, device, 1, 1700000000000);
     const [otp] = await generateOneTimePreKeys(provider, random, 5, 1);
     const kem = await generateKemPreKey(provider, random, device, 9, true);
+    const otherForm = { ...kem, secretKey: random(kem.secretKey.length === 64 ? 3168 : 64) };
     const cases: [Uint8Array, (b: Uint8Array) => unknown, unknown][] = [
       [encodeAccountIdentityRecord(account), decodeAccountIdentityRecord, account],
       [encodeDeviceIdentityRecord(device), decodeDeviceIdentityRecord, device],
       [encodeSignedPreKeyRecord(spk), decodeSignedPreKeyRecord, spk],
       [encodeOneTimePreKeyRecord(otp!), decodeOneTimePreKeyRecord, otp],
       [encodeKemPreKeyRecord(kem), decodeKemPreKeyRecord, kem],
+      // The other form of a KEM secret key (expanded, or the 64-byte seed OpenSSL keeps): KemKeyPair.
+      [encodeKemPreKeyRecord(otherForm), decodeKemPreKeyRecord, otherForm],
     ];
     for (const [bytes, decode, original] of cases) {
       assert.deepEqual(decode(bytes), original);
@@ -64,5 +67,10 @@ describe('keys and key records', () => {
         (e: unknown) => isProtocolError(e, 'MALFORMED_MESSAGE'),
       );
     }
+    // A KEM record with a secret key of neither length is refused.
+    assert.throws(
+      () => decodeKemPreKeyRecord(encodeKemPreKeyRecord({ ...kem, secretKey: random(65) })),
+      (e: unknown) => isProtocolError(e, 'MALFORMED_MESSAGE'),
+    );
   });
 });

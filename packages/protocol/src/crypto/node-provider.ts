@@ -1,6 +1,7 @@
 /**
  * `CryptoProvider` on node:crypto (OpenSSL): synchronous, fast calls wrapped in the async
- * interface. ML-KEM-1024 from `@noble/post-quantum`, which OpenSSL 3.0 lacks.
+ * interface. ML-KEM-1024 from `@noble/post-quantum`, which OpenSSL 3.0 lacks; encapsulation and
+ * decapsulation from OpenSSL where the runtime has them (Node.js ≥ 24.7, `mlkem-openssl.ts`).
  *
  * Importing a raw X25519 or Ed25519 private key costs OpenSSL a scalar multiplication (it derives
  * the public half), as much as the DH itself; yet the protocol often uses one key several times
@@ -25,7 +26,8 @@ import {
 } from 'node:crypto';
 import { assertBytes, constantTimeEqual } from '../bytes.ts';
 import { isStrictEd25519Input } from './ed25519-strict.ts';
-import { mlKem } from './mlkem.ts';
+import { mlKemMethods } from './mlkem.ts';
+import { openSslMlKem } from './mlkem-openssl.ts';
 import {
   AES_256_KEY_LENGTH,
   AES_GCM_NONCE_LENGTH,
@@ -99,14 +101,27 @@ function toBytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** Creates the node:crypto provider. Its only state is the imported-key caches. */
-export function createNodeCryptoProvider(): CryptoProvider {
+/** Options of `createNodeCryptoProvider`. */
+export interface NodeCryptoProviderOptions {
+  /**
+   * Where ML-KEM encapsulation and decapsulation run: `'auto'` (default) uses OpenSSL's when the
+   * runtime has them and noble's otherwise; `'noble'` always noble's (tests compare the two).
+   */
+  readonly mlKem?: 'auto' | 'noble';
+}
+
+/**
+ * Creates the node:crypto provider. Its only state is the imported-key caches. Its `name` is
+ * `'node'`, or `'node+openssl-mlkem'` when ML-KEM runs on OpenSSL.
+ */
+export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}): CryptoProvider {
+  const native = options.mlKem === 'noble' ? undefined : openSslMlKem(keyCache);
   const x25519Private = keyCache((raw) => privateKeyObject('X25519', raw));
   const x25519Public = keyCache((raw) => publicKeyObject('X25519', raw));
   const ed25519Private = keyCache((raw) => privateKeyObject('Ed25519', raw));
   const ed25519Public = keyCache((raw) => publicKeyObject('Ed25519', raw));
   return {
-    name: 'node',
+    name: native === undefined ? 'node' : 'node+openssl-mlkem',
 
     async x25519PublicKey(privateKey) {
       assertBytes('x25519 private key', privateKey, X25519_KEY_LENGTH);
@@ -191,6 +206,6 @@ export function createNodeCryptoProvider(): CryptoProvider {
       }
     },
 
-    ...mlKem,
+    ...mlKemMethods(native),
   };
 }

@@ -26,7 +26,12 @@ export const MLKEM_SHARED_SECRET_LENGTH = 32;
 export const MLKEM_KEYGEN_SEED_LENGTH = 64;
 export const MLKEM_ENCAPS_SEED_LENGTH = 32;
 
-/** An ML-KEM key pair: raw FIPS 203 encodings. */
+/**
+ * An ML-KEM key pair: the FIPS 203 encapsulation key, and the decapsulation key either expanded
+ * (`MLKEM_SECRET_KEY_LENGTH` bytes, noble's) or as the 64-byte seed d ‖ z it derives from
+ * (`MLKEM_KEYGEN_SEED_LENGTH`, OpenSSL's; FIPS 203 §7.1 allows storing the seed). Every
+ * provider's `mlKemDecapsulate` takes both.
+ */
 export interface KemKeyPair {
   readonly publicKey: Uint8Array;
   readonly secretKey: Uint8Array;
@@ -77,11 +82,17 @@ export interface CryptoProvider {
 
   /** ML-KEM-1024 key generation from a 64-byte seed (FIPS 203 ML-KEM.KeyGen_internal(d, z)). */
   mlKemKeyPair(seed: Uint8Array): Promise<KemKeyPair>;
-  /** ML-KEM-1024 encapsulation with 32 bytes of injected randomness. */
+  /**
+   * ML-KEM-1024 encapsulation with 32 bytes of injected randomness (checked, but not used where
+   * OpenSSL draws its own: the protocol never needs an encapsulation to be reproducible).
+   */
   mlKemEncapsulate(
     publicKey: Uint8Array,
     randomness: Uint8Array,
   ): Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array }>;
-  /** ML-KEM-1024 decapsulation (implicit rejection: a tampered ciphertext yields a different secret). */
+  /**
+   * ML-KEM-1024 decapsulation (implicit rejection: a tampered ciphertext yields a different
+   * secret), from an expanded or a seed-form decapsulation key (`KemKeyPair`).
+   */
   mlKemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
 }

@@ -1,9 +1,10 @@
 /**
  * Storage encodings of private key records: a version byte, a record-type byte, then a fixed
- * layout (all these records have fixed sizes). Decoders check version, type and exact length.
+ * layout (each record has a fixed size; a KEM prekey one of two, by the form of its secret key).
+ * Decoders check version, type and exact length.
  */
 import { concatBytes, u32be } from '../bytes.ts';
-import { MLKEM_PUBLIC_KEY_LENGTH, MLKEM_SECRET_KEY_LENGTH } from '../crypto/provider.ts';
+import { MLKEM_KEYGEN_SEED_LENGTH, MLKEM_PUBLIC_KEY_LENGTH, MLKEM_SECRET_KEY_LENGTH } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
 import type { AccountIdentityKeyPair, DeviceIdentityKeyPair } from './identity.ts';
 import { decodeDeviceIdentityPublic, encodeDeviceIdentityPublic } from './identity.ts';
@@ -86,7 +87,10 @@ export function decodeOneTimePreKeyRecord(b: Uint8Array): OneTimePreKeyRecord {
   return { version: 1, id: v.getUint32(2, false), publicKey: b.slice(6, 38), privateKey: b.slice(38, 70) };
 }
 
-const KEM_LENGTH = 2 + 4 + 1 + MLKEM_PUBLIC_KEY_LENGTH + MLKEM_SECRET_KEY_LENGTH + 64;
+/** A KEM prekey record's length for each form of its secret key (expanded, or seed: `KemKeyPair`). */
+const KEM_LENGTHS = [MLKEM_SECRET_KEY_LENGTH, MLKEM_KEYGEN_SEED_LENGTH].map(
+  (secret) => 2 + 4 + 1 + MLKEM_PUBLIC_KEY_LENGTH + secret + 64,
+);
 
 /** Encodes an ML-KEM prekey record. */
 export function encodeKemPreKeyRecord(r: KemPreKeyRecord): Uint8Array {
@@ -101,11 +105,12 @@ export function encodeKemPreKeyRecord(r: KemPreKeyRecord): Uint8Array {
 }
 /** Decodes an ML-KEM prekey record. */
 export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
-  const v = open(b, TYPE.kem, KEM_LENGTH, 'KEM prekey');
+  const length = b instanceof Uint8Array && KEM_LENGTHS.includes(b.length) ? b.length : (KEM_LENGTHS[0] as number);
+  const v = open(b, TYPE.kem, length, 'KEM prekey');
   const flag = b[6];
   if (flag !== 0 && flag !== 1) throw new ProtocolError('MALFORMED_MESSAGE', 'KEM prekey record flag');
   const pk = 7 + MLKEM_PUBLIC_KEY_LENGTH;
-  const sk = pk + MLKEM_SECRET_KEY_LENGTH;
+  const sk = length - 64;
   return {
     version: 1,
     id: v.getUint32(2, false),

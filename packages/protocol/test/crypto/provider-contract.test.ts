@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import {
   type CryptoProvider,
   createNodeCryptoProvider,
@@ -155,10 +156,22 @@ for (const p of providers) {
     });
 
     it('runs ML-KEM-1024: shared secrets agree, tampering changes them', async () => {
-      const { publicKey, secretKey } = await p.mlKemKeyPair(random(64));
+      const seed = random(64);
+      const { publicKey, secretKey } = await p.mlKemKeyPair(seed);
       assert.equal(publicKey.length, 1568);
+      assert.deepEqual(publicKey, ml_kem1024.keygen(seed).publicKey, 'FIPS 203 KeyGen_internal(d, z)');
       const { ciphertext, sharedSecret } = await p.mlKemEncapsulate(publicKey, random(32));
       assert.deepEqual(await p.mlKemDecapsulate(secretKey, ciphertext), sharedSecret);
+      // Either form of the decapsulation key (KemKeyPair) works with every provider.
+      assert.deepEqual(await p.mlKemDecapsulate(seed, ciphertext), sharedSecret, 'seed form');
+      assert.deepEqual(
+        await p.mlKemDecapsulate(ml_kem1024.keygen(seed).secretKey, ciphertext),
+        sharedSecret,
+        'expanded',
+      );
+      await assert.rejects(p.mlKemDecapsulate(secretKey.subarray(1), ciphertext), (e: unknown) =>
+        isProtocolError(e, 'INVALID_ARGUMENT'),
+      );
       const bad = ciphertext.slice();
       bad[0] = (bad[0] as number) ^ 1;
       assert.notDeepEqual(await p.mlKemDecapsulate(secretKey, bad), sharedSecret);
