@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -44,7 +44,24 @@ interface Measured {
   readonly throughput: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time per message delivered in the window, in µs: this process (the load generator) and the relay's. */
+  readonly cpuPerMessage: { readonly generator: number; readonly relay: number };
 }
+
+/** User + system CPU time of every thread of process `pid` so far, in µs (Linux /proc; NaN elsewhere). */
+function processCpuMicros(pid: number | undefined): number {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+const CLOCK_TICKS = 100;
 
 /**
  * A sender→receiver pair as the load loop drives it. The receiver's socket listener is added
@@ -111,7 +128,13 @@ const DRAIN_MS = 30_000;
  * it, waiting after the window for the late ones (up to `DRAIN_MS`), so a slow relay's
  * slowest messages are not left out of its percentiles.
  */
-async function load(relay: string, pairs: Pair[], seconds: number, rate?: number): Promise<Measured> {
+async function load(
+  relay: string,
+  relayPids: readonly (number | undefined)[],
+  pairs: Pair[],
+  seconds: number,
+  rate?: number,
+): Promise<Measured> {
   const random = createNodeRandom();
   const sentAt = new Map<string, number>();
   // Ids sent inside the window whose delivery has not been seen yet.
@@ -162,11 +185,20 @@ async function load(relay: string, pairs: Pair[], seconds: number, rate?: number
     }, 5);
   }
   await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 300)));
+  const relayCpu = () => relayPids.reduce((sum: number, pid) => sum + processCpuMicros(pid), 0);
   measuring = true;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  const relayStart = relayCpu();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - start) / 1000;
+  const generatorUsed = process.cpuUsage(cpuStart);
+  const relayUsed = relayCpu() - relayStart;
+  const cpuPerMessage = {
+    generator: (generatorUsed.user + generatorUsed.system) / delivered,
+    relay: relayUsed / delivered,
+  };
   running = false;
   clearInterval(ticker);
   if (outstanding.size > 0) {
@@ -184,7 +216,15 @@ async function load(relay: string, pairs: Pair[], seconds: number, rate?: number
     );
   await new Promise((r) => setTimeout(r, 300));
   latencies.sort((a, b) => a - b);
-  return { throughput: delivered / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  process.stderr.write(
+    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (all threads)\n`,
+  );
+  return {
+    throughput: delivered / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuPerMessage,
+  };
 }
 
 /** What one relay measured: the closed-loop (saturation) run and the open-loop run at `LATENCY_RATE`. */
@@ -194,9 +234,14 @@ interface Runs {
 }
 
 /** Both runs, one after the other, over the same connections. */
-async function both(relay: string, pairs: Pair[], seconds: number): Promise<Runs> {
-  const saturated = await load(relay, pairs, seconds);
-  const paced = await load(relay, pairs, seconds, LATENCY_RATE);
+async function both(
+  relay: string,
+  relayPids: readonly (number | undefined)[],
+  pairs: Pair[],
+  seconds: number,
+): Promise<Runs> {
+  const saturated = await load(relay, relayPids, pairs, seconds);
+  const paced = await load(relay, relayPids, pairs, seconds, LATENCY_RATE);
   return { saturated, paced };
 }
 
@@ -218,7 +263,7 @@ async function measureRaw(connections: number, seconds: number): Promise<Runs> {
       r.on('message', (d) => pair.delivered((JSON.parse(String(d)) as { messageId: string }).messageId));
       pairs.push(pair);
     }
-    return await both('raw ws relay', pairs, seconds);
+    return await both('raw ws relay', [child.pid], pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     await stop(child);
@@ -330,7 +375,12 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
         pairs.push(pair);
       }
     }
-    return await both('parley relay', pairs, seconds);
+    return await both(
+      'parley relay',
+      started.map((s) => s.child.pid),
+      pairs,
+      seconds,
+    );
   } finally {
     for (const s of sockets) s.terminate();
     for (const s of started) await stop(s.child);
