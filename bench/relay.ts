@@ -45,18 +45,25 @@ interface Measured {
   readonly p50: number;
   readonly p99: number;
   /** CPU time per message delivered in the window, in µs: this process (the load generator) and the relay's. */
-  readonly cpuPerMessage: { readonly generator: number; readonly relay: number };
+  readonly cpuPerMessage: { readonly generator: number; readonly relay: number; readonly relayLoop: number };
 }
 
-/** User + system CPU time of every thread of process `pid` so far, in µs (Linux /proc; NaN elsewhere). */
-function processCpuMicros(pid: number | undefined): number {
-  try {
+/**
+ * User + system CPU time so far, in µs, of every thread of process `pid` and of its main thread
+ * alone (the event loop; the rest is the storage thread, GC and other helpers). Linux /proc;
+ * NaN elsewhere.
+ */
+function processCpuMicros(pid: number | undefined): { all: number; main: number } {
+  const read = (path: string) => {
     // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  };
+  try {
+    return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
   } catch {
-    return Number.NaN;
+    return { all: Number.NaN, main: Number.NaN };
   }
 }
 
@@ -188,7 +195,14 @@ async function load(
     }, 5);
   }
   await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 300)));
-  const relayCpu = () => relayPids.reduce((sum: number, pid) => sum + processCpuMicros(pid), 0);
+  const relayCpu = () =>
+    relayPids.reduce(
+      (sum, pid) => {
+        const t = processCpuMicros(pid);
+        return { all: sum.all + t.all, main: sum.main + t.main };
+      },
+      { all: 0, main: 0 },
+    );
   measuring = true;
   const start = performance.now();
   const cpuStart = process.cpuUsage();
@@ -197,10 +211,11 @@ async function load(
   measuring = false;
   const elapsed = (performance.now() - start) / 1000;
   const generatorUsed = process.cpuUsage(cpuStart);
-  const relayUsed = relayCpu() - relayStart;
+  const relayEnd = relayCpu();
   const cpuPerMessage = {
     generator: (generatorUsed.user + generatorUsed.system) / delivered,
-    relay: relayUsed / delivered,
+    relay: (relayEnd.all - relayStart.all) / delivered,
+    relayLoop: (relayEnd.main - relayStart.main) / delivered,
   };
   running = false;
   clearInterval(ticker);
@@ -220,7 +235,7 @@ async function load(
   await new Promise((r) => setTimeout(r, 300));
   latencies.sort((a, b) => a - b);
   process.stderr.write(
-    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (all threads)\n`,
+    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (${cpuPerMessage.relayLoop.toFixed(1)} µs of it on its main thread)\n`,
   );
   return {
     throughput: delivered / elapsed,
