@@ -13,9 +13,8 @@ import { type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protoco
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
-import type { QueuedMessage } from '../store/storage.ts';
 import { type ConnectionState, Deferred, KIND_NAMES, type OpContext } from './context.ts';
-import type { DeviceLink } from './hub.ts';
+import type { Delivery, DeviceLink } from './hub.ts';
 import { runOp } from './ops.ts';
 import { createTokenBucket } from './rate-limit.ts';
 import { parseClientFrame } from './validate.ts';
@@ -57,15 +56,16 @@ export function serveConnection(
     corked = false;
     socket?.uncork();
   };
-  const send = (frame: ServerFrame): void => {
+  const sendText = (text: string): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (!corked && socket !== undefined) {
       corked = true;
       socket.cork();
       setImmediate(uncork);
     }
-    ws.send(JSON.stringify(frame));
+    ws.send(text);
   };
+  const send = (frame: ServerFrame): void => sendText(JSON.stringify(frame));
   const sendError = (err: ServerError, id?: number): void => {
     const frame: ServerFrame = { type: 'error', code: err.code, message: err.message };
     if (id !== undefined) frame.id = id;
@@ -95,17 +95,15 @@ export function serveConnection(
     const link: DeviceLink = {
       account,
       device,
-      deliver(m: QueuedMessage) {
-        send({
-          type: 'deliver',
-          seq: m.seq,
-          from: m.sender,
-          fromDevice: m.senderDevice,
-          messageId: m.messageId,
-          kind: KIND_NAMES[m.kind] ?? 'ratchet',
-          body: toBase64Url(m.body),
-          serverTime: m.serverTime,
-        });
+      deliver(m: Delivery) {
+        // The hottest frame, written as text rather than through JSON.stringify of a frame object
+        // (JSON was about a tenth of the loop's time). Same fields in the same order; the two
+        // free-form strings are JSON-quoted, base64url and kind names need no quoting.
+        const kind = KIND_NAMES[m.kind] ?? 'ratchet';
+        const body = m.bodyText ?? toBase64Url(m.body);
+        sendText(
+          `{"type":"deliver","seq":${m.seq},"from":${JSON.stringify(m.sender)},"fromDevice":${m.senderDevice},"messageId":${JSON.stringify(m.messageId)},"kind":"${kind}","body":"${body}","serverTime":${m.serverTime}}`,
+        );
       },
       sendFrame(frame) {
         send(frame);

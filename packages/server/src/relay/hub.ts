@@ -26,12 +26,17 @@ import type {
   Storage,
 } from '../store/storage.ts';
 
+/** A queued message on its way to a device; `bodyText` is its body's base64url, when already known. */
+export interface Delivery extends QueuedMessage {
+  readonly bodyText?: string | undefined;
+}
+
 /** A connected, authenticated device as the hub sees it. */
 export interface DeviceLink {
   readonly account: string;
   readonly device: number;
   /** Sends one queued message to the device. */
-  deliver(message: QueuedMessage): void;
+  deliver(message: Delivery): void;
   /** Sends any other frame to the device. */
   sendFrame(frame: ServerFrame): void;
   /** Closes the link because a newer connection of the same device replaced it. */
@@ -70,7 +75,7 @@ interface Routed {
   readonly sender: string;
   readonly senderDevice: number;
   readonly messageId: string;
-  readonly deliveries: readonly (QueuedAt & Pick<OutgoingMessage, 'kind' | 'body'>)[];
+  readonly deliveries: readonly (QueuedAt & Pick<OutgoingMessage, 'kind' | 'body' | 'bodyText'>)[];
 }
 
 /** The hub's operations. */
@@ -110,7 +115,7 @@ export function createHub(
   let scheduled = false;
   let flushing: Promise<void> = Promise.resolve();
 
-  function push(s: LinkState, m: QueuedMessage): void {
+  function push(s: LinkState, m: Delivery): void {
     metrics?.messagesOut.inc();
     s.inFlight.add(m.seq);
     if (m.seq > s.cursor) s.cursor = m.seq;
@@ -156,6 +161,7 @@ export function createHub(
           messageId: r.messageId,
           kind: m.kind,
           body: m.body,
+          bodyText: m.bodyText,
           serverTime: now,
         });
       } else {
@@ -169,7 +175,7 @@ export function createHub(
   function sentRoute(item: SendBatchItem, seqs: readonly QueuedAt[]): Routed {
     const deliveries = seqs.flatMap((q, i) => {
       const m = item.messages[i];
-      return m === undefined ? [] : [{ ...q, kind: m.kind, body: m.body }];
+      return m === undefined ? [] : [{ ...q, kind: m.kind, body: m.body, bodyText: m.bodyText }];
     });
     return { sender: item.sender, senderDevice: item.senderDevice, messageId: item.messageId, deliveries };
   }
@@ -335,7 +341,8 @@ export function createHub(
       schedule();
       if (s !== undefined && s.link === link) {
         for (const seq of seqs) s.inFlight.delete(seq);
-        void pump(s);
+        // Room was made: read on only if messages wait in the database (or `drained` is owed).
+        if (s.backlog || !s.drainedSent) void pump(s);
       }
     },
     evict(account, device) {

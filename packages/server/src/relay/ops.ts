@@ -226,11 +226,14 @@ async function send(a: Args, ctx: OpContext) {
     const kind = m.string('kind', 16);
     const code = ONE_TO_ONE_KINDS.includes(kind as DeliveryKind) ? KIND_CODES[kind as DeliveryKind] : undefined;
     if (code === undefined) throw new ServerError('BAD_FRAME', 'expected kind "initial", "ratchet" or "retry"');
+    const device = m.u32('device');
+    const body = m.bytesAndText('body', ctx.limits.maxMessageBytes);
     return {
       account: recipient,
-      device: m.u32('device'),
+      device,
       kind: code,
-      body: m.bytes('body', undefined, ctx.limits.maxMessageBytes),
+      body: body.bytes,
+      bodyText: body.text,
       keyId: m.optionalString('keyId', 16),
     };
   });
