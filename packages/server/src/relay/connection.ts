@@ -36,7 +36,9 @@ export function serveConnection(
 ): void {
   const { limits, clock } = ctx;
   const frames = createTokenBucket(limits.frameRate, limits.frameBurst, clock());
-  let chain: Promise<void> = Promise.resolve();
+  // Frames waiting for the ones before them, and whether `drain` is working through them.
+  const queue: ClientFrame[] = [];
+  let draining = false;
   const conn: ConnectionState = {
     nonce: randomBytes(32),
     authFailures: 0,
@@ -124,12 +126,12 @@ export function serveConnection(
   // One context for the connection's requests (not a copy per frame).
   const opContext: OpContext = { ...ctx, conn, send, becomeAuthenticated };
 
-  const handle = async (frame: ClientFrame): Promise<void> => {
-    if (frame.type === 'ack') {
-      if (conn.link === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate before acknowledging');
-      ctx.hub.acknowledge(conn.link, frame.seqs);
-      return;
-    }
+  const acknowledge = (seqs: readonly number[]): void => {
+    if (conn.link === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate before acknowledging');
+    ctx.hub.acknowledge(conn.link, seqs);
+  };
+
+  const handle = async (frame: ClientFrame & { type: 'request' }): Promise<void> => {
     const isHandshake = frame.op === 'register' || frame.op === 'auth';
     const id = frame.id;
     try {
@@ -200,8 +202,28 @@ export function serveConnection(
       reportError(err);
       return;
     }
-    chain = chain.then(() => handle(frame)).catch(reportError);
+    queue.push(frame);
+    if (!draining) void drain();
   });
+
+  // Frames are handled one after another in arrival order (a request's validation may wait for
+  // storage); an acknowledgement needs no waiting and is handled inline. One loop per burst of
+  // frames rather than a promise chain link (two promises and a closure) per frame.
+  const drain = async (): Promise<void> => {
+    draining = true;
+    try {
+      for (let frame = queue.shift(); frame !== undefined; frame = queue.shift()) {
+        try {
+          if (frame.type === 'ack') acknowledge(frame.seqs);
+          else await handle(frame);
+        } catch (err) {
+          reportError(err);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  };
 
   ws.on('close', () => {
     clearTimeout(handshakeTimer);
