@@ -82,7 +82,33 @@ interface Pair {
   delivered: (messageId: string) => void;
 }
 
-export function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+/** A relay under test: its process and URL. */
+interface Started {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Whether it is the Parley server (with `/metrics`) or the raw relay. */
+  readonly parley: boolean;
+}
+
+/**
+ * Storage batches (transactions of sends) the Parley relays have written so far, from their
+ * `/metrics`; NaN for a relay without them (the raw one).
+ */
+async function storageBatches(relays: readonly Started[]): Promise<number> {
+  let total = 0;
+  for (const r of relays) {
+    if (!r.parley) return Number.NaN;
+    try {
+      const text = await (await fetch(`${r.url}/metrics`)).text();
+      total += Number(/^parley_store_seconds_count\{op="batch"\} (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return total;
+}
+
+export function startRelay(args: string[]): Promise<Started> {
   // RELAY_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof") profiles the relay under test.
   const flags = process.env.RELAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
   // RELAY_WRAP (e.g. "strace -f -c -o .tmp/syscalls") runs the Parley relay under a tracer.
@@ -96,7 +122,7 @@ export function startRelay(args: string[]): Promise<{ child: ChildProcess; url: 
     child.stdout?.on('data', (d) => {
       out += String(d);
       const m = /listening (\S+)/.exec(out);
-      if (m?.[1]) resolve({ child, url: m[1] });
+      if (m?.[1]) resolve({ child, url: m[1], parley: args[0] === 'parley' });
     });
     child.once('exit', (code) => reject(new Error(`relay exited (${code})`)));
   });
@@ -140,7 +166,7 @@ const DRAIN_MS = 30_000;
  */
 async function load(
   relay: string,
-  relayPids: readonly (number | undefined)[],
+  relays: readonly Started[],
   pairs: Pair[],
   seconds: number,
   rate?: number,
@@ -196,9 +222,9 @@ async function load(
   }
   await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 300)));
   const relayCpu = () =>
-    relayPids.reduce(
-      (sum, pid) => {
-        const t = processCpuMicros(pid);
+    relays.reduce(
+      (sum, r) => {
+        const t = processCpuMicros(r.child.pid);
         return { all: sum.all + t.all, main: sum.main + t.main };
       },
       { all: 0, main: 0 },
@@ -207,11 +233,13 @@ async function load(
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const relayStart = relayCpu();
+  const batchesStart = await storageBatches(relays);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - start) / 1000;
   const generatorUsed = process.cpuUsage(cpuStart);
   const relayEnd = relayCpu();
+  const batches = (await storageBatches(relays)) - batchesStart;
   const cpuPerMessage = {
     generator: (generatorUsed.user + generatorUsed.system) / delivered,
     relay: (relayEnd.all - relayStart.all) / delivered,
@@ -235,7 +263,7 @@ async function load(
   await new Promise((r) => setTimeout(r, 300));
   latencies.sort((a, b) => a - b);
   process.stderr.write(
-    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (${cpuPerMessage.relayLoop.toFixed(1)} µs of it on its main thread)\n`,
+    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (${cpuPerMessage.relayLoop.toFixed(1)} µs of it on its main thread)${Number.isNaN(batches) ? '' : `, ${(delivered / batches).toFixed(1)} messages per storage batch`}\n`,
   );
   return {
     throughput: delivered / elapsed,
@@ -252,14 +280,9 @@ interface Runs {
 }
 
 /** Both runs, one after the other, over the same connections. */
-async function both(
-  relay: string,
-  relayPids: readonly (number | undefined)[],
-  pairs: Pair[],
-  seconds: number,
-): Promise<Runs> {
-  const saturated = await load(relay, relayPids, pairs, seconds);
-  const paced = await load(relay, relayPids, pairs, seconds, LATENCY_RATE);
+async function both(relay: string, relays: readonly Started[], pairs: Pair[], seconds: number): Promise<Runs> {
+  const saturated = await load(relay, relays, pairs, seconds);
+  const paced = await load(relay, relays, pairs, seconds, LATENCY_RATE);
   return { saturated, paced };
 }
 
@@ -282,7 +305,7 @@ async function measureRaw(connections: number, seconds: number): Promise<Runs> {
       r.on('message', (d) => pair.delivered((JSON.parse(String(d)) as { messageId: string }).messageId));
       pairs.push(pair);
     }
-    return await both('raw ws relay', [child.pid], pairs, seconds);
+    return await both('raw ws relay', [{ child, url, parley: false }], pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     await stop(child);
@@ -339,7 +362,7 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
     deploy.db === undefined
       ? ['parley', join(dir, 'data')]
       : ['parley', '-', deploy.db, schema, ...(deploy.bus === undefined ? [] : [deploy.bus])];
-  const started: { child: ChildProcess; url: string }[] = [];
+  const started: Started[] = [];
   // Nodes start one after another: the first creates the schema and runs the migrations.
   for (let k = 0; k < (deploy.nodes ?? 1); k++) started.push(await startRelay(nodeArgs));
   const urls = started.map((s) => s.url);
@@ -391,12 +414,7 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
         pairs.push(pair);
       }
     }
-    return await both(
-      'parley relay',
-      started.map((s) => s.child.pid),
-      pairs,
-      seconds,
-    );
+    return await both('parley relay', started, pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     for (const s of started) await stop(s.child);
