@@ -16,7 +16,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -44,7 +44,31 @@ interface Measured {
   readonly throughput: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time per message delivered in the window, in µs: this process (the load generator) and the relay's. */
+  readonly cpuPerMessage: { readonly generator: number; readonly relay: number; readonly relayLoop: number };
 }
+
+/**
+ * User + system CPU time so far, in µs, of every thread of process `pid` and of its main thread
+ * alone (the event loop; the rest is the storage thread, GC and other helpers). Linux /proc;
+ * NaN elsewhere.
+ */
+function processCpuMicros(pid: number | undefined): { all: number; main: number } {
+  const read = (path: string) => {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  };
+  try {
+    return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return { all: Number.NaN, main: Number.NaN };
+  }
+}
+
+/** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+const CLOCK_TICKS = 100;
 
 /**
  * A sender→receiver pair as the load loop drives it. The receiver's socket listener is added
@@ -58,7 +82,33 @@ interface Pair {
   delivered: (messageId: string) => void;
 }
 
-export function startRelay(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+/** A relay under test: its process and URL. */
+interface Started {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Whether it is the Parley server (with `/metrics`) or the raw relay. */
+  readonly parley: boolean;
+}
+
+/**
+ * Storage batches (transactions of sends) the Parley relays have written so far, from their
+ * `/metrics`; NaN for a relay without them (the raw one).
+ */
+async function storageBatches(relays: readonly Started[]): Promise<number> {
+  let total = 0;
+  for (const r of relays) {
+    if (!r.parley) return Number.NaN;
+    try {
+      const text = await (await fetch(`${r.url}/metrics`)).text();
+      total += Number(/^parley_store_seconds_count\{op="batch"\} (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return total;
+}
+
+export function startRelay(args: string[]): Promise<Started> {
   // RELAY_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=.tmp/prof") profiles the relay under test.
   const flags = process.env.RELAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
   // RELAY_WRAP (e.g. "strace -f -c -o .tmp/syscalls") runs the Parley relay under a tracer.
@@ -72,7 +122,7 @@ export function startRelay(args: string[]): Promise<{ child: ChildProcess; url: 
     child.stdout?.on('data', (d) => {
       out += String(d);
       const m = /listening (\S+)/.exec(out);
-      if (m?.[1]) resolve({ child, url: m[1] });
+      if (m?.[1]) resolve({ child, url: m[1], parley: args[0] === 'parley' });
     });
     child.once('exit', (code) => reject(new Error(`relay exited (${code})`)));
   });
@@ -98,6 +148,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
+/** How the Parley relay's answers to requests begin (JSON.stringify keeps key order). */
+const RESPONSE = Buffer.from('{"type":"response",');
+
 /** Runs started in this process (part of every message id). */
 let runs = 0;
 
@@ -111,7 +164,13 @@ const DRAIN_MS = 30_000;
  * it, waiting after the window for the late ones (up to `DRAIN_MS`), so a slow relay's
  * slowest messages are not left out of its percentiles.
  */
-async function load(relay: string, pairs: Pair[], seconds: number, rate?: number): Promise<Measured> {
+async function load(
+  relay: string,
+  relays: readonly Started[],
+  pairs: Pair[],
+  seconds: number,
+  rate?: number,
+): Promise<Measured> {
   const random = createNodeRandom();
   const sentAt = new Map<string, number>();
   // Ids sent inside the window whose delivery has not been seen yet.
@@ -162,11 +221,30 @@ async function load(relay: string, pairs: Pair[], seconds: number, rate?: number
     }, 5);
   }
   await new Promise((r) => setTimeout(r, Math.min(1000, seconds * 300)));
+  const relayCpu = () =>
+    relays.reduce(
+      (sum, r) => {
+        const t = processCpuMicros(r.child.pid);
+        return { all: sum.all + t.all, main: sum.main + t.main };
+      },
+      { all: 0, main: 0 },
+    );
   measuring = true;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  const relayStart = relayCpu();
+  const batchesStart = await storageBatches(relays);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - start) / 1000;
+  const generatorUsed = process.cpuUsage(cpuStart);
+  const relayEnd = relayCpu();
+  const batches = (await storageBatches(relays)) - batchesStart;
+  const cpuPerMessage = {
+    generator: (generatorUsed.user + generatorUsed.system) / delivered,
+    relay: (relayEnd.all - relayStart.all) / delivered,
+    relayLoop: (relayEnd.main - relayStart.main) / delivered,
+  };
   running = false;
   clearInterval(ticker);
   if (outstanding.size > 0) {
@@ -184,7 +262,15 @@ async function load(relay: string, pairs: Pair[], seconds: number, rate?: number
     );
   await new Promise((r) => setTimeout(r, 300));
   latencies.sort((a, b) => a - b);
-  return { throughput: delivered / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  process.stderr.write(
+    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (${cpuPerMessage.relayLoop.toFixed(1)} µs of it on its main thread)${Number.isNaN(batches) ? '' : `, ${(delivered / batches).toFixed(1)} messages per storage batch`}\n`,
+  );
+  return {
+    throughput: delivered / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    cpuPerMessage,
+  };
 }
 
 /** What one relay measured: the closed-loop (saturation) run and the open-loop run at `LATENCY_RATE`. */
@@ -194,9 +280,9 @@ interface Runs {
 }
 
 /** Both runs, one after the other, over the same connections. */
-async function both(relay: string, pairs: Pair[], seconds: number): Promise<Runs> {
-  const saturated = await load(relay, pairs, seconds);
-  const paced = await load(relay, pairs, seconds, LATENCY_RATE);
+async function both(relay: string, relays: readonly Started[], pairs: Pair[], seconds: number): Promise<Runs> {
+  const saturated = await load(relay, relays, pairs, seconds);
+  const paced = await load(relay, relays, pairs, seconds, LATENCY_RATE);
   return { saturated, paced };
 }
 
@@ -212,13 +298,14 @@ async function measureRaw(connections: number, seconds: number): Promise<Runs> {
       const r = await open(`${ws}/?id=r${i}`);
       sockets.push(s, r);
       const pair: Pair = {
-        send: (messageId, b) => s.send(JSON.stringify({ to: `r${i}`, messageId, body: b })),
+        // Ids and bodies are [A-Za-z0-9_-]: the frame is written as text, as lean as the Parley one.
+        send: (messageId, b) => s.send(`{"to":"r${i}","messageId":"${messageId}","body":"${b}"}`),
         delivered: () => {},
       };
       r.on('message', (d) => pair.delivered((JSON.parse(String(d)) as { messageId: string }).messageId));
       pairs.push(pair);
     }
-    return await both('raw ws relay', pairs, seconds);
+    return await both('raw ws relay', [{ child, url, parley: false }], pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     await stop(child);
@@ -275,7 +362,7 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
     deploy.db === undefined
       ? ['parley', join(dir, 'data')]
       : ['parley', '-', deploy.db, schema, ...(deploy.bus === undefined ? [] : [deploy.bus])];
-  const started: { child: ChildProcess; url: string }[] = [];
+  const started: Started[] = [];
   // Nodes start one after another: the first creates the schema and runs the migrations.
   for (let k = 0; k < (deploy.nodes ?? 1); k++) started.push(await startRelay(nodeArgs));
   const urls = started.map((s) => s.url);
@@ -294,23 +381,20 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
       );
       for (const { s, r, peer } of batch) {
         sockets.push(s, r);
-        s.on('message', (d) => {
-          // A refused send would silently stall the loop: make it loud instead.
+        s.on('message', (d: Buffer) => {
+          // The answer to a send is its durable acknowledgement; only a refusal needs reading (a
+          // refused send would silently stall the loop: make it loud instead).
+          if (d.compare(RESPONSE, 0, RESPONSE.length, 0, RESPONSE.length) === 0) return;
           const f = JSON.parse(String(d)) as { type: string; code?: string };
           if (f.type === 'error') throw new Error(`the relay refused a benchmark send: ${f.code}`);
         });
         let id = 1;
         let acks: number[] = [];
         const pair: Pair = {
+          // Names, ids and bodies are [a-z0-9_.-] or base64url: no escaping needed.
           send: (messageId, body) =>
             s.send(
-              JSON.stringify({
-                v: 1,
-                type: 'request',
-                id: id++,
-                op: 'send',
-                args: { name: peer, messageId, messages: [{ device: 1, kind: 'ratchet', body }] },
-              }),
+              `{"v":1,"type":"request","id":${id++},"op":"send","args":{"name":"${peer}","messageId":"${messageId}","messages":[{"device":1,"kind":"ratchet","body":"${body}"}]}}`,
             ),
           delivered: () => {},
         };
@@ -320,7 +404,7 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
           // One ack frame per receiver per event-loop turn, as the client SDK batches them.
           if (acks.length === 0) {
             setImmediate(() => {
-              r.send(JSON.stringify({ v: 1, type: 'ack', seqs: acks }));
+              r.send(`{"v":1,"type":"ack","seqs":[${acks.join(',')}]}`);
               acks = [];
             });
           }
@@ -330,7 +414,7 @@ async function measureParley(connections: number, seconds: number, deploy: Deplo
         pairs.push(pair);
       }
     }
-    return await both('parley relay', pairs, seconds);
+    return await both('parley relay', started, pairs, seconds);
   } finally {
     for (const s of sockets) s.terminate();
     for (const s of started) await stop(s.child);

@@ -16,6 +16,14 @@ export interface PrintedFigure {
 
 /** Runs one benchmark with `args` and parses its output. */
 export function runBench(args: readonly string[], timeoutMs: number): PrintedFigure[] {
+  return runBenchWithNotes(args, timeoutMs).figures;
+}
+
+/** `runBench`, also returning the notes the benchmark wrote to stderr, one per line. */
+export function runBenchWithNotes(
+  args: readonly string[],
+  timeoutMs: number,
+): { figures: PrintedFigure[]; notes: string[] } {
   const root = new URL('../..', import.meta.url).pathname;
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
     cwd: root,
@@ -28,5 +36,5 @@ export function runBench(args: readonly string[], timeoutMs: number): PrintedFig
     .split('\n')
     .map((l) => JSON.parse(l) as PrintedFigure);
   for (const f of figures) assert.deepEqual(Object.keys(f), ['name', 'value', 'unit', 'baseline', 'ratio']);
-  return figures;
+  return { figures, notes: run.stderr.split('\n').filter((l) => l.length > 0) };
 }

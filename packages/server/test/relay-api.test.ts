@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { authSignedBytes, toBase64Url } from '@parley/protocol';
+import { authSignedBytes, encodeDeviceIdentityPublic, toBase64Url } from '@parley/protocol';
 import { type RunningServer, startServer } from '@parley/server';
 import {
+  addDeviceRaw,
   challenge,
   openRaw,
   provider,
@@ -157,6 +158,49 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
     assert.equal(stale.code, 'STALE_DEVICES');
     assert.deepEqual(stale.details, { devices: [1], missing: [1], extra: [2], changed: [] });
     await stillWorks(alice);
+  });
+
+  it('a send addresses exactly the current devices, the sender’s own excepted: missing, extra and changed are named, resend may address a subset', async () => {
+    const dana = await registerRaw(server.url, 'dana');
+    const dana2 = await addDeviceRaw(server.url, dana, 2, 2);
+    const keyIdOf = (d: typeof dana) =>
+      toBase64Url(encodeDeviceIdentityPublic(d.identity.publicIdentity).subarray(0, 8));
+    const to = (from: RawDevice, name: string, devices: { device: number; keyId?: string }[], resend = false) =>
+      from.conn.request('send', {
+        name,
+        messageId: toBase64Url(random(12)),
+        ...(resend ? { resend } : {}),
+        messages: devices.map((d) => ({ ...d, kind: 'ratchet', body: toBase64Url(random(10)) })),
+      });
+    const stale = (missing: number[], extra: number[], changed: number[], devices = [1, 2]) => ({
+      type: 'error',
+      code: 'STALE_DEVICES',
+      details: { devices, missing, extra, changed },
+    });
+    const outcome = (f: Record<string, unknown>) =>
+      f.type === 'response' ? 'queued' : { type: f.type, code: f.code, details: f.details };
+    const cases: [Promise<Record<string, unknown>>, unknown][] = [
+      [to(alice, 'dana', [{ device: 1 }]), stale([2], [], [])],
+      [to(alice, 'dana', [{ device: 1 }, { device: 2 }, { device: 3 }]), stale([], [3], [])],
+      [to(alice, 'dana', [{ device: 1, keyId: keyIdOf(dana2) }, { device: 2 }]), stale([], [], [1])],
+      [
+        to(alice, 'dana', [
+          { device: 1, keyId: keyIdOf(dana) },
+          { device: 2, keyId: keyIdOf(dana2) },
+        ]),
+        'queued',
+      ],
+      [to(alice, 'dana', [{ device: 2 }], true), 'queued'],
+      [to(alice, 'dana', [{ device: 3 }], true), stale([], [3], [])],
+      // To its own account a device addresses its other devices only.
+      [to(dana, 'dana', [{ device: 2 }]), 'queued'],
+      [to(dana, 'dana', [{ device: 1 }, { device: 2 }]), stale([], [1], [], [2])],
+      [to(dana, 'dana', [{ device: 1 }], true), stale([], [1], [], [2])],
+      [to(dana2, 'dana', [{ device: 1, keyId: keyIdOf(dana2) }]), stale([], [], [1], [1])],
+    ];
+    for (const [answer, expected] of cases) assert.deepEqual(outcome(await answer), expected);
+    dana.conn.close();
+    dana2.conn.close();
   });
 
   it('retries with the same message id are stored once', async () => {

@@ -13,9 +13,8 @@ import { type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protoco
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
-import type { QueuedMessage } from '../store/storage.ts';
 import { type ConnectionState, Deferred, KIND_NAMES, type OpContext } from './context.ts';
-import type { DeviceLink } from './hub.ts';
+import type { Delivery, DeviceLink } from './hub.ts';
 import { runOp } from './ops.ts';
 import { createTokenBucket } from './rate-limit.ts';
 import { parseClientFrame } from './validate.ts';
@@ -37,7 +36,9 @@ export function serveConnection(
 ): void {
   const { limits, clock } = ctx;
   const frames = createTokenBucket(limits.frameRate, limits.frameBurst, clock());
-  let chain: Promise<void> = Promise.resolve();
+  // Frames waiting for the ones before them, and whether `drain` is working through them.
+  const queue: ClientFrame[] = [];
+  let draining = false;
   const conn: ConnectionState = {
     nonce: randomBytes(32),
     authFailures: 0,
@@ -57,15 +58,16 @@ export function serveConnection(
     corked = false;
     socket?.uncork();
   };
-  const send = (frame: ServerFrame): void => {
+  const sendText = (text: string): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (!corked && socket !== undefined) {
       corked = true;
       socket.cork();
       setImmediate(uncork);
     }
-    ws.send(JSON.stringify(frame));
+    ws.send(text);
   };
+  const send = (frame: ServerFrame): void => sendText(JSON.stringify(frame));
   const sendError = (err: ServerError, id?: number): void => {
     const frame: ServerFrame = { type: 'error', code: err.code, message: err.message };
     if (id !== undefined) frame.id = id;
@@ -95,17 +97,15 @@ export function serveConnection(
     const link: DeviceLink = {
       account,
       device,
-      deliver(m: QueuedMessage) {
-        send({
-          type: 'deliver',
-          seq: m.seq,
-          from: m.sender,
-          fromDevice: m.senderDevice,
-          messageId: m.messageId,
-          kind: KIND_NAMES[m.kind] ?? 'ratchet',
-          body: toBase64Url(m.body),
-          serverTime: m.serverTime,
-        });
+      deliver(m: Delivery) {
+        // The hottest frame, written as text rather than through JSON.stringify of a frame object
+        // (JSON was about a tenth of the loop's time). Same fields in the same order; the two
+        // free-form strings are JSON-quoted, base64url and kind names need no quoting.
+        const kind = KIND_NAMES[m.kind] ?? 'ratchet';
+        const body = m.bodyText ?? toBase64Url(m.body);
+        sendText(
+          `{"type":"deliver","seq":${m.seq},"from":${JSON.stringify(m.sender)},"fromDevice":${m.senderDevice},"messageId":${JSON.stringify(m.messageId)},"kind":"${kind}","body":"${body}","serverTime":${m.serverTime}}`,
+        );
       },
       sendFrame(frame) {
         send(frame);
@@ -126,12 +126,12 @@ export function serveConnection(
   // One context for the connection's requests (not a copy per frame).
   const opContext: OpContext = { ...ctx, conn, send, becomeAuthenticated };
 
-  const handle = async (frame: ClientFrame): Promise<void> => {
-    if (frame.type === 'ack') {
-      if (conn.link === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate before acknowledging');
-      ctx.hub.acknowledge(conn.link, frame.seqs);
-      return;
-    }
+  const acknowledge = (seqs: readonly number[]): void => {
+    if (conn.link === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate before acknowledging');
+    ctx.hub.acknowledge(conn.link, seqs);
+  };
+
+  const handle = async (frame: ClientFrame & { type: 'request' }): Promise<void> => {
     const isHandshake = frame.op === 'register' || frame.op === 'auth';
     const id = frame.id;
     try {
@@ -202,8 +202,28 @@ export function serveConnection(
       reportError(err);
       return;
     }
-    chain = chain.then(() => handle(frame)).catch(reportError);
+    queue.push(frame);
+    if (!draining) void drain();
   });
+
+  // Frames are handled one after another in arrival order (a request's validation may wait for
+  // storage); an acknowledgement needs no waiting and is handled inline. One loop per burst of
+  // frames rather than a promise chain link (two promises and a closure) per frame.
+  const drain = async (): Promise<void> => {
+    draining = true;
+    try {
+      for (let frame = queue.shift(); frame !== undefined; frame = queue.shift()) {
+        try {
+          if (frame.type === 'ack') acknowledge(frame.seqs);
+          else await handle(frame);
+        } catch (err) {
+          reportError(err);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  };
 
   ws.on('close', () => {
     clearTimeout(handshakeTimer);

@@ -96,11 +96,11 @@ export async function groupSend(a: Args, ctx: OpContext): Promise<Deferred> {
   rateLimit(ctx.accountLimits.sends, me.account, ctx.clock(), 'sends');
   const groupId = readGroupId(a);
   const messageId = readMessageId(a);
-  const body = a.bytes('body', undefined, ctx.limits.maxMessageBytes);
+  const { bytes: body, text: bodyText } = a.bytesAndText('body', ctx.limits.maxMessageBytes);
   const group = await memberGroup(ctx, groupId, me);
   const messages = group.members
     .filter((m) => !(m.account === me.account && m.device === me.device))
-    .map((m) => ({ account: m.account, device: m.device, kind: KIND_CODES.group, body }));
+    .map((m) => ({ account: m.account, device: m.device, kind: KIND_CODES.group, body, bodyText }));
   const later = ctx.hub.send({ sender: me.account, senderDevice: me.device, messageId, messages }).then((outcome) => {
     if (outcome.status === 'queue-full') throw queueFull(outcome.devices);
     return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };

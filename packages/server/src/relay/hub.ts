@@ -26,12 +26,17 @@ import type {
   Storage,
 } from '../store/storage.ts';
 
+/** A queued message on its way to a device; `bodyText` is its body's base64url, when already known. */
+export interface Delivery extends QueuedMessage {
+  readonly bodyText?: string | undefined;
+}
+
 /** A connected, authenticated device as the hub sees it. */
 export interface DeviceLink {
   readonly account: string;
   readonly device: number;
   /** Sends one queued message to the device. */
-  deliver(message: QueuedMessage): void;
+  deliver(message: Delivery): void;
   /** Sends any other frame to the device. */
   sendFrame(frame: ServerFrame): void;
   /** Closes the link because a newer connection of the same device replaced it. */
@@ -65,13 +70,15 @@ type PendingWrite =
       reject(err: unknown): void;
     };
 
-/** What was queued for whom under one message id, as the hub pushes it. */
-interface Routed {
+/** Who sent what was queued under one message id. */
+interface Origin {
   readonly sender: string;
   readonly senderDevice: number;
   readonly messageId: string;
-  readonly deliveries: readonly (QueuedAt & Pick<OutgoingMessage, 'kind' | 'body'>)[];
 }
+
+/** One queued ciphertext's content, as the hub pushes it. */
+type Content = Pick<OutgoingMessage, 'kind' | 'body' | 'bodyText'>;
 
 /** The hub's operations. */
 export interface Hub {
@@ -110,7 +117,7 @@ export function createHub(
   let scheduled = false;
   let flushing: Promise<void> = Promise.resolve();
 
-  function push(s: LinkState, m: QueuedMessage): void {
+  function push(s: LinkState, m: Delivery): void {
     metrics?.messagesOut.inc();
     s.inFlight.add(m.seq);
     if (m.seq > s.cursor) s.cursor = m.seq;
@@ -140,22 +147,31 @@ export function createHub(
     }
   }
 
-  function route(r: Routed, now: number): void {
-    for (const m of r.deliveries) {
-      const s = links.get(key(m.account, m.device));
+  /**
+   * Pushes what was just queued under one message id: `contents[i]` went to `queued[i]`. A device
+   * connected here and caught up gets it now; one with a backlog reads it back in order; one not
+   * connected here may be on another node.
+   */
+  function route(from: Origin, queued: readonly QueuedAt[], contents: readonly (Content | undefined)[], now: number) {
+    for (let i = 0; i < queued.length; i++) {
+      const q = queued[i] as QueuedAt;
+      const m = contents[i];
+      if (m === undefined) continue;
+      const s = links.get(key(q.account, q.device));
       if (s === undefined || s.closed) {
         // Perhaps connected to another node: ring its doorbell (it reads the queue itself).
-        bus.publish({ type: 'wake', account: m.account, device: m.device });
+        bus.publish({ type: 'wake', account: q.account, device: q.device });
         continue;
       }
-      if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && m.seq > s.cursor) {
+      if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && q.seq > s.cursor) {
         push(s, {
-          seq: m.seq,
-          sender: r.sender,
-          senderDevice: r.senderDevice,
-          messageId: r.messageId,
+          seq: q.seq,
+          sender: from.sender,
+          senderDevice: from.senderDevice,
+          messageId: from.messageId,
           kind: m.kind,
           body: m.body,
+          bodyText: m.bodyText,
           serverTime: now,
         });
       } else {
@@ -163,24 +179,6 @@ export function createHub(
         void pump(s);
       }
     }
-  }
-
-  /** The deliveries of a queued send: its messages zipped with their seqs. */
-  function sentRoute(item: SendBatchItem, seqs: readonly QueuedAt[]): Routed {
-    const deliveries = seqs.flatMap((q, i) => {
-      const m = item.messages[i];
-      return m === undefined ? [] : [{ ...q, kind: m.kind, body: m.body }];
-    });
-    return { sender: item.sender, senderDevice: item.senderDevice, messageId: item.messageId, deliveries };
-  }
-
-  /** The deliveries of an accepted commit: the commit or the welcome, by device. */
-  function commitRoute(commit: GroupCommit, outcome: GroupCommitOutcome & { status: 'committed' }): Routed {
-    const deliveries = outcome.deliveries.flatMap((d) => {
-      const m = d.welcome ? commit.welcome : commit.commit;
-      return m === undefined ? [] : [{ account: d.account, device: d.device, seq: d.seq, kind: m.kind, body: m.body }];
-    });
-    return { sender: commit.sender, senderDevice: commit.senderDevice, messageId: commit.messageId, deliveries };
   }
 
   /** Writes consecutive sends (and, with the first, the batch's acknowledgements) in one transaction. */
@@ -205,13 +203,14 @@ export function createHub(
     } finally {
       timer?.();
     }
-    pending.forEach((p, i) => {
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i] as PendingWrite & { type: 'send' };
       const outcome = outcomes[i] as SendOutcome;
       p.resolve(outcome);
-      if (outcome.status !== 'queued') return;
+      if (outcome.status !== 'queued') continue;
       metrics?.messagesIn.inc(outcome.seqs.length);
-      route(sentRoute(p.item, outcome.seqs), now);
-    });
+      route(p.item, outcome.seqs, p.item.messages, now);
+    }
   }
 
   async function writeCommit(p: PendingWrite & { type: 'commit' }, now: number): Promise<void> {
@@ -229,7 +228,13 @@ export function createHub(
     p.resolve(outcome);
     if (outcome.status !== 'committed') return;
     metrics?.messagesIn.inc(outcome.deliveries.length);
-    route(commitRoute(p.commit, outcome), now);
+    const commit = p.commit;
+    route(
+      commit,
+      outcome.deliveries,
+      outcome.deliveries.map((d) => (d.welcome ? commit.welcome : commit.commit)),
+      now,
+    );
   }
 
   async function writeBatch(): Promise<void> {
@@ -335,7 +340,8 @@ export function createHub(
       schedule();
       if (s !== undefined && s.link === link) {
         for (const seq of seqs) s.inFlight.delete(seq);
-        void pump(s);
+        // Room was made: read on only if messages wait in the database (or `drained` is owed).
+        if (s.backlog || !s.drainedSent) void pump(s);
       }
     },
     evict(account, device) {

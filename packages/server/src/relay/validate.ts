@@ -76,6 +76,8 @@ export interface Args {
   accountName(name: string): string;
   u32(name: string): number;
   bytes(name: string, length?: number, max?: number): Uint8Array;
+  /** `bytes` with the (canonical, hence re-encodable) base64url text it was decoded from. */
+  bytesAndText(name: string, max: number): { bytes: Uint8Array; text: string };
   optionalBytes(name: string, max: number): Uint8Array | undefined;
   /** A list of at most `max` base64url strings of at most `maxEach` bytes each (empty when absent). */
   bytesList(name: string, max: number, maxEach: number): Uint8Array[];
@@ -142,6 +144,11 @@ class ArgsReader implements Args {
 
   bytes(name: string, length?: number, max?: number): Uint8Array {
     return decodeBytes(() => this.at(name), this.a[name], length, max);
+  }
+
+  bytesAndText(name: string, max: number): { bytes: Uint8Array; text: string } {
+    const bytes = this.bytes(name, undefined, max);
+    return { bytes, text: this.a[name] as string };
   }
 
   optionalBytes(name: string, max: number): Uint8Array | undefined {

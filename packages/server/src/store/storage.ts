@@ -123,6 +123,11 @@ export interface DeviceAddress {
 export interface OutgoingMessage extends DeviceAddress {
   readonly kind: number;
   readonly body: Uint8Array;
+  /**
+   * The body's canonical base64url text as the request carried it, when known: a delivery
+   * straight from the send reuses it instead of encoding the body again. Not stored.
+   */
+  readonly bodyText?: string;
 }
 
 /**
