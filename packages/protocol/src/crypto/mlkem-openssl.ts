@@ -1,7 +1,7 @@
 /**
  * ML-KEM-1024 from OpenSSL (≥ 3.5), where the runtime offers it (Node.js ≥ 24.7:
  * `crypto.encapsulate`, `crypto.decapsulate`, keys imported from their seed). The node:crypto
- * provider uses these in place of `@noble/post-quantum`'s when present: ~5–20× less CPU per
+ * provider uses these in place of `@noble/post-quantum`'s when present: ~5–11× less CPU per
  * operation (docs/protocol.md §9). Node 20's OpenSSL 3.0 has no ML-KEM; there `openSslMlKem()`
  * is `undefined` and the provider keeps noble's.
  *
@@ -39,8 +39,14 @@ interface KemRuntime {
  */
 const EXPANDED_PKCS8 = Uint8Array.from(Buffer.from('30820c78020100300b060960864801650304040304820c6404820c60', 'hex'));
 
-/** The runtime's ML-KEM calls, if this Node.js and its OpenSSL have them. */
+/** The runtime's ML-KEM calls, if this Node.js and its OpenSSL have them (probed once). */
+let probed: { runtime: KemRuntime | undefined } | undefined;
 function kemRuntime(): KemRuntime | undefined {
+  probed ??= { runtime: probe() };
+  return probed.runtime;
+}
+
+function probe(): KemRuntime | undefined {
   const candidate = nodeCrypto as unknown as Partial<KemRuntime>;
   if (typeof candidate.encapsulate !== 'function' || typeof candidate.decapsulate !== 'function') return undefined;
   try {
