@@ -6,6 +6,7 @@
  * Where the host has Node's `Buffer` (the server, the CLI) its native codec is used — about
  * ten times faster than the portable path through `btoa`/`atob`, which browsers take.
  */
+import { plainBytes } from './bytes.ts';
 import { ProtocolError } from './errors.ts';
 
 const PATTERN = /^[A-Za-z0-9_-]*$/;
@@ -46,8 +47,7 @@ export function fromBase64Url(name: string, text: unknown): Uint8Array {
   }
   let out: Uint8Array;
   if (NativeBuffer !== undefined) {
-    const b = NativeBuffer.from(text, 'base64url');
-    out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    out = plainBytes(NativeBuffer.from(text, 'base64url'));
   } else {
     out = decodePortable(text);
   }

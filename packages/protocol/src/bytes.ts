@@ -1,6 +1,7 @@
 /**
  * Byte helpers shared by the protocol modules: edge checks that name the offending field,
- * concatenation, constant-time comparison and fixed-width integer encoding.
+ * concatenation, constant-time comparison, fixed-width integer encoding, and plain views of
+ * subclassed arrays.
  *
  * Everything is `Uint8Array` (no `Buffer`), so the package runs unchanged in browsers.
  */
@@ -14,6 +15,14 @@ export function assertBytes(name: string, value: unknown, length?: number): asse
   if (length !== undefined && value.length !== length) {
     throw new ProtocolError('INVALID_ARGUMENT', `expected ${name} of ${length} bytes, got ${value.length}`);
   }
+}
+
+/**
+ * A plain `Uint8Array` over the same bytes (no copy): what the package hands out when a platform
+ * call returns a subclass, such as Node's `Buffer`.
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Concatenates byte arrays into a new array. */

@@ -19,6 +19,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
+import { plainBytes } from '../bytes.ts';
 import { ProtocolError } from '../errors.ts';
 import type { MlKem } from './mlkem.ts';
 import { MLKEM_KEYGEN_SEED_LENGTH } from './provider.ts';
@@ -86,7 +87,7 @@ export function openSslMlKem(
   return {
     async mlKemKeyPair(seed) {
       const publicKey = kem.createPublicKey(fromSeed(seed)).export({ format: 'raw-public' });
-      return { publicKey: bytes(publicKey), secretKey: seed.slice() };
+      return { publicKey: plainBytes(publicKey), secretKey: seed.slice() };
     },
     async mlKemEncapsulate(publicKey) {
       let key: KeyObject;
@@ -96,7 +97,7 @@ export function openSslMlKem(
         throw new ProtocolError('INVALID_KEY', 'ML-KEM public key rejected', { cause });
       }
       const { sharedKey, ciphertext } = kem.encapsulate(key);
-      return { ciphertext: bytes(ciphertext), sharedSecret: bytes(sharedKey) };
+      return { ciphertext: plainBytes(ciphertext), sharedSecret: plainBytes(sharedKey) };
     },
     async mlKemDecapsulate(secretKey, ciphertext) {
       let key: KeyObject;
@@ -105,11 +106,7 @@ export function openSslMlKem(
       } catch (cause) {
         throw new ProtocolError('INVALID_KEY', 'ML-KEM secret key rejected', { cause });
       }
-      return bytes(kem.decapsulate(key, ciphertext));
+      return plainBytes(kem.decapsulate(key, ciphertext));
     },
   };
-}
-
-function bytes(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

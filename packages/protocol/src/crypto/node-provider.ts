@@ -1,7 +1,7 @@
 /**
  * `CryptoProvider` on node:crypto (OpenSSL): synchronous, fast calls wrapped in the async
- * interface. ML-KEM-1024 from `@noble/post-quantum`, which OpenSSL 3.0 lacks; encapsulation and
- * decapsulation from OpenSSL where the runtime has them (Node.js ≥ 24.7, `mlkem-openssl.ts`).
+ * interface. ML-KEM-1024 from `@noble/post-quantum`, which OpenSSL 3.0 lacks, or from OpenSSL
+ * where the runtime has it (Node.js ≥ 24.7, `mlkem-openssl.ts`).
  *
  * Importing a raw X25519 or Ed25519 private key costs OpenSSL a scalar multiplication (it derives
  * the public half), as much as the DH itself; yet the protocol often uses one key several times
@@ -24,7 +24,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { assertBytes, constantTimeEqual } from '../bytes.ts';
+import { assertBytes, constantTimeEqual, plainBytes } from '../bytes.ts';
 import { isStrictEd25519Input } from './ed25519-strict.ts';
 import { mlKemMethods } from './mlkem.ts';
 import { openSslMlKem } from './mlkem-openssl.ts';
@@ -97,15 +97,12 @@ function rawPublic(key: KeyObject): Uint8Array {
   return new Uint8Array(Buffer.from(x as string, 'base64url'));
 }
 
-function toBytes(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
 /** Options of `createNodeCryptoProvider`. */
 export interface NodeCryptoProviderOptions {
   /**
-   * Where ML-KEM encapsulation and decapsulation run: `'auto'` (default) uses OpenSSL's when the
-   * runtime has them and noble's otherwise; `'noble'` always noble's (tests compare the two).
+   * Where ML-KEM runs (key generation, encapsulation, decapsulation): `'auto'` (default) on
+   * OpenSSL when the runtime has it and noble's otherwise; `'noble'` always noble's (tests
+   * compare the two).
    */
   readonly mlKem?: 'auto' | 'noble';
 }
@@ -130,7 +127,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
 
     async x25519(privateKey, publicKey) {
       return checkedX25519(privateKey, publicKey, () =>
-        toBytes(
+        plainBytes(
           diffieHellman({
             privateKey: x25519Private(privateKey),
             publicKey: x25519Public(publicKey),
@@ -147,7 +144,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
     async ed25519Sign(seed, message) {
       assertBytes('ed25519 seed', seed, ED25519_SEED_LENGTH);
       assertBytes('message', message);
-      return toBytes(sign(null, message, ed25519Private(seed)));
+      return plainBytes(sign(null, message, ed25519Private(seed)));
     },
 
     async ed25519Verify(publicKey, message, signature) {
@@ -160,7 +157,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
     },
 
     async hmacSha256(key, data) {
-      return toBytes(createHmac('sha256', key).update(data).digest());
+      return plainBytes(createHmac('sha256', key).update(data).digest());
     },
 
     async hkdfSha256(ikm, salt, info, length) {
@@ -168,11 +165,11 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
     },
 
     async sha256(data) {
-      return toBytes(createHash('sha256').update(data).digest());
+      return plainBytes(createHash('sha256').update(data).digest());
     },
 
     async sha512(data) {
-      return toBytes(createHash('sha512').update(data).digest());
+      return plainBytes(createHash('sha512').update(data).digest());
     },
 
     async aesGcmEncrypt(key, nonce, plaintext, aad) {
@@ -200,7 +197,7 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
         decipher.setAuthTag(ciphertext.subarray(split));
         const body = decipher.update(ciphertext.subarray(0, split));
         decipher.final();
-        return toBytes(body);
+        return plainBytes(body);
       } catch {
         return null;
       }

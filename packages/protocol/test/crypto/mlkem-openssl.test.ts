@@ -6,6 +6,7 @@ import { createNodeCryptoProvider, createNodeRandom, isProtocolError } from '../
 
 // Node ≥ 24.7 linked to OpenSSL ≥ 3.5 has ML-KEM; Node 20 (OpenSSL 3.0) does not. `.ci/run` runs
 // this file on Node 24 too, with PARLEY_REQUIRE_OPENSSL_MLKEM=1 so that it cannot skip there.
+// The runtime is probed here independently of the provider's own probe, which the first test checks.
 const runtime = `Node.js ${process.version}, OpenSSL ${process.versions.openssl}`;
 const hasKem = (() => {
   if (typeof (nodeCrypto as { encapsulate?: unknown }).encapsulate !== 'function') return false;
@@ -21,6 +22,13 @@ if (process.env.PARLEY_REQUIRE_OPENSSL_MLKEM === '1' && !hasKem) {
 }
 const random = createNodeRandom();
 const noSkip = hasKem ? false : `${runtime} has no ML-KEM (CI runs this on Node 24)`;
+
+/** Both implementations behind the provider's checks, and a key pair noble made. */
+async function bothImplementations() {
+  const openssl = createNodeCryptoProvider();
+  const noble = createNodeCryptoProvider({ mlKem: 'noble' });
+  return { openssl, noble, ...(await noble.mlKemKeyPair(random(64))) };
+}
 
 describe('ML-KEM-1024 on OpenSSL', () => {
   it('is what the node provider uses exactly when the runtime has it, and noble when asked to', () => {
@@ -39,9 +47,7 @@ describe('ML-KEM-1024 on OpenSSL', () => {
   it('agrees with noble both ways, including the implicit-rejection key of a tampered ciphertext', {
     skip: noSkip,
   }, async () => {
-    const openssl = createNodeCryptoProvider();
-    const noble = createNodeCryptoProvider({ mlKem: 'noble' });
-    const { publicKey, secretKey } = await noble.mlKemKeyPair(random(64));
+    const { openssl, noble, publicKey, secretKey } = await bothImplementations();
 
     const toNoble = await openssl.mlKemEncapsulate(publicKey, random(32));
     assert.deepEqual(ml_kem1024.decapsulate(toNoble.ciphertext, secretKey), toNoble.sharedSecret);
@@ -61,9 +67,7 @@ describe('ML-KEM-1024 on OpenSSL', () => {
   it('refuses a corrupted secret key or a public key out of range with INVALID_KEY, as noble does', {
     skip: noSkip,
   }, async () => {
-    const openssl = createNodeCryptoProvider();
-    const noble = createNodeCryptoProvider({ mlKem: 'noble' });
-    const { publicKey, secretKey } = await noble.mlKemKeyPair(random(64));
+    const { openssl, noble, publicKey, secretKey } = await bothImplementations();
     const { ciphertext } = await noble.mlKemEncapsulate(publicKey, random(32));
     // dk = dkPKE (1536) ‖ ek (1568) ‖ H(ek) (32) ‖ z (32): a changed H(ek) fails FIPS 203's check.
     const corrupted = secretKey.slice();
