@@ -91,18 +91,22 @@ interface Started {
 }
 
 /**
- * Storage batches (transactions of sends) the Parley relays have written so far, from their
- * `/metrics`; NaN for a relay without them (the raw one).
+ * Storage batches (transactions of sends) the Parley relays have written so far and the seconds
+ * they took, from their `/metrics`; NaN for a relay without them (the raw one).
  */
-async function storageBatches(relays: readonly Started[]): Promise<number> {
-  let total = 0;
+async function storageBatches(relays: readonly Started[]): Promise<{ count: number; seconds: number }> {
+  const none = { count: Number.NaN, seconds: Number.NaN };
+  const total = { count: 0, seconds: 0 };
   for (const r of relays) {
-    if (!r.parley) return Number.NaN;
+    if (!r.parley) return none;
     try {
       const text = await (await fetch(`${r.url}/metrics`)).text();
-      total += Number(/^parley_store_seconds_count\{op="batch"\} (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+      const metric = (name: string) =>
+        Number(new RegExp(`^${name}\\{op="batch"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+      total.count += metric('parley_store_seconds_count');
+      total.seconds += metric('parley_store_seconds_sum');
     } catch {
-      return Number.NaN;
+      return none;
     }
   }
   return total;
@@ -239,7 +243,9 @@ async function load(
   const elapsed = (performance.now() - start) / 1000;
   const generatorUsed = process.cpuUsage(cpuStart);
   const relayEnd = relayCpu();
-  const batches = (await storageBatches(relays)) - batchesStart;
+  const batchesEnd = await storageBatches(relays);
+  const batches = batchesEnd.count - batchesStart.count;
+  const batchMs = ((batchesEnd.seconds - batchesStart.seconds) * 1000) / batches;
   const cpuPerMessage = {
     generator: (generatorUsed.user + generatorUsed.system) / delivered,
     relay: (relayEnd.all - relayStart.all) / delivered,
@@ -263,7 +269,7 @@ async function load(
   await new Promise((r) => setTimeout(r, 300));
   latencies.sort((a, b) => a - b);
   process.stderr.write(
-    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (${cpuPerMessage.relayLoop.toFixed(1)} µs of it on its main thread)${Number.isNaN(batches) ? '' : `, ${(delivered / batches).toFixed(1)} messages per storage batch`}\n`,
+    `relay bench: ${relay}${rate === undefined ? '' : ` at ${rate} msgs/s`}: CPU per delivered message ${cpuPerMessage.generator.toFixed(1)} µs load generator + ${cpuPerMessage.relay.toFixed(1)} µs relay (${cpuPerMessage.relayLoop.toFixed(1)} µs of it on its main thread)${Number.isNaN(batches) ? '' : `, ${(delivered / batches).toFixed(1)} messages per storage batch of ${batchMs.toFixed(1)} ms`}\n`,
   );
   return {
     throughput: delivered / elapsed,
