@@ -17,13 +17,14 @@ function header(type: number): Uint8Array {
   return new Uint8Array([VERSION, type]);
 }
 
-function open(bytes: Uint8Array, type: number, length: number, name: string): DataView {
+function open(bytes: Uint8Array, type: number, length: number | readonly number[], name: string): DataView {
   if (!(bytes instanceof Uint8Array) || bytes.length < 2) {
     throw new ProtocolError('MALFORMED_MESSAGE', `${name} record too short`);
   }
   if (bytes[0] !== VERSION) throw new ProtocolError('UNKNOWN_VERSION', `unknown ${name} record version`);
-  if (bytes[1] !== type || bytes.length !== length) {
-    throw new ProtocolError('MALFORMED_MESSAGE', `expected a ${name} record of ${length} bytes`);
+  const lengths = typeof length === 'number' ? [length] : length;
+  if (bytes[1] !== type || !lengths.includes(bytes.length)) {
+    throw new ProtocolError('MALFORMED_MESSAGE', `expected a ${name} record of ${lengths.join(' or ')} bytes`);
   }
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -105,8 +106,8 @@ export function encodeKemPreKeyRecord(r: KemPreKeyRecord): Uint8Array {
 }
 /** Decodes an ML-KEM prekey record. */
 export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
-  const length = b instanceof Uint8Array && KEM_LENGTHS.includes(b.length) ? b.length : (KEM_LENGTHS[0] as number);
-  const v = open(b, TYPE.kem, length, 'KEM prekey');
+  const v = open(b, TYPE.kem, KEM_LENGTHS, 'KEM prekey');
+  const length = b.length;
   const flag = b[6];
   if (flag !== 0 && flag !== 1) throw new ProtocolError('MALFORMED_MESSAGE', 'KEM prekey record flag');
   const pk = 7 + MLKEM_PUBLIC_KEY_LENGTH;
