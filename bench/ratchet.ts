@@ -73,5 +73,9 @@ export async function runRatchet(args: { seconds: number }): Promise<Figure[]> {
   process.stderr.write(
     `parley: provider ${parleyProviderName} on Node.js ${process.version}, OpenSSL ${process.versions.openssl}\n`,
   );
+  if (!parleyProviderName.includes('openssl-mlkem'))
+    process.stderr.write(
+      "parley: this runtime's OpenSSL has no ML-KEM, so noble's pure-JS ML-KEM runs (about 40 % of a setup); on Node.js 24 (.nvmrc) session setup is about twice as fast: bench/RESULTS.md\n",
+    );
   return out;
 }

@@ -6,11 +6,24 @@
  * queue on its next connection, and a node re-reads a device's queue on every acknowledgement.
  */
 
-/** What nodes tell each other. */
+/** A device as bus events name it. */
+export interface BusDevice {
+  readonly account: string;
+  readonly device: number;
+}
+
+/**
+ * What nodes tell each other. A `wake` names every device a node queued for in one event-loop
+ * turn and does not hold a connection of (at most `MAX_WAKE_DEVICES`; more go in further events),
+ * so a group message to 1,000 devices on other nodes is one bus message, not 1,000.
+ */
 export type BusEvent =
-  | { readonly type: 'wake'; readonly account: string; readonly device: number }
+  | { readonly type: 'wake'; readonly devices: readonly BusDevice[] }
   | { readonly type: 'attached'; readonly account: string; readonly device: number; readonly node: string }
   | { readonly type: 'removed'; readonly account: string; readonly device: number };
+
+/** The most devices one `wake` event names: bounds a bus payload (~50 KB) and a parse. */
+export const MAX_WAKE_DEVICES = 1000;
 
 /** A publish/subscribe channel shared by all nodes. */
 export interface Bus {
@@ -24,15 +37,30 @@ export interface Bus {
 /** The subject/channel every node uses. */
 export const BUS_SUBJECT = 'parley.events';
 
-/** Parses a bus payload; undefined for anything malformed (the bus is not trusted blindly). */
+const isDevice = (d: unknown): d is BusDevice =>
+  typeof d === 'object' &&
+  d !== null &&
+  typeof (d as Record<string, unknown>).account === 'string' &&
+  Number.isInteger((d as Record<string, unknown>).device);
+
+/**
+ * Parses a bus payload; undefined for anything malformed (the bus is not trusted blindly). A
+ * `wake` for one device in the previous form, `{type, account, device}`, is still read, so
+ * nodes can be upgraded one at a time.
+ */
 export function parseBusEvent(text: string): BusEvent | undefined {
   try {
     const e = JSON.parse(text) as Record<string, unknown>;
-    if (typeof e.account !== 'string' || !Number.isInteger(e.device)) return undefined;
-    if (e.type === 'wake') return { type: 'wake', account: e.account, device: e.device as number };
-    if (e.type === 'removed') return { type: 'removed', account: e.account, device: e.device as number };
+    if (e.type === 'wake' && Array.isArray(e.devices)) {
+      const devices = e.devices as unknown[];
+      if (devices.length === 0 || devices.length > MAX_WAKE_DEVICES || !devices.every(isDevice)) return undefined;
+      return { type: 'wake', devices: devices.map((d) => ({ account: d.account, device: d.device })) };
+    }
+    if (!isDevice(e)) return undefined;
+    if (e.type === 'wake') return { type: 'wake', devices: [{ account: e.account, device: e.device }] };
+    if (e.type === 'removed') return { type: 'removed', account: e.account, device: e.device };
     if (e.type === 'attached' && typeof e.node === 'string') {
-      return { type: 'attached', account: e.account, device: e.device as number, node: e.node };
+      return { type: 'attached', account: e.account, device: e.device, node: e.node };
     }
   } catch {
     // fall through

@@ -12,7 +12,7 @@
  */
 import type { ServerFrame } from '@parley/protocol';
 import type { Logger } from 'pino';
-import { type Bus, createLocalBus } from '../bus/bus.ts';
+import { type Bus, type BusDevice, createLocalBus, MAX_WAKE_DEVICES } from '../bus/bus.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { Limits } from '../options.ts';
 import type {
@@ -160,7 +160,7 @@ export function createHub(
       const s = links.get(key(q.account, q.device));
       if (s === undefined || s.closed) {
         // Perhaps connected to another node: ring its doorbell (it reads the queue itself).
-        bus.publish({ type: 'wake', account: q.account, device: q.device });
+        wake(q.account, q.device);
         continue;
       }
       if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && q.seq > s.cursor) {
@@ -179,6 +179,22 @@ export function createHub(
         void pump(s);
       }
     }
+  }
+
+  /** Devices to wake on other nodes, collected over one event-loop turn (see BusEvent). */
+  let wakes: Map<string, BusDevice> | undefined;
+  function wake(account: string, device: number) {
+    if (wakes === undefined) {
+      wakes = new Map();
+      setImmediate(ringWakes);
+    }
+    wakes.set(key(account, device), { account, device });
+  }
+  function ringWakes() {
+    const devices = [...(wakes?.values() ?? [])];
+    wakes = undefined;
+    for (let i = 0; i < devices.length; i += MAX_WAKE_DEVICES)
+      bus.publish({ type: 'wake', devices: devices.slice(i, i + MAX_WAKE_DEVICES) });
   }
 
   /** Writes consecutive sends (and, with the first, the batch's acknowledgements) in one transaction. */
@@ -284,12 +300,18 @@ export function createHub(
   }
 
   bus.subscribe((e) => {
+    if (e.type === 'wake') {
+      for (const d of e.devices) {
+        const s = links.get(key(d.account, d.device));
+        if (s === undefined || s.closed) continue;
+        s.backlog = true;
+        void pump(s);
+      }
+      return;
+    }
     const s = links.get(key(e.account, e.device));
     if (s === undefined || s.closed) return;
-    if (e.type === 'wake') {
-      s.backlog = true;
-      void pump(s);
-    } else if (e.type === 'removed') {
+    if (e.type === 'removed') {
       drop(e.account, e.device, 'remove');
     } else if (e.node !== node) {
       // The device connected to another node: that connection wins, as on one node.

@@ -1,0 +1,179 @@
+/**
+ * The delivery bus's doorbells: a node wakes the devices it queued for and does not hold, once
+ * per device per event-loop turn, in as few events as fit; a node reading a `wake` pumps every
+ * device it names that is connected to it. (multi-node.test.ts runs the same over real NATS and
+ * Redis between server processes.)
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_LIMITS, openSqliteStorage, type Storage } from '@parley/server';
+import pino from 'pino';
+import { type Bus, type BusEvent, MAX_WAKE_DEVICES, parseBusEvent } from '../src/bus/bus.ts';
+import { createHub, type Delivery } from '../src/relay/hub.ts';
+
+describe('bus events', () => {
+  it('parses a wake naming several devices, and the one-device form of the previous version', () => {
+    const devices = [
+      { account: 'alice', device: 1 },
+      { account: 'bob', device: 3 },
+    ];
+    assert.deepEqual(parseBusEvent(JSON.stringify({ type: 'wake', devices })), { type: 'wake', devices });
+    assert.deepEqual(parseBusEvent('{"type":"wake","account":"carol","device":2}'), {
+      type: 'wake',
+      devices: [{ account: 'carol', device: 2 }],
+    });
+    assert.deepEqual(parseBusEvent('{"type":"removed","account":"carol","device":2}'), {
+      type: 'removed',
+      account: 'carol',
+      device: 2,
+    });
+  });
+
+  it('refuses a malformed or oversized wake', () => {
+    const many = Array.from({ length: MAX_WAKE_DEVICES + 1 }, (_, i) => ({ account: `a${i}`, device: 1 }));
+    for (const text of [
+      '{"type":"wake","devices":[]}',
+      JSON.stringify({ type: 'wake', devices: many }),
+      '{"type":"wake","devices":[{"account":"alice","device":1.5}]}',
+      '{"type":"wake","devices":[{"account":7,"device":1}]}',
+      '{"type":"wake","devices":[null]}',
+      '{"type":"wake","devices":"alice"}',
+      '{"type":"wake"}',
+      'not json',
+    ])
+      assert.equal(parseBusEvent(text), undefined, text);
+  });
+});
+
+describe('hub doorbells', () => {
+  let dir: string;
+  let storage: Storage;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-bus-'));
+    storage = await openSqliteStorage(dir, 'normal');
+  });
+  after(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A bus that records what the hub publishes and lets the test play another node. */
+  function recordingBus() {
+    const published: BusEvent[] = [];
+    let handler: ((e: BusEvent) => void) | undefined;
+    const bus: Bus = {
+      name: 'test',
+      publish: (e) => published.push(e),
+      subscribe: (h) => {
+        handler = h;
+      },
+      close: async () => {},
+    };
+    return { bus, published, fromAnotherNode: (e: BusEvent) => handler?.(e) };
+  }
+  const log = pino({ level: 'silent' });
+  const body = new Uint8Array(32).fill(1);
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  it('rings each remote device once per turn, in one event, however many messages name it', async () => {
+    const { bus, published } = recordingBus();
+    const hub = createHub(storage, DEFAULT_LIMITS, Date.now, log, bus, 'node-a');
+    const to = (account: string, device: number) => ({ account, device, kind: 1, body });
+    const outcomes = await Promise.all([
+      hub.send({ sender: 'zoe', senderDevice: 1, messageId: 'wake-test-1', messages: [to('bob', 1), to('bob', 2)] }),
+      hub.send({ sender: 'zoe', senderDevice: 1, messageId: 'wake-test-2', messages: [to('bob', 1), to('carol', 1)] }),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['queued', 'queued'],
+    );
+    await nextTurn();
+    assert.equal(published.length, 1, JSON.stringify(published));
+    const [event] = published;
+    assert.equal(event?.type, 'wake');
+    assert.deepEqual(event?.type === 'wake' ? event.devices.map((d) => `${d.account}:${d.device}`).sort() : [], [
+      'bob:1',
+      'bob:2',
+      'carol:1',
+    ]);
+  });
+
+  it('splits a fan-out wider than one event allows', async () => {
+    const { bus, published } = recordingBus();
+    const hub = createHub(storage, DEFAULT_LIMITS, Date.now, log, bus, 'node-a');
+    const messages = Array.from({ length: MAX_WAKE_DEVICES + 5 }, (_, i) => ({
+      account: `member${i}`,
+      device: 1,
+      kind: 1,
+      body,
+    }));
+    assert.equal(
+      (await hub.send({ sender: 'zoe', senderDevice: 1, messageId: 'wake-test-wide', messages })).status,
+      'queued',
+    );
+    await nextTurn();
+    assert.deepEqual(
+      published.map((e) => (e.type === 'wake' ? e.devices.length : -1)),
+      [MAX_WAKE_DEVICES, 5],
+    );
+  });
+
+  it('pumps every connected device a wake from another node names', async () => {
+    const { bus, fromAnotherNode } = recordingBus();
+    const hub = createHub(storage, DEFAULT_LIMITS, Date.now, log, bus, 'node-b');
+    const got = new Map<string, Delivery[]>();
+    const attach = (account: string, device: number) => {
+      got.set(`${account}:${device}`, []);
+      hub.attach({
+        account,
+        device,
+        deliver: (m) => got.get(`${account}:${device}`)?.push(m),
+        sendFrame: () => {},
+        replace: () => {},
+        remove: () => {},
+      });
+    };
+    attach('dave', 1);
+    attach('erin', 4);
+    await nextTurn();
+    // Another node queued these (straight into the shared store) and rings both doorbells at once.
+    const outcomes = await storage.enqueue(
+      [
+        {
+          sender: 'zoe',
+          senderDevice: 1,
+          messageId: 'wake-test-remote',
+          messages: [
+            { account: 'dave', device: 1, kind: 1, body },
+            { account: 'erin', device: 4, kind: 1, body },
+          ],
+        },
+      ],
+      Date.now(),
+      Date.now() + 60_000,
+      DEFAULT_LIMITS.maxQueuePerDevice,
+    );
+    assert.equal(outcomes[0]?.status, 'queued');
+    fromAnotherNode({
+      type: 'wake',
+      devices: [
+        { account: 'nobody-here', device: 1 },
+        { account: 'dave', device: 1 },
+        { account: 'erin', device: 4 },
+      ],
+    });
+    // Each pump reads the store on its thread: wait for both reads (bounded; the assertion says what arrived).
+    for (let i = 0; i < 200 && [...got.values()].some((d) => d.length === 0); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      [...got.entries()].map(([k, d]) => [k, d.map((m) => m.messageId)]),
+      [
+        ['dave:1', ['wake-test-remote']],
+        ['erin:4', ['wake-test-remote']],
+      ],
+    );
+  });
+});
