@@ -1,8 +1,8 @@
 /**
  * The delivery bus's doorbells: a node wakes the devices it queued for and does not hold, once
  * per device per event-loop turn, in as few events as fit; a node reading a `wake` pumps every
- * device it names that is connected to it. (multi-node.test.ts runs the same over real NATS and
- * Redis between server processes.)
+ * device it names that is connected to it. Low-stock notices reach a device on whichever node
+ * holds it. (multi-node.test.ts runs delivery over real NATS and Redis between server processes.)
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +30,26 @@ describe('bus events', () => {
       account: 'carol',
       device: 2,
     });
+  });
+
+  it('parses a low-stock notice for a device, rebuilt field by field', () => {
+    const notice = { type: 'keys-low', oneTime: 3, kem: 0 };
+    assert.deepEqual(
+      parseBusEvent(JSON.stringify({ type: 'notify', account: 'alice', device: 2, notice: { ...notice, extra: 'x' } })),
+      { type: 'notify', account: 'alice', device: 2, notice },
+    );
+    for (const bad of [
+      { type: 'drained' },
+      { type: 'deliver', seq: 1 },
+      { type: 'keys-low', oneTime: -1, kem: 0 },
+      { type: 'keys-low', oneTime: 1 },
+      { type: 'key-packages-low', count: '3' },
+      null,
+    ])
+      assert.equal(
+        parseBusEvent(JSON.stringify({ type: 'notify', account: 'alice', device: 2, notice: bad })),
+        undefined,
+      );
   });
 
   it('refuses a malformed or oversized wake', () => {
@@ -119,6 +139,43 @@ describe('hub doorbells', () => {
       published.map((e) => (e.type === 'wake' ? e.devices.length : -1)),
       [MAX_WAKE_DEVICES, 5],
     );
+  });
+
+  it('sends a low-stock notice to a device here, and over the bus for one that is not', async () => {
+    const { bus, published, fromAnotherNode } = recordingBus();
+    const hub = createHub(storage, DEFAULT_LIMITS, Date.now, log, bus, 'node-c');
+    const frames: unknown[] = [];
+    hub.attach({
+      account: 'frank',
+      device: 1,
+      deliver: () => {},
+      sendFrame: (f) => frames.push(f),
+      replace: () => {},
+      remove: () => {},
+    });
+    // Attaching reads frank's (empty) queue on the storage thread, then says `drained`.
+    for (let i = 0; i < 200 && frames.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(frames, [{ type: 'drained' }]);
+    frames.length = 0;
+    published.length = 0; // and published (its attached event)
+    hub.notify('frank', 1, { type: 'keys-low', oneTime: 2, kem: 5 });
+    hub.notify('grace', 1, { type: 'key-packages-low', count: 1 });
+    assert.deepEqual(frames, [{ type: 'keys-low', oneTime: 2, kem: 5 }]);
+    assert.deepEqual(published, [
+      { type: 'notify', account: 'grace', device: 1, notice: { type: 'key-packages-low', count: 1 } },
+    ]);
+    // Another node served a fetch of frank's KeyPackages: its notice reaches frank here.
+    fromAnotherNode({ type: 'notify', account: 'frank', device: 1, notice: { type: 'key-packages-low', count: 0 } });
+    fromAnotherNode({
+      type: 'notify',
+      account: 'nobody-here',
+      device: 1,
+      notice: { type: 'key-packages-low', count: 0 },
+    });
+    assert.deepEqual(frames, [
+      { type: 'keys-low', oneTime: 2, kem: 5 },
+      { type: 'key-packages-low', count: 0 },
+    ]);
   });
 
   it('pumps every connected device a wake from another node names', async () => {

@@ -19,8 +19,34 @@ export interface BusDevice {
  */
 export type BusEvent =
   | { readonly type: 'wake'; readonly devices: readonly BusDevice[] }
+  | {
+      readonly type: 'notify';
+      readonly account: string;
+      readonly device: number;
+      readonly notice: StockNotice;
+    }
   | { readonly type: 'attached'; readonly account: string; readonly device: number; readonly node: string }
   | { readonly type: 'removed'; readonly account: string; readonly device: number };
+
+/**
+ * A low-stock notice for a device (`keys-low`, `key-packages-low` frames), which the node that
+ * served the fetch may not be the one holding the device's connection: `notify` carries it there.
+ */
+export type StockNotice =
+  | { readonly type: 'keys-low'; readonly oneTime: number; readonly kem: number }
+  | { readonly type: 'key-packages-low'; readonly count: number };
+
+const isCount = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
+
+/** A notice as a bus payload carries it, rebuilt field by field; undefined if it is not one. */
+function parseNotice(n: unknown): StockNotice | undefined {
+  if (typeof n !== 'object' || n === null) return undefined;
+  const f = n as Record<string, unknown>;
+  if (f.type === 'keys-low' && isCount(f.oneTime) && isCount(f.kem))
+    return { type: 'keys-low', oneTime: f.oneTime, kem: f.kem };
+  if (f.type === 'key-packages-low' && isCount(f.count)) return { type: 'key-packages-low', count: f.count };
+  return undefined;
+}
 
 /** The most devices one `wake` event names: bounds a bus payload (~50 KB) and a parse. */
 export const MAX_WAKE_DEVICES = 1000;
@@ -59,6 +85,10 @@ export function parseBusEvent(text: string): BusEvent | undefined {
     if (!isDevice(e)) return undefined;
     if (e.type === 'wake') return { type: 'wake', devices: [{ account: e.account, device: e.device }] };
     if (e.type === 'removed') return { type: 'removed', account: e.account, device: e.device };
+    if (e.type === 'notify') {
+      const notice = parseNotice(e.notice);
+      return notice === undefined ? undefined : { type: 'notify', account: e.account, device: e.device, notice };
+    }
     if (e.type === 'attached' && typeof e.node === 'string') {
       return { type: 'attached', account: e.account, device: e.device, node: e.node };
     }

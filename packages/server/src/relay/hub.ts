@@ -12,7 +12,7 @@
  */
 import type { ServerFrame } from '@parley/protocol';
 import type { Logger } from 'pino';
-import { type Bus, type BusDevice, createLocalBus, MAX_WAKE_DEVICES } from '../bus/bus.ts';
+import { type Bus, type BusDevice, createLocalBus, MAX_WAKE_DEVICES, type StockNotice } from '../bus/bus.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { Limits } from '../options.ts';
 import type {
@@ -92,8 +92,8 @@ export interface Hub {
   acknowledge(link: DeviceLink, seqs: readonly number[]): void;
   /** Disconnects a device removed from its account, on this node and every other. */
   evict(account: string, device: number): void;
-  /** The link of a connected device, if any. */
-  linkOf(account: string, device: number): DeviceLink | undefined;
+  /** Sends a low-stock notice to the device, on whichever node holds its connection (if any). */
+  notify(account: string, device: number, notice: StockNotice): void;
   /** Writes everything pending now (used by shutdown). */
   flush(): Promise<void>;
   connectedCount(): number;
@@ -311,7 +311,9 @@ export function createHub(
     }
     const s = links.get(key(e.account, e.device));
     if (s === undefined || s.closed) return;
-    if (e.type === 'removed') {
+    if (e.type === 'notify') {
+      s.link.sendFrame(e.notice);
+    } else if (e.type === 'removed') {
       drop(e.account, e.device, 'remove');
     } else if (e.node !== node) {
       // The device connected to another node: that connection wins, as on one node.
@@ -370,8 +372,10 @@ export function createHub(
       drop(account, device, 'remove');
       bus.publish({ type: 'removed', account, device });
     },
-    linkOf(account, device) {
-      return links.get(key(account, device))?.link;
+    notify(account, device, notice) {
+      const s = links.get(key(account, device));
+      if (s !== undefined && !s.closed) s.link.sendFrame(notice);
+      else bus.publish({ type: 'notify', account, device, notice });
     },
     async flush() {
       await flushing;

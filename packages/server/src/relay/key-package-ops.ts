@@ -70,7 +70,7 @@ export async function fetchKeyPackages(a: Args, ctx: OpContext) {
     if (taken === undefined) continue;
     keyPackages.push({ device: d.id, keyPackage: toBase64Url(taken.keyPackage) });
     if (taken.remaining < ctx.limits.lowKeyPackageThreshold) {
-      ctx.hub.linkOf(row.name, d.id)?.sendFrame({ type: 'key-packages-low', count: taken.remaining });
+      ctx.hub.notify(row.name, d.id, { type: 'key-packages-low', count: taken.remaining });
     }
   }
   if (keyPackages.length === 0 && devices.length > 0) {

@@ -175,7 +175,7 @@ async function uploadKeys(a: Args, ctx: OpContext) {
 
 function notifyIfLow(ctx: OpContext, account: string, device: number, counts: { oneTime: number; kem: number }): void {
   if (counts.oneTime >= ctx.limits.lowPreKeyThreshold && counts.kem >= ctx.limits.lowPreKeyThreshold) return;
-  ctx.hub.linkOf(account, device)?.sendFrame({ type: 'keys-low', oneTime: counts.oneTime, kem: counts.kem });
+  ctx.hub.notify(account, device, { type: 'keys-low', oneTime: counts.oneTime, kem: counts.kem });
 }
 
 async function fetchBundles(a: Args, ctx: OpContext) {
