@@ -85,7 +85,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     sends: createBucketMap(limits.sendRate, limits.sendBurst),
     fetches: createBucketMap(limits.fetchRate, limits.fetchBurst),
   };
-  const links = createLinkChannels();
+  const links = createLinkChannels(storage, bus);
   let web: WebBundle | undefined;
   if (options.webDir !== undefined) {
     try {

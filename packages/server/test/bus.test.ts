@@ -52,6 +52,16 @@ describe('bus events', () => {
       );
   });
 
+  it('parses a link-channel doorbell only with a 16-byte channel id', () => {
+    const channel = 'AAAAAAAAAAAAAAAAAAAAAA';
+    assert.deepEqual(parseBusEvent(JSON.stringify({ type: 'link', channel, body: 'ignored' })), {
+      type: 'link',
+      channel,
+    });
+    for (const bad of [`${channel}A`, 'AAAA', `${channel.slice(1)}=`, 7])
+      assert.equal(parseBusEvent(JSON.stringify({ type: 'link', channel: bad })), undefined, String(bad));
+  });
+
   it('refuses a malformed or oversized wake', () => {
     const many = Array.from({ length: MAX_WAKE_DEVICES + 1 }, (_, i) => ({ account: `a${i}`, device: 1 }));
     for (const text of [

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { fromBase64Url, toBase64Url } from '@parley/protocol';
+import { DEVICE_IDENTITY_PUBLIC_LENGTH, fromBase64Url, toBase64Url } from '@parley/protocol';
 import { exited, startChild } from './helpers/child-server.ts';
-import { authRaw, type RawConnection, random, registerRaw, sendArgs } from './helpers/raw-device.ts';
+import { authRaw, openRaw, type RawConnection, random, registerRaw, sendArgs } from './helpers/raw-device.ts';
 import {
   dropSchema,
   NATS_URL,
@@ -114,6 +114,36 @@ for (const [busName, busUrl] of [
       );
       again.close();
       alice.conn.close();
+    });
+
+    it('links a new device waiting on one node from a device of the account on the other', {
+      skip: reason,
+    }, async () => {
+      const args = [POSTGRES_URL, schema, busUrl];
+      const a = await startChild(0, '/nonexistent', args);
+      const b = await startChild(0, '/nonexistent', args);
+      children.push(a.child, b.child);
+      const carol = await registerRaw(b.url, 'carol');
+      const fresh = await openRaw(a.url);
+      const channel = toBase64Url(random(16));
+      const published = {
+        identity: toBase64Url(random(DEVICE_IDENTITY_PUBLIC_LENGTH)),
+        name: 'new phone',
+        mac: toBase64Url(random(32)),
+      };
+      assert.equal((await fresh.request('link-open', { channel, ...published })).type, 'response');
+      // Node B serves carol's link-get and link-send; node A holds the waiting connection.
+      assert.deepEqual((await carol.conn.request('link-get', { channel })).result, published);
+      const body = toBase64Url(random(3000));
+      assert.equal((await carol.conn.request('link-send', { channel, body })).type, 'response');
+      assert.equal((await fresh.next((f) => f.type === 'link', 10_000)).body, body);
+      // Used once, on either node.
+      for (const conn of [carol.conn, (await registerRaw(a.url, 'dave')).conn]) {
+        const f = await conn.request('link-get', { channel });
+        assert.equal(f.code, 'UNKNOWN_CHANNEL');
+        conn.close();
+      }
+      fresh.close();
     });
   });
 }

@@ -13,7 +13,8 @@ export interface BusDevice {
 }
 
 /**
- * What nodes tell each other. A `wake` names every device a node queued for in one event-loop
+ * What nodes tell each other. A `link` says a link channel was answered (relay/link-channels.ts).
+ * A `wake` names every device a node queued for in one event-loop
  * turn and does not hold a connection of (at most `MAX_WAKE_DEVICES`; more go in further events),
  * so a group message to 1,000 devices on other nodes is one bus message, not 1,000.
  */
@@ -25,6 +26,7 @@ export type BusEvent =
       readonly device: number;
       readonly notice: StockNotice;
     }
+  | { readonly type: 'link'; readonly channel: string }
   | { readonly type: 'attached'; readonly account: string; readonly device: number; readonly node: string }
   | { readonly type: 'removed'; readonly account: string; readonly device: number };
 
@@ -81,6 +83,12 @@ export function parseBusEvent(text: string): BusEvent | undefined {
       const devices = e.devices as unknown[];
       if (devices.length === 0 || devices.length > MAX_WAKE_DEVICES || !devices.every(isDevice)) return undefined;
       return { type: 'wake', devices: devices.map((d) => ({ account: d.account, device: d.device })) };
+    }
+    // A link channel's answer is in the database (its id is 16 bytes, base64url).
+    if (e.type === 'link') {
+      return typeof e.channel === 'string' && /^[A-Za-z0-9_-]{22}$/.test(e.channel)
+        ? { type: 'link', channel: e.channel }
+        : undefined;
     }
     if (!isDevice(e)) return undefined;
     if (e.type === 'wake') return { type: 'wake', devices: [{ account: e.account, device: e.device }] };

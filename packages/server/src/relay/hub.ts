@@ -309,6 +309,7 @@ export function createHub(
       }
       return;
     }
+    if (e.type === 'link') return; // for relay/link-channels.ts
     const s = links.get(key(e.account, e.device));
     if (s === undefined || s.closed) return;
     if (e.type === 'notify') {

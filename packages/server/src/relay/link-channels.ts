@@ -1,44 +1,62 @@
 /**
  * Link channels: where a new device waits, unauthenticated, for an existing device of the
- * account to send it the sealed account data (docs/protocol.md §13). A channel lives on the node
- * the new device is connected to, for at most `limits.linkTtlMs`, and is used once.
+ * account to send it the sealed account data (docs/protocol.md §13). A channel is a database
+ * record (what the new device published, then the sealed answer), so the existing device may be
+ * connected to any node; the waiting connection is held by one node, which the bus tells (a
+ * `link` event) when the answer is in. A channel lives for at most `limits.linkTtlMs` and is
+ * used once.
  */
+import type { Bus } from '../bus/bus.ts';
+import type { LinkChannelRecord, Storage } from '../store/storage.ts';
 
-/** What the new device published, and how to reach it. */
-export interface LinkChannel {
-  readonly identity: string;
-  readonly name: string;
-  readonly mac: string;
-  readonly expiresAt: number;
-  deliver(body: string): void;
-}
-
-/** The node's open channels. */
+/** The open channels, across nodes, and the new devices waiting on this node. */
 export interface LinkChannels {
-  open(id: string, channel: LinkChannel): boolean;
-  get(id: string, now: number): LinkChannel | undefined;
+  /** Opens channel `id` for a new device connected here; false if the id is in use or too many are open. */
+  open(id: string, channel: LinkChannelRecord, now: number, deliver: (body: string) => void): Promise<boolean>;
+  /** What the new device published on channel `id`, while it is open and unanswered. */
+  get(id: string, now: number): Promise<LinkChannelRecord | undefined>;
+  /** Answers channel `id` with `body` and hands it to the waiting device; false if there is no such open channel. */
+  answer(id: string, body: string, now: number): Promise<boolean>;
+  /** The waiting device's connection closed: the channel goes. */
   close(id: string): void;
 }
 
-/** Creates an empty registry (bounded: at most `max` channels at once). */
-export function createLinkChannels(max = 10_000): LinkChannels {
-  const channels = new Map<string, LinkChannel>();
+/** Creates the registry over `storage`; at most `max` channels are open at once (all nodes together). */
+export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000): LinkChannels {
+  const waiting = new Map<string, (body: string) => void>();
+
+  /** Gives the answer on channel `id` to its device, if it waits here (the answer is taken once). */
+  async function hand(id: string): Promise<void> {
+    const deliver = waiting.get(id);
+    if (deliver === undefined) return;
+    waiting.delete(id);
+    const body = await storage.closeLinkChannel(id);
+    if (body !== undefined) deliver(body);
+  }
+
+  bus.subscribe((e) => {
+    if (e.type === 'link') hand(e.channel).catch(() => {});
+  });
+
   return {
-    open(id, channel) {
-      if (channels.has(id) || channels.size >= max) return false;
-      channels.set(id, channel);
+    async open(id, channel, now, deliver) {
+      if (waiting.has(id) || !(await storage.openLinkChannel(id, channel, now, max))) return false;
+      waiting.set(id, deliver);
       return true;
     },
     get(id, now) {
-      const c = channels.get(id);
-      if (c !== undefined && c.expiresAt <= now) {
-        channels.delete(id);
-        return undefined;
-      }
-      return c;
+      return storage.getLinkChannel(id, now);
+    },
+    async answer(id, body, now) {
+      if (!(await storage.answerLinkChannel(id, body, now))) return false;
+      if (waiting.has(id)) await hand(id);
+      else bus.publish({ type: 'link', channel: id });
+      return true;
     },
     close(id) {
-      channels.delete(id);
+      if (!waiting.delete(id)) return;
+      // Nothing to wait for: a failure only leaves the record to the next purge.
+      storage.closeLinkChannel(id).catch(() => {});
     },
   };
 }

@@ -353,26 +353,35 @@ async function linkOpen(a: Args, ctx: OpContext) {
   const identity = a.bytes('identity', DEVICE_IDENTITY_PUBLIC_LENGTH);
   const name = a.string('name', 64);
   const mac = a.bytes('mac', 32);
-  const expiresAt = ctx.clock() + ctx.limits.linkTtlMs;
-  const opened = ctx.links.open(channel, {
-    identity: toBase64Url(identity),
-    name,
-    mac: toBase64Url(mac),
-    expiresAt,
-    deliver: (body) => ctx.send({ type: 'link', body }),
-  });
+  const now = ctx.clock();
+  const expiresAt = now + ctx.limits.linkTtlMs;
+  const opened = await ctx.links.open(
+    channel,
+    { identity: toBase64Url(identity), name, mac: toBase64Url(mac), expiresAt },
+    now,
+    (body) => ctx.send({ type: 'link', body }),
+  );
   if (!opened) throw new ServerError('BAD_FRAME', 'that channel id is in use');
   ctx.conn.linkChannel = channel;
   ctx.conn.extendHandshake(ctx.limits.linkTtlMs);
   return { expiresAt };
 }
 
-function openChannel(a: Args, ctx: OpContext) {
+const unknownChannel = () => new ServerError('UNKNOWN_CHANNEL', 'no such link channel (wrong or expired code)');
+
+async function linkGet(a: Args, ctx: OpContext) {
+  requireAuth(ctx);
+  const channel = await ctx.links.get(toBase64Url(a.bytes('channel', 16)), ctx.clock());
+  if (channel === undefined) throw unknownChannel();
+  return { identity: channel.identity, name: channel.name, mac: channel.mac };
+}
+
+async function linkSend(a: Args, ctx: OpContext) {
   requireAuth(ctx);
   const id = toBase64Url(a.bytes('channel', 16));
-  const channel = ctx.links.get(id, ctx.clock());
-  if (channel === undefined) throw new ServerError('UNKNOWN_CHANNEL', 'no such link channel (wrong or expired code)');
-  return { id, channel };
+  const body = toBase64Url(a.bytes('body', undefined, 512 * 1024));
+  if (!(await ctx.links.answer(id, body, ctx.clock()))) throw unknownChannel();
+  return {};
 }
 
 /** Runs one operation. */
@@ -401,16 +410,10 @@ export async function runOp(op: RelayOp, rawArgs: unknown, ctx: OpContext): Prom
       return updateDevices(a, ctx);
     case 'link-open':
       return linkOpen(a, ctx);
-    case 'link-get': {
-      const { channel } = openChannel(a, ctx);
-      return { identity: channel.identity, name: channel.name, mac: channel.mac };
-    }
-    case 'link-send': {
-      const { id, channel } = openChannel(a, ctx);
-      channel.deliver(toBase64Url(a.bytes('body', undefined, 512 * 1024)));
-      ctx.links.close(id);
-      return {};
-    }
+    case 'link-get':
+      return linkGet(a, ctx);
+    case 'link-send':
+      return linkSend(a, ctx);
     case 'upload-key-packages':
       return uploadKeyPackages(a, ctx);
     case 'fetch-key-packages':

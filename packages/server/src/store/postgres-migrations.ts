@@ -111,4 +111,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX group_members_by_device ON group_members (account, device);
     `,
   },
+  {
+    version: 3,
+    name: 'link channels',
+    up: `
+      CREATE TABLE link_channels (
+        id TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        name TEXT NOT NULL,
+        mac TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        body TEXT
+      );
+    `,
+  },
 ];

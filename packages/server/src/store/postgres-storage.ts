@@ -16,6 +16,7 @@ import {
   bytes,
   DEVICE_TABLES,
   deviceRow,
+  linkChannelRow,
   queuedMessageRow,
   queueRecordsFromRows,
   type Row,
@@ -364,7 +365,40 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       await pool.query(
         'DELETE FROM groups g WHERE NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.group_id)',
       );
+      await pool.query('DELETE FROM link_channels WHERE expires_at <= $1', [now]);
       return r.rowCount ?? 0;
+    },
+    async openLinkChannel(id, c, now, max) {
+      // The bound is checked before the insert, not under a lock: concurrent opens on several
+      // nodes may pass it together (it limits resource use; the id's uniqueness is the key's).
+      await pool.query('DELETE FROM link_channels WHERE id = $1 AND expires_at <= $2', [id, now]);
+      const open = await pool.query('SELECT COUNT(*) AS n FROM link_channels WHERE expires_at > $1', [now]);
+      if (Number((open.rows[0] as Row).n) >= max) return false;
+      const r = await pool.query(
+        `INSERT INTO link_channels (id, identity, name, mac, expires_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING`,
+        [id, c.identity, c.name, c.mac, c.expiresAt],
+      );
+      return r.rowCount === 1;
+    },
+    async getLinkChannel(id, now) {
+      const r = await pool.query(
+        'SELECT identity, name, mac, expires_at FROM link_channels WHERE id = $1 AND expires_at > $2 AND body IS NULL',
+        [id, now],
+      );
+      const row = r.rows[0] as Row | undefined;
+      return row === undefined ? undefined : linkChannelRow(row);
+    },
+    async answerLinkChannel(id, body, now) {
+      const r = await pool.query(
+        'UPDATE link_channels SET body = $1 WHERE id = $2 AND expires_at > $3 AND body IS NULL',
+        [body, id, now],
+      );
+      return r.rowCount === 1;
+    },
+    async closeLinkChannel(id) {
+      const r = await pool.query('DELETE FROM link_channels WHERE id = $1 RETURNING body', [id]);
+      return ((r.rows[0] as Row | undefined)?.body as string | null | undefined) ?? undefined;
     },
     async queueRecords(account) {
       const inbound = await pool.query(

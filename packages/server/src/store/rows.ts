@@ -2,7 +2,7 @@
  * Row decoding shared by the SQLite and PostgreSQL stores: both drivers return BLOB/BYTEA as
  * Buffers and the same column names, so one mapper per row type serves both.
  */
-import type { AccountRow, DeviceRow, QueuedMessage, QueueRecords } from './storage.ts';
+import type { AccountRow, DeviceRow, LinkChannelRecord, QueuedMessage, QueueRecords } from './storage.ts';
 
 /** A database row as the drivers return it. */
 export type Row = Record<string, unknown>;
@@ -27,6 +27,16 @@ export function accountRow(r: Row): AccountRow {
 /** A `devices` row. */
 export function deviceRow(r: Row): DeviceRow {
   return { account: r.account as string, id: r.id as number, identity: bytes(r.identity) };
+}
+
+/** A `link_channels` row. */
+export function linkChannelRow(r: Row): LinkChannelRecord {
+  return {
+    identity: r.identity as string,
+    name: r.name as string,
+    mac: r.mac as string,
+    expiresAt: Number(r.expires_at),
+  };
 }
 
 /** A `queue` row as served to its device. */

@@ -17,12 +17,14 @@ import {
   bytes,
   DEVICE_TABLES,
   deviceRow,
+  linkChannelRow,
   queuedMessageRow,
   queueRecordsFromRows,
   type Row,
 } from './rows.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
+  LinkChannelRecord,
   NewAccount,
   OutgoingMessage,
   PreKeyCounts,
@@ -135,6 +137,17 @@ export function createSqliteStorage(db: Database.Database): Storage {
     purgeQueue: db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
     totalDepth: db.prepare('SELECT COUNT(*) FROM queue').pluck(),
     purgeSendLog: db.prepare('DELETE FROM send_log WHERE server_time < ?'),
+    dropExpiredLink: db.prepare('DELETE FROM link_channels WHERE id = ? AND expires_at <= ?'),
+    openLinks: db.prepare('SELECT COUNT(*) FROM link_channels WHERE expires_at > ?').pluck(),
+    insertLink: db.prepare(
+      'INSERT INTO link_channels (id, identity, name, mac, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    getLink: db.prepare(
+      'SELECT identity, name, mac, expires_at FROM link_channels WHERE id = ? AND expires_at > ? AND body IS NULL',
+    ),
+    answerLink: db.prepare('UPDATE link_channels SET body = ? WHERE id = ? AND expires_at > ? AND body IS NULL'),
+    closeLink: db.prepare('DELETE FROM link_channels WHERE id = ? RETURNING body'),
+    purgeLinks: db.prepare('DELETE FROM link_channels WHERE expires_at <= ?'),
     purgeGroups: db.prepare(
       'DELETE FROM groups WHERE NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.group_id)',
     ),
@@ -289,6 +302,12 @@ export function createSqliteStorage(db: Database.Database): Storage {
     }
   });
 
+  const openLink = db.transaction((id: string, c: LinkChannelRecord, now: number, max: number): boolean => {
+    q.dropExpiredLink.run(id, now);
+    if ((q.openLinks.get(now) as number) >= max) return false;
+    return q.insertLink.run(id, c.identity, c.name, c.mac, c.expiresAt).changes > 0;
+  });
+
   const groups = createSqliteGroupStore(db, { depthOf, insertQueued, logSend });
 
   return {
@@ -349,7 +368,22 @@ export function createSqliteStorage(db: Database.Database): Storage {
       if (n > 0) depths.clear();
       q.purgeSendLog.run(sendLogBefore);
       q.purgeGroups.run();
+      q.purgeLinks.run(now);
       return n;
+    },
+    async openLinkChannel(id, channel, now, max) {
+      return openLink(id, channel, now, max);
+    },
+    async getLinkChannel(id, now) {
+      const r = q.getLink.get(id, now) as Row | undefined;
+      return r === undefined ? undefined : linkChannelRow(r);
+    },
+    async answerLinkChannel(id, body, now) {
+      return q.answerLink.run(body, id, now).changes > 0;
+    },
+    async closeLinkChannel(id) {
+      const r = q.closeLink.get(id) as { body: string | null } | undefined;
+      return r?.body ?? undefined;
     },
     async queueRecords(account) {
       const inbound = db

@@ -47,6 +47,10 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, true> = {
   getGroup: true,
   commitGroup: true,
   groupsOf: true,
+  openLinkChannel: true,
+  getLinkChannel: true,
+  answerLinkChannel: true,
+  closeLinkChannel: true,
 };
 
 /**

@@ -194,8 +194,8 @@ export interface MessageQueue {
   /** Removes acknowledged messages (only the device's own). */
   acknowledge(acks: readonly { account: string; device: number; seqs: readonly number[] }[]): Promise<void>;
   /**
-   * Removes expired messages, old idempotency records and groups left with no listed device;
-   * returns how many messages expired.
+   * Removes expired messages, old idempotency records, expired link channels and groups left
+   * with no listed device; returns how many messages expired.
    */
   purgeExpired(now: number, sendLogBefore: number): Promise<number>;
   queueDepth(account: string, device: number): Promise<number>;
@@ -303,6 +303,38 @@ export interface GroupDirectory {
 }
 
 /** Everything the relay stores, and closing it. */
-export interface Storage extends AccountStore, PreKeyDirectory, MessageQueue, KeyPackageDirectory, GroupDirectory {
+/**
+ * What a new device publishes on a link channel (docs/protocol.md §13), base64url fields as
+ * the frames carry them. Kept in the database so that the existing device may reach any node.
+ */
+export interface LinkChannelRecord {
+  readonly identity: string;
+  readonly name: string;
+  readonly mac: string;
+  readonly expiresAt: number;
+}
+
+/** Link channels: opened by a new device, answered once by an existing one, gone after. */
+export interface LinkChannelDirectory {
+  /**
+   * Opens channel `id`; false if an unexpired channel has that id or `max` channels are open.
+   * An expired channel of the same id is replaced.
+   */
+  openLinkChannel(id: string, channel: LinkChannelRecord, now: number, max: number): Promise<boolean>;
+  /** Channel `id` if it is open, unexpired at `now` and not answered yet. */
+  getLinkChannel(id: string, now: number): Promise<LinkChannelRecord | undefined>;
+  /** Leaves `body` on channel `id` for the new device; false if it is not open, has expired or was answered. */
+  answerLinkChannel(id: string, body: string, now: number): Promise<boolean>;
+  /** Removes channel `id`; returns the body answered on it, if any. */
+  closeLinkChannel(id: string): Promise<string | undefined>;
+}
+
+export interface Storage
+  extends AccountStore,
+    PreKeyDirectory,
+    MessageQueue,
+    KeyPackageDirectory,
+    GroupDirectory,
+    LinkChannelDirectory {
   close(): Promise<void>;
 }

@@ -459,5 +459,42 @@ for (const backend of backends) {
       assert.equal(await storage.getGroup(alone), undefined, 'a group no device is listed in is purged');
       assert.notEqual(await storage.getGroup(shared), undefined);
     });
+
+    test('link channels: opened once, seen and answered from another handle once, closed with the answer; expiry and the bound hold', async () => {
+      const rec = (n: number, expiresAt: number) => ({
+        identity: `id${n}`,
+        name: `phone ${n}`,
+        mac: `mac${n}`,
+        expiresAt,
+      });
+      const id = `chan-${backend.name}-${randomBytes(4).toString('hex')}`;
+      assert.equal(await storage.openLinkChannel(id, rec(1, 5000), 1000, 100), true);
+      assert.equal(await peer.openLinkChannel(id, rec(2, 5000), 1000, 100), false, 'an open id is not reused');
+      // Another node (peer) sees what the new device published and answers it, once.
+      assert.deepEqual(await peer.getLinkChannel(id, 2000), rec(1, 5000));
+      assert.equal(await peer.getLinkChannel(id, 5000), undefined, 'expired at its time');
+      assert.equal(await peer.answerLinkChannel(id, 'sealed-body', 5000), false, 'an expired channel takes no answer');
+      assert.equal(await peer.answerLinkChannel(id, 'sealed-body', 2000), true);
+      assert.equal(await peer.answerLinkChannel(id, 'other-body', 2000), false, 'answered once');
+      assert.equal(await peer.getLinkChannel(id, 2000), undefined, 'an answered channel is no longer offered');
+      assert.equal(await storage.closeLinkChannel(id), 'sealed-body');
+      assert.equal(await storage.closeLinkChannel(id), undefined, 'the answer is taken once');
+      assert.equal(await peer.getLinkChannel(id, 2000), undefined);
+      // Closing an unanswered channel returns nothing; an expired id may be opened again.
+      const other = `${id}-b`;
+      assert.equal(await storage.openLinkChannel(other, rec(3, 3000), 1000, 100), true);
+      assert.equal(await storage.closeLinkChannel(other), undefined);
+      assert.equal(await storage.openLinkChannel(other, rec(4, 3000), 1000, 100), true);
+      assert.equal(await storage.openLinkChannel(other, rec(5, 9000), 3000, 100), true, 'expired: replaced');
+      assert.deepEqual(await storage.getLinkChannel(other, 4000), rec(5, 9000));
+      // At most `max` open at once (expired ones do not count); the purge removes expired ones.
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 9000), 3000, 1), false, 'the bound');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 20_000), 10_000, 1), true, 'after expiry');
+      await storage.purgeExpired(20_000, 0);
+      assert.equal(await storage.getLinkChannel(`${id}-c`, 0), undefined, 'purged');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(7, 30_000), 0, 1), true, 'its id is free again');
+      await storage.closeLinkChannel(`${id}-c`);
+      await storage.closeLinkChannel(other);
+    });
   });
 }
