@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, openSqliteStorage, type Storage } from '@parley/server'
 import pino from 'pino';
 import { type Bus, type BusEvent, MAX_WAKE_DEVICES, parseBusEvent } from '../src/bus/bus.ts';
 import { createHub, type Delivery } from '../src/relay/hub.ts';
+import { createLinkChannels } from '../src/relay/link-channels.ts';
 
 describe('bus events', () => {
   it('parses a wake naming several devices, and the one-device form of the previous version', () => {
@@ -78,7 +79,7 @@ describe('bus events', () => {
   });
 });
 
-describe('hub doorbells', () => {
+describe('doorbells between nodes (hub and link channels)', () => {
   let dir: string;
   let storage: Storage;
   before(async () => {
@@ -186,6 +187,37 @@ describe('hub doorbells', () => {
       { type: 'keys-low', oneTime: 2, kem: 5 },
       { type: 'key-packages-low', count: 0 },
     ]);
+  });
+
+  it('link channels: an answer reaches the device waiting here once, by the bus from another node; an expired id opens again', async () => {
+    const { bus, published, fromAnotherNode } = recordingBus();
+    const links = createLinkChannels(storage, bus);
+    const got: string[] = [];
+    const rec = (expiresAt: number) => ({ identity: 'id', name: 'phone', mac: 'mac', expiresAt });
+    const chan = (c: string) => c.repeat(22);
+    // Waiting here, answered here: handed at once, no bus event.
+    assert.equal(await links.open(chan('A'), rec(10_000), 0, (b) => got.push(`A:${b}`)), true);
+    assert.equal(await links.open(chan('A'), rec(10_000), 0, () => {}), false, 'in use');
+    assert.equal(await links.answer(chan('A'), 'one', 1), true);
+    assert.equal(await links.answer(chan('A'), 'again', 1), false, 'answered once');
+    assert.deepEqual(got, ['A:one']);
+    assert.deepEqual(published, []);
+    // Waiting on another node (opened straight in the shared store), answered here: a bus event.
+    assert.equal(await storage.openLinkChannel(chan('B'), rec(10_000), 0, 100), true);
+    assert.equal(await links.answer(chan('B'), 'two', 1), true);
+    assert.deepEqual(published, [{ type: 'link', channel: chan('B') }]);
+    // Waiting here, answered on another node: its bus event hands the answer over, once.
+    assert.equal(await links.open(chan('C'), rec(10_000), 0, (b) => got.push(`C:${b}`)), true);
+    assert.equal(await storage.answerLinkChannel(chan('C'), 'three', 1), true);
+    fromAnotherNode({ type: 'link', channel: chan('C') });
+    fromAnotherNode({ type: 'link', channel: chan('C') });
+    for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['A:one', 'C:three']);
+    // A waiter whose channel expired (its connection never closed it) does not hold the id.
+    assert.equal(await links.open(chan('D'), rec(100), 0, () => {}), true);
+    assert.equal(await links.open(chan('D'), rec(10_000), 200, (b) => got.push(`D:${b}`)), true);
+    assert.equal(await links.answer(chan('D'), 'four', 300), true);
+    assert.deepEqual(got, ['A:one', 'C:three', 'D:four']);
   });
 
   it('pumps every connected device a wake from another node names', async () => {

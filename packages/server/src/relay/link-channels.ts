@@ -23,15 +23,20 @@ export interface LinkChannels {
 
 /** Creates the registry over `storage`; at most `max` channels are open at once (all nodes together). */
 export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000): LinkChannels {
-  const waiting = new Map<string, (body: string) => void>();
+  const waiting = new Map<string, { readonly deliver: (body: string) => void; readonly expiresAt: number }>();
 
   /** Gives the answer on channel `id` to its device, if it waits here (the answer is taken once). */
   async function hand(id: string): Promise<void> {
-    const deliver = waiting.get(id);
-    if (deliver === undefined) return;
+    const w = waiting.get(id);
+    if (w === undefined) return;
     waiting.delete(id);
     const body = await storage.closeLinkChannel(id);
-    if (body !== undefined) deliver(body);
+    if (body !== undefined) w.deliver(body);
+  }
+
+  /** Forgets waiters whose channel has expired (one whose connection closed mid-open is never closed). */
+  function sweep(now: number): void {
+    for (const [id, w] of waiting) if (w.expiresAt <= now) waiting.delete(id);
   }
 
   bus.subscribe((e) => {
@@ -40,8 +45,9 @@ export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000): Li
 
   return {
     async open(id, channel, now, deliver) {
+      sweep(now);
       if (waiting.has(id) || !(await storage.openLinkChannel(id, channel, now, max))) return false;
-      waiting.set(id, deliver);
+      waiting.set(id, { deliver, expiresAt: channel.expiresAt });
       return true;
     },
     get(id, now) {
