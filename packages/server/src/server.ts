@@ -20,7 +20,7 @@ import { resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
-import { createBucketMap } from './relay/rate-limit.ts';
+import { createAccountLimits } from './relay/rate-limit.ts';
 import { openPostgresStorage } from './store/postgres-storage.ts';
 import { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 import type { Storage } from './store/storage.ts';
@@ -81,10 +81,19 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   );
   const hub = createHub(storage, limits, clock, log, bus, node, metrics);
   const provider = createNodeCryptoProvider();
-  const accountLimits = {
-    sends: createBucketMap(limits.sendRate, limits.sendBurst),
-    fetches: createBucketMap(limits.fetchRate, limits.fetchBurst),
-  };
+  // With several nodes, each tells the others once a second what it allowed per account.
+  const shared = options.bus !== undefined;
+  const accountLimits = createAccountLimits(limits, shared);
+  if (shared) {
+    bus.subscribe((e) => {
+      if (e.type === 'usage' && e.node !== node) accountLimits.absorb(e.usage, clock());
+    });
+  }
+  const usageReporter = shared
+    ? setInterval(() => {
+        for (const usage of accountLimits.report()) bus.publish({ type: 'usage', node, usage });
+      }, 1000)
+    : undefined;
   const links = createLinkChannels(storage, bus);
   let web: WebBundle | undefined;
   if (options.webDir !== undefined) {
@@ -197,6 +206,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
+      clearInterval(usageReporter);
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
       await hub.flush();
       for (const ws of wss.clients) ws.close(CLOSE.shuttingDown, 'server shutting down');

@@ -6,6 +6,8 @@
  * queue on its next connection, and a node re-reads a device's queue on every acknowledgement.
  */
 
+import { type AccountUsage, MAX_USAGE_ENTRIES } from '../relay/rate-limit.ts';
+
 /** A device as bus events name it. */
 export interface BusDevice {
   readonly account: string;
@@ -13,7 +15,8 @@ export interface BusDevice {
 }
 
 /**
- * What nodes tell each other. A `link` says a link channel was answered (relay/link-channels.ts).
+ * What nodes tell each other. A `link` says a link channel was answered (relay/link-channels.ts);
+ * a `usage` what a node allowed per account in the last second (relay/rate-limit.ts).
  * A `wake` names every device a node queued for in one event-loop
  * turn and does not hold a connection of (at most `MAX_WAKE_DEVICES`; more go in further events),
  * so a group message to 1,000 devices on other nodes is one bus message, not 1,000.
@@ -27,6 +30,7 @@ export type BusEvent =
       readonly notice: StockNotice;
     }
   | { readonly type: 'link'; readonly channel: string }
+  | { readonly type: 'usage'; readonly node: string; readonly usage: AccountUsage }
   | { readonly type: 'attached'; readonly account: string; readonly device: number; readonly node: string }
   | { readonly type: 'removed'; readonly account: string; readonly device: number };
 
@@ -65,6 +69,21 @@ export interface Bus {
 /** The subject/channel every node uses. */
 export const BUS_SUBJECT = 'parley.events';
 
+/** A usage report's list of `[account, count]`, rebuilt; undefined if malformed or too long. */
+function usageEntries(usage: unknown, kind: 'sends' | 'fetches'): [string, number][] | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const list = (usage as Record<string, unknown>)[kind];
+  if (!Array.isArray(list) || list.length > MAX_USAGE_ENTRIES) return undefined;
+  const out: [string, number][] = [];
+  for (const x of list as unknown[]) {
+    if (!Array.isArray(x) || x.length !== 2) return undefined;
+    const [account, n] = x as [unknown, unknown];
+    if (typeof account !== 'string' || !Number.isSafeInteger(n) || (n as number) < 1) return undefined;
+    out.push([account, n as number]);
+  }
+  return out;
+}
+
 const isDevice = (d: unknown): d is BusDevice =>
   typeof d === 'object' &&
   d !== null &&
@@ -88,6 +107,13 @@ export function parseBusEvent(text: string): BusEvent | undefined {
     if (e.type === 'link') {
       return typeof e.channel === 'string' && /^[A-Za-z0-9_-]{22}$/.test(e.channel)
         ? { type: 'link', channel: e.channel }
+        : undefined;
+    }
+    if (e.type === 'usage') {
+      const sends = usageEntries(e.usage, 'sends');
+      const fetches = usageEntries(e.usage, 'fetches');
+      return typeof e.node === 'string' && sends !== undefined && fetches !== undefined
+        ? { type: 'usage', node: e.node, usage: { sends, fetches } }
         : undefined;
     }
     if (!isDevice(e)) return undefined;

@@ -15,7 +15,7 @@ import type { Limits } from '../options.ts';
 import type { AccountRow, Storage } from '../store/storage.ts';
 import type { DeviceLink, Hub } from './hub.ts';
 import type { LinkChannels } from './link-channels.ts';
-import type { createBucketMap } from './rate-limit.ts';
+import type { BucketMap } from './rate-limit.ts';
 import type { Args } from './validate.ts';
 
 /** Stored integer for each delivery kind. */
@@ -52,7 +52,7 @@ export interface OpContext {
   readonly limits: Limits;
   readonly clock: () => number;
   readonly inviteOnly: boolean;
-  readonly accountLimits: { sends: ReturnType<typeof createBucketMap>; fetches: ReturnType<typeof createBucketMap> };
+  readonly accountLimits: { sends: BucketMap; fetches: BucketMap };
   readonly links: LinkChannels;
   readonly conn: ConnectionState;
   send(frame: ServerFrame): void;
@@ -71,12 +71,7 @@ export function requireAuth(ctx: OpContext): { account: string; device: number }
 }
 
 /** Takes a token from the account's bucket, or RATE_LIMITED with a retry hint. */
-export function rateLimit(
-  bucket: ReturnType<typeof createBucketMap>,
-  account: string,
-  now: number,
-  what: string,
-): void {
+export function rateLimit(bucket: BucketMap, account: string, now: number, what: string): void {
   const wait = bucket.take(account, now);
   if (wait > 0) throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, { retryAfterMs: wait });
 }

@@ -309,7 +309,7 @@ export function createHub(
       }
       return;
     }
-    if (e.type === 'link') return; // for relay/link-channels.ts
+    if (e.type === 'link' || e.type === 'usage') return; // for link-channels.ts and server.ts
     const s = links.get(key(e.account, e.device));
     if (s === undefined || s.closed) return;
     if (e.type === 'notify') {

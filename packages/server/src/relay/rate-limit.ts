@@ -7,43 +7,120 @@
 export interface TokenBucket {
   /** Takes one token; returns 0 on success or the milliseconds until one is available. */
   take(now: number): number;
+  /** Removes `n` tokens spent elsewhere (another node); the bucket may go into debt, down to `-burst`. */
+  charge(n: number, now: number): void;
 }
 
 /** Creates a full bucket. */
 export function createTokenBucket(rate: number, burst: number, now: number): TokenBucket {
   let tokens = burst;
   let last = now;
+  const refill = (t: number) => {
+    tokens = Math.min(burst, tokens + (Math.max(0, t - last) / 1000) * rate);
+    last = Math.max(last, t);
+  };
   return {
     take(t) {
-      tokens = Math.min(burst, tokens + ((t - last) / 1000) * rate);
-      last = t;
+      refill(t);
       if (tokens >= 1) {
         tokens -= 1;
         return 0;
       }
       return Math.ceil(((1 - tokens) / rate) * 1000);
     },
+    charge(n, t) {
+      refill(t);
+      tokens = Math.max(-burst, tokens - n);
+    },
   };
 }
 
-/** Buckets keyed by account name, created on first use and forgotten once idle long enough to be full. */
-export function createBucketMap(rate: number, burst: number): { take(key: string, now: number): number } {
+/** Per-account buckets (see createBucketMap). */
+export interface BucketMap {
+  /** Takes a token from `key`'s bucket: 0, or the milliseconds to wait. */
+  take(key: string, now: number): number;
+  /** Charges `key`'s bucket with `n` tokens taken on another node. */
+  charge(key: string, n: number, now: number): void;
+  /** The tokens taken here per key since the last call (what this node reports to the others). */
+  takeUsage(): Map<string, number>;
+}
+
+/**
+ * Buckets keyed by account name, created on first use and forgotten once idle long enough to be
+ * full. With `shared`, the tokens taken are counted for `takeUsage` (several nodes); without, not.
+ */
+export function createBucketMap(rate: number, burst: number, shared = false): BucketMap {
   const buckets = new Map<string, { bucket: TokenBucket; lastUse: number }>();
   const idleMs = (burst / rate) * 1000;
   let lastSweep = 0;
+  let usage = new Map<string, number>();
+  const entry = (key: string, now: number) => {
+    if (now - lastSweep > 60_000) {
+      for (const [k, e] of buckets) if (e.lastUse < now - idleMs) buckets.delete(k);
+      lastSweep = now;
+    }
+    let e = buckets.get(key);
+    if (e === undefined) {
+      e = { bucket: createTokenBucket(rate, burst, now), lastUse: now };
+      buckets.set(key, e);
+    }
+    e.lastUse = now;
+    return e.bucket;
+  };
   return {
     take(key, now) {
-      if (now - lastSweep > 60_000) {
-        for (const [k, e] of buckets) if (e.lastUse < now - idleMs) buckets.delete(k);
-        lastSweep = now;
-      }
-      let entry = buckets.get(key);
-      if (entry === undefined) {
-        entry = { bucket: createTokenBucket(rate, burst, now), lastUse: now };
-        buckets.set(key, entry);
-      }
-      entry.lastUse = now;
-      return entry.bucket.take(now);
+      const wait = entry(key, now).take(now);
+      if (wait === 0 && shared) usage.set(key, (usage.get(key) ?? 0) + 1);
+      return wait;
+    },
+    charge(key, n, now) {
+      entry(key, now).charge(n, now);
+    },
+    takeUsage() {
+      const taken = usage;
+      usage = new Map();
+      return taken;
+    },
+  };
+}
+
+/** What a node reports to the others: per account, the sends and the fetches it allowed. */
+export interface AccountUsage {
+  readonly sends: readonly (readonly [account: string, n: number])[];
+  readonly fetches: readonly (readonly [account: string, n: number])[];
+}
+
+/** The most accounts of each kind one usage report names (a busier second takes several). */
+export const MAX_USAGE_ENTRIES = 1000;
+
+/**
+ * The per-account limits of a node. On one node they are its buckets. With several nodes
+ * (`shared`), each node reports once a second what it allowed per account (`report`, sent over
+ * the bus) and charges what the others report to its own buckets (`absorb`): an account's devices
+ * spread over N nodes then share one limit, give or take a second's worth per node.
+ */
+export function createAccountLimits(
+  limits: { sendRate: number; sendBurst: number; fetchRate: number; fetchBurst: number },
+  shared: boolean,
+) {
+  const sends = createBucketMap(limits.sendRate, limits.sendBurst, shared);
+  const fetches = createBucketMap(limits.fetchRate, limits.fetchBurst, shared);
+  return {
+    sends,
+    fetches,
+    /** What this node allowed since the last report, in chunks of at most `MAX_USAGE_ENTRIES`. */
+    report(): AccountUsage[] {
+      const s = [...sends.takeUsage()];
+      const f = [...fetches.takeUsage()];
+      const out: AccountUsage[] = [];
+      for (let i = 0; i < Math.max(s.length, f.length); i += MAX_USAGE_ENTRIES)
+        out.push({ sends: s.slice(i, i + MAX_USAGE_ENTRIES), fetches: f.slice(i, i + MAX_USAGE_ENTRIES) });
+      return out;
+    },
+    /** Charges what another node allowed. */
+    absorb(usage: AccountUsage, now: number): void {
+      for (const [account, n] of usage.sends) sends.charge(account, n, now);
+      for (const [account, n] of usage.fetches) fetches.charge(account, n, now);
     },
   };
 }

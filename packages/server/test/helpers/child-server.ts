@@ -5,14 +5,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 const SCRIPT = new URL('./server-process.ts', import.meta.url).pathname;
 
-/** Starts a server process; resolves once it listens. `extra`: DB_URL SCHEMA BUS_URL. */
+/**
+ * Starts a server process; resolves once it listens. `extra`: DB_URL SCHEMA BUS_URL; `limits`
+ * are merged over the defaults.
+ */
 export function startChild(
   port: number,
   dataDir: string,
   extra: string[] = [],
+  limits?: Record<string, number>,
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, String(port), dataDir, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: limits === undefined ? process.env : { ...process.env, PARLEY_TEST_LIMITS: JSON.stringify(limits) },
   });
   return new Promise((resolve, reject) => {
     let out = '';

@@ -6,6 +6,16 @@
 import { startServer } from '@parley/server';
 
 const [port, dataDir, db, dbSchema, bus] = process.argv.slice(2);
-const server = await startServer({ port: Number(port), dataDir, db, dbSchema, bus, logLevel: 'silent' });
+// PARLEY_TEST_LIMITS (JSON) overrides limits, e.g. a small send burst for the rate-limit tests.
+const limits = process.env.PARLEY_TEST_LIMITS === undefined ? undefined : JSON.parse(process.env.PARLEY_TEST_LIMITS);
+const server = await startServer({
+  port: Number(port),
+  dataDir,
+  db,
+  dbSchema,
+  bus,
+  logLevel: 'silent',
+  ...(limits === undefined ? {} : { limits }),
+});
 process.stdout.write(`listening ${server.url}\n`);
 process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
