@@ -21,6 +21,7 @@ import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
+import { runtimeWarning } from './runtime.ts';
 import { openPostgresStorage } from './store/postgres-storage.ts';
 import { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 import type { Storage } from './store/storage.ts';
@@ -194,6 +195,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     { url, store, bus: bus.name, node, inviteOnly: options.inviteOnly, webDigest: web?.digest },
     'parley relay listening',
   );
+  const outdated = runtimeWarning(process.version, Date.now());
+  if (outdated !== undefined) log.warn({ node: process.version }, outdated);
 
   return {
     url,
