@@ -1,7 +1,7 @@
 /**
  * Whether the Node.js release the server runs on still gets security fixes. End-of-life dates
  * from the Node.js release schedule (github.com/nodejs/release); a release past its date gets a
- * warning at start-up, as it is the TLS and HTTP stack in front of every connection.
+ * warning at start-up: its HTTP and WebSocket stack faces every connection.
  */
 
 /** End of life of the Node.js major releases Parley can run on (ISO dates, UTC). */
