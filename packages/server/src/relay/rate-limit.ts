@@ -47,11 +47,12 @@ export interface BucketMap {
 
 /**
  * Buckets keyed by account name, created on first use and forgotten once idle long enough to be
- * full. With `shared`, the tokens taken are counted for `takeUsage` (several nodes); without, not.
+ * full again. With `shared`, the tokens taken are counted for `takeUsage` (several nodes); without, not.
  */
 export function createBucketMap(rate: number, burst: number, shared = false): BucketMap {
   const buckets = new Map<string, { bucket: TokenBucket; lastUse: number }>();
-  const idleMs = (burst / rate) * 1000;
+  // Long enough for a bucket to refill from the deepest debt a charge can leave (-burst) to full.
+  const idleMs = ((2 * burst) / rate) * 1000;
   let lastSweep = 0;
   let usage = new Map<string, number>();
   const entry = (key: string, now: number) => {
