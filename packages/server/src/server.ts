@@ -210,6 +210,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       clearInterval(pinger);
       clearInterval(purger);
       clearInterval(usageReporter);
+      links.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
       await hub.flush();
       for (const ws of wss.clients) ws.close(CLOSE.shuttingDown, 'server shutting down');

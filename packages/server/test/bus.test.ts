@@ -218,6 +218,29 @@ describe('doorbells between nodes (hub and link channels)', () => {
     assert.equal(await links.open(chan('D'), rec(10_000), 200, (b) => got.push(`D:${b}`)), true);
     assert.equal(await links.answer(chan('D'), 'four', 300), true);
     assert.deepEqual(got, ['A:one', 'C:three', 'D:four']);
+    links.stop();
+  });
+
+  it('link channels: an answer whose bus event was lost is found by looking', async () => {
+    const { bus } = recordingBus();
+    const links = createLinkChannels(storage, bus, 100, 20);
+    const got: string[] = [];
+    const chan = 'E'.repeat(22);
+    assert.equal(
+      await links.open(
+        chan,
+        { identity: 'id', name: 'phone', mac: 'mac', expiresAt: Date.now() + 60_000 },
+        Date.now(),
+        (b) => got.push(b),
+      ),
+      true,
+    );
+    // Answered on another node, whose `link` event never arrives.
+    assert.equal(await storage.answerLinkChannel(chan, 'sealed', Date.now()), true);
+    for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    links.stop();
+    assert.deepEqual(got, ['sealed']);
+    assert.equal(await storage.closeLinkChannel(chan), undefined, 'taken');
   });
 
   it('pumps every connected device a wake from another node names', async () => {

@@ -3,8 +3,8 @@
  * account to send it the sealed account data (docs/protocol.md §13). A channel is a database
  * record (what the new device published, then the sealed answer), so the existing device may be
  * connected to any node; the waiting connection is held by one node, which the bus tells (a
- * `link` event) when the answer is in. A channel lives for at most `limits.linkTtlMs` and is
- * used once.
+ * `link` event) when the answer is in, and which also looks every few seconds in case the bus lost
+ * the event. A channel lives for at most `limits.linkTtlMs` and is used once.
  */
 import type { Bus } from '../bus/bus.ts';
 import type { LinkChannelRecord, Storage } from '../store/storage.ts';
@@ -19,19 +19,26 @@ export interface LinkChannels {
   answer(id: string, body: string, now: number): Promise<boolean>;
   /** The waiting device's connection closed: the channel goes. */
   close(id: string): void;
+  /** Stops checking for answers (the server is closing). */
+  stop(): void;
 }
 
-/** Creates the registry over `storage`; at most `max` channels are open at once (all nodes together). */
-export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000): LinkChannels {
+/**
+ * Creates the registry over `storage`; at most `max` channels are open at once (all nodes
+ * together); answers that the bus did not announce are found within `pollMs`.
+ */
+export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000, pollMs = 3000): LinkChannels {
   const waiting = new Map<string, { readonly deliver: (body: string) => void; readonly expiresAt: number }>();
 
-  /** Gives the answer on channel `id` to its device, if it waits here (the answer is taken once). */
-  async function hand(id: string): Promise<void> {
-    const w = waiting.get(id);
-    if (w === undefined) return;
-    waiting.delete(id);
-    const body = await storage.closeLinkChannel(id);
-    if (body !== undefined) w.deliver(body);
+  /** Gives the answers among channels `ids` to their devices waiting here (each taken once). */
+  async function hand(ids: readonly string[]): Promise<void> {
+    const here = ids.filter((id) => waiting.has(id));
+    if (here.length === 0) return;
+    for (const { id, body } of await storage.takeLinkAnswers(here)) {
+      const w = waiting.get(id);
+      waiting.delete(id);
+      w?.deliver(body);
+    }
   }
 
   /** Forgets waiters whose channel has expired (one whose connection closed mid-open is never closed). */
@@ -40,8 +47,13 @@ export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000): Li
   }
 
   bus.subscribe((e) => {
-    if (e.type === 'link') hand(e.channel).catch(() => {});
+    if (e.type === 'link') hand([e.channel]).catch(() => {});
   });
+  // The bus may lose an event: the waiting devices' channels are also checked every few seconds.
+  const poller = setInterval(() => {
+    if (waiting.size > 0) hand([...waiting.keys()]).catch(() => {});
+  }, pollMs);
+  poller.unref();
 
   return {
     async open(id, channel, now, deliver) {
@@ -55,9 +67,12 @@ export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000): Li
     },
     async answer(id, body, now) {
       if (!(await storage.answerLinkChannel(id, body, now))) return false;
-      if (waiting.has(id)) await hand(id);
+      if (waiting.has(id)) await hand([id]);
       else bus.publish({ type: 'link', channel: id });
       return true;
+    },
+    stop() {
+      clearInterval(poller);
     },
     close(id) {
       if (!waiting.delete(id)) return;

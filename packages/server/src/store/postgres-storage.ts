@@ -400,6 +400,14 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       const r = await pool.query('DELETE FROM link_channels WHERE id = $1 RETURNING body', [id]);
       return ((r.rows[0] as Row | undefined)?.body as string | null | undefined) ?? undefined;
     },
+    async takeLinkAnswers(ids) {
+      if (ids.length === 0) return [];
+      const r = await pool.query(
+        'DELETE FROM link_channels WHERE id = ANY($1::text[]) AND body IS NOT NULL RETURNING id, body',
+        [ids],
+      );
+      return r.rows as { id: string; body: string }[];
+    },
     async queueRecords(account) {
       const inbound = await pool.query(
         'SELECT device, sender, sender_device, server_time, octet_length(body) AS bytes FROM queue WHERE account = $1 ORDER BY seq',

@@ -147,6 +147,9 @@ export function createSqliteStorage(db: Database.Database): Storage {
     ),
     answerLink: db.prepare('UPDATE link_channels SET body = ? WHERE id = ? AND expires_at > ? AND body IS NULL'),
     closeLink: db.prepare('DELETE FROM link_channels WHERE id = ? RETURNING body'),
+    takeAnswers: db.prepare(
+      'DELETE FROM link_channels WHERE id IN (SELECT value FROM json_each(?)) AND body IS NOT NULL RETURNING id, body',
+    ),
     purgeLinks: db.prepare('DELETE FROM link_channels WHERE expires_at <= ?'),
     purgeGroups: db.prepare(
       'DELETE FROM groups WHERE NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.group_id)',
@@ -384,6 +387,10 @@ export function createSqliteStorage(db: Database.Database): Storage {
     async closeLinkChannel(id) {
       const r = q.closeLink.get(id) as { body: string | null } | undefined;
       return r?.body ?? undefined;
+    },
+    async takeLinkAnswers(ids) {
+      if (ids.length === 0) return [];
+      return q.takeAnswers.all(JSON.stringify(ids)) as { id: string; body: string }[];
     },
     async queueRecords(account) {
       const inbound = db

@@ -51,6 +51,7 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, true> = {
   getLinkChannel: true,
   answerLinkChannel: true,
   closeLinkChannel: true,
+  takeLinkAnswers: true,
 };
 
 /**

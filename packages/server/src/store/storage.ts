@@ -327,6 +327,8 @@ export interface LinkChannelDirectory {
   answerLinkChannel(id: string, body: string, now: number): Promise<boolean>;
   /** Removes channel `id`; returns the body answered on it, if any. */
   closeLinkChannel(id: string): Promise<string | undefined>;
+  /** Removes those of channels `ids` that were answered, returning their answers. */
+  takeLinkAnswers(ids: readonly string[]): Promise<{ id: string; body: string }[]>;
 }
 
 export interface Storage

@@ -495,6 +495,22 @@ for (const backend of backends) {
       assert.equal(await storage.openLinkChannel(`${id}-c`, rec(7, 30_000), 0, 1), true, 'its id is free again');
       await storage.closeLinkChannel(`${id}-c`);
       await storage.closeLinkChannel(other);
+      // A node looking for answers to the channels it holds takes the answered ones only, once.
+      const ids = ['d', 'e', 'f'].map((x) => `${id}-${x}`);
+      for (const x of ids) assert.equal(await storage.openLinkChannel(x, rec(8, 9000), 1000, 100), true);
+      assert.equal(await peer.answerLinkChannel(ids[0] as string, 'body-d', 1000), true);
+      assert.equal(await peer.answerLinkChannel(ids[2] as string, 'body-f', 1000), true);
+      assert.deepEqual(await storage.takeLinkAnswers([]), []);
+      assert.deepEqual(
+        (await storage.takeLinkAnswers([...ids, `${id}-unknown`])).sort((x, y) => x.id.localeCompare(y.id)),
+        [
+          { id: ids[0], body: 'body-d' },
+          { id: ids[2], body: 'body-f' },
+        ],
+      );
+      assert.deepEqual(await storage.takeLinkAnswers(ids), []);
+      assert.deepEqual(await storage.getLinkChannel(ids[1] as string, 1000), rec(8, 9000), 'the unanswered one stays');
+      await storage.closeLinkChannel(ids[1] as string);
     });
   });
 }
