@@ -83,18 +83,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   const hub = createHub(storage, limits, clock, log, bus, node, metrics);
   const provider = createNodeCryptoProvider();
   // With several nodes, each tells the others once a second what it allowed per account.
-  const shared = options.bus !== undefined;
-  const accountLimits = createAccountLimits(limits, shared);
-  if (shared) {
-    bus.subscribe((e) => {
-      if (e.type === 'usage' && e.node !== node) accountLimits.absorb(e.usage, clock());
-    });
-  }
-  const usageReporter = shared
-    ? setInterval(() => {
-        for (const usage of accountLimits.report()) bus.publish({ type: 'usage', node, usage });
-      }, 1000)
-    : undefined;
+  const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
   const links = createLinkChannels(storage, bus);
   let web: WebBundle | undefined;
   if (options.webDir !== undefined) {
@@ -209,7 +198,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
-      clearInterval(usageReporter);
+      accountLimits.stop();
       links.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
       await hub.flush();

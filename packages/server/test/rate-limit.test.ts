@@ -4,15 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBusEvent } from '../src/bus/bus.ts';
-import { createAccountLimits, createTokenBucket, MAX_USAGE_ENTRIES } from '../src/relay/rate-limit.ts';
+import { createLocalBus, MAX_USAGE_ENTRIES, parseBusEvent } from '../src/bus/bus.ts';
+import { createAccountLimits, createTokenBucket } from '../src/relay/rate-limit.ts';
 
 const limits = { sendRate: 1, sendBurst: 5, fetchRate: 1, fetchBurst: 2 };
+/** Sharing over a bus that carries nothing: the tests hand reports from node to node themselves. */
+const sharing = (node: string) => ({ bus: createLocalBus(), node, clock: () => 0 });
 
 describe('account limits across nodes', () => {
   it('charges what another node allowed, so the account shares one burst', () => {
-    const a = createAccountLimits(limits, true);
-    const b = createAccountLimits(limits, true);
+    const a = createAccountLimits(limits, sharing('a'));
+    const b = createAccountLimits(limits, sharing('b'));
     for (let i = 0; i < 4; i++) assert.equal(a.sends.take('erin', 0), 0);
     assert.equal(a.fetches.take('erin', 0), 0);
     assert.equal(a.sends.take('gus', 0), 0);
@@ -36,13 +38,15 @@ describe('account limits across nodes', () => {
     // Refusals are not reported as use; others' accounts are untouched.
     assert.deepEqual(b.report(), [{ sends: [['erin', 1]], fetches: [['erin', 1]] }]);
     for (let i = 0; i < 5; i++) assert.equal(b.sends.take('hal', 0), 0);
+    a.stop();
+    b.stop();
   });
 
   it('reports nothing on a single node, and splits a busy second into bounded reports', () => {
-    const single = createAccountLimits(limits, false);
+    const single = createAccountLimits(limits);
     assert.equal(single.sends.take('erin', 0), 0);
     assert.deepEqual(single.report(), []);
-    const busy = createAccountLimits(limits, true);
+    const busy = createAccountLimits(limits, sharing('busy'));
     for (let i = 0; i < MAX_USAGE_ENTRIES + 3; i++) busy.sends.take(`acct${i}`, 0);
     const reports = busy.report();
     assert.deepEqual(
@@ -52,6 +56,7 @@ describe('account limits across nodes', () => {
         [3, 0],
       ],
     );
+    busy.stop();
   });
 
   it('a bucket in debt refills before it allows again, and debt is bounded by the burst', () => {

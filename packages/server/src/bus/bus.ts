@@ -6,7 +6,7 @@
  * queue on its next connection, and a node re-reads a device's queue on every acknowledgement.
  */
 
-import { type AccountUsage, MAX_USAGE_ENTRIES } from '../relay/rate-limit.ts';
+import type { ServerFrame } from '@parley/protocol';
 
 /** A device as bus events name it. */
 export interface BusDevice {
@@ -35,12 +35,19 @@ export type BusEvent =
   | { readonly type: 'removed'; readonly account: string; readonly device: number };
 
 /**
- * A low-stock notice for a device (`keys-low`, `key-packages-low` frames), which the node that
- * served the fetch may not be the one holding the device's connection: `notify` carries it there.
+ * A low-stock notice for a device (the `keys-low` and `key-packages-low` frames), which the node
+ * that served the fetch may not be the one holding the device's connection: `notify` carries it.
  */
-export type StockNotice =
-  | { readonly type: 'keys-low'; readonly oneTime: number; readonly kem: number }
-  | { readonly type: 'key-packages-low'; readonly count: number };
+export type StockNotice = Extract<ServerFrame, { type: 'keys-low' | 'key-packages-low' }>;
+
+/** What a node reports to the others in a `usage` event: per account, the sends and fetches it allowed. */
+export interface AccountUsage {
+  readonly sends: readonly (readonly [account: string, n: number])[];
+  readonly fetches: readonly (readonly [account: string, n: number])[];
+}
+
+/** The most accounts of each kind one `usage` event names (a busier second takes several). */
+export const MAX_USAGE_ENTRIES = 1000;
 
 const isCount = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
 

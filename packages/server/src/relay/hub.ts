@@ -309,7 +309,7 @@ export function createHub(
       }
       return;
     }
-    if (e.type === 'link' || e.type === 'usage') return; // for link-channels.ts and server.ts
+    if (e.type !== 'notify' && e.type !== 'removed' && e.type !== 'attached') return; // others' events
     const s = links.get(key(e.account, e.device));
     if (s === undefined || s.closed) return;
     if (e.type === 'notify') {

@@ -2,6 +2,7 @@
  * Token buckets for per-connection and per-account rate limits. A bucket refills at `rate`
  * tokens per second up to `burst`; `take` answers how long to wait when it is empty.
  */
+import { type AccountUsage, type Bus, MAX_USAGE_ENTRIES } from '../bus/bus.ts';
 
 /** A token bucket over an injected clock (milliseconds). */
 export interface TokenBucket {
@@ -85,28 +86,28 @@ export function createBucketMap(rate: number, burst: number, shared = false): Bu
   };
 }
 
-/** What a node reports to the others: per account, the sends and the fetches it allowed. */
-export interface AccountUsage {
-  readonly sends: readonly (readonly [account: string, n: number])[];
-  readonly fetches: readonly (readonly [account: string, n: number])[];
+/** Where a node reports what it allowed, and hears what the others did. */
+export interface UsageSharing {
+  readonly bus: Bus;
+  /** This node's id (its own reports come back to it and are skipped). */
+  readonly node: string;
+  readonly clock: () => number;
 }
-
-/** The most accounts of each kind one usage report names (a busier second takes several). */
-export const MAX_USAGE_ENTRIES = 1000;
 
 /**
  * The per-account limits of a node. On one node they are its buckets. With several nodes
- * (`shared`), each node reports once a second what it allowed per account (`report`, sent over
- * the bus) and charges what the others report to its own buckets (`absorb`): an account's devices
- * spread over N nodes then share one limit, give or take a second's worth per node.
+ * (`sharing`), each node publishes once a second what it allowed per account (a `usage` bus event,
+ * `report`) and charges what the others publish to its own buckets (`absorb`): an account's
+ * devices spread over N nodes then share one limit, give or take a second's worth per node.
  */
 export function createAccountLimits(
   limits: { sendRate: number; sendBurst: number; fetchRate: number; fetchBurst: number },
-  shared: boolean,
+  sharing?: UsageSharing,
 ) {
+  const shared = sharing !== undefined;
   const sends = createBucketMap(limits.sendRate, limits.sendBurst, shared);
   const fetches = createBucketMap(limits.fetchRate, limits.fetchBurst, shared);
-  return {
+  const self = {
     sends,
     fetches,
     /** What this node allowed since the last report, in chunks of at most `MAX_USAGE_ENTRIES`. */
@@ -123,5 +124,19 @@ export function createAccountLimits(
       for (const [account, n] of usage.sends) sends.charge(account, n, now);
       for (const [account, n] of usage.fetches) fetches.charge(account, n, now);
     },
+    /** Stops reporting (the server is closing). */
+    stop(): void {
+      clearInterval(reporter);
+    },
   };
+  const reporter = sharing
+    ? setInterval(() => {
+        for (const usage of self.report()) sharing.bus.publish({ type: 'usage', node: sharing.node, usage });
+      }, 1000)
+    : undefined;
+  reporter?.unref();
+  sharing?.bus.subscribe((e) => {
+    if (e.type === 'usage' && e.node !== sharing.node) self.absorb(e.usage, sharing.clock());
+  });
+  return self;
 }
