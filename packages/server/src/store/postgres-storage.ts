@@ -397,8 +397,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       return r.rowCount === 1;
     },
     async closeLinkChannel(id) {
-      const r = await pool.query('DELETE FROM link_channels WHERE id = $1 RETURNING body', [id]);
-      return ((r.rows[0] as Row | undefined)?.body as string | null | undefined) ?? undefined;
+      await pool.query('DELETE FROM link_channels WHERE id = $1', [id]);
     },
     async takeLinkAnswers(ids) {
       if (ids.length === 0) return [];

@@ -146,7 +146,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
       'SELECT identity, name, mac, expires_at FROM link_channels WHERE id = ? AND expires_at > ? AND body IS NULL',
     ),
     answerLink: db.prepare('UPDATE link_channels SET body = ? WHERE id = ? AND expires_at > ? AND body IS NULL'),
-    closeLink: db.prepare('DELETE FROM link_channels WHERE id = ? RETURNING body'),
+    closeLink: db.prepare('DELETE FROM link_channels WHERE id = ?'),
     takeAnswers: db.prepare(
       'DELETE FROM link_channels WHERE id IN (SELECT value FROM json_each(?)) AND body IS NOT NULL RETURNING id, body',
     ),
@@ -385,8 +385,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
       return q.answerLink.run(body, id, now).changes > 0;
     },
     async closeLinkChannel(id) {
-      const r = q.closeLink.get(id) as { body: string | null } | undefined;
-      return r?.body ?? undefined;
+      q.closeLink.run(id);
     },
     async takeLinkAnswers(ids) {
       if (ids.length === 0) return [];

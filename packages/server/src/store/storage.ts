@@ -325,8 +325,8 @@ export interface LinkChannelDirectory {
   getLinkChannel(id: string, now: number): Promise<LinkChannelRecord | undefined>;
   /** Leaves `body` on channel `id` for the new device; false if it is not open, has expired or was answered. */
   answerLinkChannel(id: string, body: string, now: number): Promise<boolean>;
-  /** Removes channel `id`; returns the body answered on it, if any. */
-  closeLinkChannel(id: string): Promise<string | undefined>;
+  /** Removes channel `id`, answered or not (its waiting device is gone). */
+  closeLinkChannel(id: string): Promise<void>;
   /** Removes those of channels `ids` that were answered, returning their answers. */
   takeLinkAnswers(ids: readonly string[]): Promise<{ id: string; body: string }[]>;
 }

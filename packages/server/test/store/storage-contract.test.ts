@@ -460,7 +460,7 @@ for (const backend of backends) {
       assert.notEqual(await storage.getGroup(shared), undefined);
     });
 
-    test('link channels: opened once, seen and answered from another handle once, closed with the answer; expiry and the bound hold', async () => {
+    test('link channels: opened once, seen and answered from another handle once, the answer taken once; closing, expiry and the bound hold', async () => {
       const rec = (n: number, expiresAt: number) => ({
         identity: `id${n}`,
         name: `phone ${n}`,
@@ -477,13 +477,14 @@ for (const backend of backends) {
       assert.equal(await peer.answerLinkChannel(id, 'sealed-body', 2000), true);
       assert.equal(await peer.answerLinkChannel(id, 'other-body', 2000), false, 'answered once');
       assert.equal(await peer.getLinkChannel(id, 2000), undefined, 'an answered channel is no longer offered');
-      assert.equal(await storage.closeLinkChannel(id), 'sealed-body');
-      assert.equal(await storage.closeLinkChannel(id), undefined, 'the answer is taken once');
+      assert.deepEqual(await storage.takeLinkAnswers([id]), [{ id, body: 'sealed-body' }]);
+      assert.deepEqual(await storage.takeLinkAnswers([id]), [], 'the answer is taken once');
       assert.equal(await peer.getLinkChannel(id, 2000), undefined);
-      // Closing an unanswered channel returns nothing; an expired id may be opened again.
+      // A closed channel's id is free at once; an expired id may be opened again.
       const other = `${id}-b`;
       assert.equal(await storage.openLinkChannel(other, rec(3, 3000), 1000, 100), true);
-      assert.equal(await storage.closeLinkChannel(other), undefined);
+      await storage.closeLinkChannel(other);
+      assert.equal(await storage.getLinkChannel(other, 1000), undefined, 'closed');
       assert.equal(await storage.openLinkChannel(other, rec(4, 3000), 1000, 100), true);
       assert.equal(await storage.openLinkChannel(other, rec(5, 9000), 3000, 100), true, 'expired: replaced');
       assert.deepEqual(await storage.getLinkChannel(other, 4000), rec(5, 9000));
