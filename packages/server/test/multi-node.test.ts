@@ -48,14 +48,19 @@ for (const [busName, busUrl] of [
       for (const c of children) c.kill('SIGKILL');
       if (reason === undefined) await dropSchema(schema);
     });
+    /** Two node processes over this schema and bus (killed after the suite). */
+    const twoNodes = async (limits?: Record<string, number>) => {
+      const args = [POSTGRES_URL, schema, busUrl];
+      const a = await startChild(0, '/nonexistent', args, limits);
+      const b = await startChild(0, '/nonexistent', args, limits);
+      children.push(a.child, b.child);
+      return { a, b };
+    };
 
     it('delivers 1:1 and group messages across nodes at once; after SIGKILL of a node nothing acknowledged is lost or doubled', {
       skip: reason,
     }, async () => {
-      const args = [POSTGRES_URL, schema, busUrl];
-      const a = await startChild(0, '/nonexistent', args);
-      const b = await startChild(0, '/nonexistent', args);
-      children.push(a.child, b.child);
+      const { a, b } = await twoNodes();
       const alice = await registerRaw(a.url, 'alice');
       const bob = await registerRaw(b.url, 'bob');
       // A group whose delivery list is alice and bob (the relay never parses the commit).
@@ -127,10 +132,7 @@ for (const [busName, busUrl] of [
     it('shares an account’s send limit between nodes', { skip: reason }, async () => {
       // Almost no refill: what one node allowed must be what the other refuses.
       const tight = { sendRate: 0.01, sendBurst: 20 };
-      const args = [POSTGRES_URL, schema, busUrl];
-      const a = await startChild(0, '/nonexistent', args, tight);
-      const b = await startChild(0, '/nonexistent', args, tight);
-      children.push(a.child, b.child);
+      const { a, b } = await twoNodes(tight);
       const erin = await registerRaw(a.url, 'erin');
       const fay = await registerRaw(b.url, 'fay');
       const erinOnB = await addDeviceRaw(b.url, erin, 2, 2);
@@ -158,10 +160,7 @@ for (const [busName, busUrl] of [
     it('links a new device waiting on one node from a device of the account on the other', {
       skip: reason,
     }, async () => {
-      const args = [POSTGRES_URL, schema, busUrl];
-      const a = await startChild(0, '/nonexistent', args);
-      const b = await startChild(0, '/nonexistent', args);
-      children.push(a.child, b.child);
+      const { a, b } = await twoNodes();
       const carol = await registerRaw(b.url, 'carol');
       const fresh = await openRaw(a.url);
       const channel = toBase64Url(random(16));
