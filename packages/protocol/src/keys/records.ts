@@ -107,11 +107,10 @@ export function encodeKemPreKeyRecord(r: KemPreKeyRecord): Uint8Array {
 /** Decodes an ML-KEM prekey record. */
 export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
   const v = open(b, TYPE.kem, KEM_LENGTHS, 'KEM prekey');
-  const length = b.length;
   const flag = b[6];
   if (flag !== 0 && flag !== 1) throw new ProtocolError('MALFORMED_MESSAGE', 'KEM prekey record flag');
   const pk = 7 + MLKEM_PUBLIC_KEY_LENGTH;
-  const sk = length - 64;
+  const sk = b.length - 64;
   return {
     version: 1,
     id: v.getUint32(2, false),

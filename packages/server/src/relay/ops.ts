@@ -379,7 +379,8 @@ async function linkGet(a: Args, ctx: OpContext) {
 async function linkSend(a: Args, ctx: OpContext) {
   requireAuth(ctx);
   const id = toBase64Url(a.bytes('channel', 16));
-  const body = toBase64Url(a.bytes('body', undefined, 512 * 1024));
+  // The canonical text it arrived as is what the waiting device gets: no decode and re-encode.
+  const body = a.bytesAndText('body', 512 * 1024).text;
   if (!(await ctx.links.answer(id, body, ctx.clock()))) throw unknownChannel();
   return {};
 }
