@@ -2,15 +2,23 @@
  * `@parley/server`: the relay. Start it with `startServer(options)`; `parley serve` is the CLI
  * around it. The storage interfaces are exported for the admin commands and adapters.
  */
+export { migratePostgres, openPostgresStorage } from './adapters.ts';
 export { isServerError, ServerError } from './errors.ts';
 export { type AccountExport, exportAccount } from './export.ts';
-export { DEFAULT_LIMITS, type Limits, resolveOptions, type ServerOptions } from './options.ts';
+export { RELAY_PATH } from './http-routes.ts';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_OPTIONS,
+  type Limits,
+  LOG_LEVELS,
+  resolveOptions,
+  type ServerOptions,
+} from './options.ts';
+export { inviteHash } from './relay/account-ops.ts';
 export { CLOSE } from './relay/connection.ts';
-export { inviteHash } from './relay/ops.ts';
-export { RELAY_PATH, type RunningServer, startServer } from './server.ts';
+export { type RunningServer, startServer } from './server.ts';
 export { SQLITE_MIGRATIONS } from './store/migrations.ts';
 export { POSTGRES_MIGRATIONS } from './store/postgres-migrations.ts';
-export { migratePostgres, openPostgresStorage } from './store/postgres-storage.ts';
 export { migrateSqlite, SQLITE_FILE } from './store/sqlite-storage.ts';
 export { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 export type * from './store/storage.ts';

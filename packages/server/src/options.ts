@@ -1,6 +1,8 @@
 /**
- * Server options and their defaults. Every limit is here so `parley serve --help`, the docs and
- * the tests all read one table.
+ * Server options and their defaults. Every limit and default is here, named once, so the relay
+ * ops, `parley serve` (its flag defaults and `--help`), the docs and the tests all read one
+ * table. Sizes that are protocol facts (key and signature lengths, group id length, message id
+ * pattern) are not repeated here: they come from `@parley/protocol`.
  */
 
 /** Limits on what one connection or account may do. */
@@ -51,6 +53,32 @@ export interface Limits {
   readonly pingIntervalMs: number;
   /** How long a link code (a new device waiting on a link channel) stays usable. */
   readonly linkTtlMs: number;
+  /** Largest signed device list (`register`, `update-devices`), in bytes after decoding. */
+  readonly maxDeviceListBytes: number;
+  /** Longest invite code a `register` may carry, in characters. */
+  readonly maxInviteLength: number;
+  /** Most one-time X25519 prekeys one `upload-keys` may carry. */
+  readonly maxPreKeysPerUpload: number;
+  /** Most one-time ML-KEM prekeys one `upload-keys` may carry. */
+  readonly maxKemPreKeysPerUpload: number;
+  /** Most one-time KeyPackages one `upload-key-packages` may carry. */
+  readonly maxKeyPackagesPerUpload: number;
+  /** Largest KeyPackage accepted, in bytes after decoding. */
+  readonly maxKeyPackageBytes: number;
+  /** Longest device name a new device may publish on a link channel, in characters. */
+  readonly maxDeviceNameLength: number;
+  /** Largest sealed link payload (`link-send`), in bytes after decoding. */
+  readonly maxLinkPayloadBytes: number;
+  /** Most link channels open at once (all nodes together). */
+  readonly maxLinkChannels: number;
+  /** How often a node holding waiting new devices takes their answers from the database (a lost bus event). */
+  readonly linkPollMs: number;
+  /** Longest short code string a request names (a delivery kind, a `keyId`), in characters. */
+  readonly maxShortStringLength: number;
+  /** Most sequence numbers one `ack` frame may carry. */
+  readonly maxAckSeqs: number;
+  /** How often expired queued messages and old send-log entries are removed. */
+  readonly purgeIntervalMs: number;
 }
 
 /** Everything `startServer` accepts. */
@@ -67,7 +95,7 @@ export interface ServerOptions {
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logLevel: (typeof LOG_LEVELS)[number];
   /** File to append JSON log lines to; standard output when undefined. */
   readonly logFile: string | undefined;
   /** The built browser client (packages/web/dist) to serve at `/`; a landing page when undefined. */
@@ -103,22 +131,49 @@ export const DEFAULT_LIMITS: Limits = {
   lowKeyPackageThreshold: 10,
   pingIntervalMs: 30_000,
   linkTtlMs: 10 * 60 * 1000,
+  maxDeviceListBytes: 4096,
+  maxInviteLength: 128,
+  maxPreKeysPerUpload: 200,
+  maxKemPreKeysPerUpload: 100,
+  maxKeyPackagesPerUpload: 100,
+  maxKeyPackageBytes: 8 * 1024,
+  maxDeviceNameLength: 64,
+  // A sealed link payload carries the account's contacts and verified states.
+  maxLinkPayloadBytes: 512 * 1024,
+  maxLinkChannels: 10_000,
+  linkPollMs: 3000,
+  maxShortStringLength: 16,
+  maxAckSeqs: 1000,
+  purgeIntervalMs: 60_000,
 };
+
+/** The log levels `logLevel` takes (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The defaults of the options that are not limits (what `parley serve` runs with when given no flags). */
+export const DEFAULT_OPTIONS = {
+  port: 8787,
+  host: '127.0.0.1',
+  dataDir: './parley-data',
+  inviteOnly: false,
+  sync: 'full',
+  logLevel: 'info',
+} as const satisfies Partial<ServerOptions>;
 
 /** Fills in defaults. */
 export function resolveOptions(
   partial: Partial<Omit<ServerOptions, 'limits'>> & { limits?: Partial<Limits> },
 ): ServerOptions {
   return {
-    port: partial.port ?? 8787,
-    host: partial.host ?? '127.0.0.1',
-    dataDir: partial.dataDir ?? './parley-data',
+    port: partial.port ?? DEFAULT_OPTIONS.port,
+    host: partial.host ?? DEFAULT_OPTIONS.host,
+    dataDir: partial.dataDir ?? DEFAULT_OPTIONS.dataDir,
     db: partial.db,
     dbSchema: partial.dbSchema,
     bus: partial.bus,
-    inviteOnly: partial.inviteOnly ?? false,
-    sync: partial.sync ?? 'full',
-    logLevel: partial.logLevel ?? 'info',
+    inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
+    sync: partial.sync ?? DEFAULT_OPTIONS.sync,
+    logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,
     logFile: partial.logFile,
     webDir: partial.webDir,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },

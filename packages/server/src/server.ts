@@ -1,20 +1,19 @@
 /**
- * The relay server process: one HTTP server that answers `/healthz`, serves the browser client
- * at `/` (or a landing page when it is not built), and the WebSocket relay at `/v1/ws`, over
- * SQLite storage in the data directory.
+ * The relay server process: one HTTP server (its routes in `http-routes.ts`: `/healthz`,
+ * `/metrics`, the browser client at `/`, the WebSocket relay at `/v1/ws`) over the storage and
+ * bus `adapters.ts` opens — SQLite in the data directory by default.
  *
  * Shutdown drains: it stops accepting, writes every pending batch, tells each device the
  * server is going away (close code 1001), then closes the database.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNodeCryptoProvider } from '@parley/protocol';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
-import { createLocalBus } from './bus/bus.ts';
-import { openNatsBus } from './bus/nats-bus.ts';
-import { openRedisBus } from './bus/redis-bus.ts';
+import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { httpRoutes, relayUpgrade } from './http-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
@@ -22,13 +21,8 @@ import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
 import { runtimeWarning } from './runtime.ts';
-import { openPostgresStorage } from './store/postgres-storage.ts';
-import { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 import type { Storage } from './store/storage.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
-
-/** The WebSocket path of the relay API. */
-export const RELAY_PATH = '/v1/ws';
 
 /** A running server. */
 export interface RunningServer {
@@ -44,11 +38,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const LANDING = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Parley relay</title>
-<body><h1>Parley relay</h1><p>This server relays end-to-end encrypted messages; it cannot read them.</p>
-<p>The browser client is not built on this server (<code>npm run build:web</code>, then restart). The command-line
-client works: <code>npx parley register NAME --server URL</code>.</p></body></html>`;
-
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
   const options: ServerOptions = resolveOptions(partial);
@@ -56,24 +45,16 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     { level: options.logLevel, base: undefined },
     options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
   );
-  const storage =
-    options.db === undefined
-      ? await openSqliteStorage(options.dataDir, options.sync)
-      : await openPostgresStorage(options.db, options.dbSchema === undefined ? {} : { schema: options.dbSchema });
+  checkAdapterOptions(options);
+  const storage = await openStorage(options);
   const { limits, clock } = options;
-  if (options.bus !== undefined && options.db === undefined) {
+  let bus: Awaited<ReturnType<typeof openBus>>;
+  try {
+    bus = await openBus(options.bus);
+  } catch (err) {
     await storage.close();
-    throw new Error('--bus needs --db postgres://… (nodes share one database)');
+    throw err;
   }
-  const bus =
-    options.bus === undefined
-      ? createLocalBus()
-      : options.bus.startsWith('nats://')
-        ? await openNatsBus(options.bus)
-        : options.bus.startsWith('redis://')
-          ? await openRedisBus(options.bus)
-          : undefined;
-  if (bus === undefined) throw new Error('--bus takes a nats:// or redis:// URL');
   const node = randomBytes(6).toString('hex');
   // The hub is created just below; the gauges read it when Prometheus scrapes.
   const metrics = createMetrics(
@@ -84,7 +65,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   const provider = createNodeCryptoProvider();
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
-  const links = createLinkChannels(storage, bus);
+  const links = createLinkChannels(storage, bus, limits.maxLinkChannels, limits.linkPollMs);
   let web: WebBundle | undefined;
   if (options.webDir !== undefined) {
     try {
@@ -95,62 +76,24 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   }
   let closing = false;
 
-  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const headers = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
-    if (req.method === 'GET' && path === '/healthz') {
-      res.writeHead(closing ? 503 : 200, { ...headers, 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: closing ? 'shutting-down' : 'ok', connections: hub.connectedCount() }));
-    } else if (req.method === 'GET' && path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { ...headers, 'content-type': metrics.registry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500, headers);
-          res.end();
-        },
-      );
-    } else if ((req.method === 'GET' || req.method === 'HEAD') && web?.files.has(path ?? '')) {
-      const file = web.files.get(path ?? '') as NonNullable<ReturnType<WebBundle['files']['get']>>;
-      res.writeHead(200, {
-        ...headers,
-        ...file.headers,
-        'content-type': file.type,
-        'content-length': file.body.length,
-      });
-      res.end(req.method === 'HEAD' ? undefined : file.body);
-    } else if (req.method === 'GET' && path === '/') {
-      res.writeHead(200, {
-        ...headers,
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': "default-src 'none'",
-      });
-      res.end(LANDING);
-    } else {
-      res.writeHead(404, { ...headers, 'content-type': 'text/plain' });
-      res.end('not found\n');
-    }
-  });
-
+  const routes = { web, metrics, connectedCount: () => hub.connectedCount(), closing: () => closing };
+  const http = createServer(httpRoutes(routes));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.hardFrameBytes, perMessageDeflate: false });
   const alive = new WeakMap<object, boolean>();
-  http.on('upgrade', (req, socket, head) => {
-    if (closing || (req.url ?? '').split('?')[0] !== RELAY_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      alive.set(ws, true);
-      ws.on('pong', () => alive.set(ws, true));
-      serveConnection(
-        ws,
-        { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links },
-        log,
-      );
-    });
-  });
+  http.on(
+    'upgrade',
+    relayUpgrade(routes, (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        alive.set(ws, true);
+        ws.on('pong', () => alive.set(ws, true));
+        serveConnection(
+          ws,
+          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links },
+          log,
+        );
+      });
+    }),
+  );
 
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
@@ -169,7 +112,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   };
   const purger = setInterval(() => {
     purge().catch((err: unknown) => log.error({ err }, 'purging expired messages failed'));
-  }, 60_000);
+  }, limits.purgeIntervalMs);
   pinger.unref();
   purger.unref();
 

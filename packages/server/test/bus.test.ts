@@ -191,7 +191,7 @@ describe('doorbells between nodes (hub and link channels)', () => {
 
   it('link channels: an answer reaches the device waiting here once, by the bus from another node; an expired id opens again', async () => {
     const { bus, published, fromAnotherNode } = recordingBus();
-    const links = createLinkChannels(storage, bus);
+    const links = createLinkChannels(storage, bus, DEFAULT_LIMITS.maxLinkChannels, DEFAULT_LIMITS.linkPollMs);
     const got: string[] = [];
     const rec = (expiresAt: number) => ({ identity: 'id', name: 'phone', mac: 'mac', expiresAt });
     const chan = (c: string) => c.repeat(22);

@@ -187,6 +187,9 @@ export function groupClientConfig(
   return config;
 }
 
+/** Length of a group id in bytes (the relay's key for a group's delivery record). */
+export const GROUP_ID_LENGTH = 16;
+
 /** Starts a group at epoch 0 with this device as its only member. */
 export async function createGroupState(params: {
   readonly groupId: Uint8Array;
@@ -196,7 +199,8 @@ export async function createGroupState(params: {
   readonly meta: GroupMeta;
   readonly config: ClientConfig;
 }): Promise<GroupState> {
-  if (params.groupId.length !== 16) throw new ProtocolError('INVALID_ARGUMENT', 'expected a group id of 16 bytes');
+  if (params.groupId.length !== GROUP_ID_LENGTH)
+    throw new ProtocolError('INVALID_ARGUMENT', `expected a group id of ${GROUP_ID_LENGTH} bytes`);
   const cs = await suiteOf(params.config);
   const own = await generateKeyPackageWithKey(
     credentialFor(params.account, params.device),

@@ -19,7 +19,10 @@ import {
 import { generateDhKeyPair } from '../keys/random-key.ts';
 import type { RandomSource } from '../random.ts';
 
-const CHANNEL_LENGTH = 16;
+/** Length of a link channel id in bytes (the public half of a link code). */
+export const LINK_CHANNEL_LENGTH = 16;
+/** Length of the MAC a new device publishes with its offer (HMAC-SHA256). */
+export const LINK_OFFER_MAC_LENGTH = 32;
 const SECRET_LENGTH = 16;
 const KEYS_INFO = utf8('Parley/v1/link-keys');
 const OFFER_LABEL = utf8('Parley/v1/link-offer');
@@ -37,9 +40,9 @@ export interface LinkCode {
  * public rendezvous id, the 128-bit secret is untouched.
  */
 export function createLinkCode(random: RandomSource): LinkCode {
-  const channel = random(CHANNEL_LENGTH).slice();
+  const channel = random(LINK_CHANNEL_LENGTH).slice();
   const secret = random(SECRET_LENGTH);
-  assertBytes('channel', channel, CHANNEL_LENGTH);
+  assertBytes('channel', channel, LINK_CHANNEL_LENGTH);
   assertBytes('secret', secret, SECRET_LENGTH);
   channel[0] = (channel[0] as number) & 0x7f;
   return { channel, secret };
@@ -52,10 +55,10 @@ export function encodeLinkCode(code: LinkCode): Uint8Array {
 
 /** Parses link code bytes. */
 export function decodeLinkCode(bytes: Uint8Array): LinkCode {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== CHANNEL_LENGTH + SECRET_LENGTH) {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== LINK_CHANNEL_LENGTH + SECRET_LENGTH) {
     throw new ProtocolError('MALFORMED_MESSAGE', 'expected a link code of 32 bytes');
   }
-  return { channel: bytes.slice(0, CHANNEL_LENGTH), secret: bytes.slice(CHANNEL_LENGTH) };
+  return { channel: bytes.slice(0, LINK_CHANNEL_LENGTH), secret: bytes.slice(LINK_CHANNEL_LENGTH) };
 }
 
 async function macKey(provider: CryptoProvider, code: LinkCode): Promise<Uint8Array> {

@@ -15,6 +15,12 @@ export const RELAY_API_VERSION = 1;
 /** Account names: 3–32 characters of `[a-z0-9_.-]`. */
 export const ACCOUNT_NAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
 
+/** Bounds of a send's transport id (`messageId`), in characters. */
+export const MESSAGE_ID_MIN_LENGTH = 8;
+export const MESSAGE_ID_MAX_LENGTH = 64;
+/** A send's transport id, chosen by the sender: 8–64 characters of `[A-Za-z0-9_-]`. */
+export const MESSAGE_ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${MESSAGE_ID_MIN_LENGTH},${MESSAGE_ID_MAX_LENGTH}}$`);
+
 /**
  * Kinds of queued message. `retry` asks the sender to re-establish a session and resend;
  * `group` carries an MLS PrivateMessage (application message or commit) and `welcome` an MLS

@@ -197,7 +197,7 @@ export function serveConnection(
     }
     let frame: ClientFrame;
     try {
-      frame = parseClientFrame(String(data));
+      frame = parseClientFrame(String(data), limits.maxAckSeqs);
     } catch (err) {
       reportError(err);
       return;

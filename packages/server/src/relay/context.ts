@@ -8,15 +8,18 @@ import {
   type DeliveryKind,
   type DeviceIdentityPublic,
   decodeDeviceIdentityPublic,
+  MESSAGE_ID_MAX_LENGTH,
+  MESSAGE_ID_MIN_LENGTH,
+  MESSAGE_ID_PATTERN,
   type ServerFrame,
 } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import type { Limits } from '../options.ts';
 import type { AccountRow, Storage } from '../store/storage.ts';
+import type { Args } from './args.ts';
 import type { DeviceLink, Hub } from './hub.ts';
 import type { LinkChannels } from './link-channels.ts';
 import type { BucketMap } from './rate-limit.ts';
-import type { Args } from './validate.ts';
 
 /** Stored integer for each delivery kind. */
 export const KIND_CODES: Record<DeliveryKind, number> = { initial: 1, ratchet: 2, retry: 3, group: 4, welcome: 5 };
@@ -28,8 +31,6 @@ export const KIND_NAMES: Record<number, DeliveryKind> = {
   4: 'group',
   5: 'welcome',
 };
-
-const MESSAGE_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** Per-connection state the ops read and change. */
 export interface ConnectionState {
@@ -60,8 +61,8 @@ export interface OpContext {
 }
 
 /** A result that is ready later (a send waits for its batch to commit) without holding up the next request. */
-export class Deferred {
-  constructor(readonly later: Promise<unknown>) {}
+export class Deferred<T = unknown> {
+  constructor(readonly later: Promise<T>) {}
 }
 
 /** The calling device, or NOT_AUTHENTICATED. */
@@ -78,9 +79,12 @@ export function rateLimit(bucket: BucketMap, account: string, now: number, what:
 
 /** Reads `args.messageId`: the sender's transport id for a send, 8–64 characters of [A-Za-z0-9_-]. */
 export function readMessageId(a: Args): string {
-  const messageId = a.string('messageId', 64);
-  if (!MESSAGE_ID.test(messageId)) {
-    throw new ServerError('BAD_FRAME', 'expected args.messageId of 8-64 characters [A-Za-z0-9_-]');
+  const messageId = a.string('messageId', MESSAGE_ID_MAX_LENGTH);
+  if (!MESSAGE_ID_PATTERN.test(messageId)) {
+    throw new ServerError(
+      'BAD_FRAME',
+      `expected args.messageId of ${MESSAGE_ID_MIN_LENGTH}-${MESSAGE_ID_MAX_LENGTH} characters [A-Za-z0-9_-]`,
+    );
   }
   return messageId;
 }

@@ -11,18 +11,15 @@
  * without `welcomeTo` (or the reverse) is BAD_FRAME. A full queue is QUEUE_FULL with details
  * `{ members: [{ name, devices }] }`.
  */
-import { MAX_DEVICES, toBase64Url, type WireGroupMember } from '@parley/protocol';
+import { GROUP_ID_LENGTH, MAX_DEVICES, type RelayOps, toBase64Url } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import { addressKey } from '../store/group-commit-plan.ts';
 import type { DeviceAddress, GroupCommitOutcome, GroupRecord } from '../store/storage.ts';
+import type { Args } from './args.ts';
 import { Deferred, KIND_CODES, type OpContext, rateLimit, readMessageId, requireAuth } from './context.ts';
-import type { Args } from './validate.ts';
-
-/** Length of a group id in bytes (sent as base64url). */
-export const GROUP_ID_BYTES = 16;
 
 /** `group-create`: a delivery record at epoch 0 listing only the calling device. */
-export async function groupCreate(a: Args, ctx: OpContext): Promise<{ epoch: number }> {
+export async function groupCreate(a: Args, ctx: OpContext): Promise<RelayOps['group-create']['result']> {
   const me = requireAuth(ctx);
   rateLimit(ctx.accountLimits.sends, me.account, ctx.clock(), 'sends');
   const groupId = readGroupId(a);
@@ -36,7 +33,7 @@ export async function groupCreate(a: Args, ctx: OpContext): Promise<{ epoch: num
  * commit to the hub, which applies it in one transaction in arrival order with the sends around
  * it. Answered once durable.
  */
-export async function groupCommit(a: Args, ctx: OpContext): Promise<Deferred> {
+export async function groupCommit(a: Args, ctx: OpContext): Promise<Deferred<RelayOps['group-commit']['result']>> {
   const me = requireAuth(ctx);
   rateLimit(ctx.accountLimits.sends, me.account, ctx.clock(), 'sends');
   const groupId = readGroupId(a);
@@ -70,7 +67,11 @@ export async function groupCommit(a: Args, ctx: OpContext): Promise<Deferred> {
   return new Deferred(later);
 }
 
-function commitResult(outcome: GroupCommitOutcome, builtOn: number, serverTime: number) {
+function commitResult(
+  outcome: GroupCommitOutcome,
+  builtOn: number,
+  serverTime: number,
+): RelayOps['group-commit']['result'] {
   switch (outcome.status) {
     case 'committed':
       return { epoch: outcome.epoch, serverTime, duplicate: false };
@@ -91,7 +92,7 @@ function commitResult(outcome: GroupCommitOutcome, builtOn: number, serverTime: 
 }
 
 /** `group-send`: one MLS message for every listed device except the caller's, batched like `send`. */
-export async function groupSend(a: Args, ctx: OpContext): Promise<Deferred> {
+export async function groupSend(a: Args, ctx: OpContext): Promise<Deferred<RelayOps['group-send']['result']>> {
   const me = requireAuth(ctx);
   rateLimit(ctx.accountLimits.sends, me.account, ctx.clock(), 'sends');
   const groupId = readGroupId(a);
@@ -109,7 +110,7 @@ export async function groupSend(a: Args, ctx: OpContext): Promise<Deferred> {
 }
 
 /** `group-info`: the epoch and delivery list as stored (listed devices only). */
-export async function groupInfo(a: Args, ctx: OpContext): Promise<{ epoch: number; members: WireGroupMember[] }> {
+export async function groupInfo(a: Args, ctx: OpContext): Promise<RelayOps['group-info']['result']> {
   const me = requireAuth(ctx);
   const group = await memberGroup(ctx, readGroupId(a), me);
   return { epoch: group.epoch, members: byAccount(group.members) };
@@ -117,7 +118,7 @@ export async function groupInfo(a: Args, ctx: OpContext): Promise<{ epoch: numbe
 
 /** Reads `args.groupId`: 16 bytes, in the canonical base64url the store keys groups by. */
 function readGroupId(a: Args): string {
-  return toBase64Url(a.bytes('groupId', GROUP_ID_BYTES));
+  return toBase64Url(a.bytes('groupId', GROUP_ID_LENGTH));
 }
 
 /** The group, if the calling device is on its list (else UNKNOWN_GROUP or NOT_A_MEMBER). */

@@ -4,24 +4,20 @@
  * the device's identity key, credential naming this account and device) so it stores only
  * packages their owner vouched for; the adder's client checks them again.
  */
-import { checkKeyPackage, type DeviceIdentityPublic, toBase64Url } from '@parley/protocol';
+import { checkKeyPackage, type DeviceIdentityPublic, type RelayOps, toBase64Url } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
+import type { Args } from './args.ts';
 import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth } from './context.ts';
-import type { Args } from './validate.ts';
-
-/** Most KeyPackages one upload may carry. */
-export const KEY_PACKAGES_PER_UPLOAD = 100;
-/** Largest KeyPackage accepted, in bytes. */
-export const MAX_KEY_PACKAGE_BYTES = 8 * 1024;
 
 /**
  * `upload-key-packages`: checks every package, then stores them all or none (INVALID_KEY_PACKAGE
  * for any bad one; BAD_FRAME when the device's stock would pass `maxStoredKeyPackages`).
  */
-export async function uploadKeyPackages(a: Args, ctx: OpContext): Promise<{ keyPackages: number }> {
+export async function uploadKeyPackages(a: Args, ctx: OpContext): Promise<RelayOps['upload-key-packages']['result']> {
   const me = requireAuth(ctx);
-  const oneTime = a.bytesList('keyPackages', KEY_PACKAGES_PER_UPLOAD, MAX_KEY_PACKAGE_BYTES);
-  const lastResort = a.optionalBytes('lastResort', MAX_KEY_PACKAGE_BYTES);
+  const { maxKeyPackagesPerUpload, maxKeyPackageBytes } = ctx.limits;
+  const oneTime = a.bytesList('keyPackages', maxKeyPackagesPerUpload, maxKeyPackageBytes);
+  const lastResort = a.optionalBytes('lastResort', maxKeyPackageBytes);
   const identity = await callerIdentity(ctx, me.account, me.device);
   for (const kp of lastResort === undefined ? oneTime : [...oneTime, lastResort]) {
     await requireValidKeyPackage(kp, me, identity);
@@ -57,7 +53,7 @@ async function requireValidKeyPackage(
  * each one-time package consumed atomically, else the device's last-resort one. A device whose
  * stock falls below `lowKeyPackageThreshold` is told so if it is connected to this node.
  */
-export async function fetchKeyPackages(a: Args, ctx: OpContext) {
+export async function fetchKeyPackages(a: Args, ctx: OpContext): Promise<RelayOps['fetch-key-packages']['result']> {
   const me = requireAuth(ctx);
   rateLimit(ctx.accountLimits.fetches, me.account, ctx.clock(), 'key fetches');
   const row = await readAccount(a, ctx);

@@ -27,7 +27,7 @@ export interface LinkChannels {
  * Creates the registry over `storage`; at most `max` channels are open at once (all nodes
  * together); answers that the bus did not announce are found within `pollMs`.
  */
-export function createLinkChannels(storage: Storage, bus: Bus, max = 10_000, pollMs = 3000): LinkChannels {
+export function createLinkChannels(storage: Storage, bus: Bus, max: number, pollMs: number): LinkChannels {
   const waiting = new Map<string, { readonly deliver: (body: string) => void; readonly expiresAt: number }>();
 
   /** Gives the answers among channels `ids` to their devices waiting here (each taken once). */
