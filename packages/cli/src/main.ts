@@ -11,30 +11,14 @@ import { group } from './commands/group.ts';
 import { receive } from './commands/receive.ts';
 import { register } from './commands/register.ts';
 import { send, sendToGroup } from './commands/send.ts';
-import { serve } from './commands/serve.ts';
+import { SERVE_HELP, serve } from './commands/serve.ts';
 import { verify } from './commands/verify.ts';
 import { OPTIONS } from './flags.ts';
 
 const HELP = `parley — end-to-end encrypted messaging
 
 Usage:
-  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
-               [--sync full|normal] [--log-level L] [--log-file FILE]
-               [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
-      Run the relay server, and serve the browser client at its URL. --port (default 8787), --host (default 127.0.0.1; 0.0.0.0 for all
-      interfaces), --data: directory of the SQLite database (default ./parley-data),
-      --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
-      --bus (or $PARLEY_BUS): deliver across several nodes sharing that database (NATS or Redis),
-      --invite-only: registration needs a code from \`parley admin invite\`, --sync: full
-      (default) makes an acknowledged message survive power loss, normal only a crash,
-      --log-level: fatal|error|warn|info|debug|silent (default info), --log-file: append JSON
-      log lines to FILE instead of standard output. Logs never contain message bodies or keys.
-      Retention: --queue-ttl-days (default 30) how long undelivered messages wait,
-      --send-log-hours (default 168; 0 = about a minute) how long send ids are kept for retries.
-      No IP addresses or last-seen times are kept at all.
-      --web-dir: the built browser client to serve (default packages/web/dist);
-      --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
-  parley admin invite [--data DIR | --db URL]
+${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Create a one-time invite code (for --invite-only servers); prints it.
   parley admin export ACCOUNT [--data DIR | --db URL]
       Print, as JSON, everything this server holds about ACCOUNT: what an operator could hand over.

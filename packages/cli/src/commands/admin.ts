@@ -6,7 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { toBase64Url } from '@parley/protocol';
-import { exportAccount, inviteHash, openPostgresStorage, openSqliteStorage, type Storage } from '@parley/server';
+import {
+  DEFAULT_OPTIONS,
+  exportAccount,
+  inviteHash,
+  openPostgresStorage,
+  openSqliteStorage,
+  type Storage,
+} from '@parley/server';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
 
@@ -14,7 +21,7 @@ import type { Flags } from '../flags.ts';
 async function openStore(flags: Flags): Promise<Storage> {
   const db = flags.db ?? process.env.PARLEY_DB;
   return db === undefined
-    ? await openSqliteStorage(resolve(flags.data ?? './parley-data'), 'full')
+    ? await openSqliteStorage(resolve(flags.data ?? DEFAULT_OPTIONS.dataDir), 'full')
     : openPostgresStorage(db);
 }
 

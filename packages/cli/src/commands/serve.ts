@@ -1,15 +1,49 @@
 /**
  * `parley serve`: runs the relay (and serves the browser client) until SIGINT/SIGTERM, then
- * drains and stops. `--print-web-digest` prints the browser bundle's SHA-256 and exits.
+ * drains and stops. `--print-web-digest` prints the browser bundle's SHA-256 and exits. Its
+ * flags' defaults and their help text come from the server's option table (`DEFAULT_OPTIONS`,
+ * `DEFAULT_LIMITS`): a flag that is not given is left to the server's default.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { bundleDigest, type ServerOptions, startServer } from '@parley/server';
+import {
+  bundleDigest,
+  DEFAULT_LIMITS,
+  DEFAULT_OPTIONS,
+  LOG_LEVELS,
+  type ServerOptions,
+  startServer,
+} from '@parley/server';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** The `parley serve` part of `parley --help`, its defaults read from the server's option table. */
+export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
+               [--sync full|normal] [--log-level L] [--log-file FILE]
+               [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
+      Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
+      interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
+      --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
+      --bus (or $PARLEY_BUS): deliver across several nodes sharing that database (NATS or Redis),
+      --invite-only: registration needs a code from \`parley admin invite\`, --sync: full makes an
+      acknowledged message survive power loss, normal only a crash (default ${DEFAULT_OPTIONS.sync}),
+      --log-level: ${LOG_LEVELS.join('|')} (default ${DEFAULT_OPTIONS.logLevel}), --log-file: append JSON
+      log lines to FILE instead of standard output. Logs never contain message bodies or keys.
+      Retention: --queue-ttl-days (default ${DEFAULT_LIMITS.queueTtlMs / DAY_MS}) how long undelivered messages wait,
+      --send-log-hours (default ${DEFAULT_LIMITS.sendLogRetentionMs / HOUR_MS}; 0 = about a minute) how long send ids are kept for retries.
+      No IP addresses or last-seen times are kept at all.
+      --web-dir: the built browser client to serve (default packages/web/dist);
+      --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
+`;
+
+/** A number flag, or undefined when it is not given. */
+function numberFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}
 
 /** Where `npm ci` / `npm run build:web` put the browser client: packages/web/dist. */
 function defaultWebDir(): string {
@@ -25,39 +59,13 @@ export async function serve(flags: Flags): Promise<number> {
     process.stdout.write(`${bundleDigest(webDir).digest}\n`);
     return EXIT.ok;
   }
-  const port = flags.port === undefined ? 8787 : Number(flags.port);
-  const db = flags.db ?? process.env.PARLEY_DB;
-  if (db !== undefined && !/^postgres(ql)?:\/\//.test(db))
-    throw new CliError('--db takes a postgres:// URL', EXIT.usage);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage);
-  if (flags.sync !== undefined && flags.sync !== 'full' && flags.sync !== 'normal') {
-    throw new CliError('--sync must be full or normal', EXIT.usage);
-  }
-  const days = flags['queue-ttl-days'] === undefined ? 30 : Number(flags['queue-ttl-days']);
-  const hours = flags['send-log-hours'] === undefined ? 168 : Number(flags['send-log-hours']);
-  if (!(days > 0) || !(hours >= 0))
-    throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
-  const logLevel = flags['log-level'] ?? 'info';
-  if (!LOG_LEVELS.has(logLevel))
-    throw new CliError(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}`, EXIT.usage);
+  const options = serveOptions(flags, process.env, webDir);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({
-      port,
-      host: flags.host ?? '127.0.0.1',
-      dataDir: resolve(flags.data ?? './parley-data'),
-      db: flags.db ?? process.env.PARLEY_DB,
-      bus: flags.bus ?? process.env.PARLEY_BUS,
-      inviteOnly: flags['invite-only'] ?? false,
-      sync: (flags.sync as 'full' | 'normal' | undefined) ?? 'full',
-      logLevel: logLevel as ServerOptions['logLevel'],
-      limits: { queueTtlMs: days * 24 * 3600 * 1000, sendLogRetentionMs: hours * 3600 * 1000 },
-      logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
-      webDir,
-    });
+    server = await startServer(options);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(`port ${port} is in use; choose another with --port`, EXIT.failure);
+      throw new CliError(`port ${options.port} is in use; choose another with --port`, EXIT.failure);
     }
     throw err;
   }
@@ -77,4 +85,47 @@ export async function serve(flags: Flags): Promise<number> {
     process.on('SIGTERM', stop);
   });
   return EXIT.ok;
+}
+
+/**
+ * The server options `flags` (and `$PARLEY_DB`, `$PARLEY_BUS` in `env`) ask for, checked; an
+ * option whose flag is not given is left out, so the server's default applies. Throws a usage
+ * `CliError` for a bad value.
+ */
+export function serveOptions(
+  flags: Flags,
+  env: Readonly<Record<string, string | undefined>>,
+  webDir: string,
+): Parameters<typeof startServer>[0] & { port: number } {
+  const port = numberFlag(flags.port) ?? DEFAULT_OPTIONS.port;
+  const db = flags.db ?? env.PARLEY_DB;
+  if (db !== undefined && !/^postgres(ql)?:\/\//.test(db))
+    throw new CliError('--db takes a postgres:// URL', EXIT.usage);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('--port must be 0-65535', EXIT.usage);
+  if (flags.sync !== undefined && flags.sync !== 'full' && flags.sync !== 'normal') {
+    throw new CliError('--sync must be full or normal', EXIT.usage);
+  }
+  const days = numberFlag(flags['queue-ttl-days']);
+  const hours = numberFlag(flags['send-log-hours']);
+  if (!(days === undefined || days > 0) || !(hours === undefined || hours >= 0))
+    throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
+  const logLevel = flags['log-level'];
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
+    throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, EXIT.usage);
+  return {
+    port,
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    dataDir: resolve(flags.data ?? DEFAULT_OPTIONS.dataDir),
+    db,
+    bus: flags.bus ?? env.PARLEY_BUS,
+    ...(flags['invite-only'] === undefined ? {} : { inviteOnly: flags['invite-only'] }),
+    ...(flags.sync === undefined ? {} : { sync: flags.sync }),
+    ...(logLevel === undefined ? {} : { logLevel: logLevel as ServerOptions['logLevel'] }),
+    limits: {
+      ...(days === undefined ? {} : { queueTtlMs: days * DAY_MS }),
+      ...(hours === undefined ? {} : { sendLogRetentionMs: hours * HOUR_MS }),
+    },
+    logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
+    webDir,
+  };
 }
