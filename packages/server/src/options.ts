@@ -39,6 +39,8 @@ export interface Limits {
   /** Bundle fetches per second per account and burst (one-time prekeys are scarce). */
   readonly fetchRate: number;
   readonly fetchBurst: number;
+  /** With several nodes, how often each tells the others what it allowed per account (they share one limit). */
+  readonly usageReportMs: number;
   /** Delivered-but-unacknowledged messages per connection. */
   readonly maxInFlight: number;
   /** One-time prekeys most a device may have stored. */
@@ -124,6 +126,7 @@ export const DEFAULT_LIMITS: Limits = {
   sendBurst: 200,
   fetchRate: 5,
   fetchBurst: 50,
+  usageReportMs: 1000,
   maxInFlight: 256,
   maxStoredPreKeys: 500,
   lowPreKeyThreshold: 20,

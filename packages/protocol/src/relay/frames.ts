@@ -12,8 +12,11 @@ import { concatBytes, u32be, utf8 } from '../bytes.ts';
 /** The relay API version every client frame carries. */
 export const RELAY_API_VERSION = 1;
 
+/** Bounds of an account name, in characters. */
+export const ACCOUNT_NAME_MIN_LENGTH = 3;
+export const ACCOUNT_NAME_MAX_LENGTH = 32;
 /** Account names: 3–32 characters of `[a-z0-9_.-]`. */
-export const ACCOUNT_NAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
+export const ACCOUNT_NAME_PATTERN = new RegExp(`^[a-z0-9_.-]{${ACCOUNT_NAME_MIN_LENGTH},${ACCOUNT_NAME_MAX_LENGTH}}$`);
 
 /** Bounds of a send's transport id (`messageId`), in characters. */
 export const MESSAGE_ID_MIN_LENGTH = 8;
@@ -238,6 +241,9 @@ export interface StaleDevicesDetails {
   /** Devices whose identity is not the one the sender encrypted for. */
   readonly changed?: number[];
 }
+
+/** Length of the challenge nonce the server sends and a device signs (`authSignedBytes`). */
+export const AUTH_NONCE_LENGTH = 32;
 
 const AUTH_LABEL = utf8('Parley/v1/relay-auth');
 

@@ -3,7 +3,12 @@
  * value) and throws a `ServerError` with `BAD_FRAME` (or the more precise code the relay API
  * defines: `INVALID_NAME`, `MESSAGE_TOO_LARGE`).
  */
-import { ACCOUNT_NAME_PATTERN, fromBase64Url } from '@parley/protocol';
+import {
+  ACCOUNT_NAME_MAX_LENGTH,
+  ACCOUNT_NAME_MIN_LENGTH,
+  ACCOUNT_NAME_PATTERN,
+  fromBase64Url,
+} from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -76,7 +81,10 @@ class ArgsReader implements Args {
   accountName(name: string): string {
     const v = this.a[name];
     if (typeof v !== 'string' || !ACCOUNT_NAME_PATTERN.test(v)) {
-      throw new ServerError('INVALID_NAME', `expected ${this.at(name)} of 3-32 characters from [a-z0-9_.-]`);
+      throw new ServerError(
+        'INVALID_NAME',
+        `expected ${this.at(name)} of ${ACCOUNT_NAME_MIN_LENGTH}-${ACCOUNT_NAME_MAX_LENGTH} characters from [a-z0-9_.-]`,
+      );
     }
     return v;
   }

@@ -9,7 +9,7 @@
  * order it made them) while their durable writes are batched by the hub.
  */
 import { randomBytes } from 'node:crypto';
-import { type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protocol';
+import { AUTH_NONCE_LENGTH, type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
@@ -40,7 +40,7 @@ export function serveConnection(
   const queue: ClientFrame[] = [];
   let draining = false;
   const conn: ConnectionState = {
-    nonce: randomBytes(32),
+    nonce: randomBytes(AUTH_NONCE_LENGTH),
     authFailures: 0,
     auth: undefined,
     link: undefined,
@@ -75,7 +75,7 @@ export function serveConnection(
     send(frame);
   };
   const challenge = (): void => {
-    conn.nonce = randomBytes(32);
+    conn.nonce = randomBytes(AUTH_NONCE_LENGTH);
     send({ type: 'challenge', nonce: toBase64Url(conn.nonce) });
   };
 
@@ -161,7 +161,7 @@ export function serveConnection(
       throw Object.assign(err as object, { requestId: frame.id });
     } finally {
       // Every handshake attempt uses the challenge up (success included).
-      if (isHandshake && conn.auth !== undefined) conn.nonce = randomBytes(32);
+      if (isHandshake && conn.auth !== undefined) conn.nonce = randomBytes(AUTH_NONCE_LENGTH);
     }
   };
 

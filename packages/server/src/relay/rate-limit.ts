@@ -3,6 +3,7 @@
  * tokens per second up to `burst`; `take` answers how long to wait when it is empty.
  */
 import { type AccountUsage, type Bus, MAX_USAGE_ENTRIES } from '../bus/bus.ts';
+import type { Limits } from '../options.ts';
 
 /** A token bucket over an injected clock (milliseconds). */
 export interface TokenBucket {
@@ -96,12 +97,12 @@ export interface UsageSharing {
 
 /**
  * The per-account limits of a node. On one node they are its buckets. With several nodes
- * (`sharing`), each node publishes once a second what it allowed per account (a `usage` bus event,
+ * (`sharing`), each node publishes every `usageReportMs` (a second) what it allowed per account (a `usage` bus event,
  * `report`) and charges what the others publish to its own buckets (`absorb`): an account's
  * devices spread over N nodes then share one limit, give or take a second's worth per node.
  */
 export function createAccountLimits(
-  limits: { sendRate: number; sendBurst: number; fetchRate: number; fetchBurst: number },
+  limits: Pick<Limits, 'sendRate' | 'sendBurst' | 'fetchRate' | 'fetchBurst' | 'usageReportMs'>,
   sharing?: UsageSharing,
 ) {
   const shared = sharing !== undefined;
@@ -132,7 +133,7 @@ export function createAccountLimits(
   const reporter = sharing
     ? setInterval(() => {
         for (const usage of self.report()) sharing.bus.publish({ type: 'usage', node: sharing.node, usage });
-      }, 1000)
+      }, limits.usageReportMs)
     : undefined;
   reporter?.unref();
   sharing?.bus.subscribe((e) => {
