@@ -69,6 +69,10 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
     assert.equal((await alice.conn.next((f) => f.type === 'error')).code, 'UNKNOWN_VERSION');
     const r = await alice.conn.request('delete-everything', {});
     assert.equal(r.code, 'UNKNOWN_OP');
+    // Ops are looked up in the op table: names an object inherits are not ops.
+    for (const op of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      assert.equal((await alice.conn.request(op, {})).code, 'UNKNOWN_OP', op);
+    }
     await stillWorks(alice);
   });
 

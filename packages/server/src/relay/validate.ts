@@ -1,7 +1,8 @@
 /**
- * Checks for what clients send: the frame envelope and each request's arguments. Every check
- * names the field it rejects (never its value) and throws a `ServerError` with `BAD_FRAME`
- * (or the more precise code the relay API defines).
+ * Checks the envelope of what clients send (each request's arguments are read by its op through
+ * `args.ts`). Every check names the field it rejects (never its value) and throws a
+ * `ServerError` with `BAD_FRAME` (or the more precise code the relay API defines). An op name is
+ * known when the op table (`ops.ts`) has a handler for it: there is no second list of names.
  */
 import { type ClientFrame, RELAY_API_VERSION } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
