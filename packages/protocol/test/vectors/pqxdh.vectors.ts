@@ -18,6 +18,7 @@ import {
   generateSignedPreKey,
   type KemPreKeyRecord,
   type MemoryPreKeyStore,
+  type MemorySessionStore,
   type OneTimePreKeyRecord,
   type PreKeyBundle,
   processPreKeyBundle,
@@ -29,6 +30,7 @@ import { kdfRootKey } from '../../src/ratchet/kdf.ts';
 import {
   type DeviceSeeds,
   deviceFrom,
+  type FixedRandom,
   fixedBytes,
   fixedRandom,
   fromHex,
@@ -145,7 +147,7 @@ export function contextOf(
   identity: DeviceIdentityKeyPair,
   draws: readonly Hex[],
   preKeyStore: MemoryPreKeyStore = createMemoryPreKeyStore(),
-): SessionContext & { readonly random: ReturnType<typeof fixedRandom> } {
+): SessionContext & { readonly random: FixedRandom; readonly sessionStore: MemorySessionStore } {
   return {
     provider,
     random: fixedRandom(draws),

@@ -88,8 +88,8 @@ export async function build(provider: CryptoProvider, inputs: SessionInputs): Pr
   const alice = contextOf(provider, await deviceFrom(provider, inputs.alice), inputs.aliceDraws);
   const bobCtx = contextOf(provider, bob.identity, inputs.bobDraws, responderPreKeyStore(bob));
   const t = inputs.texts;
-  const aliceStore = alice.sessionStore as MemorySessionStore;
-  const bobStore = bobCtx.sessionStore as MemorySessionStore;
+  const aliceStore = alice.sessionStore;
+  const bobStore = bobCtx.sessionStore;
 
   await processPreKeyBundle(alice, BOB, bundleOf(bob, 'oneTime'));
   const a1 = await encrypt(alice, BOB, utf8(t.a1));
