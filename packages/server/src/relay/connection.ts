@@ -9,7 +9,7 @@
  * order it made them) while their durable writes are batched by the hub.
  */
 import { randomBytes } from 'node:crypto';
-import { type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protocol';
+import { type ClientFrame, RELAY_CLOSE_CODES, type ServerFrame, toBase64Url } from '@parley/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
@@ -19,14 +19,8 @@ import { runOp } from './ops.ts';
 import { createTokenBucket } from './rate-limit.ts';
 import { parseClientFrame } from './validate.ts';
 
-/** Close codes the server uses (4000–4999 are application codes). */
-export const CLOSE = {
-  handshakeTimeout: 4000,
-  tooManyAuthFailures: 4001,
-  replaced: 4002,
-  deviceRemoved: 4003,
-  shuttingDown: 1001,
-} as const;
+/** Close codes the server uses (defined once, in the protocol package, for server and client). */
+export const CLOSE = RELAY_CLOSE_CODES;
 
 /** Serves one socket until it closes. */
 export function serveConnection(
