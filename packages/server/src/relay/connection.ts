@@ -9,7 +9,13 @@
  * order it made them) while their durable writes are batched by the hub.
  */
 import { randomBytes } from 'node:crypto';
-import { type ClientFrame, RELAY_CLOSE_CODES, type ServerFrame, toBase64Url } from '@parley/protocol';
+import {
+  type ClientFrame,
+  type RateLimitedDetails,
+  RELAY_CLOSE_CODES,
+  type ServerFrame,
+  toBase64Url,
+} from '@parley/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
@@ -178,7 +184,11 @@ export function serveConnection(
         : data.length;
     const wait = frames.take(clock());
     if (wait > 0) {
-      sendError(new ServerError('RATE_LIMITED', 'too many frames on this connection', { retryAfterMs: wait }));
+      sendError(
+        new ServerError('RATE_LIMITED', 'too many frames on this connection', {
+          retryAfterMs: wait,
+        } satisfies RateLimitedDetails),
+      );
       return;
     }
     if (size > limits.maxFrameBytes) {

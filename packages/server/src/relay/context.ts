@@ -8,6 +8,7 @@ import {
   type DeliveryKind,
   type DeviceIdentityPublic,
   decodeDeviceIdentityPublic,
+  type RateLimitedDetails,
   type ServerFrame,
 } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
@@ -73,7 +74,10 @@ export function requireAuth(ctx: OpContext): { account: string; device: number }
 /** Takes a token from the account's bucket, or RATE_LIMITED with a retry hint. */
 export function rateLimit(bucket: BucketMap, account: string, now: number, what: string): void {
   const wait = bucket.take(account, now);
-  if (wait > 0) throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, { retryAfterMs: wait });
+  if (wait > 0)
+    throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, {
+      retryAfterMs: wait,
+    } satisfies RateLimitedDetails);
 }
 
 /** Reads `args.messageId`: the sender's transport id for a send, 8–64 characters of [A-Za-z0-9_-]. */

@@ -4,7 +4,12 @@
  * the device's identity key, credential naming this account and device) so it stores only
  * packages their owner vouched for; the adder's client checks them again.
  */
-import { checkKeyPackage, type DeviceIdentityPublic, toBase64Url } from '@parley/protocol';
+import {
+  checkKeyPackage,
+  type DeviceIdentityPublic,
+  type TooManyKeyPackagesDetails,
+  toBase64Url,
+} from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth } from './context.ts';
 import type { Args } from './validate.ts';
@@ -31,7 +36,7 @@ export async function uploadKeyPackages(a: Args, ctx: OpContext): Promise<{ keyP
   if (outcome.status === 'too-many') {
     throw new ServerError('BAD_FRAME', `a device may store at most ${max} one-time KeyPackages`, {
       keyPackages: outcome.count,
-    });
+    } satisfies TooManyKeyPackagesDetails);
   }
   return { keyPackages: outcome.count };
 }

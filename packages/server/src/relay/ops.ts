@@ -16,7 +16,9 @@ import {
   encodePreKeyBundle,
   MAX_DEVICES,
   MLKEM_PUBLIC_KEY_LENGTH,
+  type QueueFullDetails,
   type RelayOp,
+  type StaleDevicesDetails,
   toBase64Url,
   verifyDeviceIdentityPublic,
   verifyDeviceList,
@@ -190,7 +192,7 @@ async function fetchBundles(a: Args, ctx: OpContext) {
       devices: devices.map((d) => d.id),
       missing: [],
       extra: wanted.filter((id) => !devices.some((d) => d.id === id)),
-    });
+    } satisfies StaleDevicesDetails);
   }
   const bundles: { device: number; bundle: string }[] = [];
   for (const d of chosen) {
@@ -248,7 +250,7 @@ async function send(a: Args, ctx: OpContext) {
     if (outcome.status === 'queue-full') {
       throw new ServerError('QUEUE_FULL', 'a recipient device’s queue is full', {
         devices: outcome.devices.map((d) => d.device),
-      });
+      } satisfies QueueFullDetails);
     }
     return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
   });
@@ -300,7 +302,7 @@ function staleDevices(
     missing,
     extra,
     changed,
-  });
+  } satisfies StaleDevicesDetails);
 }
 
 async function updateDevices(a: Args, ctx: OpContext) {
