@@ -89,6 +89,7 @@ void detailsCoverEveryCode;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.every(isCount);
 const isMembers = (v: unknown): v is WireGroupMember[] =>
   Array.isArray(v) && v.every((m) => isRecord(m) && typeof m.name === 'string' && isIds(m.devices));
@@ -106,7 +107,7 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
     (v.changed === undefined || isIds(v.changed)),
   QUEUE_FULL: (v) =>
     isRecord(v) && (v.devices === undefined || isIds(v.devices)) && (v.members === undefined || isMembers(v.members)),
-  RATE_LIMITED: (v) => isRecord(v) && isCount(v.retryAfterMs),
+  RATE_LIMITED: (v) => isRecord(v) && isMs(v.retryAfterMs),
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
 };
 
