@@ -43,6 +43,13 @@ export interface Contacts {
   /** Accepts the pending key (after the user compared safety numbers or chose to trust it). */
   acceptPending(name: string): Contact;
   setVerified(name: string, verified: boolean): void;
+  /**
+   * Stores the contacts another device of this account handed over while linking this one
+   * (their pinned keys and verified states, already inside the sealed, authenticated payload).
+   */
+  importLinked(
+    contacts: readonly { name: string; accountKey: Uint8Array; deviceList: Uint8Array; verified: boolean }[],
+  ): void;
 }
 
 /** Opens the contacts table over the home database. */
@@ -58,6 +65,9 @@ export function createContacts(db: HomeDatabase, provider: CryptoProvider): Cont
          list_version = ?, verified = 0, pending_key = NULL, pending_list = NULL WHERE name = ?`,
     ),
     verified: db.prepare('UPDATE contacts SET verified = ? WHERE name = ?'),
+    importLinked: db.prepare(
+      'INSERT OR REPLACE INTO contacts (name, account_key, device_list, list_version, verified) VALUES (?, ?, ?, ?, ?)',
+    ),
   };
   const toContact = (r: Record<string, unknown>): Contact => ({
     name: r.name as string,
@@ -119,6 +129,12 @@ export function createContacts(db: HomeDatabase, provider: CryptoProvider): Cont
     },
     setVerified(name, verified) {
       q.verified.run(verified ? 1 : 0, name);
+    },
+    importLinked(list) {
+      for (const c of list) {
+        const version = decodeSignedDeviceList(c.deviceList).version;
+        q.importLinked.run(c.name, c.accountKey, c.deviceList, version, c.verified ? 1 : 0);
+      }
     },
   };
 }

@@ -171,6 +171,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     try {
       frame = JSON.parse(String(data)) as ServerFrame;
     } catch {
+      // Not JSON: no frame of the relay's, so nothing to answer or deliver; a request it may have
+      // stood for times out.
       return;
     }
     if (frame.type === 'challenge') {
@@ -178,6 +180,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       try {
         nonce = fromBase64Url('nonce', frame.nonce);
       } catch {
+        // A garbled challenge cannot be answered; the server's handshake timeout closes the socket.
         return;
       }
       void onChallenge(nonce);
@@ -218,6 +221,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     }
     ws = socket;
     socket.addEventListener('message', (e) => onMessage(e.data));
+    // An error is always followed by `close`, which handles it.
     socket.addEventListener('error', () => {});
     socket.addEventListener('close', ({ code }) => {
       if (ws !== socket) return;
