@@ -3,8 +3,14 @@
  * store, fan-out, outbox lane, inbox and receipts), run by the shared outbox runner
  * (`delivery/`) and trusting only what the directory (`directory/`) trusts.
  */
-import type { CryptoProvider, DeviceListEntry, RandomSource, SessionContext } from '@parley/protocol';
-import { toBase64Url, utf8 } from '@parley/protocol';
+import {
+  type CryptoProvider,
+  type DeviceListEntry,
+  type RandomSource,
+  type SessionContext,
+  toBase64Url,
+  utf8,
+} from '@parley/protocol';
 import { MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
