@@ -110,7 +110,8 @@ describe('a send whose answer is lost on a live connection', () => {
       home: world.home('lost-alice'),
       name: 'lost-alice',
       server: proxy.url,
-      requestTimeoutMs: 1500,
+      // Short enough to see the retry, long enough for registration through the proxy on a busy machine.
+      requestTimeoutMs: 3000,
       maxBackoffMs: 200,
     });
     const bob = await world.register('lost-bob');
