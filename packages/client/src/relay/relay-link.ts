@@ -155,6 +155,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       first = undefined;
       options.onState('connected');
     } catch (err) {
+      // After the first connect no caller waits on a handshake: a refused one is answered by the
+      // server's next challenge (tried again) until it closes the socket, and the link reconnects.
       if (first !== undefined) {
         first.reject(err);
         first = undefined;
