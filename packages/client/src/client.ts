@@ -4,8 +4,9 @@
  * `registerAccount` creates a home and an account; `openClient` loads an existing home;
  * `connect` authenticates and starts receiving. Sending goes through a durable outbox (a send
  * made offline goes out when the link returns); receiving decrypts, stores, emits an event and
- * only then acknowledges. The conversation logic (encrypt/fan-out, decrypt/trust, retries)
- * lives in `messaging.ts`.
+ * only then acknowledges. The client only wires the parts together: trust in keys is the
+ * directory's (`directory/`), one-to-one messaging is `messaging.ts` over `direct/`, groups
+ * are `groups/`, and both outboxes run on `delivery/`'s runner. It holds no SQL.
  */
 import {
   ACCOUNT_NAME_PATTERN,
@@ -21,8 +22,16 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createDirectStore } from './direct/store.ts';
+import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
 import { ClientError, isRelayRefusal } from './errors.ts';
-import { type ClientEvent, type ConversationSummary, createEventHub, type StoredMessage } from './events.ts';
+import {
+  type ClientEvent,
+  type ConversationSummary,
+  createEventHub,
+  type StoredMessage,
+  type WarningCode,
+} from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
 import { type HomeDatabase, whenDurable } from './home/database.ts';
@@ -30,7 +39,7 @@ import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
 import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
-import { createMessaging, type KeyChangePolicy, type Messaging } from './messaging.ts';
+import { createMessaging, type Messaging } from './messaging.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
 
@@ -228,16 +237,28 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   let isDrained = false;
   let closed = false;
 
+  const directStore = createDirectStore(db);
+  const directory: Directory = createDirectory({
+    provider,
+    clock,
+    contacts,
+    events,
+    keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
+    profile: () => profile,
+    setOwnList: (list) => linkDeps.setOwnList(list),
+    link: () => link,
+    keyReplaced: (name, oldDevices, note) => messaging.keyReplaced(name, oldDevices, note),
+  });
+
   const messaging: Messaging = createMessaging({
-    db,
+    store: directStore,
+    directory,
+    profiles,
     provider,
     random,
     clock,
     profile: () => profile,
-    setOwnList: (list) => linkDeps.setOwnList(list),
-    keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
     receipts: options.receipts ?? false,
-    contacts,
     stores,
     events,
     link: () => link,
@@ -251,14 +272,18 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     profile: () => profile,
     events,
     link: () => link,
-    trustedDevices: (name) => messaging.trustedDevices(name),
-    refreshContact: (name) => messaging.refreshContact(name),
-    checkServed: (name, key, list) => messaging.checkServed(name, key, list),
+    directory,
   });
   const idle = async (): Promise<void> => {
     await messaging.idle();
     await groups.idle();
   };
+
+  /** A `.catch` handler that reports a background failure as a `warning` event. */
+  const warn =
+    (code: WarningCode) =>
+    (err: unknown): void =>
+      events.warn(code, err);
 
   // One refill at a time: each reads the server's counts afresh, so overlapping triggers never double the stock.
   let refilling: Promise<void> = Promise.resolve();
@@ -278,6 +303,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
 
   const refillPreKeys = (): Promise<void> => {
     refilling = refilling
+      // The previous refill's caller got its error; this one starts afresh either way.
       .catch(() => {})
       .then(async () => {
         const current = link;
@@ -322,8 +348,9 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         if (frame.type === 'deliver') {
           if (frame.kind === 'group' || frame.kind === 'welcome') groups.receive(frame);
           else messaging.receive(frame);
-        } else if (frame.type === 'keys-low') void refillPreKeys().catch(() => {});
-        else if (frame.type === 'key-packages-low') void groups.refillKeyPackages().catch(() => {});
+        } else if (frame.type === 'keys-low') void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
+        else if (frame.type === 'key-packages-low')
+          void groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
         else if (frame.type === 'drained') {
           void idle().then(() => {
             isDrained = true;
@@ -336,8 +363,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       onState(state) {
         events.emit({ type: 'connection', state });
         if (state === 'connected') {
-          void refillPreKeys().catch(() => {});
-          void groups.onConnected().catch(() => {});
+          void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
+          void groups.onConnected().catch(warn('GROUP_RESUME_FAILED'));
           messaging.flushOutbox();
         }
       },
@@ -353,8 +380,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       if (link !== undefined) return;
       await start('auth');
       // A freshly linked device has no prekeys on the server yet: publish them before going on.
-      await refillPreKeys().catch(() => {});
-      await groups.refillKeyPackages().catch(() => {});
+      await refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
+      await groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
     },
     async send(to, text) {
       return messaging.send(to, text, false);
@@ -379,7 +406,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async safety(name) {
       let contact = contacts.get(name);
       if (contact === undefined) {
-        await messaging.refreshContact(name);
+        await directory.refresh(name);
         contact = contacts.get(name);
       }
       if (contact === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name}`);
@@ -416,12 +443,11 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     devices() {
       const names = profiles.deviceNames();
-      const seen = db.prepare('SELECT MAX(received_at) FROM messages WHERE sender = ? AND sender_device = ?').pluck();
       return profile.deviceList.devices.map((d) => ({
         id: d.id,
         name: names[String(d.id)],
         current: d.id === profile.device,
-        lastSeen: (seen.get(profile.name, d.id) as number | null) ?? undefined,
+        lastSeen: directStore.lastSeen(profile.name, d.id),
       }));
     },
     async removeDevice(id) {
@@ -440,10 +466,11 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       if (closed) return;
       closed = true;
       groups.stop();
+      messaging.stop();
       link?.close();
       await idle();
       events.end();
-      await whenDurable(db)?.catch(() => {});
+      await whenDurable(db)?.catch(warn('SAVE_FAILED'));
       db.close();
     },
   };

@@ -2,7 +2,7 @@
  * The client SDK's error family. Codes are stable API for the CLI and UIs; messages say what a
  * person can do and never contain message text or key material.
  */
-import type { RelayErrorCode } from '@parley/protocol';
+import type { RelayErrorCode, RelayErrorDetails } from '@parley/protocol';
 
 /** Every code a `ClientError` can carry. */
 export type ClientErrorCode =
@@ -42,7 +42,10 @@ export class ClientError extends Error {
   readonly code: ClientErrorCode;
   /** For `SERVER_REFUSED`: the relay's error code. */
   readonly relayCode: RelayErrorCode | undefined;
-  /** For `SERVER_REFUSED`: the relay's details (e.g. the stale device set). */
+  /**
+   * For `SERVER_REFUSED`: the relay's details, checked against the code's shape
+   * (`readRelayErrorDetails`); read them through `isRelayRefusal`, which types them.
+   */
   readonly details: unknown;
 
   constructor(
@@ -63,7 +66,17 @@ export function isClientError(err: unknown, code?: ClientErrorCode): err is Clie
   return err instanceof ClientError && (code === undefined || err.code === code);
 }
 
-/** True when `err` is the relay refusing with `relayCode`. */
-export function isRelayRefusal(err: unknown, relayCode: RelayErrorCode): err is ClientError {
+/**
+ * A relay refusal with code `C`: its `details` have that code's shape, or are `undefined` when
+ * the server sent none (or sent something else, which the link drops).
+ */
+export type RelayRefusal<C extends RelayErrorCode> = ClientError & {
+  readonly code: 'SERVER_REFUSED';
+  readonly relayCode: C;
+  readonly details: RelayErrorDetails[C] | undefined;
+};
+
+/** True when `err` is the relay refusing with `relayCode`; narrows `err.details` to that code's details. */
+export function isRelayRefusal<C extends RelayErrorCode>(err: unknown, relayCode: C): err is RelayRefusal<C> {
   return isClientError(err, 'SERVER_REFUSED') && err.relayCode === relayCode;
 }

@@ -26,25 +26,77 @@ export interface StoredMessage {
 
 /** A conversation in the list: its last line and how many incoming messages are unread. */
 export interface ConversationSummary {
-  /** The other account, or `group:ID`. */
+  /** The conversation id: the other account, or a group's (`parsePeer` tells which). */
   readonly peer: string;
   readonly last: StoredMessage;
   readonly unread: number;
 }
 
+/** A row of the `messages` table (one-to-one and group lines alike). */
+export interface MessageRow {
+  readonly row: number;
+  readonly id: string;
+  readonly peer: string;
+  readonly direction: StoredMessage['direction'];
+  readonly sender: string;
+  readonly sender_device: number;
+  readonly text: string;
+  readonly sent_at: number;
+  readonly received_at: number | null;
+  readonly status: StoredMessage['status'];
+}
+
 /** A `messages` table row as a `StoredMessage`. */
-export function storedMessageFromRow(r: Record<string, unknown>): StoredMessage {
+export function storedMessageFromRow(r: MessageRow): StoredMessage {
   return {
-    id: r.id as string,
-    peer: r.peer as string,
-    direction: r.direction as StoredMessage['direction'],
-    sender: r.sender as string,
-    senderDevice: r.sender_device as number,
-    text: r.text as string,
-    sentAt: r.sent_at as number,
-    receivedAt: (r.received_at as number | null) ?? undefined,
-    status: r.status as StoredMessage['status'],
+    id: r.id,
+    peer: r.peer,
+    direction: r.direction,
+    sender: r.sender,
+    senderDevice: r.sender_device,
+    text: r.text,
+    sentAt: r.sent_at,
+    receivedAt: r.received_at ?? undefined,
+    status: r.status,
   };
+}
+
+/**
+ * Something went wrong in the background that no caller is waiting for (a refill, a resumed
+ * commit, a delivery that will come again). The client goes on; these say what it skipped.
+ */
+export type WarningCode =
+  /** Topping up one-time prekeys on the server failed; tried again on the next connection or `keys-low`. */
+  | 'PREKEY_REFILL_FAILED'
+  /** Topping up MLS KeyPackages failed; tried again on the next connection or `key-packages-low`. */
+  | 'KEY_PACKAGE_REFILL_FAILED'
+  /** A delivery could not be processed; it is not acknowledged, so the server delivers it again. */
+  | 'DELIVERY_NOT_PROCESSED'
+  /** A held message could not be released; it stays held and is tried again on the next accept. */
+  | 'HELD_RELEASE_FAILED'
+  /** A pass of an outbox failed; the messages stay queued for the next pass. */
+  | 'OUTBOX_FAILED'
+  /** Work on groups after (re)connecting (resubmitting a commit, a periodic key update) failed. */
+  | 'GROUP_RESUME_FAILED'
+  /** Adding or removing this account's own devices in its groups failed; tried again on the next connection. */
+  | 'GROUP_DEVICE_SYNC_FAILED'
+  /** Committing the removal of a member who announced leaving failed; another member may commit it. */
+  | 'GROUP_REMOVAL_FAILED'
+  /** Saving the home before closing failed; the last changes may be lost. */
+  | 'SAVE_FAILED';
+
+/**
+ * A short, secret-free name of what failed: a `ClientError`'s relay or client code, a
+ * `ProtocolError`'s code, else the error's class name.
+ */
+export function warningCause(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const e = err as { relayCode?: unknown; code?: unknown; name?: unknown };
+    if (typeof e.relayCode === 'string') return e.relayCode;
+    if (typeof e.code === 'string') return e.code;
+    if (typeof e.name === 'string') return e.name;
+  }
+  return 'UNKNOWN';
 }
 
 /** Everything the SDK reports. */
@@ -90,11 +142,15 @@ export type ClientEvent =
       readonly reason: string;
     }
   /** Everything queued for this device before it connected has been processed. */
-  | { readonly type: 'drained' };
+  | { readonly type: 'drained' }
+  /** Background work failed (see `WarningCode`); `cause` names the error (a code, never its message). */
+  | { readonly type: 'warning'; readonly code: WarningCode; readonly cause: string };
 
 /** Fan-out of events to subscribers. */
 export interface EventHub {
   emit(event: ClientEvent): void;
+  /** Emits a `warning` for `err` (its code only, never its message). */
+  warn(code: WarningCode, err: unknown): void;
   subscribe(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   end(): void;
 }
@@ -103,9 +159,13 @@ export interface EventHub {
 export function createEventHub(): EventHub {
   const subscribers = new Set<{ push(e: ClientEvent | undefined): void }>();
   let ended = false;
+  const emit = (event: ClientEvent): void => {
+    for (const s of subscribers) s.push(event);
+  };
   return {
-    emit(event) {
-      for (const s of subscribers) s.push(event);
+    emit,
+    warn(code, err) {
+      emit({ type: 'warning', code, cause: warningCause(err) });
     },
     end() {
       ended = true;

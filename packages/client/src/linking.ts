@@ -22,6 +22,7 @@ import {
   openLinkPayload,
   type RandomSource,
   RELAY_API_VERSION,
+  type ServerFrame,
   type SignedDeviceList,
   sealLinkPayload,
   signDeviceList,
@@ -31,8 +32,8 @@ import {
   verifyDeviceList,
   verifyLinkOffer,
 } from '@parley/protocol';
-import { ClientError, isClientError } from './errors.ts';
-import type { Contacts } from './home/contacts.ts';
+import { ClientError, isRelayRefusal } from './errors.ts';
+import { type Contacts, createContacts } from './home/contacts.ts';
 import { whenDurable } from './home/database.ts';
 import { createProfileStore, type Profile } from './home/profile.ts';
 import type { ClientPlatform } from './platform.ts';
@@ -86,7 +87,9 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
   const identity = encodeDeviceIdentityPublic(device.publicIdentity);
   const mac = await linkOfferMac(provider, code, identity, options.deviceName);
 
-  type Frame = { type: string; id?: number; code?: string; message?: string; body?: string };
+  // The new device has no account to authenticate yet, so it does not open a relay link: its one
+  // socket is a link channel, which ends with the connection (nothing to reconnect to).
+  type Frame = ServerFrame;
   let ws: ReturnType<ClientPlatform['openWebSocket']>;
   try {
     ws = platform.openWebSocket(relayWebSocketUrl(options.server), 4 * 1024 * 1024);
@@ -101,6 +104,7 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
     try {
       f = JSON.parse(String(e.data)) as Frame;
     } catch {
+      // Not JSON: not a frame of the relay's; the link waits for the ones that are.
       return;
     }
     onFrame(f);
@@ -115,10 +119,10 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
           mac: toBase64Url(mac),
         };
         ws.send(JSON.stringify({ v: RELAY_API_VERSION, type: 'request', id: 1, op: 'link-open', args }));
-      } else if (f.id === 1) {
+      } else if ((f.type === 'response' || f.type === 'error') && f.id === 1) {
         onFrame = () => {};
         if (f.type === 'response') resolve();
-        else reject(new ClientError('SERVER_REFUSED', `server refused: ${f.message}`));
+        else reject(new ClientError('SERVER_REFUSED', `server refused: ${f.message}`, { relayCode: f.code }));
       }
     };
     const unreachable = () =>
@@ -175,19 +179,14 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
         };
         profiles.save(profile);
         for (const [id, n] of Object.entries(p.deviceNames)) profiles.setDeviceName(Number(id), n);
-        const insert = db.prepare(
-          'INSERT OR REPLACE INTO contacts (name, account_key, device_list, list_version, verified) VALUES (?, ?, ?, ?, ?)',
+        createContacts(db, provider).importLinked(
+          p.contacts.map((c) => ({
+            name: c.name,
+            accountKey: fromBase64Url('accountKey', c.accountKey),
+            deviceList: fromBase64Url('deviceList', c.deviceList),
+            verified: c.verified,
+          })),
         );
-        for (const c of p.contacts) {
-          const cl = fromBase64Url('deviceList', c.deviceList);
-          insert.run(
-            c.name,
-            fromBase64Url('accountKey', c.accountKey),
-            cl,
-            decodeSignedDeviceList(cl).version,
-            c.verified ? 1 : 0,
-          );
-        }
         await whenDurable(db);
         return { name: p.name, device: p.device };
       })()
@@ -251,7 +250,7 @@ export async function acceptLink(
   try {
     offer = await deps.link().request('link-get', { channel: toBase64Url(code.channel) });
   } catch (err) {
-    if (isClientError(err, 'SERVER_REFUSED') && err.relayCode === 'UNKNOWN_CHANNEL') {
+    if (isRelayRefusal(err, 'UNKNOWN_CHANNEL')) {
       throw new ClientError(
         'INVALID_ARGUMENT',
         'unknown or expired link code: start `parley link` again on the new device',

@@ -13,12 +13,13 @@ import { createWebPlatform } from './web-platform.ts';
 
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';
-export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal } from './errors.ts';
-export type { ClientEvent, ConversationSummary, StoredMessage } from './events.ts';
-export { type GroupInfo, groupPeer } from './groups/groups.ts';
+export type { KeyChangePolicy } from './directory/directory.ts';
+export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
+export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
+export type { GroupInfo } from './groups/groups.ts';
 export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } from './home/indexeddb-image-store.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';
-export type { KeyChangePolicy } from './messaging.ts';
+export { formatPeer, groupIdOf, groupPeer, type Peer, parsePeer } from './peer.ts';
 export type { ClientPlatform } from './platform.ts';
 export { createWebPlatform, type SqliteWasmSource } from './web-platform.ts';
 

@@ -26,6 +26,7 @@ export type * from './random.ts';
 export { initReceiver, initSender, ratchetDecrypt, ratchetEncrypt } from './ratchet/ratchet.ts';
 export * from './ratchet/state.ts';
 export * from './relay/frames.ts';
+export * from './relay/refusals.ts';
 export * from './safety-number/safety-number.ts';
 export * from './session/cipher.ts';
 export * from './session/record.ts';

@@ -1,7 +1,8 @@
 /**
  * Dates and times as people read them, in their locale: a day heading ("Today", "Yesterday",
- * or the date) and a clock time.
+ * or the date) and a clock time; a conversation's title.
  */
+import { parsePeer } from '@parley/client/web';
 
 const dayKey = (ms: number): string => new Date(ms).toDateString();
 
@@ -26,6 +27,7 @@ export const timeLabel = (ms: number): string =>
 
 /** A conversation's title: the account name, or the group's name. */
 export function peerTitle(peer: string, groupName: (id: string) => string | undefined): string {
-  if (!peer.startsWith('group:')) return peer;
-  return groupName(peer.slice('group:'.length)) ?? 'Group';
+  const conversation = parsePeer(peer);
+  if (conversation.kind === 'account') return conversation.name;
+  return groupName(conversation.groupId) ?? 'Group';
 }

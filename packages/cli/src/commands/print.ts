@@ -1,14 +1,14 @@
 /**
  * How the CLI shows messages and warnings.
  */
-import type { ClientEvent, ParleyClient, StoredMessage } from '@parley/client';
+import { type ClientEvent, groupIdOf, type ParleyClient, type StoredMessage } from '@parley/client';
 
 /**
  * One message as a line: `sender: text` (`[group] sender: text` in a group), or a JSON object
  * with `--json` (`group` set to the group id for group messages).
  */
 export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient): string {
-  const groupId = m.peer.startsWith('group:') ? m.peer.slice('group:'.length) : undefined;
+  const groupId = groupIdOf(m.peer);
   if (json) {
     return JSON.stringify({
       id: m.id,

@@ -9,7 +9,6 @@ import {
   checkKeyPackage,
   commitGroupChange,
   decodeGroupRecord,
-  type EpochMovedDetails,
   encodeGroupRecord,
   fromBase64Url,
   type GroupChange,
@@ -80,9 +79,9 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
       }
       throw err;
     }
-    if (name !== me()) await deps.checkServed(name, r.accountKey, r.deviceList);
-    else await deps.refreshContact(name);
-    const entries = deps.trustedDevices(name);
+    if (name !== me()) await deps.directory.checkServed(name, r.accountKey, r.deviceList);
+    else await deps.directory.refresh(name);
+    const entries = deps.directory.trustedDevices(name);
     const packages: KeyPackage[] = [];
     const devices: number[] = [];
     for (const { device, keyPackage } of r.keyPackages) {
@@ -109,7 +108,9 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
     } catch (err) {
       if (isRelayRefusal(err, 'EPOCH_MOVED')) {
         store.clearPending(groupId);
-        return { moved: (err.details as EpochMovedDetails).epoch };
+        // Without the server's epoch there is nothing to rebase onto: the change fails.
+        if (err.details === undefined) throw err;
+        return { moved: err.details.epoch };
       }
       throw err;
     }
@@ -200,7 +201,7 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
 
   /** This account's own devices: add the listed ones the group lacks, remove the unlisted. */
   const planOwnDevices: Planner = async (state) => {
-    const listed = deps.trustedDevices(me()).map((e) => e.id);
+    const listed = deps.directory.trustedDevices(me()).map((e) => e.id);
     const mine = groupLeaves(state).filter((l) => l.account === me());
     const stale = mine.filter((l) => !listed.includes(l.device)).map((l) => l.leaf);
     const missing = listed.filter((id) => !mine.some((l) => l.device === id));
@@ -262,7 +263,7 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
             await new Promise((r) => setTimeout(r, SYNC_RETRY_MS));
           }
         })
-        .catch(() => {});
+        .catch((err: unknown) => deps.events.warn('GROUP_DEVICE_SYNC_FAILED', err));
       return syncing;
     },
     syncing: () => syncing,

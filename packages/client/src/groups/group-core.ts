@@ -21,18 +21,18 @@ import {
   toBase64Url,
   type WireGroupMember,
 } from '@parley/protocol';
+import type { Directory } from '../directory/directory.ts';
 import { ClientError, isClientError } from '../errors.ts';
-import { type EventHub, storedMessageFromRow } from '../events.ts';
+import { type EventHub, type MessageRow, storedMessageFromRow } from '../events.ts';
 import type { HomeDatabase } from '../home/database.ts';
 import type { Profile } from '../home/profile.ts';
+import { statement } from '../home/statement.ts';
+import { groupPeer } from '../peer.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 import { createGroupStore, type GroupStore, type StoredGroup } from './group-store.ts';
 
 /** How long a rebase waits for the commit that moved the epoch to arrive. */
 const REBASE_WAIT_MS = 15_000;
-
-/** The conversation id of a group in the message history. */
-export const groupPeer = (groupId: string): string => `group:${groupId}`;
 
 /** A group as the SDK reports it. */
 export interface GroupInfo {
@@ -53,12 +53,8 @@ export interface GroupsDeps {
   profile(): Profile;
   readonly events: EventHub;
   link(): RelayLink | undefined;
-  /** The device list trusted for an account (own or pinned contact). */
-  trustedDevices(name: string): readonly DeviceListEntry[];
-  /** Fetches and checks an account's current list (pins on first sight; throws on a key change). */
-  refreshContact(name: string): Promise<void>;
-  /** Checks a served account key and list the way `refreshContact` does. */
-  checkServed(name: string, accountKey: string, deviceList: string): Promise<void>;
+  /** Trust in accounts' keys and device lists, shared with one-to-one messaging. */
+  readonly directory: Directory;
 }
 
 /** One line of a group conversation, as the messages table holds it. */
@@ -133,15 +129,15 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
 
   /** ts-mls's credential check: the leaf key must be the device's key on the account's signed list. */
   const config: ClientConfig = groupClientConfig(async ({ account, device }, signingKey) => {
-    let key = listedKey(deps.trustedDevices(account), device);
+    let key = listedKey(deps.directory.trustedDevices(account), device);
     if (key === undefined || !constantTimeEqual(key, signingKey)) {
       try {
-        await deps.refreshContact(account);
+        await deps.directory.refresh(account);
       } catch (err) {
         if (!isClientError(err, 'UNKNOWN_ACCOUNT') && !isClientError(err, 'UNTRUSTED_IDENTITY')) transient = true;
         return false;
       }
-      key = listedKey(deps.trustedDevices(account), device);
+      key = listedKey(deps.directory.trustedDevices(account), device);
     }
     return key !== undefined && constantTimeEqual(key, signingKey);
   }, deps.provider);
@@ -171,7 +167,7 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     `INSERT OR IGNORE INTO messages (id, peer, direction, sender, sender_device, text, sent_at, received_at, status)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const getLine = db.prepare('SELECT * FROM messages WHERE sender = ? AND id = ?');
+  const getLine = statement<[string, string], MessageRow>(db, 'SELECT * FROM messages WHERE sender = ? AND id = ?');
   const setStatus = db.prepare('UPDATE messages SET status = ? WHERE sender = ? AND id = ?');
 
   const core: GroupCore = {
@@ -184,6 +180,7 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     requireLink: () => requireConnected(deps.link()),
     locked(fn) {
       const run = lock.then(fn, fn);
+      // The caller of `locked` gets the error through `run`; the lock itself only waits for it.
       lock = run.catch(() => {});
       return run;
     },
@@ -244,7 +241,7 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     },
     setLineStatus: (id, status) => setStatus.run(status, me(), id),
     emitLine(sender, id) {
-      const r = getLine.get(sender, id) as Record<string, unknown> | undefined;
+      const r = getLine.get(sender, id);
       if (r === undefined) return;
       events.emit({ type: 'message', message: storedMessageFromRow(r) });
     },

@@ -88,7 +88,7 @@ export function createGroupInbound(
     });
     core.systemLine(groupId, `you were added to “${meta.name}”`);
     events.emit({ type: 'group-joined', group: groupId, name: meta.name });
-    void refillKeyPackages().catch(() => {});
+    void refillKeyPackages().catch((err: unknown) => events.warn('KEY_PACKAGE_REFILL_FAILED', err));
   };
 
   const describe = (leaves: GroupLeaf[]) => [...new Set(leaves.map((l) => l.account))];
@@ -135,7 +135,9 @@ export function createGroupInbound(
       if (content?.ctl === 'leave') {
         core.systemLine(groupId, `${sender.account} left`);
         // Any member may commit the removal of an account that announced leaving (§14.4).
-        void changes.change(groupId, changes.planRemove([sender.account], false)).catch(() => {});
+        void changes
+          .change(groupId, changes.planRemove([sender.account], false))
+          .catch((err: unknown) => events.warn('GROUP_REMOVAL_FAILED', err));
       } else if (content !== undefined) core.emitLine(sender.account, content.id);
       return;
     }

@@ -6,6 +6,7 @@
  */
 import { constantTimeEqual } from '@parley/protocol';
 import { blob, type HomeDatabase } from '../home/database.ts';
+import { statement, valueStatement } from '../home/statement.ts';
 
 /** A group as stored. */
 export interface StoredGroup {
@@ -45,6 +46,44 @@ export interface GroupOutboxRow {
   readonly body: Uint8Array;
 }
 
+/** A `groups` row. */
+interface GroupRow {
+  readonly id: string;
+  readonly record: Uint8Array;
+  readonly epoch: number;
+  readonly status: StoredGroup['status'];
+  /** JSON array of account names. */
+  readonly departed: string;
+  readonly key_updated_at: number;
+  readonly tree: Uint8Array | null;
+  readonly tree_hash: Uint8Array | null;
+}
+
+/** A `group_pending` row. */
+interface GroupPendingRow {
+  readonly group_id: string;
+  readonly message_id: string;
+  readonly request: string;
+  readonly record: Uint8Array;
+}
+
+/** A `group_outbox` row. */
+interface GroupOutboxTableRow {
+  readonly seq: number;
+  readonly group_id: string;
+  readonly message_id: string;
+  readonly body: Uint8Array;
+}
+
+/** A `key_packages` row. */
+interface KeyPackageRow {
+  readonly ref: string;
+  readonly public: Uint8Array;
+  readonly private: Uint8Array;
+  readonly last_resort: number;
+  readonly created_at: number;
+}
+
 /** The group tables' operations. */
 export interface GroupStore {
   get(id: string): StoredGroup | undefined;
@@ -78,49 +117,56 @@ export interface GroupStore {
 /** Creates the group store over the home database (tables from migration 2). */
 export function createGroupStore(db: HomeDatabase): GroupStore {
   const q = {
-    get: db.prepare('SELECT * FROM groups WHERE id = ?'),
-    list: db.prepare('SELECT * FROM groups ORDER BY id'),
-    save: db.prepare(
+    get: statement<[string], GroupRow>(db, 'SELECT * FROM groups WHERE id = ?'),
+    list: statement<[], GroupRow>(db, 'SELECT * FROM groups ORDER BY id'),
+    save: statement<[string, Uint8Array, number, string]>(
+      db,
       `INSERT INTO groups (id, record, epoch, status) VALUES (?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET record = excluded.record, epoch = excluded.epoch, status = excluded.status`,
     ),
-    treeHash: db.prepare('SELECT tree_hash FROM groups WHERE id = ?').pluck(),
-    saveTree: db.prepare('UPDATE groups SET tree = ?, tree_hash = ? WHERE id = ?'),
-    setStatus: db.prepare('UPDATE groups SET status = ? WHERE id = ?'),
-    setDeparted: db.prepare('UPDATE groups SET departed = ? WHERE id = ?'),
-    markKeyUpdated: db.prepare('UPDATE groups SET key_updated_at = ? WHERE id = ?'),
-    pending: db.prepare('SELECT * FROM group_pending'),
-    setPending: db.prepare(
+    treeHash: valueStatement<[string], Uint8Array | null>(db, 'SELECT tree_hash FROM groups WHERE id = ?'),
+    saveTree: statement<[Uint8Array, Uint8Array, string]>(db, 'UPDATE groups SET tree = ?, tree_hash = ? WHERE id = ?'),
+    setStatus: statement<[string, string]>(db, 'UPDATE groups SET status = ? WHERE id = ?'),
+    setDeparted: statement<[string, string]>(db, 'UPDATE groups SET departed = ? WHERE id = ?'),
+    markKeyUpdated: statement<[number, string]>(db, 'UPDATE groups SET key_updated_at = ? WHERE id = ?'),
+    pending: statement<[], GroupPendingRow>(db, 'SELECT * FROM group_pending'),
+    setPending: statement<[string, string, string, Uint8Array]>(
+      db,
       'INSERT OR REPLACE INTO group_pending (group_id, message_id, request, record) VALUES (?, ?, ?, ?)',
     ),
-    clearPending: db.prepare('DELETE FROM group_pending WHERE group_id = ?'),
-    queueOutbox: db.prepare('INSERT INTO group_outbox (group_id, message_id, body) VALUES (?, ?, ?)'),
-    outbox: db.prepare('SELECT * FROM group_outbox ORDER BY seq'),
-    dropOutbox: db.prepare('DELETE FROM group_outbox WHERE seq = ?'),
-    saveKeyPackage: db.prepare(
+    clearPending: statement<[string]>(db, 'DELETE FROM group_pending WHERE group_id = ?'),
+    queueOutbox: statement<[string, string, Uint8Array]>(
+      db,
+      'INSERT INTO group_outbox (group_id, message_id, body) VALUES (?, ?, ?)',
+    ),
+    outbox: statement<[], GroupOutboxTableRow>(db, 'SELECT * FROM group_outbox ORDER BY seq'),
+    dropOutbox: statement<[number]>(db, 'DELETE FROM group_outbox WHERE seq = ?'),
+    saveKeyPackage: statement<[string, Uint8Array, Uint8Array, number, number]>(
+      db,
       'INSERT INTO key_packages (ref, public, private, last_resort, created_at) VALUES (?, ?, ?, ?, ?)',
     ),
-    keyPackage: db.prepare('SELECT * FROM key_packages WHERE ref = ?'),
-    dropKeyPackage: db.prepare('DELETE FROM key_packages WHERE ref = ? AND last_resort = 0'),
-    lastResort: db
-      .prepare('SELECT public FROM key_packages WHERE last_resort = 1 ORDER BY created_at DESC LIMIT 1')
-      .pluck(),
+    keyPackage: statement<[string], KeyPackageRow>(db, 'SELECT * FROM key_packages WHERE ref = ?'),
+    dropKeyPackage: statement<[string]>(db, 'DELETE FROM key_packages WHERE ref = ? AND last_resort = 0'),
+    lastResort: valueStatement<[], Uint8Array>(
+      db,
+      'SELECT public FROM key_packages WHERE last_resort = 1 ORDER BY created_at DESC LIMIT 1',
+    ),
   };
-  const toGroup = (r: Record<string, unknown>): StoredGroup => ({
-    id: r.id as string,
+  const toGroup = (r: GroupRow): StoredGroup => ({
+    id: r.id,
     record: blob(r.record),
     tree: r.tree === null ? undefined : blob(r.tree),
-    epoch: r.epoch as number,
-    status: r.status as StoredGroup['status'],
-    departed: JSON.parse(r.departed as string) as string[],
-    keyUpdatedAt: r.key_updated_at as number,
+    epoch: r.epoch,
+    status: r.status,
+    departed: JSON.parse(r.departed) as string[],
+    keyUpdatedAt: r.key_updated_at,
   });
   return {
     get(id) {
-      const r = q.get.get(id) as Record<string, unknown> | undefined;
+      const r = q.get.get(id);
       return r === undefined ? undefined : toGroup(r);
     },
-    list: () => (q.list.all() as Record<string, unknown>[]).map(toGroup),
+    list: () => q.list.all().map(toGroup),
     save: db.transaction((id: string, record: Uint8Array, tree: TreeToSave, epoch: number, status = 'active') => {
       q.save.run(id, record, epoch, status);
       const stored = q.treeHash.get(id);
@@ -140,10 +186,10 @@ export function createGroupStore(db: HomeDatabase): GroupStore {
       q.setDeparted.run(JSON.stringify([...g.departed, account]), id);
     },
     pending: () =>
-      (q.pending.all() as Record<string, unknown>[]).map((r) => ({
-        groupId: r.group_id as string,
-        messageId: r.message_id as string,
-        request: r.request as string,
+      q.pending.all().map((r) => ({
+        groupId: r.group_id,
+        messageId: r.message_id,
+        request: r.request,
         record: blob(r.record),
       })),
     setPending(row) {
@@ -156,10 +202,10 @@ export function createGroupStore(db: HomeDatabase): GroupStore {
       q.queueOutbox.run(groupId, messageId, body);
     },
     outbox: () =>
-      (q.outbox.all() as Record<string, unknown>[]).map((r) => ({
-        seq: r.seq as number,
-        groupId: r.group_id as string,
-        messageId: r.message_id as string,
+      q.outbox.all().map((r) => ({
+        seq: r.seq,
+        groupId: r.group_id,
+        messageId: r.message_id,
         body: blob(r.body),
       })),
     dropOutbox(seq) {
@@ -169,7 +215,7 @@ export function createGroupStore(db: HomeDatabase): GroupStore {
       q.saveKeyPackage.run(ref, publicBytes, privateBytes, lastResort ? 1 : 0, now);
     },
     keyPackage(ref) {
-      const r = q.keyPackage.get(ref) as Record<string, unknown> | undefined;
+      const r = q.keyPackage.get(ref);
       if (r === undefined) return undefined;
       return { publicBytes: blob(r.public), privateBytes: blob(r.private), lastResort: r.last_resort === 1 };
     },

@@ -9,14 +9,17 @@
  */
 import { createGroupState, groupMetaOf, sealGroupMessage, toBase64Url } from '@parley/protocol';
 import { encodeContent, MAX_TEXT_BYTES } from '../content.ts';
+import { createOutboxRunner } from '../delivery/outbox-runner.ts';
 import { ClientError, isClientError } from '../errors.ts';
+import { groupPeer } from '../peer.ts';
 import { createGroupChanges } from './group-changes.ts';
-import { createGroupCore, type GroupInfo, type GroupsDeps, groupPeer } from './group-core.ts';
+import { createGroupCore, type GroupInfo, type GroupsDeps } from './group-core.ts';
 import { createGroupInbound, type Deliver } from './group-inbound.ts';
+import type { GroupOutboxRow } from './group-store.ts';
 import { createKeyPackageStock } from './key-package-stock.ts';
 
 export { KEY_UPDATE_INTERVAL_MS } from './group-changes.ts';
-export { type GroupInfo, type GroupsDeps, groupPeer } from './group-core.ts';
+export type { GroupInfo, GroupsDeps } from './group-core.ts';
 
 /** The group operations. */
 export interface Groups {
@@ -49,34 +52,40 @@ export function createGroups(deps: GroupsDeps): Groups {
   const changes = createGroupChanges(core);
   const inbound = createGroupInbound(core, changes, () => stock.refill());
 
-  /** Sends queued group messages in order; each stays queued until the server accepted it. */
-  let flushing: Promise<void> = Promise.resolve();
-  const flushOutbox = (): Promise<void> => {
-    flushing = flushing.then(async () => {
-      for (const row of store.outbox()) {
-        const l = deps.link();
-        if (l === undefined || !l.isConnected()) return;
-        try {
-          await l.request('group-send', {
-            groupId: row.groupId,
-            messageId: row.messageId,
-            body: toBase64Url(row.body),
-          });
-        } catch (err) {
-          if (isClientError(err, 'SERVER_UNREACHABLE') || isClientError(err, 'TIMEOUT')) return;
-          // Refused for good (no longer a member, group gone): the message is marked failed.
-          core.setLineStatus(row.messageId, 'failed');
-          events.emit({ type: 'send-failed', id: row.messageId, to: groupPeer(row.groupId), reason: String(err) });
-          store.dropOutbox(row.seq);
-          continue;
-        }
+  /** The group outbox lane: each entry stays queued until the server accepted it (`delivery/`). */
+  const outbox = createOutboxRunner<GroupOutboxRow>(
+    {
+      pending: () => store.outbox(),
+      // Messages of one group go out in order; another group's are not held up by it.
+      key: (row) => row.groupId,
+      async deliver(row) {
+        await core.requireLink().request('group-send', {
+          groupId: row.groupId,
+          messageId: row.messageId,
+          body: toBase64Url(row.body),
+        });
+      },
+      sent(row) {
         store.dropOutbox(row.seq);
         core.setLineStatus(row.messageId, 'sent');
         events.emit({ type: 'sent', id: row.messageId, to: groupPeer(row.groupId) });
-      }
-    });
-    return flushing;
-  };
+      },
+      failed(row, err) {
+        // Refused for good (no longer a member, group gone): the message is marked failed.
+        core.setLineStatus(row.messageId, 'failed');
+        const reason = err instanceof Error ? err.message : 'send failed';
+        events.emit({ type: 'send-failed', id: row.messageId, to: groupPeer(row.groupId), reason });
+        store.dropOutbox(row.seq);
+      },
+      // Group sends wait for no one, and no group send is blocked on the user.
+      blocked() {},
+    },
+    {
+      isConnected: () => deps.link()?.isConnected() ?? false,
+      onError: (err) => events.warn('OUTBOX_FAILED', err),
+    },
+  );
+  const flushOutbox = (): Promise<void> => outbox.flush();
 
   /** Seals content for the group and queues it durably (state and outbox in one transaction). */
   const sealAndQueue = (groupId: string, content: Parameters<typeof encodeContent>[0], line: string | undefined) =>
@@ -121,7 +130,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       core.save(id, state);
       store.markKeyUpdated(id, clock());
       core.systemLine(id, `you created “${name}”`);
-      const others = deps.trustedDevices(me()).some((e) => e.id !== core.myDevice());
+      const others = deps.directory.trustedDevices(me()).some((e) => e.id !== core.myDevice());
       if (others) await changes.change(id, changes.planOwnDevices);
       const invited = members.filter((m) => m !== me());
       if (invited.length > 0) await changes.change(id, changes.planAdd(invited));
@@ -150,7 +159,9 @@ export function createGroups(deps: GroupsDeps): Groups {
       }
       const id = core.newId();
       // Offline, the update waits for the next connection; the message is queued either way.
-      await changes.updateKeysIfDue(groupId).catch(() => {});
+      await changes.updateKeysIfDue(groupId).catch((err: unknown) => {
+        if (!isClientError(err, 'SERVER_UNREACHABLE')) events.warn('GROUP_RESUME_FAILED', err);
+      });
       await sealAndQueue(groupId, { v: 1, id, ts: clock(), text }, text);
       void flushOutbox();
       return { id };
@@ -160,18 +171,27 @@ export function createGroups(deps: GroupsDeps): Groups {
     syncOwnDevices: changes.syncOwnDevices,
     receive: inbound.receive,
     async onConnected() {
-      for (const p of store.pending()) await core.locked(() => changes.settlePending(p.groupId)).catch(() => {});
+      for (const p of store.pending()) {
+        await core
+          .locked(() => changes.settlePending(p.groupId))
+          .catch((err: unknown) => events.warn('GROUP_RESUME_FAILED', err));
+      }
       await flushOutbox();
       await stock.refill();
-      for (const g of store.list()) await changes.updateKeysIfDue(g.id).catch(() => {});
+      for (const g of store.list()) {
+        await changes.updateKeysIfDue(g.id).catch((err: unknown) => events.warn('GROUP_RESUME_FAILED', err));
+      }
       void changes.syncOwnDevices();
     },
     refillKeyPackages: () => stock.refill(),
-    stop: changes.stop,
+    stop() {
+      changes.stop();
+      outbox.stop();
+    },
     async idle() {
       await inbound.idle();
       await core.quiet();
-      await flushing;
+      await outbox.idle();
       await changes.syncing();
     },
   };

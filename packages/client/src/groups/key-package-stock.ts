@@ -34,6 +34,7 @@ export function createKeyPackageStock(deps: KeyPackageStockDeps): { refill(): Pr
   return {
     refill() {
       running = running
+        // The previous refill's caller got its error; this one starts afresh either way.
         .catch(() => {})
         .then(async () => {
           const link = deps.link();

@@ -13,6 +13,7 @@ import {
 } from '@parley/protocol';
 import { ClientError } from '../errors.ts';
 import { blob, type HomeDatabase } from './database.ts';
+import { statement } from './statement.ts';
 
 /** A contact as stored. */
 export interface Contact {
@@ -23,6 +24,18 @@ export interface Contact {
   /** Set when the server served a different account key that the user has not accepted. */
   readonly pendingKey: Uint8Array | undefined;
   readonly changedAt: number | undefined;
+}
+
+/** A `contacts` row. */
+interface ContactRow {
+  readonly name: string;
+  readonly account_key: Uint8Array;
+  readonly device_list: Uint8Array;
+  readonly list_version: number;
+  readonly verified: number;
+  readonly pending_key: Uint8Array | null;
+  readonly pending_list: Uint8Array | null;
+  readonly changed_at: number | null;
 }
 
 /** What `checkServedList` concluded. */
@@ -43,38 +56,59 @@ export interface Contacts {
   /** Accepts the pending key (after the user compared safety numbers or chose to trust it). */
   acceptPending(name: string): Contact;
   setVerified(name: string, verified: boolean): void;
+  /**
+   * Stores the contacts another device of this account handed over while linking this one
+   * (their pinned keys and verified states, already inside the sealed, authenticated payload).
+   */
+  importLinked(
+    contacts: readonly { name: string; accountKey: Uint8Array; deviceList: Uint8Array; verified: boolean }[],
+  ): void;
 }
 
 /** Opens the contacts table over the home database. */
 export function createContacts(db: HomeDatabase, provider: CryptoProvider): Contacts {
   const q = {
-    get: db.prepare('SELECT * FROM contacts WHERE name = ?'),
-    all: db.prepare('SELECT * FROM contacts ORDER BY name'),
-    insert: db.prepare('INSERT INTO contacts (name, account_key, device_list, list_version) VALUES (?, ?, ?, ?)'),
-    updateList: db.prepare('UPDATE contacts SET device_list = ?, list_version = ? WHERE name = ?'),
-    setPending: db.prepare('UPDATE contacts SET pending_key = ?, pending_list = ?, changed_at = ? WHERE name = ?'),
-    accept: db.prepare(
+    get: statement<[string], ContactRow>(db, 'SELECT * FROM contacts WHERE name = ?'),
+    all: statement<[], ContactRow>(db, 'SELECT * FROM contacts ORDER BY name'),
+    insert: statement<[string, Uint8Array, Uint8Array, number]>(
+      db,
+      'INSERT INTO contacts (name, account_key, device_list, list_version) VALUES (?, ?, ?, ?)',
+    ),
+    updateList: statement<[Uint8Array, number, string]>(
+      db,
+      'UPDATE contacts SET device_list = ?, list_version = ? WHERE name = ?',
+    ),
+    setPending: statement<[Uint8Array, Uint8Array, number, string]>(
+      db,
+      'UPDATE contacts SET pending_key = ?, pending_list = ?, changed_at = ? WHERE name = ?',
+    ),
+    accept: statement<[number, string]>(
+      db,
       `UPDATE contacts SET account_key = pending_key, device_list = pending_list,
          list_version = ?, verified = 0, pending_key = NULL, pending_list = NULL WHERE name = ?`,
     ),
-    verified: db.prepare('UPDATE contacts SET verified = ? WHERE name = ?'),
+    verified: statement<[number, string]>(db, 'UPDATE contacts SET verified = ? WHERE name = ?'),
+    importLinked: statement<[string, Uint8Array, Uint8Array, number, number]>(
+      db,
+      'INSERT OR REPLACE INTO contacts (name, account_key, device_list, list_version, verified) VALUES (?, ?, ?, ?, ?)',
+    ),
   };
-  const toContact = (r: Record<string, unknown>): Contact => ({
-    name: r.name as string,
+  const toContact = (r: ContactRow): Contact => ({
+    name: r.name,
     accountKey: blob(r.account_key),
     deviceList: decodeSignedDeviceList(blob(r.device_list)),
     verified: r.verified === 1,
     pendingKey: r.pending_key == null ? undefined : blob(r.pending_key),
-    changedAt: (r.changed_at as number | null) ?? undefined,
+    changedAt: r.changed_at ?? undefined,
   });
   const get = (name: string): Contact | undefined => {
-    const r = q.get.get(name) as Record<string, unknown> | undefined;
+    const r = q.get.get(name);
     return r && toContact(r);
   };
 
   return {
     get,
-    all: () => (q.all.all() as Record<string, unknown>[]).map(toContact),
+    all: () => q.all.all().map(toContact),
     async checkServedList(name, accountKey, listBytes, now) {
       let list: SignedDeviceList;
       try {
@@ -113,12 +147,19 @@ export function createContacts(db: HomeDatabase, provider: CryptoProvider): Cont
       const c = get(name);
       if (c === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
       if (c.pendingKey === undefined) return c;
-      const pending = q.get.get(name) as Record<string, unknown>;
-      q.accept.run(decodeSignedDeviceList(blob(pending.pending_list)).version, name);
+      const pendingList = q.get.get(name)?.pending_list;
+      if (pendingList === null || pendingList === undefined) return c;
+      q.accept.run(decodeSignedDeviceList(blob(pendingList)).version, name);
       return get(name) as Contact;
     },
     setVerified(name, verified) {
       q.verified.run(verified ? 1 : 0, name);
+    },
+    importLinked(list) {
+      for (const c of list) {
+        const version = decodeSignedDeviceList(c.deviceList).version;
+        q.importLinked.run(c.name, c.accountKey, c.deviceList, version, c.verified ? 1 : 0);
+      }
     },
   };
 }

@@ -101,6 +101,8 @@ export async function openWasmHomeDatabase(
       scheduled = true;
       setTimeout(() => {
         scheduled = false;
+        // A failed save leaves `savedVersion` behind, so the next `durable()` — which the relay
+        // link awaits before any frame leaves — saves again and gives its caller the error.
         durable().catch(() => {});
       }, 0);
     }
@@ -195,7 +197,8 @@ export async function openWasmHomeDatabase(
     close() {
       if (closed) return;
       closed = true;
-      // Callers await `durable()` first; this only keeps a write made since from being lost.
+      // Callers await `durable()` first (and hear its errors); this only keeps a write made since
+      // from being lost, best effort, as the database is going away and no one is left to tell.
       if (savedVersion < version) void store.save(capi.sqlite3_js_db_export(db.pointer as number)).catch(() => {});
       for (const s of cache.values()) s.finalize();
       cache.clear();

@@ -6,9 +6,11 @@
 import {
   fromBase64Url,
   RELAY_API_VERSION,
+  RELAY_CLOSE_CODES,
   type RelayErrorCode,
   type RelayOp,
   type RelayOps,
+  readRelayErrorDetails,
   type ServerFrame,
 } from '@parley/protocol';
 import { ClientError } from '../errors.ts';
@@ -58,11 +60,6 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** Close code the relay uses when a newer connection of the same device replaced this one. */
-const CLOSE_REPLACED = 4002;
-/** Close code the relay uses when this device was removed from its account. */
-const CLOSE_REMOVED = 4003;
-
 /** Runs `fn` on the next turn of the event loop (`setImmediate` where there is one). */
 const nextTurn = (fn: () => void): void => {
   if (typeof setImmediate === 'function') setImmediate(fn);
@@ -77,8 +74,12 @@ export function relayWebSocketUrl(url: string): string {
   return u.toString();
 }
 
+/** The refusal a relay error frame stands for; details that are not the code's documented shape are dropped. */
 function refusal(code: RelayErrorCode, message: string, details: unknown): ClientError {
-  return new ClientError('SERVER_REFUSED', `server refused: ${message}`, { relayCode: code, details });
+  return new ClientError('SERVER_REFUSED', `server refused: ${message}`, {
+    relayCode: code,
+    details: readRelayErrorDetails(code, details),
+  });
 }
 
 /**
@@ -154,6 +155,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       first = undefined;
       options.onState('connected');
     } catch (err) {
+      // After the first connect no caller waits on a handshake: a refused one is answered by the
+      // server's next challenge (tried again) until it closes the socket, and the link reconnects.
       if (first !== undefined) {
         first.reject(err);
         first = undefined;
@@ -170,6 +173,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     try {
       frame = JSON.parse(String(data)) as ServerFrame;
     } catch {
+      // Not JSON: no frame of the relay's, so nothing to answer or deliver; a request it may have
+      // stood for times out.
       return;
     }
     if (frame.type === 'challenge') {
@@ -177,6 +182,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       try {
         nonce = fromBase64Url('nonce', frame.nonce);
       } catch {
+        // A garbled challenge cannot be answered; the server's handshake timeout closes the socket.
         return;
       }
       void onChallenge(nonce);
@@ -217,6 +223,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     }
     ws = socket;
     socket.addEventListener('message', (e) => onMessage(e.data));
+    // An error is always followed by `close`, which handles it.
     socket.addEventListener('error', () => {});
     socket.addEventListener('close', ({ code }) => {
       if (ws !== socket) return;
@@ -228,9 +235,9 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
         closed = true;
         return;
       }
-      if (code === CLOSE_REPLACED || code === CLOSE_REMOVED) {
+      if (code === RELAY_CLOSE_CODES.replaced || code === RELAY_CLOSE_CODES.deviceRemoved) {
         closed = true;
-        options.onState(code === CLOSE_REPLACED ? 'replaced' : 'removed');
+        options.onState(code === RELAY_CLOSE_CODES.replaced ? 'replaced' : 'removed');
         return;
       }
       options.onState('disconnected');

@@ -102,11 +102,6 @@ export interface WireGroupMember {
   readonly devices: readonly number[];
 }
 
-/** Details of an `EPOCH_MOVED` error: the epoch the server holds for the group. */
-export interface EpochMovedDetails {
-  readonly epoch: number;
-}
-
 /** Requests by operation name: the `args` each takes and the `result` it answers with. */
 export interface RelayOps {
   register: {
@@ -232,15 +227,6 @@ export type ServerFrame =
   | { type: 'drained' }
   /** The sealed link payload, pushed to the new device waiting on its channel. */
   | { type: 'link'; body: string };
-
-/** Details of a `STALE_DEVICES` error: the recipient's device set as the server holds it. */
-export interface StaleDevicesDetails {
-  readonly devices: number[];
-  readonly missing: number[];
-  readonly extra: number[];
-  /** Devices whose identity is not the one the sender encrypted for. */
-  readonly changed?: number[];
-}
 
 /** Length of the challenge nonce the server sends and a device signs (`authSignedBytes`). */
 export const AUTH_NONCE_LENGTH = 32;

@@ -9,7 +9,14 @@
  * order it made them) while their durable writes are batched by the hub.
  */
 import { randomBytes } from 'node:crypto';
-import { AUTH_NONCE_LENGTH, type ClientFrame, type ServerFrame, toBase64Url } from '@parley/protocol';
+import {
+  AUTH_NONCE_LENGTH,
+  type ClientFrame,
+  type RateLimitedDetails,
+  RELAY_CLOSE_CODES,
+  type ServerFrame,
+  toBase64Url,
+} from '@parley/protocol';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { isServerError, ServerError } from '../errors.ts';
@@ -19,14 +26,8 @@ import { runOp } from './ops.ts';
 import { createTokenBucket } from './rate-limit.ts';
 import { parseClientFrame } from './validate.ts';
 
-/** Close codes the server uses (4000–4999 are application codes). */
-export const CLOSE = {
-  handshakeTimeout: 4000,
-  tooManyAuthFailures: 4001,
-  replaced: 4002,
-  deviceRemoved: 4003,
-  shuttingDown: 1001,
-} as const;
+/** Close codes the server uses (defined once, in the protocol package, for server and client). */
+export const CLOSE = RELAY_CLOSE_CODES;
 
 /** Serves one socket until it closes. */
 export function serveConnection(
@@ -184,7 +185,11 @@ export function serveConnection(
         : data.length;
     const wait = frames.take(clock());
     if (wait > 0) {
-      sendError(new ServerError('RATE_LIMITED', 'too many frames on this connection', { retryAfterMs: wait }));
+      sendError(
+        new ServerError('RATE_LIMITED', 'too many frames on this connection', {
+          retryAfterMs: wait,
+        } satisfies RateLimitedDetails),
+      );
       return;
     }
     if (size > limits.maxFrameBytes) {

@@ -11,6 +11,7 @@ import {
   MESSAGE_ID_MAX_LENGTH,
   MESSAGE_ID_MIN_LENGTH,
   MESSAGE_ID_PATTERN,
+  type RateLimitedDetails,
   type ServerFrame,
 } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
@@ -74,7 +75,10 @@ export function requireAuth(ctx: OpContext): { account: string; device: number }
 /** Takes a token from the account's bucket, or RATE_LIMITED with a retry hint. */
 export function rateLimit(bucket: BucketMap, account: string, now: number, what: string): void {
   const wait = bucket.take(account, now);
-  if (wait > 0) throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, { retryAfterMs: wait });
+  if (wait > 0)
+    throw new ServerError('RATE_LIMITED', `too many ${what} for this account`, {
+      retryAfterMs: wait,
+    } satisfies RateLimitedDetails);
 }
 
 /** Reads `args.messageId`: the sender's transport id for a send, 8–64 characters of [A-Za-z0-9_-]. */

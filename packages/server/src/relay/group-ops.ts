@@ -11,7 +11,16 @@
  * without `welcomeTo` (or the reverse) is BAD_FRAME. A full queue is QUEUE_FULL with details
  * `{ members: [{ name, devices }] }`.
  */
-import { GROUP_ID_LENGTH, MAX_DEVICES, type RelayOps, toBase64Url } from '@parley/protocol';
+import {
+  type EpochMovedDetails,
+  GROUP_ID_LENGTH,
+  MAX_DEVICES,
+  type QueueFullDetails,
+  type RelayOps,
+  type StaleDevicesDetails,
+  toBase64Url,
+  type UnknownAccountDetails,
+} from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import { addressKey } from '../store/group-commit-plan.ts';
 import type { DeviceAddress, GroupCommitOutcome, GroupRecord } from '../store/storage.ts';
@@ -85,7 +94,7 @@ function commitResult(
     case 'epoch-moved':
       throw new ServerError('EPOCH_MOVED', 'another commit was accepted on that epoch first', {
         epoch: outcome.epoch,
-      });
+      } satisfies EpochMovedDetails);
     case 'queue-full':
       throw queueFull(outcome.devices);
   }
@@ -154,7 +163,9 @@ async function requireExistingDevices(ctx: OpContext, list: readonly DeviceAddre
   wanted.forEach((m, i) => {
     const current = (sets[i] ?? []).map((d) => d.id);
     if (current.length === 0)
-      throw new ServerError('UNKNOWN_ACCOUNT', 'a listed account does not exist', { name: m.name });
+      throw new ServerError('UNKNOWN_ACCOUNT', 'a listed account does not exist', {
+        name: m.name,
+      } satisfies UnknownAccountDetails);
     const extra = m.devices.filter((id) => !current.includes(id));
     if (extra.length > 0) {
       throw new ServerError('STALE_DEVICES', 'a listed device does not exist', {
@@ -162,7 +173,7 @@ async function requireExistingDevices(ctx: OpContext, list: readonly DeviceAddre
         devices: current,
         missing: [],
         extra,
-      });
+      } satisfies StaleDevicesDetails);
     }
   });
 }
@@ -187,5 +198,7 @@ function notAMember(): ServerError {
 }
 
 function queueFull(devices: readonly DeviceAddress[]): ServerError {
-  return new ServerError('QUEUE_FULL', 'a member device’s queue is full', { members: byAccount(devices) });
+  return new ServerError('QUEUE_FULL', 'a member device’s queue is full', {
+    members: byAccount(devices),
+  } satisfies QueueFullDetails);
 }

@@ -4,7 +4,13 @@
  * the device's identity key, credential naming this account and device) so it stores only
  * packages their owner vouched for; the adder's client checks them again.
  */
-import { checkKeyPackage, type DeviceIdentityPublic, type RelayOps, toBase64Url } from '@parley/protocol';
+import {
+  checkKeyPackage,
+  type DeviceIdentityPublic,
+  type RelayOps,
+  type TooManyKeyPackagesDetails,
+  toBase64Url,
+} from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
 import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth } from './context.ts';
@@ -27,7 +33,7 @@ export async function uploadKeyPackages(a: Args, ctx: OpContext): Promise<RelayO
   if (outcome.status === 'too-many') {
     throw new ServerError('BAD_FRAME', `a device may store at most ${max} one-time KeyPackages`, {
       keyPackages: outcome.count,
-    });
+    } satisfies TooManyKeyPackagesDetails);
   }
   return { keyPackages: outcome.count };
 }

@@ -9,6 +9,7 @@ import {
   MAX_DEVICES,
   MLKEM_PUBLIC_KEY_LENGTH,
   type RelayOps,
+  type StaleDevicesDetails,
   toBase64Url,
   verifyKemPreKey,
   verifySignedPreKey,
@@ -113,7 +114,7 @@ export async function fetchBundles(a: Args, ctx: OpContext): Promise<RelayOps['f
       devices: devices.map((d) => d.id),
       missing: [],
       extra: wanted.filter((id) => !devices.some((d) => d.id === id)),
-    });
+    } satisfies StaleDevicesDetails);
   }
   const bundles: { device: number; bundle: string }[] = [];
   for (const d of chosen) {

@@ -2,7 +2,13 @@
  * The one-to-one `send` op (docs/protocol.md §11): Sesame-style fan-out, one ciphertext per
  * device, checked against the recipient's current device set before it is queued.
  */
-import { type DeliveryKind, MAX_DEVICES, type RelayOps } from '@parley/protocol';
+import {
+  type DeliveryKind,
+  MAX_DEVICES,
+  type QueueFullDetails,
+  type RelayOps,
+  type StaleDevicesDetails,
+} from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
 import { Deferred, KIND_CODES, type OpContext, rateLimit, readMessageId, requireAuth } from './context.ts';
@@ -48,7 +54,7 @@ export async function send(a: Args, ctx: OpContext): Promise<Deferred<RelayOps['
     if (outcome.status === 'queue-full') {
       throw new ServerError('QUEUE_FULL', 'a recipient device’s queue is full', {
         devices: outcome.devices.map((d) => d.device),
-      });
+      } satisfies QueueFullDetails);
     }
     return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
   });
@@ -100,5 +106,5 @@ function staleDevices(
     missing,
     extra,
     changed,
-  });
+  } satisfies StaleDevicesDetails);
 }

@@ -2,6 +2,8 @@
  * The conversation list: one row per contact or group, most recent first, with the last line,
  * its time and the unread count; a field to start a conversation by name; "New group".
  */
+
+import { groupIdOf, groupPeer } from '@parley/client/web';
 import { useState } from 'preact/hooks';
 import { dayLabel, otherDay, peerTitle, timeLabel } from '../format.ts';
 import { chatHref, go, type Route } from '../route.ts';
@@ -20,7 +22,7 @@ export function ConversationList({ session, current }: { session: Session; curre
   const conversations = client.conversations();
   // Groups with no lines yet still belong in the list.
   const listed = new Set(conversations.map((c) => c.peer));
-  const quietGroups = client.groups().filter((g) => g.status === 'active' && !listed.has(`group:${g.id}`));
+  const quietGroups = client.groups().filter((g) => g.status === 'active' && !listed.has(groupPeer(g.id)));
   const now = Date.now();
 
   return (
@@ -62,7 +64,7 @@ export function ConversationList({ session, current }: { session: Session; curre
             const who =
               c.last.direction === 'out'
                 ? 'You: '
-                : c.peer.startsWith('group:') && c.last.direction === 'in'
+                : groupIdOf(c.peer) !== undefined && c.last.direction === 'in'
                   ? `${c.last.sender}: `
                   : '';
             return (
@@ -93,7 +95,7 @@ export function ConversationList({ session, current }: { session: Session; curre
           })}
           {quietGroups.map((g) => (
             <li key={g.id}>
-              <a href={chatHref(`group:${g.id}`)} data-peer={`group:${g.id}`}>
+              <a href={chatHref(groupPeer(g.id))} data-peer={groupPeer(g.id)}>
                 <span class="title">{g.name}</span>
                 <span class="preview">No messages yet</span>
               </a>

@@ -4,6 +4,7 @@
  * number changed; the compose box. Opening it marks it read (which sends read receipts).
  */
 import type { ContactSafety, StoredMessage } from '@parley/client/web';
+import { groupIdOf } from '@parley/client/web';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { dayLabel, otherDay, peerTitle, timeLabel } from '../format.ts';
 import { describeError, type Session } from '../session.ts';
@@ -20,8 +21,8 @@ const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = 
 
 export function ConversationView({ session, peer }: { session: Session; peer: string }) {
   const { client } = session;
-  const isGroup = peer.startsWith('group:');
-  const groupId = isGroup ? peer.slice('group:'.length) : undefined;
+  const groupId = groupIdOf(peer);
+  const isGroup = groupId !== undefined;
   const [safety, setSafety] = useState<ContactSafety | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [draft, setDraft] = useState('');

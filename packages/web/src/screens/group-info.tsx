@@ -3,6 +3,8 @@
  * make or unmake admins. Anyone can leave. Every change is a signed commit by a member; the
  * server only relays it.
  */
+
+import { groupPeer } from '@parley/client/web';
 import { useState } from 'preact/hooks';
 import { chatHref, go } from '../route.ts';
 import { describeError, type Session } from '../session.ts';
@@ -40,7 +42,7 @@ export function GroupInfoScreen({ session, id }: { session: Session; id: string 
   return (
     <section class="group-info" aria-labelledby="group-title">
       <header class="conversation-head">
-        <a href={chatHref(`group:${id}`)} class="back" aria-label="Back to the group">
+        <a href={chatHref(groupPeer(id))} class="back" aria-label="Back to the group">
           ←
         </a>
         <h2 id="group-title">{g.name}</h2>

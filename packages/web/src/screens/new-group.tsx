@@ -2,6 +2,8 @@
  * New group: a name and the accounts to add (each with all their devices). This account
  * becomes the group's admin.
  */
+
+import { groupPeer } from '@parley/client/web';
 import { useState } from 'preact/hooks';
 import { chatHref, go } from '../route.ts';
 import { describeError, type Session } from '../session.ts';
@@ -26,7 +28,7 @@ export function NewGroup({ session }: { session: Session }) {
         String(form.get('name')).trim(),
         splitNames(String(form.get('members'))),
       );
-      go(chatHref(`group:${id}`));
+      go(chatHref(groupPeer(id)));
     } catch (err) {
       setError(describeError(err));
       setBusy(false);

@@ -1,0 +1,34 @@
+/**
+ * The one answer to "what now?" after a send failed, shared by every outbox (one-to-one and
+ * group): wait for the connection, try again later, wait for the user, or give up.
+ */
+import { isClientError, isRelayRefusal } from '../errors.ts';
+
+/** What a failed send means for the message that is still in the outbox. */
+export type SendErrorClass =
+  /** Not connected (or the client closed): leave it queued; the next connection sends it. */
+  | { readonly kind: 'offline' }
+  /**
+   * Transient on a live connection: try again after `ms` (the server's hint), or after the
+   * runner's own backoff when `ms` is undefined. Sends are idempotent by message id on the
+   * relay, so repeating one whose answer was lost stores it once.
+   */
+  | { readonly kind: 'retry-after'; readonly ms: number | undefined }
+  /** Waiting for the user (a contact's key changed): leave it queued, tell the caller now. */
+  | { readonly kind: 'blocked' }
+  /** Refused for good: mark the message failed and drop it from the outbox. */
+  | { readonly kind: 'fatal' };
+
+/** Classifies an error thrown while sending one outbox entry. */
+export function classifySendError(err: unknown): SendErrorClass {
+  if (isClientError(err, 'SERVER_UNREACHABLE') || isClientError(err, 'CLOSED')) return { kind: 'offline' };
+  // The server is going away: its connection closes next and the reconnect sends it; should it
+  // stay open, the backoff tries again.
+  if (isRelayRefusal(err, 'SHUTTING_DOWN')) return { kind: 'retry-after', ms: undefined };
+  // The request was sent but no answer came in time, on a connection that may still be up.
+  if (isClientError(err, 'TIMEOUT')) return { kind: 'retry-after', ms: undefined };
+  if (isRelayRefusal(err, 'RATE_LIMITED')) return { kind: 'retry-after', ms: err.details?.retryAfterMs };
+  if (isRelayRefusal(err, 'QUEUE_FULL')) return { kind: 'retry-after', ms: undefined };
+  if (isClientError(err, 'UNTRUSTED_IDENTITY')) return { kind: 'blocked' };
+  return { kind: 'fatal' };
+}

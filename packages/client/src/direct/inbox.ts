@@ -1,0 +1,272 @@
+/**
+ * The one-to-one inbox: check the sender device against its account's trusted signed list,
+ * decrypt, deduplicate, store, and only then let the delivery be acknowledged. A sender whose
+ * key change waits for the user has its messages held (stored undecrypted) and released when
+ * the user accepts. Self-healing: a message that cannot be decrypted is answered with a retry
+ * request naming only its transport id, and its sender rebuilds the session from a fresh
+ * prekey bundle and sends it again (at most `MAX_RESENDS` times per device).
+ */
+import {
+  constantTimeEqual,
+  decrypt,
+  fromBase64Url,
+  isProtocolError,
+  type ServerFrame,
+  type SessionContext,
+  toBase64Url,
+  utf8,
+} from '@parley/protocol';
+import { decodeContent, decodeReceipt, type TextContent } from '../content.ts';
+import type { Directory } from '../directory/directory.ts';
+import { isClientError } from '../errors.ts';
+import { type EventHub, storedMessageFromRow } from '../events.ts';
+import type { ProfileStore } from '../home/profile.ts';
+import type { HomeProtocolStores } from '../home/protocol-stores.ts';
+import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
+import type { DirectOutbox } from './outbox.ts';
+import type { Receipts } from './receipts.ts';
+import type { DirectStore, HeldRow } from './store.ts';
+
+/** How often one message is re-sent to one device on retry requests. */
+const MAX_RESENDS = 3;
+
+/** A delivery pushed by the relay. */
+export type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
+
+/** What the inbox needs. */
+export interface InboxDeps {
+  readonly store: DirectStore;
+  readonly profiles: ProfileStore;
+  readonly directory: Directory;
+  readonly session: SessionContext;
+  readonly stores: HomeProtocolStores;
+  readonly outbox: DirectOutbox;
+  readonly receipts: Receipts;
+  readonly events: EventHub;
+  readonly clock: () => number;
+  newId(): string;
+  me(): string;
+  link(): RelayLink | undefined;
+  /** Runs the outbox (a resend was queued). */
+  flush(): void;
+}
+
+/** The inbox. */
+export interface Inbox {
+  /** Processes a delivery in arrival order; acknowledges it once processed. */
+  receive(f: Deliver): void;
+  /** Processes the messages held for `name` (after the user accepted its key). */
+  releaseHeld(name: string): Promise<void>;
+  /** Resolves when every delivery received so far is processed. */
+  idle(): Promise<void>;
+}
+
+/** Creates the inbox. */
+export function createInbox(deps: InboxDeps): Inbox {
+  const { store, directory, session, stores, events, receipts } = deps;
+  let chain: Promise<void> = Promise.resolve();
+
+  const hold = (f: Deliver): void =>
+    store.hold({
+      seq: f.seq,
+      sender: f.from,
+      sender_device: f.fromDevice,
+      message_id: f.messageId,
+      kind: f.kind,
+      body: fromBase64Url('body', f.body),
+      server_time: f.serverTime,
+    });
+
+  const sendRetryRequest = async (f: Deliver): Promise<void> => {
+    const body = utf8(JSON.stringify({ v: 1, messageId: f.messageId }));
+    await requireConnected(deps.link()).request('send', {
+      name: f.from,
+      messageId: deps.newId(),
+      messages: [{ device: f.fromDevice, kind: 'retry', body: toBase64Url(body) }],
+      resend: true,
+    });
+  };
+
+  const handleRetry = async (f: Deliver): Promise<void> => {
+    let transportId: unknown;
+    try {
+      transportId = JSON.parse(new TextDecoder().decode(fromBase64Url('body', f.body))).messageId;
+    } catch {
+      // A retry request that is not one (garbled, or forged by the server): nothing to resend.
+      return;
+    }
+    if (typeof transportId !== 'string') return;
+    const sent = store.sent(transportId);
+    // Only the recipient of the message (or our own other devices) may ask for it again…
+    if (sent === undefined || sent.recipient !== f.from) return;
+    // …and only with the device identity it was first encrypted for: a new key (a reinstall, or
+    // a server posing as the contact) never gets messages that were meant for the old one.
+    const originalIdentity = (JSON.parse(sent.identities) as Record<string, string>)[String(f.fromDevice)];
+    if (originalIdentity === undefined || originalIdentity !== directory.identitiesOf(f.from)[f.fromDevice]) return;
+    const address = `${f.from}.${f.fromDevice}`;
+    if (store.bumpResend(transportId, address) > MAX_RESENDS) return;
+    const original = store.message(deps.me(), sent.message_id);
+    if (original === undefined) return;
+    // Rebuild the session unless it was already rebuilt after this message was sent.
+    const resetKey = `session_reset:${address}`;
+    if ((deps.profiles.getNumber(resetKey) ?? 0) <= sent.created_at) {
+      stores.sessionStore.deleteSession({ account: f.from, device: f.fromDevice });
+      deps.profiles.setNumber(resetKey, deps.clock());
+    }
+    const content: TextContent = {
+      v: 1,
+      id: original.id,
+      ts: original.sent_at,
+      text: original.text,
+      ...(f.from === deps.me() ? { to: original.peer } : {}),
+    };
+    deps.outbox.queue(content, f.from, f.fromDevice);
+    deps.flush();
+  };
+
+  const storeText = (f: Deliver, content: TextContent): void => {
+    const fromSelf = f.from === deps.me();
+    const peer = fromSelf ? content.to : f.from;
+    if (peer === undefined) return;
+    const inserted = store.insertMessage({
+      id: content.id,
+      peer,
+      direction: fromSelf ? 'out' : 'in',
+      sender: f.from,
+      senderDevice: f.fromDevice,
+      text: content.text,
+      sentAt: content.ts,
+      receivedAt: deps.clock(),
+      status: fromSelf ? 'sent' : 'received',
+    });
+    if (!inserted) return;
+    const row = store.message(f.from, content.id);
+    if (!fromSelf) receipts.delivered(f.from, content.id);
+    if (row !== undefined) events.emit({ type: 'message', message: storedMessageFromRow(row) });
+  };
+
+  /** Refreshes a contact's trusted list; a key change waiting for the user is not an error here (the caller holds). */
+  const refreshTolerant = async (name: string): Promise<void> => {
+    try {
+      await directory.refresh(name);
+    } catch (err) {
+      if (!isClientError(err, 'UNTRUSTED_IDENTITY')) throw err;
+    }
+  };
+
+  /**
+   * A sender device identity that is not the one on the pinned list: ask the server for the
+   * current list. A changed account key holds the message until the user accepts it; a newer
+   * list signed by the pinned key is taken and the message retried; anything else is dropped.
+   */
+  const untrustedSender = async (f: Deliver): Promise<void> => {
+    // The list's signature identifies it: a new one (newer version, or a new key's list) is worth a retry.
+    const before = directory.contact(f.from)?.deviceList.signature;
+    await refreshTolerant(f.from);
+    const c = directory.contact(f.from);
+    if (c?.pendingKey !== undefined) hold(f);
+    else if (c !== undefined && (before === undefined || !constantTimeEqual(c.deviceList.signature, before))) {
+      await processDelivery(f);
+    } else {
+      events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+    }
+  };
+
+  /** Processes one delivery; when it returns (not throws), the delivery may be acknowledged. */
+  async function processDelivery(f: Deliver): Promise<void> {
+    if (f.kind === 'retry') {
+      await handleRetry(f);
+      return;
+    }
+    const me = deps.me();
+    if (f.from === me && !directory.listedDevices(me).includes(f.fromDevice)) {
+      await directory.refresh(me);
+      if (!directory.listedDevices(me).includes(f.fromDevice)) {
+        events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+        return;
+      }
+    }
+    if (f.from !== me) {
+      let c = directory.contact(f.from);
+      if (c === undefined || (c.pendingKey === undefined && !directory.listedDevices(f.from).includes(f.fromDevice))) {
+        await refreshTolerant(f.from);
+        c = directory.contact(f.from);
+      }
+      if (c?.pendingKey !== undefined) {
+        hold(f);
+        return;
+      }
+      if (!directory.listedDevices(f.from).includes(f.fromDevice)) {
+        events.emit({ type: 'unlisted-device', from: f.from, fromDevice: f.fromDevice });
+        return;
+      }
+    }
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await decrypt(session, { account: f.from, device: f.fromDevice }, fromBase64Url('body', f.body));
+    } catch (err) {
+      if (!isProtocolError(err)) throw err;
+      if (err.code === 'DUPLICATE_MESSAGE' || err.code === 'REPLAYED_INITIAL_MESSAGE') return;
+      if (err.code === 'UNTRUSTED_IDENTITY') {
+        await untrustedSender(f);
+        return;
+      }
+      events.emit({ type: 'undecryptable', from: f.from, fromDevice: f.fromDevice });
+      await sendRetryRequest(f);
+      return;
+    }
+    const content = decodeContent(plaintext);
+    if (content !== undefined) storeText(f, content);
+    else {
+      const receipt = decodeReceipt(plaintext);
+      if (receipt !== undefined) receipts.apply(f.from, receipt);
+    }
+  }
+
+  // Deliveries queued in the inbox and not yet processed: receipts go out when it reaches 0.
+  let depth = 0;
+
+  const fromHeld = (r: HeldRow): Deliver => ({
+    type: 'deliver',
+    seq: r.seq,
+    from: r.sender,
+    fromDevice: r.sender_device,
+    messageId: r.message_id,
+    kind: r.kind,
+    body: toBase64Url(r.body),
+    serverTime: r.server_time,
+  });
+
+  return {
+    receive(f) {
+      depth++;
+      chain = chain.then(async () => {
+        try {
+          await processDelivery(f);
+          deps.link()?.ack(f.seq);
+        } catch (err) {
+          // Not acknowledged: the server delivers it again on the next connection.
+          events.warn('DELIVERY_NOT_PROCESSED', err);
+        } finally {
+          if (--depth === 0) receipts.flushDelivered();
+        }
+      });
+    },
+    async releaseHeld(name) {
+      for (const r of store.held(name)) {
+        const f = fromHeld(r);
+        chain = chain.then(async () => {
+          try {
+            await processDelivery(f);
+            store.unhold(f.seq);
+          } catch (err) {
+            // Stays held; released again on the next accept.
+            events.warn('HELD_RELEASE_FAILED', err);
+          }
+        });
+      }
+      await chain;
+    },
+    idle: () => chain,
+  };
+}

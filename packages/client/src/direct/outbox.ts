@@ -1,0 +1,119 @@
+/**
+ * The one-to-one outbox lane: each entry is one content (a message, a receipt or a resend) to
+ * one account, encrypted at its first try and kept with its ciphertexts, so a retry repeats the
+ * same bytes under the same relay message id. A `STALE_DEVICES` refusal refreshes the account's
+ * trusted list and encrypts again, up to `MAX_STALE_RETRIES` times; devices the server claims
+ * but the account key never signed (a "ghost") are reported and never encrypted to.
+ */
+import type { WireOutgoing } from '@parley/protocol';
+import { encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
+import type { OutboxLane } from '../delivery/outbox-runner.ts';
+import type { Directory } from '../directory/directory.ts';
+import { isRelayRefusal } from '../errors.ts';
+import type { EventHub } from '../events.ts';
+import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
+import type { EncryptFor } from './fan-out.ts';
+import type { DirectStore, OutboxRow } from './store.ts';
+
+/** How many times a send is re-encrypted after the server reports a stale device set. */
+const MAX_STALE_RETRIES = 3;
+
+/** What the lane needs. */
+export interface DirectOutboxDeps {
+  readonly store: DirectStore;
+  readonly directory: Directory;
+  readonly events: EventHub;
+  readonly encryptFor: EncryptFor;
+  readonly clock: () => number;
+  newId(): string;
+  me(): string;
+  link(): RelayLink | undefined;
+}
+
+/** The lane, plus what sending needs: queueing, and waiting for one message's outcome. */
+export interface DirectOutbox extends OutboxLane<OutboxRow> {
+  /** Queues content for `recipient` (all its listed devices, or only `only`). */
+  queue(content: TextContent | ReceiptContent, recipient: string, only: number | null): void;
+  /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */
+  waitFor(id: string): Promise<void>;
+  /** Stops waiting for `id` (the caller heard why already). */
+  forget(id: string): void;
+}
+
+/** Creates the one-to-one outbox lane. */
+export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
+  const { store, directory, events } = deps;
+  const waiters = new Map<string, { resolve(): void; reject(err: unknown): void }>();
+
+  const settle = (id: string, err?: unknown): void => {
+    const w = waiters.get(id);
+    waiters.delete(id);
+    if (err === undefined) w?.resolve();
+    else w?.reject(err);
+  };
+
+  const deliver = async (row: OutboxRow): Promise<void> => {
+    let payload: WireOutgoing[] | undefined = row.payload === null ? undefined : JSON.parse(row.payload);
+    // Set when the server claims devices the signed list does not have: we send to the signed ones only.
+    let subset = row.only_device !== null;
+    for (let attempt = 0; ; attempt++) {
+      if (payload === undefined) {
+        payload = await deps.encryptFor(row.recipient, row.content, row.only_device);
+        store.setPayload(row.seq, JSON.stringify(payload));
+      }
+      if (payload.length === 0) return; // nothing to send to (e.g. no other own devices)
+      try {
+        await requireConnected(deps.link()).request('send', {
+          name: row.recipient,
+          messageId: row.transport_id,
+          messages: payload,
+          ...(subset ? { resend: true } : {}),
+        });
+        return;
+      } catch (err) {
+        if (!isRelayRefusal(err, 'STALE_DEVICES') || attempt >= MAX_STALE_RETRIES) throw err;
+        await directory.refresh(row.recipient);
+        const listed = directory.listedDevices(row.recipient);
+        for (const ghost of (err.details?.missing ?? []).filter((id) => !listed.includes(id))) {
+          // A device the server has but the account key never signed: the "ghost". Never encrypt to it.
+          events.emit({ type: 'unlisted-device', from: row.recipient, fromDevice: ghost });
+          subset = true;
+        }
+        payload = undefined;
+      }
+    }
+  };
+
+  return {
+    pending: () => store.outbox(),
+    key: (row) => row.recipient,
+    deliver,
+    sent(row) {
+      const me = deps.me();
+      store.dropOutbox(row.seq);
+      const identities = JSON.stringify(directory.identitiesOf(row.recipient));
+      store.recordSent(row.transport_id, row.message_id, row.recipient, identities, deps.clock());
+      if (row.recipient !== me || row.only_device !== null) store.markSent(me, row.message_id);
+      // Receipts have no line in the history, and no `sent` event.
+      if (store.message(me, row.message_id) !== undefined)
+        events.emit({ type: 'sent', id: row.message_id, to: row.recipient });
+      settle(row.message_id);
+    },
+    failed(row, err) {
+      store.dropOutbox(row.seq);
+      store.setStatus(deps.me(), row.message_id, 'failed');
+      const reason = err instanceof Error ? err.message : 'send failed';
+      events.emit({ type: 'send-failed', id: row.message_id, to: row.recipient, reason });
+      settle(row.message_id, err);
+    },
+    // Kept in the outbox until the user accepts the new key; the caller hears why now.
+    blocked: (row, err) => settle(row.message_id, err),
+    queue(content, recipient, only) {
+      store.queueOutbox(content.id, recipient, deps.newId(), encodeContent(content), only, deps.clock());
+    },
+    waitFor: (id) => new Promise<void>((resolve, reject) => waiters.set(id, { resolve, reject })),
+    forget(id) {
+      waiters.delete(id);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * What a relay refusal carries (docs/protocol.md §11): for each error code, the one shape of
+ * its `details`, a reader that checks a received value against that shape, and the WebSocket
+ * close codes the relay ends a connection with. Server and client both take these from here,
+ * so a code and its details cannot drift apart between them.
+ *
+ * Details come from the server, which the client does not trust: `readRelayErrorDetails`
+ * returns `undefined` for anything that is not exactly the documented shape, never a cast.
+ */
+import type { RelayErrorCode, WireGroupMember } from './frames.ts';
+
+/** Details of a `STALE_DEVICES` error: the recipient's device set as the server holds it. */
+export interface StaleDevicesDetails {
+  /** The account whose list is stale (group delivery lists name it; `send` leaves it out). */
+  readonly name?: string;
+  readonly devices: number[];
+  readonly missing: number[];
+  readonly extra: number[];
+  /** Devices whose identity is not the one the sender encrypted for. */
+  readonly changed?: number[];
+}
+
+/** Details of a `RATE_LIMITED` error: when the account's (or connection's) bucket has a token again. */
+export interface RateLimitedDetails {
+  readonly retryAfterMs: number;
+}
+
+/**
+ * Details of a `QUEUE_FULL` error: whose queue is full. A `send` names the recipient's devices,
+ * a group operation the members (account and devices). The server gives no retry hint.
+ */
+export interface QueueFullDetails {
+  readonly devices?: number[];
+  readonly members?: WireGroupMember[];
+}
+
+/** Details of an `EPOCH_MOVED` error: the epoch the server holds for the group. */
+export interface EpochMovedDetails {
+  readonly epoch: number;
+}
+
+/** Details of an `UNKNOWN_ACCOUNT` error from a group operation: the listed account that does not exist. */
+export interface UnknownAccountDetails {
+  readonly name: string;
+}
+
+/** Details of a `BAD_FRAME` error from `upload-key-packages`: how many KeyPackages the device has stored. */
+export interface TooManyKeyPackagesDetails {
+  readonly keyPackages: number;
+}
+
+/** The details type of each relay error code (`undefined`: the code carries none). */
+export interface RelayErrorDetails {
+  BAD_FRAME: TooManyKeyPackagesDetails;
+  FRAME_TOO_LARGE: undefined;
+  UNKNOWN_VERSION: undefined;
+  UNKNOWN_OP: undefined;
+  NOT_AUTHENTICATED: undefined;
+  ALREADY_AUTHENTICATED: undefined;
+  AUTH_FAILED: undefined;
+  HANDSHAKE_TIMEOUT: undefined;
+  INVALID_NAME: undefined;
+  NAME_TAKEN: undefined;
+  INVITE_REQUIRED: undefined;
+  INVALID_SIGNATURE: undefined;
+  INVALID_KEY: undefined;
+  UNKNOWN_ACCOUNT: UnknownAccountDetails;
+  STALE_DEVICES: StaleDevicesDetails;
+  MESSAGE_TOO_LARGE: undefined;
+  QUEUE_FULL: QueueFullDetails;
+  RATE_LIMITED: RateLimitedDetails;
+  NO_PREKEYS: undefined;
+  SHUTTING_DOWN: undefined;
+  UNKNOWN_CHANNEL: undefined;
+  STALE_DEVICE_LIST: undefined;
+  NO_KEY_PACKAGES: undefined;
+  INVALID_KEY_PACKAGE: undefined;
+  GROUP_EXISTS: undefined;
+  UNKNOWN_GROUP: undefined;
+  NOT_A_MEMBER: undefined;
+  EPOCH_MOVED: EpochMovedDetails;
+  INTERNAL: undefined;
+}
+
+// Every error code has an entry above, and nothing else does (a new code fails to compile here).
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const detailsCoverEveryCode: Exact<keyof RelayErrorDetails, RelayErrorCode> = true;
+void detailsCoverEveryCode;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.every(isCount);
+const isMembers = (v: unknown): v is WireGroupMember[] =>
+  Array.isArray(v) && v.every((m) => isRecord(m) && typeof m.name === 'string' && isIds(m.devices));
+
+/** Shape checks by code; a code without one carries no details. */
+const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
+  BAD_FRAME: (v) => isRecord(v) && isCount(v.keyPackages),
+  UNKNOWN_ACCOUNT: (v) => isRecord(v) && typeof v.name === 'string',
+  STALE_DEVICES: (v) =>
+    isRecord(v) &&
+    (v.name === undefined || typeof v.name === 'string') &&
+    isIds(v.devices) &&
+    isIds(v.missing) &&
+    isIds(v.extra) &&
+    (v.changed === undefined || isIds(v.changed)),
+  QUEUE_FULL: (v) =>
+    isRecord(v) && (v.devices === undefined || isIds(v.devices)) && (v.members === undefined || isMembers(v.members)),
+  RATE_LIMITED: (v) => isRecord(v) && isMs(v.retryAfterMs),
+  EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
+};
+
+/**
+ * The details of a refusal with `code`, if `value` has exactly the shape that code documents;
+ * otherwise `undefined` (a server may leave them out, and a hostile one may send anything).
+ */
+export function readRelayErrorDetails<C extends RelayErrorCode>(
+  code: C,
+  value: unknown,
+): RelayErrorDetails[C] | undefined {
+  const read = READERS[code];
+  return read?.(value) === true ? (value as RelayErrorDetails[C]) : undefined;
+}
+
+/** WebSocket close codes the relay uses (4000–4999 are application codes; 1001 is "going away"). */
+export const RELAY_CLOSE_CODES = {
+  /** No `auth` or `register` arrived in time. */
+  handshakeTimeout: 4000,
+  tooManyAuthFailures: 4001,
+  /** A newer connection of the same device replaced this one. */
+  replaced: 4002,
+  /** This device was removed from its account. */
+  deviceRemoved: 4003,
+  shuttingDown: 1001,
+} as const;
