@@ -2,6 +2,7 @@
  * `parley`: the command-line client and server. Each command lives in `commands/`; this file
  * parses the command line, prints help, and turns errors into messages and exit codes.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, describeError, EXIT } from './cli-error.ts';
 import { adminExport, adminInvite, adminMigrate } from './commands/admin.ts';
@@ -73,6 +74,8 @@ Usage:
       Show the safety number (and QR code) for you and NAME. Compare it with NAME in person or
       on a call; --accept marks NAME verified and accepts a changed key.
 
+\`parley --version\` prints the version; \`parley --help\` this text.
+
 The home directory (keys, sessions, history) is --home, else $PARLEY_HOME, else ~/.parley.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 key changed / untrusted,
@@ -88,6 +91,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values: flags, positionals } = parsed;
   const [command, ...rest] = positionals;
+  if (flags.version && command === undefined) {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    process.stdout.write(`parley ${version}\n`);
+    return EXIT.ok;
+  }
   if (flags.help || command === undefined || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
