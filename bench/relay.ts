@@ -21,8 +21,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   authSignedBytes,
-  createNodeCryptoProvider,
-  createNodeRandom,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   fromBase64Url,
@@ -31,6 +29,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { report } from './report.ts';
