@@ -117,9 +117,13 @@ export function startRelay(args: string[]): Promise<Started> {
   // RELAY_WRAP (e.g. "strace -f -c -o .tmp/syscalls") runs the Parley relay under a tracer.
   const wrap = args[0] === 'parley' ? (process.env.RELAY_WRAP?.split(' ').filter(Boolean) ?? []) : [];
   const [cmd, ...pre] = wrap.length > 0 ? [...wrap, process.execPath] : [process.execPath];
-  const child = spawn(cmd as string, [...pre, ...flags, '--import', 'tsx', SERVER_SCRIPT, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    cmd as string,
+    [...pre, ...flags, '--import', 'tsx', '--conditions=source', SERVER_SCRIPT, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d) => {
