@@ -23,8 +23,6 @@ import {
   commitGroupChange,
   createGroupState,
   createKeyPackage,
-  createNodeCryptoProvider,
-  createNodeRandom,
   type DeviceIdentityKeyPair,
   decodePrivateKeys,
   generateDeviceIdentity,
@@ -37,6 +35,7 @@ import {
   sealGroupMessage,
   toBase64Url,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import type WebSocket from 'ws';
 import { createParleyParty } from './parley-party.ts';
 import { open, registered, startRelay, stop } from './relay.ts';

@@ -6,8 +6,6 @@ import {
   createMemoryIdentityStore,
   createMemoryPreKeyStore,
   createMemorySessionStore,
-  createNodeCryptoProvider,
-  createNodeRandom,
   type DeviceIdentityKeyPair,
   decrypt,
   encodeDeviceIdentityPublic,
@@ -22,6 +20,7 @@ import {
   processPreKeyBundle,
   type SessionContext,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 
 const provider = createNodeCryptoProvider();
 

@@ -1,9 +1,9 @@
 /**
  * The two relays the relay benchmark compares, each run as its own process so the load
  * generator does not share their event loop:
- *   node --import tsx bench/relay-server.ts parley DATA_DIR   — the Parley server (SQLite, sync=FULL)
- *   node --import tsx bench/relay-server.ts parley - DB_URL SCHEMA BUS_URL — one node over PostgreSQL + a bus
- *   node --import tsx bench/relay-server.ts raw               — a minimal `ws` relay, no persistence
+ *   node --import tsx --conditions=source bench/relay-server.ts parley DATA_DIR   — the Parley server (SQLite, sync=FULL)
+ *   node --import tsx --conditions=source bench/relay-server.ts parley - DB_URL SCHEMA BUS_URL — one node over PostgreSQL + a bus
+ *   node --import tsx --conditions=source bench/relay-server.ts raw               — a minimal `ws` relay, no persistence
  * Each prints `listening URL` once ready.
  */
 import { createServer } from 'node:http';

@@ -21,8 +21,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   authSignedBytes,
-  createNodeCryptoProvider,
-  createNodeRandom,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   fromBase64Url,
@@ -31,6 +29,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { report } from './report.ts';
@@ -118,9 +117,13 @@ export function startRelay(args: string[]): Promise<Started> {
   // RELAY_WRAP (e.g. "strace -f -c -o .tmp/syscalls") runs the Parley relay under a tracer.
   const wrap = args[0] === 'parley' ? (process.env.RELAY_WRAP?.split(' ').filter(Boolean) ?? []) : [];
   const [cmd, ...pre] = wrap.length > 0 ? [...wrap, process.execPath] : [process.execPath];
-  const child = spawn(cmd as string, [...pre, ...flags, '--import', 'tsx', SERVER_SCRIPT, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    cmd as string,
+    [...pre, ...flags, '--import', 'tsx', '--conditions=source', SERVER_SCRIPT, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d) => {

@@ -6,13 +6,22 @@ import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
 import { runRatchet } from './ratchet.ts';
 import { runRelay } from './relay.ts';
+import { runStartup } from './startup.ts';
 
-type Args = { seconds: number; connections?: number; nodes?: number; bus?: string; sizes?: number[] };
+type Args = {
+  seconds: number;
+  connections?: number;
+  nodes?: number;
+  bus?: string;
+  sizes?: number[];
+  runs?: number;
+};
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   groups: runGroups,
   home: runHome,
   ratchet: runRatchet,
   relay: runRelay,
+  startup: runStartup,
 };
 
 const [name, ...rest] = process.argv.slice(2);
@@ -32,7 +41,7 @@ if (flag('--db') !== undefined && flag('--db') !== 'postgres') {
 }
 if (!name || name === '--help' || !(name in benchmarks) || !(seconds > 0)) {
   process.stderr.write(
-    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
+    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000] [--runs N]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
   );
   process.exit(name === '--help' ? 0 : 2);
 }
@@ -42,4 +51,6 @@ if (nodes !== undefined) args.nodes = nodes;
 if (bus !== undefined) args.bus = bus;
 const sizes = flag('--sizes');
 if (sizes !== undefined) args.sizes = sizes.split(',').map(Number);
+const runs = flag('--runs');
+if (runs !== undefined) args.runs = Number(runs);
 await benchmarks[name]?.(args);

@@ -25,7 +25,7 @@ export function runBenchWithNotes(
   timeoutMs: number,
 ): { figures: PrintedFigure[]; notes: string[] } {
   const root = new URL('../..', import.meta.url).pathname;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', 'bench/run.ts', ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: timeoutMs,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 /**
  * After the files are written: gives each script, modulepreload and stylesheet tag of
@@ -60,6 +60,9 @@ export default defineConfig({
     // The page fetches SQLite's WebAssembly with this integrity hash (see session.ts).
     __SQLITE_WASM_SRI__: JSON.stringify(`sha384-${createHash('sha384').update(sqliteWasm).digest('base64')}`),
   },
+  // @parley/* from their TypeScript sources (the `source` export condition), as the tests do, so
+  // this build does not depend on the packages' compiled dist/.
+  resolve: { conditions: ['source', ...defaultClientConditions] },
   // The SQLite WebAssembly module is loaded as is (it finds sqlite3.wasm next to itself).
   optimizeDeps: { exclude: ['@sqlite.org/sqlite-wasm'] },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },

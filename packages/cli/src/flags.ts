@@ -29,6 +29,7 @@ export const OPTIONS = {
   group: { type: 'string' },
   'transfer-account-key': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 /** Parsed options every command receives. */

@@ -2,18 +2,42 @@
  * `parley`: the command-line client and server. Each command lives in `commands/`; this file
  * parses the command line, prints help, and turns errors into messages and exit codes.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CliError, describeError, EXIT } from './cli-error.ts';
-import { adminExport, adminInvite, adminMigrate } from './commands/admin.ts';
-import { chat } from './commands/chat.ts';
-import { link, linkAccept, listDevices, removeDevice } from './commands/devices.ts';
-import { group } from './commands/group.ts';
-import { receive } from './commands/receive.ts';
-import { register } from './commands/register.ts';
-import { send, sendToGroup } from './commands/send.ts';
-import { SERVE_HELP, serve } from './commands/serve.ts';
-import { verify } from './commands/verify.ts';
+import { SERVE_HELP } from './commands/serve-help.ts';
 import { OPTIONS } from './flags.ts';
+
+// Each command's module is imported only when that command runs, so a command loads what it
+// needs and no more: `parley send` does not load the server (its database and bus drivers,
+// logger, metrics), `parley --version` no command at all (start-up: `npm run bench -- startup`).
+const adminExport: typeof import('./commands/admin.ts').adminExport = async (...a) =>
+  (await import('./commands/admin.ts')).adminExport(...a);
+const adminInvite: typeof import('./commands/admin.ts').adminInvite = async (...a) =>
+  (await import('./commands/admin.ts')).adminInvite(...a);
+const adminMigrate: typeof import('./commands/admin.ts').adminMigrate = async (...a) =>
+  (await import('./commands/admin.ts')).adminMigrate(...a);
+const chat: typeof import('./commands/chat.ts').chat = async (...a) => (await import('./commands/chat.ts')).chat(...a);
+const link: typeof import('./commands/devices.ts').link = async (...a) =>
+  (await import('./commands/devices.ts')).link(...a);
+const linkAccept: typeof import('./commands/devices.ts').linkAccept = async (...a) =>
+  (await import('./commands/devices.ts')).linkAccept(...a);
+const listDevices: typeof import('./commands/devices.ts').listDevices = async (...a) =>
+  (await import('./commands/devices.ts')).listDevices(...a);
+const removeDevice: typeof import('./commands/devices.ts').removeDevice = async (...a) =>
+  (await import('./commands/devices.ts')).removeDevice(...a);
+const group: typeof import('./commands/group.ts').group = async (...a) =>
+  (await import('./commands/group.ts')).group(...a);
+const receive: typeof import('./commands/receive.ts').receive = async (...a) =>
+  (await import('./commands/receive.ts')).receive(...a);
+const register: typeof import('./commands/register.ts').register = async (...a) =>
+  (await import('./commands/register.ts')).register(...a);
+const send: typeof import('./commands/send.ts').send = async (...a) => (await import('./commands/send.ts')).send(...a);
+const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a) =>
+  (await import('./commands/send.ts')).sendToGroup(...a);
+const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
+  (await import('./commands/serve.ts')).serve(...a);
+const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
+  (await import('./commands/verify.ts')).verify(...a);
 
 const HELP = `parley — end-to-end encrypted messaging
 
@@ -57,13 +81,25 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Show the safety number (and QR code) for you and NAME. Compare it with NAME in person or
       on a call; --accept marks NAME verified and accepts a changed key.
 
+\`parley --version\` prints the version; \`parley --help\` this text.
+
 The home directory (keys, sessions, history) is --home, else $PARLEY_HOME, else ~/.parley.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 key changed / untrusted,
 5 unknown account, 6 no account in this home.
 `;
 
+/** Prints `parley VERSION` (the CLI package's version). */
+function printVersion(): number {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`parley ${manifest.version}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  // Answered before anything else loads: cli-error.ts imports the SDK (a few hundred ms).
+  if (argv.length === 1 && argv[0] === '--version') return printVersion();
+  const { CliError, EXIT } = await import('./cli-error.ts');
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -72,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values: flags, positionals } = parsed;
   const [command, ...rest] = positionals;
+  if (flags.version && command === undefined) return printVersion();
   if (flags.help || command === undefined || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
@@ -139,7 +176,8 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
+  async (err: unknown) => {
+    const { describeError } = await import('./cli-error.ts');
     const { message, exitCode } = describeError(err);
     process.stderr.write(`parley: ${message}\n`);
     process.exitCode = exitCode;

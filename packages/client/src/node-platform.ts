@@ -2,7 +2,7 @@
  * The SDK's runtime on Node: better-sqlite3 for the home directory, `ws` for WebSockets,
  * node:crypto (OpenSSL) for crypto and randomness.
  */
-import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import WebSocket from 'ws';
 import { openBetterSqlite3Home } from './home/better-sqlite3-home-database.ts';
 import type { ClientPlatform, WebSocketLike } from './platform.ts';

@@ -9,14 +9,13 @@ import type { ClientEvent, ParleyClient } from '@parley/client';
 import {
   commitGroupChange,
   createGroupState,
-  createNodeCryptoProvider,
-  createNodeRandom,
   decodeKeyPackageMessage,
   fromBase64Url,
   generateDeviceIdentity,
   groupClientConfig,
   toBase64Url,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import { inGroup, texts, until } from './helpers/groups.ts';
 import { hostileWorld } from './helpers/hostile-world.ts';
 

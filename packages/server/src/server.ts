@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeCryptoProvider } from '@parley/protocol';
+import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';

@@ -24,7 +24,7 @@ function loadedIn(options: object): Promise<{ loaded: string[] }[]> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', CHILD, JSON.stringify(options)],
+      ['--import', 'tsx', '--conditions=source', CHILD, JSON.stringify(options)],
       { timeout: 60_000 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));

@@ -7,38 +7,10 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import {
-  bundleDigest,
-  DEFAULT_LIMITS,
-  DEFAULT_OPTIONS,
-  LOG_LEVELS,
-  type ServerOptions,
-  startServer,
-} from '@parley/server';
+import { bundleDigest, DEFAULT_OPTIONS, LOG_LEVELS, type ServerOptions, startServer } from '@parley/server';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
-
-const HOUR_MS = 3600 * 1000;
-const DAY_MS = 24 * HOUR_MS;
-
-/** The `parley serve` part of `parley --help`, its defaults read from the server's option table. */
-export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
-               [--sync full|normal] [--log-level L] [--log-file FILE]
-               [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
-      Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
-      interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
-      --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
-      --bus (or $PARLEY_BUS): deliver across several nodes sharing that database (NATS or Redis),
-      --invite-only: registration needs a code from \`parley admin invite\`, --sync: full makes an
-      acknowledged message survive power loss, normal only a crash (default ${DEFAULT_OPTIONS.sync}),
-      --log-level: ${LOG_LEVELS.join('|')} (default ${DEFAULT_OPTIONS.logLevel}), --log-file: append JSON
-      log lines to FILE instead of standard output. Logs never contain message bodies or keys.
-      Retention: --queue-ttl-days (default ${DEFAULT_LIMITS.queueTtlMs / DAY_MS}) how long undelivered messages wait,
-      --send-log-hours (default ${DEFAULT_LIMITS.sendLogRetentionMs / HOUR_MS}; 0 = about a minute) how long send ids are kept for retries.
-      No IP addresses or last-seen times are kept at all.
-      --web-dir: the built browser client to serve (default packages/web/dist);
-      --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
-`;
+import { DAY_MS, HOUR_MS } from './serve-help.ts';
 
 /** A number flag, or undefined when it is not given. */
 function numberFlag(value: string | undefined): number | undefined {

@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  createNodeCryptoProvider,
-  createNodeRandom,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   generateAccountIdentity,
@@ -18,6 +16,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import { createDirectory, type KeyChangePolicy } from '../../src/directory/directory.ts';
 import { isClientError } from '../../src/errors.ts';
 import { type ClientEvent, createEventHub } from '../../src/events.ts';

@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import { HOME_DB_FILE } from '@parley/client';
 import {
-  createNodeCryptoProvider,
   decodeAccountIdentityRecord,
   decodeDeviceIdentityRecord,
   decodeGroupRecord,
@@ -16,6 +15,7 @@ import {
   groupClientConfig,
   utf8,
 } from '@parley/protocol';
+import { createNodeCryptoProvider } from '@parley/protocol/node';
 import Database from 'better-sqlite3';
 
 /** True when `needle` occurs in `haystack`. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createNodeRandom } from '@parley/protocol';
+import { createNodeRandom } from '@parley/protocol/node';
 import sqlite3InitModule, { type Sqlite3Static } from '@sqlite.org/sqlite-wasm';
 import { isClientError } from '../../src/errors.ts';
 import { isEncryptedImage, openEncryptedImageStore } from '../../src/home/encrypted-image-store.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as nodeCrypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
-import { createNodeCryptoProvider, createNodeRandom, isProtocolError } from '../../src/index.ts';
+import { isProtocolError } from '../../src/index.ts';
+import { createNodeCryptoProvider, createNodeRandom } from '../../src/node.ts';
 
 // Node ≥ 24.7 linked to OpenSSL ≥ 3.5 has ML-KEM; Node 20 (OpenSSL 3.0) does not. `.ci/run` runs
 // this file on Node 24 too, with PARLEY_REQUIRE_OPENSSL_MLKEM=1 so that it cannot skip there.

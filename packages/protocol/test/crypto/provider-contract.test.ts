@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
-import {
-  type CryptoProvider,
-  createNodeCryptoProvider,
-  createNodeRandom,
-  createWebCryptoProvider,
-  isProtocolError,
-  utf8,
-} from '../../src/index.ts';
+import { type CryptoProvider, createWebCryptoProvider, isProtocolError, utf8 } from '../../src/index.ts';
+import { createNodeCryptoProvider, createNodeRandom } from '../../src/node.ts';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

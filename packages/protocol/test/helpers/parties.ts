@@ -7,8 +7,6 @@ import {
   createMemoryIdentityStore,
   createMemoryPreKeyStore,
   createMemorySessionStore,
-  createNodeCryptoProvider,
-  createNodeRandom,
   type DeviceIdentityKeyPair,
   encodeDeviceIdentityPublic,
   encodePreKeyBundle,
@@ -24,6 +22,7 @@ import {
   type RandomSource,
   type SessionContext,
 } from '../../src/index.ts';
+import { createNodeCryptoProvider, createNodeRandom } from '../../src/node.ts';
 
 export const provider: CryptoProvider = createNodeCryptoProvider();
 export const random: RandomSource = createNodeRandom();

@@ -126,7 +126,7 @@ let shared: StorageThread | undefined;
 
 function storageThread(): StorageThread {
   if (shared !== undefined) return shared;
-  const worker = startTypeScriptWorker(new URL('./sqlite-worker.ts', import.meta.url));
+  const worker = startModuleWorker('./sqlite-worker');
   const waiting = new Map<number, { resolve(value: unknown): void; reject(err: unknown): void }>();
   let nextId = 0;
   // Idle, the thread does not keep the process alive (as an idle synchronous database would not).
@@ -171,12 +171,16 @@ function storageThread(): StorageThread {
 }
 
 /**
- * Starts a worker thread on a TypeScript module. The workspace ships TypeScript compiled on load
- * by tsx (`parley` registers it in-process, tests and benchmarks pass `--import tsx`), and a
- * worker inherits neither, so its first act is to register tsx, then import `entry`. (This costs
- * about half a second of CPU once per process, hence one storage thread per process.)
+ * Starts a worker thread on the module `name` beside this one. Compiled (the release build,
+ * `dist/`), that is `name.js`, which Node loads by itself. Run from the TypeScript sources (tests
+ * and benchmarks, through tsx), it is `name.ts`, and the worker inherits no loader hook, so its
+ * first act is to register tsx (about half a second of CPU once per process, hence one storage
+ * thread per process). The release build never loads tsx.
  */
-function startTypeScriptWorker(entry: URL): Worker {
+function startModuleWorker(name: string): Worker {
+  const compiled = import.meta.url.endsWith('.js');
+  const entry = new URL(`${name}${compiled ? '.js' : '.ts'}`, import.meta.url);
+  if (compiled) return new Worker(entry);
   let tsx: string | undefined;
   try {
     tsx = import.meta.resolve('tsx/esm/api');

@@ -15,10 +15,14 @@ export function startChild(
   extra: string[] = [],
   limits?: Record<string, number>,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, String(port), dataDir, ...extra], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: limits === undefined ? process.env : { ...process.env, PARLEY_TEST_LIMITS: JSON.stringify(limits) },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', SCRIPT, String(port), dataDir, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: limits === undefined ? process.env : { ...process.env, PARLEY_TEST_LIMITS: JSON.stringify(limits) },
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d) => {

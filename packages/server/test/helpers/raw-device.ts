@@ -5,8 +5,6 @@
 import {
   type AccountIdentityKeyPair,
   authSignedBytes,
-  createNodeCryptoProvider,
-  createNodeRandom,
   type DeviceIdentityKeyPair,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
@@ -20,6 +18,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import WebSocket from 'ws';
 
 export const provider = createNodeCryptoProvider();

@@ -1,6 +1,6 @@
 /**
  * Runs a relay server as its own process (for tests that kill it with SIGKILL):
- * `node --import tsx server-process.ts PORT DATA_DIR [DB_URL SCHEMA BUS_URL]` prints the URL
+ * `node --import tsx --conditions=source server-process.ts PORT DATA_DIR [DB_URL SCHEMA BUS_URL]` prints the URL
  * line once listening.
  */
 import { startServer } from '@parley/server';
