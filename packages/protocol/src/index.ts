@@ -62,6 +62,7 @@ export {
   readWelcome,
   sealGroupMessage,
 } from './groups/group.ts';
+export { GROUP_NAME_MAX_LENGTH } from './groups/group-limits.ts';
 export {
   decodeGroupRecord,
   encodeGroupRecord,
@@ -157,6 +158,7 @@ export {
   type SkippedKey,
 } from './ratchet/state.ts';
 export {
+  ACCOUNT_NAME_CHARACTERS,
   ACCOUNT_NAME_MAX_LENGTH,
   ACCOUNT_NAME_MIN_LENGTH,
   ACCOUNT_NAME_PATTERN,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { GROUP_NAME_MAX_LENGTH } from '@parley/protocol';
 import { SQLITE_FILE } from '@parley/server';
 import Database from 'better-sqlite3';
 import {
@@ -110,6 +111,9 @@ describe('the browser client, end to end', { skip: browserMissing() }, () => {
   it('alice makes a group with bob and a CLI user; messages flow all ways; an admin removes a member', async () => {
     await carol('register', 'carol', '--server', world.server.url);
     await alice.page.goto(`${world.server.url}/#/new-group`);
+    // The form takes no more than the protocol's group-name limit.
+    await alice.page.getByLabel('Group name').fill('x'.repeat(GROUP_NAME_MAX_LENGTH + 10));
+    assert.equal((await alice.page.getByLabel('Group name').inputValue()).length, GROUP_NAME_MAX_LENGTH);
     await alice.page.getByLabel('Group name').fill('Trip');
     await alice.page.getByLabel(/^Members/).fill('bob, carol');
     await alice.page.getByRole('button', { name: 'Create group' }).click();

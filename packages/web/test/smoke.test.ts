@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ClientEvent, type ParleyClient, registerAccount } from '@parley/client';
+import { ACCOUNT_NAME_MAX_LENGTH } from '@parley/protocol';
 import {
   type BrowserWorld,
   browserMissing,
@@ -41,6 +42,17 @@ describe('browser client smoke (real Chromium, real relay)', { skip: missing }, 
     assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/);
 
     alice = await world.person('alice');
+    // The name field's pattern is built from the protocol's rule: Chromium compiles it (an invalid
+    // pattern would be ignored, and every name would pass) and it refuses what the relay refuses.
+    const nameField = alice.page.getByLabel('Account name');
+    const mismatch = async (name: string) => {
+      await nameField.fill(name);
+      return nameField.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch);
+    };
+    for (const bad of ['Alice', 'al', 'a'.repeat(ACCOUNT_NAME_MAX_LENGTH + 1), 'al ice'])
+      assert.equal(await mismatch(bad), true, `the form refuses ${JSON.stringify(bad)}`);
+    for (const good of ['alice', 'a.b-c_1', 'a'.repeat(ACCOUNT_NAME_MAX_LENGTH)])
+      assert.equal(await mismatch(good), false, `the form takes ${JSON.stringify(good)}`);
     await register(alice);
     bob = await registerAccount({ home: join(home, 'bob'), name: 'bob', server: world.server.url, receipts: true });
     const bobEvents = bob.events();

@@ -39,6 +39,7 @@ import type { CryptoProvider } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DeviceIdentityKeyPair } from '../keys/identity.ts';
 import { ACCOUNT_NAME_PATTERN } from '../relay/frames.ts';
+import { GROUP_NAME_MAX_LENGTH } from './group-limits.ts';
 import {
   credentialFor,
   deviceOfCredential,
@@ -64,7 +65,6 @@ export interface GroupLeaf extends GroupDevice {
   readonly signingKey: Uint8Array;
 }
 
-const MAX_GROUP_NAME = 64;
 const MAX_ADMINS = 1000;
 
 /** Encodes metadata as the GroupContext extension's data (UTF-8 JSON, version 1). */
@@ -94,8 +94,8 @@ export function decodeGroupMeta(bytes: Uint8Array): GroupMeta {
 }
 
 function checkMeta(meta: GroupMeta): void {
-  if (meta.name.length === 0 || meta.name.length > MAX_GROUP_NAME) {
-    throw new ProtocolError('INVALID_ARGUMENT', `expected a group name of 1-${MAX_GROUP_NAME} characters`);
+  if (meta.name.length === 0 || meta.name.length > GROUP_NAME_MAX_LENGTH) {
+    throw new ProtocolError('INVALID_ARGUMENT', `expected a group name of 1-${GROUP_NAME_MAX_LENGTH} characters`);
   }
   if (meta.admins.length === 0 || meta.admins.length > MAX_ADMINS) {
     throw new ProtocolError('INVALID_ARGUMENT', 'expected at least one admin');

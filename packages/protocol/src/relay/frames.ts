@@ -15,8 +15,15 @@ export const RELAY_API_VERSION = 1;
 /** Bounds of an account name, in characters. */
 export const ACCOUNT_NAME_MIN_LENGTH = 3;
 export const ACCOUNT_NAME_MAX_LENGTH = 32;
+/**
+ * The characters an account name may use, as the body of a regular-expression character class
+ * (valid with and without the `v` flag, so an HTML `pattern` attribute can use it too).
+ */
+export const ACCOUNT_NAME_CHARACTERS = 'a-z0-9_.\\-';
 /** Account names: 3–32 characters of `[a-z0-9_.-]`. */
-export const ACCOUNT_NAME_PATTERN = new RegExp(`^[a-z0-9_.-]{${ACCOUNT_NAME_MIN_LENGTH},${ACCOUNT_NAME_MAX_LENGTH}}$`);
+export const ACCOUNT_NAME_PATTERN = new RegExp(
+  `^[${ACCOUNT_NAME_CHARACTERS}]{${ACCOUNT_NAME_MIN_LENGTH},${ACCOUNT_NAME_MAX_LENGTH}}$`,
+);
 
 /** Bounds of a send's transport id (`messageId`), in characters. */
 export const MESSAGE_ID_MIN_LENGTH = 8;

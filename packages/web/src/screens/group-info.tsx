@@ -5,6 +5,7 @@
  */
 
 import { groupPeer } from '@parley/client/web';
+import { GROUP_NAME_MAX_LENGTH } from '@parley/protocol';
 import { useState } from 'preact/hooks';
 import { chatHref, go } from '../route.ts';
 import { describeError, type Session } from '../session.ts';
@@ -58,7 +59,7 @@ export function GroupInfoScreen({ session, id }: { session: Session; id: string 
           }}
         >
           <label>
-            Name <input name="name" defaultValue={g.name} required maxLength={100} />
+            Name <input name="name" defaultValue={g.name} required maxLength={GROUP_NAME_MAX_LENGTH} />
           </label>
           <button type="submit" disabled={busy}>
             Rename

@@ -4,6 +4,7 @@
  */
 
 import { groupPeer } from '@parley/client/web';
+import { GROUP_NAME_MAX_LENGTH } from '@parley/protocol';
 import { useState } from 'preact/hooks';
 import { chatHref, go } from '../route.ts';
 import { describeError, type Session } from '../session.ts';
@@ -40,7 +41,7 @@ export function NewGroup({ session }: { session: Session }) {
       <form onSubmit={create}>
         <label>
           Group name
-          <input name="name" required maxLength={100} />
+          <input name="name" required maxLength={GROUP_NAME_MAX_LENGTH} />
         </label>
         <label>
           Members <span class="optional">(account names, separated by commas or spaces)</span>

@@ -2,12 +2,16 @@
  * First run: create an account on this server, or link this browser as a new device of an
  * existing account (shows the link code as text and QR for the existing device to accept).
  */
+
 import { deleteHome, isClientError, type PendingLink } from '@parley/client/web';
+import { ACCOUNT_NAME_CHARACTERS, ACCOUNT_NAME_MAX_LENGTH, ACCOUNT_NAME_MIN_LENGTH } from '@parley/protocol';
 import { useState } from 'preact/hooks';
 import { Qr } from '../qr.tsx';
 import { beginLink, createAccount, describeError, HOME, type Session } from '../session.ts';
 
-const NAME_RULE = '3-32 characters: a-z, 0-9, _, . and -';
+const NAME_RULE = `${ACCOUNT_NAME_MIN_LENGTH}-${ACCOUNT_NAME_MAX_LENGTH} characters: a-z, 0-9, _, . and -`;
+/** The account-name rule as an HTML `pattern` (implicitly anchored), built from the protocol's. */
+const NAME_PATTERN = `[${ACCOUNT_NAME_CHARACTERS}]{${ACCOUNT_NAME_MIN_LENGTH},${ACCOUNT_NAME_MAX_LENGTH}}`;
 
 export function Welcome({ onReady }: { onReady(session: Session): void }) {
   const [mode, setMode] = useState<'create' | 'link'>('create');
@@ -84,7 +88,7 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
               name="name"
               required
               autocomplete="username"
-              pattern="[a-z0-9_.\-]{3,32}"
+              pattern={NAME_PATTERN}
               title={NAME_RULE}
               aria-describedby="name-rule"
             />
