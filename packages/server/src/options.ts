@@ -19,6 +19,11 @@ export interface Limits {
   readonly maxGroupDevices: number;
   /** Messages one device's queue may hold before sends to it get QUEUE_FULL. */
   readonly maxQueuePerDevice: number;
+  /**
+   * Body bytes one device's queue may hold before sends to it get QUEUE_FULL. A group message's
+   * body is stored once however many devices it is queued for, but counts for each of them.
+   */
+  readonly maxQueueBytesPerDevice: number;
   /** How long a queued message waits for its device. */
   readonly queueTtlMs: number;
   /**
@@ -51,6 +56,11 @@ export interface Limits {
   readonly maxStoredKeyPackages: number;
   /** Below this many one-time KeyPackages a device is told to refill (`key-packages-low`). */
   readonly lowKeyPackageThreshold: number;
+  /**
+   * How long a fetched KeyPackage lets the fetching device add its owner's device to a group's
+   * delivery list (docs/protocol.md §14, "who may be listed").
+   */
+  readonly keyPackageGrantMs: number;
   /** Seconds between WebSocket pings; a peer that misses one is dropped. */
   readonly pingIntervalMs: number;
   /** How long a link code (a new device waiting on a link channel) stays usable. */
@@ -116,6 +126,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxGroupHandshakeBytes: 1024 * 1024,
   maxGroupDevices: 5000,
   maxQueuePerDevice: 10_000,
+  // 10,000 typical messages, or a few hundred group welcomes.
+  maxQueueBytesPerDevice: 256 * 1024 * 1024,
   queueTtlMs: 30 * 24 * 3600 * 1000,
   sendLogRetentionMs: 7 * 24 * 3600 * 1000,
   handshakeTimeoutMs: 10_000,
@@ -132,6 +144,7 @@ export const DEFAULT_LIMITS: Limits = {
   lowPreKeyThreshold: 20,
   maxStoredKeyPackages: 200,
   lowKeyPackageThreshold: 10,
+  keyPackageGrantMs: 24 * 3600 * 1000,
   pingIntervalMs: 30_000,
   linkTtlMs: 10 * 60 * 1000,
   maxDeviceListBytes: 4096,

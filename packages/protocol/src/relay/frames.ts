@@ -60,6 +60,7 @@ export type RelayErrorCode =
   | 'GROUP_EXISTS'
   | 'UNKNOWN_GROUP'
   | 'NOT_A_MEMBER'
+  | 'NOT_INVITED'
   | 'EPOCH_MOVED'
   | 'INTERNAL';
 

@@ -62,7 +62,12 @@ export async function fetchKeyPackages(a: Args, ctx: OpContext): Promise<RelayOp
   );
   const keyPackages: { device: number; keyPackage: string }[] = [];
   for (const d of devices) {
-    const taken = await ctx.storage.takeKeyPackage(row.name, d.id);
+    // The grant lets this device list d in a group commit (docs/protocol.md §14.4).
+    const grant = {
+      to: { account: me.account, device: me.device },
+      expiresAt: ctx.clock() + ctx.limits.keyPackageGrantMs,
+    };
+    const taken = await ctx.storage.takeKeyPackage(row.name, d.id, grant);
     if (taken === undefined) continue;
     keyPackages.push({ device: d.id, keyPackage: toBase64Url(taken.keyPackage) });
     if (taken.remaining < ctx.limits.lowKeyPackageThreshold) {
