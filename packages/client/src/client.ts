@@ -324,7 +324,13 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
           else messaging.receive(frame);
         } else if (frame.type === 'keys-low') void refillPreKeys().catch(() => {});
         else if (frame.type === 'key-packages-low') void groups.refillKeyPackages().catch(() => {});
-        else if (frame.type === 'drained') {
+        else if (frame.type === 'stock-drained') {
+          // Someone fetches this account's keys faster than the server's per-target limit: refill
+          // now rather than at the low mark, and let the user know.
+          events.emit({ type: 'stock-drained', stock: frame.stock });
+          if (frame.stock === 'prekeys') void refillPreKeys().catch(() => {});
+          else void groups.refillKeyPackages().catch(() => {});
+        } else if (frame.type === 'drained') {
           void idle().then(() => {
             isDrained = true;
             for (const w of drainedWaiters) w();

@@ -90,7 +90,12 @@ export type ClientEvent =
       readonly reason: string;
     }
   /** Everything queued for this device before it connected has been processed. */
-  | { readonly type: 'drained' };
+  | { readonly type: 'drained' }
+  /**
+   * The server says this device's one-time prekeys or KeyPackages are being fetched faster than
+   * its per-target limit allows (someone may be draining them); the stock is being refilled.
+   */
+  | { readonly type: 'stock-drained'; readonly stock: 'prekeys' | 'key-packages' };
 
 /** Fan-out of events to subscribers. */
 export interface EventHub {

@@ -44,6 +44,21 @@ export interface Limits {
   /** Bundle fetches per second per account and burst (one-time prekeys are scarce). */
   readonly fetchRate: number;
   readonly fetchBurst: number;
+  /**
+   * Fetches of one account's bundles (or, counted apart, KeyPackages) by one requesting account,
+   * per second, and burst: past it the requester gets RATE_LIMITED.
+   */
+  readonly targetFetchRatePerRequester: number;
+  readonly targetFetchBurstPerRequester: number;
+  /**
+   * Fetches of one account's bundles (or, counted apart, KeyPackages) by all requesters together,
+   * per second, and burst: past it one-time stock is spared (the signed and last-resort keys are
+   * served, so nobody is refused) and the account's devices get `stock-drained`.
+   */
+  readonly targetFetchRate: number;
+  readonly targetFetchBurst: number;
+  /** Least time between two `stock-drained` notices to one device for one stock. */
+  readonly drainNoticeMs: number;
   /** With several nodes, how often each tells the others what it allowed per account (they share one limit). */
   readonly usageReportMs: number;
   /** Delivered-but-unacknowledged messages per connection. */
@@ -138,6 +153,13 @@ export const DEFAULT_LIMITS: Limits = {
   sendBurst: 200,
   fetchRate: 5,
   fetchBurst: 50,
+  // A contact needs one fetch per session start: 5 at once, then one a minute.
+  targetFetchRatePerRequester: 1 / 60,
+  targetFetchBurstPerRequester: 5,
+  // Below the stock a client keeps (20 KeyPackages, 40 ML-KEM prekeys), so a burst cannot empty it.
+  targetFetchRate: 0.2,
+  targetFetchBurst: 10,
+  drainNoticeMs: 60_000,
   usageReportMs: 1000,
   maxInFlight: 256,
   maxStoredPreKeys: 500,

@@ -170,6 +170,10 @@ describe('group delivery', () => {
     assert.equal((await commit(alice, { members: [...base, member(bob)] })).code, 'BAD_FRAME', 'an account twice');
     assert.equal((await commit(alice, { members: [] })).code, 'BAD_FRAME');
     assert.equal((await commit(alice, { members: [{ name: 'bob', devices: [] }] })).code, 'BAD_FRAME');
+    // dave never had a KeyPackage handed to alice: listing him is refused (docs/protocol.md §14.3).
+    const uninvited = await commit(alice, { members: [...base, member(dave)] });
+    assert.equal(uninvited.code, 'NOT_INVITED');
+    assert.deepEqual(uninvited.details, { members: [member(dave)] });
     assert.equal(((await bob.conn.request('group-info', { groupId })).result as { epoch: number }).epoch, epoch);
   });
 

@@ -11,7 +11,7 @@
  * without `welcomeTo` (or the reverse) is BAD_FRAME. A full queue is QUEUE_FULL with details
  * `{ members: [{ name, devices }] }`. A device joining the list whose KeyPackage was not handed to
  * the committing device (fetch-key-packages) is NOT_INVITED with the same details: without that
- * rule one commit could make the server queue for any accounts' devices (§14.4).
+ * rule one commit could make the server queue for any accounts’ devices (§14.3).
  */
 import { GROUP_ID_LENGTH, MAX_DEVICES, type RelayOps, toBase64Url } from '@parley/protocol';
 import { ServerError } from '../errors.ts';

@@ -79,15 +79,15 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
       const row = r.rows[0] as Row;
       return { oneTime: Number(row.n), lastResort: row.lr === true };
     },
-    async takeKeyPackage(account, device, grant) {
+    async takeKeyPackage(account, device, grant, spare = false) {
       return inTransaction(pool, async (c) => {
         const taken = (
           await c.query(
             `DELETE FROM key_packages WHERE id IN (
-               SELECT id FROM key_packages WHERE account = $1 AND device = $2
+               SELECT id FROM key_packages WHERE account = $1 AND device = $2 AND NOT $3::boolean
                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING key_package`,
-            [account, device],
+            [account, device, spare],
           )
         ).rows[0] as Row | undefined;
         const row =

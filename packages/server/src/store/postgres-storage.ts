@@ -201,7 +201,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     async countPreKeys(account, device) {
       return counts(pool, account, device);
     },
-    async takeBundle(account, device) {
+    async takeBundle(account, device, spare = false) {
       return inTransaction(pool, async (c): Promise<TakenBundle | undefined> => {
         const signed = (
           await c.query('SELECT id, public_key, signature FROM signed_prekeys WHERE account = $1 AND device = $2', [
@@ -213,10 +213,11 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         const kem = (
           await c.query(
             `DELETE FROM kem_prekeys WHERE (account, device, id) IN (
-               SELECT account, device, id FROM kem_prekeys WHERE account = $1 AND device = $2 AND NOT last_resort
+               SELECT account, device, id FROM kem_prekeys
+               WHERE account = $1 AND device = $2 AND NOT last_resort AND NOT $3::boolean
                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, public_key, signature`,
-            [account, device],
+            [account, device, spare],
           )
         ).rows[0] as Row | undefined;
         const kemRow =
@@ -231,10 +232,10 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         const otp = (
           await c.query(
             `DELETE FROM one_time_prekeys WHERE (account, device, id) IN (
-               SELECT account, device, id FROM one_time_prekeys WHERE account = $1 AND device = $2
+               SELECT account, device, id FROM one_time_prekeys WHERE account = $1 AND device = $2 AND NOT $3::boolean
                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, public_key`,
-            [account, device],
+            [account, device, spare],
           )
         ).rows[0] as Row | undefined;
         return {

@@ -111,8 +111,8 @@ export function createSqliteGroupStore(
   );
 
   const takeKeyPackage = db.transaction(
-    (account: string, device: number, grant: KeyPackageGrant): TakenKeyPackage | undefined => {
-      const taken = q.takeOneTime.get(account, device) as Row | undefined;
+    (account: string, device: number, grant: KeyPackageGrant, spare: boolean): TakenKeyPackage | undefined => {
+      const taken = spare ? undefined : (q.takeOneTime.get(account, device) as Row | undefined);
       const row = taken ?? (q.getLastResort.get(account, device) as Row | undefined);
       if (row === undefined) return undefined;
       q.grant.run(grant.to.account, grant.to.device, account, device, grant.expiresAt);
@@ -182,8 +182,8 @@ export function createSqliteGroupStore(
         lastResort: q.hasLastResort.get(account, device) !== undefined,
       };
     },
-    async takeKeyPackage(account, device, grant) {
-      return takeKeyPackage.immediate(account, device, grant);
+    async takeKeyPackage(account, device, grant, spare = false) {
+      return takeKeyPackage.immediate(account, device, grant, spare);
     },
     async createGroup(groupId, creator) {
       return db

@@ -212,13 +212,13 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
   );
 
-  const takeBundle = db.transaction((account: string, device: number): TakenBundle | undefined => {
+  const takeBundle = db.transaction((account: string, device: number, spare: boolean): TakenBundle | undefined => {
     const signed = q.getSigned.get(account, device) as Row | undefined;
     if (signed === undefined) return undefined;
-    const kem = q.takeKem.get(account, device, account, device) as Row | undefined;
+    const kem = spare ? undefined : (q.takeKem.get(account, device, account, device) as Row | undefined);
     const kemRow = kem ?? (q.getLastResort.get(account, device) as Row | undefined);
     if (kemRow === undefined) return undefined;
-    const otp = q.takeOneTime.get(account, device, account, device) as Row | undefined;
+    const otp = spare ? undefined : (q.takeOneTime.get(account, device, account, device) as Row | undefined);
     return {
       signedPreKey: signedRow(signed),
       oneTimePreKey: otp && { id: otp.id as number, publicKey: bytes(otp.public_key) },
@@ -399,8 +399,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
     async countPreKeys(account, device) {
       return counts(account, device);
     },
-    async takeBundle(account, device) {
-      return takeBundle.immediate(account, device);
+    async takeBundle(account, device, spare = false) {
+      return takeBundle.immediate(account, device, spare);
     },
     async enqueue(items, now, expiresAt, caps, acks = []) {
       return db

@@ -97,9 +97,10 @@ export interface PreKeyDirectory {
    * Atomically removes and returns one one-time X25519 prekey and one one-time ML-KEM prekey
    * (or the last-resort ML-KEM key when none is left) with the signed prekey. Two concurrent
    * calls never return the same one-time key. Undefined when the device has no signed prekey
-   * or no ML-KEM key at all.
+   * or no ML-KEM key at all. With `spare`, takes no one-time key: the bundle carries the signed
+   * prekey and the last-resort ML-KEM key (the per-target fetch limit is past).
    */
-  takeBundle(account: string, device: number): Promise<TakenBundle | undefined>;
+  takeBundle(account: string, device: number, spare?: boolean): Promise<TakenBundle | undefined>;
 }
 
 /** One ciphertext for one device, as queued. */
@@ -265,7 +266,13 @@ export interface KeyPackageDirectory {
    * removing) its last-resort one when none is left; undefined when it has neither. Two
    * concurrent calls never return the same one-time package.
    */
-  takeKeyPackage(account: string, device: number, grant: KeyPackageGrant): Promise<TakenKeyPackage | undefined>;
+  takeKeyPackage(
+    account: string,
+    device: number,
+    grant: KeyPackageGrant,
+    /** Take no one-time package: the last-resort one is returned (the per-target fetch limit is past). */
+    spare?: boolean,
+  ): Promise<TakenKeyPackage | undefined>;
 }
 
 /** A group's delivery record (the server never sees MLS state, names or roles). */

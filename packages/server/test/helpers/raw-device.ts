@@ -213,7 +213,7 @@ export async function uploadKeys(d: RawDevice, oneTime: number, kem: number): Pr
 
 /**
  * Lets `by` list `targets` in its next group commit, as a real adder does (docs/protocol.md
- * §14.4): each target publishes a KeyPackage and `by` fetches its account's packages.
+ * §14.3): each target publishes a KeyPackage and `by` fetches its account's packages.
  */
 export async function inviteRaw(by: RawDevice, ...targets: RawDevice[]): Promise<void> {
   for (const t of targets) {

@@ -273,7 +273,7 @@ for (const backend of backends) {
       commit: { kind: 4, body: key(epoch + 40, 50) },
       ...(welcomeTo.length > 0 ? { welcome: { kind: 5, body: key(epoch + 80, 60), to: welcomeTo } } : {}),
     });
-    /** Hands `by` a KeyPackage of each target, which lets `by` list it in a commit (§14.4). */
+    /** Hands `by` a KeyPackage of each target, which lets `by` list it in a commit (§14.3). */
     const invite = async (by: { account: string; device: number }, targets: { account: string; device: number }[]) => {
       for (const t of targets) {
         await storage.storeKeyPackages(t.account, t.device, { oneTime: [], lastResort: key(90, 100) }, 200);
@@ -577,6 +577,27 @@ for (const backend of backends) {
       assert.equal((await commit(1, 'inv-00005', [at('inv', 1)])).status, 'committed');
       assert.equal((await commit(2, 'inv-00006', [at('inv', 1), at('stranger', 1)])).status, 'not-invited');
       assert.equal((await storage.getGroup(g))?.epoch, 2);
+    });
+
+    test('sparing one-time stock: a bundle or KeyPackage taken with spare uses only the last-resort keys', async () => {
+      await storage.createAccount(account('spare', [1]));
+      await storage.storePreKeys('spare', 1, {
+        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64) },
+        oneTimePreKeys: [{ id: 5, publicKey: key(5) }],
+        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64) }],
+        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64) },
+      });
+      const spared = await storage.takeBundle('spare', 1, true);
+      assert.equal(spared?.oneTimePreKey, undefined);
+      assert.deepEqual([spared?.kemPreKey.id, spared?.kemPreKey.lastResort], [9, true]);
+      assert.deepEqual(await storage.countPreKeys('spare', 1), { oneTime: 1, kem: 1 }, 'nothing one-time was taken');
+      const taken = await storage.takeBundle('spare', 1);
+      assert.deepEqual([taken?.oneTimePreKey?.id, taken?.kemPreKey.id], [5, 6]);
+
+      await storage.storeKeyPackages('spare', 1, { oneTime: [key(30, 100)], lastResort: key(31, 100) }, 200);
+      const lastResort = await storage.takeKeyPackage('spare', 1, grant, true);
+      assert.deepEqual([lastResort?.keyPackage[0], lastResort?.lastResort], [31, true]);
+      assert.equal((await storage.countKeyPackages('spare', 1)).oneTime, 1);
     });
 
     test('link channels: opened once, seen and answered from another handle once, the answer taken once; closing, expiry and the bound hold', async () => {
