@@ -278,7 +278,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
       expiresAt,
     );
     const d = depthOf(m.account, m.device);
-    depths.set(depthKey(m.account, m.device), { messages: d.messages + 1, bytes: d.bytes + size });
+    d.messages++;
+    d.bytes += size;
     return Number(r.lastInsertRowid);
   };
   const logSend = (sender: string, senderDevice: number, messageId: string, now: number): boolean =>
@@ -348,7 +349,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
       }
       if (removed > 0) {
         const d = depthOf(a.account, a.device);
-        depths.set(depthKey(a.account, a.device), { messages: d.messages - removed, bytes: d.bytes - bytes });
+        d.messages -= removed;
+        d.bytes -= bytes;
       }
     }
     // A shared body goes with its last reference.
@@ -475,10 +477,10 @@ export function createSqliteStorage(db: Database.Database): Storage {
   };
 }
 
-/** A queue's depth: messages, and the bytes of their bodies. */
-export interface QueueDepth {
-  readonly messages: number;
-  readonly bytes: number;
+/** A queue's depth: messages, and the bytes of their bodies (updated in place: the send path is hot). */
+interface QueueDepth {
+  messages: number;
+  bytes: number;
 }
 
 /** The body column of a row whose body is stored once in `message_bodies`. */
