@@ -90,7 +90,12 @@ export function targetFetchLimit(
   if (requester === target) return 'take';
   const now = ctx.clock();
   const { byRequester, total, notified: drainNotices } = ctx.accountLimits.targetFetches;
-  rateLimit(byRequester, `${stock}\u0000${requester}\u0000${target}`, now, 'key fetches of this account');
+  const wait = byRequester.take(`${stock}\u0000${requester}\u0000${target}`, now);
+  if (wait > 0) {
+    throw new ServerError('RATE_LIMITED', 'too many fetches of that account’s keys from this account', {
+      retryAfterMs: wait,
+    });
+  }
   if (total.take(`${stock}\u0000${target}`, now) === 0) return 'take';
   for (const device of devices) {
     const key = `${stock}\u0000${target}\u0000${device}`;
