@@ -276,7 +276,7 @@ async function fanoutParley(n: number, seconds: number): Promise<number> {
     const names: string[] = [];
     for (let i = 0; i < n; i++) {
       const name = `gr${i}-${tag}`;
-      const r = await registered(url, name);
+      const r = await registered(url, name, true);
       names.push(name);
       sockets.push(r);
       r.on('message', (d) => {
@@ -301,6 +301,8 @@ async function fanoutParley(n: number, seconds: number): Promise<number> {
       });
     const groupId = toBase64Url(random(16));
     await request('group-create', { groupId });
+    // A commit may list a device only with a KeyPackage of it fetched (docs/protocol.md §14.3).
+    for (const name of names) await request('fetch-key-packages', { name });
     // The relay never parses MLS: any bytes stand for the commit that puts everyone in the group.
     await request('group-commit', {
       groupId,

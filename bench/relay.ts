@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   authSignedBytes,
+  createKeyPackage,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   fromBase64Url,
@@ -321,8 +322,11 @@ async function measureRaw(connections: number, seconds: number): Promise<Runs> {
   }
 }
 
-/** Registers a fresh account over a new socket; resolves with the authenticated socket. */
-export async function registered(url: string, name: string): Promise<WebSocket> {
+/**
+ * Registers a fresh account over a new socket; resolves with the authenticated socket. With
+ * `keyPackage`, its device also publishes one KeyPackage (so a group commit may list it).
+ */
+export async function registered(url: string, name: string, keyPackage = false): Promise<WebSocket> {
   const provider = createNodeCryptoProvider();
   const random = createNodeRandom();
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, { perMessageDeflate: false });
@@ -353,6 +357,19 @@ export async function registered(url: string, name: string): Promise<WebSocket> 
       else reject(new Error(`register ${name}: ${String(d)}`));
     }),
   );
+  if (keyPackage) {
+    const kp = toBase64Url((await createKeyPackage(device, name, 1)).keyPackage);
+    ws.send(JSON.stringify({ v: 1, type: 'request', id: 1, op: 'upload-key-packages', args: { keyPackages: [kp] } }));
+    await new Promise<void>((resolve, reject) =>
+      ws.on('message', function onAnswer(d) {
+        const f = JSON.parse(String(d)) as { type: string; id?: number };
+        if (f.id !== 1) return;
+        ws.off('message', onAnswer);
+        if (f.type === 'response') resolve();
+        else reject(new Error(`upload-key-packages ${name}: ${String(d)}`));
+      }),
+    );
+  }
   return ws;
 }
 

@@ -351,7 +351,13 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         } else if (frame.type === 'keys-low') void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
         else if (frame.type === 'key-packages-low')
           void groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
-        else if (frame.type === 'drained') {
+        else if (frame.type === 'stock-drained') {
+          // Someone fetches this account's keys faster than the server's per-target limit: refill
+          // now rather than at the low mark, and let the user know.
+          events.emit({ type: 'stock-drained', stock: frame.stock });
+          if (frame.stock === 'prekeys') void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
+          else void groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
+        } else if (frame.type === 'drained') {
           void idle().then(() => {
             isDrained = true;
             for (const w of drainedWaiters) w();

@@ -143,6 +143,11 @@ export type ClientEvent =
     }
   /** Everything queued for this device before it connected has been processed. */
   | { readonly type: 'drained' }
+  /**
+   * The server says this device's one-time prekeys or KeyPackages are being fetched faster than
+   * its per-target limit allows (someone may be draining them); the stock is being refilled.
+   */
+  | { readonly type: 'stock-drained'; readonly stock: 'prekeys' | 'key-packages' }
   /** Background work failed (see `WarningCode`); `cause` names the error (a code, never its message). */
   | { readonly type: 'warning'; readonly code: WarningCode; readonly cause: string };
 

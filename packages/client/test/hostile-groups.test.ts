@@ -131,7 +131,10 @@ describe('hostile server against groups', () => {
     const { h, bob, id } = await groupWorld('hw');
     worlds.push(h);
     // The operator holds bob's published KeyPackages: it takes one straight from its database.
-    const taken = await h.world.server.storage.takeKeyPackage('hw-bob', 1);
+    const taken = await h.world.server.storage.takeKeyPackage('hw-bob', 1, {
+      to: { account: 'hw-operator', device: 1 },
+      expiresAt: 0,
+    });
     assert.ok(taken, 'bob has KeyPackages on the server');
     const forger = await generateDeviceIdentity(provider, random);
     const ghost = await createGroupState({

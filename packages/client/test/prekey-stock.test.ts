@@ -51,4 +51,29 @@ describe('prekey stock', () => {
     assert.deepEqual(await collect(inbox, 1), ['on the last resort']);
     await again.close();
   });
+
+  it('a device whose keys are fetched past the per-target limit is told (stock-drained) and refills at once', async () => {
+    // Its own world: a total of two fetches of one account's keys at once, then one a minute.
+    const small = await createWorld({ limits: { targetFetchBurst: 2, targetFetchRate: 1 / 60 } });
+    try {
+      const erin = await small.register('erin');
+      const events = erin.events();
+      const drained = (async () => {
+        for await (const e of events) if (e.type === 'stock-drained') return e.stock;
+        return undefined;
+      })();
+      for (const name of ['fetcher1', 'fetcher2', 'fetcher3', 'fetcher4']) {
+        const s = await small.register(name);
+        await s.sendAndWait('erin', `from ${name}`);
+      }
+      const timeout = new Promise<string>((r) => setTimeout(() => r('no notice within 10 s'), 10_000).unref());
+      assert.equal(await Promise.race([drained, timeout]), 'prekeys', 'the SDK surfaces the notice as an event');
+      // Two fetches took one key each and the rest were spared; stock is topped up again at once,
+      // well above the low mark (20) that would otherwise trigger a refill.
+      await until(async () => (await small.server.storage.countPreKeys('erin', 1)).oneTime === 100);
+      assert.deepEqual(await small.server.storage.countPreKeys('erin', 1), { oneTime: 100, kem: 40 });
+    } finally {
+      await small.close();
+    }
+  });
 });

@@ -183,6 +183,7 @@ export {
 } from './relay/frames.ts';
 export {
   type EpochMovedDetails,
+  type NotInvitedDetails,
   type QueueFullDetails,
   type RateLimitedDetails,
   RELAY_CLOSE_CODES,

@@ -19,6 +19,11 @@ export interface Limits {
   readonly maxGroupDevices: number;
   /** Messages one device's queue may hold before sends to it get QUEUE_FULL. */
   readonly maxQueuePerDevice: number;
+  /**
+   * Body bytes one device's queue may hold before sends to it get QUEUE_FULL. A group message's
+   * body is stored once however many devices it is queued for, but counts for each of them.
+   */
+  readonly maxQueueBytesPerDevice: number;
   /** How long a queued message waits for its device. */
   readonly queueTtlMs: number;
   /**
@@ -39,6 +44,21 @@ export interface Limits {
   /** Bundle fetches per second per account and burst (one-time prekeys are scarce). */
   readonly fetchRate: number;
   readonly fetchBurst: number;
+  /**
+   * Fetches of one account's bundles (or, counted apart, KeyPackages) by one requesting account,
+   * per second, and burst: past it the requester gets RATE_LIMITED.
+   */
+  readonly targetFetchRatePerRequester: number;
+  readonly targetFetchBurstPerRequester: number;
+  /**
+   * Fetches of one account's bundles (or, counted apart, KeyPackages) by all requesters together,
+   * per second, and burst: past it one-time stock is spared (the signed and last-resort keys are
+   * served, so nobody is refused) and the account's devices get `stock-drained`.
+   */
+  readonly targetFetchRate: number;
+  readonly targetFetchBurst: number;
+  /** Least time between two `stock-drained` notices to one device for one stock. */
+  readonly drainNoticeMs: number;
   /** With several nodes, how often each tells the others what it allowed per account (they share one limit). */
   readonly usageReportMs: number;
   /** Delivered-but-unacknowledged messages per connection. */
@@ -51,6 +71,11 @@ export interface Limits {
   readonly maxStoredKeyPackages: number;
   /** Below this many one-time KeyPackages a device is told to refill (`key-packages-low`). */
   readonly lowKeyPackageThreshold: number;
+  /**
+   * How long a fetched KeyPackage lets the fetching device add its owner's device to a group's
+   * delivery list (docs/protocol.md §14, "who may be listed").
+   */
+  readonly keyPackageGrantMs: number;
   /** Seconds between WebSocket pings; a peer that misses one is dropped. */
   readonly pingIntervalMs: number;
   /** How long a link code (a new device waiting on a link channel) stays usable. */
@@ -116,6 +141,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxGroupHandshakeBytes: 1024 * 1024,
   maxGroupDevices: 5000,
   maxQueuePerDevice: 10_000,
+  // 10,000 typical messages, or a few hundred group welcomes.
+  maxQueueBytesPerDevice: 256 * 1024 * 1024,
   queueTtlMs: 30 * 24 * 3600 * 1000,
   sendLogRetentionMs: 7 * 24 * 3600 * 1000,
   handshakeTimeoutMs: 10_000,
@@ -126,12 +153,20 @@ export const DEFAULT_LIMITS: Limits = {
   sendBurst: 200,
   fetchRate: 5,
   fetchBurst: 50,
+  // A contact needs one fetch per session start: 5 at once, then one a minute.
+  targetFetchRatePerRequester: 1 / 60,
+  targetFetchBurstPerRequester: 5,
+  // Below the stock a client keeps (20 KeyPackages, 40 ML-KEM prekeys), so a burst cannot empty it.
+  targetFetchRate: 0.2,
+  targetFetchBurst: 10,
+  drainNoticeMs: 60_000,
   usageReportMs: 1000,
   maxInFlight: 256,
   maxStoredPreKeys: 500,
   lowPreKeyThreshold: 20,
   maxStoredKeyPackages: 200,
   lowKeyPackageThreshold: 10,
+  keyPackageGrantMs: 24 * 3600 * 1000,
   pingIntervalMs: 30_000,
   linkTtlMs: 10 * 60 * 1000,
   maxDeviceListBytes: 4096,

@@ -276,7 +276,7 @@ describe('doorbells between nodes (hub and link channels)', () => {
       ],
       Date.now(),
       Date.now() + 60_000,
-      DEFAULT_LIMITS.maxQueuePerDevice,
+      { messages: DEFAULT_LIMITS.maxQueuePerDevice, bytes: DEFAULT_LIMITS.maxQueueBytesPerDevice },
     );
     assert.equal(outcomes[0]?.status, 'queued');
     fromAnotherNode({

@@ -7,6 +7,7 @@ import { fromBase64Url, toBase64Url } from '@parley/protocol';
 import { exportAccount, type RunningServer, startServer } from '@parley/server';
 import {
   addDeviceRaw,
+  inviteRaw,
   type RawConnection,
   type RawDevice,
   random,
@@ -71,6 +72,7 @@ describe('group delivery', () => {
 
     const welcome = b64(2000);
     const members = [member(alice, alice2), member(bob), member(carol)];
+    await inviteRaw(alice, alice2, bob, carol);
     const added = await commit(alice, { members, welcome, welcomeTo: [member(alice2), member(bob), member(carol)] });
     assert.equal(added.type, 'response', JSON.stringify(added));
     assert.deepEqual({ ...(added.result as object), serverTime: 0 }, { epoch: 1, serverTime: 0, duplicate: false });
@@ -168,11 +170,16 @@ describe('group delivery', () => {
     assert.equal((await commit(alice, { members: [...base, member(bob)] })).code, 'BAD_FRAME', 'an account twice');
     assert.equal((await commit(alice, { members: [] })).code, 'BAD_FRAME');
     assert.equal((await commit(alice, { members: [{ name: 'bob', devices: [] }] })).code, 'BAD_FRAME');
+    // dave never had a KeyPackage handed to alice: listing him is refused (docs/protocol.md §14.3).
+    const uninvited = await commit(alice, { members: [...base, member(dave)] });
+    assert.equal(uninvited.code, 'NOT_INVITED');
+    assert.deepEqual(uninvited.details, { members: [member(dave)] });
     assert.equal(((await bob.conn.request('group-info', { groupId })).result as { epoch: number }).epoch, epoch);
   });
 
   it('sizes: a welcome of about 1 MiB fits the default frame limit; a larger one is MESSAGE_TOO_LARGE', async () => {
     const members = [member(alice, alice2), member(bob), member(carol), member(dave)];
+    await inviteRaw(alice, dave);
     const tooBig = await commit(alice, { members, welcome: b64(1024 * 1024 + 1), welcomeTo: [member(dave)] });
     assert.equal(tooBig.code, 'MESSAGE_TOO_LARGE');
     const bigBody = await bob.conn.request('group-send', { groupId, messageId: messageId(), body: b64(64 * 1024 + 1) });

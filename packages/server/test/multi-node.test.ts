@@ -7,6 +7,7 @@ import { exited, startChild } from './helpers/child-server.ts';
 import {
   addDeviceRaw,
   authRaw,
+  inviteRaw,
   openRaw,
   type RawConnection,
   random,
@@ -66,6 +67,7 @@ for (const [busName, busUrl] of [
       // A group whose delivery list is alice and bob (the relay never parses the commit).
       const groupId = toBase64Url(random(16));
       assert.equal((await alice.conn.request('group-create', { groupId })).type, 'response');
+      await inviteRaw(alice, bob);
       const commit = await alice.conn.request('group-commit', {
         groupId,
         epoch: 0,

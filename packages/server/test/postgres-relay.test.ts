@@ -11,7 +11,15 @@ describe('the relay on PostgreSQL', async () => {
   const schema = `parley_relay_${randomBytes(6).toString('hex')}`;
   let server: RunningServer;
   const start = () =>
-    startServer({ port: 0, dataDir: '/nonexistent', db: POSTGRES_URL, dbSchema: schema, logLevel: 'silent' });
+    startServer({
+      port: 0,
+      dataDir: '/nonexistent',
+      db: POSTGRES_URL,
+      dbSchema: schema,
+      logLevel: 'silent',
+      // Six fetches by one requester drain bob's five one-time keys (one past the per-requester burst).
+      limits: { targetFetchBurstPerRequester: 10 },
+    });
   before(async () => {
     if (reason === undefined) server = await start();
   });

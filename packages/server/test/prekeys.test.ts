@@ -19,7 +19,15 @@ describe('prekey directory', () => {
       port: 0,
       dataDir: join(dir, 'data'),
       logLevel: 'silent',
-      limits: { lowPreKeyThreshold: 5, fetchRate: 1000, fetchBurst: 1000 },
+      // The per-target limits (key-drain.test.ts) are out of the way: this checks atomicity.
+      limits: {
+        lowPreKeyThreshold: 5,
+        fetchRate: 1000,
+        fetchBurst: 1000,
+        targetFetchRatePerRequester: 1000,
+        targetFetchBurstPerRequester: 1000,
+        targetFetchBurst: 1000,
+      },
     });
     bob = await registerRaw(server.url, 'bob');
     for (let i = 0; i < 4; i++) fetchers.push(await registerRaw(server.url, `fetcher${i}`));

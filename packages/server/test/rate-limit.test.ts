@@ -5,9 +5,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLocalBus, MAX_USAGE_ENTRIES, parseBusEvent } from '../src/bus/bus.ts';
+import { DEFAULT_LIMITS } from '../src/options.ts';
 import { createAccountLimits, createTokenBucket } from '../src/relay/rate-limit.ts';
 
-const limits = { sendRate: 1, sendBurst: 5, fetchRate: 1, fetchBurst: 2, usageReportMs: 1000 };
+const limits = {
+  ...DEFAULT_LIMITS,
+  sendRate: 1,
+  sendBurst: 5,
+  fetchRate: 1,
+  fetchBurst: 2,
+  usageReportMs: 1000,
+};
 /** Sharing over a bus that carries nothing: the tests hand reports from node to node themselves. */
 const sharing = (node: string) => ({ bus: createLocalBus(), node, clock: () => 0 });
 

@@ -67,6 +67,7 @@ export type RelayErrorCode =
   | 'GROUP_EXISTS'
   | 'UNKNOWN_GROUP'
   | 'NOT_A_MEMBER'
+  | 'NOT_INVITED'
   | 'EPOCH_MOVED'
   | 'INTERNAL';
 
@@ -230,6 +231,13 @@ export type ServerFrame =
   | { type: 'keys-low'; oneTime: number; kem: number }
   /** The calling device's one-time KeyPackage stock on the server fell below the refill mark. */
   | { type: 'key-packages-low'; count: number }
+  /**
+   * Requesters together are fetching this device's account's prekey bundles (`prekeys`) or
+   * KeyPackages (`key-packages`) faster than the server's per-target limit: one-time stock is
+   * being spared (last-resort keys are served) and the device should refill now. Sent at most
+   * once a minute per device and stock.
+   */
+  | { type: 'stock-drained'; stock: 'prekeys' | 'key-packages' }
   /** Sent once per connection when everything queued before it connected has been delivered. */
   | { type: 'drained' }
   /** The sealed link payload, pushed to the new device waiting on its channel. */

@@ -49,6 +49,14 @@ export interface TooManyKeyPackagesDetails {
   readonly keyPackages: number;
 }
 
+/**
+ * Details of a `NOT_INVITED` error: the devices a commit listed that are not on the group's
+ * delivery list yet and whose KeyPackage was not handed to the committing device.
+ */
+export interface NotInvitedDetails {
+  readonly members: WireGroupMember[];
+}
+
 /** The details type of each relay error code (`undefined`: the code carries none). */
 export interface RelayErrorDetails {
   BAD_FRAME: TooManyKeyPackagesDetails;
@@ -79,6 +87,7 @@ export interface RelayErrorDetails {
   UNKNOWN_GROUP: undefined;
   NOT_A_MEMBER: undefined;
   EPOCH_MOVED: EpochMovedDetails;
+  NOT_INVITED: NotInvitedDetails;
   INTERNAL: undefined;
 }
 
@@ -109,6 +118,7 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
     isRecord(v) && (v.devices === undefined || isIds(v.devices)) && (v.members === undefined || isMembers(v.members)),
   RATE_LIMITED: (v) => isRecord(v) && isMs(v.retryAfterMs),
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
+  NOT_INVITED: (v) => isRecord(v) && isMembers(v.members),
 };
 
 /**

@@ -38,7 +38,7 @@ export type BusEvent =
  * A low-stock notice for a device (the `keys-low` and `key-packages-low` frames), which the node
  * that served the fetch may not be the one holding the device's connection: `notify` carries it.
  */
-export type StockNotice = Extract<ServerFrame, { type: 'keys-low' | 'key-packages-low' }>;
+export type StockNotice = Extract<ServerFrame, { type: 'keys-low' | 'key-packages-low' | 'stock-drained' }>;
 
 /** What a node reports to the others in a `usage` event: per account, the sends and fetches it allowed. */
 export interface AccountUsage {
@@ -58,6 +58,8 @@ function parseNotice(n: unknown): StockNotice | undefined {
   if (f.type === 'keys-low' && isCount(f.oneTime) && isCount(f.kem))
     return { type: 'keys-low', oneTime: f.oneTime, kem: f.kem };
   if (f.type === 'key-packages-low' && isCount(f.count)) return { type: 'key-packages-low', count: f.count };
+  if (f.type === 'stock-drained' && (f.stock === 'prekeys' || f.stock === 'key-packages'))
+    return { type: 'stock-drained', stock: f.stock };
   return undefined;
 }
 

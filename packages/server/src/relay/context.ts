@@ -54,7 +54,11 @@ export interface OpContext {
   readonly limits: Limits;
   readonly clock: () => number;
   readonly inviteOnly: boolean;
-  readonly accountLimits: { sends: BucketMap; fetches: BucketMap };
+  readonly accountLimits: {
+    sends: BucketMap;
+    fetches: BucketMap;
+    targetFetches: { byRequester: BucketMap; total: BucketMap; notified: Map<string, number> };
+  };
   readonly links: LinkChannels;
   readonly conn: ConnectionState;
   send(frame: ServerFrame): void;
@@ -71,6 +75,42 @@ export function requireAuth(ctx: OpContext): { account: string; device: number }
   if (ctx.conn.auth === undefined) throw new ServerError('NOT_AUTHENTICATED', 'authenticate first');
   return ctx.conn.auth;
 }
+
+/**
+ * The per-target fetch limits (issue 19 §8) for `requester` fetching `target`'s keys: RATE_LIMITED
+ * past the requester's share; past the target's total, answers `spare` (serve no one-time key)
+ * and tells the target's devices, at most once per `drainNoticeMs` each.
+ */
+export function targetFetchLimit(
+  ctx: OpContext,
+  requester: string,
+  target: string,
+  stock: 'prekeys' | 'key-packages',
+  devices: readonly number[],
+): 'take' | 'spare' {
+  if (requester === target) return 'take';
+  const now = ctx.clock();
+  const { byRequester, total, notified: drainNotices } = ctx.accountLimits.targetFetches;
+  const wait = byRequester.take(`${stock}\u0000${requester}\u0000${target}`, now);
+  if (wait > 0) {
+    throw new ServerError('RATE_LIMITED', 'too many fetches of that account’s keys from this account', {
+      retryAfterMs: wait,
+    });
+  }
+  if (total.take(`${stock}\u0000${target}`, now) === 0) return 'take';
+  for (const device of devices) {
+    const key = `${stock}\u0000${target}\u0000${device}`;
+    const last = drainNotices.get(key);
+    if (last !== undefined && now - last < ctx.limits.drainNoticeMs) continue;
+    if (drainNotices.size >= MAX_DRAIN_NOTICES) drainNotices.clear();
+    drainNotices.set(key, now);
+    ctx.hub.notify(target, device, { type: 'stock-drained', stock });
+  }
+  return 'spare';
+}
+
+/** Most remembered `stock-drained` notices (the map is cleared when full). */
+const MAX_DRAIN_NOTICES = 100_000;
 
 /** Takes a token from the account's bucket, or RATE_LIMITED with a retry hint. */
 export function rateLimit(bucket: BucketMap, account: string, now: number, what: string): void {

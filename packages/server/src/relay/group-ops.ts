@@ -9,12 +9,15 @@
  * devices, missing: [], extra }`, `devices` being the account's current ids); an account named
  * twice, a member without devices, `welcomeTo` naming a device not in `members`, or a welcome
  * without `welcomeTo` (or the reverse) is BAD_FRAME. A full queue is QUEUE_FULL with details
- * `{ members: [{ name, devices }] }`.
+ * `{ members: [{ name, devices }] }`. A device joining the list whose KeyPackage was not handed to
+ * the committing device (fetch-key-packages) is NOT_INVITED with the same details: without that
+ * rule one commit could make the server queue for any accounts’ devices (§14.3).
  */
 import {
   type EpochMovedDetails,
   GROUP_ID_LENGTH,
   MAX_DEVICES,
+  type NotInvitedDetails,
   type QueueFullDetails,
   type RelayOps,
   type StaleDevicesDetails,
@@ -91,6 +94,12 @@ function commitResult(
       throw unknownGroup();
     case 'not-a-member':
       throw notAMember();
+    case 'not-invited':
+      throw new ServerError(
+        'NOT_INVITED',
+        'a device joining the delivery list has no KeyPackage handed to this device for it',
+        { members: byAccount(outcome.devices) } satisfies NotInvitedDetails,
+      );
     case 'epoch-moved':
       throw new ServerError('EPOCH_MOVED', 'another commit was accepted on that epoch first', {
         epoch: outcome.epoch,
@@ -111,7 +120,8 @@ export async function groupSend(a: Args, ctx: OpContext): Promise<Deferred<Relay
   const messages = group.members
     .filter((m) => !(m.account === me.account && m.device === me.device))
     .map((m) => ({ account: m.account, device: m.device, kind: KIND_CODES.group, body, bodyText }));
-  const later = ctx.hub.send({ sender: me.account, senderDevice: me.device, messageId, messages }).then((outcome) => {
+  const item = { sender: me.account, senderDevice: me.device, messageId, messages, sharedBody: true };
+  const later = ctx.hub.send(item).then((outcome) => {
     if (outcome.status === 'queue-full') throw queueFull(outcome.devices);
     return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
   });

@@ -19,6 +19,7 @@ import type {
   GroupCommit,
   GroupCommitOutcome,
   OutgoingMessage,
+  QueueCaps,
   QueuedAt,
   QueuedMessage,
   SendBatchItem,
@@ -210,7 +211,7 @@ export function createHub(
         pending.map((p) => p.item),
         now,
         now + limits.queueTtlMs,
-        limits.maxQueuePerDevice,
+        queueCaps(limits),
         batchAcks,
       );
     } catch (err) {
@@ -233,7 +234,7 @@ export function createHub(
     let outcome: GroupCommitOutcome;
     const timer = metrics?.storeSeconds.startTimer({ op: 'group-commit' });
     try {
-      outcome = await storage.commitGroup(p.commit, now, now + limits.queueTtlMs, limits.maxQueuePerDevice);
+      outcome = await storage.commitGroup(p.commit, now, now + limits.queueTtlMs, queueCaps(limits));
     } catch (err) {
       p.reject(err);
       return;
@@ -386,4 +387,9 @@ export function createHub(
       return links.size;
     },
   };
+}
+
+/** The per-device queue caps of the limits table. */
+function queueCaps(limits: Limits): QueueCaps {
+  return { messages: limits.maxQueuePerDevice, bytes: limits.maxQueueBytesPerDevice };
 }

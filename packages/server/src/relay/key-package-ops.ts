@@ -13,7 +13,7 @@ import {
 } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
-import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth } from './context.ts';
+import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth, targetFetchLimit } from './context.ts';
 
 /**
  * `upload-key-packages`: checks every package, then stores them all or none (INVALID_KEY_PACKAGE
@@ -66,9 +66,16 @@ export async function fetchKeyPackages(a: Args, ctx: OpContext): Promise<RelayOp
   const devices = (await ctx.storage.listDevices(row.name)).filter(
     (d) => !(row.name === me.account && d.id === me.device),
   );
+  const ids = devices.map((d) => d.id);
+  const spare = targetFetchLimit(ctx, me.account, row.name, 'key-packages', ids) === 'spare';
   const keyPackages: { device: number; keyPackage: string }[] = [];
   for (const d of devices) {
-    const taken = await ctx.storage.takeKeyPackage(row.name, d.id);
+    // The grant lets this device list d in a group commit (docs/protocol.md §14.3).
+    const grant = {
+      to: { account: me.account, device: me.device },
+      expiresAt: ctx.clock() + ctx.limits.keyPackageGrantMs,
+    };
+    const taken = await ctx.storage.takeKeyPackage(row.name, d.id, grant, spare);
     if (taken === undefined) continue;
     keyPackages.push({ device: d.id, keyPackage: toBase64Url(taken.keyPackage) });
     if (taken.remaining < ctx.limits.lowKeyPackageThreshold) {

@@ -18,7 +18,7 @@ import {
 import { ServerError } from '../errors.ts';
 import type { SignedKeyRow } from '../store/storage.ts';
 import type { Args } from './args.ts';
-import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth } from './context.ts';
+import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth, targetFetchLimit } from './context.ts';
 
 /**
  * `upload-keys`: stores the calling device's signed prekey, one-time X25519 and ML-KEM prekeys
@@ -116,10 +116,12 @@ export async function fetchBundles(a: Args, ctx: OpContext): Promise<RelayOps['f
       extra: wanted.filter((id) => !devices.some((d) => d.id === id)),
     } satisfies StaleDevicesDetails);
   }
+  const ids = chosen.map((d) => d.id);
+  const spare = targetFetchLimit(ctx, me.account, row.name, 'prekeys', ids) === 'spare';
   const bundles: { device: number; bundle: string }[] = [];
   for (const d of chosen) {
     if (d.account === me.account && d.id === me.device) continue;
-    const taken = await ctx.storage.takeBundle(row.name, d.id);
+    const taken = await ctx.storage.takeBundle(row.name, d.id, spare);
     if (taken === undefined) continue;
     bundles.push({
       device: d.id,

@@ -102,7 +102,18 @@ export interface UsageSharing {
  * devices spread over N nodes then share one limit, give or take a second's worth per node.
  */
 export function createAccountLimits(
-  limits: Pick<Limits, 'sendRate' | 'sendBurst' | 'fetchRate' | 'fetchBurst' | 'usageReportMs'>,
+  limits: Pick<
+    Limits,
+    | 'sendRate'
+    | 'sendBurst'
+    | 'fetchRate'
+    | 'fetchBurst'
+    | 'usageReportMs'
+    | 'targetFetchRatePerRequester'
+    | 'targetFetchBurstPerRequester'
+    | 'targetFetchRate'
+    | 'targetFetchBurst'
+  >,
   sharing?: UsageSharing,
 ) {
   const shared = sharing !== undefined;
@@ -111,6 +122,16 @@ export function createAccountLimits(
   const self = {
     sends,
     fetches,
+    /**
+     * Fetches of one target account's keys: by requester (keyed `requester NUL target`) and in
+     * total (keyed by target). Per node: with several nodes each enforces its own share.
+     */
+    targetFetches: {
+      byRequester: createBucketMap(limits.targetFetchRatePerRequester, limits.targetFetchBurstPerRequester),
+      total: createBucketMap(limits.targetFetchRate, limits.targetFetchBurst),
+      /** When each device was last told `stock-drained` (by stock, account and device). */
+      notified: new Map<string, number>(),
+    },
     /** What this node allowed since the last report, in chunks of at most `MAX_USAGE_ENTRIES`. */
     report(): AccountUsage[] {
       const s = [...sends.takeUsage()];

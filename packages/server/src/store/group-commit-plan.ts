@@ -30,27 +30,45 @@ export interface PlannedDelivery extends DeviceAddress {
   readonly welcome: boolean;
 }
 
-/** What an accepted commit writes, or the devices whose full queues refuse it. */
+/** What an accepted commit writes, or the devices that refuse it. */
 export type CommitPlan =
-  | { readonly status: 'ok'; readonly members: readonly DeviceAddress[]; readonly deliveries: PlannedDelivery[] }
-  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
+  | {
+      readonly status: 'ok';
+      readonly members: readonly DeviceAddress[];
+      /** Devices on the new list that were not on the old one (their grants are used up). */
+      readonly added: readonly DeviceAddress[];
+      readonly deliveries: PlannedDelivery[];
+    }
+  | { readonly status: 'queue-full' | 'not-invited'; readonly devices: readonly DeviceAddress[] };
+
+/** What `planCommit` asks of the stored state. */
+export interface CommitState {
+  /** The stored list. */
+  readonly old: readonly DeviceAddress[];
+  /** Whether a device is still registered (rows naming removed devices are skipped). */
+  exists(a: DeviceAddress): boolean;
+  /** Whether a KeyPackage of the device was handed to the committing device (an unexpired grant). */
+  invited(a: DeviceAddress): boolean;
+  /** Whether one more message of `bytes` would pass the device's queue caps. */
+  atCap(a: DeviceAddress, bytes: number): boolean;
+}
 
 /**
- * Plans an accepted commit. `old` is the stored list; `exists` says whether a device is still
- * registered (rows naming removed devices are skipped); `depth` is a device's queue depth. The
- * new list is `commit.members` (existing devices only); the commit goes to old ∪ new except the
+ * Plans an accepted commit. The new list is `commit.members` (existing devices only); a device
+ * not on the old list must be invited (docs/protocol.md §14, "who may be listed"), else the
+ * commit is refused `not-invited`: a commit cannot make the server queue for devices whose
+ * owner never published a package to this committer. The commit goes to old ∪ new except the
  * sender's device and the welcomed devices, the welcome to each welcomed device. A full queue on
  * the new list refuses the commit; one on a device being removed is skipped, so a dead device
  * can always be removed from a group.
  */
-export function planCommit(
-  commit: GroupCommit,
-  old: readonly DeviceAddress[],
-  exists: (a: DeviceAddress) => boolean,
-  depth: (a: DeviceAddress) => number,
-  maxPerDevice: number,
-): CommitPlan {
+export function planCommit(commit: GroupCommit, state: CommitState): CommitPlan {
+  const { old, exists } = state;
   const members = unique(commit.members.filter(exists));
+  const before = new Set(old.map(addressKey));
+  const added = members.filter((a) => !before.has(addressKey(a)));
+  const uninvited = added.filter((a) => !state.invited(a));
+  if (uninvited.length > 0) return { status: 'not-invited', devices: uninvited };
   const listed = new Set(members.map(addressKey));
   const welcomed = unique((commit.welcome?.to ?? []).filter((a) => exists(a) && listed.has(addressKey(a))));
   const welcomedKeys = new Set(welcomed.map(addressKey));
@@ -61,16 +79,16 @@ export function planCommit(
   const full: DeviceAddress[] = [];
   const deliveries: PlannedDelivery[] = [];
   for (const a of commitTo) {
-    const atCap = depth(a) >= maxPerDevice;
+    const atCap = state.atCap(a, commit.commit.body.byteLength);
     if (atCap && listed.has(addressKey(a))) full.push(a);
     else if (!atCap) deliveries.push({ ...a, welcome: false });
   }
   for (const a of welcomed) {
-    if (depth(a) >= maxPerDevice) full.push(a);
+    if (state.atCap(a, commit.welcome?.body.byteLength ?? 0)) full.push(a);
     else deliveries.push({ ...a, welcome: true });
   }
   if (full.length > 0) return { status: 'queue-full', devices: full };
-  return { status: 'ok', members, deliveries };
+  return { status: 'ok', members, added, deliveries };
 }
 
 function unique(list: readonly DeviceAddress[]): DeviceAddress[] {

@@ -11,8 +11,16 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { addressKey, planCommit, refuseCommit } from './group-commit-plan.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
+import { atCap, depthKey, EMPTY, queueDepths, storeBodies } from './postgres-queue.ts';
 import { bytes, type Row } from './rows.ts';
-import type { DeviceAddress, GroupCommit, GroupCommitOutcome, GroupDirectory, KeyPackageDirectory } from './storage.ts';
+import type {
+  DeviceAddress,
+  GroupCommit,
+  GroupCommitOutcome,
+  GroupDirectory,
+  KeyPackageDirectory,
+  QueueCaps,
+} from './storage.ts';
 
 /** Builds the KeyPackage and group methods over a migrated pool. */
 export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & GroupDirectory {
@@ -71,15 +79,15 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
       const row = r.rows[0] as Row;
       return { oneTime: Number(row.n), lastResort: row.lr === true };
     },
-    async takeKeyPackage(account, device) {
+    async takeKeyPackage(account, device, grant, spare = false) {
       return inTransaction(pool, async (c) => {
         const taken = (
           await c.query(
             `DELETE FROM key_packages WHERE id IN (
-               SELECT id FROM key_packages WHERE account = $1 AND device = $2
+               SELECT id FROM key_packages WHERE account = $1 AND device = $2 AND NOT $3::boolean
                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING key_package`,
-            [account, device],
+            [account, device, spare],
           )
         ).rows[0] as Row | undefined;
         const row =
@@ -91,6 +99,12 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
             ])
           ).rows[0] as Row | undefined);
         if (row === undefined) return undefined;
+        await c.query(
+          `INSERT INTO key_package_grants (grantee, grantee_device, account, device, expires_at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (grantee, grantee_device, account, device) DO UPDATE SET expires_at = excluded.expires_at`,
+          [grant.to.account, grant.to.device, account, device, grant.expiresAt],
+        );
         return {
           keyPackage: bytes(row.key_package),
           lastResort: taken === undefined,
@@ -119,9 +133,9 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
       if (g === undefined) return undefined;
       return { groupId, epoch: Number(g.epoch), members: await storedMembers(pool, groupId) };
     },
-    async commitGroup(commit, now, expiresAt, maxPerDevice) {
+    async commitGroup(commit, now, expiresAt, caps) {
       try {
-        return await inTransaction(pool, (c) => commitInTransaction(c, commit, now, expiresAt, maxPerDevice));
+        return await inTransaction(pool, (c) => commitInTransaction(c, commit, now, expiresAt, caps));
       } catch (err) {
         if (err instanceof DuplicateRace) return { status: 'duplicate' };
         throw err;
@@ -147,7 +161,7 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
     commit: GroupCommit,
     now: number,
     expiresAt: number,
-    maxPerDevice: number,
+    caps: QueueCaps,
   ): Promise<GroupCommitOutcome> {
     const g = (await c.query('SELECT epoch FROM groups WHERE group_id = $1 FOR UPDATE', [commit.groupId])).rows[0] as
       | Row
@@ -165,15 +179,18 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
 
     const wanted = [...commit.members, ...(commit.welcome?.to ?? []), ...old];
     const existing = await existingDevices(c, wanted);
-    const depths = await queueDepths(c, wanted);
-    const plan = planCommit(
-      commit,
-      old,
-      (a) => existing.has(addressKey(a)),
-      (a) => depths.get(addressKey(a)) ?? 0,
-      maxPerDevice,
+    const depths = await queueDepths(
+      c,
+      wanted.map((a) => [a.account, a.device] as const),
     );
-    if (plan.status === 'queue-full') return plan;
+    const invited = await grantsTo(c, { account: commit.sender, device: commit.senderDevice }, commit.members, now);
+    const plan = planCommit(commit, {
+      old,
+      exists: (a) => existing.has(addressKey(a)),
+      invited: (a) => invited.has(addressKey(a)),
+      atCap: (a, bytes) => atCap(depths.get(depthKey(a.account, a.device)), bytes, caps),
+    });
+    if (plan.status !== 'ok') return plan;
 
     const bumped = await c.query('UPDATE groups SET epoch = epoch + 1 WHERE group_id = $1 AND epoch = $2', [
       commit.groupId,
@@ -193,6 +210,13 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
        SELECT $1, a, d FROM unnest($2::text[], $3::int[]) AS t(a, d)`,
       [commit.groupId, plan.members.map((m) => m.account), plan.members.map((m) => m.device)],
     );
+    if (plan.added.length > 0) {
+      await c.query(
+        `DELETE FROM key_package_grants g USING unnest($3::text[], $4::int[]) AS t(a, d)
+         WHERE g.grantee = $1 AND g.grantee_device = $2 AND g.account = t.a AND g.device = t.d`,
+        [commit.sender, commit.senderDevice, plan.added.map((a) => a.account), plan.added.map((a) => a.device)],
+      );
+    }
     const seqs = new Map<string, number>();
     if (plan.deliveries.length > 0) {
       const message = (welcome: boolean) => {
@@ -200,10 +224,19 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
         if (m === undefined) throw new Error('a welcome delivery without a welcome');
         return m;
       };
+      // The commit and the welcome are each stored once, whatever the number of devices.
+      const kinds = [false, true].filter((w) => plan.deliveries.some((d) => d.welcome === w));
+      const ids = await storeBodies(
+        c,
+        kinds.map((w) => message(w).body),
+      );
+      const bodyId = new Map(kinds.map((w, i) => [w, ids[i] as number]));
       const r = await c.query(
-        `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
-         SELECT a, d, $3, $4, $5, kd, b, $8, $9
-         FROM unnest($1::text[], $2::int[], $6::smallint[], $7::bytea[]) WITH ORDINALITY AS t(a, d, kd, b, ord)
+        `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, body_id, size,
+                            server_time, expires_at)
+         SELECT a, d, $3, $4, $5, kd, $10, bid, sz, $8, $9
+         FROM unnest($1::text[], $2::int[], $6::smallint[], $7::bigint[], $11::int[])
+           WITH ORDINALITY AS t(a, d, kd, bid, sz, ord)
          ORDER BY ord
          RETURNING seq, account, device`,
         [
@@ -213,9 +246,11 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
           commit.senderDevice,
           commit.messageId,
           plan.deliveries.map((d) => message(d.welcome).kind),
-          plan.deliveries.map((d) => buf(message(d.welcome).body)),
+          plan.deliveries.map((d) => bodyId.get(d.welcome)),
           now,
           expiresAt,
+          EMPTY,
+          plan.deliveries.map((d) => message(d.welcome).body.byteLength),
         ],
       );
       for (const x of r.rows as Row[]) {
@@ -241,20 +276,21 @@ async function existingDevices(c: pg.PoolClient, list: readonly DeviceAddress[])
   return new Set((r.rows as Row[]).map((x) => addressKey({ account: x.account as string, device: x.id as number })));
 }
 
-/** Queue depth of each device in `list` that has a non-empty queue, by `addressKey`. */
-async function queueDepths(c: pg.PoolClient, list: readonly DeviceAddress[]): Promise<Map<string, number>> {
+/** The devices among `list` whose KeyPackage was handed to `grantee` (unexpired at `now`), as `addressKey`s. */
+async function grantsTo(
+  c: pg.PoolClient,
+  grantee: DeviceAddress,
+  list: readonly DeviceAddress[],
+  now: number,
+): Promise<Set<string>> {
   const r = await c.query(
-    `SELECT q.account, q.device, COUNT(*) AS n FROM queue q
-     JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int[]) AS t(account, device)) t
-       ON q.account = t.account AND q.device = t.device
-     GROUP BY q.account, q.device`,
-    [list.map((a) => a.account), list.map((a) => a.device)],
+    `SELECT g.account, g.device FROM key_package_grants g
+     JOIN unnest($3::text[], $4::int[]) AS t(a, d) ON g.account = t.a AND g.device = t.d
+     WHERE g.grantee = $1 AND g.grantee_device = $2 AND g.expires_at > $5`,
+    [grantee.account, grantee.device, list.map((a) => a.account), list.map((a) => a.device), now],
   );
-  return new Map(
-    (r.rows as Row[]).map((x) => [
-      addressKey({ account: x.account as string, device: x.device as number }),
-      Number(x.n),
-    ]),
+  return new Set(
+    (r.rows as Row[]).map((x) => addressKey({ account: x.account as string, device: x.device as number })),
   );
 }
 

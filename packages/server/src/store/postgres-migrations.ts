@@ -125,4 +125,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'shared message bodies, queue sizes, KeyPackage grants',
+    up: `
+      CREATE TABLE message_bodies (
+        id BIGSERIAL PRIMARY KEY,
+        body BYTEA NOT NULL
+      );
+      ALTER TABLE queue ADD COLUMN body_id BIGINT;
+      ALTER TABLE queue ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+      UPDATE queue SET size = octet_length(body);
+      CREATE INDEX queue_by_body ON queue (body_id) WHERE body_id IS NOT NULL;
+      CREATE TABLE key_package_grants (
+        grantee TEXT NOT NULL,
+        grantee_device INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        device INTEGER NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (grantee, grantee_device, account, device)
+      );
+      CREATE INDEX key_package_grants_by_expiry ON key_package_grants (expires_at);
+    `,
+  },
 ];

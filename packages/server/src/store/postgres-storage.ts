@@ -11,6 +11,7 @@ import type { Migration } from './migrations.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
 import { createPostgresGroupStore } from './postgres-group-store.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
+import { atCap, depthKey, dropUnusedBodies, EMPTY, queueDepths, storeBodies } from './postgres-queue.ts';
 import {
   accountRow,
   bytes,
@@ -21,7 +22,7 @@ import {
   queueRecordsFromRows,
   type Row,
 } from './rows.ts';
-import type { PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
+import type { OutgoingMessage, PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
 
 const MIGRATION_LOCK = 0x7061726c; // "parl"
 
@@ -200,7 +201,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     async countPreKeys(account, device) {
       return counts(pool, account, device);
     },
-    async takeBundle(account, device) {
+    async takeBundle(account, device, spare = false) {
       return inTransaction(pool, async (c): Promise<TakenBundle | undefined> => {
         const signed = (
           await c.query('SELECT id, public_key, signature FROM signed_prekeys WHERE account = $1 AND device = $2', [
@@ -212,10 +213,11 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         const kem = (
           await c.query(
             `DELETE FROM kem_prekeys WHERE (account, device, id) IN (
-               SELECT account, device, id FROM kem_prekeys WHERE account = $1 AND device = $2 AND NOT last_resort
+               SELECT account, device, id FROM kem_prekeys
+               WHERE account = $1 AND device = $2 AND NOT last_resort AND NOT $3::boolean
                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, public_key, signature`,
-            [account, device],
+            [account, device, spare],
           )
         ).rows[0] as Row | undefined;
         const kemRow =
@@ -230,10 +232,10 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         const otp = (
           await c.query(
             `DELETE FROM one_time_prekeys WHERE (account, device, id) IN (
-               SELECT account, device, id FROM one_time_prekeys WHERE account = $1 AND device = $2
+               SELECT account, device, id FROM one_time_prekeys WHERE account = $1 AND device = $2 AND NOT $3::boolean
                ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, public_key`,
-            [account, device],
+            [account, device, spare],
           )
         ).rows[0] as Row | undefined;
         return {
@@ -243,36 +245,30 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         };
       });
     },
-    async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
+    async enqueue(items, now, expiresAt, caps, acks = []) {
       // Set-based, so a batch costs a fixed number of round trips whatever its size.
       return inTransaction(pool, async (c) => {
         const ackRows = acks.flatMap((a) => a.seqs.map((seq) => [a.account, a.device, seq] as const));
         if (ackRows.length > 0) {
-          await c.query(
+          const r = await c.query(
             `DELETE FROM queue q USING unnest($1::text[], $2::int[], $3::bigint[]) AS a(account, device, seq)
-             WHERE q.account = a.account AND q.device = a.device AND q.seq = a.seq`,
+             WHERE q.account = a.account AND q.device = a.device AND q.seq = a.seq RETURNING q.body_id`,
             [ackRows.map((r) => r[0]), ackRows.map((r) => r[1]), ackRows.map((r) => r[2])],
           );
+          await dropUnusedBodies(c, r.rows as Row[]);
         }
         if (items.length === 0) return [];
         const targets = items.flatMap((i) => i.messages.map((m) => [m.account, m.device] as const));
-        const depth = new Map<string, number>();
-        const k = (account: string, device: number) => `${account}\u0000${device}`;
-        const depthRows = await c.query(
-          `SELECT q.account, q.device, COUNT(*) AS n FROM queue q
-           JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int[]) AS t(account, device)) t
-             ON q.account = t.account AND q.device = t.device
-           GROUP BY q.account, q.device`,
-          [targets.map((t) => t[0]), targets.map((t) => t[1])],
-        );
-        for (const r of depthRows.rows as Row[]) depth.set(k(r.account as string, r.device as number), Number(r.n));
+        const depth = await queueDepths(c, targets);
         const outcomes: (SendOutcome | undefined)[] = items.map((item) => {
           const full = item.messages
-            .filter((m) => (depth.get(k(m.account, m.device)) ?? 0) >= maxPerDevice)
+            .filter((m) => atCap(depth.get(depthKey(m.account, m.device)), m.body.byteLength, caps))
             .map((m) => ({ account: m.account, device: m.device }));
           if (full.length > 0) return { status: 'queue-full', devices: full };
-          for (const m of item.messages)
-            depth.set(k(m.account, m.device), (depth.get(k(m.account, m.device)) ?? 0) + 1);
+          for (const m of item.messages) {
+            const d = depth.get(depthKey(m.account, m.device)) ?? { messages: 0, bytes: 0 };
+            depth.set(depthKey(m.account, m.device), { messages: d.messages + 1, bytes: d.bytes + m.body.byteLength });
+          }
           return undefined;
         });
         const candidates = items.filter((_, i) => outcomes[i] === undefined);
@@ -293,14 +289,23 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         }
         // A message id logged now belongs to its first item in the batch; a repeat is a duplicate.
         const fresh = candidates.filter((i) => logged.delete(`${i.sender}\u0000${i.senderDevice}\u0000${i.messageId}`));
-        const rows = fresh.flatMap((i) => i.messages.map((m) => ({ i, m })));
+        // A group message's body is stored once; its rows reference it.
+        const sharing = fresh.filter((i) => i.sharedBody === true && i.messages.length > 1);
+        const ids = await storeBodies(
+          c,
+          sharing.map((i) => (i.messages[0] as OutgoingMessage).body),
+        );
+        const bodyIdOf = new Map(sharing.map((item, n) => [item, ids[n] as number]));
+        const rows = fresh.flatMap((i) => i.messages.map((m) => ({ i, m, bodyId: bodyIdOf.get(i) ?? null })));
         const seqOf = new Map<string, number>();
         if (rows.length > 0) {
           const r = await c.query(
-            `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
-             SELECT a, d, s, sd, m, kd, b, $8, $9
-             FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::smallint[], $7::bytea[])
-               WITH ORDINALITY AS t(a, d, s, sd, m, kd, b, ord)
+            `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, body_id, size,
+                                server_time, expires_at)
+             SELECT a, d, s, sd, m, kd, b, bid, sz, $10, $11
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::smallint[], $7::bytea[],
+                         $8::bigint[], $9::int[])
+               WITH ORDINALITY AS t(a, d, s, sd, m, kd, b, bid, sz, ord)
              ORDER BY ord
              RETURNING seq, account, device, sender, sender_device, message_id`,
             [
@@ -310,7 +315,9 @@ function createPostgresStorage(pool: pg.Pool): Storage {
               rows.map((x) => x.i.senderDevice),
               rows.map((x) => x.i.messageId),
               rows.map((x) => x.m.kind),
-              rows.map((x) => buf(x.m.body)),
+              rows.map((x) => (x.bodyId === null ? buf(x.m.body) : EMPTY)),
+              rows.map((x) => x.bodyId),
+              rows.map((x) => x.m.body.byteLength),
               now,
               expiresAt,
             ],
@@ -341,8 +348,9 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     },
     async pending(account, device, afterSeq, limit, now) {
       const r = await pool.query(
-        `SELECT seq, sender, sender_device, message_id, kind, body, server_time FROM queue
-         WHERE account = $1 AND device = $2 AND seq > $3 AND expires_at > $4 ORDER BY seq LIMIT $5`,
+        `SELECT q.seq, q.sender, q.sender_device, q.message_id, q.kind, COALESCE(b.body, q.body) AS body, q.server_time
+         FROM queue q LEFT JOIN message_bodies b ON b.id = q.body_id
+         WHERE q.account = $1 AND q.device = $2 AND q.seq > $3 AND q.expires_at > $4 ORDER BY q.seq LIMIT $5`,
         [account, device, afterSeq, now, limit],
       );
       return r.rows.map(queuedMessageRow);
@@ -351,16 +359,19 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       if (acks.length === 0) return;
       await inTransaction(pool, async (c) => {
         for (const a of acks) {
-          await c.query('DELETE FROM queue WHERE account = $1 AND device = $2 AND seq = ANY($3::bigint[])', [
-            a.account,
-            a.device,
-            a.seqs,
-          ]);
+          const r = await c.query(
+            'DELETE FROM queue WHERE account = $1 AND device = $2 AND seq = ANY($3::bigint[]) RETURNING body_id',
+            [a.account, a.device, a.seqs],
+          );
+          await dropUnusedBodies(c, r.rows as Row[]);
         }
       });
     },
     async purgeExpired(now, sendLogBefore) {
       const r = await pool.query('DELETE FROM queue WHERE expires_at <= $1', [now]);
+      // Also catches a body whose last two references were acknowledged at once on two nodes.
+      await pool.query('DELETE FROM message_bodies b WHERE NOT EXISTS (SELECT 1 FROM queue q WHERE q.body_id = b.id)');
+      await pool.query('DELETE FROM key_package_grants WHERE expires_at <= $1', [now]);
       await pool.query('DELETE FROM send_log WHERE server_time < $1', [sendLogBefore]);
       await pool.query(
         'DELETE FROM groups g WHERE NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.group_id)',
@@ -409,11 +420,11 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     },
     async queueRecords(account) {
       const inbound = await pool.query(
-        'SELECT device, sender, sender_device, server_time, octet_length(body) AS bytes FROM queue WHERE account = $1 ORDER BY seq',
+        'SELECT device, sender, sender_device, server_time, size AS bytes FROM queue WHERE account = $1 ORDER BY seq',
         [account],
       );
       const outbound = await pool.query(
-        'SELECT account, device, sender_device, server_time, octet_length(body) AS bytes FROM queue WHERE sender = $1 ORDER BY seq',
+        'SELECT account, device, sender_device, server_time, size AS bytes FROM queue WHERE sender = $1 ORDER BY seq',
         [account],
       );
       const log = await pool.query(
@@ -424,6 +435,13 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     },
     async totalQueueDepth() {
       return Number(((await pool.query('SELECT COUNT(*) AS n FROM queue')).rows[0] as Row).n);
+    },
+    async storedQueueBytes() {
+      const r = await pool.query(
+        `SELECT (SELECT COALESCE(SUM(octet_length(body)), 0) FROM queue)
+              + (SELECT COALESCE(SUM(octet_length(body)), 0) FROM message_bodies) AS n`,
+      );
+      return Number((r.rows[0] as Row).n);
     },
     async queueDepth(account, device) {
       const r = await pool.query('SELECT COUNT(*) AS n FROM queue WHERE account = $1 AND device = $2', [

@@ -91,4 +91,5 @@ export const DEVICE_TABLES: readonly string[] = [
   'key_packages',
   'last_resort_key_packages',
   'group_members',
+  'key_package_grants',
 ];

@@ -5,7 +5,8 @@
  * (a decoded 200-byte body is a view into an 8 KiB pool): profiled at 7 % of the event loop's
  * time at 1,000 connections. So a batch travels as columns of strings and numbers, with every
  * body copied into one buffer that is transferred, not cloned; and a queued send's outcome comes
- * back as its seqs alone (the caller still holds the addresses, in the same order).
+ * back as its seqs alone (the caller still holds the addresses, in the same order). A group
+ * message (`sharedBody`) crosses with its body once: the other messages carry none.
  */
 import type { DeviceAddress, QueuedAt, SendBatchItem, SendOutcome } from './storage.ts';
 
@@ -16,6 +17,8 @@ export interface EnqueueColumns {
   readonly messageIds: string[];
   /** Messages per item. */
   readonly counts: number[];
+  /** Per item: 1 when its messages share the first one's body (`SendBatchItem.sharedBody`). */
+  readonly shared: number[];
   readonly accounts: string[];
   readonly devices: number[];
   readonly kinds: number[];
@@ -38,13 +41,15 @@ export function encodeEnqueue(items: readonly SendBatchItem[], acks: readonly Ac
   let messages = 0;
   for (const item of items) {
     messages += item.messages.length;
-    for (const m of item.messages) total += m.body.byteLength;
+    if (item.sharedBody === true) total += item.messages[0]?.body.byteLength ?? 0;
+    else for (const m of item.messages) total += m.body.byteLength;
   }
   const c: EnqueueColumns = {
     senders: [],
     senderDevices: [],
     messageIds: [],
     counts: [],
+    shared: [],
     accounts: [],
     devices: [],
     kinds: [],
@@ -62,14 +67,18 @@ export function encodeEnqueue(items: readonly SendBatchItem[], acks: readonly Ac
     c.senderDevices.push(item.senderDevice);
     c.messageIds.push(item.messageId);
     c.counts.push(item.messages.length);
-    for (const m of item.messages) {
+    const shared = item.sharedBody === true;
+    c.shared.push(shared ? 1 : 0);
+    item.messages.forEach((m, j) => {
       c.accounts.push(m.account);
       c.devices.push(m.device);
       c.kinds.push(m.kind);
-      c.bodies.set(m.body, offset);
-      offset += m.body.byteLength;
+      if (!shared || j === 0) {
+        c.bodies.set(m.body, offset);
+        offset += m.body.byteLength;
+      }
       c.bodyEnds[k++] = offset;
-    }
+    });
   }
   for (const a of acks) {
     c.ackAccounts.push(a.account);
@@ -87,13 +96,16 @@ export function decodeEnqueue(c: EnqueueColumns): { items: SendBatchItem[]; acks
   let start = 0;
   for (let i = 0; i < c.senders.length; i++) {
     const messages = [];
+    const shared = c.shared[i] === 1;
+    let body: Uint8Array | undefined;
     for (let j = 0; j < (c.counts[i] as number); j++, k++) {
       const end = c.bodyEnds[k] as number;
+      if (body === undefined || !shared) body = c.bodies.subarray(start, end);
       messages.push({
         account: c.accounts[k] as string,
         device: c.devices[k] as number,
         kind: c.kinds[k] as number,
-        body: c.bodies.subarray(start, end),
+        body,
       });
       start = end;
     }
@@ -102,6 +114,7 @@ export function decodeEnqueue(c: EnqueueColumns): { items: SendBatchItem[]; acks
       senderDevice: c.senderDevices[i] as number,
       messageId: c.messageIds[i] as string,
       messages,
+      ...(shared ? { sharedBody: true } : {}),
     });
   }
   const acks: Ack[] = [];

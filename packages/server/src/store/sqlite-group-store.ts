@@ -14,19 +14,25 @@ import type {
   GroupCommitOutcome,
   GroupDirectory,
   KeyPackageDirectory,
+  KeyPackageGrant,
   OutgoingMessage,
+  QueueCaps,
   StoreKeyPackagesOutcome,
   TakenKeyPackage,
 } from './storage.ts';
 
 /** What the group store borrows from the message queue (so depth caches stay exact). */
 export interface SqliteQueueAccess {
-  depthOf(account: string, device: number): number;
+  /** Whether one more message of `bytes` would pass the device's queue caps. */
+  atCap(account: string, device: number, bytes: number, caps: QueueCaps): boolean;
+  /** Stores a body once for several queue rows; its id for `insertQueued`. */
+  storeBody(body: Uint8Array): number;
   insertQueued(
     m: OutgoingMessage,
     from: { sender: string; senderDevice: number; messageId: string },
     now: number,
     expiresAt: number,
+    bodyId?: number,
   ): number;
   /** Records a send's id; false when it was already recorded. */
   logSend(sender: string, senderDevice: number, messageId: string, now: number): boolean;
@@ -65,6 +71,19 @@ export function createSqliteGroupStore(
     sendLogged: db.prepare('SELECT 1 FROM send_log WHERE sender = ? AND sender_device = ? AND message_id = ?').pluck(),
     bumpEpoch: db.prepare('UPDATE groups SET epoch = epoch + 1 WHERE group_id = ? AND epoch = ?'),
     clearMembers: db.prepare('DELETE FROM group_members WHERE group_id = ?'),
+    grant: db.prepare(
+      `INSERT INTO key_package_grants (grantee, grantee_device, account, device, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (grantee, grantee_device, account, device) DO UPDATE SET expires_at = excluded.expires_at`,
+    ),
+    granted: db
+      .prepare(
+        `SELECT 1 FROM key_package_grants
+         WHERE grantee = ? AND grantee_device = ? AND account = ? AND device = ? AND expires_at > ?`,
+      )
+      .pluck(),
+    useGrant: db.prepare(
+      'DELETE FROM key_package_grants WHERE grantee = ? AND grantee_device = ? AND account = ? AND device = ?',
+    ),
     groupsOf: db.prepare(
       `SELECT g.group_id, g.epoch, m.device FROM group_members m JOIN groups g ON g.group_id = m.group_id
        WHERE m.account = ? ORDER BY g.group_id, m.device`,
@@ -91,19 +110,22 @@ export function createSqliteGroupStore(
     },
   );
 
-  const takeKeyPackage = db.transaction((account: string, device: number): TakenKeyPackage | undefined => {
-    const taken = q.takeOneTime.get(account, device) as Row | undefined;
-    const row = taken ?? (q.getLastResort.get(account, device) as Row | undefined);
-    if (row === undefined) return undefined;
-    return {
-      keyPackage: bytes(row.key_package),
-      lastResort: taken === undefined,
-      remaining: oneTimeCount(account, device),
-    };
-  });
+  const takeKeyPackage = db.transaction(
+    (account: string, device: number, grant: KeyPackageGrant, spare: boolean): TakenKeyPackage | undefined => {
+      const taken = spare ? undefined : (q.takeOneTime.get(account, device) as Row | undefined);
+      const row = taken ?? (q.getLastResort.get(account, device) as Row | undefined);
+      if (row === undefined) return undefined;
+      q.grant.run(grant.to.account, grant.to.device, account, device, grant.expiresAt);
+      return {
+        keyPackage: bytes(row.key_package),
+        lastResort: taken === undefined,
+        remaining: oneTimeCount(account, device),
+      };
+    },
+  );
 
   const commitGroup = db.transaction(
-    (commit: GroupCommit, now: number, expiresAt: number, maxPerDevice: number): GroupCommitOutcome => {
+    (commit: GroupCommit, now: number, expiresAt: number, caps: QueueCaps): GroupCommitOutcome => {
       const epoch = q.getEpoch.get(commit.groupId) as number | undefined;
       if (epoch === undefined) return { status: 'unknown-group' };
       // A retry of an accepted commit (its answer was lost) is a duplicate, not a stale epoch.
@@ -113,24 +135,32 @@ export function createSqliteGroupStore(
       const old = storedMembers(commit.groupId);
       const refused = refuseCommit({ epoch, members: old }, commit);
       if (refused !== undefined) return refused;
-      const plan = planCommit(
-        commit,
+      const plan = planCommit(commit, {
         old,
-        (a) => q.deviceExists.get(a.account, a.device) !== undefined,
-        (a) => queue.depthOf(a.account, a.device),
-        maxPerDevice,
-      );
-      if (plan.status === 'queue-full') return plan;
+        exists: (a) => q.deviceExists.get(a.account, a.device) !== undefined,
+        invited: (a) => q.granted.get(commit.sender, commit.senderDevice, a.account, a.device, now) !== undefined,
+        atCap: (a, bytes) => queue.atCap(a.account, a.device, bytes, caps),
+      });
+      if (plan.status !== 'ok') return plan;
       if (q.bumpEpoch.run(commit.groupId, commit.epoch).changes !== 1) {
         return { status: 'epoch-moved', epoch: q.getEpoch.get(commit.groupId) as number };
       }
       queue.logSend(commit.sender, commit.senderDevice, commit.messageId, now);
       q.clearMembers.run(commit.groupId);
       for (const m of plan.members) q.insertMember.run(commit.groupId, m.account, m.device);
+      for (const a of plan.added) q.useGrant.run(commit.sender, commit.senderDevice, a.account, a.device);
+      // The commit and the welcome are each stored once, whatever the number of devices.
+      const bodyIds = new Map<boolean, number>();
       const deliveries: CommitDelivery[] = plan.deliveries.map((d) => {
         const message = d.welcome ? commit.welcome : commit.commit;
         if (message === undefined) throw new Error('a welcome delivery without a welcome');
-        const seq = queue.insertQueued({ ...d, kind: message.kind, body: message.body }, commit, now, expiresAt);
+        let bodyId = bodyIds.get(d.welcome);
+        if (bodyId === undefined) {
+          bodyId = queue.storeBody(message.body);
+          bodyIds.set(d.welcome, bodyId);
+        }
+        const m = { ...d, kind: message.kind, body: message.body };
+        const seq = queue.insertQueued(m, commit, now, expiresAt, bodyId);
         return { account: d.account, device: d.device, seq, welcome: d.welcome };
       });
       return { status: 'committed', epoch: commit.epoch + 1, deliveries };
@@ -152,8 +182,8 @@ export function createSqliteGroupStore(
         lastResort: q.hasLastResort.get(account, device) !== undefined,
       };
     },
-    async takeKeyPackage(account, device) {
-      return takeKeyPackage.immediate(account, device);
+    async takeKeyPackage(account, device, grant, spare = false) {
+      return takeKeyPackage.immediate(account, device, grant, spare);
     },
     async createGroup(groupId, creator) {
       return db
@@ -169,8 +199,8 @@ export function createSqliteGroupStore(
       if (epoch === undefined) return undefined;
       return { groupId, epoch, members: storedMembers(groupId) };
     },
-    async commitGroup(commit, now, expiresAt, maxPerDevice) {
-      return commitGroup.immediate(commit, now, expiresAt, maxPerDevice);
+    async commitGroup(commit, now, expiresAt, caps) {
+      return commitGroup.immediate(commit, now, expiresAt, caps);
     },
     async groupsOf(account) {
       const out = new Map<string, { groupId: string; epoch: number; devices: number[] }>();

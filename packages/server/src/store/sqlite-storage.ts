@@ -28,6 +28,7 @@ import type {
   NewAccount,
   OutgoingMessage,
   PreKeyCounts,
+  QueueCaps,
   SendBatchItem,
   SendOutcome,
   SignedKeyRow,
@@ -124,18 +125,33 @@ export function createSqliteStorage(db: Database.Database): Storage {
     logSend: db.prepare(
       'INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
-    depth: db.prepare('SELECT COUNT(*) AS n FROM queue WHERE account = ? AND device = ?'),
+    depth: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM queue WHERE account = ? AND device = ?'),
     enqueue: db.prepare(
-      `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, server_time, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, body_id, size, server_time, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    insertBody: db.prepare('INSERT INTO message_bodies (body) VALUES (?)'),
     pending: db.prepare(
-      `SELECT seq, sender, sender_device, message_id, kind, body, server_time FROM queue
-       WHERE account = ? AND device = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?`,
+      `SELECT q.seq, q.sender, q.sender_device, q.message_id, q.kind, COALESCE(b.body, q.body) AS body, q.server_time
+       FROM queue q LEFT JOIN message_bodies b ON b.id = q.body_id
+       WHERE q.account = ? AND q.device = ? AND q.seq > ? AND q.expires_at > ? ORDER BY q.seq LIMIT ?`,
     ),
-    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ?'),
+    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ? RETURNING size, body_id'),
+    dropBodyIfUnused: db.prepare(
+      'DELETE FROM message_bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM queue WHERE body_id = ?)',
+    ),
+    dropUnusedBodies: db.prepare(
+      'DELETE FROM message_bodies WHERE NOT EXISTS (SELECT 1 FROM queue q WHERE q.body_id = message_bodies.id)',
+    ),
     purgeQueue: db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
+    purgeGrants: db.prepare('DELETE FROM key_package_grants WHERE expires_at <= ?'),
     totalDepth: db.prepare('SELECT COUNT(*) FROM queue').pluck(),
+    storedBytes: db
+      .prepare(
+        `SELECT (SELECT COALESCE(SUM(length(body)), 0) FROM queue)
+              + (SELECT COALESCE(SUM(length(body)), 0) FROM message_bodies)`,
+      )
+      .pluck(),
     purgeSendLog: db.prepare('DELETE FROM send_log WHERE server_time < ?'),
     dropExpiredLink: db.prepare('DELETE FROM link_channels WHERE id = ? AND expires_at <= ?'),
     openLinks: db.prepare('SELECT COUNT(*) FROM link_channels WHERE expires_at > ?').pluck(),
@@ -196,13 +212,13 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
   );
 
-  const takeBundle = db.transaction((account: string, device: number): TakenBundle | undefined => {
+  const takeBundle = db.transaction((account: string, device: number, spare: boolean): TakenBundle | undefined => {
     const signed = q.getSigned.get(account, device) as Row | undefined;
     if (signed === undefined) return undefined;
-    const kem = q.takeKem.get(account, device, account, device) as Row | undefined;
+    const kem = spare ? undefined : (q.takeKem.get(account, device, account, device) as Row | undefined);
     const kemRow = kem ?? (q.getLastResort.get(account, device) as Row | undefined);
     if (kemRow === undefined) return undefined;
-    const otp = q.takeOneTime.get(account, device, account, device) as Row | undefined;
+    const otp = spare ? undefined : (q.takeOneTime.get(account, device, account, device) as Row | undefined);
     return {
       signedPreKey: signedRow(signed),
       oneTimePreKey: otp && { id: otp.id as number, publicKey: bytes(otp.public_key) },
@@ -210,30 +226,44 @@ export function createSqliteStorage(db: Database.Database): Storage {
     };
   });
 
-  // Queue depths, a hot-path read, answered from memory. This process is the database's only
-  // writer (SQLite is the single-node store), so they stay exact: depths change only through
-  // enqueue, group commits (both through insertQueued), acknowledge, purge and device removal,
-  // which keep them up to date. (Device sets, the other hot read, are cached on the event loop's
-  // side of the storage thread, sqlite-worker-storage.ts, where a hit also saves the round trip.)
-  const depths = new Map<string, number>();
+  // Queue depths (messages and body bytes), a hot-path read, answered from memory. This process
+  // is the database's only writer (SQLite is the single-node store), so they stay exact: depths
+  // change only through enqueue, group commits (both through insertQueued), acknowledge, purge and
+  // device removal, which keep them up to date. (Device sets, the other hot read, are cached on
+  // the event loop's side of the storage thread, sqlite-worker-storage.ts, where a hit also saves
+  // the round trip.)
+  const depths = new Map<string, QueueDepth>();
   const depthKey = (account: string, device: number) => `${account}\u0000${device}`;
-  const depthOf = (account: string, device: number): number => {
+  const depthOf = (account: string, device: number): QueueDepth => {
     const k = depthKey(account, device);
-    let n = depths.get(k);
-    if (n === undefined) {
-      n = count(q.depth, account, device);
-      depths.set(k, n);
+    let d = depths.get(k);
+    if (d === undefined) {
+      const r = q.depth.get(account, device) as { n: number; b: number };
+      d = { messages: r.n, bytes: r.b };
+      depths.set(k, d);
     }
-    return n;
+    return d;
+  };
+  const atCap = (account: string, device: number, bytes: number, caps: QueueCaps): boolean => {
+    const d = depthOf(account, device);
+    return d.messages >= caps.messages || d.bytes + bytes > caps.bytes;
   };
 
-  /** Queues one message (inside the caller's transaction) and returns its seq. */
+  /** Stores a body once for several queue rows (inside the caller's transaction); its id. */
+  const storeBody = (body: Uint8Array): number => Number(q.insertBody.run(body).lastInsertRowid);
+
+  /**
+   * Queues one message (inside the caller's transaction) and returns its seq. With `bodyId` the
+   * row references a body stored by `storeBody` and holds no copy of it.
+   */
   const insertQueued = (
     m: OutgoingMessage,
     from: { sender: string; senderDevice: number; messageId: string },
     now: number,
     expiresAt: number,
+    bodyId?: number,
   ): number => {
+    const size = m.body.byteLength;
     const r = q.enqueue.run(
       m.account,
       m.device,
@@ -241,28 +271,35 @@ export function createSqliteStorage(db: Database.Database): Storage {
       from.senderDevice,
       from.messageId,
       m.kind,
-      m.body,
+      bodyId === undefined ? m.body : EMPTY,
+      bodyId ?? null,
+      size,
       now,
       expiresAt,
     );
-    depths.set(depthKey(m.account, m.device), depthOf(m.account, m.device) + 1);
+    const d = depthOf(m.account, m.device);
+    d.messages++;
+    d.bytes += size;
     return Number(r.lastInsertRowid);
   };
   const logSend = (sender: string, senderDevice: number, messageId: string, now: number): boolean =>
     q.logSend.run(sender, senderDevice, messageId, now).changes > 0;
 
   const enqueue = db.transaction(
-    (items: readonly SendBatchItem[], now: number, expiresAt: number, maxPerDevice: number): SendOutcome[] =>
+    (items: readonly SendBatchItem[], now: number, expiresAt: number, caps: QueueCaps): SendOutcome[] =>
       items.map((item): SendOutcome => {
         const full = item.messages
-          .filter((m) => depthOf(m.account, m.device) >= maxPerDevice)
+          .filter((m) => atCap(m.account, m.device, m.body.byteLength, caps))
           .map((m) => ({ account: m.account, device: m.device }));
         if (full.length > 0) return { status: 'queue-full', devices: full };
         if (!logSend(item.sender, item.senderDevice, item.messageId, now)) return { status: 'duplicate' };
+        const first = item.messages[0];
+        const bodyId =
+          item.sharedBody === true && item.messages.length > 1 && first ? storeBody(first.body) : undefined;
         const seqs = item.messages.map((m) => ({
           account: m.account,
           device: m.device,
-          seq: insertQueued(m, item, now, expiresAt),
+          seq: insertQueued(m, item, now, expiresAt, bodyId),
         }));
         return { status: 'queued', seqs };
       }),
@@ -290,6 +327,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
         depths.delete(depthKey(name, old.id));
         removed.push(old.id);
       }
+      if (removed.length > 0) q.dropUnusedBodies.run();
       for (const d of list.devices) {
         if (!before.some((b) => b.id === d.id) || removed.includes(d.id)) q.insertDevice.run(name, d.id, d.identity);
       }
@@ -298,11 +336,25 @@ export function createSqliteStorage(db: Database.Database): Storage {
   );
 
   const acknowledge = db.transaction((acks: Parameters<Storage['acknowledge']>[0]) => {
+    const bodies = new Set<number>();
     for (const a of acks) {
       let removed = 0;
-      for (const seq of a.seqs) removed += q.ack.run(a.account, a.device, seq).changes;
-      if (removed > 0) depths.set(depthKey(a.account, a.device), depthOf(a.account, a.device) - removed);
+      let bytes = 0;
+      for (const seq of a.seqs) {
+        const r = q.ack.get(a.account, a.device, seq) as { size: number; body_id: number | null } | undefined;
+        if (r === undefined) continue;
+        removed++;
+        bytes += r.size;
+        if (r.body_id !== null) bodies.add(r.body_id);
+      }
+      if (removed > 0) {
+        const d = depthOf(a.account, a.device);
+        d.messages -= removed;
+        d.bytes -= bytes;
+      }
     }
+    // A shared body goes with its last reference.
+    for (const id of bodies) q.dropBodyIfUnused.run(id, id);
   });
 
   const openLink = db.transaction((id: string, c: LinkChannelRecord, now: number, max: number): boolean => {
@@ -311,7 +363,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
     return q.insertLink.run(id, c.identity, c.name, c.mac, c.expiresAt).changes > 0;
   });
 
-  const groups = createSqliteGroupStore(db, { depthOf, insertQueued, logSend });
+  const groups = createSqliteGroupStore(db, { atCap, storeBody, insertQueued, logSend });
 
   return {
     ...groups,
@@ -349,14 +401,14 @@ export function createSqliteStorage(db: Database.Database): Storage {
     async countPreKeys(account, device) {
       return counts(account, device);
     },
-    async takeBundle(account, device) {
-      return takeBundle.immediate(account, device);
+    async takeBundle(account, device, spare = false) {
+      return takeBundle.immediate(account, device, spare);
     },
-    async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
+    async enqueue(items, now, expiresAt, caps, acks = []) {
       return db
         .transaction(() => {
           if (acks.length > 0) acknowledge(acks);
-          return enqueue(items, now, expiresAt, maxPerDevice);
+          return enqueue(items, now, expiresAt, caps);
         })
         .immediate();
     },
@@ -369,6 +421,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
     async purgeExpired(now, sendLogBefore) {
       const n = q.purgeQueue.run(now).changes;
       if (n > 0) depths.clear();
+      q.dropUnusedBodies.run();
+      q.purgeGrants.run(now);
       q.purgeSendLog.run(sendLogBefore);
       q.purgeGroups.run();
       q.purgeLinks.run(now);
@@ -394,12 +448,12 @@ export function createSqliteStorage(db: Database.Database): Storage {
     async queueRecords(account) {
       const inbound = db
         .prepare(
-          'SELECT device, sender, sender_device, server_time, length(body) AS bytes FROM queue WHERE account = ? ORDER BY seq',
+          'SELECT device, sender, sender_device, server_time, size AS bytes FROM queue WHERE account = ? ORDER BY seq',
         )
         .all(account) as Row[];
       const outbound = db
         .prepare(
-          'SELECT account, device, sender_device, server_time, length(body) AS bytes FROM queue WHERE sender = ? ORDER BY seq',
+          'SELECT account, device, sender_device, server_time, size AS bytes FROM queue WHERE sender = ? ORDER BY seq',
         )
         .all(account) as Row[];
       const log = db
@@ -411,7 +465,10 @@ export function createSqliteStorage(db: Database.Database): Storage {
       return q.totalDepth.get() as number;
     },
     async queueDepth(account, device) {
-      return depthOf(account, device);
+      return depthOf(account, device).messages;
+    },
+    async storedQueueBytes() {
+      return q.storedBytes.get() as number;
     },
     async close() {
       // The last connection to close checkpoints the remaining WAL into the database file.
@@ -419,5 +476,14 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
   };
 }
+
+/** A queue's depth: messages, and the bytes of their bodies (updated in place: the send path is hot). */
+interface QueueDepth {
+  messages: number;
+  bytes: number;
+}
+
+/** The body column of a row whose body is stored once in `message_bodies`. */
+const EMPTY = new Uint8Array(0);
 
 class BadInvite extends Error {}

@@ -39,6 +39,7 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, true> = {
   purgeExpired: true,
   queueDepth: true,
   totalQueueDepth: true,
+  storedQueueBytes: true,
   queueRecords: true,
   storeKeyPackages: true,
   countKeyPackages: true,
@@ -101,10 +102,10 @@ export async function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'
         deviceSets.delete(name);
       }
     },
-    async enqueue(items, now, expiresAt, maxPerDevice, acks = []) {
+    async enqueue(items, now, expiresAt, caps, acks = []) {
       const columns = encodeEnqueue(items, acks);
       const transfer = [columns.bodies.buffer, columns.bodyEnds.buffer] as ArrayBuffer[];
-      const encoded = await call<EncodedOutcome[]>('enqueue', [columns, now, expiresAt, maxPerDevice], transfer);
+      const encoded = await call<EncodedOutcome[]>('enqueue', [columns, now, expiresAt, caps], transfer);
       return decodeOutcomes(items, encoded);
     },
     async close() {

@@ -8,7 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { decodeEnqueue, type EnqueueColumns, encodeOutcomes } from './sqlite-batch-codec.ts';
 import { createSqliteStorage, migrateSqlite, openSqliteDatabase } from './sqlite-storage.ts';
-import type { Storage } from './storage.ts';
+import type { QueueCaps, Storage } from './storage.ts';
 
 /**
  * A call as the event loop posts it: id, database handle, method and arguments (`enqueue`'s batch
@@ -31,9 +31,9 @@ type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
 function threadMethods(storage: Storage): Methods {
   return {
     ...(storage as unknown as Methods),
-    async enqueue(columns: unknown, now: unknown, expiresAt: unknown, maxPerDevice: unknown) {
+    async enqueue(columns: unknown, now: unknown, expiresAt: unknown, caps: unknown) {
       const { items, acks } = decodeEnqueue(columns as EnqueueColumns);
-      const outcomes = await storage.enqueue(items, now as number, expiresAt as number, maxPerDevice as number, acks);
+      const outcomes = await storage.enqueue(items, now as number, expiresAt as number, caps as QueueCaps, acks);
       return encodeOutcomes(outcomes);
     },
   };

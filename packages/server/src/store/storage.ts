@@ -97,9 +97,10 @@ export interface PreKeyDirectory {
    * Atomically removes and returns one one-time X25519 prekey and one one-time ML-KEM prekey
    * (or the last-resort ML-KEM key when none is left) with the signed prekey. Two concurrent
    * calls never return the same one-time key. Undefined when the device has no signed prekey
-   * or no ML-KEM key at all.
+   * or no ML-KEM key at all. With `spare`, takes no one-time key: the bundle carries the signed
+   * prekey and the last-resort ML-KEM key (the per-target fetch limit is past).
    */
-  takeBundle(account: string, device: number): Promise<TakenBundle | undefined>;
+  takeBundle(account: string, device: number, spare?: boolean): Promise<TakenBundle | undefined>;
 }
 
 /** One ciphertext for one device, as queued. */
@@ -139,6 +140,17 @@ export interface SendBatchItem {
   readonly senderDevice: number;
   readonly messageId: string;
   readonly messages: readonly OutgoingMessage[];
+  /**
+   * Every message carries the same kind and body (a group message): the store keeps the body
+   * once and one reference per device, so a fan-out to N devices does not store N copies.
+   */
+  readonly sharedBody?: boolean;
+}
+
+/** What one device's queue may hold: messages, and body bytes (a shared body counts for each device). */
+export interface QueueCaps {
+  readonly messages: number;
+  readonly bytes: number;
 }
 
 /** Where one queued message went. */
@@ -179,13 +191,14 @@ export interface MessageQueue {
   /**
    * Durably stores a batch of sends in one transaction and returns one outcome per item. A
    * repeated (sender, device, messageId) is a `duplicate` and stores nothing; a send whose
-   * recipient device is at its cap stores nothing and reports `queue-full`.
+   * recipient device is at a cap (messages, or bytes with this one) stores nothing and reports
+   * `queue-full`. A shared body is deleted with its last reference (acknowledged or expired).
    */
   enqueue(
     items: readonly SendBatchItem[],
     now: number,
     expiresAt: number,
-    maxPerDevice: number,
+    caps: QueueCaps,
     /** Acknowledgements removed in the same transaction (one commit, one fsync, per batch). */
     acks?: readonly { account: string; device: number; seqs: readonly number[] }[],
   ): Promise<SendOutcome[]>;
@@ -201,6 +214,8 @@ export interface MessageQueue {
   queueDepth(account: string, device: number): Promise<number>;
   /** Messages queued for all devices (for metrics). */
   totalQueueDepth(): Promise<number>;
+  /** Bytes of message bodies the queues hold, each stored body counted once (for metrics and tests). */
+  storedQueueBytes(): Promise<number>;
   /** Everything the queues and the send log hold about `account`, for `parley admin export`. */
   queueRecords(account: string): Promise<QueueRecords>;
 }
@@ -220,6 +235,15 @@ export interface TakenKeyPackage {
    * (concurrent takes not yet committed may still be counted): enough to tell a device to refill.
    */
   readonly remaining: number;
+}
+
+/**
+ * Who a KeyPackage was handed to, until when: that device may then add the package's device to a
+ * group's delivery list (docs/protocol.md §14, "who may be listed").
+ */
+export interface KeyPackageGrant {
+  readonly to: DeviceAddress;
+  readonly expiresAt: number;
 }
 
 /** MLS KeyPackages (RFC 9420 §10), which play the role one-time prekeys play for 1:1 sessions. */
@@ -242,7 +266,13 @@ export interface KeyPackageDirectory {
    * removing) its last-resort one when none is left; undefined when it has neither. Two
    * concurrent calls never return the same one-time package.
    */
-  takeKeyPackage(account: string, device: number): Promise<TakenKeyPackage | undefined>;
+  takeKeyPackage(
+    account: string,
+    device: number,
+    grant: KeyPackageGrant,
+    /** Take no one-time package: the last-resort one is returned (the per-target fetch limit is past). */
+    spare?: boolean,
+  ): Promise<TakenKeyPackage | undefined>;
 }
 
 /** A group's delivery record (the server never sees MLS state, names or roles). */
@@ -283,6 +313,7 @@ export type GroupCommitOutcome =
   | { readonly status: 'unknown-group' }
   | { readonly status: 'not-a-member' }
   | { readonly status: 'epoch-moved'; readonly epoch: number }
+  | { readonly status: 'not-invited'; readonly devices: readonly DeviceAddress[] }
   | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
 
 /** Group delivery records: id, epoch counter and device-level delivery list. */
@@ -294,10 +325,13 @@ export interface GroupDirectory {
    * Applies a commit in one transaction if the group exists, the sender's device is listed, no
    * send of the sender's device used `messageId` yet, and the stored epoch is `commit.epoch`
    * (first wins, also across nodes sharing one database): the epoch advances by one, the list is
-   * replaced, the message id is logged and the commit and welcome are queued. Queue caps apply to
-   * every device on the new list; a device being removed whose queue is full is skipped.
+   * replaced, the message id is logged and the commit and welcome are queued (each body stored
+   * once). A device not on the stored list joins it only if a KeyPackage of it was handed to the
+   * committing device and that grant is unexpired at `now` (else `not-invited`); the grant is used
+   * up. Queue caps apply to every device on the new list; a device being removed whose queue is
+   * full is skipped.
    */
-  commitGroup(commit: GroupCommit, now: number, expiresAt: number, maxPerDevice: number): Promise<GroupCommitOutcome>;
+  commitGroup(commit: GroupCommit, now: number, expiresAt: number, caps: QueueCaps): Promise<GroupCommitOutcome>;
   /** The groups an account's devices are listed in, with those devices (for `parley admin export`). */
   groupsOf(account: string): Promise<{ groupId: string; epoch: number; devices: number[] }[]>;
 }

@@ -5,6 +5,7 @@
 import {
   type AccountIdentityKeyPair,
   authSignedBytes,
+  createKeyPackage,
   type DeviceIdentityKeyPair,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
@@ -207,6 +208,22 @@ export async function uploadKeys(d: RawDevice, oneTime: number, kem: number): Pr
     kemPreKeys: kems.map(signed),
     lastResortKemPreKey: signed(lr),
   });
+}
+
+/**
+ * Lets `by` list `targets` in its next group commit, as a real adder does (docs/protocol.md
+ * §14.3): each target publishes a KeyPackage and `by` fetches its account's packages.
+ */
+export async function inviteRaw(by: RawDevice, ...targets: RawDevice[]): Promise<void> {
+  for (const t of targets) {
+    const kp = toBase64Url((await createKeyPackage(t.identity, t.name, t.device)).keyPackage);
+    const up = await t.conn.request('upload-key-packages', { keyPackages: [kp] });
+    if (up.type !== 'response') throw new Error(`upload-key-packages: ${JSON.stringify(up)}`);
+  }
+  for (const name of new Set(targets.map((t) => t.name))) {
+    const got = await by.conn.request('fetch-key-packages', { name });
+    if (got.type !== 'response') throw new Error(`fetch-key-packages: ${JSON.stringify(got)}`);
+  }
 }
 
 /** A send request's args for one 'ratchet' body to device 1. */

@@ -37,6 +37,10 @@ const backends: Backend[] = [
 ];
 
 const key = (n: number, len = 32) => new Uint8Array(len).fill(n);
+/** A KeyPackage take's grant to a device that never commits. */
+const grant = { to: { account: 'nobody', device: 1 }, expiresAt: 1e12 };
+/** Queue caps of `messages` and no byte cap to speak of. */
+const caps = (messages: number) => ({ messages, bytes: Number.MAX_SAFE_INTEGER });
 const identity = (n: number) => key(n, 128);
 
 function account(name: string, devices = [1]) {
@@ -126,12 +130,17 @@ for (const backend of backends) {
         messageId: id,
         messages: [{ account: 'alice', device: 1, kind: 2, body: key(body, 20) }],
       });
-      const out = await storage.enqueue([item('m-00001', 1), item('m-00002', 2), item('m-00001', 3)], 5000, 9000, 3);
+      const out = await storage.enqueue(
+        [item('m-00001', 1), item('m-00002', 2), item('m-00001', 3)],
+        5000,
+        9000,
+        caps(3),
+      );
       assert.deepEqual(
         out.map((o) => o.status),
         ['queued', 'queued', 'duplicate'],
       );
-      const full = await storage.enqueue([item('m-00003', 4), item('m-00004', 5)], 5000, 9000, 3);
+      const full = await storage.enqueue([item('m-00003', 4), item('m-00004', 5)], 5000, 9000, caps(3));
       assert.deepEqual(
         full.map((o) => o.status),
         ['queued', 'queue-full'],
@@ -151,7 +160,7 @@ for (const backend of backends) {
       await storage.acknowledge([{ account: 'alice', device: 1, seqs: [pending[0]?.seq ?? 0] }]);
       assert.equal(await storage.queueDepth('alice', 1), 2);
       // A batch's acknowledgements commit with its sends.
-      const next = await storage.enqueue([item('m-00005', 6)], 5000, 9000, 10, [
+      const next = await storage.enqueue([item('m-00005', 6)], 5000, 9000, caps(10), [
         { account: 'alice', device: 1, seqs: [pending[1]?.seq ?? 0] },
       ]);
       assert.equal(next[0]?.status, 'queued');
@@ -178,7 +187,7 @@ for (const backend of backends) {
         ],
         1,
         10_000_000,
-        100,
+        caps(100),
       );
       const list = {
         bytes: key(3, 120),
@@ -217,7 +226,11 @@ for (const backend of backends) {
         count: 10,
       });
       assert.deepEqual(await storage.countKeyPackages('erin', 1), { oneTime: 10, lastResort: true });
-      assert.equal(await storage.takeKeyPackage('erin', 2), undefined, 'a device with no packages at all yields none');
+      assert.equal(
+        await storage.takeKeyPackage('erin', 2, grant),
+        undefined,
+        'a device with no packages at all yields none',
+      );
       assert.deepEqual(await storage.countKeyPackages('erin', 2), { oneTime: 0, lastResort: false });
     });
 
@@ -225,7 +238,7 @@ for (const backend of backends) {
       const packages = Array.from({ length: 12 }, (_, i) => key(i + 1, 200));
       await storage.storeKeyPackages('erin', 2, { oneTime: packages, lastResort: key(77, 200) }, 200);
       const taken = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? storage : peer).takeKeyPackage('erin', 2)),
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? storage : peer).takeKeyPackage('erin', 2, grant)),
       );
       const oneTime = taken.filter((t) => t?.lastResort === false).map((t) => t?.keyPackage[0]);
       assert.equal(oneTime.length, 12, 'every one-time package handed out');
@@ -236,9 +249,9 @@ for (const backend of backends) {
       assert.ok(fallback.every((t) => t?.keyPackage[0] === 77));
       assert.deepEqual(await storage.countKeyPackages('erin', 2), { oneTime: 0, lastResort: true });
       await storage.storeKeyPackages('erin', 2, { oneTime: [], lastResort: key(78, 200) }, 200);
-      const replaced = await storage.takeKeyPackage('erin', 2);
+      const replaced = await storage.takeKeyPackage('erin', 2, grant);
       assert.equal(replaced?.keyPackage[0], 78, 'the new last-resort package replaced the old one');
-      assert.equal((await storage.takeKeyPackage('erin', 2))?.keyPackage[0], 78, 'and it is not consumed');
+      assert.equal((await storage.takeKeyPackage('erin', 2, grant))?.keyPackage[0], 78, 'and it is not consumed');
     });
 
     const gid = (n: number) => Buffer.from(key(n, 16)).toString('base64url');
@@ -260,6 +273,13 @@ for (const backend of backends) {
       commit: { kind: 4, body: key(epoch + 40, 50) },
       ...(welcomeTo.length > 0 ? { welcome: { kind: 5, body: key(epoch + 80, 60), to: welcomeTo } } : {}),
     });
+    /** Hands `by` a KeyPackage of each target, which lets `by` list it in a commit (§14.3). */
+    const invite = async (by: { account: string; device: number }, targets: { account: string; device: number }[]) => {
+      for (const t of targets) {
+        await storage.storeKeyPackages(t.account, t.device, { oneTime: [], lastResort: key(90, 100) }, 200);
+        assert.ok(await storage.takeKeyPackage(t.account, t.device, { to: by, expiresAt: 1e12 }));
+      }
+    };
     const kinds = async (s: Storage, account: string, device: number) =>
       (await s.pending(account, device, 0, 100, 0)).map((m) => [m.messageId, m.kind]);
 
@@ -274,11 +294,12 @@ for (const backend of backends) {
       assert.equal(await storage.getGroup(gid(99)), undefined);
 
       // ga/1 adds its second device and gb: both are welcomed, nobody else is listed yet.
+      await invite(at('ga', 1), [at('ga', 2), at('gb', 1)]);
       const first = await storage.commitGroup(
         commitOf(g, 0, at('ga', 1), 'commit-0001', [at('ga', 1), at('ga', 2), at('gb', 1)], [at('ga', 2), at('gb', 1)]),
         1000,
         10_000_000,
-        100,
+        caps(100),
       );
       assert.equal(first.status, 'committed');
       assert.equal(first.status === 'committed' && first.epoch, 1);
@@ -290,11 +311,12 @@ for (const backend of backends) {
       assert.deepEqual(await kinds(storage, 'ga', 1), [], 'the committer gets nothing');
 
       // gb/1 removes ga/2 and adds gc: the commit reaches ga/1 and the removed ga/2, the welcome gc.
+      await invite(at('gb', 1), [at('gc', 1)]);
       const second = await peer.commitGroup(
         commitOf(g, 1, at('gb', 1), 'commit-0002', [at('ga', 1), at('gb', 1), at('gc', 1)], [at('gc', 1)]),
         1000,
         10_000_000,
-        100,
+        caps(100),
       );
       assert.deepEqual(
         second.status === 'committed' && [second.epoch, second.deliveries.map((d) => [d.account, d.device, d.welcome])],
@@ -325,7 +347,7 @@ for (const backend of backends) {
       const depth = async () => [await storage.queueDepth('ga', 1), await storage.queueDepth('gc', 1)];
       const before = await depth();
       const members = [at('ga', 1), at('gb', 1), at('gc', 1)];
-      const refused = async (c: ReturnType<typeof commitOf>) => storage.commitGroup(c, 1000, 10_000_000, 100);
+      const refused = async (c: ReturnType<typeof commitOf>) => storage.commitGroup(c, 1000, 10_000_000, caps(100));
       assert.deepEqual(await refused(commitOf(gid(98), 0, at('ga', 1), 'commit-x001', members)), {
         status: 'unknown-group',
       });
@@ -349,11 +371,12 @@ for (const backend of backends) {
       const g = gid(2);
       await storage.createGroup(g, at('race', 1));
       const all = [1, 2, 3, 4].map((d) => at('race', d));
+      await invite(at('race', 1), all.slice(1));
       const grow = await storage.commitGroup(
         commitOf(g, 0, at('race', 1), 'race-grow', all, all.slice(1)),
         1,
         1e12,
-        100,
+        caps(100),
       );
       assert.equal(grow.status, 'committed');
       const outcomes = await Promise.all(
@@ -362,7 +385,7 @@ for (const backend of backends) {
             commitOf(g, 1, at('race', (i % 4) + 1), `race-${String(i).padStart(4, '0')}`, all),
             1,
             1e12,
-            100,
+            caps(100),
           ),
         ),
       );
@@ -384,7 +407,7 @@ for (const backend of backends) {
         messageId: id,
         messages: [at('gb', 1), at('gc', 1)].map((a) => ({ ...a, kind: 4, body: key(9, 30) })),
       });
-      const [sent, dup] = await storage.enqueue([item('fan-00001'), item('fan-00001')], 2000, 1e12, 100);
+      const [sent, dup] = await storage.enqueue([item('fan-00001'), item('fan-00001')], 2000, 1e12, caps(100));
       assert.equal(sent?.status, 'queued');
       assert.deepEqual(sent?.status === 'queued' && sent.seqs.map((q) => [q.account, q.device]), [
         ['gb', 1],
@@ -396,7 +419,7 @@ for (const backend of backends) {
       const targets = [at('gb', 1), at('gc', 1)];
       const depths = await Promise.all(targets.map((a) => storage.queueDepth(a.account, a.device)));
       const cap = depths[0] ?? 0;
-      const [full] = await storage.enqueue([item('fan-00002')], 2000, 1e12, cap);
+      const [full] = await storage.enqueue([item('fan-00002')], 2000, 1e12, caps(cap));
       assert.deepEqual(full, { status: 'queue-full', devices: targets.filter((_, i) => (depths[i] ?? 0) >= cap) });
       assert.equal((await storage.pending('gc', 1, 0, 100, 0)).length, gc.length, 'a refused item stores nothing');
     });
@@ -406,17 +429,23 @@ for (const backend of backends) {
       const g = gid(3);
       await storage.createGroup(g, at('cap', 1));
       const all = [1, 2, 3].map((d) => at('cap', d));
-      await storage.commitGroup(commitOf(g, 0, at('cap', 1), 'cap-00000', all, all.slice(1)), 1, 1e12, 100);
+      await invite(at('cap', 1), all.slice(1));
+      await storage.commitGroup(commitOf(g, 0, at('cap', 1), 'cap-00000', all, all.slice(1)), 1, 1e12, caps(100));
       // Devices 2 and 3 each hold one welcome: at a cap of 1, the commit listing them is refused.
-      const keep3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00001', all), 1, 1e12, 1);
+      const keep3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00001', all), 1, 1e12, caps(1));
       assert.deepEqual(keep3, { status: 'queue-full', devices: [at('cap', 2), at('cap', 3)] });
-      const drop3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00002', all.slice(0, 2)), 1, 1e12, 2);
+      const drop3 = await storage.commitGroup(
+        commitOf(g, 1, at('cap', 1), 'cap-00002', all.slice(0, 2)),
+        1,
+        1e12,
+        caps(2),
+      );
       assert.equal(drop3.status, 'committed');
       const removeFull = await storage.commitGroup(
         commitOf(g, 2, at('cap', 1), 'cap-00003', all.slice(0, 1)),
         1,
         1e12,
-        2,
+        caps(2),
       );
       assert.equal(removeFull.status, 'committed', 'the removed device 2 (at cap) is skipped, not blocking');
       assert.deepEqual(
@@ -433,12 +462,13 @@ for (const backend of backends) {
       const alone = gid(5);
       await storage.createGroup(shared, at('frank', 1));
       const both = [at('frank', 1), at('frank', 2)];
+      assert.ok(await storage.takeKeyPackage('frank', 2, { to: at('frank', 1), expiresAt: 1e12 }));
       // A listed device id the account does not have (device 9) is left out of the list.
       const c = await storage.commitGroup(
         commitOf(shared, 0, at('frank', 1), 'frank-0001', [...both, at('frank', 9)], [at('frank', 2), at('frank', 9)]),
         1,
         1e12,
-        100,
+        caps(100),
       );
       assert.deepEqual(c.status === 'committed' && c.deliveries.map((d) => d.device), [2]);
       await storage.createGroup(alone, at('frank', 2));
@@ -452,12 +482,122 @@ for (const backend of backends) {
       const list = { bytes: key(3, 120), version: 2, devices: [{ account: 'frank', id: 1, identity: identity(1) }] };
       assert.deepEqual(await storage.updateDeviceList('frank', 1, list), { status: 'updated', removed: [2] });
       assert.deepEqual(await storage.countKeyPackages('frank', 2), { oneTime: 0, lastResort: false });
-      assert.equal(await storage.takeKeyPackage('frank', 2), undefined);
+      assert.equal(await storage.takeKeyPackage('frank', 2, grant), undefined);
       assert.deepEqual((await storage.getGroup(shared))?.members, [at('frank', 1)]);
       assert.deepEqual((await storage.getGroup(alone))?.members, []);
       await storage.purgeExpired(0, 0);
       assert.equal(await storage.getGroup(alone), undefined, 'a group no device is listed in is purged');
       assert.notEqual(await storage.getGroup(shared), undefined);
+    });
+
+    test('group bodies: stored once for every device, served to each, gone with the last acknowledgement', async () => {
+      await storage.createAccount(account('bod', [1, 2, 3]));
+      const body = key(7, 10_000);
+      const targets = [1, 2, 3].map((d) => at('bod', d));
+      const base = await storage.storedQueueBytes();
+      const [sent] = await storage.enqueue(
+        [
+          {
+            sender: 'ga',
+            senderDevice: 1,
+            messageId: 'bod-00001',
+            messages: targets.map((a) => ({ ...a, kind: 4, body })),
+            sharedBody: true,
+          },
+        ],
+        2000,
+        1e12,
+        caps(100),
+      );
+      assert.equal(sent?.status, 'queued');
+      const stored = (await storage.storedQueueBytes()) - base;
+      assert.ok(stored >= body.length && stored < 2 * body.length, `one copy stored, not three (${stored} bytes)`);
+      for (const a of targets) {
+        const [m] = await storage.pending(a.account, a.device, 0, 10, 0);
+        assert.deepEqual(m?.body, body, `device ${a.device} reads the whole body`);
+      }
+      const seqs = sent?.status === 'queued' ? sent.seqs : [];
+      await storage.acknowledge(seqs.slice(0, 2).map((q) => ({ account: q.account, device: q.device, seqs: [q.seq] })));
+      assert.deepEqual((await storage.pending('bod', 3, 0, 10, 0))[0]?.body, body, 'the last reference still reads it');
+      assert.equal((await storage.storedQueueBytes()) - base, stored);
+      const last = seqs[2];
+      assert.ok(last);
+      await storage.enqueue([], 2000, 1e12, caps(100), [{ account: 'bod', device: 3, seqs: [last.seq] }]);
+      assert.equal(await storage.storedQueueBytes(), base, 'the body went with its last reference');
+
+      // A commit and its welcome: each stored once; expiry takes them with their rows.
+      const g = gid(6);
+      await storage.createGroup(g, at('bod', 1));
+      await invite(at('bod', 1), targets.slice(1));
+      const big = { ...commitOf(g, 0, at('bod', 1), 'bod-00002', targets, targets.slice(1)) };
+      const c = await storage.commitGroup(big, 1, 5000, caps(100));
+      assert.equal(c.status, 'committed');
+      assert.ok((await storage.storedQueueBytes()) - base < 2 * 60, 'the welcome (60 bytes) stored once');
+      await storage.purgeExpired(5000, 0);
+      assert.equal(await storage.storedQueueBytes(), base, 'expired rows take their shared body along');
+    });
+
+    test('queue caps: a device’s queue is capped in bytes as well as in messages', async () => {
+      await storage.createAccount(account('bytes', [1]));
+      const item = (id: string, size: number) => ({
+        sender: 'ga',
+        senderDevice: 1,
+        messageId: id,
+        messages: [{ account: 'bytes', device: 1, kind: 2, body: key(3, size) }],
+      });
+      const cap = { messages: 100, bytes: 1000 };
+      const [a, b] = await storage.enqueue([item('byte-0001', 600), item('byte-0002', 600)], 1, 1e12, cap);
+      assert.equal(a?.status, 'queued');
+      assert.deepEqual(b, { status: 'queue-full', devices: [at('bytes', 1)] }, '1,200 bytes pass a cap of 1,000');
+      const [small] = await storage.enqueue([item('byte-0003', 400)], 1, 1e12, cap);
+      assert.equal(small?.status, 'queued', 'exactly at the cap is allowed');
+    });
+
+    test('delivery list: a device joins only with a KeyPackage handed to the committer, once, before it expires', async () => {
+      await storage.createAccount(account('inv', [1, 2, 3]));
+      await storage.createAccount(account('stranger', [1]));
+      const g = gid(7);
+      await storage.createGroup(g, at('inv', 1));
+      const commit = (epoch: number, id: string, members: { account: string; device: number }[]) =>
+        storage.commitGroup(commitOf(g, epoch, at('inv', 1), id, members), 1000, 1e12, caps(100));
+      assert.deepEqual(await commit(0, 'inv-00001', [at('inv', 1), at('stranger', 1)]), {
+        status: 'not-invited',
+        devices: [at('stranger', 1)],
+      });
+      // Handed to another device of the same account: not this committer's.
+      await storage.storeKeyPackages('stranger', 1, { oneTime: [], lastResort: key(91, 100) }, 200);
+      await storage.takeKeyPackage('stranger', 1, { to: at('inv', 2), expiresAt: 1e12 });
+      assert.equal((await commit(0, 'inv-00002', [at('inv', 1), at('stranger', 1)])).status, 'not-invited');
+      // Expired.
+      await storage.takeKeyPackage('stranger', 1, { to: at('inv', 1), expiresAt: 1000 });
+      assert.equal((await commit(0, 'inv-00003', [at('inv', 1), at('stranger', 1)])).status, 'not-invited');
+      await storage.takeKeyPackage('stranger', 1, { to: at('inv', 1), expiresAt: 2000 });
+      assert.equal((await commit(0, 'inv-00004', [at('inv', 1), at('stranger', 1)])).status, 'committed');
+      // Listed devices stay without a new grant; a removed one needs a new one to come back.
+      assert.equal((await commit(1, 'inv-00005', [at('inv', 1)])).status, 'committed');
+      assert.equal((await commit(2, 'inv-00006', [at('inv', 1), at('stranger', 1)])).status, 'not-invited');
+      assert.equal((await storage.getGroup(g))?.epoch, 2);
+    });
+
+    test('sparing one-time stock: a bundle or KeyPackage taken with spare uses only the last-resort keys', async () => {
+      await storage.createAccount(account('spare', [1]));
+      await storage.storePreKeys('spare', 1, {
+        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64) },
+        oneTimePreKeys: [{ id: 5, publicKey: key(5) }],
+        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64) }],
+        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64) },
+      });
+      const spared = await storage.takeBundle('spare', 1, true);
+      assert.equal(spared?.oneTimePreKey, undefined);
+      assert.deepEqual([spared?.kemPreKey.id, spared?.kemPreKey.lastResort], [9, true]);
+      assert.deepEqual(await storage.countPreKeys('spare', 1), { oneTime: 1, kem: 1 }, 'nothing one-time was taken');
+      const taken = await storage.takeBundle('spare', 1);
+      assert.deepEqual([taken?.oneTimePreKey?.id, taken?.kemPreKey.id], [5, 6]);
+
+      await storage.storeKeyPackages('spare', 1, { oneTime: [key(30, 100)], lastResort: key(31, 100) }, 200);
+      const lastResort = await storage.takeKeyPackage('spare', 1, grant, true);
+      assert.deepEqual([lastResort?.keyPackage[0], lastResort?.lastResort], [31, true]);
+      assert.equal((await storage.countKeyPackages('spare', 1)).oneTime, 1);
     });
 
     test('link channels: opened once, seen and answered from another handle once, the answer taken once; closing, expiry and the bound hold', async () => {
