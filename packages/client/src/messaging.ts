@@ -82,7 +82,12 @@ export interface MessagingDeps {
 
 /** The conversation operations the client exposes or drives. */
 export interface Messaging {
-  send(to: string, text: string, wait: boolean): Promise<{ id: string }>;
+  /**
+   * Stores and queues a message. With `wait`, resolves once the server accepted it; rejects
+   * with `QUEUED` (still in the outbox) when not connected and no `signal` was given, or when
+   * `signal` aborts first.
+   */
+  send(to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }>;
   flushOutbox(): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
@@ -435,7 +440,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     q.insertOutbox.run(content.id, recipient, newId(), encodeContent(content), only, clock());
   };
 
-  const send = async (to: string, text: string, wait: boolean): Promise<{ id: string }> => {
+  const send = async (to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }> => {
     if (to === me) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
     if (utf8(text).length > MAX_TEXT_BYTES)
       throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
@@ -449,11 +454,28 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       ? new Promise<void>((resolve, reject) => waiters.set(content.id, { resolve, reject }))
       : Promise.resolve();
     flushOutbox();
-    if (wait && !deps.link()?.isConnected()) {
+    const queued = (): ClientError =>
+      new ClientError('QUEUED', 'not sent yet; the message is queued and will be sent when the server is reachable');
+    if (wait && signal === undefined && !deps.link()?.isConnected()) {
       waiters.delete(content.id);
-      throw new ClientError('SERVER_UNREACHABLE', 'not connected; the message is queued and will be sent on reconnect');
+      throw queued();
     }
-    await done;
+    // The caller stops waiting: a message the outbox has not finished stays in it.
+    const waiter = waiters.get(content.id);
+    const onAbort = (): void => {
+      if (waiter === undefined || waiters.get(content.id) !== waiter) return;
+      waiters.delete(content.id);
+      waiter.reject(queued());
+    };
+    if (wait && signal !== undefined) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    try {
+      await done;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     return { id: content.id };
   };
 
