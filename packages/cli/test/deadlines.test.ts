@@ -138,4 +138,29 @@ describe('deadlines: every command that talks to a server ends, and says how', (
     );
     assert.equal((await parley(['receive', '--home', home('db-ben')])).stdout, '');
   });
+  it('register whose answers are lost: exit 7 saying to run it again; run again, it finishes with the same keys', async () => {
+    proxy.setRule(answersTo('register', 1_000, 'drop'));
+    const args = ['register', 'dr-ann', '--server', proxy.url, '--home', home('dr-ann')];
+    const first = await parley([...args, '--timeout', '3'], 30_000);
+    proxy.heal();
+    assert.equal(first.status, 7, `status ${first.status}; stderr: ${first.stderr}`);
+    assert.match(first.stderr, /run the same command again/);
+    const again = await parley(args);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /registered dr-ann/);
+    // The keys are the ones the server took the first time: this home can now send and receive.
+    await account('dr-ben');
+    assert.equal((await parley(['send', 'dr-ann', 'welcome', '--home', home('dr-ben')])).status, 0);
+    assert.deepEqual(lines((await parley(['receive', '--home', home('dr-ann')])).stdout), ['dr-ben: welcome']);
+  });
+
+  it('a server that accepts connections and never answers: receive fails with exit 7 within --timeout', async () => {
+    await account('dh-ann');
+    proxy.setAccept('hang');
+    const r = await parley(['receive', '--home', home('dh-ann'), '--timeout', '2'], 30_000);
+    proxy.heal();
+    assert.equal(r.status, 7, `status ${r.status}; stderr: ${r.stderr}`);
+    assert.match(r.stderr, /cannot reach/);
+    assert.equal(r.stdout, '');
+  });
 });

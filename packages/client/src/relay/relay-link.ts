@@ -285,10 +285,11 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     const ceiling = Math.min(maxBackoff, 250 * 2 ** attempts);
     attempts++;
     clearTimeout(reconnectTimer);
-    // Unref'd: a link waiting to reconnect never keeps a process alive by itself (a caller that
-    // needs the link back holds its own deadline, e.g. the CLI's --timeout).
     reconnectTimer = setTimeout(connect, Math.random() * ceiling);
-    (reconnectTimer as { unref?: () => void }).unref?.();
+    // Once connected, a link waiting to reconnect never keeps a process alive by itself (a
+    // caller that needs it back holds its own deadline, as the CLI's --timeout does). A first
+    // connect is awaited by its caller: its retries must not let the process end under it.
+    if (first === undefined) (reconnectTimer as { unref?: () => void }).unref?.();
   };
 
   /**
