@@ -163,4 +163,30 @@ describe('deadlines: every command that talks to a server ends, and says how', (
     assert.match(r.stderr, /cannot reach/);
     assert.equal(r.stdout, '');
   });
+  it('send --group that cannot get through before --timeout: exit 3, says queued, and it arrives once later', async () => {
+    await account('dg-ben');
+    const ann = await registerAccount({ home: home('dg-ann'), name: 'dg-ann', server: proxy.url });
+    await ann.createGroup('Summit', ['dg-ben']);
+    await ann.close();
+    proxy.setRule((f) => (isRequest('group-send')(f) ? 'reset' : 'pass'));
+    const r = await parley([
+      'send',
+      '--group',
+      'Summit',
+      'see you up there',
+      '--home',
+      home('dg-ann'),
+      '--timeout',
+      '3',
+    ]);
+    proxy.heal();
+    assert.equal(r.status, 3, `status ${r.status}; stdout: ${JSON.stringify(r.stdout)} stderr: ${r.stderr}`);
+    assert.match(r.stderr, /queued/);
+    assert.equal((await parley(['receive', '--home', home('dg-ann')])).status, 0);
+    const got = await parley(['receive', '--home', home('dg-ben')]);
+    assert.deepEqual(
+      lines(got.stdout).filter((l) => !l.includes('--')),
+      ['[Summit] dg-ann: see you up there'],
+    );
+  });
 });
