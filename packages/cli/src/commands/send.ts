@@ -38,6 +38,13 @@ export async function send(name: string, text: string, flags: Flags, deadline: D
       await client.sendAndWait(name, text, { signal: deadline.signal });
     } catch (err) {
       if (isClientError(err, 'QUEUED')) throw queued(`not sent within ${deadline.seconds} s`);
+      if (isClientError(err, 'UNTRUSTED_IDENTITY')) {
+        // Kept in the outbox: accepting the new key sends it.
+        throw new CliError(
+          `${err.message}; the message is held until then: run \`parley verify ${name}\`, compare, then \`parley verify ${name} --accept\``,
+          EXIT.untrusted,
+        );
+      }
       throw err;
     }
     process.stdout.write(`sent to ${name}\n`);
