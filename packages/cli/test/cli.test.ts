@@ -127,7 +127,7 @@ describe('the parley command, driven as a subprocess', () => {
     });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     const wrong = parley(['link', 'accept', `${code.slice(0, -2)}AA`, '--home', home('ann')]);
-    assert.notEqual(wrong.status, 0);
+    assert.notEqual(wrong.status, 0, `code ${code}: ${wrong.stdout}${wrong.stderr}`);
     assert.match(wrong.stderr, /code/);
     const ok = parley(['link', 'accept', code, '--home', home('ann')]);
     assert.equal(ok.status, 0, ok.stderr);
