@@ -107,7 +107,8 @@ describe('deadlines: every command that talks to a server ends, and says how', (
     proxy.heal();
     assert.equal(r.status, 3, `status ${r.status}; stdout: ${JSON.stringify(r.stdout)} stderr: ${r.stderr}`);
     assert.match(r.stderr, /queued/);
-    assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
+    // --timeout 3 plus the 5 s grace; the rest is starting Node and tsx, which takes seconds on a loaded machine.
+    assert.ok(r.ms < 25_000, `took ${r.ms} ms`);
     // The next command that connects sends it; the server keeps it once.
     const flush = await parley(['receive', '--home', home('dq-ann')]);
     assert.equal(flush.status, 0, flush.stderr);

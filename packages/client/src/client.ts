@@ -290,8 +290,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     refreshContact: (name) => messaging.refreshContact(name),
     checkServed: (name, key, list) => messaging.checkServed(name, key, list),
   });
+  // The group work each (re)connect starts (resubmit, flush the group outbox, top up): `idle`
+  // waits for it, so a command that connects and closes sends what its group outbox held.
+  let groupsOnConnected: Promise<void> = Promise.resolve();
   const idle = async (): Promise<void> => {
     await messaging.idle();
+    await groupsOnConnected;
     await groups.idle();
   };
 
@@ -373,7 +377,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         events.emit({ type: 'connection', state });
         if (state === 'connected') {
           void refillPreKeys().catch(() => {});
-          void groups.onConnected().catch(() => {});
+          groupsOnConnected = groups.onConnected().catch(() => {});
           messaging.flushOutbox();
         }
       },
