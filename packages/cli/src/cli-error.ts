@@ -3,15 +3,19 @@
  */
 import { isClientError } from '@parley/client';
 
-/** Exit codes of the `parley` command. */
+/**
+ * Exit codes of the `parley` command. `queued` (3) means exactly one thing: the message is in
+ * this home's outbox, not yet accepted by the server, and goes out the next time parley connects.
+ */
 export const EXIT = {
   ok: 0,
   failure: 1,
   usage: 2,
-  unreachable: 3,
+  queued: 3,
   untrusted: 4,
   unknownAccount: 5,
   notRegistered: 6,
+  unreachable: 7,
 } as const;
 
 /** An error the CLI reports as `parley: message` and exits with `exitCode`. */
@@ -31,11 +35,14 @@ export function describeError(err: unknown): { message: string; exitCode: number
   if (isClientError(err)) {
     switch (err.code) {
       case 'SERVER_UNREACHABLE':
-      case 'TIMEOUT':
         return {
           message: `${err.message} (is \`parley serve\` running, and is --server right?)`,
           exitCode: EXIT.unreachable,
         };
+      case 'TIMEOUT':
+        return { message: `${err.message} (try again, or a longer --timeout)`, exitCode: EXIT.unreachable };
+      case 'QUEUED':
+        return { message: err.message, exitCode: EXIT.queued };
       case 'UNTRUSTED_IDENTITY':
         return {
           message: `${err.message}: run \`parley verify NAME\`, compare, then \`parley verify NAME --accept\``,

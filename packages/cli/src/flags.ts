@@ -22,6 +22,7 @@ export const OPTIONS = {
   home: { type: 'string' },
   invite: { type: 'string' },
   wait: { type: 'string' },
+  timeout: { type: 'string' },
   json: { type: 'boolean' },
   accept: { type: 'boolean' },
   name: { type: 'string' },

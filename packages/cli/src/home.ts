@@ -1,24 +1,25 @@
 /**
- * Where a CLI command's home directory is, and opening its client.
+ * Where a CLI command's home directory is, and opening its client within the command's deadline.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openClient, type ParleyClient } from '@parley/client';
+import type { Deadline } from './deadline.ts';
 
 /** `--home`, else `$PARLEY_HOME`, else `~/.parley`. */
 export function homeDir(flag: string | undefined): string {
   return resolve(flag ?? process.env.PARLEY_HOME ?? join(homedir(), '.parley'));
 }
 
-/** Opens the home's client without connecting. */
-export function openHome(flag: string | undefined): Promise<ParleyClient> {
-  return openClient({ home: homeDir(flag) });
+/** Opens the home's client without connecting, with request timings that fit `deadline`. */
+export function openHome(flag: string | undefined, deadline: Deadline): Promise<ParleyClient> {
+  return openClient({ home: homeDir(flag), ...deadline.clientOptions });
 }
 
-/** Connects `client`; closes it if that fails. */
-export async function connect(client: ParleyClient): Promise<ParleyClient> {
+/** Connects `client`, retrying a reset or timed-out attempt until `deadline`; closes it if that fails. */
+export async function connect(client: ParleyClient, deadline: Deadline): Promise<ParleyClient> {
   try {
-    await client.connect();
+    await client.connect(deadline.signal);
   } catch (err) {
     await client.close();
     throw err;
@@ -27,6 +28,6 @@ export async function connect(client: ParleyClient): Promise<ParleyClient> {
 }
 
 /** Opens and connects the home's client. */
-export async function connectedClient(flag: string | undefined): Promise<ParleyClient> {
-  return connect(await openHome(flag));
+export async function connectedClient(flag: string | undefined, deadline: Deadline): Promise<ParleyClient> {
+  return connect(await openHome(flag, deadline), deadline);
 }

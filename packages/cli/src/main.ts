@@ -4,8 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CliError, describeError, EXIT } from './cli-error.ts';
 import { SERVE_HELP } from './commands/serve-help.ts';
-import { OPTIONS } from './flags.ts';
+import { DEFAULT_TIMEOUT_S, type Deadline, parseTimeout, startDeadline } from './deadline.ts';
+import { type Flags, OPTIONS } from './flags.ts';
 
 // Each command's module is imported only when that command runs, so a command loads what it
 // needs and no more: `parley send` does not load the server (its database and bus drivers,
@@ -50,11 +52,14 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Apply pending schema migrations (the server also does at start-up; safe on several nodes).
   parley register NAME [--server URL] [--home DIR] [--invite CODE]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default http://127.0.0.1:8787)
-      with this home as its first device.
+      with this home as its first device. If it fails on the way (no answer, --timeout), run it
+      again: it finishes with the keys already made, or says the name is someone else's.
   parley send NAME TEXT [--home DIR]
-      Send TEXT to NAME; returns once the server has stored it.
+      Send TEXT to NAME; prints "sent" once the server has stored it. If the server cannot be
+      reached or the connection does not come back within --timeout, the message stays queued
+      in this home (exit 3) and goes out the next time any parley command connects.
   parley send --group GROUP TEXT [--home DIR]
-      Send TEXT to a group (GROUP: its id, or its name when unique on this device).
+      Send TEXT to a group (GROUP: its id, or its name when unique on this device); same outcomes.
   parley group create NAME --members a,b,c [--home DIR]
       Create a group with you as admin and add every device of each member.
   parley group add GROUP NAME... | group remove GROUP NAME...
@@ -63,7 +68,8 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Replace the admins; leave (another member removes you); show members; list groups.
   parley receive [--wait SECONDS] [--json] [--home DIR]
       Print messages waiting for you ("sender: text", or JSON lines with --json), then keep
-      listening for SECONDS (default 0).
+      listening for SECONDS (default 0). A connection lost on the way is waited out within
+      --timeout; nothing is printed twice.
   parley chat NAME [--home DIR] | parley chat --group GROUP [--home DIR]
       Interactive chat with NAME or a group: type a line and press Enter to send; Ctrl-D to quit.
   parley link [--server URL] [--name DEVICE-NAME] [--home DIR]
@@ -85,8 +91,13 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
 
 The home directory (keys, sessions, history) is --home, else $PARLEY_HOME, else ~/.parley.
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 key changed / untrusted,
-5 unknown account, 6 no account in this home.
+Every command that talks to a server ends within --timeout SECONDS (default ${DEFAULT_TIMEOUT_S}): a reset
+or timed-out connection is retried until then, a request whose answer is lost is sent again.
+(For chat it bounds connecting; for link, the final connection after the code is used.)
+
+Exit codes: 0 done, 1 failure, 2 usage, 3 queued (the message is in this home's outbox and is
+sent the next time parley connects; 3 means nothing else), 4 key changed / untrusted,
+5 unknown account, 6 no account in this home, 7 server unreachable or no answer within --timeout.
 `;
 
 /** Prints `parley VERSION` (the CLI package's version). */
@@ -96,10 +107,21 @@ function printVersion(): number {
   return 0;
 }
 
+/** Commands that talk to a server, and so run within --timeout. */
+const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
+  'register',
+  'send',
+  'group',
+  'receive',
+  'chat',
+  'link',
+  'devices',
+  'verify',
+]);
+
 async function main(argv: string[]): Promise<number> {
-  // Answered before anything else loads: cli-error.ts imports the SDK (a few hundred ms).
+  // Answered before any command's module loads.
   if (argv.length === 1 && argv[0] === '--version') return printVersion();
-  const { CliError, EXIT } = await import('./cli-error.ts');
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -113,9 +135,32 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
   }
+  const timeout = parseTimeout(flags.timeout);
+  // `link` (the new device) starts its clock once its code has been used.
+  const deadline =
+    NETWORK_COMMANDS.has(command) && !(command === 'link' && rest[0] !== 'accept') ? startDeadline(timeout) : undefined;
+  try {
+    return await run(command, rest, flags, timeout, deadline);
+  } finally {
+    deadline?.clear();
+  }
+}
+
+async function run(
+  command: string,
+  rest: string[],
+  flags: Flags,
+  timeout: number,
+  deadline: Deadline | undefined,
+): Promise<number> {
   const need = (n: number, usage: string): string[] => {
     if (rest.length !== n) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
     return rest;
+  };
+  // Set for every command in NETWORK_COMMANDS except `link` on the new device.
+  const clock = (): Deadline => {
+    if (deadline === undefined) throw new Error(`no deadline for ${command}`);
+    return deadline;
   };
   switch (command) {
     case 'serve':
@@ -129,55 +174,65 @@ async function main(argv: string[]): Promise<number> {
       throw new CliError(`usage: parley ${usage}`, EXIT.usage);
     }
     case 'register':
-      return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags);
+      return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags, clock());
     case 'send': {
       if (flags.group !== undefined) {
         const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');
-        return sendToGroup(flags.group, text as string, flags);
+        return sendToGroup(flags.group, text as string, flags, clock());
       }
       const [name, text] = need(2, 'send NAME TEXT [--home DIR]');
-      return send(name as string, text as string, flags);
+      return send(name as string, text as string, flags, clock());
     }
     case 'group':
-      return group(rest, flags);
+      return group(rest, flags, clock());
     case 'receive':
       need(0, 'receive [--wait SECONDS] [--json] [--home DIR]');
-      return receive(flags);
+      return receive(flags, clock());
     case 'chat':
       if (flags.group !== undefined) {
         need(0, 'chat --group GROUP [--home DIR]');
-        return chat({ group: flags.group }, flags);
+        return chat({ group: flags.group }, flags, clock());
       }
-      return chat({ name: need(1, 'chat NAME [--home DIR]')[0] as string }, flags);
+      return chat({ name: need(1, 'chat NAME [--home DIR]')[0] as string }, flags, clock());
     case 'link': {
       if (rest[0] === 'accept') {
         const [, code] = need(2, 'link accept CODE [--transfer-account-key]');
-        return linkAccept(code as string, flags);
+        return linkAccept(code as string, flags, clock());
       }
       need(0, 'link [--server URL] [--name DEVICE-NAME]');
-      return link(flags);
+      return link(flags, timeout);
     }
     case 'devices': {
       if (rest[0] === 'remove') {
         const [, id] = need(2, 'devices remove ID');
-        return removeDevice(id as string, flags);
+        return removeDevice(id as string, flags, clock());
       }
       need(0, 'devices [--home DIR]');
-      return listDevices(flags);
+      return listDevices(flags, clock());
     }
     case 'verify':
-      return verify(need(1, 'verify NAME [--accept] [--home DIR]')[0] as string, flags);
+      return verify(need(1, 'verify NAME [--accept] [--home DIR]')[0] as string, flags, clock());
     default:
       throw new CliError(`unknown command "${command}"; run \`parley --help\``, EXIT.usage);
   }
 }
 
+let settled = false;
+// A command whose work is all waiting on unref'd timers would let Node end with exit 0 and no
+// word: that is a bug, and is reported as one rather than passed off as success.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  process.stderr.write('parley: internal error: the command stopped before finishing\n');
+  process.exitCode = EXIT.failure;
+});
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
-  async (err: unknown) => {
-    const { describeError } = await import('./cli-error.ts');
+  (err: unknown) => {
+    settled = true;
     const { message, exitCode } = describeError(err);
     process.stderr.write(`parley: ${message}\n`);
     process.exitCode = exitCode;

@@ -52,6 +52,8 @@ describe('the parley command, driven as a subprocess', () => {
       '--wait',
       '--json',
       '--accept',
+      '--timeout',
+      '3 queued',
     ]) {
       assert.ok(r.stdout.includes(word), word);
     }
@@ -99,9 +101,11 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(parley(['register', 'ann', '--server', url, '--home', home('ann2')]).status, 1);
     assert.equal(parley(['register', 'Bad Name', '--server', url, '--home', home('x')]).status, 2);
     assert.equal(parley(['frobnicate']).status, 2);
+    // Nothing listens there: refused at once, exit 7 (3 is only ever "queued").
     const down = parley(['register', 'dee', '--server', 'http://127.0.0.1:9', '--home', home('dee')]);
-    assert.equal(down.status, 3);
+    assert.equal(down.status, 7);
     assert.match(down.stderr, /cannot reach/);
+    assert.equal(parley(['receive', '--timeout', 'soon', '--home', home('ann')]).status, 2);
   });
 
   it('link: a new device joins with the code, then devices lists it, and it receives', async () => {
@@ -123,7 +127,7 @@ describe('the parley command, driven as a subprocess', () => {
     });
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     const wrong = parley(['link', 'accept', `${code.slice(0, -2)}AA`, '--home', home('ann')]);
-    assert.notEqual(wrong.status, 0);
+    assert.notEqual(wrong.status, 0, `code ${code}: ${wrong.stdout}${wrong.stderr}`);
     assert.match(wrong.stderr, /code/);
     const ok = parley(['link', 'accept', code, '--home', home('ann')]);
     assert.equal(ok.status, 0, ok.stderr);

@@ -24,7 +24,7 @@ import {
 } from '@parley/protocol';
 import { createDirectStore } from './direct/store.ts';
 import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
-import { ClientError, isRelayRefusal } from './errors.ts';
+import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import {
   type ClientEvent,
   type ConversationSummary,
@@ -53,6 +53,7 @@ export interface ClientOptions {
   readonly provider?: CryptoProvider;
   readonly random?: RandomSource;
   readonly clock?: () => number;
+  /** How long a request, or one connection attempt up to its handshake answer, may take (default 20 s). */
   readonly requestTimeoutMs?: number;
   readonly maxBackoffMs?: number;
   /** What a contact's key change does (default `block-verified`, see `KeyChangePolicy`). */
@@ -63,6 +64,14 @@ export interface ClientOptions {
    */
   readonly receipts?: boolean;
 }
+
+/** Options of `registerAccount`: where, under which name, and how long to try (`signal`, as in `connect`). */
+export type RegisterOptions = ClientOptions & {
+  readonly name: string;
+  readonly server: string;
+  readonly invite?: string;
+  readonly signal?: AbortSignal;
+};
 
 /** A contact's safety number and state, for `parley verify`. */
 export interface ContactSafety {
@@ -89,16 +98,30 @@ export interface ParleyClient {
   readonly name: string;
   readonly device: number;
   readonly server: string;
-  /** Connects (authenticating with the device key) and starts receiving; reconnects by itself afterwards. */
-  connect(): Promise<void>;
+  /**
+   * Connects (authenticating with the device key) and starts receiving; reconnects by itself
+   * afterwards. Without `signal` the first failed attempt rejects; with it, an attempt that is
+   * reset or times out is retried until `signal` aborts (then `SERVER_UNREACHABLE`). A refused
+   * connection or handshake rejects at once.
+   */
+  connect(signal?: AbortSignal): Promise<void>;
   /** Stores the message, queues it and sends it when connected. Resolves with its id once it is stored. */
   send(to: string, text: string): Promise<{ id: string }>;
-  /** Like `send`, but resolves once the server has durably accepted it (or rejects with why not). */
-  sendAndWait(to: string, text: string): Promise<{ id: string }>;
+  /**
+   * Like `send`, but resolves once the server has durably accepted it, or rejects with why not.
+   * `QUEUED` means it is in the outbox and goes out when the link is back: without `signal`,
+   * at once when not connected; with `signal`, when it aborts first (meanwhile lost connections
+   * are waited out).
+   */
+  sendAndWait(to: string, text: string, options?: { signal?: AbortSignal }): Promise<{ id: string }>;
   /** Events from now on. */
   events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
-  /** Resolves once the backlog queued before `connect` has been received and processed. */
-  drained(): Promise<void>;
+  /**
+   * Resolves once the backlog queued before `connect` has been received and processed (after a
+   * lost connection, once the server has delivered it again); rejects with `TIMEOUT` if `signal`
+   * aborts first.
+   */
+  drained(signal?: AbortSignal): Promise<void>;
   /** True while the link to the server is up and authenticated. */
   isConnected(): boolean;
   /** Resolves when no send or receive is in progress (queued sends wait for the link). */
@@ -159,24 +182,26 @@ async function runtime(platform: ClientPlatform, options: ClientOptions): Promis
 
 /**
  * Creates an account `name` on `server` with this home's first device, uploads prekeys and
- * returns the connected client. Keys are saved before the server is asked, so an interrupted
- * registration can be repeated with the same name.
+ * returns the connected client. Keys are saved before the server is asked, so a registration
+ * whose answer was lost is finished by running it again: the same keys find the name already
+ * theirs. A name that another account's keys hold is refused with `NAME_TAKEN`. `signal` bounds
+ * the connection as in `connect`.
  */
-export async function registerAccountOn(
-  platform: ClientPlatform,
-  options: ClientOptions & { name: string; server: string; invite?: string },
-): Promise<ParleyClient> {
+export async function registerAccountOn(platform: ClientPlatform, options: RegisterOptions): Promise<ParleyClient> {
   if (!ACCOUNT_NAME_PATTERN.test(options.name)) {
     throw new ClientError('INVALID_ARGUMENT', 'account names are 3-32 characters of a-z, 0-9, _, . and -');
   }
   const rt = await runtime(platform, options);
   try {
     let profile = rt.profiles.load();
-    if (
-      profile?.registered ||
-      (profile !== undefined && (profile.name !== options.name || profile.server !== options.server))
-    ) {
+    if (profile?.registered) {
       throw new ClientError('ALREADY_REGISTERED', `this home already holds the account ${profile.name}`);
+    }
+    if (profile !== undefined && (profile.name !== options.name || profile.server !== options.server)) {
+      throw new ClientError(
+        'ALREADY_REGISTERED',
+        `this home holds the keys of an unfinished registration of ${profile.name} on ${profile.server}; run it again with that name and server to finish it, or use another home`,
+      );
     }
     if (profile === undefined) {
       const account = await generateAccountIdentity(rt.provider, rt.random);
@@ -198,15 +223,25 @@ export async function registerAccountOn(
     const p = profile;
     const client = createClient(rt, options, p);
     try {
-      await client.start('register', options.invite);
+      await client.start('register', options.invite, options.signal);
     } catch (err) {
-      // A repeated registration whose first attempt reached the server: our keys already own the name.
       if (!isRelayRefusal(err, 'NAME_TAKEN')) throw err;
-      await client.start('auth');
+      // A repeated registration whose earlier attempt reached the server: our keys already own
+      // the name, and authenticate. If they do not, the name is someone else's.
+      try {
+        await client.start('auth', undefined, options.signal);
+      } catch (authErr) {
+        throw isRelayRefusal(authErr, 'AUTH_FAILED') ? err : authErr;
+      }
     }
     rt.profiles.markRegistered();
-    await client.refillPreKeys();
-    await client.refillKeyPackages();
+    // Registered. Prekeys and KeyPackages go up now; if the link dropped meanwhile, the next
+    // connection uploads them (every connect tops both up), so that is not a failed registration.
+    const offline = (err: unknown): void => {
+      if (!isClientError(err, 'SERVER_UNREACHABLE') && !isClientError(err, 'TIMEOUT')) throw err;
+    };
+    await client.refillPreKeys().catch(offline);
+    await client.refillKeyPackages().catch(offline);
     return client.api;
   } catch (err) {
     rt.db.close();
@@ -274,8 +309,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     link: () => link,
     directory,
   });
+  // The group work each (re)connect starts (resubmit, flush the group outbox, top up): `idle`
+  // waits for it, so a command that connects and closes sends what its group outbox held.
+  let groupsOnConnected: Promise<void> = Promise.resolve();
   const idle = async (): Promise<void> => {
     await messaging.idle();
+    await groupsOnConnected;
     await groups.idle();
   };
 
@@ -315,11 +354,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     return refilling;
   };
 
-  const start = async (mode: 'register' | 'auth', invite?: string): Promise<void> => {
-    link = await openRelayLink({
+  const start = async (mode: 'register' | 'auth', invite?: string, signal?: AbortSignal): Promise<void> => {
+    const opened = openRelayLink({
       url: profile.server,
       requestTimeoutMs: options.requestTimeoutMs,
       maxBackoffMs: options.maxBackoffMs,
+      signal,
       openWebSocket: rt.platform.openWebSocket,
       beforeSend: () => whenDurable(db),
       onLink(l) {
@@ -370,11 +410,18 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         events.emit({ type: 'connection', state });
         if (state === 'connected') {
           void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
-          void groups.onConnected().catch(warn('GROUP_RESUME_FAILED'));
+          groupsOnConnected = groups.onConnected().catch(warn('GROUP_RESUME_FAILED'));
           messaging.flushOutbox();
         }
       },
     });
+    try {
+      link = await opened;
+    } catch (err) {
+      // No link after all (onLink set the failed one): a later `connect` starts afresh.
+      link = undefined;
+      throw err;
+    }
     messaging.flushOutbox();
   };
 
@@ -382,9 +429,9 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     name: profile.name,
     device: profile.device,
     server: profile.server,
-    async connect() {
+    async connect(signal) {
       if (link !== undefined) return;
-      await start('auth');
+      await start('auth', undefined, signal);
       // A freshly linked device has no prekeys on the server yet: publish them before going on.
       await refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
       await groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
@@ -392,15 +439,27 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async send(to, text) {
       return messaging.send(to, text, false);
     },
-    async sendAndWait(to, text) {
-      return messaging.send(to, text, true);
+    async sendAndWait(to, text, opts) {
+      return messaging.send(to, text, true, opts?.signal);
     },
     events(signal) {
       return events.subscribe(signal);
     },
-    drained() {
+    drained(signal) {
       if (isDrained) return idle();
-      return new Promise((resolve) => drainedWaiters.push(resolve));
+      return new Promise((resolve, reject) => {
+        const onAbort = (): void => {
+          drainedWaiters = drainedWaiters.filter((w) => w !== done);
+          reject(new ClientError('TIMEOUT', 'the server did not finish delivering waiting messages in time'));
+        };
+        const done = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        drainedWaiters.push(done);
+      });
     },
     idle,
     isConnected() {

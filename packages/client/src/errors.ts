@@ -24,6 +24,8 @@ export type ClientErrorCode =
   | 'NO_PREKEYS'
   /** A request took too long. */
   | 'TIMEOUT'
+  /** The message is stored in the outbox but not sent yet; it goes out when the server is reachable. */
+  | 'QUEUED'
   /** The client was closed. */
   | 'CLOSED'
   /** The home is protected by a passphrase and none, or a wrong one, was given. */

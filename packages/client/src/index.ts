@@ -3,11 +3,17 @@
  * `openClient` opens one; the returned `ParleyClient` sends, receives (as one async iterable of
  * events) and manages trust in contacts' keys.
  */
-import { type ClientOptions, openClientOn, type ParleyClient, registerAccountOn } from './client.ts';
+import {
+  type ClientOptions,
+  openClientOn,
+  type ParleyClient,
+  type RegisterOptions,
+  registerAccountOn,
+} from './client.ts';
 import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
 import { nodePlatform } from './node-platform.ts';
 
-export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
+export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 /** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */
 export { openClientOn, registerAccountOn } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
@@ -27,9 +33,7 @@ export type { ClientPlatform, WebSocketLike } from './platform.ts';
  * Creates account `name` on `server` with this home directory's first device, uploads prekeys
  * and returns the connected client (Node: better-sqlite3, `ws`, node:crypto).
  */
-export function registerAccount(
-  options: ClientOptions & { name: string; server: string; invite?: string },
-): Promise<ParleyClient> {
+export function registerAccount(options: RegisterOptions): Promise<ParleyClient> {
   return registerAccountOn(nodePlatform, options);
 }
 

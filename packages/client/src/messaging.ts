@@ -45,7 +45,12 @@ export interface MessagingDeps {
 
 /** The conversation operations the client exposes or drives. */
 export interface Messaging {
-  send(to: string, text: string, wait: boolean): Promise<{ id: string }>;
+  /**
+   * Stores and queues a message. With `wait`, resolves once the server accepted it; rejects
+   * with `QUEUED` (still in the outbox) when not connected and no `signal` was given, or when
+   * `signal` aborts first (lost connections meanwhile are waited out).
+   */
+  send(to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }>;
   flushOutbox(): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
@@ -94,7 +99,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     flush,
   });
 
-  const send = async (to: string, text: string, wait: boolean): Promise<{ id: string }> => {
+  const send = async (to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }> => {
     if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
     if (utf8(text).length > MAX_TEXT_BYTES)
       throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
@@ -116,11 +121,23 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     });
     const done = wait ? outbox.waitFor(content.id) : Promise.resolve();
     flush();
-    if (wait && !deps.link()?.isConnected()) {
+    const queued = (): ClientError =>
+      new ClientError('QUEUED', 'not sent yet; the message is queued and will be sent when the server is reachable');
+    if (wait && signal === undefined && !deps.link()?.isConnected()) {
       outbox.forget(content.id);
-      throw new ClientError('SERVER_UNREACHABLE', 'not connected; the message is queued and will be sent on reconnect');
+      throw queued();
     }
-    await done;
+    // The caller stops waiting: a message the outbox has not finished stays in it.
+    const onAbort = (): void => outbox.abandon(content.id, queued());
+    if (wait && signal !== undefined) {
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    try {
+      await done;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     return { id: content.id };
   };
 

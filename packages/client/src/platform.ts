@@ -16,7 +16,8 @@ export interface WebSocketLike {
   addEventListener(type: 'open', listener: () => void): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   addEventListener(type: 'close', listener: (event: { code: number }) => void): void;
-  addEventListener(type: 'error', listener: () => void): void;
+  /** Node's `ws` passes an event whose `error` has a `code` (`ECONNREFUSED`…); browsers pass none. */
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
 /** `WebSocket.OPEN`. */

@@ -4,14 +4,20 @@
  * committed write), crypto is WebCrypto (ML-KEM from `@noble/post-quantum`), sockets are the
  * browser's. Imports no Node module, so bundlers need no shims.
  */
-import { type ClientOptions, openClientOn, type ParleyClient, registerAccountOn } from './client.ts';
+import {
+  type ClientOptions,
+  openClientOn,
+  type ParleyClient,
+  type RegisterOptions,
+  registerAccountOn,
+} from './client.ts';
 import { isEncryptedImage } from './home/encrypted-image-store.ts';
 import { createIndexedDbImageStore } from './home/indexeddb-image-store.ts';
 import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
 import type { ClientPlatform } from './platform.ts';
 import { createWebPlatform } from './web-platform.ts';
 
-export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient } from './client.ts';
+export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
@@ -32,7 +38,7 @@ const defaultPlatform = createWebPlatform();
 
 /** Creates account `name` on `server` in the browser home `options.home`; returns the connected client. */
 export function registerAccount(
-  options: ClientOptions & { name: string; server: string; invite?: string },
+  options: RegisterOptions,
   platform: ClientPlatform = defaultPlatform,
 ): Promise<ParleyClient> {
   return registerAccountOn(platform, options);

@@ -1,27 +1,32 @@
 /**
  * `parley chat NAME` / `parley chat --group GROUP`: an interactive conversation. Shows recent
  * history, prints incoming messages as they arrive, sends each line typed. Ctrl-D or /quit
- * leaves.
+ * leaves. --timeout bounds connecting (and, for a group, taking the backlog).
  */
 import { createInterface } from 'node:readline';
 import { groupPeer } from '@parley/client';
 import { EXIT } from '../cli-error.ts';
+import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
 import { resolveGroup } from './group.ts';
 import { formatWarning } from './print.ts';
 
 /** Runs the chat until input ends. */
-export async function chat(target: { name: string } | { group: string }, flags: Flags): Promise<number> {
-  const client = await openHome(flags.home);
+export async function chat(
+  target: { name: string } | { group: string },
+  flags: Flags,
+  deadline: Deadline,
+): Promise<number> {
+  const client = await openHome(flags.home, deadline);
   const stop = new AbortController();
   const events = client.events(stop.signal);
-  await connect(client);
+  await connect(client, deadline);
   let peer: string;
   let title: string;
   let sendLine: (text: string) => Promise<unknown>;
   if ('group' in target) {
-    await client.drained();
+    await client.drained(deadline.signal);
     const g = resolveGroup(client, target.group);
     peer = groupPeer(g.id);
     title = `“${g.name}”`;
@@ -31,6 +36,8 @@ export async function chat(target: { name: string } | { group: string }, flags: 
     title = target.name;
     sendLine = (text) => client.send(target.name, text);
   }
+  // Connected: from here on the chat lasts as long as its input; sends queue while offline.
+  deadline.clear();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   for (const m of client.history(peer, 20)) {
     out(m.direction === 'system' ? `-- ${m.text} --` : `${m.direction === 'out' ? 'you' : m.sender}: ${m.text}`);

@@ -6,11 +6,12 @@ import { hostname } from 'node:os';
 import { startLink } from '@parley/client';
 import QRCode from 'qrcode';
 import { CliError, EXIT } from '../cli-error.ts';
+import { type Deadline, startDeadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient, homeDir } from '../home.ts';
 
 /** New device: prints the code and QR, waits until an existing device accepts it. */
-export async function link(flags: Flags): Promise<number> {
+export async function link(flags: Flags, timeoutSeconds: number): Promise<number> {
   const server = flags.server ?? 'http://127.0.0.1:8787';
   const pending = await startLink({ home: homeDir(flags.home), server, deviceName: flags.name ?? hostname() });
   process.stdout.write('On a device already signed in to your account, run:\n\n');
@@ -18,16 +19,22 @@ export async function link(flags: Flags): Promise<number> {
   process.stdout.write(await QRCode.toString(pending.code, { type: 'terminal', small: true }));
   process.stdout.write('\nThe code works once, for 10 minutes. Waiting…\n');
   const { name, device } = await pending.done;
-  // Connect once to publish this device's prekeys, so others can start sessions with it.
-  const client = await connectedClient(flags.home);
-  await client.close();
+  // Connect once to publish this device's prekeys, so others can start sessions with it. The
+  // wait above is the code's own lifetime; --timeout bounds this connection.
+  const deadline = startDeadline(timeoutSeconds);
+  try {
+    const client = await connectedClient(flags.home, deadline);
+    await client.close();
+  } finally {
+    deadline.clear();
+  }
   process.stdout.write(`linked: this is device ${device} of ${name}\n`);
   return EXIT.ok;
 }
 
 /** Existing device: links the new device showing `code`. */
-export async function linkAccept(code: string, flags: Flags): Promise<number> {
-  const client = await connectedClient(flags.home);
+export async function linkAccept(code: string, flags: Flags, deadline: Deadline): Promise<number> {
+  const client = await connectedClient(flags.home, deadline);
   try {
     const { device, name } = await client.acceptLink(code, {
       transferAccountKey: flags['transfer-account-key'] ?? false,
@@ -40,8 +47,8 @@ export async function linkAccept(code: string, flags: Flags): Promise<number> {
 }
 
 /** Lists the account's devices. */
-export async function listDevices(flags: Flags): Promise<number> {
-  const client = await connectedClient(flags.home);
+export async function listDevices(flags: Flags, deadline: Deadline): Promise<number> {
+  const client = await connectedClient(flags.home, deadline);
   try {
     for (const d of client.devices()) {
       const seen = d.lastSeen === undefined ? '' : `  last message ${new Date(d.lastSeen).toISOString()}`;
@@ -54,11 +61,11 @@ export async function listDevices(flags: Flags): Promise<number> {
 }
 
 /** Removes device `id`. */
-export async function removeDevice(id: string, flags: Flags): Promise<number> {
+export async function removeDevice(id: string, flags: Flags, deadline: Deadline): Promise<number> {
   const n = Number(id);
   if (!Number.isInteger(n) || n < 1)
     throw new CliError('usage: parley devices remove ID (a device number)', EXIT.usage);
-  const client = await connectedClient(flags.home);
+  const client = await connectedClient(flags.home, deadline);
   try {
     await client.removeDevice(n);
     process.stdout.write(`removed device ${n}; it can no longer send or receive as ${client.name}\n`);

@@ -4,6 +4,7 @@
  */
 import type { GroupInfo, ParleyClient } from '@parley/client';
 import { CliError, EXIT } from '../cli-error.ts';
+import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient } from '../home.ts';
 
@@ -37,7 +38,7 @@ export function formatGroup(g: GroupInfo): string {
 }
 
 /** Runs one `group` subcommand. */
-export async function group(args: readonly string[], flags: Flags): Promise<number> {
+export async function group(args: readonly string[], flags: Flags, deadline: Deadline): Promise<number> {
   const [sub, ref, ...rest] = args;
   const usage = (u: string): never => {
     throw new CliError(`usage: parley group ${u}`, EXIT.usage);
@@ -53,11 +54,11 @@ export async function group(args: readonly string[], flags: Flags): Promise<numb
   } else if (sub !== 'list' || ref !== undefined) {
     usage('create|add|remove|leave|info|admins|list …');
   }
-  const client = await connectedClient(flags.home);
+  const client = await connectedClient(flags.home, deadline);
   try {
     const out = (s: string) => process.stdout.write(`${s}\n`);
     if (sub === 'list') {
-      await client.drained();
+      await client.drained(deadline.signal);
       for (const g of client.groups()) out(formatGroup(g));
       return EXIT.ok;
     }
@@ -68,7 +69,7 @@ export async function group(args: readonly string[], flags: Flags): Promise<numb
       out(formatGroup(client.group(id)));
       return EXIT.ok;
     }
-    await client.drained();
+    await client.drained(deadline.signal);
     const g = resolveGroup(client, target);
     if (sub === 'info') out(formatGroup(g));
     else if (sub === 'add') await client.addToGroup(g.id, rest);

@@ -1,26 +1,46 @@
 /**
- * `parley register NAME`: creates the account and this home's first device.
+ * `parley register NAME`: creates the account and this home's first device. The keys are saved
+ * before the server is asked, so a registration whose answer was lost (or that ran out of
+ * --timeout) is finished by running the same command again: it completes with the same keys,
+ * or says the name belongs to another account.
  */
-import { registerAccount } from '@parley/client';
+import { isClientError, isRelayRefusal, registerAccount } from '@parley/client';
 import { ACCOUNT_NAME_PATTERN } from '@parley/protocol';
-import { CliError, EXIT } from '../cli-error.ts';
+import { CliError, describeError, EXIT } from '../cli-error.ts';
+import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { homeDir } from '../home.ts';
 
 /** Registers and prints where the keys live. */
-export async function register(name: string, flags: Flags): Promise<number> {
+export async function register(name: string, flags: Flags, deadline: Deadline): Promise<number> {
   if (!ACCOUNT_NAME_PATTERN.test(name)) {
     throw new CliError('account names are 3-32 characters of a-z, 0-9, _, . and -', EXIT.usage);
   }
   const server = flags.server ?? 'http://127.0.0.1:8787';
   const home = homeDir(flags.home);
   try {
-    const client = await registerAccount({ home, name, server, ...(flags.invite ? { invite: flags.invite } : {}) });
+    const client = await registerAccount({
+      home,
+      name,
+      server,
+      ...(flags.invite ? { invite: flags.invite } : {}),
+      signal: deadline.signal,
+      ...deadline.clientOptions,
+    });
     await client.close();
   } catch (err) {
-    const e = err as { relayCode?: string };
-    if (e.relayCode === 'NAME_TAKEN') throw new CliError(`the name ${name} is taken on ${server}`, EXIT.failure);
-    if (e.relayCode === 'INVITE_REQUIRED') throw new CliError(`${server} needs an invite: --invite CODE`, EXIT.failure);
+    if (isRelayRefusal(err, 'NAME_TAKEN'))
+      throw new CliError(`the name ${name} is taken on ${server} by another account`, EXIT.failure);
+    if (isRelayRefusal(err, 'INVITE_REQUIRED'))
+      throw new CliError(`${server} needs an invite: --invite CODE`, EXIT.failure);
+    if (isClientError(err, 'SERVER_UNREACHABLE') || isClientError(err, 'TIMEOUT')) {
+      // The server may have taken the registration without our hearing of it: say how to finish.
+      const { message, exitCode } = describeError(err);
+      throw new CliError(
+        `${message}\nThe keys are kept in ${home}: run the same command again to finish registering ${name}.`,
+        exitCode,
+      );
+    }
     throw err;
   }
   process.stdout.write(`registered ${name} on ${server}; keys are in ${home}\n`);

@@ -1,32 +1,52 @@
 /**
- * `parley send NAME TEXT`: sends one message and waits until the server has stored it. When
- * the server cannot be reached the message stays in the home's outbox and goes out the next
- * time any `parley` command connects.
+ * `parley send NAME TEXT`: sends one message and waits, within --timeout, until the server has
+ * stored it (exit 0, "sent"). A message the server has not taken by then (unreachable, or the
+ * connection lost and not back in time) stays in the home's outbox and goes out the next time
+ * any `parley` command connects: the command says "queued" and exits 3. Anything else fails
+ * with its reason.
  */
 import { isClientError } from '@parley/client';
 import { CliError, EXIT } from '../cli-error.ts';
+import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
-import { connectedClient, openHome } from '../home.ts';
+import { connect, openHome } from '../home.ts';
 import { resolveGroup } from './group.ts';
 import { printWarnings } from './print.ts';
 
+/** The "queued" outcome: exit 3, saying what happened and what happens next. */
+function queued(why: string): CliError {
+  return new CliError(
+    `${why}; the message is queued in this home's outbox and will be sent the next time parley connects`,
+    EXIT.queued,
+  );
+}
+
 /** Sends and reports. */
-export async function send(name: string, text: string, flags: Flags): Promise<number> {
-  const client = await openHome(flags.home);
+export async function send(name: string, text: string, flags: Flags, deadline: Deadline): Promise<number> {
+  const client = await openHome(flags.home, deadline);
   const stop = new AbortController();
   const warnings = printWarnings(client, stop.signal, new Set(['send-failed']));
   try {
     try {
-      await client.connect();
+      await client.connect(deadline.signal);
     } catch (err) {
       if (!isClientError(err, 'SERVER_UNREACHABLE')) throw err;
       await client.send(name, text);
-      throw new CliError(
-        `cannot reach ${client.server}; the message is queued and will be sent the next time parley connects`,
-        EXIT.unreachable,
-      );
+      throw queued(err.message);
     }
-    await client.sendAndWait(name, text);
+    try {
+      await client.sendAndWait(name, text, { signal: deadline.signal });
+    } catch (err) {
+      if (isClientError(err, 'QUEUED')) throw queued(`not sent within ${deadline.seconds} s`);
+      if (isClientError(err, 'UNTRUSTED_IDENTITY')) {
+        // Kept in the outbox: accepting the new key sends it.
+        throw new CliError(
+          `${err.message}; the message is held until then: run \`parley verify ${name}\`, compare, then \`parley verify ${name} --accept\``,
+          EXIT.untrusted,
+        );
+      }
+      throw err;
+    }
     process.stdout.write(`sent to ${name}\n`);
     return EXIT.ok;
   } finally {
@@ -37,22 +57,24 @@ export async function send(name: string, text: string, flags: Flags): Promise<nu
 }
 
 /** Sends to a group and waits until the server has stored it (for every member device). */
-export async function sendToGroup(ref: string, text: string, flags: Flags): Promise<number> {
-  const client = await connectedClient(flags.home);
-  const stop = new AbortController();
-  const events = client.events(stop.signal);
+export async function sendToGroup(ref: string, text: string, flags: Flags, deadline: Deadline): Promise<number> {
+  const client = await connect(await openHome(flags.home, deadline), deadline);
+  // Ends when the deadline passes; the group outbox keeps what it has not sent.
+  const events = client.events(deadline.signal);
   try {
-    await client.drained();
+    await client.drained(deadline.signal);
     const g = resolveGroup(client, ref);
     const { id } = await client.sendToGroup(g.id, text);
     for await (const e of events) {
-      if (e.type === 'sent' && e.id === id) break;
+      if (e.type === 'sent' && e.id === id) {
+        process.stdout.write(`sent to “${g.name}”\n`);
+        return EXIT.ok;
+      }
       if (e.type === 'send-failed' && e.id === id) throw new CliError(`not sent: ${e.reason}`, EXIT.failure);
     }
-    process.stdout.write(`sent to “${g.name}”\n`);
-    return EXIT.ok;
+    throw queued(`not sent to “${g.name}” within ${deadline.seconds} s`);
   } finally {
-    stop.abort();
+    await events.return?.();
     await client.close();
   }
 }

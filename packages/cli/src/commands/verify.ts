@@ -6,12 +6,13 @@
 import { toBase64Url } from '@parley/protocol';
 import QRCode from 'qrcode';
 import { EXIT } from '../cli-error.ts';
+import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient } from '../home.ts';
 
 /** Shows, and with --accept records, the verification. */
-export async function verify(name: string, flags: Flags): Promise<number> {
-  const client = await connectedClient(flags.home);
+export async function verify(name: string, flags: Flags, deadline: Deadline): Promise<number> {
+  const client = await connectedClient(flags.home, deadline);
   try {
     const s = await client.safety(name);
     const rows = [s.safetyNumber.groups.slice(0, 4), s.safetyNumber.groups.slice(4, 8), s.safetyNumber.groups.slice(8)];

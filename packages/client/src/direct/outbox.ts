@@ -38,6 +38,11 @@ export interface DirectOutbox extends OutboxLane<OutboxRow> {
   waitFor(id: string): Promise<void>;
   /** Stops waiting for `id` (the caller heard why already). */
   forget(id: string): void;
+  /**
+   * Stops waiting for `id` if it is still unsettled (still in the outbox), rejecting its waiter
+   * with `err`; a message already accepted or refused is left as it was.
+   */
+  abandon(id: string, err: unknown): void;
 }
 
 /** Creates the one-to-one outbox lane. */
@@ -114,6 +119,9 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
     waitFor: (id) => new Promise<void>((resolve, reject) => waiters.set(id, { resolve, reject })),
     forget(id) {
       waiters.delete(id);
+    },
+    abandon(id, err) {
+      if (waiters.has(id)) settle(id, err);
     },
   };
 }

@@ -13,7 +13,7 @@ import {
   readRelayErrorDetails,
   type ServerFrame,
 } from '@parley/protocol';
-import { ClientError } from '../errors.ts';
+import { ClientError, isClientError } from '../errors.ts';
 import { type WebSocketLike, WS_OPEN } from '../platform.ts';
 
 /** Link states as `onState` reports them. */
@@ -30,7 +30,15 @@ export interface RelayLinkOptions {
   onState(state: LinkState): void;
   /** Receives the link before its first connect, so frames pushed right after the handshake find it. */
   onLink?(link: RelayLink): void;
+  /** How long a request may wait for its answer (default 20 s). */
   readonly requestTimeoutMs?: number;
+  /** How long one connection attempt may take up to the handshake's answer (default `requestTimeoutMs`). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Bounds the first connect: while it has not aborted, a first attempt that is reset, times out
+   * or closes is retried. Without it the first failed attempt rejects.
+   */
+  readonly signal?: AbortSignal;
   /** Longest wait between reconnection attempts. */
   readonly maxBackoffMs?: number;
   /** Opens the socket (the platform's WebSocket). */
@@ -82,23 +90,58 @@ function refusal(code: RelayErrorCode, message: string, details: unknown): Clien
   });
 }
 
+/** Requests the link sends again, with the same id, when their answer is late: the server
+ * deduplicates them (sends by message id) or they only read. Others are answered once or fail. */
+const RESENT_ON_TIMEOUT: ReadonlySet<RelayOp> = new Set<RelayOp>([
+  'send',
+  'group-send',
+  'get-account',
+  'key-count',
+  'group-info',
+]);
+
+/** Socket errors that say nothing listens there: a first connect fails at once instead of retrying. */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The `code` of the error a socket error event carries, when the platform gives one (Node's `ws`). */
+function socketErrorCode(event: unknown): string | undefined {
+  const error = (event as { error?: { code?: unknown } } | undefined)?.error;
+  return typeof error?.code === 'string' ? error.code : undefined;
+}
+
 /**
  * Opens a link and resolves once the first handshake succeeds; rejects with the server's
  * refusal or `SERVER_UNREACHABLE`. Afterwards the link reconnects by itself until `close()`.
+ *
+ * Each connection attempt (socket, challenge, handshake answer) must finish within
+ * `connectTimeoutMs`. Without `signal`, the first attempt that fails rejects. With `signal`, a
+ * first attempt that is reset, times out or is closed by the server is retried with backoff
+ * until the signal aborts (then `SERVER_UNREACHABLE`); a refused connection or a refused
+ * handshake still rejects at once. A request whose answer is late on a live connection is sent
+ * again once with the same id when `RESENT_ON_TIMEOUT` lists its op; when it times out for good
+ * the connection is taken as broken: the request rejects with `TIMEOUT` and the link reconnects
+ * (so the outbox, flushed on every connect, tries again).
  */
 export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   const timeoutMs = options.requestTimeoutMs ?? 20_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? timeoutMs;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
+  const signal = options.signal;
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let ws: WebSocketLike | undefined;
   let connected = false;
-  let handshaking = false;
+  // The socket whose handshake is in progress (one at a time per socket).
+  let handshaking: WebSocketLike | undefined;
   let closed = false;
   let everConnected = false;
   let attempts = 0;
   let acks: number[] = [];
   let first: { resolve(): void; reject(err: unknown): void } | undefined;
+  // Why the last connection attempt failed, for the error a first connect ends with.
+  let lastFailure = 'no answer';
+  let attemptTimer: ReturnType<typeof setTimeout> | undefined;
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 
   // Frames wait here, in order, while `beforeSend` has a save in progress.
   let outgoing: Promise<void> | undefined;
@@ -123,15 +166,47 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     });
   };
 
-  const rawRequest = (op: RelayOp, args: object): Promise<unknown> =>
+  /** Rejects a first connect that has not succeeded, and stops the link. */
+  const failFirst = (err: unknown): void => {
+    if (first === undefined) return;
+    const f = first;
+    first = undefined;
+    closed = true;
+    clearTimeout(attemptTimer);
+    clearTimeout(reconnectTimer);
+    signal?.removeEventListener('abort', onAbort);
+    const socket = ws;
+    ws = undefined;
+    socket?.close();
+    f.reject(err);
+  };
+  const unreachable = (): ClientError =>
+    new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.url} (${lastFailure})`);
+  function onAbort(): void {
+    failFirst(unreachable());
+  }
+
+  /** Sends request `id` (chosen by the caller, kept by a resend) and settles with its answer. */
+  const rawRequest = (op: RelayOp, args: object, id: number): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const id = nextId++;
-      const timer = setTimeout(() => {
+      const socket = ws;
+      const frame = { v: RELAY_API_VERSION, type: 'request', id, op, args };
+      let resent = false;
+      const onTimeout = (): void => {
+        if (!resent && connected && ws === socket && RESENT_ON_TIMEOUT.has(op)) {
+          resent = true;
+          entry.timer = setTimeout(onTimeout, timeoutMs);
+          sendRaw(frame);
+          return;
+        }
         pending.delete(id);
         reject(new ClientError('TIMEOUT', `the server did not answer ${op} in time`));
-      }, timeoutMs);
-      pending.set(id, { resolve, reject, timer });
-      sendRaw({ v: RELAY_API_VERSION, type: 'request', id, op, args });
+        // A live connection that loses answers is broken: start over on a new one.
+        if (connected && ws === socket && socket !== undefined) drop(socket, `no answer to ${op}`);
+      };
+      const entry: Pending = { resolve, reject, timer: setTimeout(onTimeout, timeoutMs) };
+      pending.set(id, entry);
+      sendRaw(frame);
     });
 
   const failAll = (err: ClientError): void => {
@@ -142,33 +217,43 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     }
   };
 
-  const onChallenge = async (nonce: Uint8Array): Promise<void> => {
-    if (connected || handshaking) return;
-    handshaking = true;
+  const onChallenge = async (socket: WebSocketLike, nonce: Uint8Array): Promise<void> => {
+    if (connected || handshaking === socket || ws !== socket) return;
+    handshaking = socket;
     try {
       const { op, args } = await options.handshake(nonce);
-      await rawRequest(op, args);
+      await rawRequest(op, args, nextId++);
+      if (ws !== socket) return;
+      clearTimeout(attemptTimer);
       connected = true;
       everConnected = true;
       attempts = 0;
-      first?.resolve();
-      first = undefined;
+      if (first !== undefined) {
+        signal?.removeEventListener('abort', onAbort);
+        first.resolve();
+        first = undefined;
+      }
       options.onState('connected');
     } catch (err) {
-      // After the first connect no caller waits on a handshake: a refused one is answered by the
-      // server's next challenge (tried again) until it closes the socket, and the link reconnects.
-      if (first !== undefined) {
-        first.reject(err);
-        first = undefined;
-        closed = true;
-        ws?.close();
+      if (ws !== socket) return;
+      if (isClientError(err, 'SERVER_REFUSED')) {
+        // The server answered the handshake with a refusal (name taken, bad signature…): a first
+        // connect ends with it; later, the link tries again after a pause.
+        if (first !== undefined) failFirst(err);
+        else drop(socket, 'the server refused the handshake');
+      } else if (isClientError(err, 'TIMEOUT')) {
+        drop(socket, 'no answer to the handshake');
+      } else if (first !== undefined) {
+        failFirst(err);
+      } else {
+        drop(socket, 'the handshake failed');
       }
     } finally {
-      handshaking = false;
+      if (handshaking === socket) handshaking = undefined;
     }
   };
 
-  const onMessage = (data: unknown): void => {
+  const onMessage = (socket: WebSocketLike, data: unknown): void => {
     let frame: ServerFrame;
     try {
       frame = JSON.parse(String(data)) as ServerFrame;
@@ -185,7 +270,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
         // A garbled challenge cannot be answered; the server's handshake timeout closes the socket.
         return;
       }
-      void onChallenge(nonce);
+      void onChallenge(socket, nonce);
     } else if (frame.type === 'response' || (frame.type === 'error' && frame.id !== undefined)) {
       const p = pending.get(frame.id as number);
       if (p === undefined) return;
@@ -193,20 +278,61 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       clearTimeout(p.timer);
       if (frame.type === 'response') p.resolve(frame.result);
       else p.reject(refusal(frame.code, frame.message, frame.details));
-    } else if (frame.type === 'error') {
-      if (!connected && first !== undefined && frame.code === 'HANDSHAKE_TIMEOUT') {
-        first.reject(refusal(frame.code, frame.message, frame.details));
-        first = undefined;
-      }
-    } else {
+    } else if (frame.type !== 'error') {
       options.onFrame(frame);
     }
+    // An error without an id (HANDSHAKE_TIMEOUT) is followed by the server closing the socket:
+    // the close decides what happens next.
   };
 
   const scheduleReconnect = (): void => {
     const ceiling = Math.min(maxBackoff, 250 * 2 ** attempts);
     attempts++;
-    setTimeout(connect, Math.random() * ceiling).unref?.();
+    clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(connect, Math.random() * ceiling);
+    // Once connected, a link waiting to reconnect never keeps a process alive by itself (a
+    // caller that needs it back holds its own deadline, as the CLI's --timeout does). A first
+    // connect is awaited by its caller: its retries must not let the process end under it.
+    if (first === undefined) (reconnectTimer as { unref?: () => void }).unref?.();
+  };
+
+  /**
+   * The connection `socket` is gone (closed by the server, reset, or given up on): pending
+   * requests fail, and the link retries or stops. Later events of that socket are ignored.
+   */
+  const lost = (socket: WebSocketLike, code: number | undefined, why: string): void => {
+    if (ws !== socket) return;
+    ws = undefined;
+    clearTimeout(attemptTimer);
+    const wasConnected = connected;
+    connected = false;
+    lastFailure = why;
+    failAll(new ClientError('SERVER_UNREACHABLE', 'the connection to the server closed'));
+    if (closed) return;
+    if (code === RELAY_CLOSE_CODES.replaced || code === RELAY_CLOSE_CODES.deviceRemoved) {
+      closed = true;
+      failFirst(unreachable());
+      options.onState(code === RELAY_CLOSE_CODES.replaced ? 'replaced' : 'removed');
+      return;
+    }
+    if (first !== undefined) {
+      if (signal === undefined || signal.aborted || UNREACHABLE_CODES.has(why)) failFirst(unreachable());
+      else {
+        options.onState('disconnected');
+        scheduleReconnect();
+      }
+      return;
+    }
+    if (wasConnected || everConnected) {
+      options.onState('disconnected');
+      scheduleReconnect();
+    }
+  };
+
+  /** Gives up on `socket` now (without waiting for a closing handshake a dead peer never answers). */
+  const drop = (socket: WebSocketLike, why: string): void => {
+    lost(socket, undefined, why);
+    socket.close();
   };
 
   function connect(): void {
@@ -216,32 +342,26 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     try {
       socket = options.openWebSocket(relayWebSocketUrl(options.url), 4 * 1024 * 1024);
     } catch {
-      first?.reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.url}`));
-      first = undefined;
+      lastFailure = 'bad address';
+      failFirst(unreachable());
       closed = true;
       return;
     }
     ws = socket;
-    socket.addEventListener('message', (e) => onMessage(e.data));
-    // An error is always followed by `close`, which handles it.
-    socket.addEventListener('error', () => {});
+    let errorCode: string | undefined;
+    attemptTimer = setTimeout(() => drop(socket, `no answer within ${connectTimeoutMs} ms`), connectTimeoutMs);
+    socket.addEventListener('message', (e) => onMessage(socket, e.data));
+    socket.addEventListener('error', (e) => {
+      errorCode = socketErrorCode(e) ?? errorCode;
+    });
     socket.addEventListener('close', ({ code }) => {
-      if (ws !== socket) return;
-      connected = false;
-      failAll(new ClientError('SERVER_UNREACHABLE', 'the connection to the server closed'));
-      if (first !== undefined) {
-        first.reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.url}`));
-        first = undefined;
-        closed = true;
-        return;
-      }
-      if (code === RELAY_CLOSE_CODES.replaced || code === RELAY_CLOSE_CODES.deviceRemoved) {
-        closed = true;
-        options.onState(code === RELAY_CLOSE_CODES.replaced ? 'replaced' : 'removed');
-        return;
-      }
-      options.onState('disconnected');
-      if (!closed && everConnected) scheduleReconnect();
+      const why =
+        errorCode !== undefined
+          ? errorCode
+          : connected && ws === socket
+            ? 'the connection closed'
+            : 'the connection closed before the handshake';
+      lost(socket, code, why);
     });
   }
 
@@ -258,7 +378,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       if (!connected) {
         return Promise.reject(new ClientError('SERVER_UNREACHABLE', 'not connected to the server'));
       }
-      return rawRequest(op, args) as Promise<never>;
+      return rawRequest(op, args, nextId++) as Promise<never>;
     },
     ack(seq) {
       if (acks.length === 0) nextTurn(flushAcks);
@@ -270,8 +390,11 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     close() {
       // Acknowledgements still waiting for their batch go out before the socket closes.
       flushAcks();
+      failFirst(new ClientError('CLOSED', 'the client was closed'));
       closed = true;
       connected = false;
+      clearTimeout(attemptTimer);
+      clearTimeout(reconnectTimer);
       failAll(new ClientError('CLOSED', 'the client was closed'));
       ws?.close(1000);
     },
@@ -280,6 +403,12 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   options.onLink?.(link);
   return new Promise((resolve, reject) => {
     first = { resolve: () => resolve(link), reject };
+    if (signal?.aborted) {
+      lastFailure = 'the deadline had passed';
+      failFirst(unreachable());
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     connect();
   });
 }
