@@ -18,7 +18,7 @@ after(() => {
 });
 
 /** Starts a server in a child process with `options`, recording what it loads; the JSON lines it printed. */
-function startedIn(options: object, record: string): Promise<{ tsMls: boolean }[]> {
+function startedIn(options: object, record: string): Promise<{ tsMls: boolean; sqliteOnMainThread?: boolean }[]> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -39,11 +39,11 @@ function startedIn(options: object, record: string): Promise<{ tsMls: boolean }[
 }
 
 describe('the server loads MLS only for a group operation', () => {
-  it('a default server start has no ts-mls in its module graph (main and storage threads)', async () => {
+  it('a default server start has no ts-mls in its module graph (main and storage threads), nor better-sqlite3 on its event loop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-lazy-groups-'));
     dirs.push(dir);
     const [started, imported] = await startedIn({ dataDir: join(dir, 'server'), thenImport: true }, join(dir, 'loads'));
-    assert.deepEqual(started, { tsMls: false });
+    assert.deepEqual(started, { tsMls: false, sqliteOnMainThread: false });
     // The control: the same record shows ts-mls once the group entry point is imported.
     assert.deepEqual(imported, { tsMls: true });
   });
