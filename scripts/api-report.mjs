@@ -13,7 +13,7 @@ const root = new URL('..', import.meta.url).pathname;
 /** Package directory → the `exports` keys whose API is reported. */
 const PACKAGES = {
   protocol: ['.', './groups', './node'],
-  client: ['.', './web'],
+  client: ['.', './errors', './web'],
   server: ['.', './options'],
 };
 

@@ -97,7 +97,7 @@ function printVersion(): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  // Answered before anything else loads: cli-error.ts imports the SDK (a few hundred ms).
+  // Answered before anything else loads, not even cli-error.ts.
   if (argv.length === 1 && argv[0] === '--version') return printVersion();
   const { CliError, EXIT } = await import('./cli-error.ts');
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
