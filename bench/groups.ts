@@ -18,14 +18,13 @@
  * same removal once the members whose updates matter to it have committed one, the steady state
  * periodic key updates lead to, where a removal costs O(log n) bytes.
  */
+import { type DeviceIdentityKeyPair, generateDeviceIdentity, toBase64Url } from '@parley/protocol';
 import {
   checkKeyPackage,
   commitGroupChange,
   createGroupState,
   createKeyPackage,
-  type DeviceIdentityKeyPair,
   decodePrivateKeys,
-  generateDeviceIdentity,
   groupClientConfig,
   groupCommitPolicy,
   groupLeaves,
@@ -33,8 +32,7 @@ import {
   openGroupMessage,
   readWelcome,
   sealGroupMessage,
-  toBase64Url,
-} from '@parley/protocol';
+} from '@parley/protocol/groups';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import type WebSocket from 'ws';
 import { createParleyParty } from './parley-party.ts';

@@ -21,7 +21,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   authSignedBytes,
-  createKeyPackage,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   fromBase64Url,
@@ -30,6 +29,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createKeyPackage } from '@parley/protocol/groups';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import pg from 'pg';
 import WebSocket from 'ws';

@@ -12,8 +12,8 @@ import ts from 'typescript';
 const root = new URL('..', import.meta.url).pathname;
 /** Package directory → the `exports` keys whose API is reported. */
 const PACKAGES = {
-  protocol: ['.', './node'],
-  client: ['.', './web'],
+  protocol: ['.', './groups', './node'],
+  client: ['.', './errors', './web'],
   server: ['.', './options'],
 };
 

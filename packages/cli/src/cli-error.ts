@@ -1,7 +1,8 @@
 /**
  * How the CLI fails: a message a person can act on and an exit code scripts can test.
  */
-import { isClientError } from '@parley/client';
+// The SDK's errors entry point, not the SDK: `parley serve` and the usage errors load no client.
+import { isClientError } from '@parley/client/errors';
 
 /**
  * Exit codes of the `parley` command. `queued` (3) means exactly one thing: the message is in

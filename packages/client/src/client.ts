@@ -257,7 +257,15 @@ export async function openClientOn(platform: ClientPlatform, options: ClientOpti
     rt.db.close();
     throw new ClientError('NOT_REGISTERED', `no account in ${options.home}; run \`parley register NAME\` first`);
   }
-  return createClient(rt, options, profile).api;
+  const client = createClient(rt, options, profile);
+  try {
+    // A home that holds groups loads MLS now, so that `group()` and `groups()` answer at once.
+    await client.prepareGroups();
+  } catch (err) {
+    rt.db.close();
+    throw err;
+  }
+  return client.api;
 }
 
 function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
@@ -540,5 +548,11 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
   };
 
-  return { api, start, refillPreKeys, refillKeyPackages: () => groups.refillKeyPackages() };
+  return {
+    api,
+    start,
+    refillPreKeys,
+    refillKeyPackages: () => groups.refillKeyPackages(),
+    prepareGroups: () => groups.prepare(),
+  };
 }

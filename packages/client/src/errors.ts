@@ -1,6 +1,8 @@
 /**
  * The client SDK's error family. Codes are stable API for the CLI and UIs; messages say what a
- * person can do and never contain message text or key material.
+ * person can do and never contain message text or key material. Also the entry point
+ * `@parley/client/errors`, for a program that tells errors apart without loading the SDK (the
+ * CLI's error reporting, so that `parley serve` loads no client).
  */
 import type { RelayErrorCode, RelayErrorDetails } from '@parley/protocol';
 

@@ -6,15 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ClientEvent, ParleyClient } from '@parley/client';
+import { fromBase64Url, generateDeviceIdentity, toBase64Url } from '@parley/protocol';
 import {
   commitGroupChange,
   createGroupState,
   decodeKeyPackageMessage,
-  fromBase64Url,
-  generateDeviceIdentity,
   groupClientConfig,
-  toBase64Url,
-} from '@parley/protocol';
+} from '@parley/protocol/groups';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import { inGroup, texts, until } from './helpers/groups.ts';
 import { hostileWorld } from './helpers/hostile-world.ts';

@@ -3,7 +3,9 @@
  * hosts inject a `CryptoProvider` and a `RandomSource`. This file is the package's public entry
  * point, every export named (the committed report `api/index.api.md` lists them with their
  * types). It imports no Node.js module: Node hosts take their provider and randomness from
- * `@parley/protocol/node` (`node.ts`), browsers use `createWebCryptoProvider`.
+ * `@parley/protocol/node` (`node.ts`), browsers use `createWebCryptoProvider`. Groups (MLS, and
+ * with it ts-mls) are `@parley/protocol/groups` (`groups.ts`), so a host that needs no group
+ * never loads them.
  */
 export { fromBase64Url, portableBase64Url, toBase64Url } from './base64url.ts';
 export {
@@ -36,58 +38,8 @@ export {
 } from './crypto/provider.ts';
 export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';
 export { isProtocolError, ProtocolError, type ProtocolErrorCode } from './errors.ts';
-export {
-  type CommitPolicy,
-  commitGroupChange,
-  createGroupState,
-  decodeGroupMeta,
-  encodeGroupMeta,
-  GROUP_ID_LENGTH,
-  type GroupChange,
-  type GroupLeaf,
-  type GroupMeta,
-  type GroupState,
-  groupClientConfig,
-  groupLeaves,
-  groupMetaOf,
-  groupPosition,
-  isExternalSenders,
-  isRemoved,
-  joinFromWelcome,
-  leafAt,
-  type OpenedGroupMessage,
-  openGroupMessage,
-  type PendingCommit,
-  peekGroupMessage,
-  readWelcome,
-  sealGroupMessage,
-} from './groups/group.ts';
+export { GROUP_ID_LENGTH } from './groups/group-id.ts';
 export { GROUP_NAME_MAX_LENGTH } from './groups/group-limits.ts';
-export {
-  decodeGroupRecord,
-  encodeGroupRecord,
-  encodeGroupRecordWithoutTree,
-  encodeGroupTree,
-} from './groups/group-record.ts';
-export {
-  type ClientConfig,
-  type CreatedKeyPackage,
-  checkKeyPackage,
-  createKeyPackage,
-  credentialFor,
-  decodeKeyPackageMessage,
-  decodePrivateKeys,
-  deviceOfCredential,
-  encodeKeyPackageMessage,
-  GROUP_CIPHERSUITE,
-  GROUP_META_EXTENSION,
-  type GroupDevice,
-  groupCapabilities,
-  groupSuite,
-  type KeyPackage,
-  safeDecode,
-} from './groups/mls.ts';
-export { groupCommitPolicy } from './groups/policy.ts';
 export {
   type DeviceListEntry,
   decodeSignedDeviceList,

@@ -19,7 +19,7 @@ export { CLOSE } from './relay/connection.ts';
 export { type RunningServer, startServer } from './server.ts';
 export { SQLITE_MIGRATIONS } from './store/migrations.ts';
 export { POSTGRES_MIGRATIONS } from './store/postgres-migrations.ts';
-export { migrateSqlite, SQLITE_FILE } from './store/sqlite-storage.ts';
+export { migrateSqlite, SQLITE_FILE } from './store/sqlite-migrate.ts';
 export { openSqliteStorage } from './store/sqlite-worker-storage.ts';
 export type * from './store/storage.ts';
 export { bundleDigest, loadWebBundle, pagePolicy, type WebBundle } from './web-files.ts';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createKeyPackage, fromBase64Url, toBase64Url } from '@parley/protocol';
+import { fromBase64Url, toBase64Url } from '@parley/protocol';
+import { createKeyPackage } from '@parley/protocol/groups';
 import { type RunningServer, startServer } from '@parley/server';
 import { type RawConnection, type RawDevice, random, registerRaw } from './helpers/raw-device.ts';
 import { dropSchema, NATS_URL, POSTGRES_URL, postgresSkipReason, tcpSkipReason } from './helpers/services.ts';

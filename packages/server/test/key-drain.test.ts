@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createKeyPackage, toBase64Url } from '@parley/protocol';
+import { toBase64Url } from '@parley/protocol';
+import { createKeyPackage } from '@parley/protocol/groups';
 import { DEFAULT_LIMITS, type RunningServer, startServer } from '@parley/server';
 import { type RawDevice, registerRaw, uploadKeys } from './helpers/raw-device.ts';
 

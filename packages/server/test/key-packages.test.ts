@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createKeyPackage, toBase64Url } from '@parley/protocol';
+import { toBase64Url } from '@parley/protocol';
+import { createKeyPackage } from '@parley/protocol/groups';
 import { type RunningServer, startServer } from '@parley/server';
 import { type RawDevice, random, registerRaw } from './helpers/raw-device.ts';
 

@@ -5,23 +5,8 @@
  * arrive, then re-plans on the new state. Also the periodic self-update and the sync of this
  * account's own devices into every group.
  */
-import {
-  checkKeyPackage,
-  commitGroupChange,
-  decodeGroupRecord,
-  encodeGroupRecord,
-  fromBase64Url,
-  type GroupChange,
-  type GroupState,
-  groupLeaves,
-  groupMetaOf,
-  groupPosition,
-  isProtocolError,
-  type KeyPackage,
-  type RelayOps,
-  toBase64Url,
-  type WireGroupMember,
-} from '@parley/protocol';
+import { fromBase64Url, isProtocolError, type RelayOps, toBase64Url, type WireGroupMember } from '@parley/protocol';
+import type { GroupChange, GroupState, KeyPackage } from '@parley/protocol/groups';
 import { ClientError, isClientError, isRelayRefusal } from '../errors.ts';
 import type { GroupCore } from './group-core.ts';
 
@@ -90,7 +75,9 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
       if (signingKey === undefined) continue;
       try {
         packages.push(
-          await checkKeyPackage(fromBase64Url('keyPackage', keyPackage), { account: name, device, signingKey }),
+          await core
+            .mls()
+            .checkKeyPackage(fromBase64Url('keyPackage', keyPackage), { account: name, device, signingKey }),
         );
         devices.push(device);
       } catch (err) {
@@ -114,7 +101,7 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
       }
       throw err;
     }
-    const state = decodeGroupRecord(record, core.config);
+    const state = core.mls().decodeGroupRecord(record, core.config());
     store.transaction(() => {
       core.save(groupId, state);
       store.clearPending(groupId);
@@ -143,10 +130,11 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
         const state = core.load(groupId);
         const planned = await plan(state);
         if (planned === undefined) return { moved: undefined };
-        const pending = await commitGroupChange(state, planned.change);
+        const mls = core.mls();
+        const pending = await mls.commitGroupChange(state, planned.change);
         const request: RelayOps['group-commit']['args'] = {
           groupId,
-          epoch: groupPosition(state).epoch,
+          epoch: mls.groupPosition(state).epoch,
           messageId: core.newId(),
           commit: toBase64Url(pending.commit),
           members: core.membersWire(pending.state),
@@ -154,7 +142,7 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
             ? {}
             : { welcome: toBase64Url(pending.welcome), welcomeTo: [...planned.welcomeTo] }),
         };
-        return submit(groupId, request, encodeGroupRecord(pending.state));
+        return submit(groupId, request, mls.encodeGroupRecord(pending.state));
       });
       if (outcome.moved === undefined) return;
       await core.waitForEpoch(groupId, outcome.moved);
@@ -163,7 +151,7 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
   };
 
   const requireAdmin = (state: GroupState): void => {
-    if (!groupMetaOf(state).admins.includes(me())) {
+    if (!core.mls().groupMetaOf(state).admins.includes(me())) {
       throw new ClientError('NOT_ALLOWED', 'only the group’s admins can change its members');
     }
   };
@@ -171,7 +159,12 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
   const planAdd =
     (names: readonly string[]): Planner =>
     async (state) => {
-      const present = new Set(groupLeaves(state).map((l) => l.account));
+      const present = new Set(
+        core
+          .mls()
+          .groupLeaves(state)
+          .map((l) => l.account),
+      );
       const wanted = names.filter((n) => !present.has(n));
       if (wanted.length === 0) return undefined;
       if (wanted.some((n) => n !== me())) requireAdmin(state);
@@ -190,7 +183,10 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
   const planRemove =
     (names: readonly string[], asAdmin: boolean): Planner =>
     async (state) => {
-      const leaves = groupLeaves(state).filter((l) => names.includes(l.account) && l.account !== me());
+      const leaves = core
+        .mls()
+        .groupLeaves(state)
+        .filter((l) => names.includes(l.account) && l.account !== me());
       if (leaves.length === 0) return undefined;
       if (asAdmin) requireAdmin(state);
       return { change: { remove: leaves.map((l) => l.leaf) }, welcomeTo: [] };
@@ -202,7 +198,10 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
   /** This account's own devices: add the listed ones the group lacks, remove the unlisted. */
   const planOwnDevices: Planner = async (state) => {
     const listed = deps.directory.trustedDevices(me()).map((e) => e.id);
-    const mine = groupLeaves(state).filter((l) => l.account === me());
+    const mine = core
+      .mls()
+      .groupLeaves(state)
+      .filter((l) => l.account === me());
     const stale = mine.filter((l) => !listed.includes(l.device)).map((l) => l.leaf);
     const missing = listed.filter((id) => !mine.some((l) => l.device === id));
     let add: KeyPackage[] = [];

@@ -4,23 +4,15 @@
  * ts-mls runs for every leaf, and the conversation lines groups write to the history.
  */
 import {
-  type ClientConfig,
   type CryptoProvider,
   constantTimeEqual,
   type DeviceListEntry,
   decodeDeviceIdentityPublic,
-  decodeGroupRecord,
-  encodeGroupRecordWithoutTree,
-  encodeGroupTree,
-  type GroupState,
-  groupClientConfig,
-  groupLeaves,
-  groupMetaOf,
-  groupPosition,
   type RandomSource,
   toBase64Url,
   type WireGroupMember,
 } from '@parley/protocol';
+import type { ClientConfig, GroupDevice, GroupState } from '@parley/protocol/groups';
 import type { Directory } from '../directory/directory.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { type EventHub, type MessageRow, storedMessageFromRow } from '../events.ts';
@@ -29,6 +21,7 @@ import type { Profile } from '../home/profile.ts';
 import { statement } from '../home/statement.ts';
 import { groupPeer } from '../peer.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
+import { type GroupProtocol, loadGroupProtocol } from './group-protocol.ts';
 import { createGroupStore, type GroupStore, type StoredGroup } from './group-store.ts';
 
 /** How long a rebase waits for the commit that moved the epoch to arrive. */
@@ -74,13 +67,23 @@ export interface GroupLine {
 export interface GroupCore {
   readonly deps: GroupsDeps;
   readonly store: GroupStore;
-  /** The ts-mls configuration: credential check and cipher suite. */
-  readonly config: ClientConfig;
+  /**
+   * Loads the group protocol (`@parley/protocol/groups`, MLS) if it is not yet loaded. `locked`
+   * does it before every state change; `createGroups().prepare` when the home holds groups.
+   */
+  ready(): Promise<void>;
+  /** The loaded group protocol; throws (a bug) before `ready()` has settled. */
+  mls(): GroupProtocol;
+  /** The ts-mls configuration: credential check and cipher suite (loaded, as `mls()`). */
+  config(): ClientConfig;
   me(): string;
   myDevice(): number;
   newId(): string;
   requireLink(): RelayLink;
-  /** Runs `fn` after every earlier state change of this client's groups has finished. */
+  /**
+   * Runs `fn` after every earlier state change of this client's groups has finished, with the
+   * group protocol loaded.
+   */
   locked<T>(fn: () => Promise<T>): Promise<T>;
   /** Settles once no state change is running or queued. */
   quiet(): Promise<unknown>;
@@ -128,7 +131,7 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
   };
 
   /** ts-mls's credential check: the leaf key must be the device's key on the account's signed list. */
-  const config: ClientConfig = groupClientConfig(async ({ account, device }, signingKey) => {
+  const validate = async ({ account, device }: GroupDevice, signingKey: Uint8Array): Promise<boolean> => {
     let key = listedKey(deps.directory.trustedDevices(account), device);
     if (key === undefined || !constantTimeEqual(key, signingKey)) {
       try {
@@ -140,7 +143,20 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
       key = listedKey(deps.directory.trustedDevices(account), device);
     }
     return key !== undefined && constantTimeEqual(key, signingKey);
-  }, deps.provider);
+  };
+
+  // The group protocol and the configuration built on it, once loaded.
+  let loaded: { readonly mls: GroupProtocol; readonly config: ClientConfig } | undefined;
+  const ready = async (): Promise<void> => {
+    if (loaded !== undefined) return;
+    const mls = await loadGroupProtocol();
+    loaded ??= { mls, config: mls.groupClientConfig(validate, deps.provider) };
+  };
+  const requireLoaded = () => {
+    // Every path to MLS goes through `locked` or `prepare`; reaching here first is a bug.
+    if (loaded === undefined) throw new Error('the group protocol was used before it was loaded');
+    return loaded;
+  };
 
   const row = (groupId: string): StoredGroup => {
     const r = store.get(groupId);
@@ -152,14 +168,16 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     const cached = cache.get(groupId);
     if (cached !== undefined) return cached;
     const stored = row(groupId);
-    const state = decodeGroupRecord(stored.record, config, stored.tree);
+    const { mls, config } = requireLoaded();
+    const state = mls.decodeGroupRecord(stored.record, config, stored.tree);
     cache.set(groupId, state);
     return state;
   };
 
   const membersWire = (state: GroupState): WireGroupMember[] => {
     const byAccount = new Map<string, number[]>();
-    for (const l of groupLeaves(state)) byAccount.set(l.account, [...(byAccount.get(l.account) ?? []), l.device]);
+    for (const l of requireLoaded().mls.groupLeaves(state))
+      byAccount.set(l.account, [...(byAccount.get(l.account) ?? []), l.device]);
     return [...byAccount].map(([name, devices]) => ({ name, devices }));
   };
 
@@ -173,13 +191,16 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
   const core: GroupCore = {
     deps,
     store,
-    config,
+    ready,
+    mls: () => requireLoaded().mls,
+    config: () => requireLoaded().config,
     me,
     myDevice: () => deps.profile().device,
     newId: () => toBase64Url(random(16)),
     requireLink: () => requireConnected(deps.link()),
     locked(fn) {
-      const run = lock.then(fn, fn);
+      const go = () => ready().then(fn);
+      const run = lock.then(go, go);
       // The caller of `locked` gets the error through `run`; the lock itself only waits for it.
       lock = run.catch(() => {});
       return run;
@@ -189,8 +210,9 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     row,
     load,
     save(groupId, state, status = 'active') {
-      const tree = { hash: state.groupContext.treeHash, encode: () => encodeGroupTree(state) };
-      store.save(groupId, encodeGroupRecordWithoutTree(state), tree, groupPosition(state).epoch, status);
+      const { mls } = requireLoaded();
+      const tree = { hash: state.groupContext.treeHash, encode: () => mls.encodeGroupTree(state) };
+      store.save(groupId, mls.encodeGroupRecordWithoutTree(state), tree, mls.groupPosition(state).epoch, status);
       cache.set(groupId, state);
       for (const w of epochWaiters) w();
     },
@@ -216,13 +238,14 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     info(groupId) {
       const stored = row(groupId);
       const state = load(groupId);
-      const meta = groupMetaOf(state);
+      const { mls } = requireLoaded();
+      const meta = mls.groupMetaOf(state);
       return {
         id: groupId,
         name: meta.name,
         admins: meta.admins,
         members: membersWire(state),
-        epoch: groupPosition(state).epoch,
+        epoch: mls.groupPosition(state).epoch,
         status: stored.status,
       };
     },

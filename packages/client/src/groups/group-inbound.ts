@@ -5,28 +5,13 @@
  * delivery whose credential check could not reach the server is left unacknowledged, to be
  * delivered again.
  */
-import {
-  decodeKeyPackageMessage,
-  decodePrivateKeys,
-  fromBase64Url,
-  type GroupLeaf,
-  type GroupState,
-  groupCommitPolicy,
-  groupLeaves,
-  groupMetaOf,
-  groupPosition,
-  isProtocolError,
-  isRemoved,
-  joinFromWelcome,
-  openGroupMessage,
-  peekGroupMessage,
-  readWelcome,
-  type ServerFrame,
-} from '@parley/protocol';
+import { fromBase64Url, isProtocolError, type ServerFrame } from '@parley/protocol';
+import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
 import { decodeContent } from '../content.ts';
 import { ClientError } from '../errors.ts';
 import type { GroupChanges } from './group-changes.ts';
 import type { GroupCore } from './group-core.ts';
+import type { GroupProtocol } from './group-protocol.ts';
 
 /** A delivery frame from the server. */
 export type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
@@ -54,9 +39,10 @@ export function createGroupInbound(
   };
 
   const onWelcome = async (f: Deliver): Promise<void> => {
-    let read: ReturnType<typeof readWelcome>;
+    const mls = core.mls();
+    let read: ReturnType<GroupProtocol['readWelcome']>;
     try {
-      read = readWelcome(fromBase64Url('body', f.body));
+      read = mls.readWelcome(fromBase64Url('body', f.body));
     } catch (err) {
       if (!isProtocolError(err)) throw err;
       return reject(f, undefined, 'malformed welcome');
@@ -67,20 +53,20 @@ export function createGroupInbound(
     if (kp === undefined) return;
     let state: GroupState;
     try {
-      state = await joinFromWelcome(
+      state = await mls.joinFromWelcome(
         read.welcome,
-        decodeKeyPackageMessage(kp.publicBytes),
-        decodePrivateKeys(kp.privateBytes, deps.profile().identity.signingPrivateKey),
-        core.config,
+        mls.decodeKeyPackageMessage(kp.publicBytes),
+        mls.decodePrivateKeys(kp.privateBytes, deps.profile().identity.signingPrivateKey),
+        core.config(),
       );
     } catch (err) {
       if (!isProtocolError(err)) throw err;
       if (core.transientFailure()) throw new ClientError('SERVER_UNREACHABLE', 'could not check the group members');
       return reject(f, undefined, `welcome refused: ${err.message}`);
     }
-    const { groupId } = groupPosition(state);
+    const { groupId } = mls.groupPosition(state);
     if (store.get(groupId)?.status === 'active') return;
-    const meta = groupMetaOf(state);
+    const meta = mls.groupMetaOf(state);
     store.transaction(() => {
       core.save(groupId, state);
       store.markKeyUpdated(groupId, deps.clock());
@@ -94,17 +80,18 @@ export function createGroupInbound(
   const describe = (leaves: GroupLeaf[]) => [...new Set(leaves.map((l) => l.account))];
 
   const onGroupMessage = async (f: Deliver): Promise<void> => {
+    const mls = core.mls();
     const body = fromBase64Url('body', f.body);
-    const position = peekGroupMessage(body);
+    const position = mls.peekGroupMessage(body);
     const row = position === undefined ? undefined : store.get(position.groupId);
     if (position === undefined || row === undefined)
       return reject(f, position?.groupId, 'message for an unknown group');
     if (row.status !== 'active') return;
     const groupId = position.groupId;
     await changes.settlePending(groupId);
-    let opened: Awaited<ReturnType<typeof openGroupMessage>>;
+    let opened: Awaited<ReturnType<GroupProtocol['openGroupMessage']>>;
     try {
-      opened = await openGroupMessage(core.load(groupId), body, groupCommitPolicy(new Set(row.departed)));
+      opened = await mls.openGroupMessage(core.load(groupId), body, mls.groupCommitPolicy(new Set(row.departed)));
     } catch (err) {
       if (!isProtocolError(err)) throw err;
       if (core.transientFailure()) throw new ClientError('SERVER_UNREACHABLE', 'could not check the group members');
@@ -141,12 +128,12 @@ export function createGroupInbound(
       } else if (content !== undefined) core.emitLine(sender.account, content.id);
       return;
     }
-    const before = groupLeaves(opened.previous);
-    const after = isRemoved(opened.state) ? [] : groupLeaves(opened.state);
+    const before = mls.groupLeaves(opened.previous);
+    const after = mls.isRemoved(opened.state) ? [] : mls.groupLeaves(opened.state);
     const added = describe(after.filter((l) => !before.some((b) => b.leaf === l.leaf && b.account === l.account)));
     const removed = describe(before.filter((b) => !after.some((l) => l.leaf === b.leaf && l.account === b.account)));
     const by = opened.committer.account;
-    if (isRemoved(opened.state)) {
+    if (mls.isRemoved(opened.state)) {
       core.save(groupId, opened.state, 'removed');
       core.systemLine(groupId, `${by} removed you`);
       events.emit({ type: 'group-removed', group: groupId, by });
@@ -158,7 +145,7 @@ export function createGroupInbound(
     events.emit({
       type: 'group-updated',
       group: groupId,
-      epoch: groupPosition(opened.state).epoch,
+      epoch: mls.groupPosition(opened.state).epoch,
       by,
       added,
       removed,

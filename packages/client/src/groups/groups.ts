@@ -7,7 +7,7 @@
  * Every state change of a group happens under one lock, so an inbound commit and an outbound
  * change never interleave.
  */
-import { createGroupState, groupMetaOf, sealGroupMessage, toBase64Url } from '@parley/protocol';
+import { toBase64Url } from '@parley/protocol';
 import { encodeContent, MAX_TEXT_BYTES } from '../content.ts';
 import { createOutboxRunner } from '../delivery/outbox-runner.ts';
 import { ClientError, isClientError } from '../errors.ts';
@@ -38,6 +38,12 @@ export interface Groups {
   /** After (re)connecting: resubmit an unanswered commit, flush the outbox, top up KeyPackages. */
   onConnected(): Promise<void>;
   refillKeyPackages(): Promise<void>;
+  /**
+   * Loads the group protocol (MLS) if this home holds any group, so that `info` and `list`,
+   * which answer at once, can read them; a home without groups loads it on its first group
+   * operation.
+   */
+  prepare(): Promise<void>;
   idle(): Promise<void>;
   /** Ends background retries (the client is closing). */
   stop(): void;
@@ -93,7 +99,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (core.row(groupId).status !== 'active') {
         throw new ClientError('INVALID_ARGUMENT', 'this device is no longer in the group');
       }
-      const sealed = await sealGroupMessage(core.load(groupId), encodeContent(content));
+      const sealed = await core.mls().sealGroupMessage(core.load(groupId), encodeContent(content));
       store.transaction(() => {
         core.save(groupId, sealed.state);
         store.queueOutbox(groupId, content.id, sealed.message);
@@ -116,15 +122,16 @@ export function createGroups(deps: GroupsDeps): Groups {
 
   return {
     async create(name, members) {
+      await core.ready();
       const groupId = random(16);
       const id = toBase64Url(groupId);
-      const state = await createGroupState({
+      const state = await core.mls().createGroupState({
         groupId,
         identity: deps.profile().identity,
         account: me(),
         device: core.myDevice(),
         meta: { name, admins: [me()] },
-        config: core.config,
+        config: core.config(),
       });
       await core.requireLink().request('group-create', { groupId: id });
       core.save(id, state);
@@ -140,7 +147,7 @@ export function createGroups(deps: GroupsDeps): Groups {
     setMeta: (groupId, meta) =>
       changes.change(groupId, async (state) => {
         changes.requireAdmin(state);
-        const current = groupMetaOf(state);
+        const current = core.mls().groupMetaOf(state);
         const next = { name: meta.name ?? current.name, admins: [...(meta.admins ?? current.admins)] };
         if (next.name === current.name && next.admins.join() === current.admins.join()) return undefined;
         return { change: { meta: next }, welcomeTo: [] };
@@ -184,6 +191,9 @@ export function createGroups(deps: GroupsDeps): Groups {
       void changes.syncOwnDevices();
     },
     refillKeyPackages: () => stock.refill(),
+    async prepare() {
+      if (store.list().length > 0) await core.ready();
+    },
     stop() {
       changes.stop();
       outbox.stop();

@@ -4,9 +4,10 @@
  * package once and says `key-packages-low` when a fetch leaves fewer than its mark; a reusable
  * last-resort package covers an exhausted stock.
  */
-import { createKeyPackage, toBase64Url } from '@parley/protocol';
+import { toBase64Url } from '@parley/protocol';
 import type { Profile } from '../home/profile.ts';
 import type { RelayLink } from '../relay/relay-link.ts';
+import { loadGroupProtocol } from './group-protocol.ts';
 import type { GroupStore } from './group-store.ts';
 
 /** Unused one-time KeyPackages kept on the server. */
@@ -27,6 +28,8 @@ export function createKeyPackageStock(deps: KeyPackageStockDeps): { refill(): Pr
   let lastResortPublished = false;
   const make = async (lastResort: boolean): Promise<string> => {
     const p = deps.profile();
+    // The group protocol loads here only when the stock needs new packages.
+    const { createKeyPackage } = await loadGroupProtocol();
     const created = await createKeyPackage(p.identity, p.name, p.device);
     deps.store.saveKeyPackage(created.ref, created.keyPackage, created.privateKeys, lastResort, deps.clock());
     return toBase64Url(created.keyPackage);

@@ -7,14 +7,13 @@ import { HOME_DB_FILE } from '@parley/client';
 import {
   decodeAccountIdentityRecord,
   decodeDeviceIdentityRecord,
-  decodeGroupRecord,
   decodeKemPreKeyRecord,
   decodeOneTimePreKeyRecord,
   decodeSignedPreKeyRecord,
   fromBase64Url,
-  groupClientConfig,
   utf8,
 } from '@parley/protocol';
+import { decodeGroupRecord, groupClientConfig } from '@parley/protocol/groups';
 import { createNodeCryptoProvider } from '@parley/protocol/node';
 import Database from 'better-sqlite3';
 

@@ -39,6 +39,7 @@ import type { CryptoProvider } from '../crypto/provider.ts';
 import { ProtocolError } from '../errors.ts';
 import type { DeviceIdentityKeyPair } from '../keys/identity.ts';
 import { ACCOUNT_NAME_PATTERN } from '../relay/frames.ts';
+import { GROUP_ID_LENGTH } from './group-id.ts';
 import { GROUP_NAME_MAX_LENGTH } from './group-limits.ts';
 import {
   credentialFor,
@@ -186,9 +187,6 @@ export function groupClientConfig(
   bindGroupSuite(config, provider);
   return config;
 }
-
-/** Length of a group id in bytes (the relay's key for a group's delivery record). */
-export const GROUP_ID_LENGTH = 16;
 
 /** Starts a group at epoch 0 with this device as its only member. */
 export async function createGroupState(params: {

@@ -7,8 +7,6 @@ import {
   commitGroupChange,
   createGroupState,
   createKeyPackage,
-  createWebCryptoProvider,
-  type DeviceIdentityKeyPair,
   decodeGroupRecord,
   decodePrivateKeys,
   encodeGroupMeta,
@@ -17,18 +15,22 @@ import {
   encodeGroupTree,
   GROUP_META_EXTENSION,
   type GroupState,
-  generateDeviceIdentity,
   groupClientConfig,
   groupCommitPolicy,
   groupLeaves,
   groupMetaOf,
   groupSuite,
-  isProtocolError,
   joinFromWelcome,
   openGroupMessage,
   peekGroupMessage,
   readWelcome,
   sealGroupMessage,
+} from '../../src/groups.ts';
+import {
+  createWebCryptoProvider,
+  type DeviceIdentityKeyPair,
+  generateDeviceIdentity,
+  isProtocolError,
 } from '../../src/index.ts';
 import { provider, random } from '../helpers/parties.ts';
 

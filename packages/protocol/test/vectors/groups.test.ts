@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeGroupMeta, decodePrivateKeys, deviceOfCredential, GROUP_META_EXTENSION } from '../../src/index.ts';
+import { decodeGroupMeta, decodePrivateKeys, deviceOfCredential, GROUP_META_EXTENSION } from '../../src/groups.ts';
 import { build, type GroupsInputs } from './groups.vectors.ts';
 import { assertFrozen, defaultNodeProvider, fixedBytes, fromHex, frozen, readVectors, toHex } from './kit.ts';
 

@@ -4,7 +4,9 @@
  * KeyPackage's private keys. ts-mls's own encodings (KeyPackages, group state) are not frozen
  * here: they are RFC 9420's and ts-mls's, and ts-mls draws its own randomness.
  */
-import { type CryptoProvider, concatBytes, credentialFor, encodeGroupMeta } from '../../src/index.ts';
+
+import { credentialFor, encodeGroupMeta } from '../../src/groups.ts';
+import { type CryptoProvider, concatBytes } from '../../src/index.ts';
 import { fixedBytes, fromHex, type Hex, toHex } from './kit.ts';
 
 export const about =

@@ -5,7 +5,6 @@
  * packages their owner vouched for; the adder's client checks them again.
  */
 import {
-  checkKeyPackage,
   type DeviceIdentityPublic,
   type RelayOps,
   type TooManyKeyPackagesDetails,
@@ -14,6 +13,7 @@ import {
 import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
 import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth, targetFetchLimit } from './context.ts';
+import { loadGroupProtocol } from './group-protocol.ts';
 
 /**
  * `upload-key-packages`: checks every package, then stores them all or none (INVALID_KEY_PACKAGE
@@ -43,6 +43,7 @@ async function requireValidKeyPackage(
   me: { account: string; device: number },
   identity: DeviceIdentityPublic,
 ): Promise<void> {
+  const { checkKeyPackage } = await loadGroupProtocol();
   try {
     await checkKeyPackage(keyPackage, { account: me.account, device: me.device, signingKey: identity.signingKey });
   } catch {

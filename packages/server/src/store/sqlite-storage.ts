@@ -11,7 +11,6 @@
 // loading the whole protocol package.
 import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 import {
   accountRow,
   bytes,
@@ -35,27 +34,6 @@ import type {
   Storage,
   TakenBundle,
 } from './storage.ts';
-
-/** File name of the database inside the data directory. */
-export const SQLITE_FILE = 'parley.sqlite';
-
-/** Applies every migration newer than the database's recorded version. */
-export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  const applied = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
-  const ran: number[] = [];
-  for (const m of migrations) {
-    if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.up);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
-    }).immediate();
-    ran.push(m.version);
-  }
-  return ran;
-}
 
 /**
  * Opens the database file with the server's settings: WAL, `synchronous` FULL (a commit is on

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { decodeOutcomes, type EncodedOutcome, encodeEnqueue } from './sqlite-batch-codec.ts';
-import { SQLITE_FILE } from './sqlite-storage.ts';
+import { SQLITE_FILE } from './sqlite-migrate.ts';
 import type { StorageAnswer, StorageCall } from './sqlite-worker.ts';
 import type { Storage } from './storage.ts';
 

@@ -7,7 +7,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { decodeEnqueue, type EnqueueColumns, encodeOutcomes } from './sqlite-batch-codec.ts';
-import { createSqliteStorage, migrateSqlite, openSqliteDatabase } from './sqlite-storage.ts';
+import { migrateSqlite } from './sqlite-migrate.ts';
+import { createSqliteStorage, openSqliteDatabase } from './sqlite-storage.ts';
 import type { QueueCaps, Storage } from './storage.ts';
 
 /**

@@ -5,7 +5,6 @@
 import {
   type AccountIdentityKeyPair,
   authSignedBytes,
-  createKeyPackage,
   type DeviceIdentityKeyPair,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
@@ -19,6 +18,7 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import { createKeyPackage } from '@parley/protocol/groups';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import WebSocket from 'ws';
 

@@ -1,0 +1,29 @@
+/**
+ * The SQLite database's file name and its migration runner, apart from the store
+ * (`sqlite-storage.ts`) so that the server's event loop and every importer of `@parley/server`
+ * can name the file without loading better-sqlite3's native module: only the storage thread
+ * opens the database. better-sqlite3 is imported for its types only.
+ */
+import type Database from 'better-sqlite3';
+import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
+
+/** File name of the database inside the data directory. */
+export const SQLITE_FILE = 'parley.sqlite';
+
+/** Applies every migration newer than the database's recorded version. */
+export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = SQLITE_MIGRATIONS): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+  );
+  const ran: number[] = [];
+  for (const m of migrations) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+    }).immediate();
+    ran.push(m.version);
+  }
+  return ran;
+}
