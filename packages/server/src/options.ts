@@ -102,6 +102,13 @@ export interface ServerOptions {
   readonly logFile: string | undefined;
   /** The built browser client (packages/web/dist) to serve at `/`; a landing page when undefined. */
   readonly webDir: string | undefined;
+  /**
+   * `host:port` of a separate listener for `/metrics`; the main listener then answers it 404.
+   * When undefined, the main listener answers `/metrics` to loopback peers (and token bearers).
+   */
+  readonly metricsListen: string | undefined;
+  /** A bearer token that opens `/metrics` to non-loopback peers; loopback only when undefined. */
+  readonly metricsToken: string | undefined;
   readonly limits: Limits;
   /** Milliseconds since the epoch; injectable for TTL tests. */
   readonly clock: () => number;
@@ -163,6 +170,17 @@ export const DEFAULT_OPTIONS = {
   logLevel: 'info',
 } as const satisfies Partial<ServerOptions>;
 
+/** Splits a `host:port` (or `[v6]:port`) listen address; throws a TypeError naming the flag when malformed. */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  const host = m?.[1] ?? m?.[2];
+  if (host === undefined || !Number.isInteger(port) || port > 65535) {
+    throw new TypeError(`expected metricsListen as host:port, got ${JSON.stringify(value)}`);
+  }
+  return { host, port };
+}
+
 /** Fills in defaults. */
 export function resolveOptions(
   partial: Partial<Omit<ServerOptions, 'limits'>> & { limits?: Partial<Limits> },
@@ -179,6 +197,8 @@ export function resolveOptions(
     logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,
     logFile: partial.logFile,
     webDir: partial.webDir,
+    metricsListen: partial.metricsListen,
+    metricsToken: partial.metricsToken,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     clock: partial.clock ?? Date.now,
   };

@@ -12,6 +12,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,
   LOG_LEVELS,
+  parseListenAddress,
   type ServerOptions,
   startServer,
 } from '@parley/server';
@@ -25,6 +26,7 @@ const DAY_MS = 24 * HOUR_MS;
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
+               [--metrics-listen HOST:PORT] [--metrics-token T]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -38,6 +40,9 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       No IP addresses or last-seen times are kept at all.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
+      /healthz says only ok or shutting-down. /metrics (how busy the server is) answers loopback peers only,
+      unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
+      "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).
 `;
 
 /** A number flag, or undefined when it is not given. */
@@ -70,6 +75,7 @@ export async function serve(flags: Flags): Promise<number> {
     throw err;
   }
   process.stdout.write(`Parley relay running at ${server.url}  (Ctrl-C to stop)\n`);
+  if (server.metricsUrl !== undefined) process.stdout.write(`Metrics at ${server.metricsUrl}/metrics\n`);
   process.stdout.write(
     server.webDigest === undefined
       ? `The browser client is not built (npm run build:web); the command-line client works.\n`
@@ -109,6 +115,17 @@ export function serveOptions(
   const hours = numberFlag(flags['send-log-hours']);
   if (!(days === undefined || days > 0) || !(hours === undefined || hours >= 0))
     throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
+  const metricsListen = flags['metrics-listen'];
+  if (metricsListen !== undefined) {
+    try {
+      parseListenAddress(metricsListen);
+    } catch {
+      throw new CliError('--metrics-listen takes HOST:PORT (for example 127.0.0.1:9464)', EXIT.usage);
+    }
+  }
+  const metricsToken = flags['metrics-token'] ?? env.PARLEY_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
+    throw new CliError('--metrics-token must be 16-256 printable characters without spaces', EXIT.usage);
   const logLevel = flags['log-level'];
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, EXIT.usage);
@@ -127,5 +144,7 @@ export function serveOptions(
     },
     logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     webDir,
+    metricsListen,
+    metricsToken,
   };
 }
