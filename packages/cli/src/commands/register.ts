@@ -2,7 +2,7 @@
  * `parley register NAME`: creates the account and this home's first device.
  */
 import { registerAccount } from '@parley/client';
-import { ACCOUNT_NAME_PATTERN } from '@parley/protocol';
+import { ACCOUNT_NAME_PATTERN, NAME_SKELETON_RULE } from '@parley/protocol';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
 import { homeDir } from '../home.ts';
@@ -20,6 +20,12 @@ export async function register(name: string, flags: Flags): Promise<number> {
   } catch (err) {
     const e = err as { relayCode?: string };
     if (e.relayCode === 'NAME_TAKEN') throw new CliError(`the name ${name} is taken on ${server}`, EXIT.failure);
+    if (e.relayCode === 'NAME_CONFUSABLE') {
+      throw new CliError(
+        `the name ${name} is refused on ${server}: it looks like an existing account's name (${NAME_SKELETON_RULE}); choose another`,
+        EXIT.failure,
+      );
+    }
     if (e.relayCode === 'INVITE_REQUIRED') throw new CliError(`${server} needs an invite: --invite CODE`, EXIT.failure);
     throw err;
   }

@@ -10,6 +10,7 @@
 // Node's own helpers rather than @parley/protocol's: the storage thread starts faster without
 // loading the whole protocol package.
 import { timingSafeEqual } from 'node:crypto';
+import { accountNameSkeleton } from '@parley/protocol';
 import Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 import {
@@ -53,7 +54,24 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
     }).immediate();
     ran.push(m.version);
   }
+  fillSkeletons(db);
   return ran;
+}
+
+/**
+ * Gives accounts created before migration 4 their name skeleton, oldest first; an account whose
+ * skeleton an older one already has (a lookalike registered before the rule) keeps none.
+ */
+function fillSkeletons(db: Database.Database): void {
+  const cols = db.prepare("SELECT 1 FROM pragma_table_info('accounts') WHERE name = 'skeleton'").get();
+  if (cols === undefined) return;
+  const rows = db.prepare('SELECT name FROM accounts WHERE skeleton IS NULL ORDER BY created_at, name').all() as {
+    name: string;
+  }[];
+  const set = db.prepare('UPDATE OR IGNORE accounts SET skeleton = ? WHERE name = ?');
+  db.transaction(() => {
+    for (const r of rows) set.run(accountNameSkeleton(r.name), r.name);
+  }).immediate();
 }
 
 /**
@@ -80,8 +98,9 @@ export function openSqliteDatabase(file: string, sync: 'full' | 'normal'): Datab
 export function createSqliteStorage(db: Database.Database): Storage {
   const q = {
     insertAccount: db.prepare(
-      'INSERT INTO accounts (name, account_key, device_list, list_version, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO accounts (name, account_key, device_list, list_version, created_at, skeleton) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    nameExists: db.prepare('SELECT 1 FROM accounts WHERE name = ?'),
     insertDevice: db.prepare('INSERT INTO devices (account, id, identity) VALUES (?, ?, ?)'),
     useInvite: db.prepare('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_by IS NULL'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE name = ?'),
@@ -169,8 +188,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
   });
 
   const createAccount = db.transaction((a: NewAccount, inviteHash: Uint8Array | undefined, now: number) => {
-    if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt).changes === 0) {
-      return 'name-taken' as const;
+    if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt, a.skeleton).changes === 0) {
+      return q.nameExists.get(a.name) === undefined ? ('name-confusable' as const) : ('name-taken' as const);
     }
     if (inviteHash !== undefined && q.useInvite.run(a.name, now, inviteHash).changes === 0) {
       throw new BadInvite();
