@@ -81,6 +81,19 @@ export interface Limits {
   readonly maxAckSeqs: number;
   /** How often expired queued messages and old send-log entries are removed. */
   readonly purgeIntervalMs: number;
+  /**
+   * Sockets one source address may hold open before they authenticate or register (plain HTTP
+   * connections included); more are closed at once. The source is the TCP peer (docs/operating.md).
+   */
+  readonly maxUnauthenticatedPerSource: number;
+  /** Link channels (new devices waiting for their code) one source address may hold open. */
+  readonly maxLinkChannelsPerSource: number;
+  /** Registrations per second per source address (token bucket rate) and burst. */
+  readonly registerRatePerSource: number;
+  readonly registerBurstPerSource: number;
+  /** Registrations per second on this node from all sources together, and burst. */
+  readonly registerRate: number;
+  readonly registerBurst: number;
 }
 
 /** Everything `startServer` accepts. */
@@ -155,6 +168,14 @@ export const DEFAULT_LIMITS: Limits = {
   maxShortStringLength: 16,
   maxAckSeqs: 1000,
   purgeIntervalMs: 60_000,
+  // A household or office behind one NAT address opens a few sockets per person.
+  maxUnauthenticatedPerSource: 64,
+  maxLinkChannelsPerSource: 4,
+  // 20 at once, then one a minute per address; 5 a second with bursts of 100 for everyone.
+  registerRatePerSource: 1 / 60,
+  registerBurstPerSource: 20,
+  registerRate: 5,
+  registerBurst: 100,
 };
 
 /** The log levels `logLevel` takes (pino's). */

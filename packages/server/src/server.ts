@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createNodeCryptoProvider } from '@parley/protocol';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
@@ -20,6 +20,7 @@ import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
+import { createSourceLimits, sourceKey } from './relay/source-limits.ts';
 import { runtimeWarning } from './runtime.ts';
 import type { Storage } from './store/storage.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
@@ -86,7 +87,36 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     metricsToken: options.metricsToken,
     closing: () => closing,
   };
-  const http = createServer(httpRoutes(routes));
+  // Node checks request deadlines every `connectionsCheckingInterval`; tie it to the handshake timeout.
+  const checkEvery = Math.min(30_000, Math.max(250, limits.handshakeTimeoutMs / 2));
+  const http = createServer({ connectionsCheckingInterval: checkEvery }, httpRoutes(routes));
+  // Every TCP connection holds an unauthenticated slot of its source until it authenticates or
+  // registers on the relay socket, or closes; past the cap it is closed at once (issue 19, item 7).
+  const sources = createSourceLimits(limits, clock());
+  const slots = new WeakMap<Socket, () => void>();
+  let refusedSockets = 0;
+  http.on('connection', (socket: Socket) => {
+    const release = sources.admitSocket(sourceKey(socket.remoteAddress));
+    if (release === undefined) {
+      refusedSockets += 1;
+      if (refusedSockets % 1000 === 1)
+        log.warn({ refused: refusedSockets }, 'unauthenticated sockets per source refused');
+      socket.destroy();
+      return;
+    }
+    slots.set(socket, release);
+    // A socket that has not begun a request by the handshake deadline is closed; once it has,
+    // Node's headersTimeout (below) bounds the request and the relay's timer the WebSocket.
+    const silent = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
+    silent.unref();
+    socket.once('data', () => clearTimeout(silent));
+    socket.once('close', () => {
+      clearTimeout(silent);
+      release();
+    });
+  });
+  // A client that never finishes its HTTP request (slowloris) is cut off like a slow handshake.
+  http.headersTimeout = limits.handshakeTimeoutMs;
   const metricsHttp = metricsAt === undefined ? undefined : createServer(metricsRoutes(metrics, options.metricsToken));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.hardFrameBytes, perMessageDeflate: false });
   const alive = new WeakMap<object, boolean>();
@@ -98,8 +128,12 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
         ws.on('pong', () => alive.set(ws, true));
         serveConnection(
           ws,
-          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links },
+          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links, sources },
           log,
+          {
+            source: sourceKey(req.socket.remoteAddress),
+            releaseUnauthenticated: () => slots.get(req.socket as Socket)?.(),
+          },
         );
       });
     }),

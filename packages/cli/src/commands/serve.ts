@@ -12,6 +12,8 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,
   LOG_LEVELS,
+  LOW_OPEN_FILE_LIMIT,
+  openFileLimits,
   parseListenAddress,
   type ServerOptions,
   startServer,
@@ -43,7 +45,23 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       /healthz says only ok or shutting-down. /metrics (how busy the server is) answers loopback peers only,
       unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
       "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).
+      Per source address: ${DEFAULT_LIMITS.maxUnauthenticatedPerSource} sockets before auth, ${DEFAULT_LIMITS.maxLinkChannelsPerSource} link channels, ${DEFAULT_LIMITS.registerBurstPerSource} registrations then ${DEFAULT_LIMITS.registerRatePerSource * 3600} an hour
+      (${DEFAULT_LIMITS.registerRate}/s for the whole server); the source is the TCP peer, so behind a proxy limit per client there.
 `;
+
+/**
+ * Warns on standard error when the open-file limit is below `LOW_OPEN_FILE_LIMIT` (every socket
+ * is a descriptor). Node.js has already raised the soft limit to the hard one as it started.
+ */
+function reportOpenFileLimit(): void {
+  const limits = openFileLimits();
+  if (limits !== undefined && limits.soft < LOW_OPEN_FILE_LIMIT) {
+    process.stderr.write(
+      `warning: the open-file limit is ${limits.soft} (hard ${limits.hard}; each connection uses one): raise it to at least ` +
+        `${LOW_OPEN_FILE_LIMIT} (ulimit -Hn as root, or LimitNOFILE= in a systemd unit)\n`,
+    );
+  }
+}
 
 /** A number flag, or undefined when it is not given. */
 function numberFlag(value: string | undefined): number | undefined {
@@ -65,6 +83,7 @@ export async function serve(flags: Flags): Promise<number> {
     return EXIT.ok;
   }
   const options = serveOptions(flags, process.env, webDir);
+  reportOpenFileLimit();
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(options);

@@ -46,6 +46,13 @@ export async function register(a: Args, ctx: OpContext): Promise<RelayOps['regis
   const signature = a.bytes('signature', ED25519_SIGNATURE_LENGTH);
   if (ctx.inviteOnly && invite === undefined)
     throw new ServerError('INVITE_REQUIRED', 'this server registers by invite only');
+  // Every attempt counts, before any signature is checked: per source, then for the whole node.
+  const wait = ctx.sources.register(ctx.conn.source, ctx.clock());
+  if (wait > 0) {
+    throw new ServerError('RATE_LIMITED', 'too many registrations from your address or on this server; try later', {
+      retryAfterMs: wait,
+    });
+  }
 
   const identity = decodeDeviceIdentityPublic(identityBytes);
   if (!(await verifyDeviceIdentityPublic(ctx.provider, identity))) {
