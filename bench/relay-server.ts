@@ -32,6 +32,12 @@ if (mode === 'parley') {
       fetchRate: unlimited,
       fetchBurst: unlimited,
       handshakeTimeoutMs: 60_000,
+      // Every bench client comes from 127.0.0.1: the per-source limits would measure themselves.
+      maxUnauthenticatedPerSource: unlimited,
+      registerRatePerSource: unlimited,
+      registerBurstPerSource: unlimited,
+      registerRate: unlimited,
+      registerBurst: unlimited,
     },
   });
   process.stdout.write(`listening ${server.url}\n`);

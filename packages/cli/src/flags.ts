@@ -18,6 +18,8 @@ export const OPTIONS = {
   'log-file': { type: 'string' },
   'web-dir': { type: 'string' },
   'print-web-digest': { type: 'boolean' },
+  'metrics-listen': { type: 'string' },
+  'metrics-token': { type: 'string' },
   server: { type: 'string' },
   home: { type: 'string' },
   invite: { type: 'string' },

@@ -100,6 +100,12 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(parley(['send', 'ann', 'x', '--home', home('nobody')]).status, 6);
     assert.equal(parley(['register', 'ann', '--server', url, '--home', home('ann2')]).status, 1);
     assert.equal(parley(['register', 'Bad Name', '--server', url, '--home', home('x')]).status, 2);
+    const lookalike = parley(['register', 'ann.', '--server', url, '--home', home('lookalike')]);
+    assert.equal(lookalike.status, 1);
+    assert.match(
+      lookalike.stderr,
+      /the name ann\. is refused .*looks like an existing account's name \(names are the same when/,
+    );
     assert.equal(parley(['frobnicate']).status, 2);
     // Nothing listens there: refused at once, exit 7 (3 is only ever "queued").
     const down = parley(['register', 'dee', '--server', 'http://127.0.0.1:9', '--home', home('dee')]);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LOG_LEVELS, resolveOptions } from '@parley/server';
+import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LOG_LEVELS, parseOpenFileLimits, resolveOptions } from '@parley/server';
 import { serveOptions } from '../src/commands/serve.ts';
 
 const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
@@ -77,5 +79,52 @@ describe('parley serve reads its defaults from the server’s option table', () 
     ]) {
       assert.throws(() => serveOptions(flags, {}, '/web'), /must|takes/, JSON.stringify(flags));
     }
+  });
+});
+
+describe('parley serve and the open-file limit', () => {
+  const hasPrlimit = spawnSync('prlimit', ['--version']).status === 0;
+  it('runs with the soft limit at the hard one and warns when that is low', {
+    skip: hasPrlimit ? undefined : 'needs util-linux prlimit to start the server with a low limit',
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-fd-'));
+    try {
+      const child = spawn(
+        'prlimit',
+        ['--nofile=256:1024', process.execPath, BIN, 'serve', '--port', '0', '--data', dir, '--log-level', 'silent'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => {
+        out += String(d);
+      });
+      child.stderr.on('data', (d) => {
+        err += String(d);
+      });
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('Parley relay running') && Date.now() < deadline && child.exitCode === null) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const limits = parseOpenFileLimits(readFileSync(`/proc/${child.pid}/limits`, 'utf8'));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      assert.match(out, /Parley relay running/);
+      assert.match(err, /warning: the open-file limit is 1024 \(hard 1024; each connection uses one\)/);
+      assert.deepEqual(limits, { soft: 1024, hard: 1024 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the soft and hard limits from /proc/<pid>/limits', () => {
+    const text =
+      'Limit Soft Limit Hard Limit Units\nMax open files            1024                 524288               files\n';
+    assert.deepEqual(parseOpenFileLimits(text), { soft: 1024, hard: 524288 });
+    assert.deepEqual(parseOpenFileLimits('Max open files unlimited unlimited files'), {
+      soft: Number.POSITIVE_INFINITY,
+      hard: Number.POSITIVE_INFINITY,
+    });
+    assert.equal(parseOpenFileLimits('nothing here'), undefined);
   });
 });

@@ -115,6 +115,7 @@ export {
   ACCOUNT_NAME_MIN_LENGTH,
   ACCOUNT_NAME_PATTERN,
   AUTH_NONCE_LENGTH,
+  accountNameSkeleton,
   authSignedBytes,
   type ClientFrame,
   type DeliveryKind,
@@ -122,6 +123,7 @@ export {
   MESSAGE_ID_MAX_LENGTH,
   MESSAGE_ID_MIN_LENGTH,
   MESSAGE_ID_PATTERN,
+  NAME_SKELETON_RULE,
   RELAY_API_VERSION,
   type RelayErrorCode,
   type RelayOp,
@@ -135,6 +137,7 @@ export {
 } from './relay/frames.ts';
 export {
   type EpochMovedDetails,
+  type NameConfusableDetails,
   type NotInvitedDetails,
   type QueueFullDetails,
   type RateLimitedDetails,

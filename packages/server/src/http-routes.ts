@@ -1,8 +1,15 @@
 /**
  * The server's HTTP routes: `/healthz`, `/metrics`, the browser client's files (or a landing
  * page when it is not built) and the WebSocket upgrade at `/v1/ws`. Everything else is 404.
+ *
+ * `/healthz` says only whether the node is up (no counts: how busy a server is is the
+ * operator's business). `/metrics` tells how busy it is, so by default it answers only a peer
+ * on a loopback address, or one presenting the operator's bearer token (`metricsToken`); with
+ * `metricsListen` it moves to a listener of its own and the main one answers 404.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayMetrics } from './metrics.ts';
 import type { WebBundle } from './web-files.ts';
@@ -15,11 +22,16 @@ const LANDING = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Par
 <p>The browser client is not built on this server (<code>npm run build:web</code>, then restart). The command-line
 client works: <code>npx parley register NAME --server URL</code>.</p></body></html>`;
 
+const PLAIN_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
+
 /** What the routes read from the running server. */
 export interface RouteState {
   readonly web: WebBundle | undefined;
   readonly metrics: RelayMetrics;
-  connectedCount(): number;
+  /** Whether this listener serves `/metrics` at all (false when it has a listener of its own). */
+  readonly serveMetrics: boolean;
+  /** A bearer token that opens `/metrics` to a non-loopback peer; loopback only when undefined. */
+  readonly metricsToken: string | undefined;
   /** True once shutdown has begun: health answers 503 and upgrades are refused. */
   closing(): boolean;
 }
@@ -29,22 +41,18 @@ export function httpRoutes(state: RouteState): (req: IncomingMessage, res: Serve
   const { web, metrics } = state;
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const headers = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' };
+    const headers = PLAIN_HEADERS;
     if (req.method === 'GET' && path === '/healthz') {
       const closing = state.closing();
       res.writeHead(closing ? 503 : 200, { ...headers, 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: closing ? 'shutting-down' : 'ok', connections: state.connectedCount() }));
-    } else if (req.method === 'GET' && path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { ...headers, 'content-type': metrics.registry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500, headers);
-          res.end();
-        },
-      );
+      res.end(JSON.stringify({ status: closing ? 'shutting-down' : 'ok' }));
+    } else if (req.method === 'GET' && path === '/metrics' && state.serveMetrics) {
+      if (!metricsAllowed(req.socket.remoteAddress, req.headers.authorization, state.metricsToken)) {
+        res.writeHead(403, { ...headers, 'content-type': 'text/plain' });
+        res.end('metrics are served to loopback or with the operator token only\n');
+        return;
+      }
+      serveMetrics(metrics, res);
     } else if ((req.method === 'GET' || req.method === 'HEAD') && web?.files.has(path ?? '')) {
       const file = web.files.get(path ?? '') as NonNullable<ReturnType<WebBundle['files']['get']>>;
       res.writeHead(200, {
@@ -66,6 +74,67 @@ export function httpRoutes(state: RouteState): (req: IncomingMessage, res: Serve
       res.end('not found\n');
     }
   };
+}
+
+/** Answers with the Prometheus text of `metrics`. */
+function serveMetrics(metrics: RelayMetrics, res: ServerResponse): void {
+  metrics.registry.metrics().then(
+    (text) => {
+      res.writeHead(200, { ...PLAIN_HEADERS, 'content-type': metrics.registry.contentType });
+      res.end(text);
+    },
+    () => {
+      res.writeHead(500, PLAIN_HEADERS);
+      res.end();
+    },
+  );
+}
+
+/**
+ * The handler of the separate metrics listener (`metricsListen`): `/metrics` to whoever reaches
+ * the address the operator chose, or, with a token, to loopback and token bearers; else 404.
+ */
+export function metricsRoutes(
+  metrics: RelayMetrics,
+  token: string | undefined,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { ...PLAIN_HEADERS, 'content-type': 'text/plain' });
+      res.end('not found\n');
+    } else if (token !== undefined && !metricsAllowed(req.socket.remoteAddress, req.headers.authorization, token)) {
+      res.writeHead(403, { ...PLAIN_HEADERS, 'content-type': 'text/plain' });
+      res.end('metrics need the operator token\n');
+    } else {
+      serveMetrics(metrics, res);
+    }
+  };
+}
+
+/** Whether `address` (a socket's remote address) is loopback: 127.0.0.0/8, ::1 or ::ffff:127.x. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(v4) === 4) return v4.startsWith('127.');
+  return address === '::1';
+}
+
+/**
+ * Whether a `/metrics` request may be answered: from a loopback peer always; from any other
+ * peer only with `Authorization: Bearer <token>` when a token is configured (compared in
+ * constant time).
+ */
+export function metricsAllowed(
+  remoteAddress: string | undefined,
+  authorization: string | undefined,
+  token: string | undefined,
+): boolean {
+  if (isLoopbackAddress(remoteAddress)) return true;
+  if (token === undefined || authorization === undefined) return false;
+  const given = Buffer.from(authorization, 'utf8');
+  const wanted = Buffer.from(`Bearer ${token}`, 'utf8');
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 /**

@@ -5,12 +5,14 @@
 export { migratePostgres, openPostgresStorage } from './adapters.ts';
 export { isServerError, ServerError } from './errors.ts';
 export { type AccountExport, exportAccount } from './export.ts';
-export { RELAY_PATH } from './http-routes.ts';
+export { LOW_OPEN_FILE_LIMIT, type OpenFileLimits, openFileLimits, parseOpenFileLimits } from './fd-limit.ts';
+export { isLoopbackAddress, metricsAllowed, RELAY_PATH } from './http-routes.ts';
 export {
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,
   type Limits,
   LOG_LEVELS,
+  parseListenAddress,
   resolveOptions,
   type ServerOptions,
 } from './options.ts';

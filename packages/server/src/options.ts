@@ -106,6 +106,19 @@ export interface Limits {
   readonly maxAckSeqs: number;
   /** How often expired queued messages and old send-log entries are removed. */
   readonly purgeIntervalMs: number;
+  /**
+   * Sockets one source address may hold open before they authenticate or register (plain HTTP
+   * connections included); more are closed at once. The source is the TCP peer (docs/operating.md).
+   */
+  readonly maxUnauthenticatedPerSource: number;
+  /** Link channels (new devices waiting for their code) one source address may hold open. */
+  readonly maxLinkChannelsPerSource: number;
+  /** Registrations per second per source address (token bucket rate) and burst. */
+  readonly registerRatePerSource: number;
+  readonly registerBurstPerSource: number;
+  /** Registrations per second on this node from all sources together, and burst. */
+  readonly registerRate: number;
+  readonly registerBurst: number;
 }
 
 /** Everything `startServer` accepts. */
@@ -127,6 +140,13 @@ export interface ServerOptions {
   readonly logFile: string | undefined;
   /** The built browser client (packages/web/dist) to serve at `/`; a landing page when undefined. */
   readonly webDir: string | undefined;
+  /**
+   * `host:port` of a separate listener for `/metrics`; the main listener then answers it 404.
+   * When undefined, the main listener answers `/metrics` to loopback peers (and token bearers).
+   */
+  readonly metricsListen: string | undefined;
+  /** A bearer token that opens `/metrics` to non-loopback peers; loopback only when undefined. */
+  readonly metricsToken: string | undefined;
   readonly limits: Limits;
   /** Milliseconds since the epoch; injectable for TTL tests. */
   readonly clock: () => number;
@@ -183,6 +203,14 @@ export const DEFAULT_LIMITS: Limits = {
   maxShortStringLength: 16,
   maxAckSeqs: 1000,
   purgeIntervalMs: 60_000,
+  // A household or office behind one NAT address opens a few sockets per person.
+  maxUnauthenticatedPerSource: 64,
+  maxLinkChannelsPerSource: 4,
+  // 20 at once, then one a minute per address; 5 a second with bursts of 100 for everyone.
+  registerRatePerSource: 1 / 60,
+  registerBurstPerSource: 20,
+  registerRate: 5,
+  registerBurst: 100,
 };
 
 /** The log levels `logLevel` takes (pino's). */
@@ -197,6 +225,17 @@ export const DEFAULT_OPTIONS = {
   sync: 'full',
   logLevel: 'info',
 } as const satisfies Partial<ServerOptions>;
+
+/** Splits a `host:port` (or `[v6]:port`) listen address; throws a TypeError naming the flag when malformed. */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  const host = m?.[1] ?? m?.[2];
+  if (host === undefined || !Number.isInteger(port) || port > 65535) {
+    throw new TypeError(`expected metricsListen as host:port, got ${JSON.stringify(value)}`);
+  }
+  return { host, port };
+}
 
 /** Fills in defaults. */
 export function resolveOptions(
@@ -214,6 +253,8 @@ export function resolveOptions(
     logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,
     logFile: partial.logFile,
     webDir: partial.webDir,
+    metricsListen: partial.metricsListen,
+    metricsToken: partial.metricsToken,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     clock: partial.clock ?? Date.now,
   };

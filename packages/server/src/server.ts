@@ -8,18 +8,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
-import { httpRoutes, relayUpgrade } from './http-routes.ts';
+import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
 import { createMetrics } from './metrics.ts';
-import { resolveOptions, type ServerOptions } from './options.ts';
+import { parseListenAddress, resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
 import { createHub } from './relay/hub.ts';
 import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
+import { createSourceLimits, sourceKey } from './relay/source-limits.ts';
 import { runtimeWarning } from './runtime.ts';
 import type { Storage } from './store/storage.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
@@ -30,6 +31,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
+  /** `http://host:port` of the separate metrics listener, when `metricsListen` is given. */
+  readonly metricsUrl: string | undefined;
   /** SHA-256 of the served browser client bundle, if one is served. */
   readonly webDigest: string | undefined;
   /** Removes expired messages and send-log entries past retention now (it also runs every minute). */
@@ -41,6 +44,7 @@ export interface RunningServer {
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
   const options: ServerOptions = resolveOptions(partial);
+  const metricsAt = options.metricsListen === undefined ? undefined : parseListenAddress(options.metricsListen);
   const log = pino(
     { level: options.logLevel, base: undefined },
     options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
@@ -76,8 +80,44 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   }
   let closing = false;
 
-  const routes = { web, metrics, connectedCount: () => hub.connectedCount(), closing: () => closing };
-  const http = createServer(httpRoutes(routes));
+  const routes = {
+    web,
+    metrics,
+    serveMetrics: metricsAt === undefined,
+    metricsToken: options.metricsToken,
+    closing: () => closing,
+  };
+  // Node checks request deadlines every `connectionsCheckingInterval`; tie it to the handshake timeout.
+  const checkEvery = Math.min(30_000, Math.max(250, limits.handshakeTimeoutMs / 2));
+  const http = createServer({ connectionsCheckingInterval: checkEvery }, httpRoutes(routes));
+  // Every TCP connection holds an unauthenticated slot of its source until it authenticates or
+  // registers on the relay socket, or closes; past the cap it is closed at once (issue 19, item 7).
+  const sources = createSourceLimits(limits, clock());
+  const slots = new WeakMap<Socket, () => void>();
+  let refusedSockets = 0;
+  http.on('connection', (socket: Socket) => {
+    const release = sources.admitSocket(sourceKey(socket.remoteAddress));
+    if (release === undefined) {
+      refusedSockets += 1;
+      if (refusedSockets % 1000 === 1)
+        log.warn({ refused: refusedSockets }, 'unauthenticated sockets per source refused');
+      socket.destroy();
+      return;
+    }
+    slots.set(socket, release);
+    // A socket that has not begun a request by the handshake deadline is closed; once it has,
+    // Node's headersTimeout (below) bounds the request and the relay's timer the WebSocket.
+    const silent = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
+    silent.unref();
+    socket.once('data', () => clearTimeout(silent));
+    socket.once('close', () => {
+      clearTimeout(silent);
+      release();
+    });
+  });
+  // A client that never finishes its HTTP request (slowloris) is cut off like a slow handshake.
+  http.headersTimeout = limits.handshakeTimeoutMs;
+  const metricsHttp = metricsAt === undefined ? undefined : createServer(metricsRoutes(metrics, options.metricsToken));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.hardFrameBytes, perMessageDeflate: false });
   const alive = new WeakMap<object, boolean>();
   http.on(
@@ -88,8 +128,12 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
         ws.on('pong', () => alive.set(ws, true));
         serveConnection(
           ws,
-          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links },
+          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links, sources },
           log,
+          {
+            source: sourceKey(req.socket.remoteAddress),
+            releaseUnauthenticated: () => slots.get(req.socket as Socket)?.(),
+          },
         );
       });
     }),
@@ -121,10 +165,26 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     http.listen(options.port, options.host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const urlOf = (host: string, p: number) => `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
+  const url = urlOf(options.host, port);
+  let metricsUrl: string | undefined;
+  if (metricsHttp !== undefined && metricsAt !== undefined) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        metricsHttp.once('error', reject);
+        metricsHttp.listen(metricsAt.port, metricsAt.host, () => resolve());
+      });
+    } catch (err) {
+      await new Promise((r) => http.close(r));
+      await bus.close();
+      await storage.close();
+      throw err;
+    }
+    metricsUrl = urlOf(metricsAt.host, (metricsHttp.address() as AddressInfo).port);
+  }
   const store = options.db === undefined ? 'sqlite' : 'postgres';
   log.info(
-    { url, store, bus: bus.name, node, inviteOnly: options.inviteOnly, webDigest: web?.digest },
+    { url, metricsUrl, store, bus: bus.name, node, inviteOnly: options.inviteOnly, webDigest: web?.digest },
     'parley relay listening',
   );
   const outdated = runtimeWarning(process.version, Date.now());
@@ -133,6 +193,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   return {
     url,
     port,
+    metricsUrl,
     storage,
     webDigest: web?.digest,
     purge,
@@ -144,6 +205,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       accountLimits.stop();
       links.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+      metricsHttp?.close();
+      metricsHttp?.closeAllConnections();
       await hub.flush();
       for (const ws of wss.clients) ws.close(CLOSE.shuttingDown, 'server shutting down');
       await new Promise((r) => setTimeout(r, 50));

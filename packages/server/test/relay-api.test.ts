@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { authSignedBytes, encodeDeviceIdentityPublic, toBase64Url } from '@parley/protocol';
+import { accountNameSkeleton, authSignedBytes, encodeDeviceIdentityPublic, toBase64Url } from '@parley/protocol';
 import { type RunningServer, startServer } from '@parley/server';
 import {
   addDeviceRaw,
@@ -251,5 +251,19 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
     const taken = await registrationArgs('alice', nonce);
     assert.equal((await c.request('register', taken.args)).code, 'NAME_TAKEN');
     c.close();
+  });
+
+  it('registration refuses lookalike names (a1ice, alice., rnallory) with NAME_CONFUSABLE naming the rule', async () => {
+    await registerRaw(server.url, 'mallory').then((m) => m.conn.close());
+    for (const name of ['a1ice', 'alice.', 'aiice', 'rnallory', 'ma11ory-']) {
+      const c = await openRaw(server.url);
+      const r = await c.request('register', (await registrationArgs(name, await challenge(c))).args);
+      assert.equal(r.code, 'NAME_CONFUSABLE', name);
+      assert.match(String(r.message), /looks like an existing account.*0 as o, 1 and i as l, rn as m/);
+      assert.equal((r.details as { skeleton: string }).skeleton, accountNameSkeleton(name));
+      c.close();
+    }
+    const fine = await registerRaw(server.url, 'alicia');
+    fine.conn.close();
   });
 });

@@ -5,7 +5,7 @@
  * or says the name belongs to another account.
  */
 import { isClientError, isRelayRefusal, registerAccount } from '@parley/client';
-import { ACCOUNT_NAME_PATTERN } from '@parley/protocol';
+import { ACCOUNT_NAME_PATTERN, NAME_SKELETON_RULE } from '@parley/protocol';
 import { CliError, describeError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
@@ -31,6 +31,12 @@ export async function register(name: string, flags: Flags, deadline: Deadline): 
   } catch (err) {
     if (isRelayRefusal(err, 'NAME_TAKEN'))
       throw new CliError(`the name ${name} is taken on ${server} by another account`, EXIT.failure);
+    if (isRelayRefusal(err, 'NAME_CONFUSABLE')) {
+      throw new CliError(
+        `the name ${name} is refused on ${server}: it looks like an existing account's name (${NAME_SKELETON_RULE}); choose another`,
+        EXIT.failure,
+      );
+    }
     if (isRelayRefusal(err, 'INVITE_REQUIRED'))
       throw new CliError(`${server} needs an invite: --invite CODE`, EXIT.failure);
     if (isClientError(err, 'SERVER_UNREACHABLE') || isClientError(err, 'TIMEOUT')) {

@@ -13,6 +13,7 @@ export const DAY_MS = 24 * HOUR_MS;
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
+               [--metrics-listen HOST:PORT] [--metrics-token T]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -26,4 +27,9 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       No IP addresses or last-seen times are kept at all.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
+      /healthz says only ok or shutting-down. /metrics (how busy the server is) answers loopback peers only,
+      unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
+      "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).
+      Per source address: ${DEFAULT_LIMITS.maxUnauthenticatedPerSource} sockets before auth, ${DEFAULT_LIMITS.maxLinkChannelsPerSource} link channels, ${DEFAULT_LIMITS.registerBurstPerSource} registrations then ${DEFAULT_LIMITS.registerRatePerSource * 3600} an hour
+      (${DEFAULT_LIMITS.registerRate}/s for the whole server); the source is the TCP peer, so behind a proxy limit per client there.
 `;

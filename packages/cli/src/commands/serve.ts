@@ -7,10 +7,33 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { bundleDigest, DEFAULT_OPTIONS, LOG_LEVELS, type ServerOptions, startServer } from '@parley/server';
+import {
+  bundleDigest,
+  DEFAULT_OPTIONS,
+  LOG_LEVELS,
+  LOW_OPEN_FILE_LIMIT,
+  openFileLimits,
+  parseListenAddress,
+  type ServerOptions,
+  startServer,
+} from '@parley/server';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
 import { DAY_MS, HOUR_MS } from './serve-help.ts';
+
+/**
+ * Warns on standard error when the open-file limit is below `LOW_OPEN_FILE_LIMIT` (every socket
+ * is a descriptor). Node.js has already raised the soft limit to the hard one as it started.
+ */
+function reportOpenFileLimit(): void {
+  const limits = openFileLimits();
+  if (limits !== undefined && limits.soft < LOW_OPEN_FILE_LIMIT) {
+    process.stderr.write(
+      `warning: the open-file limit is ${limits.soft} (hard ${limits.hard}; each connection uses one): raise it to at least ` +
+        `${LOW_OPEN_FILE_LIMIT} (ulimit -Hn as root, or LimitNOFILE= in a systemd unit)\n`,
+    );
+  }
+}
 
 /** A number flag, or undefined when it is not given. */
 function numberFlag(value: string | undefined): number | undefined {
@@ -32,6 +55,7 @@ export async function serve(flags: Flags): Promise<number> {
     return EXIT.ok;
   }
   const options = serveOptions(flags, process.env, webDir);
+  reportOpenFileLimit();
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(options);
@@ -42,6 +66,7 @@ export async function serve(flags: Flags): Promise<number> {
     throw err;
   }
   process.stdout.write(`Parley relay running at ${server.url}  (Ctrl-C to stop)\n`);
+  if (server.metricsUrl !== undefined) process.stdout.write(`Metrics at ${server.metricsUrl}/metrics\n`);
   process.stdout.write(
     server.webDigest === undefined
       ? `The browser client is not built (npm run build:web); the command-line client works.\n`
@@ -81,6 +106,17 @@ export function serveOptions(
   const hours = numberFlag(flags['send-log-hours']);
   if (!(days === undefined || days > 0) || !(hours === undefined || hours >= 0))
     throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
+  const metricsListen = flags['metrics-listen'];
+  if (metricsListen !== undefined) {
+    try {
+      parseListenAddress(metricsListen);
+    } catch {
+      throw new CliError('--metrics-listen takes HOST:PORT (for example 127.0.0.1:9464)', EXIT.usage);
+    }
+  }
+  const metricsToken = flags['metrics-token'] ?? env.PARLEY_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
+    throw new CliError('--metrics-token must be 16-256 printable characters without spaces', EXIT.usage);
   const logLevel = flags['log-level'];
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, EXIT.usage);
@@ -99,5 +135,7 @@ export function serveOptions(
     },
     logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     webDir,
+    metricsListen,
+    metricsToken,
   };
 }

@@ -25,6 +25,33 @@ export const ACCOUNT_NAME_PATTERN = new RegExp(
   `^[${ACCOUNT_NAME_CHARACTERS}]{${ACCOUNT_NAME_MIN_LENGTH},${ACCOUNT_NAME_MAX_LENGTH}}$`,
 );
 
+/**
+ * The rule `accountNameSkeleton` applies, in words a person can act on (the relay's
+ * `NAME_CONFUSABLE` refusal and the clients quote it).
+ */
+export const NAME_SKELETON_RULE =
+  'names are the same when they match after reading 0 as o, 1 and i as l, rn as m and vv as w, ' +
+  'treating . _ - alike and ignoring repeated, leading or trailing ones';
+
+/**
+ * The confusable skeleton of an account name: two names with the same skeleton look alike to a
+ * reader (`a1ice`, `alice.`, `rnallory`/`mallory`, `bob_smith`/`bob.smith`), so a relay lets
+ * only one of them register. Folds 0→o, 1→l, i→l, then rn→m and vv→w, makes every run of
+ * `.`, `_`, `-` one `.` and drops it at either end. A small, fixed subset of Unicode TR39's
+ * skeleton for the ASCII alphabet account names use; changing it changes stored skeletons
+ * (the server keeps one per account), so it is frozen by the unit tests.
+ */
+export function accountNameSkeleton(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/0/g, 'o')
+    .replace(/[1i]/g, 'l')
+    .replace(/rn/g, 'm')
+    .replace(/vv/g, 'w')
+    .replace(/[._-]+/g, '.')
+    .replace(/^\.|\.$/g, '');
+}
+
 /** Bounds of a send's transport id (`messageId`), in characters. */
 export const MESSAGE_ID_MIN_LENGTH = 8;
 export const MESSAGE_ID_MAX_LENGTH = 64;
@@ -50,6 +77,7 @@ export type RelayErrorCode =
   | 'HANDSHAKE_TIMEOUT'
   | 'INVALID_NAME'
   | 'NAME_TAKEN'
+  | 'NAME_CONFUSABLE'
   | 'INVITE_REQUIRED'
   | 'INVALID_SIGNATURE'
   | 'INVALID_KEY'

@@ -49,6 +49,11 @@ export interface TooManyKeyPackagesDetails {
   readonly keyPackages: number;
 }
 
+/** Details of a `NAME_CONFUSABLE` error: the skeleton the name shares with an existing account. */
+export interface NameConfusableDetails {
+  readonly skeleton: string;
+}
+
 /**
  * Details of a `NOT_INVITED` error: the devices a commit listed that are not on the group's
  * delivery list yet and whose KeyPackage was not handed to the committing device.
@@ -88,6 +93,7 @@ export interface RelayErrorDetails {
   NOT_A_MEMBER: undefined;
   EPOCH_MOVED: EpochMovedDetails;
   NOT_INVITED: NotInvitedDetails;
+  NAME_CONFUSABLE: NameConfusableDetails;
   INTERNAL: undefined;
 }
 
@@ -119,6 +125,7 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
   RATE_LIMITED: (v) => isRecord(v) && isMs(v.retryAfterMs),
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
   NOT_INVITED: (v) => isRecord(v) && isMembers(v.members),
+  NAME_CONFUSABLE: (v) => isRecord(v) && typeof v.skeleton === 'string',
 };
 
 /**

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  accountNameSkeleton,
   authSignedBytes,
   constantTimeEqual,
   DEVICE_IDENTITY_PUBLIC_LENGTH,
@@ -13,6 +14,8 @@ import {
   decodeSignedDeviceList,
   ED25519_PUBLIC_KEY_LENGTH,
   ED25519_SIGNATURE_LENGTH,
+  NAME_SKELETON_RULE,
+  type NameConfusableDetails,
   type RelayOps,
   toBase64Url,
   verifyDeviceIdentityPublic,
@@ -43,6 +46,13 @@ export async function register(a: Args, ctx: OpContext): Promise<RelayOps['regis
   const signature = a.bytes('signature', ED25519_SIGNATURE_LENGTH);
   if (ctx.inviteOnly && invite === undefined)
     throw new ServerError('INVITE_REQUIRED', 'this server registers by invite only');
+  // Every attempt counts, before any signature is checked: per source, then for the whole node.
+  const wait = ctx.sources.register(ctx.conn.source, ctx.clock());
+  if (wait > 0) {
+    throw new ServerError('RATE_LIMITED', 'too many registrations from your address or on this server; try later', {
+      retryAfterMs: wait,
+    });
+  }
 
   const identity = decodeDeviceIdentityPublic(identityBytes);
   if (!(await verifyDeviceIdentityPublic(ctx.provider, identity))) {
@@ -67,9 +77,11 @@ export async function register(a: Args, ctx: OpContext): Promise<RelayOps['regis
   if (!(await ctx.provider.ed25519Verify(identity.signingKey, authSignedBytes(ctx.conn.nonce, name, 0), signature))) {
     throw new ServerError('AUTH_FAILED', 'challenge signature does not verify');
   }
+  const skeleton = accountNameSkeleton(name);
   const outcome = await ctx.storage.createAccount(
     {
       name,
+      skeleton,
       accountKey,
       deviceList: listBytes,
       listVersion: list.version,
@@ -79,6 +91,14 @@ export async function register(a: Args, ctx: OpContext): Promise<RelayOps['regis
     ctx.inviteOnly && invite !== undefined ? inviteHash(invite) : undefined,
   );
   if (outcome === 'name-taken') throw new ServerError('NAME_TAKEN', 'that account name is taken');
+  if (outcome === 'name-confusable') {
+    const details: NameConfusableDetails = { skeleton };
+    throw new ServerError(
+      'NAME_CONFUSABLE',
+      `that name looks like an existing account's (${NAME_SKELETON_RULE})`,
+      details,
+    );
+  }
   if (outcome === 'bad-invite') throw new ServerError('INVITE_REQUIRED', 'the invite code is unknown or used');
   ctx.becomeAuthenticated(name, 1);
   return { device: 1 };

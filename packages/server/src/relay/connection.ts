@@ -34,6 +34,7 @@ export function serveConnection(
   ws: WebSocket,
   ctx: Omit<OpContext, 'conn' | 'send' | 'becomeAuthenticated'>,
   log: Logger,
+  peer: { readonly source: string; releaseUnauthenticated(): void },
 ): void {
   const { limits, clock } = ctx;
   const frames = createTokenBucket(limits.frameRate, limits.frameBurst, clock());
@@ -48,6 +49,9 @@ export function serveConnection(
     afterResponse: [],
     linkChannel: undefined,
     extendHandshake: () => {},
+    source: peer.source,
+    releaseUnauthenticated: peer.releaseUnauthenticated,
+    releaseLink: undefined,
   };
 
   // Frames sent in one turn (a batch's answers and deliveries) leave in one write: the socket is
@@ -94,6 +98,7 @@ export function serveConnection(
 
   const becomeAuthenticated = (account: string, device: number): void => {
     clearTimeout(handshakeTimer);
+    conn.releaseUnauthenticated();
     conn.auth = { account, device };
     const link: DeviceLink = {
       account,
@@ -233,6 +238,7 @@ export function serveConnection(
   ws.on('close', () => {
     clearTimeout(handshakeTimer);
     if (conn.linkChannel !== undefined) ctx.links.close(conn.linkChannel);
+    conn.releaseLink?.();
     if (conn.link !== undefined) ctx.hub.detach(conn.link);
   });
   ws.on('error', (err) => log.debug({ err: err.message }, 'socket error'));

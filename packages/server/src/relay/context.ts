@@ -21,6 +21,7 @@ import type { Args } from './args.ts';
 import type { DeviceLink, Hub } from './hub.ts';
 import type { LinkChannels } from './link-channels.ts';
 import type { BucketMap } from './rate-limit.ts';
+import type { SourceLimits } from './source-limits.ts';
 
 /** Stored integer for each delivery kind. */
 export const KIND_CODES: Record<DeliveryKind, number> = { initial: 1, ratchet: 2, retry: 3, group: 4, welcome: 5 };
@@ -44,6 +45,12 @@ export interface ConnectionState {
   /** The link channel this (new, unauthenticated) device waits on, if any. */
   linkChannel: string | undefined;
   extendHandshake(ms: number): void;
+  /** The source address key limits count this socket under (`sourceKey`). */
+  readonly source: string;
+  /** Frees this socket's unauthenticated slot (on auth or register; idempotent). */
+  releaseUnauthenticated(): void;
+  /** Frees this socket's link-channel slot, if it holds one. */
+  releaseLink: (() => void) | undefined;
 }
 
 /** What every operation may use. */
@@ -60,6 +67,7 @@ export interface OpContext {
     targetFetches: { byRequester: BucketMap; total: BucketMap; notified: Map<string, number> };
   };
   readonly links: LinkChannels;
+  readonly sources: SourceLimits;
   readonly conn: ConnectionState;
   send(frame: ServerFrame): void;
   becomeAuthenticated(account: string, device: number): void;

@@ -29,13 +29,28 @@ export async function linkOpen(a: Args, ctx: OpContext): Promise<RelayOps['link-
   const mac = a.bytes('mac', LINK_OFFER_MAC_LENGTH);
   const now = ctx.clock();
   const expiresAt = now + ctx.limits.linkTtlMs;
-  const opened = await ctx.links.open(
-    channel,
-    { identity: toBase64Url(identity), name, mac: toBase64Url(mac), expiresAt },
-    now,
-    (body) => ctx.send({ type: 'link', body }),
-  );
+  // Per source first: one address must not fill the server-wide cap (issue 19, item 7).
+  const release = ctx.sources.openLink(ctx.conn.source);
+  if (release === undefined) {
+    throw new ServerError(
+      'RATE_LIMITED',
+      `too many link channels open from your address (at most ${ctx.limits.maxLinkChannelsPerSource}); finish or cancel one`,
+      { retryAfterMs: ctx.limits.linkTtlMs },
+    );
+  }
+  let opened = false;
+  try {
+    opened = await ctx.links.open(
+      channel,
+      { identity: toBase64Url(identity), name, mac: toBase64Url(mac), expiresAt },
+      now,
+      (body) => ctx.send({ type: 'link', body }),
+    );
+  } finally {
+    if (!opened) release();
+  }
   if (!opened) throw new ServerError('BAD_FRAME', 'that channel id is in use');
+  ctx.conn.releaseLink = release;
   ctx.conn.linkChannel = channel;
   ctx.conn.extendHandshake(ctx.limits.linkTtlMs);
   return { expiresAt };

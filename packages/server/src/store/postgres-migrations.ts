@@ -148,4 +148,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX key_package_grants_by_expiry ON key_package_grants (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'account name skeletons (lookalike names)',
+    // Filled for older accounts when the store opens (the skeleton is computed in TypeScript);
+    // NULLs do not collide in a unique index, so an account left without one is still served.
+    up: `
+      ALTER TABLE accounts ADD COLUMN skeleton TEXT;
+      CREATE UNIQUE INDEX accounts_by_skeleton ON accounts (skeleton);
+    `,
+  },
 ];

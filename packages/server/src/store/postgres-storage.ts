@@ -5,7 +5,7 @@
  * get the same key), a batch of sends is one transaction, device-list updates compare and set
  * the version, and migrations run under an advisory lock.
  */
-import { constantTimeEqual } from '@parley/protocol';
+import { accountNameSkeleton, constantTimeEqual } from '@parley/protocol';
 import pg from 'pg';
 import type { Migration } from './migrations.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
@@ -44,8 +44,32 @@ export async function migratePostgres(
       await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
       ran.push(m.version);
     }
+    await fillSkeletons(c);
     return ran;
   });
+}
+
+/**
+ * Gives accounts created before migration 4 their name skeleton, oldest first; an account whose
+ * skeleton another already has (a lookalike registered before the rule) keeps none.
+ */
+async function fillSkeletons(c: pg.PoolClient): Promise<void> {
+  const cols = await c.query(
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'accounts' AND column_name = 'skeleton'",
+  );
+  if (cols.rowCount === 0) return;
+  const rows = await c.query('SELECT name FROM accounts WHERE skeleton IS NULL ORDER BY created_at, name');
+  for (const r of rows.rows as { name: string }[]) {
+    // A savepoint per row: a registration racing this one may take the skeleton first.
+    await c.query('SAVEPOINT fill_skeleton');
+    try {
+      await c.query('UPDATE accounts SET skeleton = $1 WHERE name = $2', [accountNameSkeleton(r.name), r.name]);
+      await c.query('RELEASE SAVEPOINT fill_skeleton');
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      await c.query('ROLLBACK TO SAVEPOINT fill_skeleton');
+    }
+  }
 }
 
 /**
@@ -87,11 +111,14 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       try {
         return await inTransaction(pool, async (c) => {
           const ins = await c.query(
-            `INSERT INTO accounts (name, account_key, device_list, list_version, created_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-            [a.name, buf(a.accountKey), buf(a.deviceList), a.listVersion, a.createdAt],
+            `INSERT INTO accounts (name, account_key, device_list, list_version, created_at, skeleton)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+            [a.name, buf(a.accountKey), buf(a.deviceList), a.listVersion, a.createdAt, a.skeleton],
           );
-          if (ins.rowCount === 0) return 'name-taken' as const;
+          if (ins.rowCount === 0) {
+            const named = await c.query('SELECT 1 FROM accounts WHERE name = $1', [a.name]);
+            return named.rowCount === 0 ? ('name-confusable' as const) : ('name-taken' as const);
+          }
           if (inviteHash !== undefined) {
             const used = await c.query(
               'UPDATE invites SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL',

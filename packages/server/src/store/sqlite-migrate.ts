@@ -4,6 +4,7 @@
  * can name the file without loading better-sqlite3's native module: only the storage thread
  * opens the database. better-sqlite3 is imported for its types only.
  */
+import { accountNameSkeleton } from '@parley/protocol';
 import type Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 
@@ -25,5 +26,22 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
     }).immediate();
     ran.push(m.version);
   }
+  fillSkeletons(db);
   return ran;
+}
+
+/**
+ * Gives accounts created before migration 5 their name skeleton, oldest first; an account whose
+ * skeleton an older one already has (a lookalike registered before the rule) keeps none.
+ */
+function fillSkeletons(db: Database.Database): void {
+  const cols = db.prepare("SELECT 1 FROM pragma_table_info('accounts') WHERE name = 'skeleton'").get();
+  if (cols === undefined) return;
+  const rows = db.prepare('SELECT name FROM accounts WHERE skeleton IS NULL ORDER BY created_at, name').all() as {
+    name: string;
+  }[];
+  const set = db.prepare('UPDATE OR IGNORE accounts SET skeleton = ? WHERE name = ?');
+  db.transaction(() => {
+    for (const r of rows) set.run(accountNameSkeleton(r.name), r.name);
+  }).immediate();
 }

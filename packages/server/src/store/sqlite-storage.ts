@@ -59,8 +59,9 @@ export function openSqliteDatabase(file: string, sync: 'full' | 'normal'): Datab
 export function createSqliteStorage(db: Database.Database): Storage {
   const q = {
     insertAccount: db.prepare(
-      'INSERT INTO accounts (name, account_key, device_list, list_version, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO accounts (name, account_key, device_list, list_version, created_at, skeleton) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    nameExists: db.prepare('SELECT 1 FROM accounts WHERE name = ?'),
     insertDevice: db.prepare('INSERT INTO devices (account, id, identity) VALUES (?, ?, ?)'),
     useInvite: db.prepare('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_by IS NULL'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE name = ?'),
@@ -163,8 +164,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
   });
 
   const createAccount = db.transaction((a: NewAccount, inviteHash: Uint8Array | undefined, now: number) => {
-    if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt).changes === 0) {
-      return 'name-taken' as const;
+    if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt, a.skeleton).changes === 0) {
+      return q.nameExists.get(a.name) === undefined ? ('name-confusable' as const) : ('name-taken' as const);
     }
     if (inviteHash !== undefined && q.useInvite.run(a.name, now, inviteHash).changes === 0) {
       throw new BadInvite();

@@ -26,12 +26,20 @@ export interface DeviceRow {
 /** A new account with its first devices. */
 export interface NewAccount extends AccountRow {
   readonly devices: readonly DeviceRow[];
+  /** `accountNameSkeleton(name)`: no two accounts share one (`name-confusable`). */
+  readonly skeleton: string;
 }
 
 /** Accounts, devices and invites. */
 export interface AccountStore {
-  /** Creates the account; with `inviteHash`, consumes that unused invite in the same transaction. */
-  createAccount(account: NewAccount, inviteHash?: Uint8Array): Promise<'created' | 'name-taken' | 'bad-invite'>;
+  /**
+   * Creates the account; with `inviteHash`, consumes that unused invite in the same transaction.
+   * `name-taken` when the name exists, `name-confusable` when another account has its skeleton.
+   */
+  createAccount(
+    account: NewAccount,
+    inviteHash?: Uint8Array,
+  ): Promise<'created' | 'name-taken' | 'name-confusable' | 'bad-invite'>;
   getAccount(name: string): Promise<AccountRow | undefined>;
   listDevices(name: string): Promise<DeviceRow[]>;
   /**

@@ -42,9 +42,12 @@ export interface RawConnection {
 
 let nextId = 1;
 
-/** Opens a connection and waits for the server's challenge (left in `frames`). */
-export async function openRaw(url: string): Promise<RawConnection> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`);
+/**
+ * Opens a connection and waits for the server's challenge (left in `frames`); `localAddress`
+ * binds the client end (127.0.0.2 to come from another loopback source).
+ */
+export async function openRaw(url: string, localAddress?: string): Promise<RawConnection> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, localAddress === undefined ? {} : { localAddress });
   const frames: Frame[] = [];
   const waiters: (() => void)[] = [];
   let closeCode: number | undefined;
@@ -138,8 +141,8 @@ export async function registrationArgs(name: string, nonce: Uint8Array, identity
 }
 
 /** Registers `name` over a new connection. */
-export async function registerRaw(url: string, name: string): Promise<RawDevice> {
-  const conn = await openRaw(url);
+export async function registerRaw(url: string, name: string, localAddress?: string): Promise<RawDevice> {
+  const conn = await openRaw(url, localAddress);
   const { identity, account, args } = await registrationArgs(name, await challenge(conn));
   const r = await conn.request('register', args);
   if (r.type !== 'response') throw new Error(`register failed: ${JSON.stringify(r)}`);

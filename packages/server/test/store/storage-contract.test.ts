@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { accountNameSkeleton } from '@parley/protocol';
 import { openPostgresStorage, openSqliteStorage, type Storage } from '@parley/server';
 import { dropSchema, POSTGRES_URL, postgresSkipReason } from '../helpers/services.ts';
 
@@ -50,6 +51,7 @@ function account(name: string, devices = [1]) {
     deviceList: key(2, 100),
     listVersion: 1,
     createdAt: 1000,
+    skeleton: accountNameSkeleton(name),
     devices: devices.map((id) => ({ account: name, id, identity: identity(id) })),
   };
 }
@@ -74,6 +76,16 @@ for (const backend of backends) {
       await cleanup();
     });
     const test = (name: string, fn: () => Promise<void>) => it(name, { skip: reason }, fn);
+
+    test('refuses a name whose skeleton another account has (name-confusable), from any handle', async () => {
+      assert.equal(await storage.createAccount(account('lookalike')), 'created');
+      assert.equal(await storage.createAccount(account('l0okalike')), 'name-confusable');
+      assert.equal(await peer.createAccount(account('lookaiike.')), 'name-confusable');
+      assert.equal(await peer.createAccount(account('lookalike')), 'name-taken');
+      assert.equal(await storage.getAccount('l0okalike'), undefined);
+      assert.equal((await storage.listDevices('lookaiike.')).length, 0);
+      assert.equal(await storage.createAccount(account('lookalikes')), 'created');
+    });
 
     test('creates an account once; a taken name and a bad invite are refused', async () => {
       assert.equal(await storage.createAccount(account('alice')), 'created');
