@@ -40,6 +40,7 @@ export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';
 export { isProtocolError, ProtocolError, type ProtocolErrorCode } from './errors.ts';
 export { GROUP_ID_LENGTH } from './groups/group-id.ts';
 export { GROUP_NAME_MAX_LENGTH } from './groups/group-limits.ts';
+export { type GroupProtocol, loadGroupProtocol } from './groups/load-groups.ts';
 export {
   type DeviceListEntry,
   decodeSignedDeviceList,

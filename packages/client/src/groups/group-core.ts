@@ -8,6 +8,8 @@ import {
   constantTimeEqual,
   type DeviceListEntry,
   decodeDeviceIdentityPublic,
+  type GroupProtocol,
+  loadGroupProtocol,
   type RandomSource,
   toBase64Url,
   type WireGroupMember,
@@ -21,7 +23,6 @@ import type { Profile } from '../home/profile.ts';
 import { statement } from '../home/statement.ts';
 import { groupPeer } from '../peer.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
-import { type GroupProtocol, loadGroupProtocol } from './group-protocol.ts';
 import { createGroupStore, type GroupStore, type StoredGroup } from './group-store.ts';
 
 /** How long a rebase waits for the commit that moved the epoch to arrive. */

@@ -5,13 +5,12 @@
  * delivery whose credential check could not reach the server is left unacknowledged, to be
  * delivered again.
  */
-import { fromBase64Url, isProtocolError, type ServerFrame } from '@parley/protocol';
+import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
 import { decodeContent } from '../content.ts';
 import { ClientError } from '../errors.ts';
 import type { GroupChanges } from './group-changes.ts';
 import type { GroupCore } from './group-core.ts';
-import type { GroupProtocol } from './group-protocol.ts';
 
 /** A delivery frame from the server. */
 export type Deliver = Extract<ServerFrame, { type: 'deliver' }>;

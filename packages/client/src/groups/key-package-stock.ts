@@ -4,10 +4,9 @@
  * package once and says `key-packages-low` when a fetch leaves fewer than its mark; a reusable
  * last-resort package covers an exhausted stock.
  */
-import { toBase64Url } from '@parley/protocol';
+import { loadGroupProtocol, toBase64Url } from '@parley/protocol';
 import type { Profile } from '../home/profile.ts';
 import type { RelayLink } from '../relay/relay-link.ts';
-import { loadGroupProtocol } from './group-protocol.ts';
 import type { GroupStore } from './group-store.ts';
 
 /** Unused one-time KeyPackages kept on the server. */

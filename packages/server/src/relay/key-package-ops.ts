@@ -6,6 +6,7 @@
  */
 import {
   type DeviceIdentityPublic,
+  loadGroupProtocol,
   type RelayOps,
   type TooManyKeyPackagesDetails,
   toBase64Url,
@@ -13,7 +14,6 @@ import {
 import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
 import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth, targetFetchLimit } from './context.ts';
-import { loadGroupProtocol } from './group-protocol.ts';
 
 /**
  * `upload-key-packages`: checks every package, then stores them all or none (INVALID_KEY_PACKAGE
