@@ -73,6 +73,10 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
     for (const op of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       assert.equal((await alice.conn.request(op, {})).code, 'UNKNOWN_OP', op);
     }
+    // A refused envelope answers its request by id once the id could be read.
+    alice.conn.sendRaw(JSON.stringify({ v: 1, type: 'request', id: 4242, op: 'key-count', args: 5 }));
+    const e = await alice.conn.next((f) => f.type === 'error');
+    assert.deepEqual([e.code, e.id], ['BAD_FRAME', 4242]);
     await stillWorks(alice);
   });
 

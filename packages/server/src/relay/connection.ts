@@ -147,7 +147,7 @@ export function serveConnection(
         // id is kept until then, not the parsed frame with its body.)
         result.later.then(
           (r) => send({ type: 'response', id, result: r }),
-          (err) => reportError(Object.assign(err as object, { requestId: id })),
+          (err) => reportError(err, id),
         );
       } else {
         send({ type: 'response', id, result });
@@ -164,15 +164,15 @@ export function serveConnection(
         challenge();
         return;
       }
-      throw Object.assign(err as object, { requestId: frame.id });
+      reportError(err, id);
     } finally {
       // Every handshake attempt uses the challenge up (success included).
       if (isHandshake && conn.auth !== undefined) conn.nonce = randomBytes(AUTH_NONCE_LENGTH);
     }
   };
 
-  const reportError = (err: unknown): void => {
-    const id = (err as { requestId?: number }).requestId;
+  /** Answers a refused or failed request `id` (or, without one, the connection) with the error. */
+  const reportError = (err: unknown, id?: number): void => {
     if (isServerError(err)) {
       log.debug({ code: err.code }, 'request refused');
       sendError(err, id);
@@ -205,14 +205,12 @@ export function serveConnection(
       sendError(new ServerError('BAD_FRAME', 'expected a text frame'));
       return;
     }
-    let frame: ClientFrame;
-    try {
-      frame = parseClientFrame(String(data), limits.maxAckSeqs);
-    } catch (err) {
-      reportError(err);
+    const parsed = parseClientFrame(String(data), limits.maxAckSeqs);
+    if (!parsed.ok) {
+      reportError(parsed.error, parsed.requestId);
       return;
     }
-    queue.push(frame);
+    queue.push(parsed.frame);
     if (!draining) void drain();
   });
 
@@ -223,11 +221,13 @@ export function serveConnection(
     draining = true;
     try {
       for (let frame = queue.shift(); frame !== undefined; frame = queue.shift()) {
-        try {
-          if (frame.type === 'ack') acknowledge(frame.seqs);
-          else await handle(frame);
-        } catch (err) {
-          reportError(err);
+        if (frame.type === 'request') await handle(frame);
+        else {
+          try {
+            acknowledge(frame.seqs);
+          } catch (err) {
+            reportError(err);
+          }
         }
       }
     } finally {

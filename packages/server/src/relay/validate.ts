@@ -17,10 +17,29 @@ function bad(what: string): ServerError {
 }
 
 /**
+ * A frame's envelope, checked: the frame, or why it is refused and, when the frame was a request
+ * whose id could be read, that id (so the refusal answers the request rather than the connection).
+ */
+export type ParsedFrame =
+  | { readonly ok: true; readonly frame: ClientFrame }
+  | { readonly ok: false; readonly error: ServerError; readonly requestId: number | undefined };
+
+/**
  * Parses and checks a text frame's envelope (an `ack` carries at most `maxAckSeqs` sequence
  * numbers); `args` is checked later by the op. An op is known when the op table has it.
  */
-export function parseClientFrame(text: string, maxAckSeqs: number): ClientFrame {
+export function parseClientFrame(text: string, maxAckSeqs: number): ParsedFrame {
+  let requestId: number | undefined;
+  try {
+    return { ok: true, frame: readFrame(text, maxAckSeqs, (id) => (requestId = id)) };
+  } catch (err) {
+    if (!(err instanceof ServerError)) throw err;
+    return { ok: false, error: err, requestId };
+  }
+}
+
+/** Reads the envelope, throwing a `ServerError`; `onRequestId` hears a request's id once it is known good. */
+function readFrame(text: string, maxAckSeqs: number, onRequestId: (id: number) => void): ClientFrame {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -41,9 +60,8 @@ export function parseClientFrame(text: string, maxAckSeqs: number): ClientFrame 
   if (value.type !== 'request') throw bad('type "request" or "ack"');
   const id = value.id;
   if (!Number.isSafeInteger(id) || (id as number) < 0) throw bad('request.id as a non-negative integer');
-  if (typeof value.op !== 'string' || !isRelayOp(value.op)) {
-    throw Object.assign(new ServerError('UNKNOWN_OP', 'unknown operation'), { requestId: id });
-  }
-  if (!isObject(value.args)) throw Object.assign(bad('request.args as an object'), { requestId: id });
+  onRequestId(id as number);
+  if (typeof value.op !== 'string' || !isRelayOp(value.op)) throw new ServerError('UNKNOWN_OP', 'unknown operation');
+  if (!isObject(value.args)) throw bad('request.args as an object');
   return { v: 1, type: 'request', id: id as number, op: value.op, args: value.args };
 }
