@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, describeError, EXIT } from './cli-error.ts';
-import { SERVE_HELP } from './commands/serve-help.ts';
+import { DEFAULT_SERVER_URL, SERVE_HELP } from './commands/serve-help.ts';
 import { DEFAULT_TIMEOUT_S, type Deadline, parseTimeout, startDeadline } from './deadline.ts';
 import { type Flags, OPTIONS } from './flags.ts';
 
@@ -51,7 +51,7 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
   parley admin migrate [--data DIR | --db URL]
       Apply pending schema migrations (the server also does at start-up; safe on several nodes).
   parley register NAME [--server URL] [--home DIR] [--invite CODE]
-      Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default http://127.0.0.1:8787)
+      Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default ${DEFAULT_SERVER_URL})
       with this home as its first device. If it fails on the way (no answer, --timeout), run it
       again: it finishes with the keys already made, or says the name is someone else's.
   parley send NAME TEXT [--home DIR]

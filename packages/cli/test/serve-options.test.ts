@@ -24,6 +24,8 @@ describe('parley serve reads its defaults from the server’s option table', () 
       `--log-level: ${LOG_LEVELS.join('|')} (default ${DEFAULT_OPTIONS.logLevel})`,
       `--queue-ttl-days (default ${DEFAULT_LIMITS.queueTtlMs / (24 * HOUR_MS)})`,
       `--send-log-hours (default ${DEFAULT_LIMITS.sendLogRetentionMs / HOUR_MS};`,
+      // register and link talk to a server started with those defaults unless --server says otherwise.
+      `on the server (default http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTIONS.port})`,
     ]) {
       assert.ok(help.includes(shown), `help shows ${shown}`);
     }

@@ -9,10 +9,11 @@ import { CliError, EXIT } from '../cli-error.ts';
 import { type Deadline, startDeadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient, homeDir } from '../home.ts';
+import { DEFAULT_SERVER_URL } from './serve-help.ts';
 
 /** New device: prints the code and QR, waits until an existing device accepts it. */
 export async function link(flags: Flags, timeoutSeconds: number): Promise<number> {
-  const server = flags.server ?? 'http://127.0.0.1:8787';
+  const server = flags.server ?? DEFAULT_SERVER_URL;
   const pending = await startLink({ home: homeDir(flags.home), server, deviceName: flags.name ?? hostname() });
   process.stdout.write('On a device already signed in to your account, run:\n\n');
   process.stdout.write(`    parley link accept ${pending.code}\n\n`);

@@ -10,13 +10,14 @@ import { CliError, describeError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { homeDir } from '../home.ts';
+import { DEFAULT_SERVER_URL } from './serve-help.ts';
 
 /** Registers and prints where the keys live. */
 export async function register(name: string, flags: Flags, deadline: Deadline): Promise<number> {
   if (!ACCOUNT_NAME_PATTERN.test(name)) {
     throw new CliError('account names are 3-32 characters of a-z, 0-9, _, . and -', EXIT.usage);
   }
-  const server = flags.server ?? 'http://127.0.0.1:8787';
+  const server = flags.server ?? DEFAULT_SERVER_URL;
   const home = homeDir(flags.home);
   try {
     const client = await registerAccount({

@@ -9,6 +9,9 @@ import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LOG_LEVELS } from '@parley/server/opti
 export const HOUR_MS = 3600 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
 
+/** The server `register` and `link` talk to without --server: a `parley serve` started with its defaults. */
+export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTIONS.port}`;
+
 /** The `parley serve` part of `parley --help`, its defaults read from the server's option table. */
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
