@@ -22,37 +22,42 @@ import { SQLITE_FILE } from './sqlite-migrate.ts';
 import type { StorageAnswer, StorageCall } from './sqlite-worker.ts';
 import type { Storage } from './storage.ts';
 
-/** Every `Storage` method the storage thread answers (the compiler checks none is missing). */
-const FORWARDED: Record<Exclude<keyof Storage, 'close'>, true> = {
-  createAccount: true,
-  getAccount: true,
-  listDevices: true,
-  deviceSet: true,
-  createInvite: true,
-  updateDeviceList: true,
-  storePreKeys: true,
-  countPreKeys: true,
-  takeBundle: true,
-  enqueue: true,
-  pending: true,
-  acknowledge: true,
-  purgeExpired: true,
-  queueDepth: true,
-  totalQueueDepth: true,
-  storedQueueBytes: true,
-  queueRecords: true,
-  storeKeyPackages: true,
-  countKeyPackages: true,
-  takeKeyPackage: true,
-  createGroup: true,
-  getGroup: true,
-  commitGroup: true,
-  groupsOf: true,
-  openLinkChannel: true,
-  getLinkChannel: true,
-  answerLinkChannel: true,
-  closeLinkChannel: true,
-  takeLinkAnswers: true,
+/**
+ * Every `Storage` method the storage thread answers (the compiler checks none is missing), and
+ * whether a call of it is a write that wakes the checkpoint thread. The periodic housekeeping
+ * (`purgeExpired`, `takeLinkAnswers`) counts as a read: what little it deletes is checkpointed
+ * with the next real write, or at close.
+ */
+const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
+  createAccount: 'write',
+  getAccount: 'read',
+  listDevices: 'read',
+  deviceSet: 'read',
+  createInvite: 'write',
+  updateDeviceList: 'write',
+  storePreKeys: 'write',
+  countPreKeys: 'read',
+  takeBundle: 'write',
+  enqueue: 'write',
+  pending: 'read',
+  acknowledge: 'write',
+  purgeExpired: 'read',
+  queueDepth: 'read',
+  totalQueueDepth: 'read',
+  storedQueueBytes: 'read',
+  queueRecords: 'read',
+  storeKeyPackages: 'write',
+  countKeyPackages: 'read',
+  takeKeyPackage: 'write',
+  createGroup: 'write',
+  getGroup: 'read',
+  commitGroup: 'write',
+  groupsOf: 'read',
+  openLinkChannel: 'write',
+  getLinkChannel: 'read',
+  answerLinkChannel: 'write',
+  closeLinkChannel: 'write',
+  takeLinkAnswers: 'read',
 };
 
 /**
@@ -64,10 +69,13 @@ export async function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'
   const file = join(dataDir, SQLITE_FILE);
   const thread = storageThread();
   const handle = thread.nextHandle++;
-  const call = <T>(method: StorageCall[2], args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> =>
-    thread.call(handle, method, args, transfer) as Promise<T>;
-  await call('open', [file, sync]);
-  const checkpointer = startCheckpointer(file, 200);
+  await thread.call(handle, 'open', [file, sync], []);
+  const checkpointer = createCheckpointer(file, CHECKPOINT_INTERVAL_MS, CHECKPOINTER_IDLE_MS);
+  const call = <T>(method: StorageCall[2], args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> => {
+    if (method !== 'close' && method !== 'open' && FORWARDED[method as keyof typeof FORWARDED] === 'write')
+      checkpointer.wake();
+    return thread.call(handle, method, args, transfer) as Promise<T>;
+  };
 
   const forwarded = Object.fromEntries(
     Object.keys(FORWARDED).map((m) => [m, (...args: unknown[]) => call(m as keyof Storage, args)]),
@@ -204,10 +212,56 @@ db.pragma('busy_timeout = 5000');
 setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
 `;
 
-/** The WAL checkpoint thread: PASSIVE checkpoints every `intervalMs` on its own connection. */
-function startCheckpointer(file: string, intervalMs: number): Worker {
+/** How often the checkpoint thread checkpoints while it runs. */
+const CHECKPOINT_INTERVAL_MS = 200;
+/** How long the checkpoint thread outlives the last write (it is started again by the next). */
+const CHECKPOINTER_IDLE_MS = 30_000;
+
+/** The checkpoint thread of one database, running only while there are writes to checkpoint. */
+export interface Checkpointer {
+  /** A write is on its way: starts the thread if it is not running, and keeps it for `idleMs` more. */
+  wake(): void;
+  /** Whether the thread is running now. */
+  running(): boolean;
+  /** Stops the thread (for good when the store closes). */
+  terminate(): Promise<void>;
+}
+
+/**
+ * The WAL checkpoint thread: PASSIVE checkpoints every `intervalMs` on its own connection, from
+ * the first write until `idleMs` after the last. An idle server holds no such thread (a worker
+ * thread is about 8 MB resident; `npm run bench -- startup`), and a WAL grows only with writes,
+ * each of which wakes it first.
+ */
+export function createCheckpointer(file: string, intervalMs: number, idleMs: number): Checkpointer {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
-  worker.unref();
-  return worker;
+  let worker: Worker | undefined;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastWake = 0;
+  const stop = async (): Promise<void> => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    const w = worker;
+    worker = undefined;
+    await w?.terminate();
+  };
+  const armIdle = (): void => {
+    idleTimer = setTimeout(() => {
+      // Woken again meanwhile: wait out the rest of the quiet spell from that wake.
+      if (Date.now() - lastWake < idleMs) armIdle();
+      else void stop();
+    }, idleMs);
+    idleTimer.unref();
+  };
+  return {
+    wake() {
+      lastWake = Date.now();
+      if (worker !== undefined) return;
+      worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
+      worker.unref();
+      armIdle();
+    },
+    running: () => worker !== undefined,
+    terminate: stop,
+  };
 }
