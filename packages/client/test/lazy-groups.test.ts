@@ -6,13 +6,13 @@
  * import of that entry point in the client's start graph fails the first test.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+// The server suite's child runner, shared rather than copied (the same three steps, one place).
+import { runJsonChild } from '../../server/test/helpers/json-child.ts';
 import { createWorld, nextMessages, type TestWorld } from './helpers/env.ts';
 
 const CHILD = join(import.meta.dirname, 'helpers', 'client-modules.ts');
-const RECORDER = join(import.meta.dirname, '..', '..', '..', 'scripts', 'record-loads.mjs');
 
 interface Printed {
   readonly sent?: boolean;
@@ -21,25 +21,7 @@ interface Printed {
 }
 
 /** Runs the child with `job`, recording what it loads into `record`; the JSON lines it printed. */
-function runChild(job: object, record: string): Promise<Printed[]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=source', '--import', RECORDER, CHILD, JSON.stringify(job)],
-      { timeout: 60_000, env: { ...process.env, PARLEY_RECORD_LOADS: record } },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
-        else
-          resolve(
-            stdout
-              .trim()
-              .split('\n')
-              .map((line) => JSON.parse(line)),
-          );
-      },
-    );
-  });
-}
+const runChild = (job: object, record: string) => runJsonChild<Printed>(CHILD, job, record);
 
 describe('the client loads MLS only for a group', () => {
   let world: TestWorld;

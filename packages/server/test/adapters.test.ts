@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runJsonChild } from './helpers/json-child.ts';
 import {
   dropSchema,
   NATS_URL,
@@ -14,31 +14,12 @@ import {
 } from './helpers/services.ts';
 
 const CHILD = join(import.meta.dirname, 'helpers', 'loaded-drivers.ts');
+/** Starts a server in a child process with `options`; the JSON lines it printed (which drivers were loaded). */
+const loadedIn = (options: object) => runJsonChild<{ loaded: string[] }>(CHILD, options);
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** Starts a server in a child process with `options`; the JSON lines it printed (which drivers were loaded). */
-function loadedIn(options: object): Promise<{ loaded: string[] }[]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=source', CHILD, JSON.stringify(options)],
-      { timeout: 60_000 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
-        else
-          resolve(
-            stdout
-              .trim()
-              .split('\n')
-              .map((line) => JSON.parse(line)),
-          );
-      },
-    );
-  });
-}
 
 function dataDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'parley-adapters-'));

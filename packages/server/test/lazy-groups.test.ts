@@ -4,39 +4,20 @@
  * of that entry point anywhere in the server's start graph fails this test.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runJsonChild } from './helpers/json-child.ts';
 
 const CHILD = join(import.meta.dirname, 'helpers', 'started-modules.ts');
-const RECORDER = join(import.meta.dirname, '..', '..', '..', 'scripts', 'record-loads.mjs');
+/** Starts a server in a child process with `options`, recording what it loads; the JSON lines it printed. */
+const startedIn = (options: object, record: string) =>
+  runJsonChild<{ tsMls: boolean; sqliteOnMainThread?: boolean }>(CHILD, options, record);
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** Starts a server in a child process with `options`, recording what it loads; the JSON lines it printed. */
-function startedIn(options: object, record: string): Promise<{ tsMls: boolean; sqliteOnMainThread?: boolean }[]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=source', '--import', RECORDER, CHILD, JSON.stringify(options)],
-      { timeout: 60_000, env: { ...process.env, PARLEY_RECORD_LOADS: record } },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
-        else
-          resolve(
-            stdout
-              .trim()
-              .split('\n')
-              .map((line) => JSON.parse(line)),
-          );
-      },
-    );
-  });
-}
 
 describe('the server loads MLS only for a group operation', () => {
   it('a default server start has no ts-mls in its module graph (main and storage threads), nor better-sqlite3 on its event loop', async () => {
