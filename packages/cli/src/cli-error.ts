@@ -42,6 +42,9 @@ export function describeError(err: unknown): { message: string; exitCode: number
         };
       case 'TIMEOUT':
         return { message: `${err.message} (try again, or a longer --timeout)`, exitCode: EXIT.unreachable };
+      case 'INSECURE_SERVER':
+        // The SDK names its option; the CLI's is the flag.
+        return { message: err.message.replace('(allowInsecure)', 'with --insecure'), exitCode: EXIT.failure };
       case 'QUEUED':
         return { message: err.message, exitCode: EXIT.queued };
       case 'UNTRUSTED_IDENTITY':

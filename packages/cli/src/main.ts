@@ -50,9 +50,9 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Print, as JSON, everything this server holds about ACCOUNT: what an operator could hand over.
   parley admin migrate [--data DIR | --db URL]
       Apply pending schema migrations (the server also does at start-up; safe on several nodes).
-  parley register NAME [--server URL] [--home DIR] [--invite CODE]
+  parley register NAME [--server URL] [--home DIR] [--invite CODE] [--insecure]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default ${DEFAULT_SERVER_URL})
-      with this home as its first device. If it fails on the way (no answer, --timeout), run it
+      with this home as its first device (see "Servers" below for URL and --insecure). If it fails on the way (no answer, --timeout), run it
       again: it finishes with the keys already made, or says the name is someone else's.
   parley send NAME TEXT [--home DIR]
       Send TEXT to NAME; prints "sent" once the server has stored it. If the server cannot be
@@ -72,7 +72,7 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       --timeout; nothing is printed twice.
   parley chat NAME [--home DIR] | parley chat --group GROUP [--home DIR]
       Interactive chat with NAME or a group: type a line and press Enter to send; Ctrl-D to quit.
-  parley link [--server URL] [--name DEVICE-NAME] [--home DIR]
+  parley link [--server URL] [--name DEVICE-NAME] [--home DIR] [--insecure]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
   parley link accept CODE [--transfer-account-key] [--home DIR]
@@ -90,6 +90,13 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
 \`parley --version\` prints the version; \`parley --help\` this text.
 
 The home directory (keys, sessions, history) is --home, else $PARLEY_HOME, else ~/.parley.
+
+Servers: an https:// server is reached over TLS (wss://). http:// is accepted only for this machine
+(127.0.0.0/8, ::1, localhost): any other http:// or ws:// server is refused (exit 1) unless --insecure
+is given, because the connection would not be encrypted (messages still are, end to end; who
+connects when, and the link channel, are not). register and link remember --insecure in the home
+with the server URL; other commands accept --insecure for a home made without it. A server whose
+certificate comes from a private CA: NODE_EXTRA_CA_CERTS=/path/to/ca.pem parley …
 
 Every command that talks to a server ends within --timeout SECONDS (default ${DEFAULT_TIMEOUT_S}): a reset
 or timed-out connection is retried until then, a request whose answer is lost is sent again.

@@ -42,6 +42,7 @@ import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type Messaging } from './messaging.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
+import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
@@ -56,6 +57,14 @@ export interface ClientOptions {
   /** How long a request, or one connection attempt up to its handshake answer, may take (default 20 s). */
   readonly requestTimeoutMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * Allow an `http://` (or `ws://`) server that is not on this machine: the connection is not
+   * encrypted (messages still are, end to end). Without it such a server is refused with
+   * `INSECURE_SERVER` before anything connects. `registerAccount` remembers it in the home, so
+   * later clients of that home need not repeat it. Loopback servers (127.0.0.0/8, ::1,
+   * localhost) never need it; `https://` servers are reached over `wss://`.
+   */
+  readonly allowInsecure?: boolean;
   /** What a contact's key change does (default `block-verified`, see `KeyChangePolicy`). */
   readonly keyChangePolicy?: KeyChangePolicy;
   /**
@@ -191,6 +200,8 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
   if (!ACCOUNT_NAME_PATTERN.test(options.name)) {
     throw new ClientError('INVALID_ARGUMENT', 'account names are 3-32 characters of a-z, 0-9, _, . and -');
   }
+  // Before the home is made or anything connects.
+  checkServerUrl(options.server, options.allowInsecure === true);
   const rt = await runtime(platform, options);
   try {
     let profile = rt.profiles.load();
@@ -221,6 +232,7 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
       rt.profiles.save(profile);
     }
     const p = profile;
+    if (options.allowInsecure === true && isInsecureRemote(options.server)) rt.profiles.allowInsecure();
     const client = createClient(rt, options, p);
     try {
       await client.start('register', options.invite, options.signal);
@@ -365,6 +377,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   const start = async (mode: 'register' | 'auth', invite?: string, signal?: AbortSignal): Promise<void> => {
     const opened = openRelayLink({
       url: profile.server,
+      allowInsecure: options.allowInsecure === true || profiles.insecureAllowed(),
       requestTimeoutMs: options.requestTimeoutMs,
       maxBackoffMs: options.maxBackoffMs,
       signal,

@@ -10,6 +10,11 @@ import type { RelayErrorCode, RelayErrorDetails } from '@parley/protocol';
 export type ClientErrorCode =
   /** The server could not be reached (or the connection dropped before an answer). */
   | 'SERVER_UNREACHABLE'
+  /**
+   * The server URL is `http://` or `ws://` to a host that is not this machine, and the caller did
+   * not allow an unencrypted connection (`allowInsecure`); nothing was connected.
+   */
+  | 'INSECURE_SERVER'
   /** The server answered with a relay error; `relayCode` says which. */
   | 'SERVER_REFUSED'
   /** This home directory has no registered account yet. */

@@ -38,6 +38,7 @@ import { whenDurable } from './home/database.ts';
 import { createProfileStore, type Profile } from './home/profile.ts';
 import type { ClientPlatform } from './platform.ts';
 import { type RelayLink, relayWebSocketUrl } from './relay/relay-link.ts';
+import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
 
 /** What crosses the link channel, sealed. */
 interface LinkPayload {
@@ -65,6 +66,11 @@ export interface StartLinkOptions {
   home: string;
   server: string;
   deviceName: string;
+  /**
+   * Allow an `http://` server that is not on this machine (no TLS), as `ClientOptions.allowInsecure`;
+   * remembered in the new home.
+   */
+  allowInsecure?: boolean;
   provider?: CryptoProvider;
   random?: RandomSource;
 }
@@ -74,6 +80,8 @@ export interface StartLinkOptions {
  * is the only thing that must reach the existing device; it never goes through the server.
  */
 export async function startLinkOn(platform: ClientPlatform, options: StartLinkOptions): Promise<PendingLink> {
+  // Before the home is made or anything connects.
+  checkServerUrl(options.server, options.allowInsecure === true);
   const provider = options.provider ?? platform.provider();
   const random = options.random ?? platform.random();
   const db = await platform.openHome(options.home);
@@ -178,6 +186,7 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
           deviceList: list,
         };
         profiles.save(profile);
+        if (options.allowInsecure === true && isInsecureRemote(options.server)) profiles.allowInsecure();
         for (const [id, n] of Object.entries(p.deviceNames)) profiles.setDeviceName(Number(id), n);
         createContacts(db, provider).importLinked(
           p.contacts.map((c) => ({

@@ -4,6 +4,11 @@
  * table. Sizes that are protocol facts (key and signature lengths, group id length, message id
  * pattern) are not repeated here: they come from `@parley/protocol`.
  */
+/** Where a PEM certificate (its chain after it) and its private key are (`parley serve --tls-cert --tls-key`). */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
 
 /** Limits on what one connection or account may do. */
 export interface Limits {
@@ -147,6 +152,12 @@ export interface ServerOptions {
   readonly metricsListen: string | undefined;
   /** A bearer token that opens `/metrics` to non-loopback peers; loopback only when undefined. */
   readonly metricsToken: string | undefined;
+  /**
+   * PEM certificate and key files: the main listener serves HTTPS and WSS with them (read again by
+   * `reloadTls`, which `parley serve` calls on SIGHUP). Plain HTTP when undefined. The separate
+   * `metricsListen` listener stays plain HTTP either way.
+   */
+  readonly tls: TlsFiles | undefined;
   readonly limits: Limits;
   /** Milliseconds since the epoch; injectable for TTL tests. */
   readonly clock: () => number;
@@ -255,6 +266,7 @@ export function resolveOptions(
     webDir: partial.webDir,
     metricsListen: partial.metricsListen,
     metricsToken: partial.metricsToken,
+    tls: partial.tls,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     clock: partial.clock ?? Date.now,
   };

@@ -18,7 +18,7 @@ export async function chat(
   flags: Flags,
   deadline: Deadline,
 ): Promise<number> {
-  const client = await openHome(flags.home, deadline);
+  const client = await openHome(flags, deadline);
   const stop = new AbortController();
   const events = client.events(stop.signal);
   await connect(client, deadline);

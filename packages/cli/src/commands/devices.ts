@@ -14,7 +14,12 @@ import { DEFAULT_SERVER_URL } from './serve-help.ts';
 /** New device: prints the code and QR, waits until an existing device accepts it. */
 export async function link(flags: Flags, timeoutSeconds: number): Promise<number> {
   const server = flags.server ?? DEFAULT_SERVER_URL;
-  const pending = await startLink({ home: homeDir(flags.home), server, deviceName: flags.name ?? hostname() });
+  const pending = await startLink({
+    home: homeDir(flags.home),
+    server,
+    deviceName: flags.name ?? hostname(),
+    ...(flags.insecure === true ? { allowInsecure: true } : {}),
+  });
   process.stdout.write('On a device already signed in to your account, run:\n\n');
   process.stdout.write(`    parley link accept ${pending.code}\n\n`);
   process.stdout.write(await QRCode.toString(pending.code, { type: 'terminal', small: true }));
@@ -24,7 +29,7 @@ export async function link(flags: Flags, timeoutSeconds: number): Promise<number
   // wait above is the code's own lifetime; --timeout bounds this connection.
   const deadline = startDeadline(timeoutSeconds);
   try {
-    const client = await connectedClient(flags.home, deadline);
+    const client = await connectedClient(flags, deadline);
     await client.close();
   } finally {
     deadline.clear();
@@ -35,7 +40,7 @@ export async function link(flags: Flags, timeoutSeconds: number): Promise<number
 
 /** Existing device: links the new device showing `code`. */
 export async function linkAccept(code: string, flags: Flags, deadline: Deadline): Promise<number> {
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
     const { device, name } = await client.acceptLink(code, {
       transferAccountKey: flags['transfer-account-key'] ?? false,
@@ -49,7 +54,7 @@ export async function linkAccept(code: string, flags: Flags, deadline: Deadline)
 
 /** Lists the account's devices. */
 export async function listDevices(flags: Flags, deadline: Deadline): Promise<number> {
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
     for (const d of client.devices()) {
       const seen = d.lastSeen === undefined ? '' : `  last message ${new Date(d.lastSeen).toISOString()}`;
@@ -66,7 +71,7 @@ export async function removeDevice(id: string, flags: Flags, deadline: Deadline)
   const n = Number(id);
   if (!Number.isInteger(n) || n < 1)
     throw new CliError('usage: parley devices remove ID (a device number)', EXIT.usage);
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
     await client.removeDevice(n);
     process.stdout.write(`removed device ${n}; it can no longer send or receive as ${client.name}\n`);

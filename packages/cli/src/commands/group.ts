@@ -54,7 +54,7 @@ export async function group(args: readonly string[], flags: Flags, deadline: Dea
   } else if (sub !== 'list' || ref !== undefined) {
     usage('create|add|remove|leave|info|admins|list …');
   }
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
     const out = (s: string) => process.stdout.write(`${s}\n`);
     if (sub === 'list') {

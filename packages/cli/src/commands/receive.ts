@@ -16,7 +16,7 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
   const wait = flags.wait === undefined ? 0 : Number(flags.wait);
   if (!(wait >= 0)) throw new CliError('--wait takes a number of seconds', EXIT.usage);
   const json = flags.json ?? false;
-  const client = await openHome(flags.home, deadline);
+  const client = await openHome(flags, deadline);
   // Subscribed before connecting, so nothing delivered right after the handshake is missed.
   const stop = new AbortController();
   const events = client.events(stop.signal);

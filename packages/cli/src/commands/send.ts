@@ -23,7 +23,7 @@ function queued(why: string): CliError {
 
 /** Sends and reports. */
 export async function send(name: string, text: string, flags: Flags, deadline: Deadline): Promise<number> {
-  const client = await openHome(flags.home, deadline);
+  const client = await openHome(flags, deadline);
   const stop = new AbortController();
   const warnings = printWarnings(client, stop.signal, new Set(['send-failed']));
   try {
@@ -58,7 +58,7 @@ export async function send(name: string, text: string, flags: Flags, deadline: D
 
 /** Sends to a group and waits until the server has stored it (for every member device). */
 export async function sendToGroup(ref: string, text: string, flags: Flags, deadline: Deadline): Promise<number> {
-  const client = await connect(await openHome(flags.home, deadline), deadline);
+  const client = await connect(await openHome(flags, deadline), deadline);
   // Ends when the deadline passes; the group outbox keeps what it has not sent.
   const events = client.events(deadline.signal);
   try {

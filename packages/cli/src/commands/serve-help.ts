@@ -16,7 +16,7 @@ export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTI
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
-               [--metrics-listen HOST:PORT] [--metrics-token T]
+               [--metrics-listen HOST:PORT] [--metrics-token T] [--tls-cert FILE --tls-key FILE]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -33,6 +33,10 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       /healthz says only ok or shutting-down. /metrics (how busy the server is) answers loopback peers only,
       unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
       "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).
+      --tls-cert FILE --tls-key FILE: serve HTTPS and WSS itself with that certificate (PEM, chain
+      after it) and key; the URL printed is https://. On SIGHUP both files are read again (a pair that
+      does not load keeps the current certificate and logs an error). Without them, serve beyond this
+      machine only behind a TLS reverse proxy: clients refuse a remote http:// server without --insecure.
       Per source address: ${DEFAULT_LIMITS.maxUnauthenticatedPerSource} sockets before auth, ${DEFAULT_LIMITS.maxLinkChannelsPerSource} link channels, ${DEFAULT_LIMITS.registerBurstPerSource} registrations then ${DEFAULT_LIMITS.registerRatePerSource * 3600} an hour
       (${DEFAULT_LIMITS.registerRate}/s for the whole server); the source is the TCP peer, so behind a proxy limit per client there.
 `;

@@ -1,6 +1,6 @@
 /**
  * `parley serve`: runs the relay (and serves the browser client) until SIGINT/SIGTERM, then
- * drains and stops. `--print-web-digest` prints the browser bundle's SHA-256 and exits. Its
+ * drains and stops; with `--tls-cert --tls-key` over HTTPS/WSS, reloading both files on SIGHUP. `--print-web-digest` prints the browser bundle's SHA-256 and exits. Its
  * flags' defaults and their help text come from the server's option table (`DEFAULT_OPTIONS`,
  * `DEFAULT_LIMITS`): a flag that is not given is left to the server's default.
  */
@@ -72,10 +72,16 @@ export async function serve(flags: Flags): Promise<number> {
       ? `The browser client is not built (npm run build:web); the command-line client works.\n`
       : `Open ${server.url} in a browser to chat. Web client bundle sha256 ${server.webDigest}\n`,
   );
+  // A renewed certificate is picked up without a restart; the server logs whether it loaded.
+  const reload = (): void => {
+    server.reloadTls();
+  };
+  if (options.tls !== undefined) process.on('SIGHUP', reload);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
       void server.close().then(done);
     };
     process.on('SIGINT', stop);
@@ -117,6 +123,13 @@ export function serveOptions(
   const metricsToken = flags['metrics-token'] ?? env.PARLEY_METRICS_TOKEN;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
     throw new CliError('--metrics-token must be 16-256 printable characters without spaces', EXIT.usage);
+  const tlsCert = flags['tls-cert'];
+  const tlsKey = flags['tls-key'];
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new CliError(
+      '--tls-cert and --tls-key go together (the certificate and its private key, PEM files)',
+      EXIT.usage,
+    );
   const logLevel = flags['log-level'];
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, EXIT.usage);
@@ -137,5 +150,6 @@ export function serveOptions(
     webDir,
     metricsListen,
     metricsToken,
+    tls: tlsCert === undefined || tlsKey === undefined ? undefined : { cert: resolve(tlsCert), key: resolve(tlsKey) },
   };
 }

@@ -12,7 +12,7 @@ import { connectedClient } from '../home.ts';
 
 /** Shows, and with --accept records, the verification. */
 export async function verify(name: string, flags: Flags, deadline: Deadline): Promise<number> {
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
     const s = await client.safety(name);
     const rows = [s.safetyNumber.groups.slice(0, 4), s.safetyNumber.groups.slice(4, 8), s.safetyNumber.groups.slice(8)];

@@ -40,6 +40,13 @@ export interface ProfileStore {
   /** Names this device gave its account's devices (id → name). */
   deviceNames(): Record<string, string>;
   setDeviceName(id: number, name: string): void;
+  /**
+   * True when the user allowed this home's server to be reached without TLS (`allowInsecure` at
+   * registration or linking); only matters for an `http://` server that is not this machine.
+   */
+  insecureAllowed(): boolean;
+  /** Remembers that the user allowed this home's server without TLS. */
+  allowInsecure(): void;
   /** Returns the next id of a counter and advances it by `count` (ids start at 1). */
   takeIds(counter: 'spk' | 'otp' | 'kem', count: number): number;
   getNumber(key: string): number | undefined;
@@ -98,6 +105,12 @@ export function createProfileStore(db: HomeDatabase): ProfileStore {
     },
     setDeviceName(id, name) {
       put.run('device_names', JSON.stringify({ ...this.deviceNames(), [id]: name }));
+    },
+    insecureAllowed() {
+      return read('allow_insecure') === 1;
+    },
+    allowInsecure() {
+      put.run('allow_insecure', 1);
     },
     takeIds(counter, count) {
       return takeIds(counter, count);

@@ -15,6 +15,7 @@ import {
 } from '@parley/protocol';
 import { ClientError, isClientError } from '../errors.ts';
 import { type WebSocketLike, WS_OPEN } from '../platform.ts';
+import { checkServerUrl } from './server-url.ts';
 
 /** Link states as `onState` reports them. */
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
@@ -43,6 +44,11 @@ export interface RelayLinkOptions {
   readonly maxBackoffMs?: number;
   /** Opens the socket (the platform's WebSocket). */
   openWebSocket(url: string, maxPayload: number): WebSocketLike;
+  /**
+   * Connect to an `http://`/`ws://` URL whose host is not this machine (no TLS). Without it such a
+   * URL rejects with `INSECURE_SERVER` before any socket is opened.
+   */
+  readonly allowInsecure?: boolean;
   /**
    * Called before each frame leaves; when it returns a promise, the frame waits for it (in
    * order). The browser home uses it so that nothing is sent before the state it depends on is
@@ -74,10 +80,13 @@ const nextTurn = (fn: () => void): void => {
   else setTimeout(fn, 0);
 };
 
-/** The relay's WebSocket URL for a server base URL (`https` → `wss`, path `/v1/ws`). */
+/**
+ * The relay's WebSocket URL for a server base URL (`https`/`wss` → `wss`, `http`/`ws` → `ws`,
+ * path `/v1/ws`). Callers check the URL first (`checkServerUrl`).
+ */
 export function relayWebSocketUrl(url: string): string {
   const u = new URL(url);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
   u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/ws`;
   return u.toString();
 }
@@ -102,6 +111,22 @@ const RESENT_ON_TIMEOUT: ReadonlySet<RelayOp> = new Set<RelayOp>([
 
 /** Socket errors that say nothing listens there: a first connect fails at once instead of retrying. */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Node's codes for a TLS certificate the client does not accept (untrusted issuer, wrong name,
+ * expired): a first connect fails at once, saying so, instead of retrying what cannot succeed.
+ */
+const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** The `code` of the error a socket error event carries, when the platform gives one (Node's `ws`). */
 function socketErrorCode(event: unknown): string | undefined {
@@ -300,7 +325,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
    * The connection `socket` is gone (closed by the server, reset, or given up on): pending
    * requests fail, and the link retries or stops. Later events of that socket are ignored.
    */
-  const lost = (socket: WebSocketLike, code: number | undefined, why: string): void => {
+  const lost = (socket: WebSocketLike, code: number | undefined, why: string, permanent = false): void => {
     if (ws !== socket) return;
     ws = undefined;
     clearTimeout(attemptTimer);
@@ -316,7 +341,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       return;
     }
     if (first !== undefined) {
-      if (signal === undefined || signal.aborted || UNREACHABLE_CODES.has(why)) failFirst(unreachable());
+      if (signal === undefined || signal.aborted || permanent || UNREACHABLE_CODES.has(why)) failFirst(unreachable());
       else {
         options.onState('disconnected');
         scheduleReconnect();
@@ -355,13 +380,15 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       errorCode = socketErrorCode(e) ?? errorCode;
     });
     socket.addEventListener('close', ({ code }) => {
-      const why =
-        errorCode !== undefined
+      const certificate = errorCode !== undefined && CERTIFICATE_CODES.has(errorCode);
+      const why = certificate
+        ? `its TLS certificate is not trusted here: ${errorCode}; for a private CA set NODE_EXTRA_CA_CERTS`
+        : errorCode !== undefined
           ? errorCode
           : connected && ws === socket
             ? 'the connection closed'
             : 'the connection closed before the handshake';
-      lost(socket, code, why);
+      lost(socket, code, why, certificate);
     });
   }
 
@@ -400,6 +427,11 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     },
   };
 
+  try {
+    checkServerUrl(options.url, options.allowInsecure === true);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   options.onLink?.(link);
   return new Promise((resolve, reject) => {
     first = { resolve: () => resolve(link), reject };
