@@ -34,7 +34,9 @@ export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyCl
 export function formatWarning(e: ClientEvent): string | undefined {
   switch (e.type) {
     case 'identity-changed':
-      return `warning: ${e.name}'s account key changed${e.verified ? ' (they were verified)' : ''}. Messages to and from ${e.name} are held until you run \`parley verify ${e.name}\`, compare, and accept.`;
+      return `warning: ${e.name}'s safety number changed (their account key was replaced${e.verified ? '; they were verified' : ''}). Messages to ${e.name} are held, not sent, until you compare the new number (\`parley verify ${e.name}\`) or send anyway (\`parley send ${e.name} --accept-change\`).`;
+    case 'held':
+      return `held: a message to ${e.to} was not sent (${e.to}'s safety number changed); \`parley send ${e.to} --accept-change\` sends it, \`--discard-held\` drops it.`;
     case 'undecryptable':
       return `note: a message from ${e.from} could not be decrypted; asked their device to send it again.`;
     case 'unlisted-device':
