@@ -12,7 +12,7 @@ import { useSession } from '../use-session.ts';
 
 const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = {
   pending: { mark: '◷', label: 'Sending' },
-  held: { mark: '⏸', label: 'Held: not sent (safety number changed)' },
+  held: { mark: 'held', label: 'Held: not sent (safety number changed)' },
   sent: { mark: '✓', label: 'Sent' },
   delivered: { mark: '✓✓', label: 'Delivered' },
   read: { mark: '✓✓', label: 'Read' },
