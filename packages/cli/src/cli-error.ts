@@ -49,9 +49,11 @@ export function describeError(err: unknown): { message: string; exitCode: number
         return { message: err.message, exitCode: EXIT.queued };
       case 'UNTRUSTED_IDENTITY':
         return {
-          message: `${err.message}: run \`parley verify NAME\`, compare, then \`parley verify NAME --accept\``,
+          message: `${err.message}: run \`parley verify NAME\`, compare, then \`parley verify NAME --accept DIGITS\``,
           exitCode: EXIT.untrusted,
         };
+      case 'SAFETY_NUMBER_MISMATCH':
+        return { message: err.message, exitCode: EXIT.untrusted };
       case 'INVALID_DEVICE_LIST':
         return { message: err.message, exitCode: EXIT.untrusted };
       case 'UNKNOWN_ACCOUNT':

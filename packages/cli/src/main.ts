@@ -38,6 +38,8 @@ const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a
   (await import('./commands/send.ts')).sendToGroup(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
   (await import('./commands/serve.ts')).serve(...a);
+const config: typeof import('./commands/config.ts').config = async (...a) =>
+  (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
   (await import('./commands/verify.ts')).verify(...a);
 
@@ -83,9 +85,19 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       List this account's devices.
   parley devices remove ID [--home DIR]
       Remove device ID: it is disconnected and gets nothing more.
-  parley verify NAME [--accept] [--home DIR]
-      Show the safety number (and QR code) for you and NAME. Compare it with NAME in person or
-      on a call; --accept marks NAME verified and accepts a changed key.
+  parley send NAME --accept-change [TEXT] | parley send NAME --discard-held [TEXT]
+      After NAME's safety number changed: send the messages held for the change (taking the new
+      key without comparing; refused for a contact you had verified), or drop them unsent.
+  parley verify NAME [--accept DIGITS] [--home DIR]
+      Show the safety number (and QR code) for you and NAME, and whether it CHANGED since you
+      last compared. Compare it with NAME in person or on a call; --accept DIGITS (the 60
+      digits you compared, spaces optional, or the QR payload) marks NAME verified, takes a
+      changed key and sends held messages. A number that is not the current one is refused.
+  parley config key-change-policy [hold-all|block-verified] [--home DIR]
+      Show or set what a contact's key change does in this home. hold-all (default): every
+      send to them is held until you accept or verify. block-verified (Signal's rule): only the
+      send that discovers the change is held for an unverified contact; later ones go through;
+      a verified contact stays blocked until verified again.
 
 \`parley --version\` prints the version; \`parley --help\` this text.
 
@@ -103,7 +115,8 @@ or timed-out connection is retried until then, a request whose answer is lost is
 (For chat it bounds connecting; for link, the final connection after the code is used.)
 
 Exit codes: 0 done, 1 failure, 2 usage, 3 queued (the message is in this home's outbox and is
-sent the next time parley connects; 3 means nothing else), 4 key changed / untrusted,
+sent the next time parley connects; 3 means nothing else), 4 key changed: the message is
+held, not sent (or a compared safety number does not match),
 5 unknown account, 6 no account in this home, 7 server unreachable or no answer within --timeout.
 `;
 
@@ -187,8 +200,11 @@ async function run(
         const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');
         return sendToGroup(flags.group, text as string, flags, clock());
       }
-      const [name, text] = need(2, 'send NAME TEXT [--home DIR]');
-      return send(name as string, text as string, flags, clock());
+      // With --accept-change or --discard-held, TEXT is optional (they act on what is held).
+      const releasing = flags['accept-change'] === true || flags['discard-held'] === true;
+      const usage = 'send NAME TEXT [--accept-change | --discard-held] [--home DIR]';
+      const [name, text] = releasing && rest.length === 1 ? need(1, usage) : need(2, usage);
+      return send(name as string, text, flags, clock());
     }
     case 'group':
       return group(rest, flags, clock());
@@ -218,7 +234,12 @@ async function run(
       return listDevices(flags, clock());
     }
     case 'verify':
-      return verify(need(1, 'verify NAME [--accept] [--home DIR]')[0] as string, flags, clock());
+      return verify(need(1, 'verify NAME [--accept DIGITS] [--home DIR]')[0] as string, flags, clock());
+    case 'config': {
+      const usage = 'config key-change-policy [hold-all|block-verified] [--home DIR]';
+      if (rest[0] !== 'key-change-policy' || rest.length > 2) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+      return config(rest[1], flags);
+    }
     default:
       throw new CliError(`unknown command "${command}"; run \`parley --help\``, EXIT.usage);
   }

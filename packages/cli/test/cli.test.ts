@@ -85,13 +85,15 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(parley(['receive', '--home', home('ann')]).stdout, 'cat: line one\ncat: line two\n');
   });
 
-  it('verify shows the same 60 digits on both sides, and --accept marks verified', () => {
+  it('verify shows the same 60 digits on both sides, and --accept DIGITS marks verified', () => {
     const a = parley(['verify', 'ben', '--home', home('ann')]);
     const b = parley(['verify', 'ann', '--home', home('ben')]);
     const digits = (out: string) => (out.match(/^ {4}(\d{5} ){3}\d{5}$/gm) ?? []).join('').replace(/\s/g, '');
     assert.equal(digits(a.stdout).length, 60);
     assert.equal(digits(a.stdout), digits(b.stdout));
-    assert.ok(parley(['verify', 'ben', '--accept', '--home', home('ann')]).stdout.includes('marked verified'));
+    assert.ok(
+      parley(['verify', 'ben', '--accept', digits(a.stdout), '--home', home('ann')]).stdout.includes('marked verified'),
+    );
     assert.ok(parley(['verify', 'ben', '--home', home('ann')]).stdout.includes('ben is verified'));
   });
 

@@ -12,18 +12,27 @@ import {
   ACCOUNT_NAME_PATTERN,
   authSignedBytes,
   type CryptoProvider,
+  compareSafetyNumberQr,
   computeSafetyNumber,
+  constantTimeEqual,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
+  fromBase64Url,
   generateAccountIdentity,
   generateDeviceIdentity,
   type RandomSource,
   type SafetyNumber,
   signDeviceList,
   toBase64Url,
+  utf8,
 } from '@parley/protocol';
 import { createDirectStore } from './direct/store.ts';
-import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
+import {
+  createDirectory,
+  DEFAULT_KEY_CHANGE_POLICY,
+  type Directory,
+  type KeyChangePolicy,
+} from './directory/directory.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import {
   type ClientEvent,
@@ -65,7 +74,10 @@ export interface ClientOptions {
    * localhost) never need it; `https://` servers are reached over `wss://`.
    */
   readonly allowInsecure?: boolean;
-  /** What a contact's key change does (default `block-verified`, see `KeyChangePolicy`). */
+  /**
+   * What a contact's key change does (see `KeyChangePolicy`). Given here, it overrides the
+   * setting saved in the home (`setKeyChangePolicy`); without either it is `hold-all`.
+   */
   readonly keyChangePolicy?: KeyChangePolicy;
   /**
    * Send delivery and read receipts, encrypted like messages (default false; the browser client
@@ -87,8 +99,16 @@ export interface ContactSafety {
   readonly name: string;
   readonly safetyNumber: SafetyNumber;
   readonly verified: boolean;
-  /** True when the contact's key changed and the change is not accepted yet (the number shown is the new key's). */
+  /**
+   * True when the contact's key changed and the user has not acted on it yet (sends are held;
+   * the number shown is the new key's).
+   */
   readonly changed: boolean;
+  /**
+   * True when the key is not the one whose number this device showed last time (`safety` was
+   * called before, for another key): the number the user compared then is not this one.
+   */
+  readonly changedSinceShown: boolean;
   /** When this device last saw the contact's account key change (ms), if ever. */
   readonly changedAt: number | undefined;
 }
@@ -135,11 +155,32 @@ export interface ParleyClient {
   isConnected(): boolean;
   /** Resolves when no send or receive is in progress (queued sends wait for the link). */
   idle(): Promise<void>;
-  /** Accepts a contact's changed account key and releases held messages. */
-  acceptIdentity(name: string): Promise<void>;
-  /** The safety number for a contact (fetching their key on first use). */
-  safety(name: string): Promise<ContactSafety>;
-  markVerified(name: string): void;
+  /**
+   * Accepts a contact's changed account key without comparing safety numbers ("send anyway"):
+   * takes the new key and sends the messages held for the change, in order; resolves with their
+   * ids once they are sent or back in the outbox. Refused with `UNTRUSTED_IDENTITY` for a
+   * verified contact (verify again with `markVerified`); `UNKNOWN_ACCOUNT` if no contact.
+   */
+  acceptChange(name: string): Promise<{ released: readonly string[] }>;
+  /** Drops our messages held for `name`'s key change (they become `failed`, never sent); returns how many. */
+  discardHeld(name: string): number;
+  /**
+   * The safety number for a contact (fetching their key on first use). With `show` (the number
+   * is being shown to the user), remembers the key whose number it returned, for
+   * `changedSinceShown` next time.
+   */
+  safety(name: string, options?: { show?: boolean }): Promise<ContactSafety>;
+  /**
+   * Marks `name` verified, given the safety number the user compared: its 60 digits (spaces
+   * allowed) or the base64url QR payload. Refused with `SAFETY_NUMBER_MISMATCH` (nothing
+   * marked) unless it is the number of the contact's current key; otherwise takes a changed key
+   * and sends held messages, as `acceptChange`.
+   */
+  markVerified(name: string, compared: string): Promise<{ released: readonly string[] }>;
+  /** The key-change policy in force (the option, else the home's setting, else `hold-all`). */
+  keyChangePolicy(): KeyChangePolicy;
+  /** Saves the key-change policy in the home (an option given to `openClient` still overrides it). */
+  setKeyChangePolicy(policy: KeyChangePolicy): void;
   history(peer: string, limit?: number): StoredMessage[];
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
@@ -280,6 +321,22 @@ export async function openClientOn(platform: ClientPlatform, options: ClientOpti
   return client.api;
 }
 
+/**
+ * Whether `compared` (60 digits, spaces allowed, or a base64url QR payload) is `ours`. Anything
+ * else, malformed included, is not.
+ */
+function sameSafetyNumber(ours: SafetyNumber, compared: string): boolean {
+  const trimmed = compared.replace(/\s+/g, '');
+  if (/^\d+$/.test(trimmed))
+    return trimmed.length === ours.digits.length && constantTimeEqual(utf8(trimmed), utf8(ours.digits));
+  try {
+    return compareSafetyNumberQr(ours, fromBase64Url('safetyNumber', trimmed));
+  } catch {
+    // Not a QR payload (wrong length, version or alphabet): not the number either.
+    return false;
+  }
+}
+
 function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   // Reassigned when our own device list changes (linking, removal, a newer list from the server).
   let profile = initial;
@@ -293,16 +350,43 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   let closed = false;
 
   const directStore = createDirectStore(db);
+  const keyChangePolicy = (): KeyChangePolicy => {
+    if (options.keyChangePolicy !== undefined) return options.keyChangePolicy;
+    const saved = profiles.getText('key_change_policy');
+    return saved === 'hold-all' || saved === 'block-verified' ? saved : DEFAULT_KEY_CHANGE_POLICY;
+  };
+  /** The safety number of `name`'s current key (the pending one if it changed). */
+  const safetyOf = async (name: string): Promise<{ key: Uint8Array; safetyNumber: SafetyNumber }> => {
+    let contact = contacts.get(name);
+    if (contact === undefined) {
+      await directory.refresh(name);
+      contact = contacts.get(name);
+    }
+    if (contact === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name}`);
+    const key = contact.pendingKey ?? contact.accountKey;
+    const safetyNumber = await computeSafetyNumber(provider, {
+      ourName: profile.name,
+      ourAccountKey: profile.accountKey,
+      theirName: name,
+      theirAccountKey: key,
+    });
+    return { key, safetyNumber };
+  };
   const directory: Directory = createDirectory({
     provider,
     clock,
     contacts,
     events,
-    keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
+    keyChangePolicy: () => keyChangePolicy(),
+    sendHolds: {
+      get: (name) => (profiles.getNumber(`key_change_hold:${name}`) ?? 0) !== 0,
+      set: (name, held) => profiles.setNumber(`key_change_hold:${name}`, held ? 1 : 0),
+    },
     profile: () => profile,
     setOwnList: (list) => linkDeps.setOwnList(list),
     link: () => link,
-    keyReplaced: (name, oldDevices, note) => messaging.keyReplaced(name, oldDevices, note),
+    noteKeyChange: (name) => messaging.noteKeyChange(name),
+    keyReplaced: (name, oldDevices) => messaging.keyReplaced(name, oldDevices),
   });
 
   const messaging: Messaging = createMessaging({
@@ -486,34 +570,41 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     isConnected() {
       return link?.isConnected() ?? false;
     },
-    acceptIdentity(name) {
-      return messaging.acceptIdentity(name);
+    async acceptChange(name) {
+      return { released: await messaging.acceptChange(name) };
     },
-    async safety(name) {
-      let contact = contacts.get(name);
-      if (contact === undefined) {
-        await directory.refresh(name);
-        contact = contacts.get(name);
-      }
-      if (contact === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name}`);
-      const theirKey = contact.pendingKey ?? contact.accountKey;
-      const safetyNumber = await computeSafetyNumber(provider, {
-        ourName: profile.name,
-        ourAccountKey: profile.accountKey,
-        theirName: name,
-        theirAccountKey: theirKey,
-      });
+    discardHeld: (name) => messaging.discardHeld(name),
+    async safety(name, opts) {
+      const { key, safetyNumber } = await safetyOf(name);
+      const contact = contacts.get(name) as NonNullable<ReturnType<Contacts['get']>>;
+      const shownKey = `safety_shown:${name}`;
+      const lastShown = profiles.getText(shownKey);
+      if (opts?.show === true) profiles.setText(shownKey, toBase64Url(key));
       return {
         name,
         safetyNumber,
         verified: contact.verified,
-        changed: contact.pendingKey !== undefined,
+        changed: directory.sendsHeld(name),
+        changedSinceShown: lastShown !== undefined && lastShown !== toBase64Url(key),
         changedAt: contact.changedAt,
       };
     },
-    markVerified(name) {
-      if (contacts.get(name) === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
-      contacts.setVerified(name, true);
+    async markVerified(name, compared) {
+      const { key, safetyNumber } = await safetyOf(name);
+      if (!sameSafetyNumber(safetyNumber, compared)) {
+        throw new ClientError(
+          'SAFETY_NUMBER_MISMATCH',
+          `the safety number given does not match the one for ${name}'s current key; nothing was marked verified`,
+        );
+      }
+      profiles.setText(`safety_shown:${name}`, toBase64Url(key));
+      return { released: await messaging.verified(name) };
+    },
+    keyChangePolicy,
+    setKeyChangePolicy(policy) {
+      if (policy !== 'hold-all' && policy !== 'block-verified')
+        throw new ClientError('INVALID_ARGUMENT', 'the key-change policy is hold-all or block-verified');
+      profiles.setText('key_change_policy', policy);
     },
     history(peer, limit = 100) {
       return messaging.history(peer, limit);

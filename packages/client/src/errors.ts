@@ -25,6 +25,8 @@ export type ClientErrorCode =
   | 'UNKNOWN_ACCOUNT'
   /** The contact's account key changed; nothing is sent until the user accepts the new key. */
   | 'UNTRUSTED_IDENTITY'
+  /** The safety number the user compared is not the one for the contact's current key (nothing was marked verified). */
+  | 'SAFETY_NUMBER_MISMATCH'
   /** The server served a device list that does not verify, or an older version of one. */
   | 'INVALID_DEVICE_LIST'
   /** The contact has no usable prekeys on the server. */

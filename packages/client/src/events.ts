@@ -20,8 +20,10 @@ export interface StoredMessage {
   /**
    * Outgoing: `pending` → `sent` (the server stored it) → `delivered` (a device of the recipient
    * decrypted it) → `read` (the recipient was shown it); receipts only move it forward.
+   * `held`: not sent, because the recipient's account key changed; it waits for the user to
+   * accept the change (`acceptChange`), verify (`markVerified`) or discard it (`discardHeld`).
    */
-  readonly status: 'pending' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
+  readonly status: 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
 }
 
 /** A conversation in the list: its last line and how many incoming messages are unread. */
@@ -111,8 +113,13 @@ export type ClientEvent =
       readonly ids: readonly string[];
     }
   | { readonly type: 'send-failed'; readonly id: string; readonly to: string; readonly reason: string }
-  /** A contact's account key changed; sending to them is paused until `acceptIdentity`. */
+  /**
+   * A contact's account key changed (the change line is already in the conversation). Sends
+   * to them are held under the key-change policy until `acceptChange` or `markVerified`.
+   */
   | { readonly type: 'identity-changed'; readonly name: string; readonly verified: boolean }
+  /** Our message `id` to `to` was not sent: held because `to`'s account key changed (see `StoredMessage.status`). */
+  | { readonly type: 'held'; readonly id: string; readonly to: string; readonly reason: string }
   /** A message could not be decrypted; a retry request went to its sender. */
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
   /** A message from a device that is not on the sender's signed device list was dropped. */

@@ -55,10 +55,20 @@ export interface Messaging {
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
   idle(): Promise<void>;
-  /** Accepts a contact's changed key: drops sessions with their old devices, releases held messages, resumes sending. */
-  acceptIdentity(name: string): Promise<void>;
-  /** A contact's key was replaced: drops the old devices' sessions and writes `note` into the conversation. */
-  keyReplaced(name: string, oldDevices: readonly DeviceListEntry[], note: string | undefined): void;
+  /**
+   * Accepts a contact's changed key ("send anyway"; refused for a verified contact): takes the
+   * new key, releases the messages held from and to them (in order). Returns the ids of our
+   * released messages.
+   */
+  acceptChange(name: string): Promise<string[]>;
+  /** The user verified `name`'s current key: takes it, marks verified, releases held messages. */
+  verified(name: string): Promise<string[]>;
+  /** Drops our messages to `name` held for a key change (marked `failed`, never sent); returns how many. */
+  discardHeld(name: string): number;
+  /** A contact's key changed: writes the change line into the conversation. */
+  noteKeyChange(name: string): void;
+  /** A contact's key was replaced: drops the old devices' sessions. */
+  keyReplaced(name: string, oldDevices: readonly DeviceListEntry[]): void;
   history(peer: string, limit: number): StoredMessage[];
   /** Every conversation, most recent first, with its unread count. */
   conversations(): ConversationSummary[];
@@ -77,6 +87,17 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   const encryptFor = createFanOut({ session, stores, directory, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
+  /** Releases what a key change held, after the user acted: messages from them, then ours to them. */
+  const release = async (name: string): Promise<string[]> => {
+    await inbox.releaseHeld(name);
+    const ids = store.heldOut(me(), name);
+    store.transaction(() => {
+      for (const id of ids) store.setStatus(me(), id, 'pending');
+    });
+    receipts.flushDelivered();
+    await runner.flush();
+    return ids;
+  };
   const runner = createOutboxRunner(outbox, {
     isConnected: () => deps.link()?.isConnected() ?? false,
     onError: (err) => events.warn('OUTBOX_FAILED', err),
@@ -145,15 +166,31 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     send,
     flushOutbox: flush,
     receive: inbox.receive,
-    async acceptIdentity(name) {
-      directory.accept(name);
-      await inbox.releaseHeld(name);
-      receipts.flushDelivered();
-      flush();
+    async acceptChange(name) {
+      directory.acceptChange(name);
+      return release(name);
     },
-    keyReplaced(name, oldDevices, note) {
+    async verified(name) {
+      directory.verified(name);
+      return release(name);
+    },
+    discardHeld(name) {
+      const ids = store.heldOut(me(), name);
+      store.transaction(() => {
+        for (const id of ids) {
+          store.dropOutboxOf(id, name);
+          store.setStatus(me(), id, 'failed');
+        }
+      });
+      return ids.length;
+    },
+    keyReplaced(name, oldDevices) {
       for (const d of oldDevices) stores.sessionStore.deleteSession({ account: name, device: d.id });
-      if (note === undefined) return;
+      // A resend answers a retry request for a message encrypted to the old key: it never goes
+      // to the new one (the retry may have come from whoever holds the new key).
+      store.dropResends(name);
+    },
+    noteKeyChange(name) {
       const now = clock();
       store.insertMessage({
         id: newId(),
@@ -161,7 +198,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         direction: 'system',
         sender: name,
         senderDevice: 0,
-        text: note,
+        text: `${name}'s safety number changed`,
         sentAt: now,
         receivedAt: now,
         status: 'received',

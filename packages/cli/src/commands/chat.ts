@@ -52,7 +52,7 @@ export async function chat(
       else if (e.type === 'connection' && e.state === 'disconnected') out('-- connection lost; reconnecting --');
       else if (e.type === 'connection' && e.state === 'connected') out('-- connected --');
       else {
-        const w = formatWarning(e);
+        const w = formatWarning(e, client.keyChangePolicy());
         if (w !== undefined) out(w);
       }
     }

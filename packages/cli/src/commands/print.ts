@@ -1,7 +1,13 @@
 /**
  * How the CLI shows messages and warnings.
  */
-import { type ClientEvent, groupIdOf, type ParleyClient, type StoredMessage } from '@parley/client';
+import {
+  type ClientEvent,
+  groupIdOf,
+  type KeyChangePolicy,
+  type ParleyClient,
+  type StoredMessage,
+} from '@parley/client';
 
 /**
  * One message as a line: `sender: text` (`[group] sender: text` in a group), or a JSON object
@@ -31,10 +37,16 @@ export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyCl
 }
 
 /** A warning line for events a person must know about, or undefined. */
-export function formatWarning(e: ClientEvent): string | undefined {
+export function formatWarning(e: ClientEvent, policy?: KeyChangePolicy): string | undefined {
   switch (e.type) {
-    case 'identity-changed':
-      return `warning: ${e.name}'s account key changed${e.verified ? ' (they were verified)' : ''}. Messages to and from ${e.name} are held until you run \`parley verify ${e.name}\`, compare, and accept.`;
+    case 'identity-changed': {
+      // Under hold-all (and for a verified contact) their messages from the new key wait too.
+      const incoming =
+        policy === 'block-verified' && !e.verified ? '' : ` Messages from the new key are not shown until then.`;
+      return `warning: ${e.name}'s safety number changed (their account key was replaced${e.verified ? '; they were verified' : ''}). Messages to ${e.name} are held, not sent, until you compare the new number (\`parley verify ${e.name}\`) or send anyway (\`parley send ${e.name} --accept-change\`).${incoming}`;
+    }
+    case 'held':
+      return `held: a message to ${e.to} was not sent (${e.to}'s safety number changed); \`parley send ${e.to} --accept-change\` sends it, \`--discard-held\` drops it.`;
     case 'undecryptable':
       return `note: a message from ${e.from} could not be decrypted; asked their device to send it again.`;
     case 'unlisted-device':
@@ -56,7 +68,7 @@ export async function printWarnings(
 ): Promise<void> {
   for await (const e of client.events(signal)) {
     if (skip.has(e.type)) continue;
-    const w = formatWarning(e);
+    const w = formatWarning(e, client.keyChangePolicy());
     if (w !== undefined) process.stderr.write(`${w}\n`);
   }
 }

@@ -24,7 +24,7 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
     for await (const e of events) {
       if (e.type === 'message') process.stdout.write(`${formatMessage(e.message, json, client)}\n`);
       else {
-        const w = formatWarning(e);
+        const w = formatWarning(e, client.keyChangePolicy());
         if (w !== undefined) process.stderr.write(`${w}\n`);
       }
     }

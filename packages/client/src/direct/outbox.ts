@@ -9,7 +9,7 @@ import type { WireOutgoing } from '@parley/protocol';
 import { encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
-import { isRelayRefusal } from '../errors.ts';
+import { isClientError, isRelayRefusal } from '../errors.ts';
 import type { EventHub } from '../events.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 import type { EncryptFor } from './fan-out.ts';
@@ -111,8 +111,23 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
       events.emit({ type: 'send-failed', id: row.message_id, to: row.recipient, reason });
       settle(row.message_id, err);
     },
-    // Kept in the outbox until the user accepts the new key; the caller hears why now.
-    blocked: (row, err) => settle(row.message_id, err),
+    // Kept in the outbox until the user acts on the key change; the caller hears why now. A
+    // message of ours is marked held (and moved after the change line), and the user told.
+    blocked(row, err) {
+      const me = deps.me();
+      const line = store.message(me, row.message_id);
+      const ours = line !== undefined && line.direction === 'out' && line.peer === row.recipient;
+      if (ours && line.status === 'pending' && row.only_device === null && isClientError(err, 'UNTRUSTED_IDENTITY')) {
+        store.transaction(() => {
+          store.setStatus(me, row.message_id, 'held');
+          store.moveToEnd(me, row.message_id);
+        });
+        events.emit({ type: 'held', id: row.message_id, to: row.recipient, reason: err.message });
+        // The user is told now: under `block-verified` their later sends may go.
+        directory.changeShown(row.recipient);
+      }
+      settle(row.message_id, err);
+    },
     queue(content, recipient, only) {
       store.queueOutbox(content.id, recipient, deps.newId(), encodeContent(content), only, deps.clock());
     },

@@ -21,11 +21,20 @@ import type { Profile } from '../home/profile.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 
 /**
- * What a contact's account-key change does. `block-verified` (default): a verified contact is
- * blocked until re-verified; an unverified one is warned about once and recorded in the
- * conversation. `block-all`: every change blocks until the user accepts it.
+ * What a contact's account-key change does. Under both, the change is written into the
+ * conversation when this device first sees it, and the send that discovers it is held (nothing
+ * is encrypted to a key the user has not been shown); a verified contact stays blocked until
+ * re-verified with the new safety number.
+ *
+ * - `hold-all` (default): every send to the contact is held until the user accepts the change
+ *   (`acceptChange`) or verifies; messages from the new key are held undecrypted until then.
+ * - `block-verified` (Signal's rule): for an unverified contact the new key is taken for
+ *   receiving at once, the discovering send is held, and later sends go through.
  */
-export type KeyChangePolicy = 'block-verified' | 'block-all';
+export type KeyChangePolicy = 'hold-all' | 'block-verified';
+
+/** The policy a client uses when neither its options nor its home name one. */
+export const DEFAULT_KEY_CHANGE_POLICY: KeyChangePolicy = 'hold-all';
 
 /** What the directory needs from the client. */
 export interface DirectoryDeps {
@@ -33,17 +42,18 @@ export interface DirectoryDeps {
   readonly clock: () => number;
   readonly contacts: Contacts;
   readonly events: EventHub;
-  /** Whose key changes stop sending: only verified contacts' (Signal's rule), or everyone's. */
-  readonly keyChangePolicy: KeyChangePolicy;
+  /** The key-change policy in force (read at each change: the user may switch it). */
+  keyChangePolicy(): KeyChangePolicy;
+  /** Per-contact flag: sends to this contact are held for a key change the user has not acted on. */
+  readonly sendHolds: { get(name: string): boolean; set(name: string, held: boolean): void };
   profile(): Profile;
   /** Saves a newer own device list (verified here first). */
   setOwnList(list: SignedDeviceList): void;
   link(): RelayLink | undefined;
-  /**
-   * A contact's account key was replaced (adopted under the policy, or accepted by the user):
-   * drop the sessions with their old devices, and write `note` into the conversation if given.
-   */
-  keyReplaced(name: string, oldDevices: readonly DeviceListEntry[], note: string | undefined): void;
+  /** A contact's account key changed: write the change line into the conversation (before anything else of it). */
+  noteKeyChange(name: string): void;
+  /** A contact's account key was replaced (adopted under the policy, or accepted): drop the sessions with their old devices. */
+  keyReplaced(name: string, oldDevices: readonly DeviceListEntry[]): void;
 }
 
 /** Trust in accounts' keys and device lists. */
@@ -63,15 +73,28 @@ export interface Directory {
   /** The contact, fetched and pinned first if unknown; throws while its key change waits for the user. */
   requireTrusted(name: string): Promise<void>;
   contact(name: string): Contact | undefined;
-  /** Accepts a contact's changed key (the user compared safety numbers); UNKNOWN_ACCOUNT if no contact. */
-  accept(name: string): void;
+  /** Whether sends to `name` are held for a key change (pending, or adopted but not yet acted on). */
+  sendsHeld(name: string): boolean;
+  /**
+   * A send to `name` was held and the user told so: under `block-verified`, an unverified
+   * contact's later sends go through (Signal's rule); otherwise nothing changes.
+   */
+  changeShown(name: string): void;
+  /**
+   * The user accepts `name`'s changed key without comparing ("send anyway"): adopts it and
+   * lifts the hold. Refused (`UNTRUSTED_IDENTITY`) for a verified contact, who must be
+   * re-verified; `UNKNOWN_ACCOUNT` if no contact.
+   */
+  acceptChange(name: string): void;
+  /** The user compared the safety number of `name`'s current key: adopts it, lifts the hold, marks verified. */
+  verified(name: string): void;
 }
 
 /** The error every refused send to a contact with a changed key gets. */
 export function keyChangedError(name: string): ClientError {
   return new ClientError(
     'UNTRUSTED_IDENTITY',
-    `${name}'s account key changed; compare safety numbers and accept it first`,
+    `${name}'s safety number changed (their account key was replaced); nothing was sent to the new key`,
   );
 }
 
@@ -81,16 +104,15 @@ export function createDirectory(deps: DirectoryDeps): Directory {
   const me = (): string => deps.profile().name;
   const requireLink = (): RelayLink => requireConnected(deps.link());
 
-  /**
-   * Takes an unverified contact's new key (Signal's rule: warn, record, go on): sessions with the
-   * old devices are dropped and the change is written into the conversation.
-   */
-  const adoptNewKey = (name: string): void => {
+  /** Takes the contact's pending key: sessions with the old devices are dropped. */
+  const adopt = (name: string): void => {
     const old = contacts.get(name);
     if (old?.pendingKey === undefined) return;
     contacts.acceptPending(name);
-    deps.keyReplaced(name, old.deviceList.devices, `${name}'s safety number changed`);
+    deps.keyReplaced(name, old.deviceList.devices);
   };
+
+  const sendsHeld = (name: string): boolean => contacts.get(name)?.pendingKey !== undefined || deps.sendHolds.get(name);
 
   const checkServed = async (name: string, accountKey: string, deviceList: string): Promise<void> => {
     const result = await contacts.checkServedList(
@@ -99,15 +121,18 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       fromBase64Url('deviceList', deviceList),
       clock(),
     );
-    if (result.status === 'changed') {
-      const verified = result.contact.verified;
+    if (result.status !== 'changed') return;
+    const verified = result.contact.verified;
+    if (result.fresh) {
+      // The change line goes in first: a held message, or one from the new key, comes after it.
+      deps.noteKeyChange(name);
+      deps.sendHolds.set(name, true);
       events.emit({ type: 'identity-changed', name, verified });
-      if (!verified && deps.keyChangePolicy === 'block-verified') {
-        adoptNewKey(name);
-        return;
-      }
-      throw keyChangedError(name);
     }
+    // Signal's rule: an unverified contact's new key is taken for receiving; sends stay held
+    // until one has been held and the user told (`changeShown`).
+    if (!verified && deps.keyChangePolicy() === 'block-verified') adopt(name);
+    if (sendsHeld(name)) throw keyChangedError(name);
   };
 
   /** Fetches our own signed device list and takes it if it verifies and is not older. */
@@ -159,15 +184,32 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       if (name === me()) return;
       const c = contacts.get(name);
       if (c === undefined) await refresh(name);
-      else if (c.pendingKey !== undefined) throw keyChangedError(name);
+      else if (sendsHeld(name)) throw keyChangedError(name);
     },
     contact: (name) => contacts.get(name),
-    accept(name) {
-      const old = contacts.get(name);
-      if (old === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
-      if (old.pendingKey === undefined) return;
-      contacts.acceptPending(name);
-      deps.keyReplaced(name, old.deviceList.devices, undefined);
+    sendsHeld,
+    changeShown(name) {
+      const c = contacts.get(name);
+      if (c === undefined || c.pendingKey !== undefined || c.verified) return;
+      if (deps.keyChangePolicy() === 'block-verified') deps.sendHolds.set(name, false);
+    },
+    acceptChange(name) {
+      const c = contacts.get(name);
+      if (c === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
+      if (c.pendingKey !== undefined && c.verified) {
+        throw new ClientError(
+          'UNTRUSTED_IDENTITY',
+          `${name} was verified and their safety number changed; compare the new number and verify again`,
+        );
+      }
+      adopt(name);
+      deps.sendHolds.set(name, false);
+    },
+    verified(name) {
+      if (contacts.get(name) === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
+      adopt(name);
+      contacts.setVerified(name, true);
+      deps.sendHolds.set(name, false);
     },
   };
 }

@@ -12,6 +12,7 @@ import { useSession } from '../use-session.ts';
 
 const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = {
   pending: { mark: '◷', label: 'Sending' },
+  held: { mark: 'held', label: 'Held: not sent (safety number changed)' },
   sent: { mark: '✓', label: 'Sent' },
   delivered: { mark: '✓✓', label: 'Delivered' },
   read: { mark: '✓✓', label: 'Read' },
@@ -43,6 +44,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const onEvent = useCallback(
     (e: Parameters<Parameters<Session['subscribe']>[0]>[0]) => {
       if (e?.type === 'identity-changed' && e.name === peer) loadSafety();
+      if (e?.type === 'held' && e.to === peer) loadSafety();
       if (e?.type === 'send-failed' && e.to === peer) setProblem(e.reason);
     },
     [peer, loadSafety],
@@ -86,7 +88,18 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
     }
   };
 
-  const canSend = groupId === undefined ? !safety?.changed : group?.status === 'active';
+  // Sends to a contact whose key changed are allowed: they are held (and shown as held) until
+  // the user sends anyway or verifies.
+  const canSend = groupId === undefined ? true : group?.status === 'active';
+  const heldCount = messages.filter((m) => m.direction === 'out' && m.status === 'held').length;
+  const sendAnyway = async () => {
+    try {
+      await client.acceptChange(peer);
+      loadSafety();
+    } catch (err) {
+      setProblem(describeError(err));
+    }
+  };
   let previous: number | undefined;
 
   return (
@@ -112,8 +125,9 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
         <div class="banner warn" role="alert" data-testid="key-change-banner">
           {safety.changed ? (
             <p>
-              <strong>{peer}'s safety number changed.</strong> Messages to and from {peer} are held until you compare
-              the new number and accept it.
+              <strong>{peer}'s safety number changed.</strong> Messages to {peer} are held, not sent
+              {heldCount > 0 ? ` (${heldCount} held)` : ''}, until you compare the new number
+              {safety.verified ? ' and verify it again' : ', or send anyway'}.
             </p>
           ) : (
             <p>
@@ -124,6 +138,11 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           <a class="button" href={`#/safety/${encodeURIComponent(peer)}`}>
             Compare safety numbers
           </a>
+          {safety.changed && !safety.verified && (
+            <button type="button" onClick={sendAnyway} data-testid="send-anyway">
+              Send anyway
+            </button>
+          )}
         </div>
       )}
       {group !== undefined && group.status !== 'active' && (

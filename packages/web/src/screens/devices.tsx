@@ -1,7 +1,8 @@
 /**
- * This account's devices (from the account-key-signed list this device holds), removal, and
- * accepting a new device's link code.
+ * This account's devices (from the account-key-signed list this device holds), removal,
+ * accepting a new device's link code, and the key-change policy setting of this browser's home.
  */
+import type { KeyChangePolicy } from '@parley/client/web';
 import { useState } from 'preact/hooks';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
@@ -13,6 +14,7 @@ export function Devices({ session }: { session: Session }) {
   const [note, setNote] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const devices = client.devices();
+  const [policy, setPolicy] = useState<KeyChangePolicy>(client.keyChangePolicy());
   const run = async (op: () => Promise<string | undefined>) => {
     setBusy(true);
     setError(undefined);
@@ -86,6 +88,23 @@ export function Devices({ session }: { session: Session }) {
           Link device
         </button>
       </form>
+      <h3>When a contact's safety number changes</h3>
+      <label>
+        Key-change policy{' '}
+        <select
+          name="key-change-policy"
+          value={policy}
+          onChange={(e) => {
+            const next = e.currentTarget.value as KeyChangePolicy;
+            client.setKeyChangePolicy(next);
+            setPolicy(client.keyChangePolicy());
+            setNote('Saved.');
+          }}
+        >
+          <option value="hold-all">Hold every message until I accept or verify (default)</option>
+          <option value="block-verified">Hold only the first message, unless I had verified them</option>
+        </select>
+      </label>
       {note && <p role="status">{note}</p>}
       {error && (
         <p class="error" role="alert">
