@@ -24,6 +24,7 @@ import {
 } from '@parley/protocol';
 import { createDirectStore } from './direct/store.ts';
 import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
+import { createListClaims } from './directory/list-claims.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import {
   type ClientEvent,
@@ -285,12 +286,14 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     provider,
     clock,
     contacts,
+    claims: createListClaims(db),
     events,
     keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
     profile: () => profile,
     setOwnList: (list) => linkDeps.setOwnList(list),
     link: () => link,
     keyReplaced: (name, oldDevices, note) => messaging.keyReplaced(name, oldDevices, note),
+    devicesDropped: (name, devices) => messaging.keyReplaced(name, devices, undefined),
   });
 
   const messaging: Messaging = createMessaging({
@@ -525,6 +528,9 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     async removeDevice(id) {
       await removeDevice(linkDeps, id);
+      // The removal reaches contacts and our other devices inside the encrypted channel, so a
+      // server that keeps serving the older list cannot hide it (docs/protocol.md §10.3).
+      messaging.announceDeviceList(contacts.all().map((c) => c.name));
       await groups.syncOwnDevices();
     },
     createGroup: (name, members) => groups.create(name, members),

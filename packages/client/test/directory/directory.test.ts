@@ -18,6 +18,7 @@ import {
 } from '@parley/protocol';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import { createDirectory, type KeyChangePolicy } from '../../src/directory/directory.ts';
+import { createListClaims } from '../../src/directory/list-claims.ts';
 import { isClientError } from '../../src/errors.ts';
 import { type ClientEvent, createEventHub } from '../../src/events.ts';
 import { openBetterSqlite3Home } from '../../src/home/better-sqlite3-home-database.ts';
@@ -91,6 +92,7 @@ async function setup(policy: KeyChangePolicy) {
     provider,
     clock: () => 1000,
     contacts,
+    claims: createListClaims(db),
     events,
     keyChangePolicy: policy,
     profile: () => profile,
@@ -99,6 +101,7 @@ async function setup(policy: KeyChangePolicy) {
     },
     link: () => link,
     keyReplaced: (name, oldDevices, note) => replaced.push({ name, devices: oldDevices.map((d) => d.id), note }),
+    devicesDropped: () => {},
   });
   const flush = () => new Promise((r) => setImmediate(r));
   return {
