@@ -141,7 +141,12 @@ export interface ParleyClient {
   acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
   /** This account's devices as this device knows them. */
   devices(): DeviceInfo[];
-  /** Removes a device from the account (re-signs the device list without it). */
+  /**
+   * Removes a device from the account: re-signs the device list without it, and sends the new
+   * list to every contact and our other devices inside the encrypted channel (a server that keeps
+   * serving the older list cannot hide the removal). Resolves once those notices went out or are
+   * queued.
+   */
   removeDevice(id: number): Promise<void>;
   /** Creates a group named `name` with this account as admin and adds `members` (all their devices). */
   createGroup(name: string, members: readonly string[]): Promise<{ id: string }>;
@@ -532,6 +537,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       // server that keeps serving the older list cannot hide it (docs/protocol.md §10.3).
       messaging.announceDeviceList(contacts.all().map((c) => c.name));
       await groups.syncOwnDevices();
+      // The notices are out (or queued, if the link dropped) before the caller closes the client.
+      await messaging.idle();
     },
     createGroup: (name, members) => groups.create(name, members),
     addToGroup: (groupId, names) => groups.add(groupId, names),
