@@ -58,9 +58,13 @@ describe('parley devices remove, then a contact sends', () => {
   it('the contact takes the newer list from the removal notice, and the removed device reads nothing sent after', async () => {
     assert.equal(parley(['register', 'cara', '--server', url, '--home', home('cara')]).status, 0);
     assert.equal(parley(['register', 'dan', '--server', url, '--home', home('dan')]).status, 0);
-    const child = spawn(process.execPath, [BIN, 'link', '--server', url, '--name', 'laptop', '--home', home('laptop')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'link', '--server', url, '--name', 'laptop', '--home', home('laptop')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     const code = await new Promise<string>((resolve, reject) => {
       child.stdout?.on('data', (d) => {
