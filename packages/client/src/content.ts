@@ -6,7 +6,7 @@
  * `id` is the sender's message id (unique per sender; receivers deduplicate on it), `ts` the
  * sender's clock, `to` is set on copies sent to the sender's own other devices. Every one-to-one
  * content also carries `dlv`/`dlh`, the sender's signed device-list version and its SHA-256
- * (docs/protocol.md §10.3), so a contact learns of a newer list even when the server hides it.
+ * (docs/protocol.md §10, "Never go back"), so a contact learns of a newer list even when the server hides it.
  */
 import { utf8 } from '@parley/protocol';
 
@@ -40,7 +40,7 @@ export interface ReceiptContent {
 }
 
 /**
- * The sender's device-list stamp (docs/protocol.md §10.3): the version of the signed device list
+ * The sender's device-list stamp (docs/protocol.md §10, "Never go back"): the version of the signed device list
  * its account key last signed, and the SHA-256 of that encoded list (base64url). Optional on the
  * wire: contents from before the stamp have none.
  */
@@ -50,7 +50,7 @@ export interface ListStamp {
 }
 
 /**
- * A control content (docs/protocol.md §10.3): the sender's account signed a new device list (a
+ * A control content (docs/protocol.md §10, "Never go back"): the sender's account signed a new device list (a
  * device was removed) and hands it to its contacts and own devices inside the encrypted channel,
  * so a server that keeps serving the older list cannot hide the removal. It has no `text`, so a
  * decoder that predates it drops it.

@@ -62,7 +62,7 @@ export interface Messaging {
   keyReplaced(name: string, oldDevices: readonly DeviceListEntry[], note: string | undefined): void;
   /**
    * Sends our account's current signed device list to `contacts` and to our own other devices,
-   * inside the encrypted channel (docs/protocol.md §10.3), after a device was removed.
+   * inside the encrypted channel (docs/protocol.md §10, "Never go back"), after a device was removed.
    */
   announceDeviceList(contacts: readonly string[]): void;
   history(peer: string, limit: number): StoredMessage[];

@@ -3,7 +3,7 @@
  * it again (issue 19, item 3): a contact who pinned that list must not keep encrypting to the
  * removed (stolen) device. The removal reaches contacts inside the encrypted channel, every
  * message announces its sender's device-list version and hash, and nobody goes back to an older
- * list than one they have seen (docs/protocol.md §10.3). docs/threat-model.md maps here.
+ * list than one they have seen (docs/protocol.md §10, "Never go back"). docs/threat-model.md maps here.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';

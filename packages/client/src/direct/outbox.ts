@@ -34,7 +34,7 @@ export interface DirectOutboxDeps {
 export interface DirectOutbox extends OutboxLane<OutboxRow> {
   /**
    * Queues content for `recipient` (all its listed devices, or only `only`), stamped with our
-   * account's current device-list version and hash (docs/protocol.md §10.3).
+   * account's current device-list version and hash (docs/protocol.md §10, "Never go back").
    */
   queue(content: TextContent | ReceiptContent | DeviceListContent, recipient: string, only: number | null): void;
   /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */

@@ -3,7 +3,7 @@
  * account key on first sight and checks every device list the server serves against it (own
  * and contacts'), refuses rollbacks, and applies the key-change policy. It never goes back to
  * an older list than one it has seen, and it keeps the newest version an account's own messages
- * announced (docs/protocol.md §10.3): while the server serves an older one, nothing is sent to
+ * announced (docs/protocol.md §10, "Never go back"): while the server serves an older one, nothing is sent to
  * that account. One-to-one and group messaging both ask it which devices an account has;
  * neither decides trust on its own.
  */
@@ -55,7 +55,7 @@ export interface DirectoryDeps {
   devicesDropped(name: string, devices: readonly DeviceListEntry[]): void;
 }
 
-/** This device's device-list stamp, carried in every one-to-one content (docs/protocol.md §10.3). */
+/** This device's device-list stamp, carried in every one-to-one content (docs/protocol.md §10, "Never go back"). */
 export interface OwnStamp {
   readonly dlv: number;
   readonly dlh: string;

@@ -183,7 +183,7 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
   },
   {
     // The newest device-list version (and its hash) each account's own messages announced and
-    // this device has not yet seen a verified list for (docs/protocol.md §10.3).
+    // this device has not yet seen a verified list for (docs/protocol.md §10, "Never go back").
     version: 6,
     up: `
       CREATE TABLE device_list_claims (name TEXT PRIMARY KEY, version INTEGER NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
