@@ -220,4 +220,25 @@ describe('hostile server: an older device list after a removal', () => {
       [1, 3],
     );
   });
+
+  it('drops the removal notice; bob’s next group message announces the newer list → alice flags it and refuses one-to-one sends to the stale list', async () => {
+    const h = await hostileWorld();
+    worlds.push(h);
+    const { alice, bob, bob2, victimKey, oldList } = await twoDeviceBob(h);
+    const joined = bob.events();
+    const { id } = await alice.createGroup('Trip', ['bob']);
+    await eventsUntil(joined, (e) => e.type === 'group-joined');
+    const replay = replayOldList(h, victimKey, oldList, 2);
+    replay.dropTo = 'alice';
+    await removeBob2(bob, bob2);
+    replay.dropTo = undefined;
+    const inbox = alice.events();
+    await bob.sendToGroup(id, 'hello group');
+    const stale = await eventsUntil(inbox, (e) => e.type === 'device-list-stale');
+    assert.deepEqual(stale, { type: 'device-list-stale', name: 'bob', announced: 3, trusted: 2 });
+    await assert.rejects(alice.sendAndWait('bob', 'to the stale list?'), (err) =>
+      isClientError(err, 'INVALID_DEVICE_LIST'),
+    );
+    assert.deepEqual(replay.captured, [], 'nothing was encrypted to the removed device');
+  });
 });

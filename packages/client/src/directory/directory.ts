@@ -86,7 +86,8 @@ export interface Directory {
    * An authenticated message of `name` (a contact, or our own account) announced device-list
    * `version` with SHA-256 `hash`. If the trusted list is older, the announcement is kept and the
    * account's list fetched; while the server does not serve it, a `device-list-stale` event is
-   * emitted and sending to `name` is refused with `INVALID_DEVICE_LIST`.
+   * emitted and sending to `name` is refused with `INVALID_DEVICE_LIST`. Never throws: a fetch
+   * that fails leaves the claim open for the next send to check.
    */
   noteAnnounced(name: string, version: number, hash: string): Promise<void>;
   /**
@@ -255,8 +256,10 @@ export function createDirectory(deps: DirectoryDeps): Directory {
         await refresh(name);
       } catch (err) {
         // A key change waiting for the user, or an older list served (rollback refused): the
-        // claim stays open either way, and sends to `name` are refused until it is answered.
-        if (!isClientError(err, 'UNTRUSTED_IDENTITY') && !isClientError(err, 'INVALID_DEVICE_LIST')) throw err;
+        // claim stays open, and sends to `name` are refused until it is answered (below).
+        // Anything else (no answer, the link dropped) says nothing about the server's list: the
+        // claim stays open and the next send to `name` fetches it again before refusing.
+        if (!isClientError(err, 'UNTRUSTED_IDENTITY') && !isClientError(err, 'INVALID_DEVICE_LIST')) return;
       }
       if (name !== me() && contacts.get(name)?.pendingKey !== undefined) return;
       const open = openClaim(name);
