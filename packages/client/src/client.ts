@@ -534,7 +534,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async removeDevice(id) {
       await removeDevice(linkDeps, id);
       // The removal reaches contacts and our other devices inside the encrypted channel, so a
-      // server that keeps serving the older list cannot hide it (docs/protocol.md §10, "Never go back").
+      // server that keeps serving the older list cannot hide it (docs/protocol.md §10).
       messaging.announceDeviceList(contacts.all().map((c) => c.name));
       await groups.syncOwnDevices();
       // The notices are out (or queued, if the link dropped) before the caller closes the client.

@@ -4,9 +4,10 @@
  * content ‖ 0x80 ‖ zeros to the next multiple of 160).
  *
  * `id` is the sender's message id (unique per sender; receivers deduplicate on it), `ts` the
- * sender's clock, `to` is set on copies sent to the sender's own other devices. Every one-to-one
- * content also carries `dlv`/`dlh`, the sender's signed device-list version and its SHA-256
- * (docs/protocol.md §10, "Never go back"), so a contact learns of a newer list even when the server hides it.
+ * sender's clock, `to` is set on copies sent to the sender's own other devices. Every content
+ * sent also carries `dlv`/`dlh`, the sender's signed device-list version and its SHA-256
+ * (docs/protocol.md §10, "Never go back"), so a contact learns of a newer list even when the
+ * server hides it.
  */
 import { utf8 } from '@parley/protocol';
 
@@ -40,9 +41,9 @@ export interface ReceiptContent {
 }
 
 /**
- * The sender's device-list stamp (docs/protocol.md §10, "Never go back"): the version of the signed device list
- * its account key last signed, and the SHA-256 of that encoded list (base64url). Optional on the
- * wire: contents from before the stamp have none.
+ * The sender's device-list stamp (docs/protocol.md §10, "Never go back"): the version of the
+ * signed device list its account key last signed, and the SHA-256 of that encoded list
+ * (base64url). Optional on the wire: contents from before the stamp have none.
  */
 export interface ListStamp {
   readonly dlv?: number;
@@ -50,10 +51,10 @@ export interface ListStamp {
 }
 
 /**
- * A control content (docs/protocol.md §10, "Never go back"): the sender's account signed a new device list (a
- * device was removed) and hands it to its contacts and own devices inside the encrypted channel,
- * so a server that keeps serving the older list cannot hide the removal. It has no `text`, so a
- * decoder that predates it drops it.
+ * A control content (docs/protocol.md §10, "Never go back"): the sender's account signed a new
+ * device list (a device was removed) and hands it to its contacts and own devices inside the
+ * encrypted channel, so a server that keeps serving the older list cannot hide the removal. It
+ * has no `text`, so a decoder that predates it drops it.
  */
 export interface DeviceListContent {
   readonly v: 1;

@@ -120,7 +120,8 @@ export type ClientEvent =
   /**
    * `name`'s own messages announce device list version `announced`, but the newest list the
    * server served (and this device trusts) is version `trusted`: the server may be hiding a
-   * removed device. Nothing is sent to `name` until the newer list arrives (docs/protocol.md §10, "Never go back").
+   * removed device. Nothing is sent to `name` until the newer list arrives (docs/protocol.md §10,
+   * "Never go back").
    */
   | { readonly type: 'device-list-stale'; readonly name: string; readonly announced: number; readonly trusted: number }
   | {

@@ -167,7 +167,10 @@ export function createInbox(deps: InboxDeps): Inbox {
     }
   };
 
-  /** A device-list notice (docs/protocol.md §10, "Never go back"): taken if the pinned account key signed it and it is newer. */
+  /**
+   * A device-list notice (docs/protocol.md §10, "Never go back"): taken if the pinned account
+   * key signed it and it is newer.
+   */
   const applyDeviceList = async (f: Deliver, notice: DeviceListContent): Promise<void> => {
     let bytes: Uint8Array;
     try {
@@ -250,7 +253,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       }
     }
     // Every content announces its sender's device-list version: never go back, and learn of a
-    // newer list even while the server keeps serving an older one (docs/protocol.md §10, "Never go back").
+    // newer list even while the server keeps serving an older one (docs/protocol.md §10).
     const stamp = decodeListStamp(plaintext);
     if (stamp !== undefined && stamp !== 'malformed') await directory.noteAnnounced(f.from, stamp.version, stamp.hash);
   }

@@ -3,9 +3,9 @@
  * account key on first sight and checks every device list the server serves against it (own
  * and contacts'), refuses rollbacks, and applies the key-change policy. It never goes back to
  * an older list than one it has seen, and it keeps the newest version an account's own messages
- * announced (docs/protocol.md §10, "Never go back"): while the server serves an older one, nothing is sent to
- * that account. One-to-one and group messaging both ask it which devices an account has;
- * neither decides trust on its own.
+ * announced (docs/protocol.md §10, "Never go back"): while the server serves an older one,
+ * nothing is sent to that account. One-to-one and group messaging both ask it which devices an
+ * account has; neither decides trust on its own.
  */
 import {
   type CryptoProvider,
@@ -55,7 +55,7 @@ export interface DirectoryDeps {
   devicesDropped(name: string, devices: readonly DeviceListEntry[]): void;
 }
 
-/** This device's device-list stamp, carried in every one-to-one content (docs/protocol.md §10, "Never go back"). */
+/** This device's device-list stamp, carried in every content it sends (docs/protocol.md §10). */
 export interface OwnStamp {
   readonly dlv: number;
   readonly dlh: string;
@@ -124,7 +124,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
   const trustedList = (name: string): SignedDeviceList | undefined =>
     name === me() ? deps.profile().deviceList : contacts.get(name)?.deviceList;
 
-  /** The account's announced list that the trusted list does not answer yet (a claim answered is closed). */
+  /** The account's announced list the trusted list does not answer yet (an answered claim is closed). */
   const openClaim = (name: string): ListClaim | undefined => {
     const claim = claims.get(name);
     if (claim === undefined) return undefined;

@@ -1,8 +1,9 @@
 /**
- * Device-list claims (docs/protocol.md §10, "Never go back"): the newest device-list version, with its hash,
- * that an account's own authenticated messages announced and that this device has not yet seen a
- * verified list for. While a claim is open the account's trusted list is known to be stale (the
- * server may be serving a list from before a device was removed), so nothing is encrypted to it.
+ * Device-list claims (docs/protocol.md §10, "Never go back"): the newest device-list version,
+ * with its hash, that an account's own authenticated messages announced and that this device has
+ * not yet seen a verified list for. While a claim is open the account's trusted list is known to
+ * be stale (the server may be serving a list from before a device was removed), so nothing is
+ * encrypted to it.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { constantTimeEqual, encodeSignedDeviceList, type SignedDeviceList } from '@parley/protocol';
