@@ -33,6 +33,7 @@ import {
   type Directory,
   type KeyChangePolicy,
 } from './directory/directory.ts';
+import { createListClaims } from './directory/list-claims.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import {
   type ClientEvent,
@@ -190,7 +191,12 @@ export interface ParleyClient {
   acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
   /** This account's devices as this device knows them. */
   devices(): DeviceInfo[];
-  /** Removes a device from the account (re-signs the device list without it). */
+  /**
+   * Removes a device from the account: re-signs the device list without it, and sends the new
+   * list to every contact and our other devices inside the encrypted channel (a server that keeps
+   * serving the older list cannot hide the removal). Resolves once those notices went out or are
+   * queued.
+   */
   removeDevice(id: number): Promise<void>;
   /** Creates a group named `name` with this account as admin and adds `members` (all their devices). */
   createGroup(name: string, members: readonly string[]): Promise<{ id: string }>;
@@ -376,6 +382,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     provider,
     clock,
     contacts,
+    claims: createListClaims(db),
     events,
     keyChangePolicy: () => keyChangePolicy(),
     sendHolds: {
@@ -387,6 +394,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     link: () => link,
     noteKeyChange: (name) => messaging.noteKeyChange(name),
     keyReplaced: (name, oldDevices) => messaging.keyReplaced(name, oldDevices),
+    devicesDropped: (name, devices) => messaging.keyReplaced(name, devices),
   });
 
   const messaging: Messaging = createMessaging({
@@ -629,7 +637,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     async removeDevice(id) {
       await removeDevice(linkDeps, id);
+      // The removal reaches contacts and our other devices inside the encrypted channel, so a
+      // server that keeps serving the older list cannot hide it (docs/protocol.md §10).
+      messaging.announceDeviceList(contacts.all().map((c) => c.name));
       await groups.syncOwnDevices();
+      // The notices are out (or queued, if the link dropped) before the caller closes the client.
+      await messaging.idle();
     },
     createGroup: (name, members) => groups.create(name, members),
     addToGroup: (groupId, names) => groups.add(groupId, names),

@@ -124,6 +124,13 @@ export type ClientEvent =
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
   /** A message from a device that is not on the sender's signed device list was dropped. */
   | { readonly type: 'unlisted-device'; readonly from: string; readonly fromDevice: number }
+  /**
+   * `name`'s own messages announce device list version `announced`, but the newest list the
+   * server served (and this device trusts) is version `trusted`: the server may be hiding a
+   * removed device. Nothing is sent to `name` until the newer list arrives (docs/protocol.md §10,
+   * "Never go back").
+   */
+  | { readonly type: 'device-list-stale'; readonly name: string; readonly announced: number; readonly trusted: number }
   | {
       readonly type: 'connection';
       readonly state: 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';

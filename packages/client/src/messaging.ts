@@ -6,12 +6,13 @@
 import {
   type CryptoProvider,
   type DeviceListEntry,
+  encodeSignedDeviceList,
   type RandomSource,
   type SessionContext,
   toBase64Url,
   utf8,
 } from '@parley/protocol';
-import { MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import { type DeviceListContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
 import { createInbox, type Deliver } from './direct/inbox.ts';
@@ -69,6 +70,11 @@ export interface Messaging {
   noteKeyChange(name: string): void;
   /** A contact's key was replaced: drops the old devices' sessions. */
   keyReplaced(name: string, oldDevices: readonly DeviceListEntry[]): void;
+  /**
+   * Sends our account's current signed device list to `contacts` and to our own other devices,
+   * inside the encrypted channel (docs/protocol.md §10, "Never go back"), after a device was removed.
+   */
+  announceDeviceList(contacts: readonly string[]): void;
   history(peer: string, limit: number): StoredMessage[];
   /** Every conversation, most recent first, with its unread count. */
   conversations(): ConversationSummary[];
@@ -207,6 +213,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async idle() {
       await inbox.idle();
       await runner.idle();
+    },
+    announceDeviceList(contacts) {
+      const content: DeviceListContent = {
+        v: 1,
+        id: newId(),
+        ts: clock(),
+        deviceList: toBase64Url(encodeSignedDeviceList(deps.profile().deviceList)),
+      };
+      store.transaction(() => {
+        for (const name of contacts) if (name !== me()) outbox.queue(content, name, null);
+        if (directory.listedDevices(me()).length > 0) outbox.queue(content, me(), null);
+      });
+      flush();
     },
     history: (peer, limit) => store.history(peer, limit).map(storedMessageFromRow),
     conversations: () =>

@@ -51,6 +51,8 @@ export function formatWarning(e: ClientEvent, policy?: KeyChangePolicy): string 
       return `note: a message from ${e.from} could not be decrypted; asked their device to send it again.`;
     case 'unlisted-device':
       return `warning: dropped a message from a device of ${e.from} that is not on ${e.from}'s signed device list.`;
+    case 'device-list-stale':
+      return `warning: ${e.name}'s messages announce device list version ${e.announced}, but the server serves version ${e.trusted} (it may be hiding a removed device). Nothing is sent to ${e.name} until the newer list arrives.`;
     case 'send-failed':
       return `error: a message to ${e.to} could not be sent: ${e.reason}`;
     case 'group-rejected':

@@ -16,7 +16,14 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
-import { decodeContent, decodeReceipt, type TextContent } from '../content.ts';
+import {
+  type DeviceListContent,
+  decodeContent,
+  decodeDeviceListContent,
+  decodeListStamp,
+  decodeReceipt,
+  type TextContent,
+} from '../content.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isClientError } from '../errors.ts';
 import { type EventHub, storedMessageFromRow } from '../events.ts';
@@ -145,13 +152,33 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (row !== undefined) events.emit({ type: 'message', message: storedMessageFromRow(row) });
   };
 
-  /** Refreshes a contact's trusted list; a key change waiting for the user is not an error here (the caller holds). */
+  /**
+   * Refreshes a contact's trusted list; a key change waiting for the user is not an error here
+   * (the caller holds), nor is an older list served for a contact already pinned (the pinned,
+   * newer list stays; retrying the delivery would only meet the same refusal).
+   */
   const refreshTolerant = async (name: string): Promise<void> => {
     try {
       await directory.refresh(name);
     } catch (err) {
-      if (!isClientError(err, 'UNTRUSTED_IDENTITY')) throw err;
+      if (isClientError(err, 'UNTRUSTED_IDENTITY')) return;
+      if (isClientError(err, 'INVALID_DEVICE_LIST') && directory.contact(name) !== undefined) return;
+      throw err;
     }
+  };
+
+  /**
+   * A device-list notice (docs/protocol.md §10, "Never go back"): taken if the pinned account
+   * key signed it and it is newer.
+   */
+  const applyDeviceList = async (f: Deliver, notice: DeviceListContent): Promise<void> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64Url('deviceList', notice.deviceList);
+    } catch {
+      return; // not base64url: nothing to take (the sender's device is authenticated; a bug of theirs)
+    }
+    await directory.adoptNotice(f.from, bytes);
   };
 
   /**
@@ -220,7 +247,15 @@ export function createInbox(deps: InboxDeps): Inbox {
     else {
       const receipt = decodeReceipt(plaintext);
       if (receipt !== undefined) receipts.apply(f.from, receipt);
+      else {
+        const notice = decodeDeviceListContent(plaintext);
+        if (notice !== undefined) await applyDeviceList(f, notice);
+      }
     }
+    // Every content announces its sender's device-list version: never go back, and learn of a
+    // newer list even while the server keeps serving an older one (docs/protocol.md §10).
+    const stamp = decodeListStamp(plaintext);
+    if (stamp !== undefined && stamp !== 'malformed') await directory.noteAnnounced(f.from, stamp.version, stamp.hash);
   }
 
   // Deliveries queued in the inbox and not yet processed: receipts go out when it reaches 0.

@@ -6,7 +6,7 @@
  * but the account key never signed (a "ghost") are reported and never encrypted to.
  */
 import type { WireOutgoing } from '@parley/protocol';
-import { encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
+import { type DeviceListContent, encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isClientError, isRelayRefusal } from '../errors.ts';
@@ -32,8 +32,11 @@ export interface DirectOutboxDeps {
 
 /** The lane, plus what sending needs: queueing, and waiting for one message's outcome. */
 export interface DirectOutbox extends OutboxLane<OutboxRow> {
-  /** Queues content for `recipient` (all its listed devices, or only `only`). */
-  queue(content: TextContent | ReceiptContent, recipient: string, only: number | null): void;
+  /**
+   * Queues content for `recipient` (all its listed devices, or only `only`), stamped with our
+   * account's current device-list version and hash (docs/protocol.md §10, "Never go back").
+   */
+  queue(content: TextContent | ReceiptContent | DeviceListContent, recipient: string, only: number | null): void;
   /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */
   waitFor(id: string): Promise<void>;
   /** Stops waiting for `id` (the caller heard why already). */
@@ -129,7 +132,8 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
       settle(row.message_id, err);
     },
     queue(content, recipient, only) {
-      store.queueOutbox(content.id, recipient, deps.newId(), encodeContent(content), only, deps.clock());
+      const stamped = { ...content, ...directory.ownStamp() };
+      store.queueOutbox(content.id, recipient, deps.newId(), encodeContent(stamped), only, deps.clock());
     },
     waitFor: (id) => new Promise<void>((resolve, reject) => waiters.set(id, { resolve, reject })),
     forget(id) {

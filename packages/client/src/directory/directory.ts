@@ -1,24 +1,29 @@
 /**
  * The directory: which account keys and device lists this device trusts. It pins a contact's
  * account key on first sight and checks every device list the server serves against it (own
- * and contacts'), refuses rollbacks, and applies the key-change policy. One-to-one and group
- * messaging both ask it which devices an account has; neither decides trust on its own.
+ * and contacts'), refuses rollbacks, and applies the key-change policy. It never goes back to
+ * an older list than one it has seen, and it keeps the newest version an account's own messages
+ * announced (docs/protocol.md §10, "Never go back"): while the server serves an older one,
+ * nothing is sent to that account. One-to-one and group messaging both ask it which devices an
+ * account has; neither decides trust on its own.
  */
 import {
   type CryptoProvider,
   constantTimeEqual,
   type DeviceListEntry,
   decodeSignedDeviceList,
+  encodeSignedDeviceList,
   fromBase64Url,
   type SignedDeviceList,
   toBase64Url,
   verifyDeviceList,
 } from '@parley/protocol';
-import { ClientError, isRelayRefusal } from '../errors.ts';
+import { ClientError, isClientError, isRelayRefusal } from '../errors.ts';
 import type { EventHub } from '../events.ts';
 import type { Contact, Contacts } from '../home/contacts.ts';
 import type { Profile } from '../home/profile.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
+import { deviceListHash, type ListClaim, type ListClaims, satisfies } from './list-claims.ts';
 
 /**
  * What a contact's account-key change does. Under both, the change is written into the
@@ -41,6 +46,8 @@ export interface DirectoryDeps {
   readonly provider: CryptoProvider;
   readonly clock: () => number;
   readonly contacts: Contacts;
+  /** The device-list versions accounts' messages announced and no verified list answered yet. */
+  readonly claims: ListClaims;
   readonly events: EventHub;
   /** The key-change policy in force (read at each change: the user may switch it). */
   keyChangePolicy(): KeyChangePolicy;
@@ -54,6 +61,14 @@ export interface DirectoryDeps {
   noteKeyChange(name: string): void;
   /** A contact's account key was replaced (adopted under the policy, or accepted): drop the sessions with their old devices. */
   keyReplaced(name: string, oldDevices: readonly DeviceListEntry[]): void;
+  /** A newer list of `name`'s no longer has these devices: drop the sessions with them. */
+  devicesDropped(name: string, devices: readonly DeviceListEntry[]): void;
+}
+
+/** This device's device-list stamp, carried in every content it sends (docs/protocol.md §10). */
+export interface OwnStamp {
+  readonly dlv: number;
+  readonly dlh: string;
 }
 
 /** Trust in accounts' keys and device lists. */
@@ -88,6 +103,22 @@ export interface Directory {
   acceptChange(name: string): void;
   /** The user compared the safety number of `name`'s current key: adopts it, lifts the hold, marks verified. */
   verified(name: string): void;
+  /** Our account's current device-list version and the base64url SHA-256 of that signed list. */
+  ownStamp(): OwnStamp;
+  /**
+   * An authenticated message of `name` (a contact, or our own account) announced device-list
+   * `version` with SHA-256 `hash`. If the trusted list is older, the announcement is kept and the
+   * account's list fetched; while the server does not serve it, a `device-list-stale` event is
+   * emitted and sending to `name` is refused with `INVALID_DEVICE_LIST`. Never throws: a fetch
+   * that fails leaves the claim open for the next send to check.
+   */
+  noteAnnounced(name: string, version: number, hash: string): Promise<void>;
+  /**
+   * A device-list notice from `name` inside the encrypted channel: the encoded signed list is
+   * checked against the pinned account key (our own for our own account) and taken if newer;
+   * an older or equal one is ignored (never go back). Returns whether it was taken.
+   */
+  adoptNotice(name: string, listBytes: Uint8Array): Promise<boolean>;
 }
 
 /** The error every refused send to a contact with a changed key gets. */
@@ -98,17 +129,43 @@ export function keyChangedError(name: string): ClientError {
   );
 }
 
+/** The error a send to an account whose announced device list the server does not serve gets. */
+function staleListError(name: string, claim: ListClaim, trusted: number): ClientError {
+  return new ClientError(
+    'INVALID_DEVICE_LIST',
+    `${name}'s messages announce device list version ${claim.version}, but the server serves version ${trusted} (it may be hiding a removed device); nothing is sent to ${name} until the newer list arrives`,
+  );
+}
+
 /** Creates the directory. */
 export function createDirectory(deps: DirectoryDeps): Directory {
-  const { contacts, provider, clock, events } = deps;
+  const { contacts, claims, provider, clock, events } = deps;
   const me = (): string => deps.profile().name;
   const requireLink = (): RelayLink => requireConnected(deps.link());
+
+  /** The signed list trusted for an account: our own, or the contact's pinned one. */
+  const trustedList = (name: string): SignedDeviceList | undefined =>
+    name === me() ? deps.profile().deviceList : contacts.get(name)?.deviceList;
+
+  /** The account's announced list the trusted list does not answer yet (an answered claim is closed). */
+  const openClaim = (name: string): ListClaim | undefined => {
+    const claim = claims.get(name);
+    if (claim === undefined) return undefined;
+    const trusted = trustedList(name);
+    if (trusted !== undefined && satisfies(trusted, claim)) {
+      claims.clear(name);
+      return undefined;
+    }
+    return claim;
+  };
 
   /** Takes the contact's pending key: sessions with the old devices are dropped. */
   const adopt = (name: string): void => {
     const old = contacts.get(name);
     if (old?.pendingKey === undefined) return;
     contacts.acceptPending(name);
+    // The announced versions were of the old key's lists; the new key's start afresh.
+    claims.clear(name);
     deps.keyReplaced(name, old.deviceList.devices);
   };
 
@@ -121,7 +178,10 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       fromBase64Url('deviceList', deviceList),
       clock(),
     );
-    if (result.status !== 'changed') return;
+    if (result.status !== 'changed') {
+      openClaim(name);
+      return;
+    }
     const verified = result.contact.verified;
     if (result.fresh) {
       // The change line goes in first: a held message, or one from the new key, comes after it.
@@ -153,6 +213,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     if (list.version < current)
       throw new ClientError('INVALID_DEVICE_LIST', 'the server served an older own device list');
     if (list.version > current) deps.setOwnList(list);
+    openClaim(me());
   };
 
   const refresh = async (name: string): Promise<void> => {
@@ -167,8 +228,17 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     }
   };
 
-  const trustedDevices = (name: string): readonly DeviceListEntry[] =>
-    (name === me() ? deps.profile().deviceList : contacts.get(name)?.deviceList)?.devices ?? [];
+  const trustedDevices = (name: string): readonly DeviceListEntry[] => trustedList(name)?.devices ?? [];
+
+  /** Throws `INVALID_DEVICE_LIST` while `name`'s messages announce a list the server does not serve. */
+  const requireCurrentList = async (name: string): Promise<void> => {
+    if (openClaim(name) === undefined) return;
+    await refresh(name);
+    const claim = openClaim(name);
+    if (claim !== undefined) throw staleListError(name, claim, trustedList(name)?.version ?? 0);
+  };
+
+  let stamp: { list: SignedDeviceList; value: OwnStamp } | undefined;
 
   return {
     checkServed,
@@ -181,10 +251,11 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     listedIdentity: (name, device) => trustedDevices(name).find((d) => d.id === device)?.identity,
     identitiesOf: (name) => Object.fromEntries(trustedDevices(name).map((d) => [d.id, toBase64Url(d.identity)])),
     async requireTrusted(name) {
-      if (name === me()) return;
+      if (name === me()) return requireCurrentList(name);
       const c = contacts.get(name);
       if (c === undefined) await refresh(name);
       else if (sendsHeld(name)) throw keyChangedError(name);
+      else await requireCurrentList(name);
     },
     contact: (name) => contacts.get(name),
     sendsHeld,
@@ -210,6 +281,64 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       adopt(name);
       contacts.setVerified(name, true);
       deps.sendHolds.set(name, false);
+    },
+    ownStamp() {
+      const list = deps.profile().deviceList;
+      if (stamp?.list !== list) {
+        stamp = { list, value: { dlv: list.version, dlh: toBase64Url(deviceListHash(list)) } };
+      }
+      return stamp.value;
+    },
+    async noteAnnounced(name, version, hash) {
+      const trusted = trustedList(name);
+      if (trusted === undefined) return;
+      const claim = { version, hash: fromBase64Url('dlh', hash) };
+      if (satisfies(trusted, claim)) return;
+      claims.raise(name, claim);
+      try {
+        await refresh(name);
+      } catch (err) {
+        // A key change waiting for the user, or an older list served (rollback refused): the
+        // claim stays open, and sends to `name` are refused until it is answered (below).
+        // Anything else (no answer, the link dropped) says nothing about the server's list: the
+        // claim stays open and the next send to `name` fetches it again before refusing.
+        if (!isClientError(err, 'UNTRUSTED_IDENTITY') && !isClientError(err, 'INVALID_DEVICE_LIST')) return;
+      }
+      if (name !== me() && contacts.get(name)?.pendingKey !== undefined) return;
+      const open = openClaim(name);
+      if (open !== undefined) {
+        events.emit({
+          type: 'device-list-stale',
+          name,
+          announced: open.version,
+          trusted: trustedList(name)?.version ?? 0,
+        });
+      }
+    },
+    async adoptNotice(name, listBytes) {
+      const own = name === me();
+      const contact = own ? undefined : contacts.get(name);
+      if (!own && (contact === undefined || contact.pendingKey !== undefined)) return false;
+      const key = own ? deps.profile().accountKey : (contact?.accountKey as Uint8Array);
+      let list: SignedDeviceList;
+      try {
+        list = decodeSignedDeviceList(listBytes);
+        await verifyDeviceList(provider, key, list);
+      } catch {
+        // Not signed by the pinned account key: the notice is not taken (the sender's device is
+        // authenticated, so this is a bug or a misbehaving device, never the server).
+        return false;
+      }
+      const trusted = trustedList(name);
+      if (trusted === undefined || list.version <= trusted.version) return false;
+      const dropped = trusted.devices.filter(
+        (d) => !list.devices.some((n) => n.id === d.id && constantTimeEqual(n.identity, d.identity)),
+      );
+      if (own) deps.setOwnList(list);
+      else await contacts.checkServedList(name, key, encodeSignedDeviceList(list), clock());
+      deps.devicesDropped(name, dropped);
+      openClaim(name);
+      return true;
     },
   };
 }

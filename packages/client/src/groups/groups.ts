@@ -99,7 +99,9 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (core.row(groupId).status !== 'active') {
         throw new ClientError('INVALID_ARGUMENT', 'this device is no longer in the group');
       }
-      const sealed = await core.mls().sealGroupMessage(core.load(groupId), encodeContent(content));
+      // Stamped with our device-list version, as one-to-one content is (docs/protocol.md §10).
+      const stamped = encodeContent({ ...content, ...deps.directory.ownStamp() });
+      const sealed = await core.mls().sealGroupMessage(core.load(groupId), stamped);
       store.transaction(() => {
         core.save(groupId, sealed.state);
         store.queueOutbox(groupId, content.id, sealed.message);

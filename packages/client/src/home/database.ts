@@ -181,6 +181,14 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       ALTER TABLE groups ADD COLUMN tree_hash BLOB;
     `,
   },
+  {
+    // The newest device-list version (and its hash) each account's own messages announced and
+    // this device has not yet seen a verified list for (docs/protocol.md §10, "Never go back").
+    version: 6,
+    up: `
+      CREATE TABLE device_list_claims (name TEXT PRIMARY KEY, version INTEGER NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */

@@ -18,6 +18,7 @@ import {
 } from '@parley/protocol';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import { createDirectory, type KeyChangePolicy } from '../../src/directory/directory.ts';
+import { createListClaims } from '../../src/directory/list-claims.ts';
 import { isClientError } from '../../src/errors.ts';
 import { type ClientEvent, createEventHub } from '../../src/events.ts';
 import { openBetterSqlite3Home } from '../../src/home/better-sqlite3-home-database.ts';
@@ -93,6 +94,7 @@ async function setup(policy: KeyChangePolicy) {
     provider,
     clock: () => 1000,
     contacts,
+    claims: createListClaims(db),
     events,
     keyChangePolicy: () => policy,
     sendHolds: { get: (name) => holds.get(name) ?? false, set: (name, held) => void holds.set(name, held) },
@@ -103,6 +105,7 @@ async function setup(policy: KeyChangePolicy) {
     link: () => link,
     noteKeyChange: (name) => void notes.push(name),
     keyReplaced: (name, oldDevices) => void replaced.push({ name, devices: oldDevices.map((d) => d.id) }),
+    devicesDropped: () => {},
   });
   const flush = () => new Promise((r) => setImmediate(r));
   return {
