@@ -164,6 +164,17 @@ describe('deadlines: every command that talks to a server ends, and says how', (
     assert.match(r.stderr, /cannot reach/);
     assert.equal(r.stdout, '');
   });
+  it('link on a new device, to a server that accepts connections and never answers: exit 7 within --timeout, no code shown', async () => {
+    proxy.setAccept('hang');
+    const r = await parley(
+      ['link', '--name', 'laptop', '--server', proxy.url, '--home', home('dl-new'), '--timeout', '2'],
+      30_000,
+    );
+    proxy.heal();
+    assert.equal(r.status, 7, `status ${r.status}; stderr: ${r.stderr}`);
+    assert.match(r.stderr, /cannot reach the server at .*no connection before the deadline/);
+    assert.equal(r.stdout, '', 'no link code is shown for a channel that was never opened');
+  });
   it('send --group that cannot get through before --timeout: exit 3, says queued, and it arrives once later', async () => {
     await account('dg-ben');
     const ann = await registerAccount({ home: home('dg-ann'), name: 'dg-ann', server: proxy.url });
