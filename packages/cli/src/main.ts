@@ -112,7 +112,7 @@ certificate comes from a private CA: NODE_EXTRA_CA_CERTS=/path/to/ca.pem parley 
 
 Every command that talks to a server ends within --timeout SECONDS (default ${DEFAULT_TIMEOUT_S}): a reset
 or timed-out connection is retried until then, a request whose answer is lost is sent again.
-(For chat it bounds connecting; for link, the final connection after the code is used.)
+(For chat it bounds connecting; for link, connecting and the last connection once the code is used.)
 
 Exit codes: 0 done, 1 failure, 2 usage, 3 queued (the message is in this home's outbox and is
 sent the next time parley connects; 3 means nothing else), 4 key changed: the message is
@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
   }
   const timeout = parseTimeout(flags.timeout);
-  // `link` (the new device) starts its clock once its code has been used.
+  // `link` (the new device) runs its own clocks: while connecting, and once its code has been used.
   const deadline =
     NETWORK_COMMANDS.has(command) && !(command === 'link' && rest[0] !== 'accept') ? startDeadline(timeout) : undefined;
   try {

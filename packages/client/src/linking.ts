@@ -73,6 +73,13 @@ export interface StartLinkOptions {
   allowInsecure?: boolean;
   provider?: CryptoProvider;
   random?: RandomSource;
+  /**
+   * Bounds connecting: if it aborts before the server has opened the link channel, `startLink`
+   * gives up (`SERVER_UNREACHABLE` when no connection was made, `TIMEOUT` when the server
+   * connected but did not open the channel). The wait for an existing device to use the code
+   * is bounded by the code's own lifetime, not by this signal.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -107,6 +114,8 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
   }
   // Frames go to the opening handshake until the channel is open, then to the link listener.
   let onFrame: (f: Frame) => void = () => {};
+  // Set below, while connecting: `options.signal` gives up on a server that does not open the channel.
+  let onAbort = (): void => {};
   ws.addEventListener('message', (e) => {
     let f: Frame;
     try {
@@ -137,6 +146,24 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
       reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.server}`));
     ws.addEventListener('error', unreachable);
     ws.addEventListener('close', unreachable);
+    let connected = false;
+    ws.addEventListener('open', () => {
+      connected = true;
+    });
+    onAbort = () =>
+      reject(
+        connected
+          ? new ClientError(
+              'TIMEOUT',
+              `the server at ${options.server} did not open a link channel before the deadline`,
+            )
+          : new ClientError(
+              'SERVER_UNREACHABLE',
+              `cannot reach the server at ${options.server} (no connection before the deadline)`,
+            ),
+      );
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     await opened;
@@ -144,6 +171,8 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
     ws.close();
     db.close();
     throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 
   // Set once the sealed payload arrived: from then on the payload handler closes the home.

@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RelayMetrics } from './metrics.ts';
+import { METRICS_CONTENT_TYPE, type RelayMetrics } from './metrics.ts';
 import type { WebBundle } from './web-files.ts';
 
 /** The WebSocket path of the relay API. */
@@ -78,9 +78,9 @@ export function httpRoutes(state: RouteState): (req: IncomingMessage, res: Serve
 
 /** Answers with the Prometheus text of `metrics`. */
 function serveMetrics(metrics: RelayMetrics, res: ServerResponse): void {
-  metrics.registry.metrics().then(
+  metrics.render().then(
     (text) => {
-      res.writeHead(200, { ...PLAIN_HEADERS, 'content-type': metrics.registry.contentType });
+      res.writeHead(200, { ...PLAIN_HEADERS, 'content-type': METRICS_CONTENT_TYPE });
       res.end(text);
     },
     () => {

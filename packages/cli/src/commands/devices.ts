@@ -11,15 +11,26 @@ import type { Flags } from '../flags.ts';
 import { connectedClient, homeDir } from '../home.ts';
 import { DEFAULT_SERVER_URL } from './serve-help.ts';
 
-/** New device: prints the code and QR, waits until an existing device accepts it. */
+/**
+ * New device: prints the code and QR, waits until an existing device accepts it. --timeout
+ * bounds connecting to the server (until the link channel is open) and the final connection;
+ * the wait in between is the code's own lifetime.
+ */
 export async function link(flags: Flags, timeoutSeconds: number): Promise<number> {
   const server = flags.server ?? DEFAULT_SERVER_URL;
-  const pending = await startLink({
-    home: homeDir(flags.home),
-    server,
-    deviceName: flags.name ?? hostname(),
-    ...(flags.insecure === true ? { allowInsecure: true } : {}),
-  });
+  const connecting = startDeadline(timeoutSeconds);
+  let pending: Awaited<ReturnType<typeof startLink>>;
+  try {
+    pending = await startLink({
+      home: homeDir(flags.home),
+      server,
+      deviceName: flags.name ?? hostname(),
+      signal: connecting.signal,
+      ...(flags.insecure === true ? { allowInsecure: true } : {}),
+    });
+  } finally {
+    connecting.clear();
+  }
   process.stdout.write('On a device already signed in to your account, run:\n\n');
   process.stdout.write(`    parley link accept ${pending.code}\n\n`);
   process.stdout.write(await QRCode.toString(pending.code, { type: 'terminal', small: true }));

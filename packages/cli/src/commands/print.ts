@@ -7,6 +7,7 @@ import {
   type KeyChangePolicy,
   type ParleyClient,
   type StoredMessage,
+  type WarningCode,
 } from '@parley/client';
 
 /**
@@ -57,10 +58,29 @@ export function formatWarning(e: ClientEvent, policy?: KeyChangePolicy): string 
       return `error: a message to ${e.to} could not be sent: ${e.reason}`;
     case 'group-rejected':
       return `warning: refused a group ${e.group === undefined ? 'welcome' : 'message'} relayed from ${e.from}: ${e.reason}`;
+    case 'stock-drained':
+      return `warning: this device's ${e.stock === 'prekeys' ? 'one-time prekeys' : 'group KeyPackages'} are being fetched faster than the server allows (someone may be draining them); refilling them.`;
+    case 'warning':
+      // `cause` may be a code the server sent: only code characters are shown.
+      return `warning: ${BACKGROUND[e.code]} (${e.cause.replace(/[^A-Za-z0-9_.-]/g, '?').slice(0, 64)})`;
     default:
       return undefined;
   }
 }
+
+/** What each background failure means for the person, one clause each. */
+const BACKGROUND: Readonly<Record<WarningCode, string>> = {
+  PREKEY_REFILL_FAILED: 'could not top up one-time prekeys on the server; tried again on the next connection',
+  KEY_PACKAGE_REFILL_FAILED: 'could not top up group KeyPackages on the server; tried again on the next connection',
+  DELIVERY_NOT_PROCESSED: 'a delivery could not be processed; the server delivers it again',
+  HELD_RELEASE_FAILED: 'a held message could not be released; it stays held and is tried again on the next accept',
+  OUTBOX_FAILED: 'sending queued messages failed; they stay queued for the next try',
+  GROUP_RESUME_FAILED: 'resuming group work after connecting failed',
+  GROUP_DEVICE_SYNC_FAILED:
+    "adding or removing this account's devices in its groups failed; tried again on the next connection",
+  GROUP_REMOVAL_FAILED: 'removing a member who left a group failed; another member may do it',
+  SAVE_FAILED: 'saving this home before closing failed; the last changes may be lost',
+};
 
 /** Prints warnings (except `skip` types) to stderr until `signal` aborts. */
 export async function printWarnings(

@@ -411,13 +411,13 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       // nodes may pass it together (it limits resource use; the id's uniqueness is the key's).
       await pool.query('DELETE FROM link_channels WHERE id = $1 AND expires_at <= $2', [id, now]);
       const open = await pool.query('SELECT COUNT(*) AS n FROM link_channels WHERE expires_at > $1', [now]);
-      if (Number((open.rows[0] as Row).n) >= max) return false;
+      if (Number((open.rows[0] as Row).n) >= max) return 'full';
       const r = await pool.query(
         `INSERT INTO link_channels (id, identity, name, mac, expires_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING`,
         [id, c.identity, c.name, c.mac, c.expiresAt],
       );
-      return r.rowCount === 1;
+      return r.rowCount === 1 ? 'opened' : 'in-use';
     },
     async getLinkChannel(id, now) {
       const r = await pool.query(

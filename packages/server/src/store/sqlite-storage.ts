@@ -23,6 +23,7 @@ import {
 } from './rows.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
+  LinkChannelOpening,
   LinkChannelRecord,
   NewAccount,
   OutgoingMessage,
@@ -336,10 +337,10 @@ export function createSqliteStorage(db: Database.Database): Storage {
     for (const id of bodies) q.dropBodyIfUnused.run(id, id);
   });
 
-  const openLink = db.transaction((id: string, c: LinkChannelRecord, now: number, max: number): boolean => {
+  const openLink = db.transaction((id: string, c: LinkChannelRecord, now: number, max: number): LinkChannelOpening => {
     q.dropExpiredLink.run(id, now);
-    if ((q.openLinks.get(now) as number) >= max) return false;
-    return q.insertLink.run(id, c.identity, c.name, c.mac, c.expiresAt).changes > 0;
+    if ((q.openLinks.get(now) as number) >= max) return 'full';
+    return q.insertLink.run(id, c.identity, c.name, c.mac, c.expiresAt).changes > 0 ? 'opened' : 'in-use';
   });
 
   const groups = createSqliteGroupStore(db, { atCap, storeBody, insertQueued, logSend });

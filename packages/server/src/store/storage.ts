@@ -356,13 +356,17 @@ export interface LinkChannelRecord {
   readonly expiresAt: number;
 }
 
+/** What opening a link channel came to. */
+export type LinkChannelOpening = 'opened' | 'in-use' | 'full';
+
 /** Link channels: opened by a new device, answered once by an existing one, gone after. */
 export interface LinkChannelDirectory {
   /**
-   * Opens channel `id`; false if an unexpired channel has that id or `max` channels are open.
-   * An expired channel of the same id is replaced.
+   * Opens channel `id`: `'in-use'` if an unexpired channel has that id, `'full'` if `max`
+   * channels are open (so the relay can tell the new device which). An expired channel of the
+   * same id is replaced.
    */
-  openLinkChannel(id: string, channel: LinkChannelRecord, now: number, max: number): Promise<boolean>;
+  openLinkChannel(id: string, channel: LinkChannelRecord, now: number, max: number): Promise<LinkChannelOpening>;
   /** Channel `id` if it is open, unexpired at `now` and not answered yet. */
   getLinkChannel(id: string, now: number): Promise<LinkChannelRecord | undefined>;
   /** Leaves `body` on channel `id` for the new device; false if it is not open, has expired or was answered. */

@@ -620,8 +620,8 @@ for (const backend of backends) {
         expiresAt,
       });
       const id = `chan-${backend.name}-${randomBytes(4).toString('hex')}`;
-      assert.equal(await storage.openLinkChannel(id, rec(1, 5000), 1000, 100), true);
-      assert.equal(await peer.openLinkChannel(id, rec(2, 5000), 1000, 100), false, 'an open id is not reused');
+      assert.equal(await storage.openLinkChannel(id, rec(1, 5000), 1000, 100), 'opened');
+      assert.equal(await peer.openLinkChannel(id, rec(2, 5000), 1000, 100), 'in-use', 'an open id is not reused');
       // Another node (peer) sees what the new device published and answers it, once.
       assert.deepEqual(await peer.getLinkChannel(id, 2000), rec(1, 5000));
       assert.equal(await peer.getLinkChannel(id, 5000), undefined, 'expired at its time');
@@ -634,23 +634,23 @@ for (const backend of backends) {
       assert.equal(await peer.getLinkChannel(id, 2000), undefined);
       // A closed channel's id is free at once; an expired id may be opened again.
       const other = `${id}-b`;
-      assert.equal(await storage.openLinkChannel(other, rec(3, 3000), 1000, 100), true);
+      assert.equal(await storage.openLinkChannel(other, rec(3, 3000), 1000, 100), 'opened');
       await storage.closeLinkChannel(other);
       assert.equal(await storage.getLinkChannel(other, 1000), undefined, 'closed');
-      assert.equal(await storage.openLinkChannel(other, rec(4, 3000), 1000, 100), true);
-      assert.equal(await storage.openLinkChannel(other, rec(5, 9000), 3000, 100), true, 'expired: replaced');
+      assert.equal(await storage.openLinkChannel(other, rec(4, 3000), 1000, 100), 'opened');
+      assert.equal(await storage.openLinkChannel(other, rec(5, 9000), 3000, 100), 'opened', 'expired: replaced');
       assert.deepEqual(await storage.getLinkChannel(other, 4000), rec(5, 9000));
       // At most `max` open at once (expired ones do not count); the purge removes expired ones.
-      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 9000), 3000, 1), false, 'the bound');
-      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 20_000), 10_000, 1), true, 'after expiry');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 9000), 3000, 1), 'full', 'the bound');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 20_000), 10_000, 1), 'opened', 'after expiry');
       await storage.purgeExpired(20_000, 0);
       assert.equal(await storage.getLinkChannel(`${id}-c`, 0), undefined, 'purged');
-      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(7, 30_000), 0, 1), true, 'its id is free again');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(7, 30_000), 0, 1), 'opened', 'its id is free again');
       await storage.closeLinkChannel(`${id}-c`);
       await storage.closeLinkChannel(other);
       // A node looking for answers to the channels it holds takes the answered ones only, once.
       const ids = ['d', 'e', 'f'].map((x) => `${id}-${x}`);
-      for (const x of ids) assert.equal(await storage.openLinkChannel(x, rec(8, 9000), 1000, 100), true);
+      for (const x of ids) assert.equal(await storage.openLinkChannel(x, rec(8, 9000), 1000, 100), 'opened');
       assert.equal(await peer.answerLinkChannel(ids[0] as string, 'body-d', 1000), true);
       assert.equal(await peer.answerLinkChannel(ids[2] as string, 'body-f', 1000), true);
       assert.deepEqual(await storage.takeLinkAnswers([]), []);
