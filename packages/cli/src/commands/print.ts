@@ -2,15 +2,17 @@
  * How the CLI shows messages and warnings.
  */
 import { type ClientEvent, groupIdOf, type ParleyClient, type StoredMessage } from '@parley/client';
+import { safeJson, safeLine, safeText } from '../terminal-text.ts';
 
 /**
  * One message as a line: `sender: text` (`[group] sender: text` in a group), or a JSON object
- * with `--json` (`group` set to the group id for group messages).
+ * with `--json` (`group` set to the group id for group messages). Text and names are someone
+ * else's: controls are shown escaped and a newline continues indented (terminal-text.ts).
  */
 export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient): string {
   const groupId = groupIdOf(m.peer);
   if (json) {
-    return JSON.stringify({
+    return safeJson({
       id: m.id,
       from: m.sender,
       device: m.senderDevice,
@@ -20,18 +22,25 @@ export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyCl
       sentAt: m.sentAt,
     });
   }
-  if (groupId === undefined) return `${m.sender}: ${m.text}`;
+  if (groupId === undefined) return safeLine(`${safeText(m.sender)}: `, m.text);
   let name = groupId;
   try {
     name = client?.group(groupId).name ?? groupId;
   } catch {
     // A group this device no longer has: shown by id.
   }
-  return m.direction === 'system' ? `[${name}] -- ${m.text} --` : `[${name}] ${m.sender}: ${m.text}`;
+  return m.direction === 'system'
+    ? `${safeLine(`[${safeText(name)}] -- `, m.text)} --`
+    : safeLine(`[${safeText(name)}] ${safeText(m.sender)}: `, m.text);
 }
 
-/** A warning line for events a person must know about, or undefined. */
+/** A warning line for events a person must know about, or undefined. Quoted text is escaped. */
 export function formatWarning(e: ClientEvent): string | undefined {
+  const w = warningText(e);
+  return w === undefined ? undefined : safeText(w);
+}
+
+function warningText(e: ClientEvent): string | undefined {
   switch (e.type) {
     case 'identity-changed':
       return `warning: ${e.name}'s account key changed${e.verified ? ' (they were verified)' : ''}. Messages to and from ${e.name} are held until you run \`parley verify ${e.name}\`, compare, and accept.`;
