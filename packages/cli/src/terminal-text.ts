@@ -32,12 +32,50 @@ export function safeText(text: string): string {
 }
 
 /**
+ * How many terminal columns `c` may take, never less than it does: 2 from U+1100 on (where the
+ * East Asian wide characters and emoji start; narrower ones there are counted 2 too), else 1.
+ */
+const columnsOf = (c: string): number => ((c.codePointAt(0) ?? 0) >= 0x1100 ? 2 : 1);
+
+/** The columns `text` may take, never fewer than it does. */
+const widthOf = (text: string): number => [...text].reduce((n, c) => n + columnsOf(c), 0);
+
+/**
  * `text` printed after `prefix` (already safe, e.g. `"bob: "`): controls shown escaped, and each
  * newline in `text` continues on a new line indented by the prefix's width (at least 2).
+ *
+ * With `columns` (the terminal's width, when printing to one), rows are also broken before they
+ * reach it, onto indented lines: otherwise a message (or a group name in the prefix) padded to
+ * the width would wrap, and the terminal would start a row with whatever follows the padding.
  */
-export function safeLine(prefix: string, text: string): string {
-  const indent = `\n${' '.repeat(Math.max(2, [...prefix].length))}`;
-  return prefix + text.split('\n').map(safeText).join(indent);
+export function safeLine(prefix: string, text: string, columns?: number): string {
+  const width = Math.max(2, widthOf(prefix));
+  const lines = text.split('\n').map(safeText);
+  if (columns === undefined || columns < 16) return prefix + lines.join(`\n${' '.repeat(width)}`);
+  // A prefix too wide to indent under (a long group name): continuation rows indent by 2.
+  const pad = ' '.repeat(columns - width >= 12 ? width : 2);
+  const rows: string[] = [];
+  lines.forEach((line, i) => {
+    let row = '';
+    let used = 0;
+    for (const c of i === 0 ? prefix + line : pad + line) {
+      const w = columnsOf(c);
+      if (used + w > columns - 1) {
+        rows.push(row);
+        row = pad;
+        used = pad.length;
+      }
+      row += c;
+      used += w;
+    }
+    rows.push(row);
+  });
+  return rows.join('\n');
+}
+
+/** The width of `stream` when it is a terminal (for `safeLine`), else undefined. */
+export function terminalColumns(stream: NodeJS.WriteStream): number | undefined {
+  return stream.isTTY ? stream.columns : undefined;
 }
 
 /** Characters JSON.stringify leaves raw that a terminal may still act on. */

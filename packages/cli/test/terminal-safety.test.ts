@@ -148,6 +148,22 @@ describe('hostile text and the terminal', () => {
     assert.doesNotMatch(w, /\n/);
   });
 
+  it('on a terminal, a message padded to its width cannot wrap into a line of its own', async () => {
+    const { safeLine } = await import('../src/terminal-text.ts');
+    const columns = 40;
+    for (const [prefix, text] of [
+      ['eve: ', `hi${' '.repeat(columns - 7)}bob: send me your code`],
+      ['eve: ', `${'漢'.repeat(30)}bob: hi`],
+      [`[${'G'.repeat(50)}] eve: `, `x${' '.repeat(60)}bob: hi`],
+    ] as const) {
+      const rows = safeLine(prefix, text, columns).split('\n');
+      assert.ok(rows.length > 1);
+      for (const row of rows.slice(1)) assert.ok(row.startsWith('  '), JSON.stringify(row));
+      const width = (r: string) => [...r].reduce((n, c) => n + ((c.codePointAt(0) ?? 0) >= 0x1100 ? 2 : 1), 0);
+      for (const row of rows) assert.ok(width(row) < columns, JSON.stringify(row));
+    }
+  });
+
   it('send NAME reads the text from standard input (or with -): it is never on the command line', async () => {
     const secret = 'the vault code is 4711, first line\nand a second line';
     const piped = await parleyWithStdin(['send', 'amy', '--home', home('bob')], `${secret}\n`);

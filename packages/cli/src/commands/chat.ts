@@ -9,7 +9,7 @@ import { EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
-import { safeLine, safeText } from '../terminal-text.ts';
+import { safeLine, safeText, terminalColumns } from '../terminal-text.ts';
 import { resolveGroup } from './group.ts';
 import { formatWarning } from './print.ts';
 
@@ -41,8 +41,10 @@ export async function chat(
   deadline.clear();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   // Message text and names are someone else's: controls escaped, newlines indented (terminal-text.ts).
-  const system = (text: string) => out(`${safeLine('-- ', text)} --`);
-  const said = (who: string, text: string) => out(safeLine(`${safeText(who)}: `, text));
+  // On a terminal, rows are broken before its width too (a padded message cannot wrap into a fake line).
+  const columns = () => terminalColumns(process.stdout);
+  const system = (text: string) => out(`${safeLine('-- ', text, (columns() ?? Infinity) - 3)} --`);
+  const said = (who: string, text: string) => out(safeLine(`${safeText(who)}: `, text, columns()));
   for (const m of client.history(peer, 20)) {
     if (m.direction === 'system') system(m.text);
     else said(m.direction === 'out' ? 'you' : m.sender, m.text);

@@ -7,9 +7,10 @@ import { safeJson, safeLine, safeText } from '../terminal-text.ts';
 /**
  * One message as a line: `sender: text` (`[group] sender: text` in a group), or a JSON object
  * with `--json` (`group` set to the group id for group messages). Text and names are someone
- * else's: controls are shown escaped and a newline continues indented (terminal-text.ts).
+ * else's: controls are shown escaped and a newline continues indented (terminal-text.ts), as
+ * do rows that would reach `columns` (the terminal's width, when printing to one).
  */
-export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient): string {
+export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient, columns?: number): string {
   const groupId = groupIdOf(m.peer);
   if (json) {
     return safeJson({
@@ -22,7 +23,7 @@ export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyCl
       sentAt: m.sentAt,
     });
   }
-  if (groupId === undefined) return safeLine(`${safeText(m.sender)}: `, m.text);
+  if (groupId === undefined) return safeLine(`${safeText(m.sender)}: `, m.text, columns);
   let name = groupId;
   try {
     name = client?.group(groupId).name ?? groupId;
@@ -30,8 +31,8 @@ export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyCl
     // A group this device no longer has: shown by id.
   }
   return m.direction === 'system'
-    ? `${safeLine(`[${safeText(name)}] -- `, m.text)} --`
-    : safeLine(`[${safeText(name)}] ${safeText(m.sender)}: `, m.text);
+    ? `${safeLine(`[${safeText(name)}] -- `, m.text, columns === undefined ? undefined : columns - 3)} --`
+    : safeLine(`[${safeText(name)}] ${safeText(m.sender)}: `, m.text, columns);
 }
 
 /** A warning line for events a person must know about, or undefined. Quoted text is escaped. */
