@@ -56,7 +56,7 @@ export async function readMessageText(arg: string | undefined, to: string): Prom
   else text = chompOne(await readPiped(MAX_TEXT_BYTES + 2, 'the message'));
   if (text.trim() === '') {
     throw new CliError(
-      'no message text: give it on standard input (e.g. `echo "hello" | parley send NAME`), or type it at the prompt',
+      'no message text, nothing sent: give it on standard input (e.g. `echo "hello" | parley send NAME`), or type it at the prompt',
       EXIT.usage,
     );
   }
