@@ -8,6 +8,7 @@ import { CliError, describeError, EXIT } from './cli-error.ts';
 import { DEFAULT_SERVER_URL, SERVE_HELP } from './commands/serve-help.ts';
 import { DEFAULT_TIMEOUT_S, type Deadline, parseTimeout, startDeadline } from './deadline.ts';
 import { type Flags, OPTIONS } from './flags.ts';
+import { safeLine } from './terminal-text.ts';
 
 // Each command's module is imported only when that command runs, so a command loads what it
 // needs and no more: `parley send` does not load the server (its database and bus drivers,
@@ -42,6 +43,10 @@ const config: typeof import('./commands/config.ts').config = async (...a) =>
   (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
   (await import('./commands/verify.ts')).verify(...a);
+const readMessageText: typeof import('./secret-input.ts').readMessageText = async (...a) =>
+  (await import('./secret-input.ts')).readMessageText(...a);
+const readLinkCode: typeof import('./secret-input.ts').readLinkCode = async (...a) =>
+  (await import('./secret-input.ts')).readLinkCode(...a);
 
 const HELP = `parley — end-to-end encrypted messaging
 
@@ -56,12 +61,16 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default ${DEFAULT_SERVER_URL})
       with this home as its first device (see "Servers" below for URL and --insecure). If it fails on the way (no answer, --timeout), run it
       again: it finishes with the keys already made, or says the name is someone else's.
-  parley send NAME TEXT [--home DIR]
-      Send TEXT to NAME; prints "sent" once the server has stored it. If the server cannot be
-      reached or the connection does not come back within --timeout, the message stays queued
-      in this home (exit 3) and goes out the next time any parley command connects.
-  parley send --group GROUP TEXT [--home DIR]
-      Send TEXT to a group (GROUP: its id, or its name when unique on this device); same outcomes.
+  parley send NAME [--home DIR]          (e.g. echo "hello" | parley send NAME)
+      Send the message read from standard input to NAME: all of it when piped (one final
+      newline dropped); on a terminal, one line typed at the prompt. Prints "sent" once the
+      server has stored it. If the server cannot be reached or the connection does not come
+      back within --timeout, the message stays queued in this home (exit 3) and goes out the
+      next time any parley command connects. \`parley send NAME TEXT\` also works, but puts
+      TEXT where other users (the process list) and your shell history can read it.
+  parley send --group GROUP [--home DIR]
+      Send the message on standard input to a group (GROUP: its id, or its name when unique
+      on this device); same outcomes. \`--group GROUP TEXT\` also works, with the same caveat.
   parley group create NAME --members a,b,c [--home DIR]
       Create a group with you as admin and add every device of each member.
   parley group add GROUP NAME... | group remove GROUP NAME...
@@ -71,16 +80,19 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
   parley receive [--wait SECONDS] [--json] [--home DIR]
       Print messages waiting for you ("sender: text", or JSON lines with --json), then keep
       listening for SECONDS (default 0). A connection lost on the way is waited out within
-      --timeout; nothing is printed twice.
+      --timeout; nothing is printed twice. Control characters in what others wrote are shown
+      escaped (\\x1b, \\u202e); a line of a message continues indented under its sender.
   parley chat NAME [--home DIR] | parley chat --group GROUP [--home DIR]
       Interactive chat with NAME or a group: type a line and press Enter to send; Ctrl-D to quit.
   parley link [--server URL] [--name DEVICE-NAME] [--home DIR] [--insecure]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
-  parley link accept CODE [--transfer-account-key] [--home DIR]
-      On a device holding the account key: verify the new device showing CODE, sign the new
-      device list and send it the account (contacts and verified states; the account key
-      itself only with --transfer-account-key, so that device can link and remove devices too).
+  parley link accept [--transfer-account-key] [--home DIR]
+      On a device holding the account key: asks for the code the new device shows (or reads it
+      from standard input), verifies that device, signs the new device list and sends it the
+      account (contacts and verified states; the account key itself only with
+      --transfer-account-key, so that device can link and remove devices too).
+      \`link accept CODE\` also works, but puts the code in the process list and shell history.
   parley devices [--home DIR]
       List this account's devices.
   parley devices remove ID [--home DIR]
@@ -157,10 +169,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const timeout = parseTimeout(flags.timeout);
   // `link` (the new device) runs its own clocks: while connecting, and once its code has been used.
-  const deadline =
-    NETWORK_COMMANDS.has(command) && !(command === 'link' && rest[0] !== 'accept') ? startDeadline(timeout) : undefined;
+  const timed = NETWORK_COMMANDS.has(command) && !(command === 'link' && rest[0] !== 'accept');
+  // The clock starts when the command first asks for it: after a message or code is read from
+  // standard input, so typing it is not bounded by --timeout.
+  let deadline: Deadline | undefined;
+  const clock = (): Deadline => {
+    if (!timed) throw new Error(`no deadline for ${command}`);
+    deadline ??= startDeadline(timeout);
+    return deadline;
+  };
   try {
-    return await run(command, rest, flags, timeout, deadline);
+    return await run(command, rest, flags, timeout, clock);
   } finally {
     deadline?.clear();
   }
@@ -171,16 +190,11 @@ async function run(
   rest: string[],
   flags: Flags,
   timeout: number,
-  deadline: Deadline | undefined,
+  clock: () => Deadline,
 ): Promise<number> {
-  const need = (n: number, usage: string): string[] => {
-    if (rest.length !== n) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+  const need = (n: number, usage: string, atLeast = n): string[] => {
+    if (rest.length < atLeast || rest.length > n) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
     return rest;
-  };
-  // Set for every command in NETWORK_COMMANDS except `link` on the new device.
-  const clock = (): Deadline => {
-    if (deadline === undefined) throw new Error(`no deadline for ${command}`);
-    return deadline;
   };
   switch (command) {
     case 'serve':
@@ -197,14 +211,16 @@ async function run(
       return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags, clock());
     case 'send': {
       if (flags.group !== undefined) {
-        const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');
-        return sendToGroup(flags.group, text as string, flags, clock());
+        // TEXT omitted or `-`: read from standard input, off the command line.
+        const [text] = need(1, 'send --group GROUP [TEXT | -] [--home DIR]', 0);
+        return sendToGroup(flags.group, await readMessageText(text, flags.group), flags, clock());
       }
-      // With --accept-change or --discard-held, TEXT is optional (they act on what is held).
+      // With --accept-change or --discard-held, TEXT is optional (they act on what is held) and
+      // standard input is not read; otherwise TEXT omitted or `-` is read from standard input.
       const releasing = flags['accept-change'] === true || flags['discard-held'] === true;
-      const usage = 'send NAME TEXT [--accept-change | --discard-held] [--home DIR]';
-      const [name, text] = releasing && rest.length === 1 ? need(1, usage) : need(2, usage);
-      return send(name as string, text, flags, clock());
+      const [name, text] = need(2, 'send NAME [TEXT | -] [--accept-change | --discard-held] [--home DIR]', 1);
+      const body = releasing && text === undefined ? undefined : await readMessageText(text, name as string);
+      return send(name as string, body, flags, clock());
     }
     case 'group':
       return group(rest, flags, clock());
@@ -219,8 +235,9 @@ async function run(
       return chat({ name: need(1, 'chat NAME [--home DIR]')[0] as string }, flags, clock());
     case 'link': {
       if (rest[0] === 'accept') {
-        const [, code] = need(2, 'link accept CODE [--transfer-account-key]');
-        return linkAccept(code as string, flags, clock());
+        // CODE omitted: asked for (or read from standard input), off the command line.
+        const [, code] = need(2, 'link accept [CODE] [--transfer-account-key]', 1);
+        return linkAccept(await readLinkCode(code), flags, clock());
       }
       need(0, 'link [--server URL] [--name DEVICE-NAME]');
       return link(flags, timeout);
@@ -262,7 +279,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     settled = true;
     const { message, exitCode } = describeError(err);
-    process.stderr.write(`parley: ${message}\n`);
+    // Error texts may quote the server or other people: controls escaped, lines indented.
+    process.stderr.write(`${safeLine('parley: ', message)}\n`);
     process.exitCode = exitCode;
   },
 );

@@ -152,6 +152,31 @@ describe('the browser client, end to end', { skip: browserMissing() }, () => {
     assert.match(await carol('receive', '--wait', '3'), /alice: hi carol, from a browser/);
   });
 
+  it('bidi overrides in a group name and a message preview are shown, not obeyed', async () => {
+    // A right-to-left override makes "Trip<RLO>gpj.exe" read "Tripexe.jpg"; an isolate left open
+    // reorders whatever follows it in the list.
+    const groupName = 'Trip\u202egpj.exe';
+    const created = await carol('group', 'create', groupName, '--members', 'alice');
+    const id = /\[([A-Za-z0-9_-]{22})\]/.exec(created)?.[1] ?? '';
+    await carol('send', 'alice', 'see \u2067the\u202e attachment');
+    const bidi = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+    await alice.page.goto(`${world.server.url}/#/`);
+    const groupTitle = alice.page.locator(`.conversation-list a[data-peer="group:${id}"] .title`);
+    await groupTitle.waitFor();
+    const title = (await groupTitle.textContent()) ?? '';
+    assert.doesNotMatch(title, bidi);
+    assert.match(title, /^Trip.*gpj\.exe$/);
+    const preview = alice.page.locator('.conversation-list a[data-peer="carol"] .preview', { hasText: 'attachment' });
+    await preview.waitFor();
+    const text = (await preview.textContent()) ?? '';
+    assert.doesNotMatch(text, bidi);
+    assert.match(text, /see .*the.* attachment/);
+    await alice.page.goto(`${world.server.url}/#/chat/${encodeURIComponent(`group:${id}`)}`);
+    const heading = alice.page.locator('.conversation h2');
+    await heading.waitFor();
+    assert.doesNotMatch((await heading.textContent()) ?? '', bidi);
+  });
+
   it('a second browser links as a new device of alice (code and QR), and the device list shows both', async () => {
     const laptop = await world.person('alice-laptop');
     await laptop.page.getByRole('tab', { name: 'Link to an existing account' }).click();

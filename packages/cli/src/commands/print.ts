@@ -9,15 +9,18 @@ import {
   type StoredMessage,
   type WarningCode,
 } from '@parley/client';
+import { safeJson, safeLine, safeText } from '../terminal-text.ts';
 
 /**
  * One message as a line: `sender: text` (`[group] sender: text` in a group), or a JSON object
- * with `--json` (`group` set to the group id for group messages).
+ * with `--json` (`group` set to the group id for group messages). Text and names are someone
+ * else's: controls are shown escaped and a newline continues indented (terminal-text.ts), as
+ * do rows that would reach `columns` (the terminal's width, when printing to one).
  */
-export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient): string {
+export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyClient, columns?: number): string {
   const groupId = groupIdOf(m.peer);
   if (json) {
-    return JSON.stringify({
+    return safeJson({
       id: m.id,
       from: m.sender,
       device: m.senderDevice,
@@ -27,18 +30,25 @@ export function formatMessage(m: StoredMessage, json: boolean, client?: ParleyCl
       sentAt: m.sentAt,
     });
   }
-  if (groupId === undefined) return `${m.sender}: ${m.text}`;
+  if (groupId === undefined) return safeLine(`${safeText(m.sender)}: `, m.text, columns);
   let name = groupId;
   try {
     name = client?.group(groupId).name ?? groupId;
   } catch {
     // A group this device no longer has: shown by id.
   }
-  return m.direction === 'system' ? `[${name}] -- ${m.text} --` : `[${name}] ${m.sender}: ${m.text}`;
+  return m.direction === 'system'
+    ? `${safeLine(`[${safeText(name)}] -- `, m.text, columns === undefined ? undefined : columns - 3)} --`
+    : safeLine(`[${safeText(name)}] ${safeText(m.sender)}: `, m.text, columns);
 }
 
-/** A warning line for events a person must know about, or undefined. */
+/** A warning line for events a person must know about, or undefined. Quoted text is escaped. */
 export function formatWarning(e: ClientEvent, policy?: KeyChangePolicy): string | undefined {
+  const w = warningText(e, policy);
+  return w === undefined ? undefined : safeText(w);
+}
+
+function warningText(e: ClientEvent, policy?: KeyChangePolicy): string | undefined {
   switch (e.type) {
     case 'identity-changed': {
       // Under hold-all (and for a verified contact) their messages from the new key wait too.

@@ -9,6 +9,7 @@ import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
+import { terminalColumns } from '../terminal-text.ts';
 import { formatMessage, formatWarning } from './print.ts';
 
 /** Receives and prints. */
@@ -22,7 +23,8 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
   const events = client.events(stop.signal);
   const printing = (async () => {
     for await (const e of events) {
-      if (e.type === 'message') process.stdout.write(`${formatMessage(e.message, json, client)}\n`);
+      if (e.type === 'message')
+        process.stdout.write(`${formatMessage(e.message, json, client, terminalColumns(process.stdout))}\n`);
       else {
         const w = formatWarning(e, client.keyChangePolicy());
         if (w !== undefined) process.stderr.write(`${w}\n`);

@@ -11,6 +11,7 @@ import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
+import { safeText } from '../terminal-text.ts';
 import { resolveGroup } from './group.ts';
 import { printWarnings } from './print.ts';
 
@@ -127,12 +128,12 @@ export async function sendToGroup(ref: string, text: string, flags: Flags, deadl
     const { id } = await client.sendToGroup(g.id, text);
     for await (const e of events) {
       if (e.type === 'sent' && e.id === id) {
-        process.stdout.write(`sent to “${g.name}”\n`);
+        process.stdout.write(`sent to “${safeText(g.name)}”\n`);
         return EXIT.ok;
       }
       if (e.type === 'send-failed' && e.id === id) throw new CliError(`not sent: ${e.reason}`, EXIT.failure);
     }
-    throw queued(`not sent to “${g.name}” within ${deadline.seconds} s`);
+    throw queued(`not sent to “${safeText(g.name)}” within ${deadline.seconds} s`);
   } finally {
     await events.return?.();
     await client.close();

@@ -112,7 +112,9 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
         <a href="#/" class="back" aria-label="Back to conversations">
           ←
         </a>
-        <h2>{title}</h2>
+        <h2>
+          <bdi>{title}</bdi>
+        </h2>
         {groupId !== undefined ? (
           <a href={`#/group/${encodeURIComponent(groupId)}`}>Group info</a>
         ) : (

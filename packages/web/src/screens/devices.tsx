@@ -4,6 +4,7 @@
  */
 import type { KeyChangePolicy } from '@parley/client/web';
 import { useState } from 'preact/hooks';
+import { showBidi } from '../format.ts';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
 
@@ -34,7 +35,7 @@ export function Devices({ session }: { session: Session }) {
         {devices.map((d) => (
           <li key={d.id} data-device={d.id}>
             <span class="who">
-              {d.name ?? `device ${d.id}`} <span class="dim">#{d.id}</span>
+              <bdi>{d.name === undefined ? `device ${d.id}` : showBidi(d.name)}</bdi> <span class="dim">#{d.id}</span>
               {d.current && <span class="badge">this browser</span>}
             </span>
             <span class="dim">
@@ -49,7 +50,9 @@ export function Devices({ session }: { session: Session }) {
                 type="button"
                 disabled={busy}
                 onClick={() => {
-                  if (confirm(`Remove ${d.name ?? `device ${d.id}`} from your account?`))
+                  if (
+                    confirm(`Remove ${d.name === undefined ? `device ${d.id}` : showBidi(d.name)} from your account?`)
+                  )
                     void run(async () => {
                       await client.removeDevice(d.id);
                       return `Removed device ${d.id}.`;
@@ -77,7 +80,7 @@ export function Devices({ session }: { session: Session }) {
           void run(async () => {
             const linked = await client.acceptLink(code);
             form.reset();
-            return `Linked ${linked.name} as device ${linked.device}.`;
+            return `Linked ${showBidi(linked.name)} as device ${linked.device}.`;
           });
         }}
       >
