@@ -115,6 +115,25 @@ export type ClientEvent =
   | { readonly type: 'identity-changed'; readonly name: string; readonly verified: boolean }
   /** A message could not be decrypted; a retry request went to its sender. */
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
+  /**
+   * The session with `peer`'s `device` was restarted at `requestedBy`'s request (a retry request
+   * after a message could not be decrypted): `by: 'them'` when this device restarted it for the
+   * requester, `'us'` when the session this device asked for arrived. Also a system line in
+   * `peer`'s conversation. A restart nobody on this account asked for may mean a copied home.
+   */
+  | {
+      readonly type: 'session-restarted';
+      readonly peer: string;
+      readonly device: number;
+      readonly requestedBy: string;
+      readonly by: 'us' | 'them';
+    }
+  /**
+   * Another connection authenticated with device `device`'s key (this device's, when it is ours)
+   * while one was open, from another process: the key may be in use by a copy of that device's
+   * home. Remove the device (`removeDevice`) if nobody opened it elsewhere.
+   */
+  | { readonly type: 'key-in-use'; readonly device: number; readonly thisDevice: boolean }
   /** A message from a device that is not on the sender's signed device list was dropped. */
   | { readonly type: 'unlisted-device'; readonly from: string; readonly fromDevice: number }
   | {

@@ -44,6 +44,8 @@ export interface ProfileStore {
   takeIds(counter: 'spk' | 'otp' | 'kem', count: number): number;
   getNumber(key: string): number | undefined;
   setNumber(key: string, value: number): void;
+  getText(key: string): string | undefined;
+  setText(key: string, value: string): void;
 }
 
 /** Opens the profile over the home database. */
@@ -106,6 +108,13 @@ export function createProfileStore(db: HomeDatabase): ProfileStore {
       return read(key) as number | undefined;
     },
     setNumber(key, value) {
+      put.run(key, value);
+    },
+    getText(key) {
+      const v = read(key);
+      return typeof v === 'string' ? v : undefined;
+    },
+    setText(key, value) {
       put.run(key, value);
     },
   };

@@ -109,14 +109,15 @@ for (const backend of backends) {
     });
 
     test('prekeys: counts, atomic one-time takes under concurrency, last-resort fallback', async () => {
-      const signed = { id: 1, publicKey: key(3), signature: key(4, 64) };
+      const signed = { id: 1, publicKey: key(3), signature: key(4, 64), createdAt: 1_700_000_000 };
       const oneTimePreKeys = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, publicKey: key(10 + i) }));
       const kemPreKeys = Array.from({ length: 5 }, (_, i) => ({
         id: 100 + i,
         publicKey: key(50 + i, 1568),
         signature: key(5, 64),
+        createdAt: 1_700_000_000,
       }));
-      const lastResortKemPreKey = { id: 99, publicKey: key(7, 1568), signature: key(8, 64) };
+      const lastResortKemPreKey = { id: 99, publicKey: key(7, 1568), signature: key(8, 64), createdAt: 1_700_000_000 };
       const counts = await storage.storePreKeys('alice', 1, {
         signedPreKey: signed,
         oneTimePreKeys,
@@ -594,10 +595,10 @@ for (const backend of backends) {
     test('sparing one-time stock: a bundle or KeyPackage taken with spare uses only the last-resort keys', async () => {
       await storage.createAccount(account('spare', [1]));
       await storage.storePreKeys('spare', 1, {
-        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64) },
+        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64), createdAt: 1_700_000_000 },
         oneTimePreKeys: [{ id: 5, publicKey: key(5) }],
-        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64) }],
-        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64) },
+        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64), createdAt: 1_700_000_000 }],
+        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64), createdAt: 1_700_000_000 },
       });
       const spared = await storage.takeBundle('spare', 1, true);
       assert.equal(spared?.oneTimePreKey, undefined);
