@@ -1,5 +1,5 @@
 /**
- * Rotation of the signed prekey and the last-resort ML-KEM prekey (docs/protocol.md §1.3): every
+ * Rotation of the signed prekey and the last-resort ML-KEM prekey (docs/protocol.md §1.1): every
  * 2 days (by the injected clock) a connecting device signs new ones, the server serves them with
  * their signed creation time, and a replaced key's private half is deleted after the grace period.
  */

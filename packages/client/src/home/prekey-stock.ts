@@ -33,7 +33,7 @@ export const STOCK_TARGET = { oneTime: 100, kem: 40 } as const;
 
 /**
  * When the signed prekey and the last-resort ML-KEM prekey are replaced, and how long a replaced
- * one's private half is kept (docs/protocol.md §1.3). Every `rotateEveryMs` (2 days) a device that
+ * one's private half is kept (docs/protocol.md §1.1). Every `rotateEveryMs` (2 days) a device that
  * connects signs new ones; a replaced key stays `graceMs` (14 days: as long as an initiator may
  * use a key after its creation, `MAX_PREKEY_AGE_MS`) for initial messages made from a bundle
  * fetched before the replacement, then its private half is deleted. A copy of the home taken

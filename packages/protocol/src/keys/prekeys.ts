@@ -18,7 +18,7 @@ const KEM_LABEL = utf8('Parley/v2/kem-prekey');
 /**
  * How old (by its signed creation time) a signed prekey or last-resort ML-KEM prekey may be for
  * an initiator to use it: 14 days. Devices rotate both every 2 days while they connect
- * (docs/protocol.md §1.3), so only a device offline for 12 days in a row runs past it.
+ * (docs/protocol.md §1.1), so only a device offline for 12 days in a row runs past it.
  */
 export const MAX_PREKEY_AGE_MS = 14 * 24 * 3600 * 1000;
 
@@ -65,12 +65,12 @@ export interface KemPreKeyRecord {
   readonly createdAt: number;
 }
 
-/** The bytes a signed prekey's signature covers (docs/protocol.md §1.3). */
+/** The bytes a signed prekey's signature covers (docs/protocol.md §1.1). */
 function spkMessage(id: number, createdAtSeconds: number, publicKey: Uint8Array): Uint8Array {
   return concatBytes(SPK_LABEL, u32be(id), u32be(createdAtSeconds), publicKey);
 }
 
-/** The bytes an ML-KEM prekey's signature covers (docs/protocol.md §1.3). */
+/** The bytes an ML-KEM prekey's signature covers (docs/protocol.md §1.1). */
 function kemMessage(id: number, lastResort: boolean, createdAtSeconds: number, publicKey: Uint8Array): Uint8Array {
   return concatBytes(KEM_LABEL, u32be(id), new Uint8Array([lastResort ? 1 : 0]), u32be(createdAtSeconds), publicKey);
 }

@@ -36,7 +36,7 @@ async function deriveSharedSecret(provider: CryptoProvider, parts: Uint8Array[])
   return provider.hkdfSha256(concatBytes(F, ...parts), ZERO_SALT, INFO, 32);
 }
 
-/** The initiator's clock reading and bound for prekey ages (docs/protocol.md §1.3). */
+/** The initiator's clock reading and bound for prekey ages (docs/protocol.md §1.1). */
 export interface PreKeyAgeCheck {
   /** The initiator's clock (ms). */
   readonly now: number;

@@ -104,7 +104,7 @@ export interface WireSignedPreKey {
   readonly id: number;
   readonly publicKey: string;
   readonly signature: string;
-  /** Signed creation time, whole Unix seconds (docs/protocol.md §1.3). */
+  /** Signed creation time, whole Unix seconds (docs/protocol.md §1.1). */
   readonly createdAt: number;
 }
 
@@ -119,7 +119,7 @@ export interface WireKemPreKey {
   readonly id: number;
   readonly publicKey: string;
   readonly signature: string;
-  /** Signed creation time, whole Unix seconds (docs/protocol.md §1.3). */
+  /** Signed creation time, whole Unix seconds (docs/protocol.md §1.1). */
   readonly createdAt: number;
 }
 

@@ -10,7 +10,7 @@ import { decodeFields, encodeFields, type FieldSpec, withEnvelope } from './prot
 
 /**
  * One device's published keys as served by the directory. `createdAt` is the key's signed
- * creation time in whole Unix seconds (docs/protocol.md §1.3).
+ * creation time in whole Unix seconds (docs/protocol.md §1.1).
  */
 export interface PreKeyBundle {
   readonly identity: Uint8Array;

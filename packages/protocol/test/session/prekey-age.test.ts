@@ -1,5 +1,5 @@
 /**
- * The signed creation time of prekeys (docs/protocol.md §1.3): signatures cover it, and an
+ * The signed creation time of prekeys (docs/protocol.md §1.1): signatures cover it, and an
  * initiator refuses a signed prekey or last-resort ML-KEM prekey older than its bound (or dated
  * in the future) with STALE_PREKEY, so a server cannot keep serving keys a copied home holds.
  */

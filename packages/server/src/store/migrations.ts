@@ -168,7 +168,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 7,
     name: 'signed creation times of prekeys, device connection tokens',
     // Signatures made before this version do not cover a creation time and no longer verify at
-    // initiators (docs/protocol.md §1.3): the old signed and ML-KEM prekeys are dropped, and each
+    // initiators (docs/protocol.md §1.1): the old signed and ML-KEM prekeys are dropped, and each
     // device uploads new ones (rotation is due at once for a home without dated keys) when it next
     // connects. Until then its bundles are refused with NO_PREKEYS.
     up: `
