@@ -136,6 +136,32 @@ for (const backend of backends) {
       assert.equal(await storage.takeBundle('bob', 1), undefined, 'no signed prekey: no bundle');
     });
 
+    test('prekeys keep their signed creation time', async () => {
+      await storage.createAccount(account('dated'));
+      await storage.storePreKeys('dated', 1, {
+        signedPreKey: { id: 3, publicKey: key(1), signature: key(2, 64), createdAt: 1_800_000_001 },
+        oneTimePreKeys: [],
+        kemPreKeys: [{ id: 4, publicKey: key(3, 1568), signature: key(4, 64), createdAt: 1_800_000_002 }],
+        lastResortKemPreKey: { id: 5, publicKey: key(5, 1568), signature: key(6, 64), createdAt: 1_800_000_003 },
+      });
+      const one = await storage.takeBundle('dated', 1);
+      assert.equal(one?.signedPreKey.createdAt, 1_800_000_001);
+      assert.deepEqual([one?.kemPreKey.id, one?.kemPreKey.createdAt], [4, 1_800_000_002]);
+      const last = await storage.takeBundle('dated', 1);
+      assert.deepEqual([last?.kemPreKey.id, last?.kemPreKey.createdAt], [5, 1_800_000_003]);
+    });
+
+    test('connection tokens: first, match, mismatch (from any handle), missing device', async () => {
+      await storage.createAccount(account('tok'));
+      assert.equal(await storage.rotateAuthToken('tok', 1, undefined, key(1)), 'first');
+      assert.equal(await peer.rotateAuthToken('tok', 1, key(1), key(2)), 'match');
+      // A copy presenting the older token, or none.
+      assert.equal(await storage.rotateAuthToken('tok', 1, key(1), key(3)), 'mismatch');
+      assert.equal(await storage.rotateAuthToken('tok', 1, undefined, key(4)), 'mismatch');
+      assert.equal(await storage.rotateAuthToken('tok', 1, key(4), key(5)), 'match');
+      assert.equal(await storage.rotateAuthToken('tok', 2, undefined, key(6)), 'missing');
+    });
+
     test('queues: order, duplicates, caps, pending after a seq, acknowledgement of own rows only', async () => {
       const item = (id: string, body: number) => ({
         sender: 'bob',
