@@ -116,10 +116,12 @@ export type ClientEvent =
   /** A message could not be decrypted; a retry request went to its sender. */
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
   /**
-   * The session with `peer`'s `device` was restarted at `requestedBy`'s request (a retry request
-   * after a message could not be decrypted): `by: 'them'` when this device restarted it for the
-   * requester, `'us'` when the session this device asked for arrived. Also a system line in
-   * `peer`'s conversation. A restart nobody on this account asked for may mean a copied home.
+   * A session was restarted at `requestedBy`'s request (a retry request after a message could not
+   * be decrypted): `by: 'them'` when this device restarted its session with `requestedBy`'s
+   * `device` (`peer` is the conversation: `requestedBy`, or for this account's own device the
+   * conversation of the message), `'us'` when the new session from `peer`'s `device`, which this
+   * device asked for, arrived. Also a system line in `peer`'s conversation. A restart nobody on
+   * the account asked for may mean a copied home.
    */
   | {
       readonly type: 'session-restarted';

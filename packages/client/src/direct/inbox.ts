@@ -84,10 +84,13 @@ export function createInbox(deps: InboxDeps): Inbox {
       server_time: f.serverTime,
     });
 
-  /** Writes "session restarted at X's request" into `peer`'s conversation and emits `session-restarted`. */
-  const noteRestart = (peer: string, device: number, requester: string, by: 'us' | 'them'): void => {
+  /**
+   * Writes "session with OWNER's device N restarted at X's request" into `peer`'s conversation
+   * and emits `session-restarted`.
+   */
+  const noteRestart = (peer: string, owner: string, device: number, requester: string, by: 'us' | 'them'): void => {
     const now = deps.clock();
-    const text = `session with ${peer === deps.me() ? 'your' : `${peer}'s`} device ${device} restarted at ${requester}'s request`;
+    const text = `session with ${owner === deps.me() ? 'your' : `${owner}'s`} device ${device} restarted at ${requester}'s request`;
     store.insertMessage({
       id: deps.newId(),
       peer,
@@ -146,7 +149,7 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (restart) {
       stores.sessionStore.deleteSession({ account: f.from, device: f.fromDevice });
       deps.profiles.setNumber(resetKey, now);
-      noteRestart(f.from === deps.me() ? original.peer : f.from, f.fromDevice, f.from, 'them');
+      noteRestart(f.from === deps.me() ? original.peer : f.from, f.from, f.fromDevice, f.from, 'them');
     }
     const content: TextContent = {
       v: 1,
@@ -255,7 +258,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       const askedKey = `restart_asked:${f.from}.${f.fromDevice}`;
       if ((deps.profiles.getNumber(askedKey) ?? 0) > 0) {
         deps.profiles.setNumber(askedKey, 0);
-        noteRestart(f.from, f.fromDevice, me, 'us');
+        noteRestart(f.from, f.from, f.fromDevice, me, 'us');
       }
     }
     const content = decodeContent(plaintext);
