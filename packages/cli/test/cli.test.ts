@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,6 +75,20 @@ describe('the parley command, driven as a subprocess', () => {
     const line = JSON.parse(j.stdout.trim());
     assert.equal(line.from, 'ben');
     assert.equal(line.text, 'reply');
+  });
+
+  it('a copy of a home and the home itself, run in turn, are each told the key is in use elsewhere', () => {
+    assert.equal(parley(['register', 'cyd', '--server', url, '--home', home('cyd')]).status, 0);
+    cpSync(home('cyd'), home('cyd-copy'), { recursive: true });
+    const first = parley(['receive', '--home', home('cyd')]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(!first.stderr.includes('in use elsewhere'), first.stderr);
+    const copy = parley(['receive', '--home', home('cyd-copy')]);
+    assert.equal(copy.status, 0, copy.stderr);
+    assert.match(copy.stderr, /this device's key is in use elsewhere/);
+    const back = parley(['receive', '--home', home('cyd')]);
+    assert.equal(back.status, 0, back.stderr);
+    assert.match(back.stderr, /this device's key is in use elsewhere/);
   });
 
   it('chat sends each typed line', () => {

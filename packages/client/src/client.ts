@@ -425,6 +425,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   // waits for it, so a command that connects and closes sends what its group outbox held.
   let groupsOnConnected: Promise<void> = Promise.resolve();
   const idle = async (): Promise<void> => {
+    // A key upload started on connect (a rotation, a refill) finishes before a command closes.
+    await refilling.catch(() => {});
     await messaging.idle();
     await groupsOnConnected;
     await groups.idle();
@@ -461,7 +463,10 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         if (current === undefined || !current.isConnected()) return;
         const counts = await current.request('key-count', {});
         const upload = await prepareStock(db, profiles, provider, random, profile.identity, counts, clock());
-        if (upload !== undefined) await current.request('upload-keys', upload);
+        if (upload !== undefined) {
+          await current.request('upload-keys', upload.args);
+          upload.published();
+        }
       });
     return refilling;
   };
@@ -478,13 +483,25 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       onLink(l) {
         link = l;
       },
+      handshakeAnswered(op, result) {
+        const token = (result as { token?: unknown } | undefined)?.token;
+        if (op === 'auth' && typeof token === 'string') profiles.setText('auth_token', token);
+      },
       async handshake(nonce) {
         const registering = mode === 'register' && !profiles.load()?.registered;
         const device = registering ? 0 : profile.device;
         const signature = toBase64Url(
           await provider.ed25519Sign(profile.identity.signingPrivateKey, authSignedBytes(nonce, profile.name, device)),
         );
-        if (!registering) return { op: 'auth', args: { name: profile.name, device, signature } };
+        if (!registering) {
+          // The connection token the last `auth` returned, read afresh on every connect: a copy of
+          // this home presents an older one once this home has connected again (`key-in-use`).
+          const token = profiles.getText('auth_token');
+          return {
+            op: 'auth',
+            args: { name: profile.name, device, signature, ...(token === undefined ? {} : { token }) },
+          };
+        }
         return {
           op: 'register',
           args: {
@@ -510,6 +527,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
           events.emit({ type: 'stock-drained', stock: frame.stock });
           if (frame.stock === 'prekeys') void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
           else void groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
+        } else if (frame.type === 'key-in-use') {
+          events.emit({ type: 'key-in-use', device: frame.device, thisDevice: frame.device === profile.device });
         } else if (frame.type === 'drained') {
           void idle().then(() => {
             isDrained = true;

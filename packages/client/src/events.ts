@@ -122,6 +122,27 @@ export type ClientEvent =
   | { readonly type: 'held'; readonly id: string; readonly to: string; readonly reason: string }
   /** A message could not be decrypted; a retry request went to its sender. */
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
+  /**
+   * A session was restarted at `requestedBy`'s request (a retry request after a message could not
+   * be decrypted): `by: 'them'` when this device restarted its session with `requestedBy`'s
+   * `device` (`peer` is the conversation: `requestedBy`, or for this account's own device the
+   * conversation of the message), `'us'` when the new session from `peer`'s `device`, which this
+   * device asked for, arrived. Also a system line in `peer`'s conversation. A restart nobody on
+   * the account asked for may mean a copied home.
+   */
+  | {
+      readonly type: 'session-restarted';
+      readonly peer: string;
+      readonly device: number;
+      readonly requestedBy: string;
+      readonly by: 'us' | 'them';
+    }
+  /**
+   * Another connection authenticated with device `device`'s key (this device's, when it is ours)
+   * while one was open, from another process: the key may be in use by a copy of that device's
+   * home. Remove the device (`removeDevice`) if nobody opened it elsewhere.
+   */
+  | { readonly type: 'key-in-use'; readonly device: number; readonly thisDevice: boolean }
   /** A message from a device that is not on the sender's signed device list was dropped. */
   | { readonly type: 'unlisted-device'; readonly from: string; readonly fromDevice: number }
   /**

@@ -91,7 +91,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const me = (): string => deps.profile().name;
   const newId = (): string => toBase64Url(random(16));
 
-  const encryptFor = createFanOut({ session, stores, directory, me, link: deps.link });
+  const encryptFor = createFanOut({ session, stores, directory, clock, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
   /** Releases what a key change held, after the user acted: messages from them, then ours to them. */
   const release = async (name: string): Promise<string[]> => {

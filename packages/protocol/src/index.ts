@@ -63,11 +63,15 @@ export {
   verifyDeviceIdentityPublic,
 } from './keys/identity.ts';
 export {
+  checkPreKeyAge,
   generateKemPreKey,
   generateOneTimePreKeys,
   generateSignedPreKey,
   type KemPreKeyRecord,
+  MAX_PREKEY_AGE_MS,
+  MAX_PREKEY_CLOCK_SKEW_MS,
   type OneTimePreKeyRecord,
+  preKeySeconds,
   type SignedPreKeyRecord,
   verifyKemPreKey,
   verifySignedPreKey,
@@ -97,7 +101,7 @@ export {
   sealLinkPayload,
   verifyLinkOffer,
 } from './linking/link-channel.ts';
-export { initiate, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
+export { initiate, type PreKeyAgeCheck, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
 export type { RandomSource } from './random.ts';
 export { initReceiver, initSender, ratchetDecrypt, ratchetEncrypt } from './ratchet/ratchet.ts';
 export {

@@ -234,7 +234,7 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
 
   it('upload of a prekey whose signature does not verify is refused', async () => {
     const r = await alice.conn.request('upload-keys', {
-      signedPreKey: { id: 7, publicKey: toBase64Url(random(32)), signature: toBase64Url(random(64)) },
+      signedPreKey: { id: 7, publicKey: toBase64Url(random(32)), signature: toBase64Url(random(64)), createdAt: 0 },
     });
     assert.equal(r.code, 'INVALID_SIGNATURE');
     await stillWorks(alice);

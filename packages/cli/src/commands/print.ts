@@ -60,6 +60,14 @@ function warningText(e: ClientEvent, policy?: KeyChangePolicy): string | undefin
       return `held: a message to ${e.to} was not sent (${e.to}'s safety number changed); \`parley send ${e.to} --accept-change\` sends it, \`--discard-held\` drops it.`;
     case 'undecryptable':
       return `note: a message from ${e.from} could not be decrypted; asked their device to send it again.`;
+    case 'key-in-use':
+      return e.thisDevice
+        ? "warning: this device's key is in use elsewhere: another program connected with this home's keys while this one was connected (a copy of this home?). If you did not open it elsewhere, remove this device from another one (`parley devices remove`) and link a new one."
+        : `warning: the key of your device ${e.device} is in use elsewhere: two programs connected with it in turn (a copy of its home?). If that was not you, run \`parley devices remove ${e.device}\`.`;
+    case 'session-restarted':
+      return e.by === 'them'
+        ? `note: session with ${e.peer}'s device ${e.device} restarted at ${e.requestedBy}'s request (a message could not be decrypted there); the message was sent again once.`
+        : `note: session with ${e.peer}'s device ${e.device} restarted at your request.`;
     case 'unlisted-device':
       return `warning: dropped a message from a device of ${e.from} that is not on ${e.from}'s signed device list.`;
     case 'device-list-stale':

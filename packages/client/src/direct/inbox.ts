@@ -4,7 +4,11 @@
  * key change waits for the user has its messages held (stored undecrypted) and released when
  * the user accepts. Self-healing: a message that cannot be decrypted is answered with a retry
  * request naming only its transport id, and its sender rebuilds the session from a fresh
- * prekey bundle and sends it again (at most `MAX_RESENDS` times per device).
+ * prekey bundle and sends it again: once per message and device (`MAX_RESENDS`), and with at
+ * most one restart of a session per `RESTART_INTERVAL_MS` (a copy of a device's home, which can
+ * ask as that device, gets at most that much). A restart writes "session restarted at X's
+ * request" into the conversation on the side that restarts and, when the new session's first
+ * message is read, on the side that asked.
  */
 import {
   constantTimeEqual,
@@ -35,7 +39,10 @@ import type { Receipts } from './receipts.ts';
 import type { DirectStore, HeldRow } from './store.ts';
 
 /** How often one message is re-sent to one device on retry requests. */
-const MAX_RESENDS = 3;
+export const MAX_RESENDS = 1;
+
+/** Least time between two restarts of the session with one device at its request: 1 hour. */
+export const RESTART_INTERVAL_MS = 3600 * 1000;
 
 /** A delivery pushed by the relay. */
 export type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
@@ -84,7 +91,31 @@ export function createInbox(deps: InboxDeps): Inbox {
       server_time: f.serverTime,
     });
 
+  /**
+   * Writes "session with OWNER's device N restarted at X's request" into `peer`'s conversation
+   * and emits `session-restarted`.
+   */
+  const noteRestart = (peer: string, owner: string, device: number, requester: string, by: 'us' | 'them'): void => {
+    const now = deps.clock();
+    const text = `session with ${owner === deps.me() ? 'your' : `${owner}'s`} device ${device} restarted at ${requester}'s request`;
+    store.insertMessage({
+      id: deps.newId(),
+      peer,
+      direction: 'system',
+      sender: peer,
+      senderDevice: 0,
+      text,
+      sentAt: now,
+      receivedAt: now,
+      status: 'received',
+    });
+    // The line is in the history; the event says it happened (as for a key-change note, no `message` event).
+    events.emit({ type: 'session-restarted', peer, device, requestedBy: requester, by });
+  };
+
   const sendRetryRequest = async (f: Deliver): Promise<void> => {
+    // Remembered so that the new session's first message writes the restart line on this side too.
+    deps.profiles.setNumber(`restart_asked:${f.from}.${f.fromDevice}`, deps.clock());
     const body = utf8(JSON.stringify({ v: 1, messageId: f.messageId }));
     await requireConnected(deps.link()).request('send', {
       name: f.from,
@@ -111,14 +142,21 @@ export function createInbox(deps: InboxDeps): Inbox {
     const originalIdentity = (JSON.parse(sent.identities) as Record<string, string>)[String(f.fromDevice)];
     if (originalIdentity === undefined || originalIdentity !== directory.identitiesOf(f.from)[f.fromDevice]) return;
     const address = `${f.from}.${f.fromDevice}`;
-    if (store.bumpResend(transportId, address) > MAX_RESENDS) return;
     const original = store.message(deps.me(), sent.message_id);
     if (original === undefined) return;
-    // Rebuild the session unless it was already rebuilt after this message was sent.
+    // Each message is re-sent to a device once, whoever asks as that device.
+    if (store.bumpResend(transportId, address) > MAX_RESENDS) return;
+    // Rebuild the session unless it was already rebuilt after this message was sent, and at most
+    // once per device per RESTART_INTERVAL_MS: within it the message goes over the session the
+    // last restart made (itself from a fresh bundle).
     const resetKey = `session_reset:${address}`;
-    if ((deps.profiles.getNumber(resetKey) ?? 0) <= sent.created_at) {
+    const lastReset = deps.profiles.getNumber(resetKey) ?? 0;
+    const now = deps.clock();
+    const restart = lastReset <= sent.created_at && (lastReset === 0 || now - lastReset >= RESTART_INTERVAL_MS);
+    if (restart) {
       stores.sessionStore.deleteSession({ account: f.from, device: f.fromDevice });
-      deps.profiles.setNumber(resetKey, deps.clock());
+      deps.profiles.setNumber(resetKey, now);
+      noteRestart(f.from === deps.me() ? original.peer : f.from, f.from, f.fromDevice, f.from, 'them');
     }
     const content: TextContent = {
       v: 1,
@@ -241,6 +279,14 @@ export function createInbox(deps: InboxDeps): Inbox {
       events.emit({ type: 'undecryptable', from: f.from, fromDevice: f.fromDevice });
       await sendRetryRequest(f);
       return;
+    }
+    if (f.kind === 'initial') {
+      // A new session from a device we asked to restart one: say so on this side as well.
+      const askedKey = `restart_asked:${f.from}.${f.fromDevice}`;
+      if ((deps.profiles.getNumber(askedKey) ?? 0) > 0) {
+        deps.profiles.setNumber(askedKey, 0);
+        noteRestart(f.from, f.from, f.fromDevice, me, 'us');
+      }
     }
     const content = decodeContent(plaintext);
     if (content !== undefined) storeText(f, content);

@@ -26,6 +26,8 @@ export interface RelayLinkOptions {
   readonly url: string;
   /** Builds the handshake request answering a challenge; called on every connect. */
   handshake(nonce: Uint8Array): Promise<{ op: 'register' | 'auth'; args: object }>;
+  /** Receives the server's answer to a successful handshake, before the link counts as connected. */
+  handshakeAnswered?(op: 'register' | 'auth', result: unknown): void;
   /** Pushed frames: `deliver`, `keys-low`, `drained`. */
   onFrame(frame: ServerFrame): void;
   onState(state: LinkState): void;
@@ -247,7 +249,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     handshaking = socket;
     try {
       const { op, args } = await options.handshake(nonce);
-      await rawRequest(op, args, nextId++);
+      const result = await rawRequest(op, args, nextId++);
+      options.handshakeAnswered?.(op, result);
       if (ws !== socket) return;
       clearTimeout(attemptTimer);
       connected = true;

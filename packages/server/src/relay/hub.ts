@@ -95,6 +95,11 @@ export interface Hub {
   evict(account: string, device: number): void;
   /** Sends a low-stock notice to the device, on whichever node holds its connection (if any). */
   notify(account: string, device: number, notice: StockNotice): void;
+  /**
+   * Sends `key-in-use` for `device` to its open connection (on any node) and to the account's
+   * other devices' connections: its key just authenticated with a stale connection token.
+   */
+  keyInUse(account: string, device: number): void;
   /** Writes everything pending now (used by shutdown). */
   flush(): Promise<void>;
   connectedCount(): number;
@@ -289,6 +294,12 @@ export function createHub(
     });
   }
 
+  function notify(account: string, device: number, notice: StockNotice): void {
+    const s = links.get(key(account, device));
+    if (s !== undefined && !s.closed) s.link.sendFrame(notice);
+    else bus.publish({ type: 'notify', account, device, notice });
+  }
+
   /** Forgets a device's link and closes it: replaced by a newer connection, or removed from its account. */
   function drop(account: string, device: number, why: 'replace' | 'remove'): void {
     const k = key(account, device);
@@ -374,10 +385,18 @@ export function createHub(
       drop(account, device, 'remove');
       bus.publish({ type: 'removed', account, device });
     },
-    notify(account, device, notice) {
-      const s = links.get(key(account, device));
-      if (s !== undefined && !s.closed) s.link.sendFrame(notice);
-      else bus.publish({ type: 'notify', account, device, notice });
+    notify,
+    keyInUse(account, device) {
+      const notice: StockNotice = { type: 'key-in-use', device };
+      log.info({ device }, 'a device authenticated with a stale connection token: its key is in use elsewhere');
+      // The device's open connection now, before the new one attaches and replaces it.
+      notify(account, device, notice);
+      void storage.listDevices(account).then(
+        (devices) => {
+          for (const d of devices) if (d.id !== device) notify(account, d.id, notice);
+        },
+        (err: unknown) => log.warn({ err }, 'could not list the devices to tell of a key in use elsewhere'),
+      );
     },
     async flush() {
       await flushing;

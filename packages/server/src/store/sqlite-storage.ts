@@ -69,38 +69,44 @@ export function createSqliteStorage(db: Database.Database): Storage {
     listDevices: db.prepare('SELECT account, id, identity FROM devices WHERE account = ? ORDER BY id'),
     deviceSet: db.prepare('SELECT id, substr(identity, 1, 8) AS key FROM devices WHERE account = ? ORDER BY id'),
     insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
+    getAuthToken: db.prepare('SELECT auth_token_hash AS h FROM devices WHERE account = ? AND id = ?'),
+    setAuthToken: db.prepare('UPDATE devices SET auth_token_hash = ? WHERE account = ? AND id = ?'),
     setList: db.prepare('UPDATE accounts SET device_list = ?, list_version = ? WHERE name = ? AND list_version = ?'),
     deleteDevice: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
     deleteDeviceRows: DEVICE_TABLES.map((t) => db.prepare(`DELETE FROM ${t} WHERE account = ? AND device = ?`)),
     upsertSigned: db.prepare(
-      `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
+      `INSERT INTO signed_prekeys (account, device, id, public_key, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key,
+         signature = excluded.signature, created_at = excluded.created_at`,
     ),
     insertOneTime: db.prepare(
       'INSERT OR REPLACE INTO one_time_prekeys (account, device, id, public_key) VALUES (?, ?, ?, ?)',
     ),
     insertKem: db.prepare(
-      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, 0)',
+      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
     ),
     deleteLastResort: db.prepare('DELETE FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1'),
     insertLastResort: db.prepare(
-      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, 1)',
+      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)',
     ),
     countOneTime: db.prepare('SELECT COUNT(*) AS n FROM one_time_prekeys WHERE account = ? AND device = ?'),
     countKem: db.prepare('SELECT COUNT(*) AS n FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0'),
-    getSigned: db.prepare('SELECT id, public_key, signature FROM signed_prekeys WHERE account = ? AND device = ?'),
+    getSigned: db.prepare(
+      'SELECT id, public_key, signature, created_at FROM signed_prekeys WHERE account = ? AND device = ?',
+    ),
+    // At random, not oldest first: a copy of the device's home taken earlier holds the oldest ones.
     takeOneTime: db.prepare(
       `DELETE FROM one_time_prekeys WHERE account = ? AND device = ? AND id =
-         (SELECT id FROM one_time_prekeys WHERE account = ? AND device = ? ORDER BY id LIMIT 1)
+         (SELECT id FROM one_time_prekeys WHERE account = ? AND device = ? ORDER BY random() LIMIT 1)
        RETURNING id, public_key`,
     ),
     takeKem: db.prepare(
       `DELETE FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 AND id =
-         (SELECT id FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 ORDER BY id LIMIT 1)
-       RETURNING id, public_key, signature`,
+         (SELECT id FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 ORDER BY random() LIMIT 1)
+       RETURNING id, public_key, signature, created_at`,
     ),
     getLastResort: db.prepare(
-      'SELECT id, public_key, signature FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1',
+      'SELECT id, public_key, signature, created_at FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1',
     ),
     logSend: db.prepare(
       'INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -162,7 +168,21 @@ export function createSqliteStorage(db: Database.Database): Storage {
     id: r.id as number,
     publicKey: bytes(r.public_key),
     signature: bytes(r.signature),
+    createdAt: r.created_at as number,
   });
+
+  const rotateAuthToken = db.transaction(
+    (account: string, device: number, presented: Uint8Array | undefined, next: Uint8Array) => {
+      const row = q.getAuthToken.get(account, device) as { h: unknown } | undefined;
+      if (row === undefined) return 'missing' as const;
+      q.setAuthToken.run(next, account, device);
+      if (row.h === null) return 'first' as const;
+      const stored = bytes(row.h);
+      return presented !== undefined && Buffer.from(stored).equals(Buffer.from(presented))
+        ? ('match' as const)
+        : ('mismatch' as const);
+    },
+  );
 
   const createAccount = db.transaction((a: NewAccount, inviteHash: Uint8Array | undefined, now: number) => {
     if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt, a.skeleton).changes === 0) {
@@ -179,14 +199,14 @@ export function createSqliteStorage(db: Database.Database): Storage {
     (account: string, device: number, keys: Parameters<Storage['storePreKeys']>[2]): PreKeyCounts => {
       if (keys.signedPreKey) {
         const s = keys.signedPreKey;
-        q.upsertSigned.run(account, device, s.id, s.publicKey, s.signature);
+        q.upsertSigned.run(account, device, s.id, s.publicKey, s.signature, s.createdAt);
       }
       for (const k of keys.oneTimePreKeys) q.insertOneTime.run(account, device, k.id, k.publicKey);
-      for (const k of keys.kemPreKeys) q.insertKem.run(account, device, k.id, k.publicKey, k.signature);
+      for (const k of keys.kemPreKeys) q.insertKem.run(account, device, k.id, k.publicKey, k.signature, k.createdAt);
       if (keys.lastResortKemPreKey) {
         const k = keys.lastResortKemPreKey;
         q.deleteLastResort.run(account, device);
-        q.insertLastResort.run(account, device, k.id, k.publicKey, k.signature);
+        q.insertLastResort.run(account, device, k.id, k.publicKey, k.signature, k.createdAt);
       }
       return counts(account, device);
     },
@@ -374,6 +394,9 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
     async createInvite(codeHash, createdAt) {
       q.insertInvite.run(codeHash, createdAt);
+    },
+    async rotateAuthToken(account, device, presentedHash, nextHash) {
+      return rotateAuthToken.immediate(account, device, presentedHash, nextHash);
     },
     async storePreKeys(account, device, keys) {
       return storePreKeys(account, device, keys);

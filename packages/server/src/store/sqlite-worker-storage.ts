@@ -34,6 +34,7 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
   listDevices: 'read',
   deviceSet: 'read',
   createInvite: 'write',
+  rotateAuthToken: 'write',
   updateDeviceList: 'write',
   storePreKeys: 'write',
   countPreKeys: 'read',

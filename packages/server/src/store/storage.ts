@@ -49,6 +49,18 @@ export interface AccountStore {
   deviceSet(name: string): Promise<readonly { readonly id: number; readonly keyId: string }[]>;
   createInvite(codeHash: Uint8Array, createdAt: number): Promise<void>;
   /**
+   * Replaces a device's connection-token hash with `nextHash` in one step, and says how the
+   * presented one compared with the stored one: `first` when none was stored yet, `match`, or
+   * `mismatch` (none presented, or another: another copy of the device's home authenticated in
+   * between). `missing` when the device does not exist.
+   */
+  rotateAuthToken(
+    account: string,
+    device: number,
+    presentedHash: Uint8Array | undefined,
+    nextHash: Uint8Array,
+  ): Promise<'first' | 'match' | 'mismatch' | 'missing'>;
+  /**
    * Replaces the account's signed device list if its stored version is still `expectedVersion`
    * (else `stale`): adds listed devices, and removes unlisted ones (and ids whose identity
    * changed) with their prekeys, KeyPackages, queues and group delivery-list rows; `removed`
@@ -61,11 +73,12 @@ export interface AccountStore {
   ): Promise<{ status: 'updated'; removed: number[] } | { status: 'stale' }>;
 }
 
-/** A signed X25519 prekey or ML-KEM prekey as uploaded. */
+/** A signed X25519 prekey or ML-KEM prekey as uploaded, with its signed creation time (Unix seconds). */
 export interface SignedKeyRow {
   readonly id: number;
   readonly publicKey: Uint8Array;
   readonly signature: Uint8Array;
+  readonly createdAt: number;
 }
 
 /** A one-time X25519 prekey as uploaded. */
@@ -102,7 +115,9 @@ export interface PreKeyDirectory {
   ): Promise<PreKeyCounts>;
   countPreKeys(account: string, device: number): Promise<PreKeyCounts>;
   /**
-   * Atomically removes and returns one one-time X25519 prekey and one one-time ML-KEM prekey
+   * Atomically removes and returns one one-time X25519 prekey and one one-time ML-KEM prekey,
+   * each chosen at random among the device's unused ones (not oldest first: a copy of the
+   * device's home taken earlier holds the oldest ones' private halves),
    * (or the last-resort ML-KEM key when none is left) with the signed prekey. Two concurrent
    * calls never return the same one-time key. Undefined when the device has no signed prekey
    * or no ML-KEM key at all. With `spare`, takes no one-time key: the bundle carries the signed

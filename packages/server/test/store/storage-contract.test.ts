@@ -109,14 +109,15 @@ for (const backend of backends) {
     });
 
     test('prekeys: counts, atomic one-time takes under concurrency, last-resort fallback', async () => {
-      const signed = { id: 1, publicKey: key(3), signature: key(4, 64) };
+      const signed = { id: 1, publicKey: key(3), signature: key(4, 64), createdAt: 1_700_000_000 };
       const oneTimePreKeys = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, publicKey: key(10 + i) }));
       const kemPreKeys = Array.from({ length: 5 }, (_, i) => ({
         id: 100 + i,
         publicKey: key(50 + i, 1568),
         signature: key(5, 64),
+        createdAt: 1_700_000_000,
       }));
-      const lastResortKemPreKey = { id: 99, publicKey: key(7, 1568), signature: key(8, 64) };
+      const lastResortKemPreKey = { id: 99, publicKey: key(7, 1568), signature: key(8, 64), createdAt: 1_700_000_000 };
       const counts = await storage.storePreKeys('alice', 1, {
         signedPreKey: signed,
         oneTimePreKeys,
@@ -133,6 +134,32 @@ for (const backend of backends) {
       assert.equal(taken.filter((t) => t?.kemPreKey.lastResort === true && t.kemPreKey.id === 99).length, 11);
       assert.deepEqual(await storage.countPreKeys('alice', 1), { oneTime: 0, kem: 0 });
       assert.equal(await storage.takeBundle('bob', 1), undefined, 'no signed prekey: no bundle');
+    });
+
+    test('prekeys keep their signed creation time', async () => {
+      await storage.createAccount(account('dated'));
+      await storage.storePreKeys('dated', 1, {
+        signedPreKey: { id: 3, publicKey: key(1), signature: key(2, 64), createdAt: 1_800_000_001 },
+        oneTimePreKeys: [],
+        kemPreKeys: [{ id: 4, publicKey: key(3, 1568), signature: key(4, 64), createdAt: 1_800_000_002 }],
+        lastResortKemPreKey: { id: 5, publicKey: key(5, 1568), signature: key(6, 64), createdAt: 1_800_000_003 },
+      });
+      const one = await storage.takeBundle('dated', 1);
+      assert.equal(one?.signedPreKey.createdAt, 1_800_000_001);
+      assert.deepEqual([one?.kemPreKey.id, one?.kemPreKey.createdAt], [4, 1_800_000_002]);
+      const last = await storage.takeBundle('dated', 1);
+      assert.deepEqual([last?.kemPreKey.id, last?.kemPreKey.createdAt], [5, 1_800_000_003]);
+    });
+
+    test('connection tokens: first, match, mismatch (from any handle), missing device', async () => {
+      await storage.createAccount(account('tok'));
+      assert.equal(await storage.rotateAuthToken('tok', 1, undefined, key(1)), 'first');
+      assert.equal(await peer.rotateAuthToken('tok', 1, key(1), key(2)), 'match');
+      // A copy presenting the older token, or none.
+      assert.equal(await storage.rotateAuthToken('tok', 1, key(1), key(3)), 'mismatch');
+      assert.equal(await storage.rotateAuthToken('tok', 1, undefined, key(4)), 'mismatch');
+      assert.equal(await storage.rotateAuthToken('tok', 1, key(4), key(5)), 'match');
+      assert.equal(await storage.rotateAuthToken('tok', 2, undefined, key(6)), 'missing');
     });
 
     test('queues: order, duplicates, caps, pending after a seq, acknowledgement of own rows only', async () => {
@@ -594,10 +621,10 @@ for (const backend of backends) {
     test('sparing one-time stock: a bundle or KeyPackage taken with spare uses only the last-resort keys', async () => {
       await storage.createAccount(account('spare', [1]));
       await storage.storePreKeys('spare', 1, {
-        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64) },
+        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64), createdAt: 1_700_000_000 },
         oneTimePreKeys: [{ id: 5, publicKey: key(5) }],
-        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64) }],
-        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64) },
+        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64), createdAt: 1_700_000_000 }],
+        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64), createdAt: 1_700_000_000 },
       });
       const spared = await storage.takeBundle('spare', 1, true);
       assert.equal(spared?.oneTimePreKey, undefined);
