@@ -146,6 +146,7 @@ export {
   type RelayErrorDetails,
   readRelayErrorDetails,
   type StaleDevicesDetails,
+  type StorageUnavailableDetails,
   type TooManyKeyPackagesDetails,
   type UnknownAccountDetails,
 } from './relay/refusals.ts';

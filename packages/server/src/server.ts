@@ -23,6 +23,7 @@ import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
 import { createSourceLimits, sourceKey } from './relay/source-limits.ts';
 import { runtimeWarning } from './runtime.ts';
+import { watchStorage } from './storage-health.ts';
 import type { Storage } from './store/storage.ts';
 import { loadTlsFiles } from './tls-files.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
@@ -61,7 +62,9 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
   );
   checkAdapterOptions(options);
-  const storage = await openStorage(options);
+  // Every storage call reports a full disk or a failing database here (STORAGE_UNAVAILABLE, /healthz).
+  const watched = watchStorage(await openStorage(options), log, options.clock);
+  const storage = watched.storage;
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
   try {
@@ -97,6 +100,12 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     serveMetrics: metricsAt === undefined,
     metricsToken: options.metricsToken,
     closing: () => closing,
+    problems: (): string[] => {
+      const found: string[] = [];
+      const failure = watched.health.failure();
+      if (failure !== undefined) found.push(`storage-${failure.reason}`);
+      return found;
+    },
   };
   // Node checks request deadlines every `connectionsCheckingInterval`; tie it to the handshake timeout.
   const checkEvery = Math.min(30_000, Math.max(250, limits.handshakeTimeoutMs / 2));

@@ -28,6 +28,9 @@ export function classifySendError(err: unknown): SendErrorClass {
   // The request was sent but no answer came in time, on a connection that may still be up.
   if (isClientError(err, 'TIMEOUT')) return { kind: 'retry-after', ms: undefined };
   if (isRelayRefusal(err, 'RATE_LIMITED')) return { kind: 'retry-after', ms: err.details?.retryAfterMs };
+  // Nothing was stored (the server's disk is full or its database failed): the same send,
+  // repeated once storage works again, is stored once.
+  if (isRelayRefusal(err, 'STORAGE_UNAVAILABLE')) return { kind: 'retry-after', ms: err.details?.retryAfterMs };
   if (isRelayRefusal(err, 'QUEUE_FULL')) return { kind: 'retry-after', ms: undefined };
   if (isClientError(err, 'UNTRUSTED_IDENTITY')) return { kind: 'blocked' };
   return { kind: 'fatal' };

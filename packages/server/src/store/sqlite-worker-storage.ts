@@ -64,12 +64,16 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
  * Opens (creating if needed) the database in `dataDir` on the storage thread, migrates it, and
  * starts its checkpoint thread; resolves once the database is open and migrated.
  */
-export async function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'): Promise<Storage> {
+export async function openSqliteStorage(
+  dataDir: string,
+  sync: 'full' | 'normal',
+  maxBytes?: number | undefined,
+): Promise<Storage> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE);
   const thread = storageThread();
   const handle = thread.nextHandle++;
-  await thread.call(handle, 'open', [file, sync], []);
+  await thread.call(handle, 'open', [file, sync, maxBytes], []);
   const checkpointer = createCheckpointer(file, CHECKPOINT_INTERVAL_MS, CHECKPOINTER_IDLE_MS);
   const call = <T>(method: StorageCall[2], args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> => {
     if (method !== 'close' && method !== 'open' && FORWARDED[method as keyof typeof FORWARDED] === 'write')

@@ -13,7 +13,7 @@ import type { QueueCaps, Storage } from './storage.ts';
 
 /**
  * A call as the event loop posts it: id, database handle, method and arguments (`enqueue`'s batch
- * as `EnqueueColumns`). `open` takes the file and the `synchronous` setting and answers nothing.
+ * as `EnqueueColumns`). `open` takes the file, the `synchronous` setting and a size cap in bytes (or undefined).
  */
 export type StorageCall = readonly [
   id: number,
@@ -46,10 +46,15 @@ const open = new Map<number, Methods>();
 
 function run(handle: number, method: StorageCall[2], args: readonly unknown[]): Promise<unknown> {
   if (method === 'open') {
-    const [file, sync] = args as [string, 'full' | 'normal'];
+    const [file, sync, maxBytes] = args as [string, 'full' | 'normal', number | undefined];
     const db = openSqliteDatabase(file, sync);
     try {
       migrateSqlite(db);
+      // A cap on the file's size: past it SQLite refuses writes with SQLITE_FULL, as on a full disk.
+      if (maxBytes !== undefined)
+        db.pragma(
+          `max_page_count = ${Math.max(1, Math.floor(maxBytes / (db.pragma('page_size', { simple: true }) as number)))}`,
+        );
     } catch (err) {
       db.close();
       throw err;
