@@ -13,6 +13,7 @@ export const OPTIONS = {
   'queue-ttl-days': { type: 'string' },
   'send-log-hours': { type: 'string' },
   'invite-only': { type: 'boolean' },
+  'accept-loss': { type: 'boolean' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },
   'log-file': { type: 'string' },

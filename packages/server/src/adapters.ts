@@ -26,7 +26,8 @@ export function checkAdapterOptions(options: Pick<ServerOptions, 'db' | 'bus'>):
 export async function openStorage(
   options: Pick<ServerOptions, 'db' | 'dbSchema' | 'dataDir' | 'sync'> & { sqliteMaxBytes?: number | undefined },
 ): Promise<Storage> {
-  if (options.db === undefined) return openSqliteStorage(options.dataDir, options.sync, options.sqliteMaxBytes);
+  if (options.db === undefined)
+    return openSqliteStorage(options.dataDir, options.sync, { maxBytes: options.sqliteMaxBytes });
   return openPostgresStorage(options.db, options.dbSchema === undefined ? {} : { schema: options.dbSchema });
 }
 
