@@ -11,6 +11,12 @@ export interface RelayMetrics {
   readonly messagesIn: Counter;
   readonly messagesOut: Counter;
   readonly storeSeconds: Histogram<'op'>;
+  /**
+   * 1 while the open-file limit is reached (fd-watch.ts), and the checks that found it so. (The
+   * descriptors open and the limit are prom-client's `parley_process_open_fds` and `_max_fds`.)
+   */
+  readonly openFilesExhausted: Gauge;
+  readonly openFilesExhaustedChecks: Counter;
   /** Group commits by outcome (`committed`, `epoch-moved`, `duplicate`, …): contention shows here. */
   readonly groupCommits: Counter<'outcome'>;
 }
@@ -37,6 +43,16 @@ export function createMetrics(connections: () => number, queueDepth: () => Promi
   });
   return {
     registry,
+    openFilesExhausted: new Gauge({
+      name: 'parley_open_files_exhausted',
+      help: '1 while the open-file limit is reached and new connections are closed as they arrive',
+      registers: [registry],
+    }),
+    openFilesExhaustedChecks: new Counter({
+      name: 'parley_open_files_exhausted_checks_total',
+      help: 'Once-a-second checks that found no file descriptor left',
+      registers: [registry],
+    }),
     messagesIn: new Counter({
       name: 'parley_messages_in_total',
       help: 'Ciphertexts accepted (one per recipient device)',

@@ -14,6 +14,8 @@ import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { openFileLimits } from './fd-limit.ts';
+import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { parseListenAddress, resolveOptions, type ServerOptions } from './options.ts';
@@ -80,6 +82,11 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     () => storage.totalQueueDepth(),
   );
   const hub = createHub(storage, limits, clock, log, bus, node, metrics);
+  const fileLimits = openFileLimits();
+  const fds = watchOpenFiles(fileLimits, log, {
+    exhausted: metrics.openFilesExhausted,
+    exhaustedChecks: metrics.openFilesExhaustedChecks,
+  });
   const provider = createNodeCryptoProvider();
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
@@ -104,6 +111,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       const found: string[] = [];
       const failure = watched.health.failure();
       if (failure !== undefined) found.push(`storage-${failure.reason}`);
+      if (fds.exhausted()) found.push('open-files-exhausted');
       return found;
     },
   };
@@ -251,6 +259,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       inviteOnly: options.inviteOnly,
       tls: tlsFiles === undefined ? undefined : { cert: tlsFiles.cert, key: tlsFiles.key },
       webDigest: web?.digest,
+      // Each connection holds one descriptor: the most connections this node can hold, roughly.
+      openFileLimit: fileLimits?.soft,
     },
     'parley relay listening',
   );
@@ -281,6 +291,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
+      fds.stop();
       accountLimits.stop();
       links.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
