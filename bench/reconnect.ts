@@ -81,6 +81,8 @@ async function openAll(
         },
         openWebSocket: nodePlatform.openWebSocket,
         requestTimeoutMs: 60_000,
+        // RECONNECT_CAP_MS: another cap than the SDK's default, to measure the choice.
+        ...(process.env.RECONNECT_CAP_MS === undefined ? {} : { maxBackoffMs: Number(process.env.RECONNECT_CAP_MS) }),
         signal: AbortSignal.timeout(120_000),
       }),
     ),

@@ -14,6 +14,7 @@ export const OPTIONS = {
   'send-log-hours': { type: 'string' },
   'invite-only': { type: 'boolean' },
   'accept-loss': { type: 'boolean' },
+  'db-max-mb': { type: 'string' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },
   'log-file': { type: 'string' },

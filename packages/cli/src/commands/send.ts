@@ -5,7 +5,7 @@
  * any `parley` command connects: the command says "queued" and exits 3. Anything else fails
  * with its reason.
  */
-import { isClientError } from '@parley/client';
+import { isClientError, isRelayRefusal } from '@parley/client';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
@@ -38,6 +38,10 @@ export async function send(name: string, text: string, flags: Flags, deadline: D
       await client.sendAndWait(name, text, { signal: deadline.signal });
     } catch (err) {
       if (isClientError(err, 'QUEUED')) throw queued(`not sent within ${deadline.seconds} s`);
+      if (isRelayRefusal(err, 'STORAGE_UNAVAILABLE'))
+        throw queued(
+          `not sent: the server could not store it (its storage is ${err.details?.reason === 'full' ? 'full' : 'failing'})`,
+        );
       if (isClientError(err, 'UNTRUSTED_IDENTITY')) {
         // Kept in the outbox: accepting the new key sends it.
         throw new CliError(
