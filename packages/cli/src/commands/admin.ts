@@ -5,6 +5,7 @@
  * `admin check` (the SQLite start-up checks).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { toBase64Url } from '@parley/protocol';
 import {
@@ -63,6 +64,12 @@ export async function adminCheck(flags: Flags): Promise<number> {
   if ((flags.db ?? process.env.PARLEY_DB) !== undefined)
     throw new CliError('admin check checks a SQLite data directory (--data); PostgreSQL has its own tools', EXIT.usage);
   const dataDir = resolve(flags.data ?? DEFAULT_OPTIONS.dataDir);
+  // A mistyped --data is not a new database to create.
+  if (!existsSync(join(dataDir, SQLITE_FILE)) && !existsSync(join(dataDir, `${SQLITE_FILE}.state`)))
+    throw new CliError(
+      `no Parley database in ${dataDir} (no ${SQLITE_FILE} and no ${SQLITE_FILE}.state)`,
+      EXIT.failure,
+    );
   let storage: Storage;
   try {
     storage = await openSqliteStorage(dataDir, 'full', { acceptLoss: flags['accept-loss'] === true });
