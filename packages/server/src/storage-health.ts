@@ -3,7 +3,8 @@
  * is told. A full disk (SQLite's `SQLITE_FULL`, PostgreSQL's `53100 disk_full`, `ENOSPC`) or an
  * I/O failure of the database is not a bug of the request that met it: the request is refused
  * with the retryable `STORAGE_UNAVAILABLE {retryAfterMs, reason}` instead of `INTERNAL`, the log
- * says so once when the condition starts and once when a write succeeds again (not once per
+ * says so once when the condition starts and once when it is over — a write has succeeded and
+ * none was refused for `STORAGE_RECOVERY_QUIET_MS` (not once per
  * request: a full disk under load refused about 160 requests a second), and `/healthz` answers
  * 503 with the reason meanwhile.
  *
@@ -17,6 +18,21 @@ import type { Storage } from './store/storage.ts';
 /** How long a refused client waits before it sends again (the hint in the refusal's details). */
 export const STORAGE_RETRY_AFTER_MS = 5000;
 
+/**
+ * How long writes must go without a refusal, after one has succeeded, before the condition is
+ * over. A nearly full disk takes small writes and refuses large ones: without this the log would
+ * say "full", "works again", "full"… once per request again.
+ */
+export const STORAGE_RECOVERY_QUIET_MS = 10_000;
+
+/**
+ * How long after the last refusal `/healthz` still reports the condition when no write has
+ * succeeded since. Recovery is seen at the first write that succeeds; but a load balancer that
+ * takes a 503 node out of rotation would keep every write away, so with no refusal for this long
+ * health answers ok again and lets requests find out (the log still says when writes work again).
+ */
+export const STORAGE_HEALTH_HOLD_MS = 30_000;
+
 /** The storage condition `/healthz` reports while it lasts. */
 export interface StorageFailure {
   readonly reason: StorageUnavailableDetails['reason'];
@@ -28,7 +44,10 @@ export interface StorageFailure {
 
 /** The storage's health as the requests have found it. */
 export interface StorageHealth {
-  /** The failure that lasts now, or undefined while storage writes. */
+  /**
+   * The failure that lasts now, or undefined while storage writes (or when nothing was refused
+   * for `STORAGE_HEALTH_HOLD_MS`).
+   */
   failure(): StorageFailure | undefined;
   /** Refusals since the condition began (logged when it ends). */
   refusedCount(): number;
@@ -79,10 +98,31 @@ export function watchStorage(
 ): { storage: Storage; health: StorageHealth } {
   let current: StorageFailure | undefined;
   let refused = 0;
+  let lastRefusal = 0;
+  let lastSuccess = 0;
+  let settling: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the condition once a write has succeeded after the last refusal and the quiet time has passed. */
+  const settle = (): void => {
+    settling = undefined;
+    if (current === undefined || lastSuccess <= lastRefusal) return;
+    const left = lastRefusal + STORAGE_RECOVERY_QUIET_MS - clock();
+    if (left > 0) {
+      settling = setTimeout(settle, left);
+      settling.unref();
+      return;
+    }
+    log.warn(
+      { code: current.code, reason: current.reason, refused, lastedMs: clock() - current.since },
+      'storage works again',
+    );
+    current = undefined;
+    refused = 0;
+  };
   const failed = (err: unknown): never => {
     const reason = storageFailureReason(err);
     if (reason === undefined) throw err;
     refused++;
+    lastRefusal = clock();
     if (current === undefined) {
       current = { reason, code: (err as { code: string }).code, since: clock() };
       log.error(
@@ -99,19 +139,19 @@ export function watchStorage(
   };
   const succeeded = (): void => {
     if (current === undefined) return;
-    log.warn(
-      { code: current.code, reason: current.reason, refused, lastedMs: clock() - current.since },
-      'storage works again',
-    );
-    current = undefined;
-    refused = 0;
+    lastSuccess = clock();
+    if (settling === undefined) settle();
   };
+  // One wrapper per method, made on first use (the hot path asks for the same few methods).
+  const wrappers = new Map<string | symbol, unknown>();
   const wrapped = new Proxy(storage, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function' || prop === 'close') return value;
+      const made = wrappers.get(prop);
+      if (made !== undefined) return made;
       const write = typeof prop === 'string' && WRITES.has(prop);
-      return (...args: unknown[]) => {
+      const wrapper = (...args: unknown[]) => {
         let result: unknown;
         try {
           result = (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -130,7 +170,11 @@ export function watchStorage(
           (err) => failed(err),
         );
       };
+      wrappers.set(prop, wrapper);
+      return wrapper;
     },
   });
-  return { storage: wrapped, health: { failure: () => current, refusedCount: () => refused } };
+  const failure = (): StorageFailure | undefined =>
+    current !== undefined && clock() - lastRefusal < STORAGE_HEALTH_HOLD_MS ? current : undefined;
+  return { storage: wrapped, health: { failure, refusedCount: () => refused } };
 }

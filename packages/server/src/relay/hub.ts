@@ -143,7 +143,8 @@ export function createHub(
         s.link.sendFrame({ type: 'drained' });
       }
     } catch (err) {
-      log.error({ err }, 'reading a device queue failed');
+      // A storage condition is logged once by storage-health.ts; the next pump reads again.
+      if (!isServerError(err, 'STORAGE_UNAVAILABLE')) log.error({ err }, 'reading a device queue failed');
     } finally {
       s.pumping = false;
     }
