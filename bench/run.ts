@@ -5,6 +5,7 @@
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
 import { runRatchet } from './ratchet.ts';
+import { runReconnect } from './reconnect.ts';
 import { runRelay } from './relay.ts';
 import { runStartup } from './startup.ts';
 
@@ -20,6 +21,7 @@ const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   groups: runGroups,
   home: runHome,
   ratchet: runRatchet,
+  reconnect: runReconnect,
   relay: runRelay,
   startup: runStartup,
 };

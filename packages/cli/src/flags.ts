@@ -13,6 +13,8 @@ export const OPTIONS = {
   'queue-ttl-days': { type: 'string' },
   'send-log-hours': { type: 'string' },
   'invite-only': { type: 'boolean' },
+  'accept-loss': { type: 'boolean' },
+  'db-max-mb': { type: 'string' },
   sync: { type: 'string' },
   'log-level': { type: 'string' },
   'log-file': { type: 'string' },

@@ -17,6 +17,8 @@ const adminExport: typeof import('./commands/admin.ts').adminExport = async (...
   (await import('./commands/admin.ts')).adminExport(...a);
 const adminInvite: typeof import('./commands/admin.ts').adminInvite = async (...a) =>
   (await import('./commands/admin.ts')).adminInvite(...a);
+const adminCheck: typeof import('./commands/admin.ts').adminCheck = async (...a) =>
+  (await import('./commands/admin.ts')).adminCheck(...a);
 const adminMigrate: typeof import('./commands/admin.ts').adminMigrate = async (...a) =>
   (await import('./commands/admin.ts')).adminMigrate(...a);
 const chat: typeof import('./commands/chat.ts').chat = async (...a) => (await import('./commands/chat.ts')).chat(...a);
@@ -57,6 +59,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Print, as JSON, everything this server holds about ACCOUNT: what an operator could hand over.
   parley admin migrate [--data DIR | --db URL]
       Apply pending schema migrations (the server also does at start-up; safe on several nodes).
+  parley admin check [--data DIR] [--accept-loss]
+      Run the start-up checks of the SQLite database (state file, quick_check, schema) and say what
+      they found; migrates like admin migrate. It repairs nothing: --accept-loss starts over from a
+      database whose -wal file was lost after a crash (what the -wal held is gone). docs/operating.md.
   parley register NAME [--server URL] [--home DIR] [--invite CODE] [--insecure]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default ${DEFAULT_SERVER_URL})
       with this home as its first device (see "Servers" below for URL and --insecure). If it fails on the way (no answer, --timeout), run it
@@ -201,8 +207,9 @@ async function run(
       need(0, 'serve [--port N] [--data DIR] [--invite-only]');
       return serve(flags);
     case 'admin': {
-      const usage = 'admin invite | admin export ACCOUNT | admin migrate [--data DIR | --db URL]';
+      const usage = 'admin invite | admin export ACCOUNT | admin migrate | admin check [--data DIR | --db URL]';
       if (rest[0] === 'invite' && rest.length === 1) return adminInvite(flags);
+      if (rest[0] === 'check' && rest.length === 1) return adminCheck(flags);
       if (rest[0] === 'migrate' && rest.length === 1) return adminMigrate(flags);
       if (rest[0] === 'export' && rest.length === 2) return adminExport(rest[1] as string, flags);
       throw new CliError(`usage: parley ${usage}`, EXIT.usage);

@@ -150,6 +150,7 @@ export {
   type RelayErrorDetails,
   readRelayErrorDetails,
   type StaleDevicesDetails,
+  type StorageUnavailableDetails,
   type TooManyKeyPackagesDetails,
   type UnknownAccountDetails,
 } from './relay/refusals.ts';

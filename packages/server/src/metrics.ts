@@ -22,6 +22,11 @@ export interface Counter {
   inc(by?: number): void;
 }
 
+/** A gauge the relay sets. */
+export interface Gauge {
+  set(value: number): void;
+}
+
 /** A counter with one label. */
 export interface LabelledCounter<L extends string> {
   inc(labels: Readonly<Record<L, string>>, by?: number): void;
@@ -39,6 +44,12 @@ export interface RelayMetrics {
   readonly messagesIn: Counter;
   readonly messagesOut: Counter;
   readonly storeSeconds: Histogram<'op'>;
+  /**
+   * 1 while the open-file limit is reached (fd-watch.ts), and the checks that found it so. (The
+   * descriptors open and the limit are prom-client's `parley_process_open_fds` and `_max_fds`.)
+   */
+  readonly openFilesExhausted: Gauge;
+  readonly openFilesExhaustedChecks: Counter;
   /** Group commits by outcome (`committed`, `epoch-moved`, `duplicate`, …): contention shows here. */
   readonly groupCommits: LabelledCounter<'outcome'>;
   /** The whole exposition, process metrics included (the first call loads prom-client). */
@@ -154,6 +165,16 @@ function gauge(exposed: Exposed[], name: string, help: string, read: () => numbe
   exposed.push(async () => `${header(name, help, 'gauge')}${name} ${num(await read())}\n`);
 }
 
+function settableGauge(exposed: Exposed[], name: string, help: string): Gauge {
+  let value = 0;
+  exposed.push(() => `${header(name, help, 'gauge')}${name} ${num(value)}\n`);
+  return {
+    set(v) {
+      value = v;
+    },
+  };
+}
+
 /** prom-client's process metrics, registered on the first scrape; its registry's text per scrape. */
 function processMetrics(): () => Promise<string> {
   let registry: Promise<{ metrics(): Promise<string> }> | undefined;
@@ -181,6 +202,16 @@ export function createMetrics(connections: () => number, queueDepth: () => Promi
       'Storage latency by operation',
       'op',
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    ),
+    openFilesExhausted: settableGauge(
+      exposed,
+      'parley_open_files_exhausted',
+      '1 while the open-file limit is reached and new connections are closed as they arrive',
+    ),
+    openFilesExhaustedChecks: counter(
+      exposed,
+      'parley_open_files_exhausted_checks_total',
+      'Once-a-second checks that found no file descriptor left',
     ),
     groupCommits: labelledCounter(
       exposed,

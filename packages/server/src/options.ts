@@ -140,6 +140,12 @@ export interface ServerOptions {
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
+  /**
+   * Largest the SQLite database file may grow, in bytes (SQLite's `max_page_count`); no cap when
+   * undefined. Past it, writes are refused with `STORAGE_UNAVAILABLE` as on a full disk, while the
+   * disk keeps room for the WAL, the logs and a backup. The WAL file is not counted.
+   */
+  readonly sqliteMaxBytes: number | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** File to append JSON log lines to; standard output when undefined. */
   readonly logFile: string | undefined;
@@ -261,6 +267,7 @@ export function resolveOptions(
     bus: partial.bus,
     inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
     sync: partial.sync ?? DEFAULT_OPTIONS.sync,
+    sqliteMaxBytes: partial.sqliteMaxBytes,
     logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,
     logFile: partial.logFile,
     webDir: partial.webDir,

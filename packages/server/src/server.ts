@@ -14,6 +14,8 @@ import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { openFileLimits } from './fd-limit.ts';
+import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { parseListenAddress, resolveOptions, type ServerOptions } from './options.ts';
@@ -23,6 +25,7 @@ import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
 import { createSourceLimits, sourceKey } from './relay/source-limits.ts';
 import { runtimeWarning } from './runtime.ts';
+import { watchStorage } from './storage-health.ts';
 import type { Storage } from './store/storage.ts';
 import { loadTlsFiles } from './tls-files.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
@@ -61,7 +64,9 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
   );
   checkAdapterOptions(options);
-  const storage = await openStorage(options);
+  // Every storage call reports a full disk or a failing database here (STORAGE_UNAVAILABLE, /healthz).
+  const watched = watchStorage(await openStorage(options), log, options.clock);
+  const storage = watched.storage;
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
   try {
@@ -77,6 +82,11 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     () => storage.totalQueueDepth(),
   );
   const hub = createHub(storage, limits, clock, log, bus, node, metrics);
+  const fileLimits = openFileLimits();
+  const fds = watchOpenFiles(fileLimits, log, {
+    exhausted: metrics.openFilesExhausted,
+    exhaustedChecks: metrics.openFilesExhaustedChecks,
+  });
   const provider = createNodeCryptoProvider();
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
@@ -97,6 +107,13 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     serveMetrics: metricsAt === undefined,
     metricsToken: options.metricsToken,
     closing: () => closing,
+    problems: (): string[] => {
+      const found: string[] = [];
+      const failure = watched.health.failure();
+      if (failure !== undefined) found.push(`storage-${failure.reason}`);
+      if (fds.exhausted()) found.push('open-files-exhausted');
+      return found;
+    },
   };
   // Node checks request deadlines every `connectionsCheckingInterval`; tie it to the handshake timeout.
   const checkEvery = Math.min(30_000, Math.max(250, limits.handshakeTimeoutMs / 2));
@@ -242,6 +259,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       inviteOnly: options.inviteOnly,
       tls: tlsFiles === undefined ? undefined : { cert: tlsFiles.cert, key: tlsFiles.key },
       webDigest: web?.digest,
+      // Each connection holds one descriptor: the most connections this node can hold, roughly.
+      openFileLimit: fileLimits?.soft,
     },
     'parley relay listening',
   );
@@ -272,6 +291,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
+      fds.stop();
       accountLimits.stop();
       links.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));

@@ -6,7 +6,7 @@
  * NAME's account key changed says "held" and exits 4: `--accept-change` sends what is held (and
  * TEXT, if given), `--discard-held` drops it. Anything else fails with its reason.
  */
-import { isClientError, type ParleyClient } from '@parley/client';
+import { isClientError, isRelayRefusal, type ParleyClient } from '@parley/client';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
@@ -102,6 +102,10 @@ export async function send(name: string, text: string | undefined, flags: Flags,
       await client.sendAndWait(name, text, { signal: deadline.signal });
     } catch (err) {
       if (isClientError(err, 'QUEUED')) throw queued(`not sent within ${deadline.seconds} s`);
+      if (isRelayRefusal(err, 'STORAGE_UNAVAILABLE'))
+        throw queued(
+          `not sent: the server could not store it (its storage is ${err.details?.reason === 'full' ? 'full' : 'failing'})`,
+        );
       if (isClientError(err, 'UNTRUSTED_IDENTITY')) {
         // Kept in this home, marked held: --accept-change (or verifying) sends it.
         throw held(name);

@@ -14,7 +14,7 @@ export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTI
 
 /** The `parley serve` part of `parley --help`, its defaults read from the server's option table. */
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
-               [--sync full|normal] [--log-level L] [--log-file FILE]
+               [--sync full|normal] [--db-max-mb N] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
                [--metrics-listen HOST:PORT] [--metrics-token T] [--tls-cert FILE --tls-key FILE]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
@@ -23,6 +23,8 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       --bus (or $PARLEY_BUS): deliver across several nodes sharing that database (NATS or Redis),
       --invite-only: registration needs a code from \`parley admin invite\`, --sync: full makes an
       acknowledged message survive power loss, normal only a crash (default ${DEFAULT_OPTIONS.sync}),
+      --db-max-mb: cap the SQLite file at N MiB (no cap by default): past it sends are refused with
+      STORAGE_UNAVAILABLE, as on a full disk, and clients keep them queued; the disk keeps room for the WAL.
       --log-level: ${LOG_LEVELS.join('|')} (default ${DEFAULT_OPTIONS.logLevel}), --log-file: append JSON
       log lines to FILE instead of standard output. Logs never contain message bodies or keys.
       Retention: --queue-ttl-days (default ${DEFAULT_LIMITS.queueTtlMs / DAY_MS}) how long undelivered messages wait,
@@ -30,7 +32,8 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       No IP addresses or last-seen times are kept at all.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
-      /healthz says only ok or shutting-down. /metrics (how busy the server is) answers loopback peers only,
+      /healthz says ok, shutting-down, or degraded with its reasons (storage-full, open-files-exhausted; 503).
+      /metrics (how busy the server is) answers loopback peers only,
       unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
       "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).
       --tls-cert FILE --tls-key FILE: serve HTTPS and WSS itself with that certificate (PEM, chain

@@ -112,6 +112,8 @@ export function serveOptions(
   const hours = numberFlag(flags['send-log-hours']);
   if (!(days === undefined || days > 0) || !(hours === undefined || hours >= 0))
     throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
+  const dbMaxMb = numberFlag(flags['db-max-mb']);
+  if (dbMaxMb !== undefined && !(dbMaxMb >= 1)) throw new CliError('--db-max-mb must be at least 1', EXIT.usage);
   const metricsListen = flags['metrics-listen'];
   if (metricsListen !== undefined) {
     try {
@@ -141,6 +143,7 @@ export function serveOptions(
     bus: flags.bus ?? env.PARLEY_BUS,
     ...(flags['invite-only'] === undefined ? {} : { inviteOnly: flags['invite-only'] }),
     ...(flags.sync === undefined ? {} : { sync: flags.sync }),
+    ...(dbMaxMb === undefined ? {} : { sqliteMaxBytes: Math.floor(dbMaxMb * 1024 * 1024) }),
     ...(logLevel === undefined ? {} : { logLevel: logLevel as ServerOptions['logLevel'] }),
     limits: {
       ...(days === undefined ? {} : { queueTtlMs: days * DAY_MS }),

@@ -13,7 +13,12 @@ export type SendErrorClass =
    * runner's own backoff when `ms` is undefined. Sends are idempotent by message id on the
    * relay, so repeating one whose answer was lost stores it once.
    */
-  | { readonly kind: 'retry-after'; readonly ms: number | undefined }
+  | {
+      readonly kind: 'retry-after';
+      readonly ms: number | undefined;
+      /** The condition may last (a full disk): whoever waits on the message is told now; it stays queued. */
+      readonly tell?: true;
+    }
   /** Waiting for the user (a contact's key changed): leave it queued, tell the caller now. */
   | { readonly kind: 'blocked' }
   /** Refused for good: mark the message failed and drop it from the outbox. */
@@ -28,6 +33,10 @@ export function classifySendError(err: unknown): SendErrorClass {
   // The request was sent but no answer came in time, on a connection that may still be up.
   if (isClientError(err, 'TIMEOUT')) return { kind: 'retry-after', ms: undefined };
   if (isRelayRefusal(err, 'RATE_LIMITED')) return { kind: 'retry-after', ms: err.details?.retryAfterMs };
+  // Nothing was stored (the server's disk is full or its database failed): the same send,
+  // repeated once storage works again, is stored once.
+  if (isRelayRefusal(err, 'STORAGE_UNAVAILABLE'))
+    return { kind: 'retry-after', ms: err.details?.retryAfterMs, tell: true };
   if (isRelayRefusal(err, 'QUEUE_FULL')) return { kind: 'retry-after', ms: undefined };
   if (isClientError(err, 'UNTRUSTED_IDENTITY')) return { kind: 'blocked' };
   return { kind: 'fatal' };

@@ -27,7 +27,7 @@ export interface OutboxLane<Row> {
   sent(row: Row): void;
   /** Refused for good: mark it failed, drop it. */
   failed(row: Row, err: unknown): void;
-  /** Kept, waiting for the user: tell whoever waits on it. */
+  /** Kept, waiting for the user (or for a condition that may last): tell whoever waits on it. */
   blocked(row: Row, err: unknown): void;
 }
 
@@ -87,6 +87,7 @@ export function createOutboxRunner<Row>(lane: OutboxLane<Row>, options: OutboxRu
           lane.blocked(row, err);
         } else if (c.kind === 'retry-after') {
           held.set(key, undefined);
+          if (c.tell === true) lane.blocked(row, err);
           const ms = c.ms ?? backoffMs;
           if (c.ms === undefined) backoffMs = Math.min(backoffMs * 2, maxMs);
           wait = wait === undefined ? ms : Math.min(wait, ms);

@@ -1,8 +1,9 @@
 /**
  * The client's link to the relay: one WebSocket, the challenge-response handshake on every
  * (re)connect, request/response matching by id, batched acknowledgements, and reconnection
- * with capped, jittered exponential backoff once the first handshake has succeeded.
+ * with capped, jittered exponential backoff once the first handshake has succeeded (backoff.ts).
  */
+
 import {
   fromBase64Url,
   RELAY_API_VERSION,
@@ -15,6 +16,7 @@ import {
 } from '@parley/protocol';
 import { ClientError, isClientError } from '../errors.ts';
 import { type WebSocketLike, WS_OPEN } from '../platform.ts';
+import { closeReasonHint, DEFAULT_MAX_BACKOFF_MS, reconnectDelay, TRY_AGAIN_LATER } from './backoff.ts';
 import { checkServerUrl } from './server-url.ts';
 
 /** Link states as `onState` reports them. */
@@ -42,7 +44,7 @@ export interface RelayLinkOptions {
    * or closes is retried. Without it the first failed attempt rejects.
    */
   readonly signal?: AbortSignal;
-  /** Longest wait between reconnection attempts. */
+  /** Longest wait between reconnection attempts (default 5 s; see backoff.ts). */
   readonly maxBackoffMs?: number;
   /** Opens the socket (the platform's WebSocket). */
   openWebSocket(url: string, maxPayload: number): WebSocketLike;
@@ -152,7 +154,9 @@ function socketErrorCode(event: unknown): string | undefined {
 export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   const timeoutMs = options.requestTimeoutMs ?? 20_000;
   const connectTimeoutMs = options.connectTimeoutMs ?? timeoutMs;
-  const maxBackoff = options.maxBackoffMs ?? 30_000;
+  const maxBackoff = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+  // The server's own wait for the next attempt, when it shed this one (backoff.ts).
+  let hintMs: number | undefined;
   const signal = options.signal;
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -265,6 +269,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     } catch (err) {
       if (ws !== socket) return;
       if (isClientError(err, 'SERVER_REFUSED')) {
+        const details = err.details as { retryAfterMs?: unknown } | undefined;
+        if (typeof details?.retryAfterMs === 'number') hintMs = details.retryAfterMs;
         // The server answered the handshake with a refusal (name taken, bad signature…): a first
         // connect ends with it; later, the link tries again after a pause.
         if (first !== undefined) failFirst(err);
@@ -314,10 +320,11 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   };
 
   const scheduleReconnect = (): void => {
-    const ceiling = Math.min(maxBackoff, 250 * 2 ** attempts);
+    const wait = reconnectDelay(attempts, Math.random(), maxBackoff, hintMs);
+    hintMs = undefined;
     attempts++;
     clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(connect, Math.random() * ceiling);
+    reconnectTimer = setTimeout(connect, wait);
     // Once connected, a link waiting to reconnect never keeps a process alive by itself (a
     // caller that needs it back holds its own deadline, as the CLI's --timeout does). A first
     // connect is awaited by its caller: its retries must not let the process end under it.
@@ -382,7 +389,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     socket.addEventListener('error', (e) => {
       errorCode = socketErrorCode(e) ?? errorCode;
     });
-    socket.addEventListener('close', ({ code }) => {
+    socket.addEventListener('close', ({ code, reason }) => {
+      if (code === TRY_AGAIN_LATER) hintMs = closeReasonHint(reason);
       const certificate = errorCode !== undefined && CERTIFICATE_CODES.has(errorCode);
       const why = certificate
         ? `its TLS certificate is not trusted here: ${errorCode}; for a private CA set NODE_EXTRA_CA_CERTS`

@@ -22,6 +22,11 @@ describe('classifySendError', () => {
     assert.deepEqual(classifySendError(err), { kind: 'retry-after', ms: 1234 });
   });
 
+  it('keeps a send the server could not store (full disk) and retries it after the server’s hint', () => {
+    const err = refused({ relayCode: 'STORAGE_UNAVAILABLE', details: { retryAfterMs: 5000, reason: 'full' } });
+    assert.deepEqual(classifySendError(err), { kind: 'retry-after', ms: 5000, tell: true });
+  });
+
   it('retries a rate-limited send without a hint with the runner’s backoff', () => {
     assert.deepEqual(classifySendError(refused({ relayCode: 'RATE_LIMITED' })), { kind: 'retry-after', ms: undefined });
   });

@@ -97,6 +97,7 @@ export type RelayErrorCode =
   | 'NOT_A_MEMBER'
   | 'NOT_INVITED'
   | 'EPOCH_MOVED'
+  | 'STORAGE_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Signed-prekey upload. */

@@ -34,6 +34,17 @@ export interface QueueFullDetails {
   readonly members?: WireGroupMember[];
 }
 
+/**
+ * Details of a `STORAGE_UNAVAILABLE` error: the server could not write (its disk is full, or its
+ * database failed an I/O), so nothing of the request was stored. Retryable: the same request,
+ * sent again after `retryAfterMs`, is stored once storage works again (sends are idempotent by
+ * message id). `reason` is `full` (no space) or `io` (any other storage failure).
+ */
+export interface StorageUnavailableDetails {
+  readonly retryAfterMs: number;
+  readonly reason: 'full' | 'io';
+}
+
 /** Details of an `EPOCH_MOVED` error: the epoch the server holds for the group. */
 export interface EpochMovedDetails {
   readonly epoch: number;
@@ -94,6 +105,7 @@ export interface RelayErrorDetails {
   EPOCH_MOVED: EpochMovedDetails;
   NOT_INVITED: NotInvitedDetails;
   NAME_CONFUSABLE: NameConfusableDetails;
+  STORAGE_UNAVAILABLE: StorageUnavailableDetails;
   INTERNAL: undefined;
 }
 
@@ -126,6 +138,7 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
   NOT_INVITED: (v) => isRecord(v) && isMembers(v.members),
   NAME_CONFUSABLE: (v) => isRecord(v) && typeof v.skeleton === 'string',
+  STORAGE_UNAVAILABLE: (v) => isRecord(v) && isMs(v.retryAfterMs) && (v.reason === 'full' || v.reason === 'io'),
 };
 
 /**

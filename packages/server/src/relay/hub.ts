@@ -13,6 +13,7 @@
 import type { ServerFrame } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { type Bus, type BusDevice, createLocalBus, MAX_WAKE_DEVICES, type StockNotice } from '../bus/bus.ts';
+import { isServerError } from '../errors.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { Limits } from '../options.ts';
 import type {
@@ -147,7 +148,8 @@ export function createHub(
         s.link.sendFrame({ type: 'drained' });
       }
     } catch (err) {
-      log.error({ err }, 'reading a device queue failed');
+      // A storage condition is logged once by storage-health.ts; the next pump reads again.
+      if (!isServerError(err, 'STORAGE_UNAVAILABLE')) log.error({ err }, 'reading a device queue failed');
     } finally {
       s.pumping = false;
     }
@@ -282,7 +284,8 @@ export function createHub(
     try {
       await storage.acknowledge(batchAcks);
     } catch (err) {
-      log.error({ err }, 'deleting acknowledged messages failed');
+      // A storage condition is logged once by storage-health.ts; the rows stay until a later ack.
+      if (!isServerError(err, 'STORAGE_UNAVAILABLE')) log.error({ err }, 'deleting acknowledged messages failed');
     }
   }
 
