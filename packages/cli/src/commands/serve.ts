@@ -106,6 +106,9 @@ export function serveOptions(
   const hours = numberFlag(flags['send-log-hours']);
   if (!(days === undefined || days > 0) || !(hours === undefined || hours >= 0))
     throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
+  const share = numberFlag(flags['queue-sender-share']);
+  if (!(share === undefined || (Number.isInteger(share) && share >= 1 && share <= 100)))
+    throw new CliError('--queue-sender-share must be a whole percent, 1-100', EXIT.usage);
   const metricsListen = flags['metrics-listen'];
   if (metricsListen !== undefined) {
     try {
@@ -132,6 +135,7 @@ export function serveOptions(
     limits: {
       ...(days === undefined ? {} : { queueTtlMs: days * DAY_MS }),
       ...(hours === undefined ? {} : { sendLogRetentionMs: hours * HOUR_MS }),
+      ...(share === undefined ? {} : { queueSenderSharePercent: share }),
     },
     logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     webDir,
