@@ -111,6 +111,19 @@ export type ClientEvent =
       readonly ids: readonly string[];
     }
   | { readonly type: 'send-failed'; readonly id: string; readonly to: string; readonly reason: string }
+  /**
+   * The server refused a message for now: a recipient device's queue is full (`cap: 'queue'`),
+   * or this account holds its fair share of it (`'sender-share'`; undefined when the server did
+   * not say). The message stays in the outbox (status `pending`) and is tried again until the
+   * recipient has taken some of its backlog. Emitted each time a try is refused.
+   */
+  | {
+      readonly type: 'send-delayed';
+      readonly id: string;
+      readonly to: string;
+      readonly reason: 'QUEUE_FULL';
+      readonly cap: 'queue' | 'sender-share' | undefined;
+    }
   /** A contact's account key changed; sending to them is paused until `acceptIdentity`. */
   | { readonly type: 'identity-changed'; readonly name: string; readonly verified: boolean }
   /** A message could not be decrypted; a retry request went to its sender. */
