@@ -19,6 +19,7 @@ export { openClientOn, registerAccountOn } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
+export { queueFullCap } from './delivery/classify-send-error.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export { type GroupInfo, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
 export { HOME_DB_FILE, type HomeDatabase } from './home/database.ts';

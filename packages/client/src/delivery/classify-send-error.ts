@@ -56,7 +56,12 @@ export function queueFullError(err: unknown, to: string): ClientError {
   });
 }
 
-/** The `cap` of a `send-delayed` event for a QUEUE_FULL refusal. */
+/**
+ * Which cap a QUEUE_FULL refusal met (a recipient device's whole queue, or this account's share
+ * of it), for the refusal itself or the QUEUED error `queueFullError` made of it; undefined for
+ * any other error, or when the server did not say.
+ */
 export function queueFullCap(err: unknown): 'queue' | 'sender-share' | undefined {
+  if (isClientError(err, 'QUEUED') && err.relayCode === 'QUEUE_FULL') return queueFullCap(err.cause);
   return isRelayRefusal(err, 'QUEUE_FULL') ? err.details?.reason : undefined;
 }
