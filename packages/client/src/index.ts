@@ -17,9 +17,9 @@ export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOp
 /** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */
 export { openClientOn, registerAccountOn } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+export { queueFullCap } from './delivery/classify-send-error.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
-export { queueFullCap } from './delivery/classify-send-error.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export { type GroupInfo, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
 export { HOME_DB_FILE, type HomeDatabase } from './home/database.ts';

@@ -4,8 +4,8 @@
  */
 import type pg from 'pg';
 import { buf } from './postgres-db.ts';
-import type { Row } from './rows.ts';
 import { heldToShare, type QueueDepth, queueCapReason } from './queue-caps.ts';
+import type { Row } from './rows.ts';
 import type { QueueCaps, QueueFullReason } from './storage.ts';
 
 export type { QueueDepth } from './queue-caps.ts';

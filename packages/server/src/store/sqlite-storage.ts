@@ -11,6 +11,7 @@
 // loading the whole protocol package.
 import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { heldToShare, overallReason, queueCapReason } from './queue-caps.ts';
 import {
   accountRow,
   bytes,
@@ -21,7 +22,6 @@ import {
   queueRecordsFromRows,
   type Row,
 } from './rows.ts';
-import { heldToShare, overallReason, queueCapReason } from './queue-caps.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
   DeviceAddress,
