@@ -34,7 +34,7 @@ import {
 } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
-import { type HomeDatabase, whenDurable } from './home/database.ts';
+import { afterCommit, type HomeDatabase, whenDurable } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
@@ -272,7 +272,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   // Reassigned when our own device list changes (linking, removal, a newer list from the server).
   let profile = initial;
   const { db, provider, random, clock, profiles } = rt;
-  const events = createEventHub();
+  // Events wait for the commit of what they report (the Node home groups its writes).
+  const events = createEventHub((emit) => afterCommit(db, emit));
   const contacts: Contacts = createContacts(db, provider);
   const stores = createHomeProtocolStores(db, profile.identity, profile.name, () => profile.deviceList, contacts);
   let link: RelayLink | undefined;

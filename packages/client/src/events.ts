@@ -173,12 +173,19 @@ export interface EventHub {
   end(): void;
 }
 
-/** Creates an event hub. */
-export function createEventHub(): EventHub {
+/**
+ * Creates an event hub. `defer`, when given, holds each event until what it reports is stored
+ * (the home's `afterCommit`), in order.
+ */
+export function createEventHub(defer?: (emit: () => void) => void): EventHub {
   const subscribers = new Set<{ push(e: ClientEvent | undefined): void }>();
   let ended = false;
-  const emit = (event: ClientEvent): void => {
+  const emitNow = (event: ClientEvent): void => {
     for (const s of subscribers) s.push(event);
+  };
+  const emit = (event: ClientEvent): void => {
+    if (defer === undefined) emitNow(event);
+    else defer(() => emitNow(event));
   };
   return {
     emit,
@@ -186,8 +193,13 @@ export function createEventHub(): EventHub {
       emit({ type: 'warning', code, cause: warningCause(err) });
     },
     end() {
-      ended = true;
-      for (const s of subscribers) s.push(undefined);
+      const endNow = (): void => {
+        ended = true;
+        for (const s of subscribers) s.push(undefined);
+      };
+      // After the events still waiting for their commit.
+      if (defer === undefined) endNow();
+      else defer(endNow);
     },
     subscribe(signal) {
       const buffered: (ClientEvent | undefined)[] = [];
