@@ -47,8 +47,20 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The raw relay's delivery rate: `count` frames of `BODY_BYTES` to one receiver, in msgs/s. */
-async function rawDeliveryRate(count: number): Promise<number> {
+/** Messages per second of wall-clock time, and per second of this process's CPU time. */
+interface Rate {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+/** CPU time (user + system) this process has used, in seconds. */
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** The raw relay's delivery rate: `count` frames of `BODY_BYTES` to one receiver. */
+async function rawDeliveryRate(count: number): Promise<Rate> {
   const { child, url } = await startRelay(['raw']);
   try {
     const open = async (id: string) => {
@@ -64,17 +76,25 @@ async function rawDeliveryRate(count: number): Promise<number> {
     const body = randomBytes(BODY_BYTES).toString('base64url');
     let got = 0;
     let start = 0;
+    let cpuStart = 0;
     const done = new Promise<void>((resolve) => {
       receiver.on('message', (data) => {
         // Parsed like a delivery a client reads.
         JSON.parse(String(data));
-        if (++got === 1) start = performance.now();
+        if (++got === 1) {
+          start = performance.now();
+          cpuStart = cpuSeconds();
+        }
         if (got === count) resolve();
       });
     });
     for (let i = 0; i < count; i++) sender.send(JSON.stringify({ to: 'r', messageId: `m${i}`, body }));
     await done;
-    const rate = ((count - 1) * 1000) / (performance.now() - start);
+    // This process also sent the frames: its CPU time is the receiver's and the sender's.
+    const rate = {
+      wall: ((count - 1) * 1000) / (performance.now() - start),
+      cpu: (count - 1) / (cpuSeconds() - cpuStart),
+    };
     receiver.close();
     sender.close();
     return rate;
@@ -84,7 +104,7 @@ async function rawDeliveryRate(count: number): Promise<number> {
 }
 
 /** Fills a CLI home's queue with `perSender` messages from each of `SENDERS` accounts, then times its drain. */
-async function homeDrainRate(dir: string, url: string, perSender: number, round: number): Promise<number> {
+async function homeDrainRate(dir: string, url: string, perSender: number, round: number): Promise<Rate> {
   const name = `drain-r${round}`;
   const home = join(dir, name);
   const receiver = await registerAccountOn(nodePlatform, { home, name, server: url });
@@ -107,6 +127,7 @@ async function homeDrainRate(dir: string, url: string, perSender: number, round:
   const events = client.events();
   let got = 0;
   const start = performance.now();
+  const cpuStart = cpuSeconds();
   await client.connect();
   for await (const e of events) if (e.type === 'message' && ++got === total) break;
   // Every delivery stored: now the server's `drained` (sent once it holds no unacknowledged
@@ -114,8 +135,9 @@ async function homeDrainRate(dir: string, url: string, perSender: number, round:
   await client.idle();
   await client.drained();
   const elapsed = performance.now() - start;
+  const cpu = cpuSeconds() - cpuStart;
   await client.close();
-  return (total * 1000) / elapsed;
+  return { wall: (total * 1000) / elapsed, cpu: total / cpu };
 }
 
 export async function runDrain(args: { seconds: number; runs?: number }): Promise<void> {
@@ -124,17 +146,20 @@ export async function runDrain(args: { seconds: number; runs?: number }): Promis
   const rounds = Math.max(1, args.runs ?? 1);
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-drain-'));
   const parley = await startRelay(['parley', join(dir, 'server')]);
-  const home: number[] = [];
-  const raw: number[] = [];
+  const home: Rate[] = [];
+  const raw: Rate[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
       home.push(await homeDrainRate(dir, parley.url, perSender, round));
       raw.push(await rawDeliveryRate(total));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-    report('drain.home_msgs_per_s', median(home), 'msgs/s', median(raw));
+    report('drain.home_msgs_per_s', median(home.map((r) => r.wall)), 'msgs/s', median(raw.map((r) => r.wall)));
+    // Per CPU second of the receiving process: what a home would do with a core to itself.
+    report('drain.home_msgs_per_cpu_s', median(home.map((r) => r.cpu)), 'msgs/cpu-s', median(raw.map((r) => r.cpu)));
+    const show = (rs: Rate[]) => rs.map((r) => `${Math.round(r.wall)} (${Math.round(r.cpu)}/cpu-s)`).join(', ');
     process.stderr.write(
-      `drain: ${total}-message backlog from ${SENDERS} senders, ${rounds} round(s); home ${home.map(Math.round).join(', ')} msgs/s, raw relay ${raw.map(Math.round).join(', ')} msgs/s\n`,
+      `drain: ${total}-message backlog from ${SENDERS} senders, ${rounds} round(s); home ${show(home)} msgs/s, raw relay ${show(raw)} msgs/s\n`,
     );
   } finally {
     await stop(parley.child);
