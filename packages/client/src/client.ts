@@ -407,12 +407,15 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
           if (frame.stock === 'prekeys') void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
           else void groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
         } else if (frame.type === 'drained') {
-          void idle().then(() => {
-            isDrained = true;
-            for (const w of drainedWaiters) w();
-            drainedWaiters = [];
-            events.emit({ type: 'drained' });
-          });
+          // After the commit of what the backlog wrote, so its events are out before `drained`.
+          void idle().then(() =>
+            afterCommit(db, () => {
+              isDrained = true;
+              for (const w of drainedWaiters) w();
+              drainedWaiters = [];
+              events.emit({ type: 'drained' });
+            }),
+          );
         }
       },
       onState(state) {
@@ -455,7 +458,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       return events.subscribe(signal);
     },
     drained(signal) {
-      if (isDrained) return idle();
+      if (isDrained) return idle().then(() => new Promise<void>((resolve) => afterCommit(db, resolve)));
       return new Promise((resolve, reject) => {
         const onAbort = (): void => {
           drainedWaiters = drainedWaiters.filter((w) => w !== done);
