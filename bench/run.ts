@@ -2,6 +2,7 @@
  * Benchmark entry point: `npm run bench -- NAME [--seconds S]`. Prints one JSON line per figure
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
+import { runDrain } from './drain.ts';
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
 import { runRatchet } from './ratchet.ts';
@@ -18,6 +19,7 @@ type Args = {
   runs?: number;
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
+  drain: runDrain,
   groups: runGroups,
   home: runHome,
   ratchet: runRatchet,

@@ -12,6 +12,7 @@ export const OPTIONS = {
   bus: { type: 'string' },
   'queue-ttl-days': { type: 'string' },
   'send-log-hours': { type: 'string' },
+  'queue-sender-share': { type: 'string' },
   'invite-only': { type: 'boolean' },
   'accept-loss': { type: 'boolean' },
   'db-max-mb': { type: 'string' },

@@ -44,7 +44,7 @@ import {
 } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
-import { type HomeDatabase, whenDurable } from './home/database.ts';
+import { afterCommit, type HomeDatabase, whenDurable } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
@@ -347,7 +347,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   // Reassigned when our own device list changes (linking, removal, a newer list from the server).
   let profile = initial;
   const { db, provider, random, clock, profiles } = rt;
-  const events = createEventHub();
+  // Events wait for the commit of what they report (the Node home groups its writes).
+  const events = createEventHub((emit) => afterCommit(db, emit));
   const contacts: Contacts = createContacts(db, provider);
   const stores = createHomeProtocolStores(db, profile.identity, profile.name, () => profile.deviceList, contacts);
   let link: RelayLink | undefined;
@@ -530,12 +531,15 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         } else if (frame.type === 'key-in-use') {
           events.emit({ type: 'key-in-use', device: frame.device, thisDevice: frame.device === profile.device });
         } else if (frame.type === 'drained') {
-          void idle().then(() => {
-            isDrained = true;
-            for (const w of drainedWaiters) w();
-            drainedWaiters = [];
-            events.emit({ type: 'drained' });
-          });
+          // After the commit of what the backlog wrote, so its events are out before `drained`.
+          void idle().then(() =>
+            afterCommit(db, () => {
+              isDrained = true;
+              for (const w of drainedWaiters) w();
+              drainedWaiters = [];
+              events.emit({ type: 'drained' });
+            }),
+          );
         }
       },
       onState(state) {
@@ -578,7 +582,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       return events.subscribe(signal);
     },
     drained(signal) {
-      if (isDrained) return idle();
+      if (isDrained) return idle().then(() => new Promise<void>((resolve) => afterCommit(db, resolve)));
       return new Promise((resolve, reject) => {
         const onAbort = (): void => {
           drainedWaiters = drainedWaiters.filter((w) => w !== done);

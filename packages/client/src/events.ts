@@ -114,6 +114,19 @@ export type ClientEvent =
     }
   | { readonly type: 'send-failed'; readonly id: string; readonly to: string; readonly reason: string }
   /**
+   * The server refused a message for now: a recipient device's queue is full (`cap: 'queue'`),
+   * or this account holds its fair share of it (`'sender-share'`; undefined when the server did
+   * not say). The message stays in the outbox (status `pending`) and is tried again until the
+   * recipient has taken some of its backlog. Emitted each time a try is refused.
+   */
+  | {
+      readonly type: 'send-delayed';
+      readonly id: string;
+      readonly to: string;
+      readonly reason: 'QUEUE_FULL';
+      readonly cap: 'queue' | 'sender-share' | undefined;
+    }
+  /**
    * A contact's account key changed (the change line is already in the conversation). Sends
    * to them are held under the key-change policy until `acceptChange` or `markVerified`.
    */
@@ -195,12 +208,19 @@ export interface EventHub {
   end(): void;
 }
 
-/** Creates an event hub. */
-export function createEventHub(): EventHub {
+/**
+ * Creates an event hub. `defer`, when given, holds each event until what it reports is stored
+ * (the home's `afterCommit`), in order.
+ */
+export function createEventHub(defer?: (emit: () => void) => void): EventHub {
   const subscribers = new Set<{ push(e: ClientEvent | undefined): void }>();
   let ended = false;
-  const emit = (event: ClientEvent): void => {
+  const emitNow = (event: ClientEvent): void => {
     for (const s of subscribers) s.push(event);
+  };
+  const emit = (event: ClientEvent): void => {
+    if (defer === undefined) emitNow(event);
+    else defer(() => emitNow(event));
   };
   return {
     emit,
@@ -208,8 +228,13 @@ export function createEventHub(): EventHub {
       emit({ type: 'warning', code, cause: warningCause(err) });
     },
     end() {
-      ended = true;
-      for (const s of subscribers) s.push(undefined);
+      const endNow = (): void => {
+        ended = true;
+        for (const s of subscribers) s.push(undefined);
+      };
+      // After the events still waiting for their commit.
+      if (defer === undefined) endNow();
+      else defer(endNow);
     },
     subscribe(signal) {
       const buffered: (ClientEvent | undefined)[] = [];

@@ -17,6 +17,7 @@ export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOp
 /** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */
 export { openClientOn, registerAccountOn } from './client.ts';
 export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';

@@ -6,6 +6,13 @@ import Database from 'better-sqlite3';
 import { collect, createWorld, type TestWorld } from './helpers/env.ts';
 
 /** Direct access to a home's session table, as a restore or a disk fault would change it. */
+/**
+ * Lets the clients in this process commit what they wrote this turn (a Node home groups its
+ * writes until the end of the turn); a synchronous write from this thread would otherwise wait
+ * on their transaction, which cannot commit while this thread waits.
+ */
+const committed = () => new Promise((resolve) => setImmediate(resolve));
+
 function sessionRow(world: TestWorld, home: string, address: string) {
   const db = new Database(join(world.home(home), HOME_DB_FILE));
   db.pragma('busy_timeout = 5000');
@@ -59,6 +66,7 @@ describe('self-healing sessions: a message the sender still holds always arrives
   });
 
   it('the receiver lost its session: retry request, new session, message delivered once', async () => {
+    await committed();
     const row = sessionRow(world, 'bob', 'alice.1');
     assert.ok(row.read(), 'bob has a session with alice');
     row.remove();
@@ -92,6 +100,7 @@ describe('self-healing sessions: a message the sender still holds always arrives
   });
 
   it('the receiver’s session was rolled back (a restore): new messages arrive, old ones are not repeated', async () => {
+    await committed();
     const row = sessionRow(world, 'bob', 'alice.1');
     const snapshot = row.read() as Buffer;
     // Move the conversation on (several DH ratchet steps), then restore the old record.
@@ -103,6 +112,7 @@ describe('self-healing sessions: a message the sender still holds always arrives
       await bob.sendAndWait('alice', `reply ${i}`);
       await collect(back, 1);
     }
+    await committed();
     row.write(snapshot);
     row.close();
     const inbox = bob.events();
@@ -119,6 +129,7 @@ describe('self-healing sessions: a message the sender still holds always arrives
   });
 
   it('a corrupted session record heals the same way', async () => {
+    await committed();
     const row = sessionRow(world, 'bob', 'alice.1');
     row.write(Buffer.from('not a session record'));
     row.close();

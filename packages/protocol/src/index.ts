@@ -145,6 +145,7 @@ export {
   type NameConfusableDetails,
   type NotInvitedDetails,
   type QueueFullDetails,
+  type QueueFullReason,
   type RateLimitedDetails,
   RELAY_CLOSE_CODES,
   type RelayErrorDetails,

@@ -29,6 +29,12 @@ export interface Limits {
    * body is stored once however many devices it is queued for, but counts for each of them.
    */
   readonly maxQueueBytesPerDevice: number;
+  /**
+   * Percent (1-100) of one device's queue, in messages and in bytes, that one other account's
+   * messages may hold; past it that sender gets QUEUE_FULL (reason `sender-share`) while others
+   * still get in. The account's own devices are not held to it.
+   */
+  readonly queueSenderSharePercent: number;
   /** How long a queued message waits for its device. */
   readonly queueTtlMs: number;
   /**
@@ -180,6 +186,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueuePerDevice: 10_000,
   // 10,000 typical messages, or a few hundred group welcomes.
   maxQueueBytesPerDevice: 256 * 1024 * 1024,
+  // 1,000 messages (25.6 MiB) from any one other account: ten flooding accounts to fill a queue.
+  queueSenderSharePercent: 10,
   queueTtlMs: 30 * 24 * 3600 * 1000,
   sendLogRetentionMs: 7 * 24 * 3600 * 1000,
   handshakeTimeoutMs: 10_000,

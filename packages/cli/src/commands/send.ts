@@ -6,7 +6,7 @@
  * NAME's account key changed says "held" and exits 4: `--accept-change` sends what is held (and
  * TEXT, if given), `--discard-held` drops it. Anything else fails with its reason.
  */
-import { isClientError, isRelayRefusal, type ParleyClient } from '@parley/client';
+import { isClientError, isRelayRefusal, type ParleyClient, queueFullCap } from '@parley/client';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
@@ -21,6 +21,13 @@ function queued(why: string): CliError {
     `${why}; the message is queued in this home's outbox and will be sent the next time parley connects`,
     EXIT.queued,
   );
+}
+
+/** Why a send met QUEUE_FULL: the recipient's whole queue, or this account's share of it. */
+function queueFullWhy(name: string, err: unknown): string {
+  return queueFullCap(err) === 'sender-share'
+    ? `not sent yet: ${name} has not taken the messages you already sent, and you hold your full share of their queue on the server`
+    : `not sent yet: ${name}’s queue on the server is full (they have not taken their messages)`;
 }
 
 /** The "held" outcome: exit 4, saying that nothing was sent and how to go on. */
@@ -101,6 +108,7 @@ export async function send(name: string, text: string | undefined, flags: Flags,
     try {
       await client.sendAndWait(name, text, { signal: deadline.signal });
     } catch (err) {
+      if (isClientError(err, 'QUEUED') && err.relayCode === 'QUEUE_FULL') throw queued(queueFullWhy(name, err));
       if (isClientError(err, 'QUEUED')) throw queued(`not sent within ${deadline.seconds} s`);
       if (isRelayRefusal(err, 'STORAGE_UNAVAILABLE'))
         throw queued(
@@ -136,6 +144,10 @@ export async function sendToGroup(ref: string, text: string, flags: Flags, deadl
         return EXIT.ok;
       }
       if (e.type === 'send-failed' && e.id === id) throw new CliError(`not sent: ${e.reason}`, EXIT.failure);
+      // Said at once: the member may not come back for days.
+      if (e.type === 'send-delayed' && e.id === id) {
+        throw queued(`not sent to “${safeText(g.name)}” yet: a member’s queue on the server is full`);
+      }
     }
     throw queued(`not sent to “${safeText(g.name)}” within ${deadline.seconds} s`);
   } finally {

@@ -15,7 +15,7 @@ export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTI
 /** The `parley serve` part of `parley --help`, its defaults read from the server's option table. */
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--db-max-mb N] [--log-level L] [--log-file FILE]
-               [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
+               [--queue-ttl-days D] [--send-log-hours H] [--queue-sender-share P] [--web-dir DIR] [--print-web-digest]
                [--metrics-listen HOST:PORT] [--metrics-token T] [--tls-cert FILE --tls-key FILE]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
@@ -30,6 +30,8 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       Retention: --queue-ttl-days (default ${DEFAULT_LIMITS.queueTtlMs / DAY_MS}) how long undelivered messages wait,
       --send-log-hours (default ${DEFAULT_LIMITS.sendLogRetentionMs / HOUR_MS}; 0 = about a minute) how long send ids are kept for retries.
       No IP addresses or last-seen times are kept at all.
+      --queue-sender-share (default ${DEFAULT_LIMITS.queueSenderSharePercent}): percent of a device's queue (${DEFAULT_LIMITS.maxQueuePerDevice} messages) one other account may fill;
+      past it that sender gets QUEUE_FULL while others still get in.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
       /healthz says ok, shutting-down, or degraded with its reasons (storage-full, open-files-exhausted; 503).

@@ -114,6 +114,9 @@ export function serveOptions(
     throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
   const dbMaxMb = numberFlag(flags['db-max-mb']);
   if (dbMaxMb !== undefined && !(dbMaxMb >= 1)) throw new CliError('--db-max-mb must be at least 1', EXIT.usage);
+  const share = numberFlag(flags['queue-sender-share']);
+  if (!(share === undefined || (Number.isInteger(share) && share >= 1 && share <= 100)))
+    throw new CliError('--queue-sender-share must be a whole percent, 1-100', EXIT.usage);
   const metricsListen = flags['metrics-listen'];
   if (metricsListen !== undefined) {
     try {
@@ -148,6 +151,7 @@ export function serveOptions(
     limits: {
       ...(days === undefined ? {} : { queueTtlMs: days * DAY_MS }),
       ...(hours === undefined ? {} : { sendLogRetentionMs: hours * HOUR_MS }),
+      ...(share === undefined ? {} : { queueSenderSharePercent: share }),
     },
     logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     webDir,

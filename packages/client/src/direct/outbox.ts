@@ -7,6 +7,7 @@
  */
 import type { WireOutgoing } from '@parley/protocol';
 import { type DeviceListContent, encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
+import { queueFullCap, queueFullError } from '../delivery/classify-send-error.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isClientError, isRelayRefusal } from '../errors.ts';
@@ -130,6 +131,14 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
         directory.changeShown(row.recipient);
       }
       settle(row.message_id, err);
+    },
+    // Kept in the outbox and retried until the recipient's queue has room; the caller hears why now.
+    delayed(row, err) {
+      if (store.message(deps.me(), row.message_id) !== undefined) {
+        const cap = queueFullCap(err);
+        events.emit({ type: 'send-delayed', id: row.message_id, to: row.recipient, reason: 'QUEUE_FULL', cap });
+      }
+      if (waiters.has(row.message_id)) settle(row.message_id, queueFullError(err, row.recipient));
     },
     queue(content, recipient, only) {
       const stamped = { ...content, ...directory.ownStamp() };

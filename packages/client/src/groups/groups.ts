@@ -9,6 +9,7 @@
  */
 import { toBase64Url } from '@parley/protocol';
 import { encodeContent, MAX_TEXT_BYTES } from '../content.ts';
+import { queueFullCap } from '../delivery/classify-send-error.ts';
 import { createOutboxRunner } from '../delivery/outbox-runner.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { groupPeer } from '../peer.ts';
@@ -85,6 +86,11 @@ export function createGroups(deps: GroupsDeps): Groups {
       },
       // Group sends wait for no one, and no group send is blocked on the user.
       blocked() {},
+      // A member device's queue is full: the message stays queued and is retried; say so now.
+      delayed(row, err) {
+        const cap = queueFullCap(err);
+        events.emit({ type: 'send-delayed', id: row.messageId, to: groupPeer(row.groupId), reason: 'QUEUE_FULL', cap });
+      },
     },
     {
       isConnected: () => deps.link()?.isConnected() ?? false,

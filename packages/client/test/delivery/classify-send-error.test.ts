@@ -31,9 +31,9 @@ describe('classifySendError', () => {
     assert.deepEqual(classifySendError(refused({ relayCode: 'RATE_LIMITED' })), { kind: 'retry-after', ms: undefined });
   });
 
-  it('retries a send that met a full queue (no hint: backoff), and one refused while the server shuts down', () => {
-    const full = refused({ relayCode: 'QUEUE_FULL', details: { devices: [1] } });
-    assert.deepEqual(classifySendError(full), { kind: 'retry-after', ms: undefined });
+  it('delays a send that met a full queue (kept, retried, said at once), retries one refused while the server shuts down', () => {
+    const full = refused({ relayCode: 'QUEUE_FULL', details: { devices: [1], reason: 'sender-share' } });
+    assert.deepEqual(classifySendError(full), { kind: 'delayed' });
     assert.deepEqual(classifySendError(refused({ relayCode: 'SHUTTING_DOWN' })), {
       kind: 'retry-after',
       ms: undefined,

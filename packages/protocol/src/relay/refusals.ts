@@ -26,12 +26,16 @@ export interface RateLimitedDetails {
 }
 
 /**
- * Details of a `QUEUE_FULL` error: whose queue is full. A `send` names the recipient's devices,
- * a group operation the members (account and devices). The server gives no retry hint.
+ * Details of a `QUEUE_FULL` error: whose queue is full, and which cap: `queue` when a device's
+ * whole queue is full, `sender-share` when the sending account already holds its fair share of
+ * it (others may still get in). A `send` names the recipient's devices, a group operation the
+ * members (account and devices). The server gives no retry hint: space frees as the device
+ * takes its messages.
  */
 export interface QueueFullDetails {
   readonly devices?: number[];
   readonly members?: WireGroupMember[];
+  readonly reason?: QueueFullReason;
 }
 
 /**
@@ -44,6 +48,9 @@ export interface StorageUnavailableDetails {
   readonly retryAfterMs: number;
   readonly reason: 'full' | 'io';
 }
+
+/** Which cap a `QUEUE_FULL` met (see `QueueFullDetails`). */
+export type QueueFullReason = 'queue' | 'sender-share';
 
 /** Details of an `EPOCH_MOVED` error: the epoch the server holds for the group. */
 export interface EpochMovedDetails {
@@ -133,7 +140,10 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
     isIds(v.extra) &&
     (v.changed === undefined || isIds(v.changed)),
   QUEUE_FULL: (v) =>
-    isRecord(v) && (v.devices === undefined || isIds(v.devices)) && (v.members === undefined || isMembers(v.members)),
+    isRecord(v) &&
+    (v.devices === undefined || isIds(v.devices)) &&
+    (v.members === undefined || isMembers(v.members)) &&
+    (v.reason === undefined || v.reason === 'queue' || v.reason === 'sender-share'),
   RATE_LIMITED: (v) => isRecord(v) && isMs(v.retryAfterMs),
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
   NOT_INVITED: (v) => isRecord(v) && isMembers(v.members),

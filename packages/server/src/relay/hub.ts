@@ -411,7 +411,13 @@ export function createHub(
   };
 }
 
-/** The per-device queue caps of the limits table. */
+/** The per-device queue caps of the limits table, and one sender's share of them (at least one message). */
 function queueCaps(limits: Limits): QueueCaps {
-  return { messages: limits.maxQueuePerDevice, bytes: limits.maxQueueBytesPerDevice };
+  const share = (cap: number) => Math.max(1, Math.floor((cap * limits.queueSenderSharePercent) / 100));
+  return {
+    messages: limits.maxQueuePerDevice,
+    bytes: limits.maxQueueBytesPerDevice,
+    senderMessages: share(limits.maxQueuePerDevice),
+    senderBytes: share(limits.maxQueueBytesPerDevice),
+  };
 }

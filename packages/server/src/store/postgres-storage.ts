@@ -11,7 +11,16 @@ import type { Migration } from './migrations.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
 import { createPostgresGroupStore } from './postgres-group-store.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
-import { atCap, depthKey, dropUnusedBodies, EMPTY, queueDepths, storeBodies } from './postgres-queue.ts';
+import {
+  atCap,
+  countQueued,
+  dropUnusedBodies,
+  EMPTY,
+  queueDepths,
+  senderDepths,
+  storeBodies,
+} from './postgres-queue.ts';
+import { heldToShare, overallReason } from './queue-caps.ts';
 import {
   accountRow,
   bytes,
@@ -22,7 +31,16 @@ import {
   queueRecordsFromRows,
   type Row,
 } from './rows.ts';
-import type { OutgoingMessage, PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
+import type {
+  DeviceAddress,
+  OutgoingMessage,
+  PreKeyCounts,
+  QueueFullReason,
+  SendOutcome,
+  SignedKeyRow,
+  Storage,
+  TakenBundle,
+} from './storage.ts';
 
 const MIGRATION_LOCK = 0x7061726c; // "parl"
 
@@ -303,15 +321,25 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         if (items.length === 0) return [];
         const targets = items.flatMap((i) => i.messages.map((m) => [m.account, m.device] as const));
         const depth = await queueDepths(c, targets);
+        const shares = await senderDepths(
+          c,
+          items.flatMap((i) =>
+            i.messages
+              .filter((m) => heldToShare(i.sender, m.account, caps))
+              .map((m) => [m.account, m.device, i.sender] as const),
+          ),
+        );
         const outcomes: (SendOutcome | undefined)[] = items.map((item) => {
-          const full = item.messages
-            .filter((m) => atCap(depth.get(depthKey(m.account, m.device)), m.body.byteLength, caps))
-            .map((m) => ({ account: m.account, device: m.device }));
-          if (full.length > 0) return { status: 'queue-full', devices: full };
+          const full: DeviceAddress[] = [];
+          const reasons: QueueFullReason[] = [];
           for (const m of item.messages) {
-            const d = depth.get(depthKey(m.account, m.device)) ?? { messages: 0, bytes: 0 };
-            depth.set(depthKey(m.account, m.device), { messages: d.messages + 1, bytes: d.bytes + m.body.byteLength });
+            const reason = atCap(depth, shares, m, item.sender, m.body.byteLength, caps);
+            if (reason === undefined) continue;
+            full.push({ account: m.account, device: m.device });
+            reasons.push(reason);
           }
+          if (full.length > 0) return { status: 'queue-full', devices: full, reason: overallReason(reasons) };
+          for (const m of item.messages) countQueued(depth, shares, m, item.sender, m.body.byteLength);
           return undefined;
         });
         const candidates = items.filter((_, i) => outcomes[i] === undefined);

@@ -11,6 +11,7 @@
 // loading the whole protocol package.
 import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { heldToShare, overallReason, queueCapReason } from './queue-caps.ts';
 import {
   accountRow,
   bytes,
@@ -23,12 +24,14 @@ import {
 } from './rows.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
+  DeviceAddress,
   LinkChannelOpening,
   LinkChannelRecord,
   NewAccount,
   OutgoingMessage,
   PreKeyCounts,
   QueueCaps,
+  QueueFullReason,
   SendBatchItem,
   SendOutcome,
   SignedKeyRow,
@@ -112,6 +115,9 @@ export function createSqliteStorage(db: Database.Database): Storage {
       'INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
     depth: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM queue WHERE account = ? AND device = ?'),
+    senderDepth: db.prepare(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM queue WHERE account = ? AND device = ? AND sender = ?',
+    ),
     enqueue: db.prepare(
       `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, body_id, size, server_time, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -122,7 +128,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
        FROM queue q LEFT JOIN message_bodies b ON b.id = q.body_id
        WHERE q.account = ? AND q.device = ? AND q.seq > ? AND q.expires_at > ? ORDER BY q.seq LIMIT ?`,
     ),
-    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ? RETURNING size, body_id'),
+    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ? RETURNING size, body_id, sender'),
     dropBodyIfUnused: db.prepare(
       'DELETE FROM message_bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM queue WHERE body_id = ?)',
     ),
@@ -239,14 +245,31 @@ export function createSqliteStorage(db: Database.Database): Storage {
     let d = depths.get(k);
     if (d === undefined) {
       const r = q.depth.get(account, device) as { n: number; b: number };
-      d = { messages: r.n, bytes: r.b };
+      d = { messages: r.n, bytes: r.b, senders: new Map() };
       depths.set(k, d);
     }
     return d;
   };
-  const atCap = (account: string, device: number, bytes: number, caps: QueueCaps): boolean => {
-    const d = depthOf(account, device);
-    return d.messages >= caps.messages || d.bytes + bytes > caps.bytes;
+  /** One sender's part of a device's queue, read once and then kept with the device's depth. */
+  const senderDepthOf = (account: string, device: number, sender: string): SenderDepth => {
+    const senders = depthOf(account, device).senders;
+    let d = senders.get(sender);
+    if (d === undefined) {
+      const r = q.senderDepth.get(account, device, sender) as { n: number; b: number };
+      d = { messages: r.n, bytes: r.b };
+      senders.set(sender, d);
+    }
+    return d;
+  };
+  const atCap = (
+    account: string,
+    device: number,
+    bytes: number,
+    caps: QueueCaps,
+    sender: string,
+  ): QueueFullReason | undefined => {
+    const share = heldToShare(sender, account, caps) ? senderDepthOf(account, device, sender) : undefined;
+    return queueCapReason(depthOf(account, device), share, bytes, caps);
   };
 
   /** Stores a body once for several queue rows (inside the caller's transaction); its id. */
@@ -264,6 +287,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
     bodyId?: number,
   ): number => {
     const size = m.body.byteLength;
+    // Read before the insert, so the row is counted once.
+    const share = senderDepthOf(m.account, m.device, from.sender);
     const r = q.enqueue.run(
       m.account,
       m.device,
@@ -280,6 +305,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
     const d = depthOf(m.account, m.device);
     d.messages++;
     d.bytes += size;
+    share.messages++;
+    share.bytes += size;
     return Number(r.lastInsertRowid);
   };
   const logSend = (sender: string, senderDevice: number, messageId: string, now: number): boolean =>
@@ -288,10 +315,15 @@ export function createSqliteStorage(db: Database.Database): Storage {
   const enqueue = db.transaction(
     (items: readonly SendBatchItem[], now: number, expiresAt: number, caps: QueueCaps): SendOutcome[] =>
       items.map((item): SendOutcome => {
-        const full = item.messages
-          .filter((m) => atCap(m.account, m.device, m.body.byteLength, caps))
-          .map((m) => ({ account: m.account, device: m.device }));
-        if (full.length > 0) return { status: 'queue-full', devices: full };
+        const full: DeviceAddress[] = [];
+        const reasons: QueueFullReason[] = [];
+        for (const m of item.messages) {
+          const reason = atCap(m.account, m.device, m.body.byteLength, caps, item.sender);
+          if (reason === undefined) continue;
+          full.push({ account: m.account, device: m.device });
+          reasons.push(reason);
+        }
+        if (full.length > 0) return { status: 'queue-full', devices: full, reason: overallReason(reasons) };
         if (!logSend(item.sender, item.senderDevice, item.messageId, now)) return { status: 'duplicate' };
         const first = item.messages[0];
         const bodyId =
@@ -341,10 +373,17 @@ export function createSqliteStorage(db: Database.Database): Storage {
       let removed = 0;
       let bytes = 0;
       for (const seq of a.seqs) {
-        const r = q.ack.get(a.account, a.device, seq) as { size: number; body_id: number | null } | undefined;
+        const r = q.ack.get(a.account, a.device, seq) as
+          | { size: number; body_id: number | null; sender: string }
+          | undefined;
         if (r === undefined) continue;
         removed++;
         bytes += r.size;
+        const share = depths.get(depthKey(a.account, a.device))?.senders.get(r.sender);
+        if (share !== undefined) {
+          share.messages--;
+          share.bytes -= r.size;
+        }
         if (r.body_id !== null) bodies.add(r.body_id);
       }
       if (removed > 0) {
@@ -482,6 +521,14 @@ export function createSqliteStorage(db: Database.Database): Storage {
 
 /** A queue's depth: messages, and the bytes of their bodies (updated in place: the send path is hot). */
 interface QueueDepth {
+  messages: number;
+  bytes: number;
+  /** The parts of senders read so far (`senderDepthOf`), by sending account. */
+  readonly senders: Map<string, SenderDepth>;
+}
+
+/** One sender's part of a queue. */
+interface SenderDepth {
   messages: number;
   bytes: number;
 }

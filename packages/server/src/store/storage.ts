@@ -174,7 +174,16 @@ export interface SendBatchItem {
 export interface QueueCaps {
   readonly messages: number;
   readonly bytes: number;
+  /**
+   * What one sending account's messages may hold of another account's device queue (its fair
+   * share; undefined: no per-sender cap). The account's own devices are not held to it.
+   */
+  readonly senderMessages?: number;
+  readonly senderBytes?: number;
 }
+
+/** Which cap refused a message: the device's whole queue, or the sending account's share of it. */
+export type QueueFullReason = 'queue' | 'sender-share';
 
 /** Where one queued message went. */
 export interface QueuedAt extends DeviceAddress {
@@ -185,7 +194,12 @@ export interface QueuedAt extends DeviceAddress {
 export type SendOutcome =
   | { readonly status: 'queued'; readonly seqs: readonly QueuedAt[] }
   | { readonly status: 'duplicate' }
-  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
+  | {
+      readonly status: 'queue-full';
+      readonly devices: readonly DeviceAddress[];
+      /** 'queue' if any of `devices` has its whole queue full, else 'sender-share'. */
+      readonly reason: QueueFullReason;
+    };
 
 /** What the queues and the idempotency log hold about one account (metadata only). */
 export interface QueueRecords {
@@ -214,8 +228,9 @@ export interface MessageQueue {
   /**
    * Durably stores a batch of sends in one transaction and returns one outcome per item. A
    * repeated (sender, device, messageId) is a `duplicate` and stores nothing; a send whose
-   * recipient device is at a cap (messages, or bytes with this one) stores nothing and reports
-   * `queue-full`. A shared body is deleted with its last reference (acknowledged or expired).
+   * recipient device is at a cap (messages, or bytes with this one; for the whole queue or for
+   * the sending account's share of it) stores nothing and reports `queue-full`. A shared body is
+   * deleted with its last reference (acknowledged or expired).
    */
   enqueue(
     items: readonly SendBatchItem[],
@@ -337,7 +352,7 @@ export type GroupCommitOutcome =
   | { readonly status: 'not-a-member' }
   | { readonly status: 'epoch-moved'; readonly epoch: number }
   | { readonly status: 'not-invited'; readonly devices: readonly DeviceAddress[] }
-  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
+  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[]; readonly reason: QueueFullReason };
 
 /** Group delivery records: id, epoch counter and device-level delivery list. */
 export interface GroupDirectory {

@@ -459,7 +459,11 @@ for (const backend of backends) {
       const depths = await Promise.all(targets.map((a) => storage.queueDepth(a.account, a.device)));
       const cap = depths[0] ?? 0;
       const [full] = await storage.enqueue([item('fan-00002')], 2000, 1e12, caps(cap));
-      assert.deepEqual(full, { status: 'queue-full', devices: targets.filter((_, i) => (depths[i] ?? 0) >= cap) });
+      assert.deepEqual(full, {
+        status: 'queue-full',
+        devices: targets.filter((_, i) => (depths[i] ?? 0) >= cap),
+        reason: 'queue',
+      });
       assert.equal((await storage.pending('gc', 1, 0, 100, 0)).length, gc.length, 'a refused item stores nothing');
     });
 
@@ -472,7 +476,7 @@ for (const backend of backends) {
       await storage.commitGroup(commitOf(g, 0, at('cap', 1), 'cap-00000', all, all.slice(1)), 1, 1e12, caps(100));
       // Devices 2 and 3 each hold one welcome: at a cap of 1, the commit listing them is refused.
       const keep3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00001', all), 1, 1e12, caps(1));
-      assert.deepEqual(keep3, { status: 'queue-full', devices: [at('cap', 2), at('cap', 3)] });
+      assert.deepEqual(keep3, { status: 'queue-full', devices: [at('cap', 2), at('cap', 3)], reason: 'queue' });
       const drop3 = await storage.commitGroup(
         commitOf(g, 1, at('cap', 1), 'cap-00002', all.slice(0, 2)),
         1,
@@ -587,9 +591,73 @@ for (const backend of backends) {
       const cap = { messages: 100, bytes: 1000 };
       const [a, b] = await storage.enqueue([item('byte-0001', 600), item('byte-0002', 600)], 1, 1e12, cap);
       assert.equal(a?.status, 'queued');
-      assert.deepEqual(b, { status: 'queue-full', devices: [at('bytes', 1)] }, '1,200 bytes pass a cap of 1,000');
+      assert.deepEqual(
+        b,
+        { status: 'queue-full', devices: [at('bytes', 1)], reason: 'queue' },
+        '1,200 bytes pass a cap of 1,000',
+      );
       const [small] = await storage.enqueue([item('byte-0003', 400)], 1, 1e12, cap);
       assert.equal(small?.status, 'queued', 'exactly at the cap is allowed');
+    });
+
+    test('queue caps: one sender holds at most its share of a device’s queue (messages and bytes); others still get in', async () => {
+      await storage.createAccount(account('share', [1, 2]));
+      const item = (sender: string, id: string, size = 10) => ({
+        sender,
+        senderDevice: 1,
+        messageId: id,
+        messages: [{ account: 'share', device: 1, kind: 2, body: key(3, size) }],
+      });
+      const cap = { messages: 6, bytes: 1e9, senderMessages: 2, senderBytes: 1000 };
+      const first = await storage.enqueue(
+        [item('fa', 'share-001'), item('fa', 'share-002'), item('fa', 'share-003'), item('fb', 'share-004')],
+        1,
+        1e12,
+        cap,
+      );
+      assert.deepEqual(
+        first.map((o) => o.status),
+        ['queued', 'queued', 'queue-full', 'queued'],
+      );
+      assert.deepEqual(first[2], { status: 'queue-full', devices: [at('share', 1)], reason: 'sender-share' });
+      const [big] = await storage.enqueue([item('fc', 'share-005', 1200)], 1, 1e12, cap);
+      assert.deepEqual(big, { status: 'queue-full', devices: [at('share', 1)], reason: 'sender-share' }, 'bytes too');
+      // The account's own devices are not held to a share (they hold copies of what it sent).
+      const own = await storage.enqueue(
+        [item('share', 'share-006'), item('share', 'share-007'), item('share', 'share-008')],
+        1,
+        1e12,
+        cap,
+      );
+      assert.deepEqual(
+        own.map((o) => o.status),
+        ['queued', 'queued', 'queued'],
+      );
+      // Six messages: the whole queue is full, and the refusal says so.
+      const [whole] = await storage.enqueue([item('fd', 'share-009')], 1, 1e12, cap);
+      assert.deepEqual(whole, { status: 'queue-full', devices: [at('share', 1)], reason: 'queue' });
+      // An acknowledgement frees the sender's share.
+      const [seqA] = await storage.pending('share', 1, 0, 1, 1);
+      assert.equal(seqA?.sender, 'fa');
+      const [again] = await storage.enqueue([item('fa', 'share-010')], 1, 1e12, cap, [
+        { account: 'share', device: 1, seqs: [seqA?.seq ?? 0] },
+      ]);
+      assert.equal(again?.status, 'queued');
+      // A group commit from a sender at its share is refused the same way.
+      const g = gid(9);
+      await storage.createAccount(account('fa', [1]));
+      await storage.createGroup(g, at('fa', 1));
+      await invite(at('fa', 1), [at('share', 1)]);
+      const c = await storage.commitGroup(
+        commitOf(g, 0, at('fa', 1), 'share-011', [at('fa', 1), at('share', 1)]),
+        1,
+        1e12,
+        {
+          ...cap,
+          messages: 100,
+        },
+      );
+      assert.deepEqual(c, { status: 'queue-full', devices: [at('share', 1)], reason: 'sender-share' });
     });
 
     test('delivery list: a device joins only with a KeyPackage handed to the committer, once, before it expires', async () => {

@@ -27,6 +27,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const [safety, setSafety] = useState<ContactSafety | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [draft, setDraft] = useState('');
+  // Messages the server refused for now (QUEUE_FULL): still queued, shown as waiting and why.
+  const [waiting, setWaiting] = useState<ReadonlyMap<string, string>>(new Map());
   const listEnd = useRef<HTMLLIElement>(null);
 
   const loadSafety = useCallback(() => {
@@ -46,8 +48,24 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
       if (e?.type === 'identity-changed' && e.name === peer) loadSafety();
       if (e?.type === 'held' && e.to === peer) loadSafety();
       if (e?.type === 'send-failed' && e.to === peer) setProblem(e.reason);
+      if (e?.type === 'send-delayed' && e.to === peer) {
+        const why = isGroup
+          ? 'a member’s queue on the server is full'
+          : e.cap === 'sender-share'
+            ? `${peer} has not taken the messages you already sent`
+            : `${peer}’s queue on the server is full`;
+        setWaiting((w) => new Map(w).set(e.id, `Waiting: ${why}; it is sent once there is room`));
+      }
+      if (e?.type === 'sent' && e.to === peer) {
+        setWaiting((w) => {
+          if (!w.has(e.id)) return w;
+          const next = new Map(w);
+          next.delete(e.id);
+          return next;
+        });
+      }
     },
-    [peer, loadSafety],
+    [peer, loadSafety, isGroup],
   );
   const tick = useSession(session, onEvent);
 
@@ -157,7 +175,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           const at = m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt;
           const separator = previous === undefined || otherDay(previous, at);
           previous = at;
-          const t = TICKS[m.status];
+          const delayed = m.status === 'pending' ? waiting.get(m.id) : undefined;
+          const t = delayed === undefined ? TICKS[m.status] : { mark: TICKS.pending.mark, label: delayed };
           return [
             separator && (
               <li key={`day-${at}`} class="day">
@@ -182,6 +201,11 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                         data-testid="tick"
                       >
                         {t.mark}
+                      </span>
+                    )}
+                    {delayed !== undefined && (
+                      <span class="waiting" data-testid="waiting">
+                        {delayed}
                       </span>
                     )}
                   </span>
