@@ -234,7 +234,8 @@ async function runtime(platform: ClientPlatform, options: ClientOptions): Promis
  * Creates an account `name` on `server` with this home's first device, uploads prekeys and
  * returns the connected client. Keys are saved before the server is asked, so a registration
  * whose answer was lost is finished by running it again: the same keys find the name already
- * theirs. A name that another account's keys hold is refused with `NAME_TAKEN`. `signal` bounds
+ * theirs. A name that another account's keys hold is refused with `NAME_TAKEN`, and the keys made
+ * for it are dropped so that the home can register another name. `signal` bounds
  * the connection as in `connect`.
  */
 export async function registerAccountOn(platform: ClientPlatform, options: RegisterOptions): Promise<ParleyClient> {
@@ -284,7 +285,12 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
       try {
         await client.start('auth', undefined, options.signal);
       } catch (authErr) {
-        throw isRelayRefusal(authErr, 'AUTH_FAILED') ? err : authErr;
+        if (!isRelayRefusal(authErr, 'AUTH_FAILED')) throw authErr;
+        // Someone else's name: these keys will never own it, so they go, and the same home
+        // can try another name at once instead of being held to this one.
+        rt.profiles.forget();
+        await whenDurable(rt.db)?.catch(() => {});
+        throw err;
       }
     }
     rt.profiles.markRegistered();

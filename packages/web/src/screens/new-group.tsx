@@ -31,7 +31,8 @@ export function NewGroup({ session }: { session: Session }) {
       );
       go(chatHref(groupPeer(id)));
     } catch (err) {
-      setError(describeError(err));
+      // The SDK checks every member before making the group, so a failure leaves nothing behind.
+      setError(`${describeError(err)}. No group was created; fix the list and try again.`);
       setBusy(false);
     }
   };
