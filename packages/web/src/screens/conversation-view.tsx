@@ -5,10 +5,14 @@
  */
 import type { ContactSafety, StoredMessage } from '@parley/client/web';
 import { groupIdOf } from '@parley/client/web';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { dayLabel, otherDay, peerTitle, timeLabel } from '../format.ts';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { peerTitle, timeLabel } from '../format.ts';
+import { MessageList } from '../message-list.tsx';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+
+/** How many of a conversation's newest messages are loaded (the list renders only what is visible). */
+const HISTORY_LIMIT = 20_000;
 
 const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = {
   pending: { mark: '◷', label: 'Sending' },
@@ -27,7 +31,9 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const [safety, setSafety] = useState<ContactSafety | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [draft, setDraft] = useState('');
-  const listEnd = useRef<HTMLLIElement>(null);
+  // Counted once, before opening marks them read: where the "Unread messages" divider goes.
+  const [unreadAtOpen] = useState(() => client.conversations().find((c) => c.peer === peer)?.unread ?? 0);
+  const compose = useRef<HTMLTextAreaElement>(null);
 
   const loadSafety = useCallback(() => {
     if (isGroup) return;
@@ -59,14 +65,15 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
       group = undefined;
     }
   }
-  const messages = client.history(peer, 500);
+  // Re-read only when the client reported something (not on every scroll).
+  const messages = useMemo(() => client.history(peer, HISTORY_LIMIT), [client, peer, tick]);
   const title = peerTitle(peer, () => group?.name);
 
   // Read while shown: new lines arriving while this is open are read too.
   useEffect(() => {
     if (document.visibilityState === 'visible') session.markRead(peer);
-    listEnd.current?.scrollIntoView({ block: 'end' });
   }, [session, peer, tick, messages.length]);
+  useEffect(() => compose.current?.focus(), []);
   useEffect(() => {
     const on = () => document.visibilityState === 'visible' && session.markRead(peer);
     document.addEventListener('visibilitychange', on);
@@ -100,7 +107,6 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
       setProblem(describeError(err));
     }
   };
-  let previous: number | undefined;
 
   return (
     <section
@@ -150,24 +156,23 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           <p>{group.status === 'left' ? 'You left this group.' : 'You were removed from this group.'}</p>
         </div>
       )}
-      <ol class="messages" aria-label="Messages" aria-live="polite">
-        {messages.map((m) => {
-          const at = m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt;
-          const separator = previous === undefined || otherDay(previous, at);
-          previous = at;
+      <MessageList
+        messages={messages}
+        unreadAtOpen={unreadAtOpen}
+        bubble={(m, at) => {
           const t = TICKS[m.status];
-          return [
-            separator && (
-              <li key={`day-${at}`} class="day">
-                {dayLabel(at)}
-              </li>
-            ),
-            <li key={`${m.sender}/${m.id}`} class={`msg ${m.direction}`} data-status={m.status}>
+          return (
+            <div class={`msg ${m.direction}`} data-status={m.status}>
               {m.direction === 'system' ? (
                 <p class="system">{m.text}</p>
               ) : (
                 <>
-                  {isGroup && m.direction === 'in' && <span class="sender">{m.sender}</span>}
+                  <span class="sr-only">{m.direction === 'out' ? 'You:' : `${m.sender}:`}</span>
+                  {isGroup && m.direction === 'in' && (
+                    <span class="sender" aria-hidden="true">
+                      {m.sender}
+                    </span>
+                  )}
                   <p class="text">{m.text}</p>
                   <span class="meta">
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
@@ -185,11 +190,10 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                   </span>
                 </>
               )}
-            </li>,
-          ];
-        })}
-        <li ref={listEnd} class="end" aria-hidden="true" />
-      </ol>
+            </div>
+          );
+        }}
+      />
       {problem && (
         <p class="error" role="alert">
           {problem}
@@ -200,6 +204,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           Message
         </label>
         <textarea
+          ref={compose}
           id="compose-text"
           rows={1}
           placeholder={canSend ? 'Message' : 'Sending is paused'}
