@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ParleyClient, registerAccount } from '@parley/client';
+import { startServer } from '@parley/server';
 import {
   type BrowserWorld,
   browserMissing,
   bubble,
+  buildWeb,
   createBrowserWorld,
   openChat,
   type Person,
@@ -25,7 +27,7 @@ async function fullyShown(p: Person, text: string): Promise<boolean> {
   return p.page.evaluate((t) => {
     const list = document.querySelector('.messages');
     const compose = document.querySelector('.compose');
-    const msg = [...document.querySelectorAll('.msg')].find((m) => m.querySelector('.text')?.textContent === t);
+    const msg = Array.from(document.querySelectorAll('.msg')).find((m) => m.querySelector('.text')?.textContent === t);
     if (!list || !compose || !msg) return false;
     const l = list.getBoundingClientRect();
     const m = msg.getBoundingClientRect();
@@ -188,5 +190,55 @@ describe('the browser client, first ten minutes', { skip: browserMissing() }, ()
       bot.groups().map((g) => g.name),
       ['Trip'],
     );
+  });
+  it('offline: a banner, lines marked waiting, and the app opens without the server from a checked copy of the bundle', async () => {
+    const listing = await (await fetch(`${world.server.url}/web-bundle.txt`)).text();
+    const listed = listing
+      .trim()
+      .split('\n')
+      .map((l) => `/${l.slice(66)}`)
+      .sort();
+    // The worker has cached exactly the listed files (and its completeness marker), nothing else.
+    const cached = async (): Promise<string[]> =>
+      alice.page.evaluate(async () => {
+        const out: string[] = [];
+        for (const name of await caches.keys()) {
+          const cache = await caches.open(name);
+          for (const r of await cache.keys()) out.push(new URL(r.url).pathname);
+        }
+        return out.sort();
+      });
+    await until('the bundle cached', async () => (await cached()).includes('/.parley-complete'));
+    assert.deepEqual(
+      (await cached()).filter((p) => p !== '/.parley-complete'),
+      listed,
+    );
+    await openChat(alice, 'bot');
+    const port = Number(new URL(world.server.url).port);
+    await world.server.close();
+    await alice.page.getByTestId('offline-banner').waitFor();
+    await say(alice, 'sent while offline');
+    await bubble(alice, 'sent while offline')
+      .getByRole('img', { name: 'Waiting: will be sent when reconnected' })
+      .waitFor();
+    await screenshot(alice, 'ux-offline-waiting');
+    // Reloading with the server down opens the app from the cache, with its history.
+    await alice.page.reload();
+    await alice.page.getByTestId('offline-banner').waitFor();
+    await openChat(alice, 'bot');
+    await bubble(alice, 'sent while offline').waitFor();
+    await bubble(alice, 'bulk 170').waitFor();
+    await screenshot(alice, 'ux-offline-reload');
+    // The server comes back: the waiting line goes out.
+    const again = await startServer({ port, dataDir: world.dataDir, logLevel: 'silent', webDir: buildWeb() });
+    try {
+      // The page retries with a backoff of at most 10 s.
+      await alice.page.getByTestId('offline-banner').waitFor({ state: 'detached', timeout: 30_000 });
+      await bubble(alice, 'sent while offline')
+        .getByRole('img', { name: /Sent|Delivered|Read/ })
+        .waitFor();
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -111,6 +111,14 @@ function Messenger({ session }: { session: Session }) {
           <a href="#/devices">Devices</a>
         </nav>
       </header>
+      <div class="offline-slot">
+        {state !== 'connected' && state !== 'replaced' && state !== 'removed' && (
+          <p class="offline-banner" role="status" data-testid="offline-banner">
+            <strong>Offline:</strong> not connected to {location.host}. Messages you send now will be sent when
+            reconnected.
+          </p>
+        )}
+      </div>
       <aside class="sidebar" aria-label="Conversations">
         <ConversationList session={session} current={route} />
       </aside>

@@ -17,6 +17,7 @@ import {
   startLink,
 } from '@parley/client/web';
 import sqliteWasmUrl from '@sqlite.org/sqlite-wasm/sqlite3.wasm?url';
+import { keepConnecting } from './offline.ts';
 
 /** The one home this browser profile holds (IndexedDB key). */
 export const HOME = 'parley';
@@ -89,8 +90,14 @@ export async function resume(passphrase?: string): Promise<Session | undefined> 
     throw err;
   }
   const session = wrap(client);
-  // Offline is fine: the link keeps retrying and queued sends go out when it returns.
-  await client.connect().catch(() => {});
+  // Offline is fine: the app opens with its history, and keeps trying to connect in the
+  // background (queued sends go out when it does).
+  await client.connect().catch(() => {
+    void keepConnecting(
+      () => client.connect(),
+      () => client.isConnected(),
+    );
+  });
   return session;
 }
 

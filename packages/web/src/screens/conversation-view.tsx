@@ -23,6 +23,7 @@ const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = 
   failed: { mark: '!', label: 'Not sent' },
   received: { mark: '', label: '' },
 };
+const WAITING = { mark: 'waiting', label: 'Waiting: will be sent when reconnected' };
 
 export function ConversationView({ session, peer }: { session: Session; peer: string }) {
   const { client } = session;
@@ -56,6 +57,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
     [peer, loadSafety],
   );
   const tick = useSession(session, onEvent);
+  const offline = session.connection() !== 'connected';
 
   let group: ReturnType<typeof client.group> | undefined;
   if (groupId !== undefined) {
@@ -160,7 +162,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
         messages={messages}
         unreadAtOpen={unreadAtOpen}
         bubble={(m, at) => {
-          const t = TICKS[m.status];
+          // While offline a pending line is not "sending": it waits for the connection.
+          const t = m.status === 'pending' && offline ? WAITING : TICKS[m.status];
           return (
             <div class={`msg ${m.direction}`} data-status={m.status}>
               {m.direction === 'system' ? (
@@ -178,7 +181,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
                     {m.direction === 'out' && t.mark !== '' && (
                       <span
-                        class={`tick tick-${m.status}`}
+                        class={`tick tick-${t === WAITING ? 'waiting' : m.status}`}
                         role="img"
                         aria-label={t.label}
                         title={t.label}
