@@ -92,6 +92,8 @@ export type RegisterOptions = ClientOptions & {
   readonly server: string;
   readonly invite?: string;
   readonly signal?: AbortSignal;
+  /** What this first device is called in the account's device list (default "first device"). */
+  readonly deviceName?: string;
 };
 
 /** A contact's safety number and state, for `parley verify`. */
@@ -294,6 +296,9 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
       }
     }
     rt.profiles.markRegistered();
+    // The first device is named like linked ones are, so device lists never show it nameless.
+    if (rt.profiles.deviceNames()['1'] === undefined)
+      rt.profiles.setDeviceName(1, options.deviceName ?? 'first device');
     // Registered. Prekeys and KeyPackages go up now; if the link dropped meanwhile, the next
     // connection uploads them (every connect tops both up), so that is not a failed registration.
     const offline = (err: unknown): void => {

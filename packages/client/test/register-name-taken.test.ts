@@ -16,6 +16,11 @@ describe('registering a name that is taken', () => {
     // Nothing of the refused attempt stays behind: the same home takes another name.
     const other = await registerAccount({ home, name: 'alice2', server });
     assert.equal(other.name, 'alice2');
+    // The first device has a name, as linked ones do.
+    assert.deepEqual(
+      other.devices().map((d) => d.name),
+      ['first device'],
+    );
     await other.close();
   });
 });

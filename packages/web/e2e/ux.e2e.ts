@@ -150,6 +150,13 @@ describe('the browser client, first ten minutes', { skip: browserMissing() }, ()
     await bot.sendAndWait('pia', 'reply to the phone');
     await until('the reply shown', () => fullyShown(phone, 'reply to the phone'));
     await screenshot(phone, 'ux-newest-visible-phone');
+    // Every phone-width screen has a way back.
+    for (const screen of ['devices', 'new-group', 'safety/bot']) {
+      await phone.page.goto(`${world.server.url}/#/${screen}`);
+      await phone.page.getByRole('link', { name: /^Back to/ }).waitFor();
+    }
+    await screenshot(phone, 'ux-phone-back');
+    await phone.page.goto(`${world.server.url}/#/`);
   });
   it('a taken name says so, and another name works at once in the same browser', async () => {
     const eve = await world.person('eve');
@@ -167,6 +174,9 @@ describe('the browser client, first ten minutes', { skip: browserMissing() }, ()
         .then((t) => t?.startsWith('eve')),
       true,
     );
+    // The first device has a name.
+    await eve.page.goto(`${world.server.url}/#/devices`);
+    await eve.page.locator('.devices li[data-device="1"]', { hasText: 'browser' }).waitFor();
   });
 
   it('a group whose member list has an unknown name is not created, and the retry makes exactly one', async () => {
@@ -191,6 +201,64 @@ describe('the browser client, first ten minutes', { skip: browserMissing() }, ()
       ['Trip'],
     );
   });
+  it('a background tab raises notifications (hide content and mute respected) and shows the unread count', async () => {
+    const nora = await world.person('nora');
+    // The browser's notifications and tab visibility are stood in for, so that what the page asks for is seen.
+    // (A string, so that the test's compiler adds no helpers the page does not have.)
+    await nora.context.addInitScript({
+      content: `
+        window.__notes = [];
+        window.__hidden = false;
+        Object.defineProperty(document, 'visibilityState', { get: () => (window.__hidden ? 'hidden' : 'visible') });
+        document.hasFocus = () => !window.__hidden;
+        function FakeNotification(title, options) {
+          window.__notes.push({ title, body: options && options.body, tag: options && options.tag });
+          this.onclick = null;
+          this.close = () => {};
+        }
+        FakeNotification.permission = 'granted';
+        FakeNotification.requestPermission = async () => 'granted';
+        window.Notification = FakeNotification;
+      `,
+    });
+    await nora.page.reload();
+    await register(nora);
+    const notes = () =>
+      nora.page.evaluate(() => (window as unknown as { __notes: { title: string; body: string }[] }).__notes);
+    const hide = (hidden: boolean) =>
+      nora.page.evaluate((h) => {
+        (window as unknown as { __hidden: boolean }).__hidden = h;
+      }, hidden);
+    await bot.sendAndWait('nora', 'seen in the foreground');
+    await nora.page.locator('.conversation-list a[data-peer="bot"]').waitFor();
+    assert.deepEqual(await notes(), []);
+    await hide(true);
+    await bot.sendAndWait('nora', 'hello in the background');
+    await until('a notification', async () => (await notes()).length === 1);
+    assert.deepEqual(await notes(), [{ title: 'bot', body: 'hello in the background', tag: 'bot' }]);
+    await until('the count in the title', async () => (await nora.page.title()) === '(2) Parley');
+    assert.equal(await nora.page.locator('link[rel="icon"]').getAttribute('href'), '/favicon-unread.svg');
+    // "Hide content": the notification says only that there is a message.
+    await hide(false);
+    await nora.page.goto(`${world.server.url}/#/devices`);
+    await nora.page.getByLabel(/^Hide content/).check();
+    await screenshot(nora, 'ux-notification-settings');
+    await hide(true);
+    await bot.sendAndWait('nora', 'private words');
+    await until('a second notification', async () => (await notes()).length === 2);
+    assert.deepEqual((await notes())[1], { title: 'bot', body: 'New message', tag: 'bot' });
+    // A muted conversation raises none.
+    await nora.page.evaluate(() => localStorage.setItem('parley-muted', JSON.stringify(['bot'])));
+    await bot.sendAndWait('nora', 'muted line');
+    await until('the count to reach 4', async () => (await nora.page.title()) === '(4) Parley');
+    assert.equal((await notes()).length, 2);
+    // Reading the conversation clears the count.
+    await hide(false);
+    await nora.page.locator('.conversation-list a[data-peer="bot"]').click();
+    await until('the count cleared', async () => (await nora.page.title()) === 'Parley');
+    assert.equal(await nora.page.locator('link[rel="icon"]').getAttribute('href'), '/favicon.svg');
+  });
+
   it('offline: a banner, lines marked waiting, and the app opens without the server from a checked copy of the bundle', async () => {
     const listing = await (await fetch(`${world.server.url}/web-bundle.txt`)).text();
     const listed = listing

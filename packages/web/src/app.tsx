@@ -3,7 +3,10 @@
  * there is an account, then the messenger: conversation list beside (desktop) or before
  * (phone) the open screen, chosen by the URL hash.
  */
-import { useEffect, useState } from 'preact/hooks';
+import type { ClientEvent } from '@parley/client/web';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { peerTitle } from './format.ts';
+import { notifyFor, showUnread } from './notifications.ts';
 import { type Route, useRoute } from './route.ts';
 import { ConversationList } from './screens/conversation-list.tsx';
 import { ConversationView } from './screens/conversation-view.tsx';
@@ -92,7 +95,21 @@ export function App() {
 
 function Messenger({ session }: { session: Session }) {
   const route = useRoute();
-  useSession(session);
+  const onEvent = useCallback(
+    (e: ClientEvent | undefined) =>
+      notifyFor(e, (peer) =>
+        peerTitle(peer, (id) => {
+          try {
+            return session.client.group(id).name;
+          } catch {
+            return undefined;
+          }
+        }),
+      ),
+    [session],
+  );
+  const tick = useSession(session, onEvent);
+  useEffect(() => showUnread(session.client.conversations().reduce((n, c) => n + c.unread, 0)), [session, tick]);
   const state = session.connection();
   const main = screenFor(route, session);
   return (

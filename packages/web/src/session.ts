@@ -32,6 +32,9 @@ const platformFor = (passphrase: string | undefined) =>
     ...(passphrase ? { passphrase } : {}),
   });
 
+/** The name this browser gives itself as an account's first device. */
+const FIRST_DEVICE_NAME = 'browser';
+
 /** Options every client of this app is opened with. */
 const OPTIONS = { home: HOME, receipts: true, maxBackoffMs: 10_000 } as const;
 
@@ -108,7 +111,7 @@ export async function createAccount(
   passphrase: string | undefined,
 ): Promise<Session> {
   const client = await registerAccount(
-    { ...OPTIONS, name, server: SERVER, ...(invite ? { invite } : {}) },
+    { ...OPTIONS, name, server: SERVER, deviceName: FIRST_DEVICE_NAME, ...(invite ? { invite } : {}) },
     platformFor(passphrase),
   );
   return wrap(client);

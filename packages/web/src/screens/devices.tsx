@@ -6,6 +6,7 @@ import type { KeyChangePolicy } from '@parley/client/web';
 import { useState } from 'preact/hooks';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+import { NotificationSettings } from './notification-settings.tsx';
 
 export function Devices({ session }: { session: Session }) {
   const { client } = session;
@@ -29,7 +30,12 @@ export function Devices({ session }: { session: Session }) {
   };
   return (
     <section class="devices" aria-labelledby="devices-title">
-      <h2 id="devices-title">Your devices</h2>
+      <header class="conversation-head">
+        <a href="#/" class="back" aria-label="Back to conversations">
+          ←
+        </a>
+        <h2 id="devices-title">Your devices</h2>
+      </header>
       <ul aria-label="Devices">
         {devices.map((d) => (
           <li key={d.id} data-device={d.id}>
@@ -111,6 +117,7 @@ export function Devices({ session }: { session: Session }) {
           {error}
         </p>
       )}
+      <NotificationSettings />
     </section>
   );
 }

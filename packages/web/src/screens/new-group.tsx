@@ -38,7 +38,12 @@ export function NewGroup({ session }: { session: Session }) {
   };
   return (
     <section class="form-screen" aria-labelledby="new-group-title">
-      <h2 id="new-group-title">New group</h2>
+      <header class="conversation-head">
+        <a href="#/" class="back" aria-label="Back to conversations">
+          ←
+        </a>
+        <h2 id="new-group-title">New group</h2>
+      </header>
       <form onSubmit={create}>
         <label>
           Group name
