@@ -5,6 +5,8 @@
  * an unknown name. A Node SDK client ("bot") sends the bulk traffic.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ParleyClient, registerAccount } from '@parley/client';
@@ -34,6 +36,24 @@ async function fullyShown(p: Person, text: string): Promise<boolean> {
     const c = compose.getBoundingClientRect();
     return m.top >= l.top - 1 && m.bottom <= l.bottom + 1 && m.bottom <= c.top + 1 && m.height > 0;
   }, text);
+}
+
+/** axe-core's browser build (MPL-2.0, a dev-only dependency). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2 A/AA violations on the page as it is now, as "rule: target" lines. */
+async function axeViolations(p: Person): Promise<string[]> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await p.page.evaluate(AXE_SOURCE);
+  return p.page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
+      }
+    ).axe;
+    const r = await axe.run({ runOnly: ['wcag2a', 'wcag2aa'] });
+    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+  });
 }
 
 /** Polls `check` until it holds (the page renders after the client's events). */
@@ -257,6 +277,25 @@ describe('the browser client, first ten minutes', { skip: browserMissing() }, ()
     await nora.page.locator('.conversation-list a[data-peer="bot"]').click();
     await until('the count cleared', async () => (await nora.page.title()) === 'Parley');
     assert.equal(await nora.page.locator('link[rel="icon"]').getAttribute('href'), '/favicon.svg');
+  });
+
+  it('axe-core finds no WCAG 2 A/AA violations on the main screens, light and dark, desktop and phone', async () => {
+    const found: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      for (const p of [alice, phone]) {
+        await p.page.emulateMedia({ colorScheme: scheme });
+        for (const screen of ['', 'chat/bot', 'devices', 'new-group', 'safety/bot']) {
+          await p.page.goto(`${world.server.url}/#/${screen}`);
+          await p.page.getByRole('status', { name: 'connection: connected' }).waitFor();
+          if (screen === 'chat/bot') await p.page.locator('.msg').first().waitFor();
+          if (screen.startsWith('safety')) await p.page.getByTestId('safety-digits').waitFor();
+          for (const v of await axeViolations(p)) found.push(`${p.name} ${scheme} #/${screen} ${v}`);
+        }
+      }
+    }
+    await alice.page.emulateMedia({ colorScheme: 'light' });
+    await phone.page.emulateMedia({ colorScheme: 'light' });
+    assert.deepEqual(found, []);
   });
 
   it('offline: a banner, lines marked waiting, and the app opens without the server from a checked copy of the bundle', async () => {

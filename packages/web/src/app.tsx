@@ -115,9 +115,9 @@ function Messenger({ session }: { session: Session }) {
   return (
     <div class={`shell ${route.name === 'home' ? 'at-home' : 'at-screen'}`}>
       <header class="topbar">
-        <a href="#/" class="brand">
-          Parley
-        </a>
+        <h1 class="brand">
+          <a href="#/">Parley</a>
+        </h1>
         <span class="me">
           {session.client.name}
           <span class={`conn conn-${state}`} role="status" aria-label={`connection: ${state}`} title={state}>
