@@ -114,7 +114,11 @@ describe('the parley command, driven as a subprocess', () => {
   it('exit codes a script can act on', () => {
     assert.equal(parley(['send', 'nobody-here', 'x', '--home', home('ann')]).status, 5);
     assert.equal(parley(['send', 'ann', 'x', '--home', home('nobody')]).status, 6);
-    assert.equal(parley(['register', 'ann', '--server', url, '--home', home('ann2')]).status, 1);
+    const taken = parley(['register', 'ann', '--server', url, '--home', home('ann2')]);
+    assert.equal(taken.status, 1);
+    assert.match(taken.stderr, /the name ann is taken/);
+    // The refused name leaves nothing behind: the same home registers another name at once.
+    assert.equal(parley(['register', 'ann-two', '--server', url, '--home', home('ann2')]).status, 0);
     assert.equal(parley(['register', 'Bad Name', '--server', url, '--home', home('x')]).status, 2);
     const lookalike = parley(['register', 'ann.', '--server', url, '--home', home('lookalike')]);
     assert.equal(lookalike.status, 1);

@@ -93,6 +93,8 @@ export type RegisterOptions = ClientOptions & {
   readonly server: string;
   readonly invite?: string;
   readonly signal?: AbortSignal;
+  /** What this first device is called in the account's device list (default "first device"). */
+  readonly deviceName?: string;
 };
 
 /** A contact's safety number and state, for `parley verify`. */
@@ -240,7 +242,8 @@ async function runtime(platform: ClientPlatform, options: ClientOptions): Promis
  * Creates an account `name` on `server` with this home's first device, uploads prekeys and
  * returns the connected client. Keys are saved before the server is asked, so a registration
  * whose answer was lost is finished by running it again: the same keys find the name already
- * theirs. A name that another account's keys hold is refused with `NAME_TAKEN`. `signal` bounds
+ * theirs. A name that another account's keys hold is refused with `NAME_TAKEN`, and the keys made
+ * for it are dropped so that the home can register another name. `signal` bounds
  * the connection as in `connect`.
  */
 export async function registerAccountOn(platform: ClientPlatform, options: RegisterOptions): Promise<ParleyClient> {
@@ -290,10 +293,18 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
       try {
         await client.start('auth', undefined, options.signal);
       } catch (authErr) {
-        throw isRelayRefusal(authErr, 'AUTH_FAILED') ? err : authErr;
+        if (!isRelayRefusal(authErr, 'AUTH_FAILED')) throw authErr;
+        // Someone else's name: these keys will never own it, so they go, and the same home
+        // can try another name at once instead of being held to this one.
+        rt.profiles.forget();
+        await whenDurable(rt.db)?.catch(() => {});
+        throw err;
       }
     }
     rt.profiles.markRegistered();
+    // The first device is named like linked ones are, so device lists never show it nameless.
+    if (rt.profiles.deviceNames()['1'] === undefined)
+      rt.profiles.setDeviceName(1, options.deviceName ?? 'first device');
     // Registered. Prekeys and KeyPackages go up now; if the link dropped meanwhile, the next
     // connection uploads them (every connect tops both up), so that is not a failed registration.
     const offline = (err: unknown): void => {

@@ -53,7 +53,7 @@ describe('many devices per account', () => {
     assert.deepEqual(
       bob1.devices().map((d) => [d.id, d.name, d.current]),
       [
-        [1, undefined, true],
+        [1, 'first device', true],
         [2, 'bob-laptop', false],
         [3, 'bob-tablet', false],
       ],

@@ -18,6 +18,9 @@ export interface WebFile {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** Where the bundle's listing (`sha256hex  path` lines, see `bundleDigest`) is served. */
+export const WEB_LISTING_PATH = '/web-bundle.txt';
+
 /** A loaded bundle. */
 export interface WebBundle {
   /** By URL path (`/`, `/assets/index-….js`). */
@@ -89,14 +92,23 @@ export function pagePolicy(html: string): string {
     "form-action 'none'",
     "frame-ancestors 'none'",
     "require-trusted-types-for 'script'",
-    "trusted-types 'none'",
+    // One policy, which only ever passes the service worker's fixed URL (packages/web/src/offline.ts).
+    'trusted-types parley-sw',
+    "worker-src 'self'",
   ].join('; ');
 }
 
 /** Loads the bundle in `dir` (which must hold index.html). */
 export function loadWebBundle(dir: string): WebBundle {
-  const { digest } = bundleDigest(dir);
+  const { digest, listing } = bundleDigest(dir);
   const files = new Map<string, WebFile>();
+  // The listing itself, so the page's service worker caches exactly these files, checked against
+  // these hashes, and nothing else (packages/web/public/sw.js). Not a file of dist/, so not in it.
+  files.set(WEB_LISTING_PATH, {
+    body: Buffer.from(listing),
+    type: 'text/plain; charset=utf-8',
+    headers: { 'cache-control': 'no-cache', 'x-parley-web-digest': digest },
+  });
   for (const full of walk(dir)) {
     const path = `/${relative(dir, full).split(sep).join('/')}`;
     const body = readFileSync(full);

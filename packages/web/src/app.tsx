@@ -3,7 +3,10 @@
  * there is an account, then the messenger: conversation list beside (desktop) or before
  * (phone) the open screen, chosen by the URL hash.
  */
-import { useEffect, useState } from 'preact/hooks';
+import type { ClientEvent } from '@parley/client/web';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { peerTitle } from './format.ts';
+import { notifyFor, showUnread } from './notifications.ts';
 import { type Route, useRoute } from './route.ts';
 import { ConversationList } from './screens/conversation-list.tsx';
 import { ConversationView } from './screens/conversation-view.tsx';
@@ -92,15 +95,29 @@ export function App() {
 
 function Messenger({ session }: { session: Session }) {
   const route = useRoute();
-  useSession(session);
+  const onEvent = useCallback(
+    (e: ClientEvent | undefined) =>
+      notifyFor(e, (peer) =>
+        peerTitle(peer, (id) => {
+          try {
+            return session.client.group(id).name;
+          } catch {
+            return undefined;
+          }
+        }),
+      ),
+    [session],
+  );
+  const tick = useSession(session, onEvent);
+  useEffect(() => showUnread(session.client.conversations().reduce((n, c) => n + c.unread, 0)), [session, tick]);
   const state = session.connection();
   const main = screenFor(route, session);
   return (
     <div class={`shell ${route.name === 'home' ? 'at-home' : 'at-screen'}`}>
       <header class="topbar">
-        <a href="#/" class="brand">
-          Parley
-        </a>
+        <h1 class="brand">
+          <a href="#/">Parley</a>
+        </h1>
         <span class="me">
           {session.client.name}
           <span class={`conn conn-${state}`} role="status" aria-label={`connection: ${state}`} title={state}>
@@ -123,6 +140,14 @@ function Messenger({ session }: { session: Session }) {
             .join(' ')}
         </div>
       )}
+      <div class="offline-slot">
+        {state !== 'connected' && state !== 'replaced' && state !== 'removed' && (
+          <p class="offline-banner" role="status" data-testid="offline-banner">
+            <strong>Offline:</strong> not connected to {location.host}. Messages you send now will be sent when
+            reconnected.
+          </p>
+        )}
+      </div>
       <aside class="sidebar" aria-label="Conversations">
         <ConversationList session={session} current={route} />
       </aside>

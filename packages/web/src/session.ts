@@ -17,6 +17,7 @@ import {
   startLink,
 } from '@parley/client/web';
 import sqliteWasmUrl from '@sqlite.org/sqlite-wasm/sqlite3.wasm?url';
+import { keepConnecting } from './offline.ts';
 
 /** The one home this browser profile holds (IndexedDB key). */
 export const HOME = 'parley';
@@ -30,6 +31,9 @@ const platformFor = (passphrase: string | undefined) =>
     sqliteWasm: { url: sqliteWasmUrl, integrity: __SQLITE_WASM_SRI__ },
     ...(passphrase ? { passphrase } : {}),
   });
+
+/** The name this browser gives itself as an account's first device. */
+const FIRST_DEVICE_NAME = 'browser';
 
 /** Options every client of this app is opened with. */
 const OPTIONS = { home: HOME, receipts: true, maxBackoffMs: 10_000 } as const;
@@ -100,8 +104,14 @@ export async function resume(passphrase?: string): Promise<Session | undefined> 
     throw err;
   }
   const session = wrap(client);
-  // Offline is fine: the link keeps retrying and queued sends go out when it returns.
-  await client.connect().catch(() => {});
+  // Offline is fine: the app opens with its history, and keeps trying to connect in the
+  // background (queued sends go out when it does).
+  await client.connect().catch(() => {
+    void keepConnecting(
+      () => client.connect(),
+      () => client.isConnected(),
+    );
+  });
   return session;
 }
 
@@ -112,7 +122,7 @@ export async function createAccount(
   passphrase: string | undefined,
 ): Promise<Session> {
   const client = await registerAccount(
-    { ...OPTIONS, name, server: SERVER, ...(invite ? { invite } : {}) },
+    { ...OPTIONS, name, server: SERVER, deviceName: FIRST_DEVICE_NAME, ...(invite ? { invite } : {}) },
     platformFor(passphrase),
   );
   return wrap(client);

@@ -32,7 +32,10 @@ export async function register(name: string, flags: Flags, deadline: Deadline): 
     await client.close();
   } catch (err) {
     if (isRelayRefusal(err, 'NAME_TAKEN'))
-      throw new CliError(`the name ${name} is taken on ${server} by another account`, EXIT.failure);
+      throw new CliError(
+        `the name ${name} is taken on ${server} by another account; choose another name (this home can be used for it)`,
+        EXIT.failure,
+      );
     if (isRelayRefusal(err, 'NAME_CONFUSABLE')) {
       throw new CliError(
         `the name ${name} is refused on ${server}: it looks like an existing account's name (${NAME_SKELETON_RULE}); choose another`,

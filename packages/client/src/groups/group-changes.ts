@@ -37,6 +37,12 @@ export interface GroupChanges {
   settlePending(groupId: string): Promise<void>;
   requireAdmin(state: GroupState): void;
   planAdd(names: readonly string[]): Planner;
+  /**
+   * Fetches and checks every named account's KeyPackages before anything changes, failing on the
+   * first name that is unknown or has none; the returned planner adds them with those packages.
+   * Used by group creation, so that a bad member list creates no group at all.
+   */
+  prepareAdd(names: readonly string[]): Promise<Planner>;
   planRemove(names: readonly string[], asAdmin: boolean): Planner;
   planOwnDevices: Planner;
   /** Commits a self-update in the group if this device's leaf keys are older than the interval. */
@@ -171,17 +177,31 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
       const wanted = names.filter((n) => !present.has(n));
       if (wanted.length === 0) return undefined;
       if (wanted.some((n) => n !== me())) requireAdmin(state);
-      const add: KeyPackage[] = [];
-      const welcomeTo: WireGroupMember[] = [];
-      for (const name of wanted) {
-        const fetched = await fetchKeyPackages(name);
-        if (fetched.packages.length === 0)
-          throw new ClientError('NO_KEY_PACKAGES', `${name} has no usable KeyPackages`);
-        add.push(...fetched.packages);
-        welcomeTo.push({ name, devices: fetched.devices });
-      }
-      return { change: { add }, welcomeTo };
+      return fetchAll(wanted);
     };
+
+  /** Fetches usable KeyPackages for each of `names`, failing on the first that has none. */
+  const fetchAll = async (names: readonly string[]): Promise<Plan> => {
+    const add: KeyPackage[] = [];
+    const welcomeTo: WireGroupMember[] = [];
+    for (const name of names) {
+      const fetched = await fetchKeyPackages(name);
+      if (fetched.packages.length === 0) throw new ClientError('NO_KEY_PACKAGES', `${name} has no usable KeyPackages`);
+      add.push(...fetched.packages);
+      welcomeTo.push({ name, devices: fetched.devices });
+    }
+    return { change: { add }, welcomeTo };
+  };
+
+  const prepareAdd = async (names: readonly string[]): Promise<Planner> => {
+    const unique = [...new Set(names)].filter((n) => n !== me());
+    const plan = unique.length === 0 ? undefined : await fetchAll(unique);
+    return async (state) => {
+      if (plan === undefined) return undefined;
+      requireAdmin(state);
+      return plan;
+    };
+  };
 
   const planRemove =
     (names: readonly string[], asAdmin: boolean): Planner =>
@@ -247,6 +267,7 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
     settlePending,
     requireAdmin,
     planAdd,
+    prepareAdd,
     planRemove,
     planOwnDevices,
     async updateKeysIfDue(groupId) {

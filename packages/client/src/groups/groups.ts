@@ -131,6 +131,9 @@ export function createGroups(deps: GroupsDeps): Groups {
   return {
     async create(name, members) {
       await core.ready();
+      // Every member is checked (account known, KeyPackages usable) before the group exists:
+      // one bad name must not leave a one-member group behind, nor a retry a second one.
+      const addMembers = await changes.prepareAdd(members);
       const groupId = random(16);
       const id = toBase64Url(groupId);
       const state = await core.mls().createGroupState({
@@ -147,8 +150,7 @@ export function createGroups(deps: GroupsDeps): Groups {
       core.systemLine(id, `you created “${name}”`);
       const others = deps.directory.trustedDevices(me()).some((e) => e.id !== core.myDevice());
       if (others) await changes.change(id, changes.planOwnDevices);
-      const invited = members.filter((m) => m !== me());
-      if (invited.length > 0) await changes.change(id, changes.planAdd(invited));
+      await changes.change(id, addMembers);
       return { id };
     },
     add: (groupId, names) => changes.change(groupId, changes.planAdd(names)),

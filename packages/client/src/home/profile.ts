@@ -35,6 +35,8 @@ export interface ProfileStore {
   load(): Profile | undefined;
   save(p: Profile): void;
   markRegistered(): void;
+  /** Removes every profile row (an unfinished registration whose name proved to be someone else's). */
+  forget(): void;
   /** Stores a newer own device list (already verified by the caller). */
   saveDeviceList(list: SignedDeviceList): void;
   /** Names this device gave its account's devices (id → name). */
@@ -97,6 +99,9 @@ export function createProfileStore(db: HomeDatabase): ProfileStore {
     },
     markRegistered() {
       put.run('registered', 1);
+    },
+    forget() {
+      db.prepare('DELETE FROM profile').run();
     },
     saveDeviceList(list) {
       put.run('device_list', encodeSignedDeviceList(list));

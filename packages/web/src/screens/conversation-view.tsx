@@ -5,10 +5,14 @@
  */
 import type { ContactSafety, StoredMessage } from '@parley/client/web';
 import { groupIdOf } from '@parley/client/web';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { dayLabel, otherDay, peerTitle, timeLabel } from '../format.ts';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { peerTitle, timeLabel } from '../format.ts';
+import { MessageList } from '../message-list.tsx';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+
+/** How many of a conversation's newest messages are loaded (the list renders only what is visible). */
+const HISTORY_LIMIT = 20_000;
 
 const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = {
   pending: { mark: '◷', label: 'Sending' },
@@ -19,6 +23,7 @@ const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = 
   failed: { mark: '!', label: 'Not sent' },
   received: { mark: '', label: '' },
 };
+const WAITING = { mark: 'waiting', label: 'Waiting: will be sent when reconnected' };
 
 export function ConversationView({ session, peer }: { session: Session; peer: string }) {
   const { client } = session;
@@ -29,7 +34,9 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const [draft, setDraft] = useState('');
   // Messages the server refused for now (QUEUE_FULL): still queued, shown as waiting and why.
   const [waiting, setWaiting] = useState<ReadonlyMap<string, string>>(new Map());
-  const listEnd = useRef<HTMLLIElement>(null);
+  // Counted once, before opening marks them read: where the "Unread messages" divider goes.
+  const [unreadAtOpen] = useState(() => client.conversations().find((c) => c.peer === peer)?.unread ?? 0);
+  const compose = useRef<HTMLTextAreaElement>(null);
 
   const loadSafety = useCallback(() => {
     if (isGroup) return;
@@ -68,6 +75,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
     [peer, loadSafety, isGroup],
   );
   const tick = useSession(session, onEvent);
+  const offline = session.connection() !== 'connected';
 
   let group: ReturnType<typeof client.group> | undefined;
   if (groupId !== undefined) {
@@ -77,14 +85,15 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
       group = undefined;
     }
   }
-  const messages = client.history(peer, 500);
+  // Re-read only when the client reported something (not on every scroll).
+  const messages = useMemo(() => client.history(peer, HISTORY_LIMIT), [client, peer, tick]);
   const title = peerTitle(peer, () => group?.name);
 
   // Read while shown: new lines arriving while this is open are read too.
   useEffect(() => {
     if (document.visibilityState === 'visible') session.markRead(peer);
-    listEnd.current?.scrollIntoView({ block: 'end' });
   }, [session, peer, tick, messages.length]);
+  useEffect(() => compose.current?.focus(), []);
   useEffect(() => {
     const on = () => document.visibilityState === 'visible' && session.markRead(peer);
     document.addEventListener('visibilitychange', on);
@@ -118,7 +127,6 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
       setProblem(describeError(err));
     }
   };
-  let previous: number | undefined;
 
   return (
     <section
@@ -170,31 +178,37 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           <p>{group.status === 'left' ? 'You left this group.' : 'You were removed from this group.'}</p>
         </div>
       )}
-      <ol class="messages" aria-label="Messages" aria-live="polite">
-        {messages.map((m) => {
-          const at = m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt;
-          const separator = previous === undefined || otherDay(previous, at);
-          previous = at;
+      <MessageList
+        messages={messages}
+        unreadAtOpen={unreadAtOpen}
+        bubble={(m, at) => {
+          // While offline a pending line is not "sending": it waits for the connection.
+          // Refused for now by the server (QUEUE_FULL): still queued, waiting for room.
           const delayed = m.status === 'pending' ? waiting.get(m.id) : undefined;
-          const t = delayed === undefined ? TICKS[m.status] : { mark: TICKS.pending.mark, label: delayed };
-          return [
-            separator && (
-              <li key={`day-${at}`} class="day">
-                {dayLabel(at)}
-              </li>
-            ),
-            <li key={`${m.sender}/${m.id}`} class={`msg ${m.direction}`} data-status={m.status}>
+          const t =
+            m.status === 'pending' && offline
+              ? WAITING
+              : delayed === undefined
+                ? TICKS[m.status]
+                : { mark: TICKS.pending.mark, label: delayed };
+          return (
+            <div class={`msg ${m.direction}`} data-status={m.status}>
               {m.direction === 'system' ? (
                 <p class="system">{m.text}</p>
               ) : (
                 <>
-                  {isGroup && m.direction === 'in' && <span class="sender">{m.sender}</span>}
+                  <span class="sr-only">{m.direction === 'out' ? 'You:' : `${m.sender}:`}</span>
+                  {isGroup && m.direction === 'in' && (
+                    <span class="sender" aria-hidden="true">
+                      {m.sender}
+                    </span>
+                  )}
                   <p class="text">{m.text}</p>
                   <span class="meta">
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
                     {m.direction === 'out' && t.mark !== '' && (
                       <span
-                        class={`tick tick-${m.status}`}
+                        class={`tick tick-${t === WAITING ? 'waiting' : m.status}`}
                         role="img"
                         aria-label={t.label}
                         title={t.label}
@@ -211,11 +225,10 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                   </span>
                 </>
               )}
-            </li>,
-          ];
-        })}
-        <li ref={listEnd} class="end" aria-hidden="true" />
-      </ol>
+            </div>
+          );
+        }}
+      />
       {problem && (
         <p class="error" role="alert">
           {problem}
@@ -226,6 +239,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           Message
         </label>
         <textarea
+          ref={compose}
           id="compose-text"
           rows={1}
           placeholder={canSend ? 'Message' : 'Sending is paused'}

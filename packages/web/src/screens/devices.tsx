@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { showBidi } from '../format.ts';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+import { NotificationSettings } from './notification-settings.tsx';
 
 export function Devices({ session }: { session: Session }) {
   const { client } = session;
@@ -30,7 +31,12 @@ export function Devices({ session }: { session: Session }) {
   };
   return (
     <section class="devices" aria-labelledby="devices-title">
-      <h2 id="devices-title">Your devices</h2>
+      <header class="conversation-head">
+        <a href="#/" class="back" aria-label="Back to conversations">
+          ←
+        </a>
+        <h2 id="devices-title">Your devices</h2>
+      </header>
       <ul aria-label="Devices">
         {devices.map((d) => (
           <li key={d.id} data-device={d.id}>
@@ -114,6 +120,7 @@ export function Devices({ session }: { session: Session }) {
           {error}
         </p>
       )}
+      <NotificationSettings />
     </section>
   );
 }

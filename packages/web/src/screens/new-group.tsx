@@ -31,13 +31,19 @@ export function NewGroup({ session }: { session: Session }) {
       );
       go(chatHref(groupPeer(id)));
     } catch (err) {
-      setError(describeError(err));
+      // The SDK checks every member before making the group, so a failure leaves nothing behind.
+      setError(`${describeError(err)}. No group was created; fix the list and try again.`);
       setBusy(false);
     }
   };
   return (
     <section class="form-screen" aria-labelledby="new-group-title">
-      <h2 id="new-group-title">New group</h2>
+      <header class="conversation-head">
+        <a href="#/" class="back" aria-label="Back to conversations">
+          ←
+        </a>
+        <h2 id="new-group-title">New group</h2>
+      </header>
       <form onSubmit={create}>
         <label>
           Group name

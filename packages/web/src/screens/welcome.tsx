@@ -3,7 +3,7 @@
  * existing account (shows the link code as text and QR for the existing device to accept).
  */
 
-import { deleteHome, isClientError, type PendingLink } from '@parley/client/web';
+import { deleteHome, isClientError, isRelayRefusal, type PendingLink } from '@parley/client/web';
 import { ACCOUNT_NAME_CHARACTERS, ACCOUNT_NAME_MAX_LENGTH, ACCOUNT_NAME_MIN_LENGTH } from '@parley/protocol';
 import { useState } from 'preact/hooks';
 import { Qr } from '../qr.tsx';
@@ -22,8 +22,16 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
 
   const fail = (err: unknown) => {
     setBusy(false);
-    setError(describeError(err));
     setStale(isClientError(err, 'ALREADY_REGISTERED'));
+    if (isRelayRefusal(err, 'NAME_TAKEN')) {
+      // The SDK dropped the keys made for the name, so another one can be tried straight away.
+      setError('That name is taken. Try another name.');
+      const field = document.querySelector<HTMLInputElement>('form[aria-label="Create account"] input[name="name"]');
+      field?.focus();
+      field?.select();
+      return;
+    }
+    setError(describeError(err));
   };
 
   const create = async (e: Event) => {
@@ -74,7 +82,7 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
       </p>
       <div class="tabs" role="tablist" aria-label="Get started">
         <button type="button" role="tab" aria-selected={mode === 'create'} onClick={() => setMode('create')}>
-          Create account
+          New account
         </button>
         <button type="button" role="tab" aria-selected={mode === 'link'} onClick={() => setMode('link')}>
           Link to an existing account
