@@ -2,6 +2,7 @@
  * Benchmark entry point: `npm run bench -- NAME [--seconds S]`. Prints one JSON line per figure
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
+import { runConnections } from './connections.ts';
 import { runDrain } from './drain.ts';
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
@@ -19,6 +20,7 @@ type Args = {
   runs?: number;
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
+  connections: runConnections,
   drain: runDrain,
   groups: runGroups,
   home: runHome,

@@ -74,6 +74,14 @@ export interface Limits {
   readonly usageReportMs: number;
   /** Delivered-but-unacknowledged messages per connection. */
   readonly maxInFlight: number;
+  /**
+   * Bytes a connection's socket may hold unsent before deliveries to it pause (they resume when it
+   * drains); a connection being closed with more than this buffered is dropped without the close handshake.
+   */
+  readonly maxBufferedBytesPerConnection: number;
+  /** Connections (authentications) per second one device may open, and burst; past it `auth` gets RATE_LIMITED. */
+  readonly reconnectRatePerDevice: number;
+  readonly reconnectBurstPerDevice: number;
   /** One-time prekeys most a device may have stored. */
   readonly maxStoredPreKeys: number;
   /** Below this many one-time prekeys (X25519 or ML-KEM) a device is told to refill. */
@@ -207,6 +215,10 @@ export const DEFAULT_LIMITS: Limits = {
   drainNoticeMs: 60_000,
   usageReportMs: 1000,
   maxInFlight: 256,
+  maxBufferedBytesPerConnection: 1024 * 1024,
+  // 30 at once, then one every 2 s: a flaky network reconnects far less often.
+  reconnectRatePerDevice: 0.5,
+  reconnectBurstPerDevice: 30,
   maxStoredPreKeys: 500,
   lowPreKeyThreshold: 20,
   maxStoredKeyPackages: 200,

@@ -188,6 +188,10 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   http.on(
     'upgrade',
     relayUpgrade(routes, (req, socket, head) => {
+      // Only the socket and its source outlive the upgrade: a closure over `req` would keep the
+      // request (its headers and parser state) for the connection's life, ~5 KiB each (issue 24).
+      const peerSocket = req.socket as Socket;
+      const source = sourceKey(peerSocket.remoteAddress);
       wss.handleUpgrade(req, socket, head, (ws) => {
         alive.set(ws, true);
         ws.on('pong', () => alive.set(ws, true));
@@ -196,8 +200,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
           { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links, sources },
           log,
           {
-            source: sourceKey(req.socket.remoteAddress),
-            releaseUnauthenticated: () => slots.get(req.socket as Socket)?.(),
+            source,
+            releaseUnauthenticated: () => slots.get(peerSocket)?.(),
           },
         );
       });

@@ -44,4 +44,6 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       machine only behind a TLS reverse proxy: clients refuse a remote http:// server without --insecure.
       Per source address: ${DEFAULT_LIMITS.maxUnauthenticatedPerSource} sockets before auth, ${DEFAULT_LIMITS.maxLinkChannelsPerSource} link channels, ${DEFAULT_LIMITS.registerBurstPerSource} registrations then ${DEFAULT_LIMITS.registerRatePerSource * 3600} an hour
       (${DEFAULT_LIMITS.registerRate}/s for the whole server); the source is the TCP peer, so behind a proxy limit per client there.
+      Per device: ${DEFAULT_LIMITS.reconnectBurstPerDevice} connections then one every ${1 / DEFAULT_LIMITS.reconnectRatePerDevice} s (more get RATE_LIMITED on auth);
+      deliveries pause while a connection holds over ${DEFAULT_LIMITS.maxBufferedBytesPerConnection / 1024 / 1024} MiB unsent.
 `;

@@ -27,6 +27,7 @@ import type {
   SendOutcome,
   Storage,
 } from '../store/storage.ts';
+import { createBucketMap } from './rate-limit.ts';
 
 /** A queued message on its way to a device; `bodyText` is its body's base64url, when already known. */
 export interface Delivery extends QueuedMessage {
@@ -41,6 +42,8 @@ export interface DeviceLink {
   deliver(message: Delivery): void;
   /** Sends any other frame to the device. */
   sendFrame(frame: ServerFrame): void;
+  /** Whether the socket holds more unsent bytes than its budget (`maxBufferedBytesPerConnection`): pushing waits. */
+  congested(): boolean;
   /** Closes the link because a newer connection of the same device replaced it. */
   replace(): void;
   /** Closes the link because the device was removed from its account. */
@@ -90,6 +93,10 @@ export interface Hub {
   send(item: SendBatchItem): Promise<SendOutcome>;
   /** Queues a group commit behind the writes before it; resolves once it is durable (or refused). */
   commit(commit: GroupCommit): Promise<GroupCommitOutcome>;
+  /** Pushes on to a link whose socket was congested and has drained. */
+  resume(link: DeviceLink): void;
+  /** Takes one of the device's reconnects: 0 when allowed, else the ms until one is. */
+  admit(account: string, device: number, now: number): number;
   /** Records the device's acknowledgements (deleted in the next batch) and pushes more. */
   acknowledge(link: DeviceLink, seqs: readonly number[]): void;
   /** Disconnects a device removed from its account, on this node and every other. */
@@ -119,6 +126,7 @@ export function createHub(
   metrics?: RelayMetrics,
 ): Hub {
   const links = new Map<string, LinkState>();
+  const reconnects = createBucketMap(limits.reconnectRatePerDevice, limits.reconnectBurstPerDevice);
   let writes: PendingWrite[] = [];
   let acks: { account: string; device: number; seqs: number[] }[] = [];
   let scheduled = false;
@@ -135,13 +143,23 @@ export function createHub(
     if (s.pumping || s.closed) return;
     s.pumping = true;
     try {
-      while (s.backlog && !s.closed && s.inFlight.size < limits.maxInFlight) {
-        const room = limits.maxInFlight - s.inFlight.size;
+      // A congested socket (its peer not reading) stops the push until it drains (`resume`), so
+      // the bytes held for one connection stay near its budget rather than maxInFlight bodies.
+      while (s.backlog && !s.closed && s.inFlight.size < limits.maxInFlight && !s.link.congested()) {
+        const room = Math.min(limits.maxInFlight - s.inFlight.size, PUMP_CHUNK);
         // Cleared before the read: a commit during the read sets it again and we loop.
         s.backlog = false;
         const rows = await storage.pending(s.link.account, s.link.device, s.cursor, room, clock());
         if (rows.length === room) s.backlog = true;
-        for (const r of rows) if (!s.closed) push(s, r);
+        for (const r of rows) {
+          if (s.closed) break;
+          if (s.link.congested()) {
+            // The rest is read again once the socket drains (the cursor has not passed it).
+            s.backlog = true;
+            break;
+          }
+          push(s, r);
+        }
       }
       if (!s.backlog && !s.drainedSent && !s.closed) {
         s.drainedSent = true;
@@ -171,7 +189,7 @@ export function createHub(
         wake(q.account, q.device);
         continue;
       }
-      if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && q.seq > s.cursor) {
+      if (!s.backlog && !s.pumping && s.inFlight.size < limits.maxInFlight && q.seq > s.cursor && !s.link.congested()) {
         push(s, {
           seq: q.seq,
           sender: from.sender,
@@ -373,6 +391,13 @@ export function createHub(
         schedule();
       });
     },
+    resume(link) {
+      const s = links.get(key(link.account, link.device));
+      if (s !== undefined && s.link === link && (s.backlog || !s.drainedSent)) void pump(s);
+    },
+    admit(account, device, now) {
+      return reconnects.take(key(account, device), now);
+    },
     acknowledge(link, seqs) {
       const s = links.get(key(link.account, link.device));
       // Only the device's own rows are deleted, whatever seqs it names.
@@ -410,6 +435,9 @@ export function createHub(
     },
   };
 }
+
+/** Most queued messages read from storage at once for one device (fewer wasted reads when its socket congests). */
+const PUMP_CHUNK = 32;
 
 /** The per-device queue caps of the limits table, and one sender's share of them (at least one message). */
 function queueCaps(limits: Limits): QueueCaps {
