@@ -267,7 +267,9 @@ export const TARGETS: Record<string, Target> = {
       const out = [encodeAccountIdentityRecord(account), encodeDeviceIdentityRecord(party.identity)];
       if (spk) out.push(encodeSignedPreKeyRecord(spk));
       if (kem) out.push(encodeKemPreKeyRecord(kem));
-      out.push(encodeOneTimePreKeyRecord({ version: 1, id: 5, publicKey: randomBytes(32), privateKey: randomBytes(32) }));
+      out.push(
+        encodeOneTimePreKeyRecord({ version: 1, id: 5, publicKey: randomBytes(32), privateKey: randomBytes(32) }),
+      );
       out.push(Uint8Array.of(1, ...randomBytes(64)));
       return out;
     },
