@@ -113,7 +113,11 @@ export interface FuzzResult {
 }
 
 /** Runs one input and returns a finding, or undefined when the decoder behaved. */
-export async function check(target: Target, input: Uint8Array): Promise<{ finding?: Finding; ok: boolean }> {
+export async function check(
+  target: Target,
+  input: Uint8Array,
+  maxMs = MAX_MS,
+): Promise<{ finding?: Finding; ok: boolean }> {
   const t0 = performance.now();
   let out: unknown;
   let ok = true;
@@ -130,7 +134,7 @@ export async function check(target: Target, input: Uint8Array): Promise<{ findin
   let ms = performance.now() - t0;
   // A pause of the machine (GC, another process) is not the decoder's: a slow input counts only
   // when it stays slow on two more tries.
-  for (let retry = 0; retry < 2 && ms > MAX_MS; retry++) {
+  for (let retry = 0; retry < 2 && ms > maxMs; retry++) {
     const t1 = performance.now();
     try {
       const again = target.run(input);
@@ -138,7 +142,7 @@ export async function check(target: Target, input: Uint8Array): Promise<{ findin
     } catch {}
     ms = Math.min(ms, performance.now() - t1);
   }
-  if (ms > MAX_MS) return { ok, finding: { kind: 'slow', input, detail: `${ms.toFixed(1)} ms` } };
+  if (ms > maxMs) return { ok, finding: { kind: 'slow', input, detail: `${ms.toFixed(1)} ms` } };
   if (ok) {
     const size = outputSize(out);
     if (size > 10 * input.length + OUTPUT_SLACK) {
@@ -148,8 +152,17 @@ export async function check(target: Target, input: Uint8Array): Promise<{ findin
   return { ok };
 }
 
-/** Fuzzes `target` for `runs` inputs from `seeds`; stops at the first `maxFindings` findings. */
-export async function fuzz(target: Target, seeds: Uint8Array[], runs: number, maxFindings = 5): Promise<FuzzResult> {
+/**
+ * Fuzzes `target` for `runs` inputs from `seeds`; stops at the first `maxFindings` findings.
+ * `maxMs` is the per-input time limit (Infinity turns the time check off, as the CI smoke does).
+ */
+export async function fuzz(
+  target: Target,
+  seeds: Uint8Array[],
+  runs: number,
+  maxFindings = 5,
+  maxMs = MAX_MS,
+): Promise<FuzzResult> {
   const rng = new Rng();
   const corpus = seeds.length > 0 ? [...seeds] : [new Uint8Array(0)];
   const findings: Finding[] = [];
@@ -158,7 +171,7 @@ export async function fuzz(target: Target, seeds: Uint8Array[], runs: number, ma
   for (; i < runs && findings.length < maxFindings; i++) {
     const input =
       i < seeds.length ? (seeds[i] as Uint8Array) : mutate(rng, corpus[rng.int(corpus.length)] as Uint8Array, corpus);
-    const { finding, ok } = await check(target, input);
+    const { finding, ok } = await check(target, input, maxMs);
     if (finding) findings.push(finding);
     else if (ok && i >= seeds.length && corpus.length < 256 && input.length < 1 << 16) corpus.push(input);
   }

@@ -30,6 +30,7 @@ import {
   decodeSessionRecord,
   decodeSignedDeviceList,
   decodeSignedPreKeyRecord,
+  decrypt,
   encodeAccountIdentityRecord,
   encodeDeviceIdentityRecord,
   encodeInitialMessage,
@@ -48,7 +49,14 @@ import {
 } from '../packages/protocol/src/index.ts';
 import { decodeLinkCode, openLinkPayload, sealLinkPayload } from '../packages/protocol/src/linking/link-channel.ts';
 import { decodeRatchetMessage, encodeRatchetMessage } from '../packages/protocol/src/wire/ratchet-message.ts';
-import { createParty, provider, random, text, wireBundleOf } from '../packages/protocol/test/helpers/parties.ts';
+import {
+  createParty,
+  provider,
+  random,
+  snapshot,
+  text,
+  wireBundleOf,
+} from '../packages/protocol/test/helpers/parties.ts';
 import { isServerError } from '../packages/server/src/errors.ts';
 import { parseClientFrame } from '../packages/server/src/relay/validate.ts';
 
@@ -86,7 +94,6 @@ function converse() {
     const bundle = await wireBundleOf(bob);
     await processPreKeyBundle(alice.ctx, bob.address, bundle);
     const initial = (await encrypt(alice.ctx, bob.address, text('hello'))).body;
-    const { decrypt } = await import('../packages/protocol/src/index.ts');
     await decrypt(bob.ctx, alice.address, initial);
     const ratchet: Uint8Array[] = [];
     for (const s of ['one', 'two']) {
@@ -248,6 +255,26 @@ export const TARGETS: Record<string, Target> = {
     },
     typed: protocolTyped,
   },
+  /**
+   * Rejects ⇒ state unchanged: mutated messages go to `decrypt` on a device with a live session;
+   * a rejected message must leave every store of that device byte-identical.
+   */
+  'session-decrypt': {
+    seeds: async () => (await decryptFixture()).messages,
+    run: async (input) => {
+      const f = await decryptFixture();
+      const before = JSON.stringify(snapshot(f.bob));
+      try {
+        return await decrypt(f.bob.ctx, f.alice.address, input);
+      } catch (err) {
+        if (isProtocolError(err) && JSON.stringify(snapshot(f.bob)) !== before) {
+          throw new PropertyViolation(`decrypt rejected (${err.code}) but changed the receiver's stores`);
+        }
+        throw err;
+      }
+    },
+    typed: protocolTyped,
+  },
   /** Stored records: session state (with ratchet chains and skipped keys) and key records. */
   'session-record': {
     seeds: async () => (await converse()).records,
@@ -355,4 +382,27 @@ function relaySocket(): { deliver(data: string): void } {
 /** Closes what the targets opened (the relay link), so a test process can end. */
 export function closeFuzzResources(): void {
   socket?.link?.close();
+}
+
+let decryptSetup:
+  | Promise<{
+      alice: Awaited<ReturnType<typeof createParty>>;
+      bob: Awaited<ReturnType<typeof createParty>>;
+      messages: Uint8Array[];
+    }>
+  | undefined;
+/** Alice and Bob with a session both ways, and messages from Alice that Bob has not read yet. */
+function decryptFixture() {
+  decryptSetup ??= (async () => {
+    const alice = await createParty('alice');
+    const bob = await createParty('bob');
+    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+    const initial = (await encrypt(alice.ctx, bob.address, text('hello'))).body;
+    await decrypt(bob.ctx, alice.address, initial);
+    await decrypt(alice.ctx, bob.address, (await encrypt(bob.ctx, alice.address, text('hi'))).body);
+    const messages = [initial];
+    for (const s of ['one', 'two', 'three']) messages.push((await encrypt(alice.ctx, bob.address, text(s))).body);
+    return { alice, bob, messages };
+  })();
+  return decryptSetup;
 }

@@ -1,9 +1,9 @@
 /**
  * CI smoke of the decoder fuzz targets (fuzz/, docs/reliability.md "Fuzzing"): each target runs
  * its committed seeds and fresh seeds, then a few thousand mutants; any finding (an exception that
- * is not the decoder's typed error, a non-canonical re-encoding, an input over 100 ms on three
- * tries, an output over 10× the input) fails with the input in hex. The long runs are
- * `npm run fuzz -- --all --runs 1000000`.
+ * is not the decoder's typed error, a non-canonical re-encoding, an output over 10× the input) fails with the input in hex. The long runs are
+ * `npm run fuzz -- --all --runs 1000000`, which also checks the 100 ms bound per input (not timed
+ * here: CI machines vary, and a timed pass/fail test would flake).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -24,10 +24,10 @@ function committed(name: string): Uint8Array[] {
 describe('decoder fuzz targets (smoke)', () => {
   after(() => closeFuzzResources());
   for (const [name, target] of Object.entries(TARGETS)) {
-    it(`${name}: seeds decode, ${RUNS} mutants give a result or the typed error`, async () => {
+    it(`${name}: seeds and ${RUNS} mutants give a result or the typed error`, async () => {
       const seeds = [...committed(name), ...(await target.seeds())];
       assert.ok(committed(name).length > 0, `fuzz/corpus/${name} holds the committed seeds`);
-      const result = await fuzz(target, seeds, RUNS, 1);
+      const result = await fuzz(target, seeds, RUNS, 1, Number.POSITIVE_INFINITY);
       const f = result.findings[0];
       assert.equal(f, undefined, f && `${f.kind} on ${Buffer.from(f.input).toString('hex')}: ${f.detail}`);
     });
