@@ -23,6 +23,7 @@ import {
 import {
   decodeAccountIdentityRecord,
   decodeDeviceIdentityRecord,
+  decodeFields,
   decodeInitialMessage,
   decodeKemPreKeyRecord,
   decodeOneTimePreKeyRecord,
@@ -33,6 +34,7 @@ import {
   decrypt,
   encodeAccountIdentityRecord,
   encodeDeviceIdentityRecord,
+  encodeFields,
   encodeInitialMessage,
   encodeKemPreKeyRecord,
   encodeOneTimePreKeyRecord,
@@ -41,6 +43,7 @@ import {
   encodeSignedDeviceList,
   encodeSignedPreKeyRecord,
   encrypt,
+  type FieldSpec,
   generateAccountIdentity,
   isProtocolError,
   peekMessageType,
@@ -80,6 +83,13 @@ function canonical(input: Uint8Array, reencoded: Uint8Array, what: string): void
 const protocolTyped = (err: unknown): boolean => isProtocolError(err);
 const never = (): boolean => false;
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const PROTO_SCHEMA: readonly FieldSpec[] = [
+  { no: 1, name: 'id', kind: 'uint32' },
+  { no: 2, name: 'flag', kind: 'bool' },
+  { no: 3, name: 'key', kind: 'bytes', length: 32 },
+  { no: 4, name: 'blob', kind: 'bytes', length: [0, 1024] },
+  { no: 5, name: 'extra', kind: 'uint32', optional: true },
+];
 /** JSON texts that are not objects: what a JSON reader must not take for a frame. */
 const JSON_EDGES = ['null', '0', '[]', '"x"', 'true', '{}', '{"v":1}'].map(utf8);
 
@@ -157,6 +167,19 @@ export const TARGETS: Record<string, Target> = {
       return undefined;
     },
     typed: never, // the listener must swallow what it cannot use
+  },
+  /** The protobuf field codec under every wire message, with a schema using every field kind. */
+  'wire-proto': {
+    seeds: async () => [
+      encodeFields({ id: 7, flag: true, key: randomBytes(32), blob: randomBytes(40), extra: 1 }, PROTO_SCHEMA, 'Fuzz'),
+      encodeFields({ id: 0, flag: false, key: randomBytes(32), blob: new Uint8Array(0) }, PROTO_SCHEMA, 'Fuzz'),
+    ],
+    run: (input) => {
+      const v = decodeFields(input, PROTO_SCHEMA, 'Fuzz');
+      canonical(input, encodeFields(v, PROTO_SCHEMA, 'Fuzz'), 'protobuf fields');
+      return v;
+    },
+    typed: protocolTyped,
   },
   /** The wire envelope every protocol message starts with. */
   'wire-envelope': {
