@@ -296,6 +296,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       // stood for times out.
       return;
     }
+    // JSON that is not an object (null, a number, an array) is no frame either.
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return;
     if (frame.type === 'challenge') {
       let nonce: Uint8Array;
       try {

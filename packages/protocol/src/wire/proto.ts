@@ -118,6 +118,7 @@ export function decodeFields(bytes: Uint8Array, schema: readonly FieldSpec[], me
         if (value !== 1) malformed(`${where(message, name)}: bool must be encoded as 1 or omitted`);
         out[spec.name] = true;
       } else {
+        if (value === 0 && spec.optional !== true) malformed(`${where(message, name)}: 0 must be omitted`);
         out[spec.name] = value;
       }
     }
