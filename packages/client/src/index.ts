@@ -16,7 +16,13 @@ import { nodePlatform } from './node-platform.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 /** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */
 export { openClientOn, registerAccountOn } from './client.ts';
-export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+export {
+  type AttachmentContent,
+  decodeContent,
+  encodeContent,
+  MAX_TEXT_BYTES,
+  type TextContent,
+} from './content.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
