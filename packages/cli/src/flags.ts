@@ -20,6 +20,8 @@ export const OPTIONS = {
   'print-web-digest': { type: 'boolean' },
   'metrics-listen': { type: 'string' },
   'metrics-token': { type: 'string' },
+  'blob-quota': { type: 'string' },
+  'max-attachment': { type: 'string' },
   server: { type: 'string' },
   home: { type: 'string' },
   invite: { type: 'string' },

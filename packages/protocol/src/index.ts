@@ -143,6 +143,17 @@ export {
   type SkippedKey,
 } from './ratchet/state.ts';
 export {
+  BLOB_PATH,
+  type BlobErrorBody,
+  type BlobErrorCode,
+  type BlobSlot,
+  MAX_UPLOAD_REQUEST_BYTES,
+  readBlobErrorBody,
+  UPLOAD_CONTENT_TYPE,
+  UPLOAD_LENGTH_HEADER,
+  UPLOAD_OFFSET_HEADER,
+} from './relay/blob-api.ts';
+export {
   ACCOUNT_NAME_CHARACTERS,
   ACCOUNT_NAME_MAX_LENGTH,
   ACCOUNT_NAME_MIN_LENGTH,
@@ -169,10 +180,12 @@ export {
   type WireSignedPreKey,
 } from './relay/frames.ts';
 export {
+  type AttachmentTooLargeDetails,
   type EpochMovedDetails,
   type NameConfusableDetails,
   type NotInvitedDetails,
   type QueueFullDetails,
+  type QuotaExceededDetails,
   type RateLimitedDetails,
   RELAY_CLOSE_CODES,
   type RelayErrorDetails,

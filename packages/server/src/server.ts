@@ -9,10 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
 import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { blobRoutes } from './blobs/blob-routes.ts';
+import { type BlobService, createBlobService } from './blobs/blob-service.ts';
+import { openFsBlobStore } from './blobs/fs-blob-store.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { parseListenAddress, resolveOptions, type ServerOptions } from './options.ts';
@@ -31,6 +35,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
+  /** The attachment blob service (its store, quotas, slots). */
+  readonly blobs: BlobService;
   /** `http://host:port` of the separate metrics listener, when `metricsListen` is given. */
   readonly metricsUrl: string | undefined;
   /** SHA-256 of the served browser client bundle, if one is served. */
@@ -51,6 +57,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   );
   checkAdapterOptions(options);
   const storage = await openStorage(options);
+  const blobStore = await openFsBlobStore(join(options.dataDir, 'blobs'));
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
   try {
@@ -67,6 +74,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   );
   const hub = createHub(storage, limits, clock, log, bus, node, metrics);
   const provider = createNodeCryptoProvider();
+  const blobs = createBlobService(blobStore, limits, clock);
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
   const links = createLinkChannels(storage, bus, limits.maxLinkChannels, limits.linkPollMs);
@@ -86,6 +94,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     serveMetrics: metricsAt === undefined,
     metricsToken: options.metricsToken,
     closing: () => closing,
+    blobs: blobRoutes(blobs, clock, log),
   };
   // Node checks request deadlines every `connectionsCheckingInterval`; tie it to the handshake timeout.
   const checkEvery = Math.min(30_000, Math.max(250, limits.handshakeTimeoutMs / 2));
@@ -128,7 +137,18 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
         ws.on('pong', () => alive.set(ws, true));
         serveConnection(
           ws,
-          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links, sources },
+          {
+            storage,
+            hub,
+            provider,
+            limits,
+            clock,
+            inviteOnly: options.inviteOnly,
+            accountLimits,
+            links,
+            sources,
+            blobs,
+          },
           log,
           {
             source: sourceKey(req.socket.remoteAddress),
@@ -153,6 +173,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     const now = clock();
     const n = await storage.purgeExpired(now, now - limits.sendLogRetentionMs);
     if (n > 0) log.info({ expired: n }, 'expired queued messages removed');
+    const gone = await blobs.collect();
+    if (gone > 0) log.info({ blobs: gone }, 'expired blobs and abandoned uploads removed');
   };
   const purger = setInterval(() => {
     purge().catch((err: unknown) => log.error({ err }, 'purging expired messages failed'));
@@ -195,6 +217,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     port,
     metricsUrl,
     storage,
+    blobs,
     webDigest: web?.digest,
     purge,
     async close() {

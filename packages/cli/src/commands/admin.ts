@@ -4,12 +4,13 @@
  * `admin export ACCOUNT` (everything held about an account, as JSON) and `admin migrate`.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { toBase64Url } from '@parley/protocol';
 import {
   DEFAULT_OPTIONS,
   exportAccount,
   inviteHash,
+  openFsBlobStore,
   openPostgresStorage,
   openSqliteStorage,
   type Storage,
@@ -42,7 +43,8 @@ export async function adminInvite(flags: Flags): Promise<number> {
 export async function adminExport(account: string, flags: Flags): Promise<number> {
   const storage = await openStore(flags);
   try {
-    const doc = await exportAccount(storage, account);
+    const blobs = await openFsBlobStore(join(resolve(flags.data ?? DEFAULT_OPTIONS.dataDir), 'blobs'));
+    const doc = await exportAccount(storage, account, blobs);
     if (doc === undefined) throw new CliError(`no account named ${account} on this server`, EXIT.unknownAccount);
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return EXIT.ok;

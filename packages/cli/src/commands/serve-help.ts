@@ -9,6 +9,9 @@ import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LOG_LEVELS } from '@parley/server/opti
 export const HOUR_MS = 3600 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
 
+/** Largest `--max-attachment`: a padded blob's size must fit the slot request's 32-bit field. */
+export const MAX_ATTACHMENT_LIMIT = 3 * 1024 ** 3;
+
 /** The server `register` and `link` talk to without --server: a `parley serve` started with its defaults. */
 export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTIONS.port}`;
 
@@ -16,7 +19,7 @@ export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTI
 export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--db postgres://…] [--bus nats://…|redis://…] [--invite-only]
                [--sync full|normal] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--web-dir DIR] [--print-web-digest]
-               [--metrics-listen HOST:PORT] [--metrics-token T]
+               [--metrics-listen HOST:PORT] [--metrics-token T] [--blob-quota SIZE] [--max-attachment SIZE]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -28,6 +31,9 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       Retention: --queue-ttl-days (default ${DEFAULT_LIMITS.queueTtlMs / DAY_MS}) how long undelivered messages wait,
       --send-log-hours (default ${DEFAULT_LIMITS.sendLogRetentionMs / HOUR_MS}; 0 = about a minute) how long send ids are kept for retries.
       No IP addresses or last-seen times are kept at all.
+      Attachments: encrypted, padded blobs in DIR/blobs; --blob-quota (default ${DEFAULT_LIMITS.blobQuotaBytes / 1024 ** 3}GiB) per account,
+      --max-attachment (default ${DEFAULT_LIMITS.maxAttachmentBytes / 1024 ** 3}GiB, at most ${MAX_ATTACHMENT_LIMIT / 1024 ** 3}GiB); blobs expire with --queue-ttl-days, uploads not
+      finished within ${DEFAULT_LIMITS.abandonedUploadMs / HOUR_MS} h are removed; downloads: ${DEFAULT_LIMITS.blobDownloadBurstPerSource} then ${DEFAULT_LIMITS.blobDownloadRatePerSource}/s per source address.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
       /healthz says only ok or shutting-down. /metrics (how busy the server is) answers loopback peers only,
