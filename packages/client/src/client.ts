@@ -22,6 +22,8 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
+import type { SendFileOptions } from './attachments/send-file.ts';
+import { type AttachmentSource, blobSource } from './attachments/source.ts';
 import { createDirectStore } from './direct/store.ts';
 import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
@@ -114,6 +116,13 @@ export interface ParleyClient {
    * are waited out).
    */
   sendAndWait(to: string, text: string, options?: { signal?: AbortSignal }): Promise<{ id: string }>;
+  /**
+   * Encrypts and uploads a file, then sends it to `to` as an attachment (docs/protocol.md §16):
+   * `source` is a path (Node), a `Blob`/`File`, or an `AttachmentSource`. Resolves once the
+   * server accepted the message. Rejects with `UPLOAD_FAILED`, `SERVER_REFUSED`
+   * (`ATTACHMENT_TOO_LARGE`, `QUOTA_EXCEEDED`), `SERVER_UNREACHABLE` or `QUEUED`.
+   */
+  sendFile(to: string, source: string | Blob | AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
   /** Events from now on. */
   events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   /**
@@ -305,6 +314,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     stores,
     events,
     link: () => link,
+    server: profile.server,
+    ...(rt.platform.files === undefined ? {} : { fileSink: rt.platform.files.sink }),
   });
 
   const groups: Groups = createGroups({
@@ -449,6 +460,16 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     async sendAndWait(to, text, opts) {
       return messaging.send(to, text, true, opts?.signal);
+    },
+    async sendFile(to, source, opts) {
+      let from: AttachmentSource;
+      if (typeof source === 'string') {
+        if (rt.platform.files === undefined) {
+          throw new ClientError('INVALID_ARGUMENT', 'this platform sends Blobs, not file paths');
+        }
+        from = await rt.platform.files.source(source);
+      } else from = source instanceof Blob ? blobSource(source) : source;
+      return messaging.sendFile(to, from, opts);
     },
     events(signal) {
       return events.subscribe(signal);

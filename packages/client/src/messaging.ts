@@ -11,7 +11,10 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
-import { MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import { receivedAttachment } from './attachments/received.ts';
+import { attachmentLine, prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
+import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
+import { type AttachmentContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
 import { createInbox, type Deliver } from './direct/inbox.ts';
@@ -41,6 +44,10 @@ export interface MessagingDeps {
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
   link(): RelayLink | undefined;
+  /** The server's http(s) URL (the blob API lives there). */
+  readonly server: string;
+  /** Opens a file by path for a downloaded attachment (Node). */
+  readonly fileSink?: (path: string) => Promise<AttachmentSink>;
 }
 
 /** The conversation operations the client exposes or drives. */
@@ -51,6 +58,8 @@ export interface Messaging {
    * `signal` aborts first (lost connections meanwhile are waited out).
    */
   send(to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }>;
+  /** Uploads `source` and sends it as an attachment; resolves once the server accepted the message. */
+  sendFile(to: string, source: AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
   flushOutbox(): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
@@ -97,6 +106,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     me,
     link: deps.link,
     flush,
+    attachment: ({ content, pointer }) => ({
+      text: attachmentLine(pointer.fileName, pointer.size, content.caption),
+      emit: (message) =>
+        events.emit({
+          type: 'attachment',
+          message,
+          attachment: receivedAttachment(pointer, content.caption, {
+            server: deps.server,
+            provider: deps.provider,
+            fileSink: deps.fileSink,
+          }),
+        }),
+    }),
   });
 
   const send = async (to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }> => {
@@ -104,6 +126,17 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     if (utf8(text).length > MAX_TEXT_BYTES)
       throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
     const content: TextContent = { v: 1, id: newId(), ts: clock(), text };
+    return queueContent(to, content, text, wait, signal);
+  };
+
+  /** Stores `line` in the history and queues `content` to `to` and this account's other devices. */
+  const queueContent = async (
+    to: string,
+    content: TextContent | AttachmentContent,
+    line: string,
+    wait: boolean,
+    signal?: AbortSignal,
+  ): Promise<{ id: string }> => {
     store.transaction(() => {
       store.insertMessage({
         id: content.id,
@@ -111,7 +144,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         direction: 'out',
         sender: me(),
         senderDevice: deps.profile().device,
-        text,
+        text: line,
         sentAt: content.ts,
         receivedAt: null,
         status: 'pending',
@@ -143,6 +176,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   return {
     send,
+    async sendFile(to, source, options = {}) {
+      if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
+      const deps2 = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
+      const { content, line } = await prepareAttachment(deps2, source, options);
+      return queueContent(to, content, line, true, options.signal);
+    },
     flushOutbox: flush,
     receive: inbox.receive,
     async acceptIdentity(name) {

@@ -16,10 +16,16 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
-import { decodeContent, decodeReceipt, type TextContent } from '../content.ts';
+import {
+  type DecodedAttachment,
+  decodeAttachmentContent,
+  decodeContent,
+  decodeReceipt,
+  type TextContent,
+} from '../content.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isClientError } from '../errors.ts';
-import { type EventHub, storedMessageFromRow } from '../events.ts';
+import { type EventHub, type StoredMessage, storedMessageFromRow } from '../events.ts';
 import type { ProfileStore } from '../home/profile.ts';
 import type { HomeProtocolStores } from '../home/protocol-stores.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
@@ -49,6 +55,8 @@ export interface InboxDeps {
   link(): RelayLink | undefined;
   /** Runs the outbox (a resend was queued). */
   flush(): void;
+  /** An attachment message: its conversation line (`text`) to store, and the event to emit once stored. */
+  attachment?(decoded: DecodedAttachment): { text: string; emit(message: StoredMessage): void };
 }
 
 /** The inbox. */
@@ -124,10 +132,10 @@ export function createInbox(deps: InboxDeps): Inbox {
     deps.flush();
   };
 
-  const storeText = (f: Deliver, content: TextContent): void => {
+  const storeText = (f: Deliver, content: TextContent): StoredMessage | undefined => {
     const fromSelf = f.from === deps.me();
     const peer = fromSelf ? content.to : f.from;
-    if (peer === undefined) return;
+    if (peer === undefined) return undefined;
     const inserted = store.insertMessage({
       id: content.id,
       peer,
@@ -139,10 +147,13 @@ export function createInbox(deps: InboxDeps): Inbox {
       receivedAt: deps.clock(),
       status: fromSelf ? 'sent' : 'received',
     });
-    if (!inserted) return;
+    if (!inserted) return undefined;
     const row = store.message(f.from, content.id);
     if (!fromSelf) receipts.delivered(f.from, content.id);
-    if (row !== undefined) events.emit({ type: 'message', message: storedMessageFromRow(row) });
+    if (row === undefined) return undefined;
+    const message = storedMessageFromRow(row);
+    events.emit({ type: 'message', message });
+    return message;
   };
 
   /** Refreshes a contact's trusted list; a key change waiting for the user is not an error here (the caller holds). */
@@ -220,6 +231,13 @@ export function createInbox(deps: InboxDeps): Inbox {
     else {
       const receipt = decodeReceipt(plaintext);
       if (receipt !== undefined) receipts.apply(f.from, receipt);
+      const attachment = receipt === undefined ? decodeAttachmentContent(plaintext) : undefined;
+      const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
+      if (attachment !== undefined && view !== undefined) {
+        const { id, ts, to } = attachment.content;
+        const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
+        if (stored !== undefined) view.emit(stored);
+      }
     }
   }
 

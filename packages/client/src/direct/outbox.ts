@@ -6,7 +6,7 @@
  * but the account key never signed (a "ghost") are reported and never encrypted to.
  */
 import type { WireOutgoing } from '@parley/protocol';
-import { encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
+import { type AttachmentContent, encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isRelayRefusal } from '../errors.ts';
@@ -33,7 +33,7 @@ export interface DirectOutboxDeps {
 /** The lane, plus what sending needs: queueing, and waiting for one message's outcome. */
 export interface DirectOutbox extends OutboxLane<OutboxRow> {
   /** Queues content for `recipient` (all its listed devices, or only `only`). */
-  queue(content: TextContent | ReceiptContent, recipient: string, only: number | null): void;
+  queue(content: TextContent | ReceiptContent | AttachmentContent, recipient: string, only: number | null): void;
   /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */
   waitFor(id: string): Promise<void>;
   /** Stops waiting for `id` (the caller heard why already). */
