@@ -33,6 +33,9 @@ export const OPTIONS = {
   members: { type: 'string' },
   group: { type: 'string' },
   'transfer-account-key': { type: 'boolean' },
+  file: { type: 'string', multiple: true },
+  caption: { type: 'string' },
+  downloads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;

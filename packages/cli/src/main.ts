@@ -34,6 +34,8 @@ const receive: typeof import('./commands/receive.ts').receive = async (...a) =>
 const register: typeof import('./commands/register.ts').register = async (...a) =>
   (await import('./commands/register.ts')).register(...a);
 const send: typeof import('./commands/send.ts').send = async (...a) => (await import('./commands/send.ts')).send(...a);
+const sendFiles: typeof import('./commands/attachments.ts').sendFiles = async (...a) =>
+  (await import('./commands/attachments.ts')).sendFiles(...a);
 const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a) =>
   (await import('./commands/send.ts')).sendToGroup(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
@@ -60,6 +62,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       in this home (exit 3) and goes out the next time any parley command connects.
   parley send --group GROUP TEXT [--home DIR]
       Send TEXT to a group (GROUP: its id, or its name when unique on this device); same outcomes.
+  parley send NAME --file PATH [--file PATH…] [--caption TEXT] [--home DIR]
+      Encrypt and send each file (up to the server's --max-attachment); prints "sent PATH to NAME"
+      for each. receive and chat save attachments under <home>/downloads (or --downloads DIR)
+      with the sender's name made safe ("x (1).jpg" when taken) and print the saved path.
   parley group create NAME --members a,b,c [--home DIR]
       Create a group with you as admin and add every device of each member.
   parley group add GROUP NAME... | group remove GROUP NAME...
@@ -176,6 +182,11 @@ async function run(
     case 'register':
       return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags, clock());
     case 'send': {
+      if (flags.file !== undefined) {
+        if (flags.group !== undefined) throw new CliError('sending files to a group is not supported yet', EXIT.usage);
+        const [name] = need(1, 'send NAME --file PATH [--file PATH…] [--caption TEXT]');
+        return sendFiles(name as string, flags.file, flags, clock());
+      }
       if (flags.group !== undefined) {
         const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');
         return sendToGroup(flags.group, text as string, flags, clock());

@@ -3,12 +3,14 @@
  * history, prints incoming messages as they arrive, sends each line typed. Ctrl-D or /quit
  * leaves. --timeout bounds connecting (and, for a group, taking the backlog).
  */
+
 import { createInterface } from 'node:readline';
 import { groupPeer } from '@parley/client';
 import { EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
+import { downloadsDir, saveAttachment } from './attachments.ts';
 import { resolveGroup } from './group.ts';
 import { formatWarning } from './print.ts';
 
@@ -43,12 +45,15 @@ export async function chat(
     out(m.direction === 'system' ? `-- ${m.text} --` : `${m.direction === 'out' ? 'you' : m.sender}: ${m.text}`);
   }
   out(`-- chatting with ${title}; type a message and press Enter (Ctrl-D to leave) --`);
+  const downloads = downloadsDir(flags);
   const listening = (async () => {
     for await (const e of events) {
       if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'in')
         out(`${e.message.sender}: ${e.message.text}`);
       else if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'system')
         out(`-- ${e.message.text} --`);
+      else if (e.type === 'attachment' && e.message.peer === peer && e.message.direction === 'in')
+        out(await saveAttachment(e, downloads));
       else if (e.type === 'connection' && e.state === 'disconnected') out('-- connection lost; reconnecting --');
       else if (e.type === 'connection' && e.state === 'connected') out('-- connected --');
       else {

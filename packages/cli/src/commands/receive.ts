@@ -9,6 +9,7 @@ import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
+import { downloadsDir, saveAttachment } from './attachments.ts';
 import { formatMessage, formatWarning } from './print.ts';
 
 /** Receives and prints. */
@@ -20,9 +21,11 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
   // Subscribed before connecting, so nothing delivered right after the handshake is missed.
   const stop = new AbortController();
   const events = client.events(stop.signal);
+  const downloads = downloadsDir(flags);
   const printing = (async () => {
     for await (const e of events) {
       if (e.type === 'message') process.stdout.write(`${formatMessage(e.message, json, client)}\n`);
+      else if (e.type === 'attachment') process.stdout.write(`${await saveAttachment(e, downloads)}\n`);
       else {
         const w = formatWarning(e);
         if (w !== undefined) process.stderr.write(`${w}\n`);
