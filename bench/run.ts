@@ -2,6 +2,7 @@
  * Benchmark entry point: `npm run bench -- NAME [--seconds S]`. Prints one JSON line per figure
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
+import { runAttachments } from './attachments.ts';
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
 import { runRatchet } from './ratchet.ts';
@@ -17,6 +18,7 @@ type Args = {
   runs?: number;
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
+  attachments: runAttachments,
   groups: runGroups,
   home: runHome,
   ratchet: runRatchet,
