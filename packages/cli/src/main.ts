@@ -183,9 +183,12 @@ async function run(
       return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags, clock());
     case 'send': {
       if (flags.file !== undefined) {
-        if (flags.group !== undefined) throw new CliError('sending files to a group is not supported yet', EXIT.usage);
+        if (flags.group !== undefined) {
+          need(0, 'send --group GROUP --file PATH [--file PATH…] [--caption TEXT]');
+          return sendFiles({ group: flags.group }, flags.file, flags, clock());
+        }
         const [name] = need(1, 'send NAME --file PATH [--file PATH…] [--caption TEXT]');
-        return sendFiles(name as string, flags.file, flags, clock());
+        return sendFiles({ name: name as string }, flags.file, flags, clock());
       }
       if (flags.group !== undefined) {
         const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');

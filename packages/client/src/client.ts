@@ -22,7 +22,8 @@ import {
   signDeviceList,
   toBase64Url,
 } from '@parley/protocol';
-import type { SendFileOptions } from './attachments/send-file.ts';
+import { attachmentHook } from './attachments/attachment-hook.ts';
+import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import { type AttachmentSource, blobSource } from './attachments/source.ts';
 import { createDirectStore } from './direct/store.ts';
 import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
@@ -123,6 +124,12 @@ export interface ParleyClient {
    * (`ATTACHMENT_TOO_LARGE`, `QUOTA_EXCEEDED`), `SERVER_UNREACHABLE` or `QUEUED`.
    */
   sendFile(to: string, source: string | Blob | AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
+  /** `sendFile` to a group: uploads once, then sends the attachment message to the group. */
+  sendFileToGroup(
+    groupId: string,
+    source: string | Blob | AttachmentSource,
+    options?: SendFileOptions,
+  ): Promise<{ id: string }>;
   /** Events from now on. */
   events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   /**
@@ -327,6 +334,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     events,
     link: () => link,
     directory,
+    attachment: attachmentHook({
+      server: profile.server,
+      provider,
+      events,
+      fileSink: rt.platform.files?.sink,
+    }),
   });
   // The group work each (re)connect starts (resubmit, flush the group outbox, top up): `idle`
   // waits for it, so a command that connects and closes sends what its group outbox held.
@@ -444,6 +457,14 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     messaging.flushOutbox();
   };
 
+  const sourceOf = async (source: string | Blob | AttachmentSource): Promise<AttachmentSource> => {
+    if (typeof source !== 'string') return source instanceof Blob ? blobSource(source) : source;
+    if (rt.platform.files === undefined) {
+      throw new ClientError('INVALID_ARGUMENT', 'this platform sends Blobs, not file paths');
+    }
+    return rt.platform.files.source(source);
+  };
+
   const api: ParleyClient = {
     name: profile.name,
     device: profile.device,
@@ -462,14 +483,16 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       return messaging.send(to, text, true, opts?.signal);
     },
     async sendFile(to, source, opts) {
-      let from: AttachmentSource;
-      if (typeof source === 'string') {
-        if (rt.platform.files === undefined) {
-          throw new ClientError('INVALID_ARGUMENT', 'this platform sends Blobs, not file paths');
-        }
-        from = await rt.platform.files.source(source);
-      } else from = source instanceof Blob ? blobSource(source) : source;
-      return messaging.sendFile(to, from, opts);
+      return messaging.sendFile(to, await sourceOf(source), opts);
+    },
+    async sendFileToGroup(groupId, source, opts = {}) {
+      groups.info(groupId);
+      const { content, line } = await prepareAttachment(
+        { provider, random, clock, server: profile.server, link: () => link, newId: () => toBase64Url(random(16)) },
+        await sourceOf(source),
+        opts,
+      );
+      return groups.sendAttachment(groupId, content, line);
     },
     events(signal) {
       return events.subscribe(signal);

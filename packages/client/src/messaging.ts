@@ -11,8 +11,8 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
-import { receivedAttachment } from './attachments/received.ts';
-import { attachmentLine, prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
+import { attachmentHook } from './attachments/attachment-hook.ts';
+import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
 import { type AttachmentContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
@@ -84,6 +84,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const me = (): string => deps.profile().name;
   const newId = (): string => toBase64Url(random(16));
 
+  const uploadDeps = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
   const encryptFor = createFanOut({ session, stores, directory, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
   const runner = createOutboxRunner(outbox, {
@@ -106,18 +107,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     me,
     link: deps.link,
     flush,
-    attachment: ({ content, pointer }) => ({
-      text: attachmentLine(pointer.fileName, pointer.size, content.caption),
-      emit: (message) =>
-        events.emit({
-          type: 'attachment',
-          message,
-          attachment: receivedAttachment(pointer, content.caption, {
-            server: deps.server,
-            provider: deps.provider,
-            fileSink: deps.fileSink,
-          }),
-        }),
+    attachment: attachmentHook({
+      server: deps.server,
+      provider: deps.provider,
+      events,
+      fileSink: deps.fileSink,
     }),
   });
 
@@ -178,8 +172,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     send,
     async sendFile(to, source, options = {}) {
       if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
-      const deps2 = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
-      const { content, line } = await prepareAttachment(deps2, source, options);
+      const { content, line } = await prepareAttachment(uploadDeps, source, options);
       return queueContent(to, content, line, true, options.signal);
     },
     flushOutbox: flush,

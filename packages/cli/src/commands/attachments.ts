@@ -15,6 +15,7 @@ import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, homeDir, openHome } from '../home.ts';
+import { resolveGroup } from './group.ts';
 
 /** Where received attachments are saved (created if missing). */
 export function downloadsDir(flags: Flags): string {
@@ -80,21 +81,32 @@ export async function saveAttachment(e: Extract<ClientEvent, { type: 'attachment
   }
 }
 
-/** `parley send NAME --file PATH…`: uploads and sends each file in turn. */
+/** `parley send NAME --file PATH…` (or `--group GROUP`): uploads and sends each file in turn. */
 export async function sendFiles(
-  name: string,
+  to: { name: string } | { group: string },
   files: readonly string[],
   flags: Flags,
   deadline: Deadline,
 ): Promise<number> {
   const client: ParleyClient = await connect(await openHome(flags.home, deadline), deadline);
-  // Connecting had --timeout; an upload runs as long as it makes progress.
-  deadline.clear();
   try {
+    let name: string;
+    let send: typeof client.sendFile;
+    if ('group' in to) {
+      await client.drained(deadline.signal);
+      const g = resolveGroup(client, to.group);
+      name = `“${g.name}”`;
+      send = (_to, source, options) => client.sendFileToGroup(g.id, source, options);
+    } else {
+      name = to.name;
+      send = (_to, source, options) => client.sendFile(to.name, source, options);
+    }
+    // Connecting had --timeout; an upload runs as long as it makes progress.
+    deadline.clear();
     for (const file of files) {
       const progress = progressLine(`sending ${file}`);
       try {
-        await client.sendFile(name, file, {
+        await send(name, file, {
           ...(flags.caption === undefined ? {} : { caption: flags.caption }),
           onProgress: progress,
         });
@@ -114,6 +126,8 @@ export async function sendFiles(
       }
       process.stdout.write(`sent ${file} to ${name}\n`);
     }
+    // A group's message leaves through the group outbox: wait until it is out.
+    await client.idle();
     return EXIT.ok;
   } finally {
     await client.close();

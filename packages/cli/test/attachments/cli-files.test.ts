@@ -116,12 +116,23 @@ describe('parley send --file, and receive saving attachments', () => {
     assert.equal(readFileSync(join(to, 'note.txt'), 'utf8'), 'a note\n');
   });
 
-  it('refuses a missing file, and a file for a group (not supported yet), with a usage or failure code', () => {
+  it('refuses a missing file with a failure code and says why', () => {
     const missing = parley(['send', 'ben', '--file', join(dir, 'nope.bin'), '--home', home('ann')]);
     assert.equal(missing.status, 1, missing.stderr);
     assert.match(missing.stderr, /nope\.bin was not sent: cannot read/);
-    const group = parley(['send', '--group', 'g', '--file', join(dir, 'note.txt'), '--home', home('ann')]);
-    assert.equal(group.status, 2, group.stderr);
+  });
+
+  it('send --group GROUP --file: every member saves it', () => {
+    const made = parley(['group', 'create', 'crew', '--members', 'ben', '--home', home('ann')]);
+    assert.equal(made.status, 0, made.stderr);
+    writeFileSync(join(dir, 'plan.txt'), 'the plan\n');
+    const s = parley(['send', '--group', 'crew', '--file', join(dir, 'plan.txt'), '--home', home('ann')]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.match(s.stdout, /sent .*plan\.txt to “crew”/);
+    const r = parley(['receive', '--home', home('ben')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\[crew\] ann: \[attachment\] plan\.txt \(9 bytes\)/);
+    assert.equal(readFileSync(join(home('ben'), 'downloads', 'plan.txt'), 'utf8'), 'the plan\n');
   });
 
   it('the plaintext marker of a sent file appears nowhere in the server’s data dir', () => {

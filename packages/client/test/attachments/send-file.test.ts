@@ -70,6 +70,22 @@ describe('attachments through the SDK', () => {
     for (const f of files) assert.ok(!readFileSync(f).includes(marker), `${f} holds the marker`);
   });
 
+  it('sends a file to a group: every member and the sender’s other device get the attachment', async () => {
+    const { id } = await alice.createGroup('files', ['bob']);
+    const bobEvents = bob.events();
+    const alice2Events = alice2.events();
+    const body = randomBytes(70_000);
+    await alice.sendFileToGroup(id, new File([body], 'group.bin'), { caption: 'for all' });
+    for (const events of [bobEvents, alice2Events]) {
+      const e = await nextAttachment(events);
+      assert.equal(e.attachment.fileName, 'group.bin');
+      assert.equal(e.attachment.caption, 'for all');
+      const sink = memorySink();
+      await e.attachment.download(sink);
+      assert.deepEqual(Buffer.from(sink.bytes() ?? new Uint8Array(0)), body);
+    }
+  });
+
   it('a zero-byte file arrives as a zero-byte file', async () => {
     const events = bob.events();
     await alice.sendFile('bob', new Blob([]) as Blob, {});
