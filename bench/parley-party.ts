@@ -58,19 +58,30 @@ export async function createParleyParty(name: string): Promise<ParleyParty> {
     async bundle() {
       const id = nextId++;
       const [otp] = await generateOneTimePreKeys(provider, random, id, 1);
-      const kem = await generateKemPreKey(provider, random, identity, id, false);
+      const kem = await generateKemPreKey(provider, random, identity, id, false, 0);
       if (!otp) throw new Error('no one-time prekey');
       preKeyStore.addOneTimePreKey(otp);
       preKeyStore.addKemPreKey(kem);
       return encodePreKeyBundle({
         identity: encodeDeviceIdentityPublic(identity.publicIdentity),
-        signedPreKey: { id: spk.id, publicKey: spk.publicKey, signature: spk.signature },
+        signedPreKey: {
+          id: spk.id,
+          publicKey: spk.publicKey,
+          signature: spk.signature,
+          createdAt: Math.floor(spk.createdAt / 1000),
+        },
         oneTimePreKey: { id: otp.id, publicKey: otp.publicKey },
-        kemPreKey: { id: kem.id, publicKey: kem.publicKey, signature: kem.signature, lastResort: false },
+        kemPreKey: {
+          id: kem.id,
+          publicKey: kem.publicKey,
+          signature: kem.signature,
+          lastResort: false,
+          createdAt: Math.floor(kem.createdAt / 1000),
+        },
       });
     },
     async startSession(peer) {
-      await processPreKeyBundle(ctx, peer.address, await peer.bundle());
+      await processPreKeyBundle(ctx, peer.address, await peer.bundle(), { now: 0 });
     },
     async encrypt(peer, plaintext) {
       return (await encrypt(ctx, peer.address, plaintext)).body;

@@ -16,7 +16,8 @@ const [mode, dataDir, db, dbSchema, bus] = process.argv.slice(2);
 if (mode === 'parley') {
   const unlimited = 1e9;
   const server = await startServer({
-    port: 0,
+    // RELAY_PORT: a fixed port, for the reconnect benchmark's restart.
+    port: Number(process.env.RELAY_PORT ?? 0),
     dataDir,
     db,
     dbSchema,

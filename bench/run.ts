@@ -3,9 +3,11 @@
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
 import { runAttachments } from './attachments.ts';
+import { runDrain } from './drain.ts';
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
 import { runRatchet } from './ratchet.ts';
+import { runReconnect } from './reconnect.ts';
 import { runRelay } from './relay.ts';
 import { runStartup } from './startup.ts';
 
@@ -19,9 +21,11 @@ type Args = {
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   attachments: runAttachments,
+  drain: runDrain,
   groups: runGroups,
   home: runHome,
   ratchet: runRatchet,
+  reconnect: runReconnect,
   relay: runRelay,
   startup: runStartup,
 };

@@ -42,13 +42,18 @@ export function describeError(err: unknown): { message: string; exitCode: number
         };
       case 'TIMEOUT':
         return { message: `${err.message} (try again, or a longer --timeout)`, exitCode: EXIT.unreachable };
+      case 'INSECURE_SERVER':
+        // The SDK names its option; the CLI's is the flag.
+        return { message: err.message.replace('(allowInsecure)', 'with --insecure'), exitCode: EXIT.failure };
       case 'QUEUED':
         return { message: err.message, exitCode: EXIT.queued };
       case 'UNTRUSTED_IDENTITY':
         return {
-          message: `${err.message}: run \`parley verify NAME\`, compare, then \`parley verify NAME --accept\``,
+          message: `${err.message}: run \`parley verify NAME\`, compare, then \`parley verify NAME --accept DIGITS\``,
           exitCode: EXIT.untrusted,
         };
+      case 'SAFETY_NUMBER_MISMATCH':
+        return { message: err.message, exitCode: EXIT.untrusted };
       case 'INVALID_DEVICE_LIST':
         return { message: err.message, exitCode: EXIT.untrusted };
       case 'UNKNOWN_ACCOUNT':

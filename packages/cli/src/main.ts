@@ -8,6 +8,7 @@ import { CliError, describeError, EXIT } from './cli-error.ts';
 import { DEFAULT_SERVER_URL, SERVE_HELP } from './commands/serve-help.ts';
 import { DEFAULT_TIMEOUT_S, type Deadline, parseTimeout, startDeadline } from './deadline.ts';
 import { type Flags, OPTIONS } from './flags.ts';
+import { safeLine } from './terminal-text.ts';
 
 // Each command's module is imported only when that command runs, so a command loads what it
 // needs and no more: `parley send` does not load the server (its database and bus drivers,
@@ -16,6 +17,8 @@ const adminExport: typeof import('./commands/admin.ts').adminExport = async (...
   (await import('./commands/admin.ts')).adminExport(...a);
 const adminInvite: typeof import('./commands/admin.ts').adminInvite = async (...a) =>
   (await import('./commands/admin.ts')).adminInvite(...a);
+const adminCheck: typeof import('./commands/admin.ts').adminCheck = async (...a) =>
+  (await import('./commands/admin.ts')).adminCheck(...a);
 const adminMigrate: typeof import('./commands/admin.ts').adminMigrate = async (...a) =>
   (await import('./commands/admin.ts')).adminMigrate(...a);
 const chat: typeof import('./commands/chat.ts').chat = async (...a) => (await import('./commands/chat.ts')).chat(...a);
@@ -40,8 +43,14 @@ const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a
   (await import('./commands/send.ts')).sendToGroup(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
   (await import('./commands/serve.ts')).serve(...a);
+const config: typeof import('./commands/config.ts').config = async (...a) =>
+  (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
   (await import('./commands/verify.ts')).verify(...a);
+const readMessageText: typeof import('./secret-input.ts').readMessageText = async (...a) =>
+  (await import('./secret-input.ts')).readMessageText(...a);
+const readLinkCode: typeof import('./secret-input.ts').readLinkCode = async (...a) =>
+  (await import('./secret-input.ts')).readLinkCode(...a);
 
 const HELP = `parley — end-to-end encrypted messaging
 
@@ -52,20 +61,29 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Print, as JSON, everything this server holds about ACCOUNT: what an operator could hand over.
   parley admin migrate [--data DIR | --db URL]
       Apply pending schema migrations (the server also does at start-up; safe on several nodes).
-  parley register NAME [--server URL] [--home DIR] [--invite CODE]
+  parley admin check [--data DIR] [--accept-loss]
+      Run the start-up checks of the SQLite database (state file, quick_check, schema) and say what
+      they found; migrates like admin migrate. It repairs nothing: --accept-loss starts over from a
+      database whose -wal file was lost after a crash (what the -wal held is gone). docs/operating.md.
+  parley register NAME [--server URL] [--home DIR] [--invite CODE] [--insecure]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default ${DEFAULT_SERVER_URL})
-      with this home as its first device. If it fails on the way (no answer, --timeout), run it
+      with this home as its first device (see "Servers" below for URL and --insecure). If it fails on the way (no answer, --timeout), run it
       again: it finishes with the keys already made, or says the name is someone else's.
-  parley send NAME TEXT [--home DIR]
-      Send TEXT to NAME; prints "sent" once the server has stored it. If the server cannot be
-      reached or the connection does not come back within --timeout, the message stays queued
-      in this home (exit 3) and goes out the next time any parley command connects.
-  parley send --group GROUP TEXT [--home DIR]
-      Send TEXT to a group (GROUP: its id, or its name when unique on this device); same outcomes.
+  parley send NAME [--home DIR]          (e.g. echo "hello" | parley send NAME)
+      Send the message read from standard input to NAME: all of it when piped (one final
+      newline dropped); on a terminal, one line typed at the prompt. Prints "sent" once the
+      server has stored it. If the server cannot be reached or the connection does not come
+      back within --timeout, the message stays queued in this home (exit 3) and goes out the
+      next time any parley command connects. \`parley send NAME TEXT\` also works, but puts
+      TEXT where other users (the process list) and your shell history can read it.
+  parley send --group GROUP [--home DIR]
+      Send the message on standard input to a group (GROUP: its id, or its name when unique
+      on this device); same outcomes. \`--group GROUP TEXT\` also works, with the same caveat.
   parley send NAME --file PATH [--file PATH…] [--caption TEXT] [--home DIR]
       Encrypt and send each file (up to the server's --max-attachment); prints "sent PATH to NAME"
-      for each. receive and chat save attachments under <home>/downloads (or --downloads DIR)
-      with the sender's name made safe ("x (1).jpg" when taken) and print the saved path.
+      for each; standard input is not read. receive and chat save attachments under
+      <home>/downloads (or --downloads DIR) with the sender's name made safe ("x (1).jpg" when
+      taken) and print the saved path.
   parley group create NAME --members a,b,c [--home DIR]
       Create a group with you as admin and add every device of each member.
   parley group add GROUP NAME... | group remove GROUP NAME...
@@ -75,34 +93,55 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
   parley receive [--wait SECONDS] [--json] [--home DIR]
       Print messages waiting for you ("sender: text", or JSON lines with --json), then keep
       listening for SECONDS (default 0). A connection lost on the way is waited out within
-      --timeout; nothing is printed twice.
+      --timeout; nothing is printed twice. Control characters in what others wrote are shown
+      escaped (\\x1b, \\u202e); a line of a message continues indented under its sender.
   parley chat NAME [--home DIR] | parley chat --group GROUP [--home DIR]
       Interactive chat with NAME or a group: type a line and press Enter to send; Ctrl-D to quit.
-  parley link [--server URL] [--name DEVICE-NAME] [--home DIR]
+  parley link [--server URL] [--name DEVICE-NAME] [--home DIR] [--insecure]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
-  parley link accept CODE [--transfer-account-key] [--home DIR]
-      On a device holding the account key: verify the new device showing CODE, sign the new
-      device list and send it the account (contacts and verified states; the account key
-      itself only with --transfer-account-key, so that device can link and remove devices too).
+  parley link accept [--transfer-account-key] [--home DIR]
+      On a device holding the account key: asks for the code the new device shows (or reads it
+      from standard input), verifies that device, signs the new device list and sends it the
+      account (contacts and verified states; the account key itself only with
+      --transfer-account-key, so that device can link and remove devices too).
+      \`link accept CODE\` also works, but puts the code in the process list and shell history.
   parley devices [--home DIR]
       List this account's devices.
   parley devices remove ID [--home DIR]
       Remove device ID: it is disconnected and gets nothing more.
-  parley verify NAME [--accept] [--home DIR]
-      Show the safety number (and QR code) for you and NAME. Compare it with NAME in person or
-      on a call; --accept marks NAME verified and accepts a changed key.
+  parley send NAME --accept-change [TEXT] | parley send NAME --discard-held [TEXT]
+      After NAME's safety number changed: send the messages held for the change (taking the new
+      key without comparing; refused for a contact you had verified), or drop them unsent.
+  parley verify NAME [--accept DIGITS] [--home DIR]
+      Show the safety number (and QR code) for you and NAME, and whether it CHANGED since you
+      last compared. Compare it with NAME in person or on a call; --accept DIGITS (the 60
+      digits you compared, spaces optional, or the QR payload) marks NAME verified, takes a
+      changed key and sends held messages. A number that is not the current one is refused.
+  parley config key-change-policy [hold-all|block-verified] [--home DIR]
+      Show or set what a contact's key change does in this home. hold-all (default): every
+      send to them is held until you accept or verify. block-verified (Signal's rule): only the
+      send that discovers the change is held for an unverified contact; later ones go through;
+      a verified contact stays blocked until verified again.
 
 \`parley --version\` prints the version; \`parley --help\` this text.
 
 The home directory (keys, sessions, history) is --home, else $PARLEY_HOME, else ~/.parley.
 
+Servers: an https:// server is reached over TLS (wss://). http:// is accepted only for this machine
+(127.0.0.0/8, ::1, localhost): any other http:// or ws:// server is refused (exit 1) unless --insecure
+is given, because the connection would not be encrypted (messages still are, end to end; who
+connects when, and the link channel, are not). register and link remember --insecure in the home
+with the server URL; other commands accept --insecure for a home made without it. A server whose
+certificate comes from a private CA: NODE_EXTRA_CA_CERTS=/path/to/ca.pem parley …
+
 Every command that talks to a server ends within --timeout SECONDS (default ${DEFAULT_TIMEOUT_S}): a reset
 or timed-out connection is retried until then, a request whose answer is lost is sent again.
-(For chat it bounds connecting; for link, the final connection after the code is used.)
+(For chat it bounds connecting; for link, connecting and the last connection once the code is used.)
 
 Exit codes: 0 done, 1 failure, 2 usage, 3 queued (the message is in this home's outbox and is
-sent the next time parley connects; 3 means nothing else), 4 key changed / untrusted,
+sent the next time parley connects; 3 means nothing else), 4 key changed: the message is
+held, not sent (or a compared safety number does not match),
 5 unknown account, 6 no account in this home, 7 server unreachable or no answer within --timeout.
 `;
 
@@ -142,11 +181,18 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
   }
   const timeout = parseTimeout(flags.timeout);
-  // `link` (the new device) starts its clock once its code has been used.
-  const deadline =
-    NETWORK_COMMANDS.has(command) && !(command === 'link' && rest[0] !== 'accept') ? startDeadline(timeout) : undefined;
+  // `link` (the new device) runs its own clocks: while connecting, and once its code has been used.
+  const timed = NETWORK_COMMANDS.has(command) && !(command === 'link' && rest[0] !== 'accept');
+  // The clock starts when the command first asks for it: after a message or code is read from
+  // standard input, so typing it is not bounded by --timeout.
+  let deadline: Deadline | undefined;
+  const clock = (): Deadline => {
+    if (!timed) throw new Error(`no deadline for ${command}`);
+    deadline ??= startDeadline(timeout);
+    return deadline;
+  };
   try {
-    return await run(command, rest, flags, timeout, deadline);
+    return await run(command, rest, flags, timeout, clock);
   } finally {
     deadline?.clear();
   }
@@ -157,24 +203,20 @@ async function run(
   rest: string[],
   flags: Flags,
   timeout: number,
-  deadline: Deadline | undefined,
+  clock: () => Deadline,
 ): Promise<number> {
-  const need = (n: number, usage: string): string[] => {
-    if (rest.length !== n) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+  const need = (n: number, usage: string, atLeast = n): string[] => {
+    if (rest.length < atLeast || rest.length > n) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
     return rest;
-  };
-  // Set for every command in NETWORK_COMMANDS except `link` on the new device.
-  const clock = (): Deadline => {
-    if (deadline === undefined) throw new Error(`no deadline for ${command}`);
-    return deadline;
   };
   switch (command) {
     case 'serve':
       need(0, 'serve [--port N] [--data DIR] [--invite-only]');
       return serve(flags);
     case 'admin': {
-      const usage = 'admin invite | admin export ACCOUNT | admin migrate [--data DIR | --db URL]';
+      const usage = 'admin invite | admin export ACCOUNT | admin migrate | admin check [--data DIR | --db URL]';
       if (rest[0] === 'invite' && rest.length === 1) return adminInvite(flags);
+      if (rest[0] === 'check' && rest.length === 1) return adminCheck(flags);
       if (rest[0] === 'migrate' && rest.length === 1) return adminMigrate(flags);
       if (rest[0] === 'export' && rest.length === 2) return adminExport(rest[1] as string, flags);
       throw new CliError(`usage: parley ${usage}`, EXIT.usage);
@@ -191,11 +233,16 @@ async function run(
         return sendFiles({ name: name as string }, flags.file, flags, clock());
       }
       if (flags.group !== undefined) {
-        const [text] = need(1, 'send --group GROUP TEXT [--home DIR]');
-        return sendToGroup(flags.group, text as string, flags, clock());
+        // TEXT omitted or `-`: read from standard input, off the command line.
+        const [text] = need(1, 'send --group GROUP [TEXT | -] [--home DIR]', 0);
+        return sendToGroup(flags.group, await readMessageText(text, flags.group), flags, clock());
       }
-      const [name, text] = need(2, 'send NAME TEXT [--home DIR]');
-      return send(name as string, text as string, flags, clock());
+      // With --accept-change or --discard-held, TEXT is optional (they act on what is held) and
+      // standard input is not read; otherwise TEXT omitted or `-` is read from standard input.
+      const releasing = flags['accept-change'] === true || flags['discard-held'] === true;
+      const [name, text] = need(2, 'send NAME [TEXT | -] [--accept-change | --discard-held] [--home DIR]', 1);
+      const body = releasing && text === undefined ? undefined : await readMessageText(text, name as string);
+      return send(name as string, body, flags, clock());
     }
     case 'group':
       return group(rest, flags, clock());
@@ -210,8 +257,9 @@ async function run(
       return chat({ name: need(1, 'chat NAME [--home DIR]')[0] as string }, flags, clock());
     case 'link': {
       if (rest[0] === 'accept') {
-        const [, code] = need(2, 'link accept CODE [--transfer-account-key]');
-        return linkAccept(code as string, flags, clock());
+        // CODE omitted: asked for (or read from standard input), off the command line.
+        const [, code] = need(2, 'link accept [CODE] [--transfer-account-key]', 1);
+        return linkAccept(await readLinkCode(code), flags, clock());
       }
       need(0, 'link [--server URL] [--name DEVICE-NAME]');
       return link(flags, timeout);
@@ -225,7 +273,12 @@ async function run(
       return listDevices(flags, clock());
     }
     case 'verify':
-      return verify(need(1, 'verify NAME [--accept] [--home DIR]')[0] as string, flags, clock());
+      return verify(need(1, 'verify NAME [--accept DIGITS] [--home DIR]')[0] as string, flags, clock());
+    case 'config': {
+      const usage = 'config key-change-policy [hold-all|block-verified] [--home DIR]';
+      if (rest[0] !== 'key-change-policy' || rest.length > 2) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+      return config(rest[1], flags);
+    }
     default:
       throw new CliError(`unknown command "${command}"; run \`parley --help\``, EXIT.usage);
   }
@@ -248,7 +301,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     settled = true;
     const { message, exitCode } = describeError(err);
-    process.stderr.write(`parley: ${message}\n`);
+    // Error texts may quote the server or other people: controls escaped, lines indented.
+    process.stderr.write(`${safeLine('parley: ', message)}\n`);
     process.exitCode = exitCode;
   },
 );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,6 +77,20 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(line.text, 'reply');
   });
 
+  it('a copy of a home and the home itself, run in turn, are each told the key is in use elsewhere', () => {
+    assert.equal(parley(['register', 'cyd', '--server', url, '--home', home('cyd')]).status, 0);
+    cpSync(home('cyd'), home('cyd-copy'), { recursive: true });
+    const first = parley(['receive', '--home', home('cyd')]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(!first.stderr.includes('in use elsewhere'), first.stderr);
+    const copy = parley(['receive', '--home', home('cyd-copy')]);
+    assert.equal(copy.status, 0, copy.stderr);
+    assert.match(copy.stderr, /this device's key is in use elsewhere/);
+    const back = parley(['receive', '--home', home('cyd')]);
+    assert.equal(back.status, 0, back.stderr);
+    assert.match(back.stderr, /this device's key is in use elsewhere/);
+  });
+
   it('chat sends each typed line', () => {
     assert.equal(parley(['register', 'cat', '--server', url, '--home', home('cat')]).status, 0);
     const c = parley(['chat', 'ann', '--home', home('cat')], 'line one\nline two\n');
@@ -85,13 +99,15 @@ describe('the parley command, driven as a subprocess', () => {
     assert.equal(parley(['receive', '--home', home('ann')]).stdout, 'cat: line one\ncat: line two\n');
   });
 
-  it('verify shows the same 60 digits on both sides, and --accept marks verified', () => {
+  it('verify shows the same 60 digits on both sides, and --accept DIGITS marks verified', () => {
     const a = parley(['verify', 'ben', '--home', home('ann')]);
     const b = parley(['verify', 'ann', '--home', home('ben')]);
     const digits = (out: string) => (out.match(/^ {4}(\d{5} ){3}\d{5}$/gm) ?? []).join('').replace(/\s/g, '');
     assert.equal(digits(a.stdout).length, 60);
     assert.equal(digits(a.stdout), digits(b.stdout));
-    assert.ok(parley(['verify', 'ben', '--accept', '--home', home('ann')]).stdout.includes('marked verified'));
+    assert.ok(
+      parley(['verify', 'ben', '--accept', digits(a.stdout), '--home', home('ann')]).stdout.includes('marked verified'),
+    );
     assert.ok(parley(['verify', 'ben', '--home', home('ann')]).stdout.includes('ben is verified'));
   });
 
@@ -126,7 +142,7 @@ describe('the parley command, driven as a subprocess', () => {
     const code = await new Promise<string>((resolve, reject) => {
       child.stdout?.on('data', (d) => {
         out += String(d);
-        const m = /parley link accept (\S+)/.exec(out);
+        const m = /type this code when asked:\n\n {4}(\S+)\n/.exec(out);
         if (m?.[1]) resolve(m[1]);
       });
       child.once('exit', () => reject(new Error(`link exited: ${out}`)));

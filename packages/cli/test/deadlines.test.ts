@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ParleyClient, registerAccount } from '@parley/client';
+import { type ParleyClient, registerAccount, startLink } from '@parley/client';
 import { type RunningServer, startServer } from '@parley/server';
 import {
   answersTo,
@@ -163,6 +163,39 @@ describe('deadlines: every command that talks to a server ends, and says how', (
     assert.equal(r.status, 7, `status ${r.status}; stderr: ${r.stderr}`);
     assert.match(r.stderr, /cannot reach/);
     assert.equal(r.stdout, '');
+  });
+  it('link on a new device, to a server that accepts connections and never answers: exit 7 within --timeout, no code shown', async () => {
+    proxy.setAccept('hang');
+    const r = await parley(
+      ['link', '--name', 'laptop', '--server', proxy.url, '--home', home('dl-new'), '--timeout', '2'],
+      30_000,
+    );
+    proxy.heal();
+    assert.equal(r.status, 7, `status ${r.status}; stderr: ${r.stderr}`);
+    assert.match(r.stderr, /cannot reach the server at .*no connection before the deadline/);
+    assert.equal(r.stdout, '', 'no link code is shown for a channel that was never opened');
+  });
+  it('link on a new device when the server has too many link channels open: exit 1 saying so, not "in use"', async () => {
+    const full = await startServer({
+      port: 0,
+      dataDir: join(dir, 'srv-full'),
+      logLevel: 'silent',
+      limits: { maxLinkChannels: 1 },
+    });
+    try {
+      // Another new device holds the one channel this server allows.
+      const other = await startLink({ home: home('dc-other'), server: full.url, deviceName: 'other' });
+      const ended = other.done.catch(() => {}); // cancelled below: it ends unlinked
+      const r = await parley(['link', '--name', 'laptop', '--server', full.url, '--home', home('dc-new')], 30_000);
+      other.cancel();
+      await ended;
+      assert.equal(r.status, 1, `status ${r.status}; stderr: ${r.stderr}`);
+      assert.match(r.stderr, /too many link channels are open on this server; try again later/);
+      assert.doesNotMatch(r.stderr, /in use/);
+      assert.equal(r.stdout, '');
+    } finally {
+      await full.close();
+    }
   });
   it('send --group that cannot get through before --timeout: exit 3, says queued, and it arrives once later', async () => {
     await account('dg-ben');

@@ -12,21 +12,31 @@ import {
   ACCOUNT_NAME_PATTERN,
   authSignedBytes,
   type CryptoProvider,
+  compareSafetyNumberQr,
   computeSafetyNumber,
+  constantTimeEqual,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
+  fromBase64Url,
   generateAccountIdentity,
   generateDeviceIdentity,
   type RandomSource,
   type SafetyNumber,
   signDeviceList,
   toBase64Url,
+  utf8,
 } from '@parley/protocol';
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import { type AttachmentSource, blobSource } from './attachments/source.ts';
 import { createDirectStore } from './direct/store.ts';
-import { createDirectory, type Directory, type KeyChangePolicy } from './directory/directory.ts';
+import {
+  createDirectory,
+  DEFAULT_KEY_CHANGE_POLICY,
+  type Directory,
+  type KeyChangePolicy,
+} from './directory/directory.ts';
+import { createListClaims } from './directory/list-claims.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import {
   type ClientEvent,
@@ -37,7 +47,7 @@ import {
 } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
-import { type HomeDatabase, whenDurable } from './home/database.ts';
+import { afterCommit, type HomeDatabase, whenDurable } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
@@ -45,6 +55,7 @@ import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type Messaging } from './messaging.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
+import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
@@ -59,7 +70,18 @@ export interface ClientOptions {
   /** How long a request, or one connection attempt up to its handshake answer, may take (default 20 s). */
   readonly requestTimeoutMs?: number;
   readonly maxBackoffMs?: number;
-  /** What a contact's key change does (default `block-verified`, see `KeyChangePolicy`). */
+  /**
+   * Allow an `http://` (or `ws://`) server that is not on this machine: the connection is not
+   * encrypted (messages still are, end to end). Without it such a server is refused with
+   * `INSECURE_SERVER` before anything connects. `registerAccount` remembers it in the home, so
+   * later clients of that home need not repeat it. Loopback servers (127.0.0.0/8, ::1,
+   * localhost) never need it; `https://` servers are reached over `wss://`.
+   */
+  readonly allowInsecure?: boolean;
+  /**
+   * What a contact's key change does (see `KeyChangePolicy`). Given here, it overrides the
+   * setting saved in the home (`setKeyChangePolicy`); without either it is `hold-all`.
+   */
   readonly keyChangePolicy?: KeyChangePolicy;
   /**
    * Send delivery and read receipts, encrypted like messages (default false; the browser client
@@ -81,8 +103,16 @@ export interface ContactSafety {
   readonly name: string;
   readonly safetyNumber: SafetyNumber;
   readonly verified: boolean;
-  /** True when the contact's key changed and the change is not accepted yet (the number shown is the new key's). */
+  /**
+   * True when the contact's key changed and the user has not acted on it yet (sends are held;
+   * the number shown is the new key's).
+   */
   readonly changed: boolean;
+  /**
+   * True when the key is not the one whose number this device showed last time (`safety` was
+   * called before, for another key): the number the user compared then is not this one.
+   */
+  readonly changedSinceShown: boolean;
   /** When this device last saw the contact's account key change (ms), if ever. */
   readonly changedAt: number | undefined;
 }
@@ -142,11 +172,32 @@ export interface ParleyClient {
   isConnected(): boolean;
   /** Resolves when no send or receive is in progress (queued sends wait for the link). */
   idle(): Promise<void>;
-  /** Accepts a contact's changed account key and releases held messages. */
-  acceptIdentity(name: string): Promise<void>;
-  /** The safety number for a contact (fetching their key on first use). */
-  safety(name: string): Promise<ContactSafety>;
-  markVerified(name: string): void;
+  /**
+   * Accepts a contact's changed account key without comparing safety numbers ("send anyway"):
+   * takes the new key and sends the messages held for the change, in order; resolves with their
+   * ids once they are sent or back in the outbox. Refused with `UNTRUSTED_IDENTITY` for a
+   * verified contact (verify again with `markVerified`); `UNKNOWN_ACCOUNT` if no contact.
+   */
+  acceptChange(name: string): Promise<{ released: readonly string[] }>;
+  /** Drops our messages held for `name`'s key change (they become `failed`, never sent); returns how many. */
+  discardHeld(name: string): number;
+  /**
+   * The safety number for a contact (fetching their key on first use). With `show` (the number
+   * is being shown to the user), remembers the key whose number it returned, for
+   * `changedSinceShown` next time.
+   */
+  safety(name: string, options?: { show?: boolean }): Promise<ContactSafety>;
+  /**
+   * Marks `name` verified, given the safety number the user compared: its 60 digits (spaces
+   * allowed) or the base64url QR payload. Refused with `SAFETY_NUMBER_MISMATCH` (nothing
+   * marked) unless it is the number of the contact's current key; otherwise takes a changed key
+   * and sends held messages, as `acceptChange`.
+   */
+  markVerified(name: string, compared: string): Promise<{ released: readonly string[] }>;
+  /** The key-change policy in force (the option, else the home's setting, else `hold-all`). */
+  keyChangePolicy(): KeyChangePolicy;
+  /** Saves the key-change policy in the home (an option given to `openClient` still overrides it). */
+  setKeyChangePolicy(policy: KeyChangePolicy): void;
   history(peer: string, limit?: number): StoredMessage[];
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
@@ -156,7 +207,12 @@ export interface ParleyClient {
   acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
   /** This account's devices as this device knows them. */
   devices(): DeviceInfo[];
-  /** Removes a device from the account (re-signs the device list without it). */
+  /**
+   * Removes a device from the account: re-signs the device list without it, and sends the new
+   * list to every contact and our other devices inside the encrypted channel (a server that keeps
+   * serving the older list cannot hide the removal). Resolves once those notices went out or are
+   * queued.
+   */
   removeDevice(id: number): Promise<void>;
   /** Creates a group named `name` with this account as admin and adds `members` (all their devices). */
   createGroup(name: string, members: readonly string[]): Promise<{ id: string }>;
@@ -207,6 +263,8 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
   if (!ACCOUNT_NAME_PATTERN.test(options.name)) {
     throw new ClientError('INVALID_ARGUMENT', 'account names are 3-32 characters of a-z, 0-9, _, . and -');
   }
+  // Before the home is made or anything connects.
+  checkServerUrl(options.server, options.allowInsecure === true);
   const rt = await runtime(platform, options);
   try {
     let profile = rt.profiles.load();
@@ -237,6 +295,7 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
       rt.profiles.save(profile);
     }
     const p = profile;
+    if (options.allowInsecure === true && isInsecureRemote(options.server)) rt.profiles.allowInsecure();
     const client = createClient(rt, options, p);
     try {
       await client.start('register', options.invite, options.signal);
@@ -284,11 +343,28 @@ export async function openClientOn(platform: ClientPlatform, options: ClientOpti
   return client.api;
 }
 
+/**
+ * Whether `compared` (60 digits, spaces allowed, or a base64url QR payload) is `ours`. Anything
+ * else, malformed included, is not.
+ */
+function sameSafetyNumber(ours: SafetyNumber, compared: string): boolean {
+  const trimmed = compared.replace(/\s+/g, '');
+  if (/^\d+$/.test(trimmed))
+    return trimmed.length === ours.digits.length && constantTimeEqual(utf8(trimmed), utf8(ours.digits));
+  try {
+    return compareSafetyNumberQr(ours, fromBase64Url('safetyNumber', trimmed));
+  } catch {
+    // Not a QR payload (wrong length, version or alphabet): not the number either.
+    return false;
+  }
+}
+
 function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   // Reassigned when our own device list changes (linking, removal, a newer list from the server).
   let profile = initial;
   const { db, provider, random, clock, profiles } = rt;
-  const events = createEventHub();
+  // Events wait for the commit of what they report (the Node home groups its writes).
+  const events = createEventHub((emit) => afterCommit(db, emit));
   const contacts: Contacts = createContacts(db, provider);
   const stores = createHomeProtocolStores(db, profile.identity, profile.name, () => profile.deviceList, contacts);
   let link: RelayLink | undefined;
@@ -297,16 +373,45 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   let closed = false;
 
   const directStore = createDirectStore(db);
+  const keyChangePolicy = (): KeyChangePolicy => {
+    if (options.keyChangePolicy !== undefined) return options.keyChangePolicy;
+    const saved = profiles.getText('key_change_policy');
+    return saved === 'hold-all' || saved === 'block-verified' ? saved : DEFAULT_KEY_CHANGE_POLICY;
+  };
+  /** The safety number of `name`'s current key (the pending one if it changed). */
+  const safetyOf = async (name: string): Promise<{ key: Uint8Array; safetyNumber: SafetyNumber }> => {
+    let contact = contacts.get(name);
+    if (contact === undefined) {
+      await directory.refresh(name);
+      contact = contacts.get(name);
+    }
+    if (contact === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name}`);
+    const key = contact.pendingKey ?? contact.accountKey;
+    const safetyNumber = await computeSafetyNumber(provider, {
+      ourName: profile.name,
+      ourAccountKey: profile.accountKey,
+      theirName: name,
+      theirAccountKey: key,
+    });
+    return { key, safetyNumber };
+  };
   const directory: Directory = createDirectory({
     provider,
     clock,
     contacts,
+    claims: createListClaims(db),
     events,
-    keyChangePolicy: options.keyChangePolicy ?? 'block-verified',
+    keyChangePolicy: () => keyChangePolicy(),
+    sendHolds: {
+      get: (name) => (profiles.getNumber(`key_change_hold:${name}`) ?? 0) !== 0,
+      set: (name, held) => profiles.setNumber(`key_change_hold:${name}`, held ? 1 : 0),
+    },
     profile: () => profile,
     setOwnList: (list) => linkDeps.setOwnList(list),
     link: () => link,
-    keyReplaced: (name, oldDevices, note) => messaging.keyReplaced(name, oldDevices, note),
+    noteKeyChange: (name) => messaging.noteKeyChange(name),
+    keyReplaced: (name, oldDevices) => messaging.keyReplaced(name, oldDevices),
+    devicesDropped: (name, devices) => messaging.keyReplaced(name, devices),
   });
 
   const messaging: Messaging = createMessaging({
@@ -345,6 +450,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   // waits for it, so a command that connects and closes sends what its group outbox held.
   let groupsOnConnected: Promise<void> = Promise.resolve();
   const idle = async (): Promise<void> => {
+    // A key upload started on connect (a rotation, a refill) finishes before a command closes.
+    await refilling.catch(() => {});
     await messaging.idle();
     await groupsOnConnected;
     await groups.idle();
@@ -381,7 +488,10 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         if (current === undefined || !current.isConnected()) return;
         const counts = await current.request('key-count', {});
         const upload = await prepareStock(db, profiles, provider, random, profile.identity, counts, clock());
-        if (upload !== undefined) await current.request('upload-keys', upload);
+        if (upload !== undefined) {
+          await current.request('upload-keys', upload.args);
+          upload.published();
+        }
       });
     return refilling;
   };
@@ -389,6 +499,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   const start = async (mode: 'register' | 'auth', invite?: string, signal?: AbortSignal): Promise<void> => {
     const opened = openRelayLink({
       url: profile.server,
+      allowInsecure: options.allowInsecure === true || profiles.insecureAllowed(),
       requestTimeoutMs: options.requestTimeoutMs,
       maxBackoffMs: options.maxBackoffMs,
       signal,
@@ -397,13 +508,25 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       onLink(l) {
         link = l;
       },
+      handshakeAnswered(op, result) {
+        const token = (result as { token?: unknown } | undefined)?.token;
+        if (op === 'auth' && typeof token === 'string') profiles.setText('auth_token', token);
+      },
       async handshake(nonce) {
         const registering = mode === 'register' && !profiles.load()?.registered;
         const device = registering ? 0 : profile.device;
         const signature = toBase64Url(
           await provider.ed25519Sign(profile.identity.signingPrivateKey, authSignedBytes(nonce, profile.name, device)),
         );
-        if (!registering) return { op: 'auth', args: { name: profile.name, device, signature } };
+        if (!registering) {
+          // The connection token the last `auth` returned, read afresh on every connect: a copy of
+          // this home presents an older one once this home has connected again (`key-in-use`).
+          const token = profiles.getText('auth_token');
+          return {
+            op: 'auth',
+            args: { name: profile.name, device, signature, ...(token === undefined ? {} : { token }) },
+          };
+        }
         return {
           op: 'register',
           args: {
@@ -429,13 +552,18 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
           events.emit({ type: 'stock-drained', stock: frame.stock });
           if (frame.stock === 'prekeys') void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
           else void groups.refillKeyPackages().catch(warn('KEY_PACKAGE_REFILL_FAILED'));
+        } else if (frame.type === 'key-in-use') {
+          events.emit({ type: 'key-in-use', device: frame.device, thisDevice: frame.device === profile.device });
         } else if (frame.type === 'drained') {
-          void idle().then(() => {
-            isDrained = true;
-            for (const w of drainedWaiters) w();
-            drainedWaiters = [];
-            events.emit({ type: 'drained' });
-          });
+          // After the commit of what the backlog wrote, so its events are out before `drained`.
+          void idle().then(() =>
+            afterCommit(db, () => {
+              isDrained = true;
+              for (const w of drainedWaiters) w();
+              drainedWaiters = [];
+              events.emit({ type: 'drained' });
+            }),
+          );
         }
       },
       onState(state) {
@@ -498,7 +626,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       return events.subscribe(signal);
     },
     drained(signal) {
-      if (isDrained) return idle();
+      if (isDrained) return idle().then(() => new Promise<void>((resolve) => afterCommit(db, resolve)));
       return new Promise((resolve, reject) => {
         const onAbort = (): void => {
           drainedWaiters = drainedWaiters.filter((w) => w !== done);
@@ -517,34 +645,41 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     isConnected() {
       return link?.isConnected() ?? false;
     },
-    acceptIdentity(name) {
-      return messaging.acceptIdentity(name);
+    async acceptChange(name) {
+      return { released: await messaging.acceptChange(name) };
     },
-    async safety(name) {
-      let contact = contacts.get(name);
-      if (contact === undefined) {
-        await directory.refresh(name);
-        contact = contacts.get(name);
-      }
-      if (contact === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name}`);
-      const theirKey = contact.pendingKey ?? contact.accountKey;
-      const safetyNumber = await computeSafetyNumber(provider, {
-        ourName: profile.name,
-        ourAccountKey: profile.accountKey,
-        theirName: name,
-        theirAccountKey: theirKey,
-      });
+    discardHeld: (name) => messaging.discardHeld(name),
+    async safety(name, opts) {
+      const { key, safetyNumber } = await safetyOf(name);
+      const contact = contacts.get(name) as NonNullable<ReturnType<Contacts['get']>>;
+      const shownKey = `safety_shown:${name}`;
+      const lastShown = profiles.getText(shownKey);
+      if (opts?.show === true) profiles.setText(shownKey, toBase64Url(key));
       return {
         name,
         safetyNumber,
         verified: contact.verified,
-        changed: contact.pendingKey !== undefined,
+        changed: directory.sendsHeld(name),
+        changedSinceShown: lastShown !== undefined && lastShown !== toBase64Url(key),
         changedAt: contact.changedAt,
       };
     },
-    markVerified(name) {
-      if (contacts.get(name) === undefined) throw new ClientError('UNKNOWN_ACCOUNT', `no contact named ${name}`);
-      contacts.setVerified(name, true);
+    async markVerified(name, compared) {
+      const { key, safetyNumber } = await safetyOf(name);
+      if (!sameSafetyNumber(safetyNumber, compared)) {
+        throw new ClientError(
+          'SAFETY_NUMBER_MISMATCH',
+          `the safety number given does not match the one for ${name}'s current key; nothing was marked verified`,
+        );
+      }
+      profiles.setText(`safety_shown:${name}`, toBase64Url(key));
+      return { released: await messaging.verified(name) };
+    },
+    keyChangePolicy,
+    setKeyChangePolicy(policy) {
+      if (policy !== 'hold-all' && policy !== 'block-verified')
+        throw new ClientError('INVALID_ARGUMENT', 'the key-change policy is hold-all or block-verified');
+      profiles.setText('key_change_policy', policy);
     },
     history(peer, limit = 100) {
       return messaging.history(peer, limit);
@@ -569,7 +704,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     async removeDevice(id) {
       await removeDevice(linkDeps, id);
+      // The removal reaches contacts and our other devices inside the encrypted channel, so a
+      // server that keeps serving the older list cannot hide it (docs/protocol.md §10).
+      messaging.announceDeviceList(contacts.all().map((c) => c.name));
       await groups.syncOwnDevices();
+      // The notices are out (or queued, if the link dropped) before the caller closes the client.
+      await messaging.idle();
     },
     createGroup: (name, members) => groups.create(name, members),
     addToGroup: (groupId, names) => groups.add(groupId, names),

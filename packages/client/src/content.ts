@@ -4,7 +4,10 @@
  * content ‖ 0x80 ‖ zeros to the next multiple of 160).
  *
  * `id` is the sender's message id (unique per sender; receivers deduplicate on it), `ts` the
- * sender's clock, `to` is set on copies sent to the sender's own other devices.
+ * sender's clock, `to` is set on copies sent to the sender's own other devices. Every content
+ * sent also carries `dlv`/`dlh`, the sender's signed device-list version and its SHA-256
+ * (docs/protocol.md §10, "Never go back"), so a contact learns of a newer list even when the
+ * server hides it.
  */
 import {
   type AttachmentPointer,
@@ -44,6 +47,30 @@ export interface ReceiptContent {
   readonly ids: readonly string[];
 }
 
+/**
+ * The sender's device-list stamp (docs/protocol.md §10, "Never go back"): the version of the
+ * signed device list its account key last signed, and the SHA-256 of that encoded list
+ * (base64url). Optional on the wire: contents from before the stamp have none.
+ */
+export interface ListStamp {
+  readonly dlv?: number;
+  readonly dlh?: string;
+}
+
+/**
+ * A control content (docs/protocol.md §10, "Never go back"): the sender's account signed a new
+ * device list (a device was removed) and hands it to its contacts and own devices inside the
+ * encrypted channel, so a server that keeps serving the older list cannot hide the removal. It
+ * has no `text`, so a decoder that predates it drops it.
+ */
+export interface DeviceListContent {
+  readonly v: 1;
+  readonly id: string;
+  readonly ts: number;
+  /** The encoded signed device list, base64url. */
+  readonly deviceList: string;
+}
+
 /** Most message ids one receipt names. */
 export const MAX_RECEIPT_IDS = 100;
 
@@ -69,7 +96,9 @@ export function attachmentFallbackText(fileName: string): string {
 }
 
 /** Encodes and pads content. */
-export function encodeContent(content: TextContent | ReceiptContent | AttachmentContent): Uint8Array {
+export function encodeContent(
+  content: (TextContent | ReceiptContent | DeviceListContent | AttachmentContent) & ListStamp,
+): Uint8Array {
   const body = utf8(JSON.stringify(content));
   const padded = new Uint8Array(Math.ceil((body.length + 1) / BLOCK) * BLOCK);
   padded.set(body);
@@ -93,6 +122,38 @@ function unpad(padded: Uint8Array): Record<string, unknown> | undefined {
 }
 
 const isMessageId = (x: unknown): x is string => typeof x === 'string' && x.length >= 8 && x.length <= 64;
+
+/** A SHA-256 in base64url: 43 characters. */
+const isHash = (x: unknown): x is string => typeof x === 'string' && /^[A-Za-z0-9_-]{43}$/.test(x);
+
+/**
+ * The device-list stamp of any content (text, receipt, control): undefined when it has none;
+ * `'malformed'` when it has one that is not a positive version with a SHA-256.
+ */
+export function decodeListStamp(padded: Uint8Array): { version: number; hash: string } | 'malformed' | undefined {
+  const c = unpad(padded);
+  if (c === undefined || (c.dlv === undefined && c.dlh === undefined)) return undefined;
+  if (!Number.isSafeInteger(c.dlv) || (c.dlv as number) < 1 || !isHash(c.dlh)) return 'malformed';
+  return { version: c.dlv as number, hash: c.dlh };
+}
+
+/** Decodes a device-list control content; undefined for anything else or anything malformed. */
+export function decodeDeviceListContent(padded: Uint8Array): DeviceListContent | undefined {
+  const c = unpad(padded);
+  if (
+    c === undefined ||
+    c.v !== 1 ||
+    !isMessageId(c.id) ||
+    !Number.isSafeInteger(c.ts) ||
+    typeof c.deviceList !== 'string' ||
+    c.deviceList.length === 0 ||
+    c.text !== undefined ||
+    c.receipt !== undefined
+  ) {
+    return undefined;
+  }
+  return { v: 1, id: c.id, ts: c.ts as number, deviceList: c.deviceList };
+}
 
 /** Decodes a receipt; undefined for anything else or anything malformed. */
 export function decodeReceipt(padded: Uint8Array): ReceiptContent | undefined {

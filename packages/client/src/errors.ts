@@ -10,6 +10,11 @@ import type { RelayErrorCode, RelayErrorDetails } from '@parley/protocol';
 export type ClientErrorCode =
   /** The server could not be reached (or the connection dropped before an answer). */
   | 'SERVER_UNREACHABLE'
+  /**
+   * The server URL is `http://` or `ws://` to a host that is not this machine, and the caller did
+   * not allow an unencrypted connection (`allowInsecure`); nothing was connected.
+   */
+  | 'INSECURE_SERVER'
   /** The server answered with a relay error; `relayCode` says which. */
   | 'SERVER_REFUSED'
   /** This home directory has no registered account yet. */
@@ -20,6 +25,8 @@ export type ClientErrorCode =
   | 'UNKNOWN_ACCOUNT'
   /** The contact's account key changed; nothing is sent until the user accepts the new key. */
   | 'UNTRUSTED_IDENTITY'
+  /** The safety number the user compared is not the one for the contact's current key (nothing was marked verified). */
+  | 'SAFETY_NUMBER_MISMATCH'
   /** The server served a device list that does not verify, or an older version of one. */
   | 'INVALID_DEVICE_LIST'
   /** The contact has no usable prekeys on the server. */

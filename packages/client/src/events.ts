@@ -21,8 +21,10 @@ export interface StoredMessage {
   /**
    * Outgoing: `pending` → `sent` (the server stored it) → `delivered` (a device of the recipient
    * decrypted it) → `read` (the recipient was shown it); receipts only move it forward.
+   * `held`: not sent, because the recipient's account key changed; it waits for the user to
+   * accept the change (`acceptChange`), verify (`markVerified`) or discard it (`discardHeld`).
    */
-  readonly status: 'pending' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
+  readonly status: 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
 }
 
 /** A conversation in the list: its last line and how many incoming messages are unread. */
@@ -117,12 +119,58 @@ export type ClientEvent =
       readonly ids: readonly string[];
     }
   | { readonly type: 'send-failed'; readonly id: string; readonly to: string; readonly reason: string }
-  /** A contact's account key changed; sending to them is paused until `acceptIdentity`. */
+  /**
+   * The server refused a message for now: a recipient device's queue is full (`cap: 'queue'`),
+   * or this account holds its fair share of it (`'sender-share'`; undefined when the server did
+   * not say). The message stays in the outbox (status `pending`) and is tried again until the
+   * recipient has taken some of its backlog. Emitted each time a try is refused.
+   */
+  | {
+      readonly type: 'send-delayed';
+      readonly id: string;
+      readonly to: string;
+      readonly reason: 'QUEUE_FULL';
+      readonly cap: 'queue' | 'sender-share' | undefined;
+    }
+  /**
+   * A contact's account key changed (the change line is already in the conversation). Sends
+   * to them are held under the key-change policy until `acceptChange` or `markVerified`.
+   */
   | { readonly type: 'identity-changed'; readonly name: string; readonly verified: boolean }
+  /** Our message `id` to `to` was not sent: held because `to`'s account key changed (see `StoredMessage.status`). */
+  | { readonly type: 'held'; readonly id: string; readonly to: string; readonly reason: string }
   /** A message could not be decrypted; a retry request went to its sender. */
   | { readonly type: 'undecryptable'; readonly from: string; readonly fromDevice: number }
+  /**
+   * A session was restarted at `requestedBy`'s request (a retry request after a message could not
+   * be decrypted): `by: 'them'` when this device restarted its session with `requestedBy`'s
+   * `device` (`peer` is the conversation: `requestedBy`, or for this account's own device the
+   * conversation of the message), `'us'` when the new session from `peer`'s `device`, which this
+   * device asked for, arrived. Also a system line in `peer`'s conversation. A restart nobody on
+   * the account asked for may mean a copied home.
+   */
+  | {
+      readonly type: 'session-restarted';
+      readonly peer: string;
+      readonly device: number;
+      readonly requestedBy: string;
+      readonly by: 'us' | 'them';
+    }
+  /**
+   * Another connection authenticated with device `device`'s key (this device's, when it is ours)
+   * while one was open, from another process: the key may be in use by a copy of that device's
+   * home. Remove the device (`removeDevice`) if nobody opened it elsewhere.
+   */
+  | { readonly type: 'key-in-use'; readonly device: number; readonly thisDevice: boolean }
   /** A message from a device that is not on the sender's signed device list was dropped. */
   | { readonly type: 'unlisted-device'; readonly from: string; readonly fromDevice: number }
+  /**
+   * `name`'s own messages announce device list version `announced`, but the newest list the
+   * server served (and this device trusts) is version `trusted`: the server may be hiding a
+   * removed device. Nothing is sent to `name` until the newer list arrives (docs/protocol.md §10,
+   * "Never go back").
+   */
+  | { readonly type: 'device-list-stale'; readonly name: string; readonly announced: number; readonly trusted: number }
   | {
       readonly type: 'connection';
       readonly state: 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
@@ -166,12 +214,19 @@ export interface EventHub {
   end(): void;
 }
 
-/** Creates an event hub. */
-export function createEventHub(): EventHub {
+/**
+ * Creates an event hub. `defer`, when given, holds each event until what it reports is stored
+ * (the home's `afterCommit`), in order.
+ */
+export function createEventHub(defer?: (emit: () => void) => void): EventHub {
   const subscribers = new Set<{ push(e: ClientEvent | undefined): void }>();
   let ended = false;
-  const emit = (event: ClientEvent): void => {
+  const emitNow = (event: ClientEvent): void => {
     for (const s of subscribers) s.push(event);
+  };
+  const emit = (event: ClientEvent): void => {
+    if (defer === undefined) emitNow(event);
+    else defer(() => emitNow(event));
   };
   return {
     emit,
@@ -179,8 +234,13 @@ export function createEventHub(): EventHub {
       emit({ type: 'warning', code, cause: warningCause(err) });
     },
     end() {
-      ended = true;
-      for (const s of subscribers) s.push(undefined);
+      const endNow = (): void => {
+        ended = true;
+        for (const s of subscribers) s.push(undefined);
+      };
+      // After the events still waiting for their commit.
+      if (defer === undefined) endNow();
+      else defer(endNow);
     },
     subscribe(signal) {
       const buffered: (ClientEvent | undefined)[] = [];

@@ -27,11 +27,14 @@ export {
   MAX_TEXT_BYTES,
   type TextContent,
 } from './content.ts';
+export { queueFullCap } from './delivery/classify-send-error.ts';
+export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export { type GroupInfo, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
 export { HOME_DB_FILE, type HomeDatabase } from './home/database.ts';
+export { PREKEY_ROTATION } from './home/prekey-stock.ts';
 export { createMemoryImageStore, type ImageStore, openWasmHomeDatabase } from './home/wasm-home-database.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';
 export { startLinkOn } from './linking.ts';

@@ -38,6 +38,7 @@ import { whenDurable } from './home/database.ts';
 import { createProfileStore, type Profile } from './home/profile.ts';
 import type { ClientPlatform } from './platform.ts';
 import { type RelayLink, relayWebSocketUrl } from './relay/relay-link.ts';
+import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
 
 /** What crosses the link channel, sealed. */
 interface LinkPayload {
@@ -65,8 +66,20 @@ export interface StartLinkOptions {
   home: string;
   server: string;
   deviceName: string;
+  /**
+   * Allow an `http://` server that is not on this machine (no TLS), as `ClientOptions.allowInsecure`;
+   * remembered in the new home.
+   */
+  allowInsecure?: boolean;
   provider?: CryptoProvider;
   random?: RandomSource;
+  /**
+   * Bounds connecting: if it aborts before the server has opened the link channel, `startLink`
+   * gives up (`SERVER_UNREACHABLE` when no connection was made, `TIMEOUT` when the server
+   * connected but did not open the channel). The wait for an existing device to use the code
+   * is bounded by the code's own lifetime, not by this signal.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -74,6 +87,8 @@ export interface StartLinkOptions {
  * is the only thing that must reach the existing device; it never goes through the server.
  */
 export async function startLinkOn(platform: ClientPlatform, options: StartLinkOptions): Promise<PendingLink> {
+  // Before the home is made or anything connects.
+  checkServerUrl(options.server, options.allowInsecure === true);
   const provider = options.provider ?? platform.provider();
   const random = options.random ?? platform.random();
   const db = await platform.openHome(options.home);
@@ -99,6 +114,8 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
   }
   // Frames go to the opening handshake until the channel is open, then to the link listener.
   let onFrame: (f: Frame) => void = () => {};
+  // Set below, while connecting: `options.signal` gives up on a server that does not open the channel.
+  let onAbort = (): void => {};
   ws.addEventListener('message', (e) => {
     let f: Frame;
     try {
@@ -129,6 +146,24 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
       reject(new ClientError('SERVER_UNREACHABLE', `cannot reach the server at ${options.server}`));
     ws.addEventListener('error', unreachable);
     ws.addEventListener('close', unreachable);
+    let connected = false;
+    ws.addEventListener('open', () => {
+      connected = true;
+    });
+    onAbort = () =>
+      reject(
+        connected
+          ? new ClientError(
+              'TIMEOUT',
+              `the server at ${options.server} did not open a link channel before the deadline`,
+            )
+          : new ClientError(
+              'SERVER_UNREACHABLE',
+              `cannot reach the server at ${options.server} (no connection before the deadline)`,
+            ),
+      );
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
     await opened;
@@ -136,6 +171,8 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
     ws.close();
     db.close();
     throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 
   // Set once the sealed payload arrived: from then on the payload handler closes the home.
@@ -178,6 +215,7 @@ export async function startLinkOn(platform: ClientPlatform, options: StartLinkOp
           deviceList: list,
         };
         profiles.save(profile);
+        if (options.allowInsecure === true && isInsecureRemote(options.server)) profiles.allowInsecure();
         for (const [id, n] of Object.entries(p.deviceNames)) profiles.setDeviceName(Number(id), n);
         createContacts(db, provider).importLinked(
           p.contacts.map((c) => ({

@@ -6,6 +6,7 @@
 import {
   type CryptoProvider,
   type DeviceListEntry,
+  encodeSignedDeviceList,
   type RandomSource,
   type SessionContext,
   toBase64Url,
@@ -14,7 +15,7 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
-import { type AttachmentContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import { type AttachmentContent, type DeviceListContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
 import { createInbox, type Deliver } from './direct/inbox.ts';
@@ -64,10 +65,25 @@ export interface Messaging {
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
   idle(): Promise<void>;
-  /** Accepts a contact's changed key: drops sessions with their old devices, releases held messages, resumes sending. */
-  acceptIdentity(name: string): Promise<void>;
-  /** A contact's key was replaced: drops the old devices' sessions and writes `note` into the conversation. */
-  keyReplaced(name: string, oldDevices: readonly DeviceListEntry[], note: string | undefined): void;
+  /**
+   * Accepts a contact's changed key ("send anyway"; refused for a verified contact): takes the
+   * new key, releases the messages held from and to them (in order). Returns the ids of our
+   * released messages.
+   */
+  acceptChange(name: string): Promise<string[]>;
+  /** The user verified `name`'s current key: takes it, marks verified, releases held messages. */
+  verified(name: string): Promise<string[]>;
+  /** Drops our messages to `name` held for a key change (marked `failed`, never sent); returns how many. */
+  discardHeld(name: string): number;
+  /** A contact's key changed: writes the change line into the conversation. */
+  noteKeyChange(name: string): void;
+  /** A contact's key was replaced: drops the old devices' sessions. */
+  keyReplaced(name: string, oldDevices: readonly DeviceListEntry[]): void;
+  /**
+   * Sends our account's current signed device list to `contacts` and to our own other devices,
+   * inside the encrypted channel (docs/protocol.md §10, "Never go back"), after a device was removed.
+   */
+  announceDeviceList(contacts: readonly string[]): void;
   history(peer: string, limit: number): StoredMessage[];
   /** Every conversation, most recent first, with its unread count. */
   conversations(): ConversationSummary[];
@@ -85,8 +101,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const newId = (): string => toBase64Url(random(16));
 
   const uploadDeps = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
-  const encryptFor = createFanOut({ session, stores, directory, me, link: deps.link });
+  const encryptFor = createFanOut({ session, stores, directory, clock, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
+  /** Releases what a key change held, after the user acted: messages from them, then ours to them. */
+  const release = async (name: string): Promise<string[]> => {
+    await inbox.releaseHeld(name);
+    const ids = store.heldOut(me(), name);
+    store.transaction(() => {
+      for (const id of ids) store.setStatus(me(), id, 'pending');
+    });
+    receipts.flushDelivered();
+    await runner.flush();
+    return ids;
+  };
   const runner = createOutboxRunner(outbox, {
     isConnected: () => deps.link()?.isConnected() ?? false,
     onError: (err) => events.warn('OUTBOX_FAILED', err),
@@ -177,15 +204,31 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     },
     flushOutbox: flush,
     receive: inbox.receive,
-    async acceptIdentity(name) {
-      directory.accept(name);
-      await inbox.releaseHeld(name);
-      receipts.flushDelivered();
-      flush();
+    async acceptChange(name) {
+      directory.acceptChange(name);
+      return release(name);
     },
-    keyReplaced(name, oldDevices, note) {
+    async verified(name) {
+      directory.verified(name);
+      return release(name);
+    },
+    discardHeld(name) {
+      const ids = store.heldOut(me(), name);
+      store.transaction(() => {
+        for (const id of ids) {
+          store.dropOutboxOf(id, name);
+          store.setStatus(me(), id, 'failed');
+        }
+      });
+      return ids.length;
+    },
+    keyReplaced(name, oldDevices) {
       for (const d of oldDevices) stores.sessionStore.deleteSession({ account: name, device: d.id });
-      if (note === undefined) return;
+      // A resend answers a retry request for a message encrypted to the old key: it never goes
+      // to the new one (the retry may have come from whoever holds the new key).
+      store.dropResends(name);
+    },
+    noteKeyChange(name) {
       const now = clock();
       store.insertMessage({
         id: newId(),
@@ -193,7 +236,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         direction: 'system',
         sender: name,
         senderDevice: 0,
-        text: note,
+        text: `${name}'s safety number changed`,
         sentAt: now,
         receivedAt: now,
         status: 'received',
@@ -202,6 +245,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async idle() {
       await inbox.idle();
       await runner.idle();
+    },
+    announceDeviceList(contacts) {
+      const content: DeviceListContent = {
+        v: 1,
+        id: newId(),
+        ts: clock(),
+        deviceList: toBase64Url(encodeSignedDeviceList(deps.profile().deviceList)),
+      };
+      store.transaction(() => {
+        for (const name of contacts) if (name !== me()) outbox.queue(content, name, null);
+        if (directory.listedDevices(me()).length > 0) outbox.queue(content, me(), null);
+      });
+      flush();
     },
     history: (peer, limit) => store.history(peer, limit).map(storedMessageFromRow),
     conversations: () =>

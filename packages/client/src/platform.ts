@@ -16,7 +16,7 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open', listener: () => void): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close', listener: (event: { code: number }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason?: string }) => void): void;
   /** Node's `ws` passes an event whose `error` has a `code` (`ECONNREFUSED`…); browsers pass none. */
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }

@@ -11,7 +11,7 @@ import {
 } from '@parley/client';
 import { SQLITE_FILE } from '@parley/server';
 import Database from 'better-sqlite3';
-import { collect, createWorld, type TestWorld } from './helpers/env.ts';
+import { collect, createWorld, forgetAccount, type TestWorld } from './helpers/env.ts';
 
 async function next(events: AsyncIterableIterator<ClientEvent>, type: ClientEvent['type'], timeoutMs = 10_000) {
   const timer = setTimeout(() => void events.return?.(), timeoutMs);
@@ -23,18 +23,7 @@ async function next(events: AsyncIterableIterator<ClientEvent>, type: ClientEven
   throw new Error(`no ${type} event`);
 }
 
-/** The server forgets an account (a reinstall, or an operator swapping keys): its rows go. */
-function forgetAccount(world: TestWorld, name: string): void {
-  const db = new Database(join(world.dataDir, SQLITE_FILE));
-  db.pragma('busy_timeout = 5000');
-  for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'kem_prekeys']) {
-    db.prepare(`DELETE FROM ${t} WHERE account = ?`).run(name);
-  }
-  db.prepare('DELETE FROM accounts WHERE name = ?').run(name);
-  db.close();
-}
-
-describe('untrusted identity (policy block-all): a contact whose account key changes', () => {
+describe('untrusted identity (policy hold-all): a contact whose account key changes', () => {
   let world: TestWorld;
   let alice: ParleyClient;
   let bob: ParleyClient;
@@ -42,7 +31,7 @@ describe('untrusted identity (policy block-all): a contact whose account key cha
 
   before(async () => {
     world = await createWorld();
-    alice = await world.register('alice', { keyChangePolicy: 'block-all' });
+    alice = await world.register('alice', { keyChangePolicy: 'hold-all' });
     bob = await world.register('bob');
     const inbox = bob.events();
     await alice.sendAndWait('bob', 'before the change');
@@ -76,7 +65,7 @@ describe('untrusted identity (policy block-all): a contact whose account key cha
   it('after acceptance the held message appears and queued sends go to the new key only', async () => {
     const aliceEvents = alice.events();
     const bobInbox = newBob.events();
-    await alice.acceptIdentity('bob');
+    await alice.acceptChange('bob');
     const m = await next(aliceEvents, 'message');
     assert.equal(m.type === 'message' && m.message.text, 'hi, new phone');
     const got = await collect(bobInbox, 2);
@@ -107,7 +96,7 @@ describe('untrusted identity (policy block-all): a contact whose account key cha
       .run(body);
     server.close();
     await alice.close();
-    const again = await openClient({ home: world.home('alice'), keyChangePolicy: 'block-all' });
+    const again = await openClient({ home: world.home('alice'), keyChangePolicy: 'hold-all' });
     await again.connect();
     await again.drained();
     // Anything the retry had queued would go out before this marker.
@@ -119,7 +108,7 @@ describe('untrusted identity (policy block-all): a contact whose account key cha
   });
 });
 
-describe('key changes under the default policy (Signal’s rule)', () => {
+describe('key changes under the block-verified policy (Signal’s rule)', () => {
   let world: TestWorld;
   before(async () => {
     world = await createWorld();
@@ -131,8 +120,8 @@ describe('key changes under the default policy (Signal’s rule)', () => {
     return registerAccount({ home: world.home(home), name, server: world.server.url });
   }
 
-  it('an unverified contact: warned once, recorded in the conversation, messages keep flowing', async () => {
-    const alice = await world.register('alice');
+  it('an unverified contact: warned once, recorded in the conversation, the next send held, then messages flow', async () => {
+    const alice = await world.register('alice', { keyChangePolicy: 'block-verified' });
     const bob = await world.register('bob');
     const inbox = bob.events();
     await alice.sendAndWait('bob', 'hello');
@@ -161,18 +150,19 @@ describe('key changes under the default policy (Signal’s rule)', () => {
       ],
     );
     const bobInbox = newBob.events();
+    await assert.rejects(alice.sendAndWait('bob', 'held, not sent'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
     await alice.sendAndWait('bob', 'got it');
     assert.deepEqual(await collect(bobInbox, 1), ['got it']);
     await newBob.close();
   });
 
   it('a verified contact: sending is blocked until re-verified', async () => {
-    const carol = await world.register('carol');
+    const carol = await world.register('carol', { keyChangePolicy: 'block-verified' });
     const dave = await world.register('dave');
     const inbox = dave.events();
     await carol.sendAndWait('dave', 'hi dave');
     await collect(inbox, 1);
-    carol.markVerified('dave');
+    await carol.markVerified('dave', (await carol.safety('dave')).safetyNumber.digits);
     await dave.close();
     const newDave = await reinstall('dave', 'dave-2');
     await assert.rejects(carol.sendAndWait('dave', 'still you?'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
@@ -180,8 +170,7 @@ describe('key changes under the default policy (Signal’s rule)', () => {
     assert.equal(s.changed, true);
     assert.equal(s.verified, true);
     const daveInbox = newDave.events();
-    await carol.acceptIdentity('dave');
-    carol.markVerified('dave');
+    await carol.markVerified('dave', s.safetyNumber.digits);
     assert.deepEqual(await collect(daveInbox, 1), ['still you?']);
     await newDave.close();
   });

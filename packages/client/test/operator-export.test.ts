@@ -54,8 +54,7 @@ describe('what the operator can hand over: parley admin export', () => {
     assert.ok((await collect(groupInbox, 2)).includes(secrets[3] as string));
     await alice.idle();
     // carol is in alice's contacts (she looked up the safety number) but they never talked.
-    await alice.safety('carol');
-    alice.markVerified('carol');
+    await alice.markVerified('carol', (await alice.safety('carol')).safetyNumber.digits);
     await bob.close();
     await alice.sendAndWait('bob', secrets[2] as string); // stays queued: bob is offline
     const run = spawnSync(process.execPath, [BIN, 'admin', 'export', 'alice', '--data', world.dataDir], {

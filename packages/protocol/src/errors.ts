@@ -26,6 +26,12 @@ export type ProtocolErrorCode =
   | 'TOO_MANY_SKIPPED_MESSAGES'
   /** The referenced prekey does not exist (never issued, or already consumed). */
   | 'UNKNOWN_PREKEY'
+  /**
+   * A bundle's signed prekey or last-resort ML-KEM prekey is older (by its signed creation time)
+   * than the initiator's bound, or dated in the future: the device has not rotated it, or the
+   * server serves an old one.
+   */
+  | 'STALE_PREKEY'
   /** A prekey bundle lacks the post-quantum prekey (no downgrade to classical X3DH). */
   | 'MISSING_PQ_PREKEY'
   /** The ML-KEM ciphertext did not decapsulate to the secret the sender used. */

@@ -95,11 +95,15 @@ export {
   verifyDeviceIdentityPublic,
 } from './keys/identity.ts';
 export {
+  checkPreKeyAge,
   generateKemPreKey,
   generateOneTimePreKeys,
   generateSignedPreKey,
   type KemPreKeyRecord,
+  MAX_PREKEY_AGE_MS,
+  MAX_PREKEY_CLOCK_SKEW_MS,
   type OneTimePreKeyRecord,
+  preKeySeconds,
   type SignedPreKeyRecord,
   verifyKemPreKey,
   verifySignedPreKey,
@@ -129,7 +133,7 @@ export {
   sealLinkPayload,
   verifyLinkOffer,
 } from './linking/link-channel.ts';
-export { initiate, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
+export { initiate, type PreKeyAgeCheck, type ResponderPreKeys, respond } from './pqxdh/pqxdh.ts';
 export type { RandomSource } from './random.ts';
 export { initReceiver, initSender, ratchetDecrypt, ratchetEncrypt } from './ratchet/ratchet.ts';
 export {
@@ -185,12 +189,14 @@ export {
   type NameConfusableDetails,
   type NotInvitedDetails,
   type QueueFullDetails,
+  type QueueFullReason,
   type QuotaExceededDetails,
   type RateLimitedDetails,
   RELAY_CLOSE_CODES,
   type RelayErrorDetails,
   readRelayErrorDetails,
   type StaleDevicesDetails,
+  type StorageUnavailableDetails,
   type TooManyKeyPackagesDetails,
   type UnknownAccountDetails,
 } from './relay/refusals.ts';

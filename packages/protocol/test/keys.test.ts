@@ -28,14 +28,20 @@ describe('keys and key records', () => {
     const device = await generateDeviceIdentity(provider, random);
     assert.equal(await verifyDeviceIdentityPublic(provider, device.publicIdentity), true);
     const spk = await generateSignedPreKey(provider, random, device, 7, 1234);
-    assert.equal(await verifySignedPreKey(provider, device.publicIdentity, 7, spk.publicKey, spk.signature), true);
-    assert.equal(await verifySignedPreKey(provider, device.publicIdentity, 8, spk.publicKey, spk.signature), false);
-    const kem = await generateKemPreKey(provider, random, device, 3, false);
-    assert.equal(await verifyKemPreKey(provider, device.publicIdentity, 3, false, kem.publicKey, kem.signature), true);
-    assert.equal(await verifyKemPreKey(provider, device.publicIdentity, 3, true, kem.publicKey, kem.signature), false);
+    assert.equal(await verifySignedPreKey(provider, device.publicIdentity, 7, 1, spk.publicKey, spk.signature), true);
+    assert.equal(await verifySignedPreKey(provider, device.publicIdentity, 8, 1, spk.publicKey, spk.signature), false);
+    const kem = await generateKemPreKey(provider, random, device, 3, false, 5000);
+    assert.equal(
+      await verifyKemPreKey(provider, device.publicIdentity, 3, false, 5, kem.publicKey, kem.signature),
+      true,
+    );
+    assert.equal(
+      await verifyKemPreKey(provider, device.publicIdentity, 3, true, 5, kem.publicKey, kem.signature),
+      false,
+    );
     // A signed-prekey signature is not a valid KEM-prekey signature (domain separation).
     const other = await generateDeviceIdentity(provider, random);
-    assert.equal(await verifySignedPreKey(provider, other.publicIdentity, 7, spk.publicKey, spk.signature), false);
+    assert.equal(await verifySignedPreKey(provider, other.publicIdentity, 7, 1, spk.publicKey, spk.signature), false);
   });
 
   it('round-trip every key record and reject unknown versions and wrong lengths', async () => {
@@ -43,7 +49,7 @@ describe('keys and key records', () => {
     const device = await generateDeviceIdentity(provider, random);
     const spk = await generateSignedPreKey(provider, random, device, 1, 1700000000000);
     const [otp] = await generateOneTimePreKeys(provider, random, 5, 1);
-    const kem = await generateKemPreKey(provider, random, device, 9, true);
+    const kem = await generateKemPreKey(provider, random, device, 9, true, 1700000000000);
     const otherForm = { ...kem, secretKey: random(kem.secretKey.length === 64 ? 3168 : 64) };
     const cases: [Uint8Array, (b: Uint8Array) => unknown, unknown][] = [
       [encodeAccountIdentityRecord(account), decodeAccountIdentityRecord, account],
@@ -70,7 +76,8 @@ describe('keys and key records', () => {
     // A KEM record with a secret key of neither length is refused, naming both lengths it takes.
     assert.throws(
       () => decodeKemPreKeyRecord(encodeKemPreKeyRecord({ ...kem, secretKey: random(65) })),
-      (e: unknown) => isProtocolError(e, 'MALFORMED_MESSAGE') && /of 4807 or 1703 bytes$/.test((e as Error).message),
+      (e: unknown) =>
+        isProtocolError(e, 'MALFORMED_MESSAGE') && /of 4815 or 1711 or 4807 or 1703 bytes$/.test((e as Error).message),
     );
   });
 });

@@ -24,9 +24,10 @@ export function checkAdapterOptions(options: Pick<ServerOptions, 'db' | 'bus'>):
 
 /** Opens the storage `options` name: PostgreSQL at `db` when given, else SQLite in `dataDir`. */
 export async function openStorage(
-  options: Pick<ServerOptions, 'db' | 'dbSchema' | 'dataDir' | 'sync'>,
+  options: Pick<ServerOptions, 'db' | 'dbSchema' | 'dataDir' | 'sync'> & { sqliteMaxBytes?: number | undefined },
 ): Promise<Storage> {
-  if (options.db === undefined) return openSqliteStorage(options.dataDir, options.sync);
+  if (options.db === undefined)
+    return openSqliteStorage(options.dataDir, options.sync, { maxBytes: options.sqliteMaxBytes });
   return openPostgresStorage(options.db, options.dbSchema === undefined ? {} : { schema: options.dbSchema });
 }
 

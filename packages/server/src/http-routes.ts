@@ -2,8 +2,8 @@
  * The server's HTTP routes: `/healthz`, `/metrics`, the browser client's files (or a landing
  * page when it is not built) and the WebSocket upgrade at `/v1/ws`. Everything else is 404.
  *
- * `/healthz` says only whether the node is up (no counts: how busy a server is is the
- * operator's business). `/metrics` tells how busy it is, so by default it answers only a peer
+ * `/healthz` says only whether the node is up, or degraded and why (no counts: how busy a server
+ * is is the operator's business). `/metrics` tells how busy it is, so by default it answers only a peer
  * on a loopback address, or one presenting the operator's bearer token (`metricsToken`); with
  * `metricsListen` it moves to a listener of its own and the main one answers 404.
  */
@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RelayMetrics } from './metrics.ts';
+import { METRICS_CONTENT_TYPE, type RelayMetrics } from './metrics.ts';
 import type { WebBundle } from './web-files.ts';
 
 /** The WebSocket path of the relay API. */
@@ -36,6 +36,11 @@ export interface RouteState {
   closing(): boolean;
   /** The blob API (`/v1/blobs/…`, blobs/blob-routes.ts): true when it took the request. */
   readonly blobs?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * What is wrong now (`storage-full`, `accept-failing`, …): while anything is, health answers 503
+   * `{status: "degraded", reasons}`. Nothing is wrong when undefined.
+   */
+  problems?(): readonly string[];
 }
 
 /** The handler of plain HTTP requests. */
@@ -47,8 +52,10 @@ export function httpRoutes(state: RouteState): (req: IncomingMessage, res: Serve
     const headers = PLAIN_HEADERS;
     if (req.method === 'GET' && path === '/healthz') {
       const closing = state.closing();
-      res.writeHead(closing ? 503 : 200, { ...headers, 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: closing ? 'shutting-down' : 'ok' }));
+      const reasons = state.problems?.() ?? [];
+      const status = closing ? 'shutting-down' : reasons.length > 0 ? 'degraded' : 'ok';
+      res.writeHead(status === 'ok' ? 200 : 503, { ...headers, 'content-type': 'application/json' });
+      res.end(JSON.stringify(status === 'degraded' ? { status, reasons } : { status }));
     } else if (req.method === 'GET' && path === '/metrics' && state.serveMetrics) {
       if (!metricsAllowed(req.socket.remoteAddress, req.headers.authorization, state.metricsToken)) {
         res.writeHead(403, { ...headers, 'content-type': 'text/plain' });
@@ -81,9 +88,9 @@ export function httpRoutes(state: RouteState): (req: IncomingMessage, res: Serve
 
 /** Answers with the Prometheus text of `metrics`. */
 function serveMetrics(metrics: RelayMetrics, res: ServerResponse): void {
-  metrics.registry.metrics().then(
+  metrics.render().then(
     (text) => {
-      res.writeHead(200, { ...PLAIN_HEADERS, 'content-type': metrics.registry.contentType });
+      res.writeHead(200, { ...PLAIN_HEADERS, 'content-type': METRICS_CONTENT_TYPE });
       res.end(text);
     },
     () => {

@@ -26,6 +26,7 @@ export {
   parseListenAddress,
   resolveOptions,
   type ServerOptions,
+  type TlsFiles,
 } from './options.ts';
 export { inviteHash } from './relay/account-ops.ts';
 export { CLOSE } from './relay/connection.ts';

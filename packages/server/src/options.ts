@@ -4,6 +4,11 @@
  * table. Sizes that are protocol facts (key and signature lengths, group id length, message id
  * pattern) are not repeated here: they come from `@parley/protocol`.
  */
+/** Where a PEM certificate (its chain after it) and its private key are (`parley serve --tls-cert --tls-key`). */
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+}
 
 /** Limits on what one connection or account may do. */
 export interface Limits {
@@ -24,6 +29,12 @@ export interface Limits {
    * body is stored once however many devices it is queued for, but counts for each of them.
    */
   readonly maxQueueBytesPerDevice: number;
+  /**
+   * Percent (1-100) of one device's queue, in messages and in bytes, that one other account's
+   * messages may hold; past it that sender gets QUEUE_FULL (reason `sender-share`) while others
+   * still get in. The account's own devices are not held to it.
+   */
+  readonly queueSenderSharePercent: number;
   /** How long a queued message waits for its device. */
   readonly queueTtlMs: number;
   /**
@@ -144,6 +155,12 @@ export interface ServerOptions {
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
+  /**
+   * Largest the SQLite database file may grow, in bytes (SQLite's `max_page_count`); no cap when
+   * undefined. Past it, writes are refused with `STORAGE_UNAVAILABLE` as on a full disk, while the
+   * disk keeps room for the WAL, the logs and a backup. The WAL file is not counted.
+   */
+  readonly sqliteMaxBytes: number | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** File to append JSON log lines to; standard output when undefined. */
   readonly logFile: string | undefined;
@@ -156,6 +173,12 @@ export interface ServerOptions {
   readonly metricsListen: string | undefined;
   /** A bearer token that opens `/metrics` to non-loopback peers; loopback only when undefined. */
   readonly metricsToken: string | undefined;
+  /**
+   * PEM certificate and key files: the main listener serves HTTPS and WSS with them (read again by
+   * `reloadTls`, which `parley serve` calls on SIGHUP). Plain HTTP when undefined. The separate
+   * `metricsListen` listener stays plain HTTP either way.
+   */
+  readonly tls: TlsFiles | undefined;
   readonly limits: Limits;
   /** Milliseconds since the epoch; injectable for TTL tests. */
   readonly clock: () => number;
@@ -172,6 +195,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueuePerDevice: 10_000,
   // 10,000 typical messages, or a few hundred group welcomes.
   maxQueueBytesPerDevice: 256 * 1024 * 1024,
+  // 1,000 messages (25.6 MiB) from any one other account: ten flooding accounts to fill a queue.
+  queueSenderSharePercent: 10,
   queueTtlMs: 30 * 24 * 3600 * 1000,
   sendLogRetentionMs: 7 * 24 * 3600 * 1000,
   handshakeTimeoutMs: 10_000,
@@ -265,11 +290,13 @@ export function resolveOptions(
     bus: partial.bus,
     inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
     sync: partial.sync ?? DEFAULT_OPTIONS.sync,
+    sqliteMaxBytes: partial.sqliteMaxBytes,
     logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,
     logFile: partial.logFile,
     webDir: partial.webDir,
     metricsListen: partial.metricsListen,
     metricsToken: partial.metricsToken,
+    tls: partial.tls,
     limits: { ...DEFAULT_LIMITS, ...partial.limits },
     clock: partial.clock ?? Date.now,
   };

@@ -1,5 +1,5 @@
 /**
- * The relay server process: one HTTP server (its routes in `http-routes.ts`: `/healthz`,
+ * The relay server process: one HTTP server, or HTTPS with `tls` (its routes in `http-routes.ts`: `/healthz`,
  * `/metrics`, the browser client at `/`, the WebSocket relay at `/v1/ws`) over the storage and
  * bus `adapters.ts` opens — SQLite in the data directory by default.
  *
@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createNodeCryptoProvider } from '@parley/protocol/node';
@@ -17,6 +18,8 @@ import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
 import { blobRoutes } from './blobs/blob-routes.ts';
 import { type BlobService, createBlobService } from './blobs/blob-service.ts';
 import { openFsBlobStore } from './blobs/fs-blob-store.ts';
+import { openFileLimits } from './fd-limit.ts';
+import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { parseListenAddress, resolveOptions, type ServerOptions } from './options.ts';
@@ -26,12 +29,14 @@ import { createLinkChannels } from './relay/link-channels.ts';
 import { createAccountLimits } from './relay/rate-limit.ts';
 import { createSourceLimits, sourceKey } from './relay/source-limits.ts';
 import { runtimeWarning } from './runtime.ts';
+import { watchStorage } from './storage-health.ts';
 import type { Storage } from './store/storage.ts';
+import { loadTlsFiles } from './tls-files.ts';
 import { loadWebBundle, type WebBundle } from './web-files.ts';
 
 /** A running server. */
 export interface RunningServer {
-  /** `http://host:port` of the server. */
+  /** `http://host:port` of the server (`https://` with `tls`). */
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
@@ -43,6 +48,12 @@ export interface RunningServer {
   readonly webDigest: string | undefined;
   /** Removes expired messages and send-log entries past retention now (it also runs every minute). */
   purge(): Promise<void>;
+  /**
+   * Reads the `tls` certificate and key files again and serves new connections with them (open
+   * ones keep theirs). Returns false, logging why at error level, when the pair does not load: the
+   * current certificate then stays. Returns false without a log when the server has no `tls`.
+   */
+  reloadTls(): boolean;
   /** Drains and stops; resolves when the database is closed. */
   close(): Promise<void>;
 }
@@ -50,13 +61,18 @@ export interface RunningServer {
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
   const options: ServerOptions = resolveOptions(partial);
+  // Read first: a certificate that does not load stops the start before anything is opened.
+  const tlsFiles = options.tls;
+  const secure = tlsFiles === undefined ? undefined : loadTlsFiles(tlsFiles);
   const metricsAt = options.metricsListen === undefined ? undefined : parseListenAddress(options.metricsListen);
   const log = pino(
     { level: options.logLevel, base: undefined },
     options.logFile === undefined ? undefined : pino.destination({ dest: options.logFile, sync: true }),
   );
   checkAdapterOptions(options);
-  const storage = await openStorage(options);
+  // Every storage call reports a full disk or a failing database here (STORAGE_UNAVAILABLE, /healthz).
+  const watched = watchStorage(await openStorage(options), log, options.clock);
+  const storage = watched.storage;
   const blobStore = await openFsBlobStore(join(options.dataDir, 'blobs'));
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
@@ -73,6 +89,11 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     () => storage.totalQueueDepth(),
   );
   const hub = createHub(storage, limits, clock, log, bus, node, metrics);
+  const fileLimits = openFileLimits();
+  const fds = watchOpenFiles(fileLimits, log, {
+    exhausted: metrics.openFilesExhausted,
+    exhaustedChecks: metrics.openFilesExhaustedChecks,
+  });
   const provider = createNodeCryptoProvider();
   const blobs = createBlobService(blobStore, limits, clock);
   // With several nodes, each tells the others once a second what it allowed per account.
@@ -95,15 +116,41 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     metricsToken: options.metricsToken,
     closing: () => closing,
     blobs: blobRoutes(blobs, clock, log),
+    problems: (): string[] => {
+      const found: string[] = [];
+      const failure = watched.health.failure();
+      if (failure !== undefined) found.push(`storage-${failure.reason}`);
+      if (fds.exhausted()) found.push('open-files-exhausted');
+      return found;
+    },
   };
   // Node checks request deadlines every `connectionsCheckingInterval`; tie it to the handshake timeout.
   const checkEvery = Math.min(30_000, Math.max(250, limits.handshakeTimeoutMs / 2));
-  const http = createServer({ connectionsCheckingInterval: checkEvery }, httpRoutes(routes));
+  // With TLS, the TLS handshake must also finish within the handshake timeout.
+  const http =
+    secure === undefined
+      ? createServer({ connectionsCheckingInterval: checkEvery }, httpRoutes(routes))
+      : createHttpsServer(
+          { ...secure, connectionsCheckingInterval: checkEvery, handshakeTimeout: limits.handshakeTimeoutMs },
+          httpRoutes(routes),
+        );
   // Every TCP connection holds an unauthenticated slot of its source until it authenticates or
   // registers on the relay socket, or closes; past the cap it is closed at once (issue 19, item 7).
   const sources = createSourceLimits(limits, clock());
+  // The release of each connection's slot, by the socket requests arrive on (the TLS socket with TLS).
   const slots = new WeakMap<Socket, () => void>();
+  // With TLS: the slot of a TCP connection whose TLS socket has not appeared yet, by its peer.
+  const handshaking = new Map<string, () => void>();
+  const peerOf = (socket: Socket): string => `${socket.remoteAddress}|${socket.remotePort}`;
   let refusedSockets = 0;
+  /** A socket that has not begun a request by the handshake deadline is closed; once it has,
+   * Node's headersTimeout (below) bounds the request and the relay's timer the WebSocket. */
+  const closeIfSilent = (socket: Socket): void => {
+    const silent = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
+    silent.unref();
+    socket.once('data', () => clearTimeout(silent));
+    socket.once('close', () => clearTimeout(silent));
+  };
   http.on('connection', (socket: Socket) => {
     const release = sources.admitSocket(sourceKey(socket.remoteAddress));
     if (release === undefined) {
@@ -113,17 +160,35 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       socket.destroy();
       return;
     }
-    slots.set(socket, release);
-    // A socket that has not begun a request by the handshake deadline is closed; once it has,
-    // Node's headersTimeout (below) bounds the request and the relay's timer the WebSocket.
-    const silent = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
-    silent.unref();
-    socket.once('data', () => clearTimeout(silent));
-    socket.once('close', () => {
-      clearTimeout(silent);
-      release();
-    });
+    // Released once, whichever comes first: the relay's authentication or the TCP close.
+    let held = true;
+    const once = (): void => {
+      if (held) release();
+      held = false;
+    };
+    socket.once('close', once);
+    if (secure === undefined) {
+      slots.set(socket, once);
+      closeIfSilent(socket);
+    } else {
+      // The TLS socket wrapping this one reads its data (the raw socket emits none): the relay
+      // finds the slot through it once its handshake is done ('secureConnection' below).
+      const peer = peerOf(socket);
+      handshaking.set(peer, once);
+      socket.once('close', () => {
+        if (handshaking.get(peer) === once) handshaking.delete(peer);
+      });
+    }
   });
+  if (secure !== undefined) {
+    http.on('secureConnection', (socket: Socket) => {
+      const peer = peerOf(socket);
+      const release = handshaking.get(peer);
+      handshaking.delete(peer);
+      if (release !== undefined) slots.set(socket, release);
+      closeIfSilent(socket);
+    });
+  }
   // A client that never finishes its HTTP request (slowloris) is cut off like a slow handshake.
   http.headersTimeout = limits.handshakeTimeoutMs;
   const metricsHttp = metricsAt === undefined ? undefined : createServer(metricsRoutes(metrics, options.metricsToken));
@@ -187,8 +252,9 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     http.listen(options.port, options.host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  const urlOf = (host: string, p: number) => `http://${host.includes(':') ? `[${host}]` : host}:${p}`;
-  const url = urlOf(options.host, port);
+  const urlOf = (scheme: 'http' | 'https', host: string, p: number) =>
+    `${scheme}://${host.includes(':') ? `[${host}]` : host}:${p}`;
+  const url = urlOf(secure === undefined ? 'http' : 'https', options.host, port);
   let metricsUrl: string | undefined;
   if (metricsHttp !== undefined && metricsAt !== undefined) {
     try {
@@ -202,11 +268,22 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       await storage.close();
       throw err;
     }
-    metricsUrl = urlOf(metricsAt.host, (metricsHttp.address() as AddressInfo).port);
+    metricsUrl = urlOf('http', metricsAt.host, (metricsHttp.address() as AddressInfo).port);
   }
   const store = options.db === undefined ? 'sqlite' : 'postgres';
   log.info(
-    { url, metricsUrl, store, bus: bus.name, node, inviteOnly: options.inviteOnly, webDigest: web?.digest },
+    {
+      url,
+      metricsUrl,
+      store,
+      bus: bus.name,
+      node,
+      inviteOnly: options.inviteOnly,
+      tls: tlsFiles === undefined ? undefined : { cert: tlsFiles.cert, key: tlsFiles.key },
+      webDigest: web?.digest,
+      // Each connection holds one descriptor: the most connections this node can hold, roughly.
+      openFileLimit: fileLimits?.soft,
+    },
     'parley relay listening',
   );
   const outdated = runtimeWarning(process.version, Date.now());
@@ -220,11 +297,24 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     blobs,
     webDigest: web?.digest,
     purge,
+    reloadTls() {
+      if (tlsFiles === undefined || !('setSecureContext' in http)) return false;
+      try {
+        http.setSecureContext(loadTlsFiles(tlsFiles));
+      } catch (err) {
+        // The message names the files and OpenSSL's reason, never their contents.
+        log.error({ reason: (err as Error).message }, 'TLS certificate not reloaded; the previous one is still served');
+        return false;
+      }
+      log.info({ cert: tlsFiles.cert }, 'TLS certificate reloaded');
+      return true;
+    },
     async close() {
       if (closing) return;
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
+      fds.stop();
       accountLimits.stop();
       links.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));

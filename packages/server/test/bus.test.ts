@@ -196,26 +196,26 @@ describe('doorbells between nodes (hub and link channels)', () => {
     const rec = (expiresAt: number) => ({ identity: 'id', name: 'phone', mac: 'mac', expiresAt });
     const chan = (c: string) => c.repeat(22);
     // Waiting here, answered here: handed at once, no bus event.
-    assert.equal(await links.open(chan('A'), rec(10_000), 0, (b) => got.push(`A:${b}`)), true);
-    assert.equal(await links.open(chan('A'), rec(10_000), 0, () => {}), false, 'in use');
+    assert.equal(await links.open(chan('A'), rec(10_000), 0, (b) => got.push(`A:${b}`)), 'opened');
+    assert.equal(await links.open(chan('A'), rec(10_000), 0, () => {}), 'in-use', 'in use');
     assert.equal(await links.answer(chan('A'), 'one', 1), true);
     assert.equal(await links.answer(chan('A'), 'again', 1), false, 'answered once');
     assert.deepEqual(got, ['A:one']);
     assert.deepEqual(published, []);
     // Waiting on another node (opened straight in the shared store), answered here: a bus event.
-    assert.equal(await storage.openLinkChannel(chan('B'), rec(10_000), 0, 100), true);
+    assert.equal(await storage.openLinkChannel(chan('B'), rec(10_000), 0, 100), 'opened');
     assert.equal(await links.answer(chan('B'), 'two', 1), true);
     assert.deepEqual(published, [{ type: 'link', channel: chan('B') }]);
     // Waiting here, answered on another node: its bus event hands the answer over, once.
-    assert.equal(await links.open(chan('C'), rec(10_000), 0, (b) => got.push(`C:${b}`)), true);
+    assert.equal(await links.open(chan('C'), rec(10_000), 0, (b) => got.push(`C:${b}`)), 'opened');
     assert.equal(await storage.answerLinkChannel(chan('C'), 'three', 1), true);
     fromAnotherNode({ type: 'link', channel: chan('C') });
     fromAnotherNode({ type: 'link', channel: chan('C') });
     for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(got, ['A:one', 'C:three']);
     // A waiter whose channel expired (its connection never closed it) does not hold the id.
-    assert.equal(await links.open(chan('D'), rec(100), 0, () => {}), true);
-    assert.equal(await links.open(chan('D'), rec(10_000), 200, (b) => got.push(`D:${b}`)), true);
+    assert.equal(await links.open(chan('D'), rec(100), 0, () => {}), 'opened');
+    assert.equal(await links.open(chan('D'), rec(10_000), 200, (b) => got.push(`D:${b}`)), 'opened');
     assert.equal(await links.answer(chan('D'), 'four', 300), true);
     assert.deepEqual(got, ['A:one', 'C:three', 'D:four']);
     links.stop();
@@ -233,7 +233,7 @@ describe('doorbells between nodes (hub and link channels)', () => {
         Date.now(),
         (b) => got.push(b),
       ),
-      true,
+      'opened',
     );
     // Answered on another node, whose `link` event never arrives.
     assert.equal(await storage.answerLinkChannel(chan, 'sealed', Date.now()), true);

@@ -13,7 +13,7 @@ import { runJsonChild } from './helpers/json-child.ts';
 const CHILD = join(import.meta.dirname, 'helpers', 'started-modules.ts');
 /** Starts a server in a child process with `options`, recording what it loads; the JSON lines it printed. */
 const startedIn = (options: object, record: string) =>
-  runJsonChild<{ tsMls: boolean; sqliteOnMainThread?: boolean }>(CHILD, options, record);
+  runJsonChild<{ tsMls: boolean; sqliteOnMainThread?: boolean; promClient?: boolean }>(CHILD, options, record);
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -24,7 +24,7 @@ describe('the server loads MLS only for a group operation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-lazy-groups-'));
     dirs.push(dir);
     const [started, imported] = await startedIn({ dataDir: join(dir, 'server'), thenImport: true }, join(dir, 'loads'));
-    assert.deepEqual(started, { tsMls: false, sqliteOnMainThread: false });
+    assert.deepEqual(started, { tsMls: false, sqliteOnMainThread: false, promClient: false });
     // The control: the same record shows ts-mls once the group entry point is imported.
     assert.deepEqual(imported, { tsMls: true });
   });

@@ -159,6 +159,25 @@ for (const [busName, busUrl] of [
       for (const d of [erin, fay, erinOnB]) d.conn.close();
     });
 
+    it('a device key authenticating with a stale connection token on one node: key-in-use on both nodes (issue 19 item 4)', {
+      skip: reason,
+    }, async () => {
+      const { a, b } = await twoNodes();
+      const gus = await registerRaw(a.url, 'gus');
+      const gus2 = await addDeviceRaw(b.url, gus, 2, 2);
+      gus.conn.close();
+      // The device's home connects on node A (its first auth: a token is issued, nothing reported)…
+      const real = await authRaw(a.url, 'gus', gus.identity);
+      // …then a copy of that home, holding no newer token, on node B.
+      const copy = await authRaw(b.url, 'gus', gus.identity);
+      const notice = (f: { type: string }) => f.type === 'key-in-use';
+      assert.deepEqual(await copy.next(notice, 10_000), { type: 'key-in-use', device: 1 });
+      assert.deepEqual(await real.next(notice, 10_000), { type: 'key-in-use', device: 1 });
+      assert.deepEqual(await gus2.conn.next(notice, 10_000), { type: 'key-in-use', device: 1 });
+      assert.equal(await real.closed(), 4002, 'the older connection is replaced');
+      for (const c of [copy, gus2.conn]) c.close();
+    });
+
     it('links a new device waiting on one node from a device of the account on the other', {
       skip: reason,
     }, async () => {

@@ -35,6 +35,8 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
         maxMessageBytes: 16 * 1024,
         handshakeTimeoutMs: 300,
         maxQueuePerDevice: 5,
+        // The whole queue's cap is what these tests reach (queue-share.test.ts tests the share).
+        queueSenderSharePercent: 100,
         sendRate: 1000,
         sendBurst: 1000,
       },
@@ -228,13 +230,13 @@ describe('relay API: bad input gets a typed error and the connection keeps worki
       assert.equal((await alice.conn.request('send', sendArgs('carol', random(10)))).type, 'response');
     const full = await alice.conn.request('send', sendArgs('carol', random(10)));
     assert.equal(full.code, 'QUEUE_FULL');
-    assert.deepEqual(full.details, { devices: [1] });
+    assert.deepEqual(full.details, { devices: [1], reason: 'queue' });
     await stillWorks(alice);
   });
 
   it('upload of a prekey whose signature does not verify is refused', async () => {
     const r = await alice.conn.request('upload-keys', {
-      signedPreKey: { id: 7, publicKey: toBase64Url(random(32)), signature: toBase64Url(random(64)) },
+      signedPreKey: { id: 7, publicKey: toBase64Url(random(32)), signature: toBase64Url(random(64)), createdAt: 0 },
     });
     assert.equal(r.code, 'INVALID_SIGNATURE');
     await stillWorks(alice);

@@ -132,3 +132,33 @@ describe('limits per source address (one flooding address, one ordinary client)'
     assert.equal(sourceKey('::1'), '0:0:0:0::/64');
   });
 });
+
+describe('the server-wide link channel cap', () => {
+  let server: RunningServer;
+  // Per source more than server-wide, so the server's own cap is what refuses.
+  const limits = { maxLinkChannels: 2, maxLinkChannelsPerSource: 10, linkTtlMs: 60_000 };
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-link-cap-'));
+    dirs.push(dir);
+    server = await startServer({ port: 0, dataDir: join(dir, 'data'), logLevel: 'silent', limits });
+  });
+  after(async () => server.close());
+
+  it('a link-open past it is refused as RATE_LIMITED saying the server has too many open, not that the id is in use', async () => {
+    const conns = await Promise.all([openRaw(server.url), openRaw(server.url), openRaw(server.url)]);
+    const [a, b, c] = conns as [RawConnection, RawConnection, RawConnection];
+    const first = linkArgs();
+    assert.equal((await a.request('link-open', first)).type, 'response');
+    assert.equal((await b.request('link-open', linkArgs())).type, 'response');
+    const full = await c.request('link-open', linkArgs());
+    assert.equal(full.type, 'error');
+    assert.equal(full.code, 'RATE_LIMITED');
+    assert.equal(full.message, 'too many link channels are open on this server; try again later');
+    assert.deepEqual(full.details, { retryAfterMs: limits.linkTtlMs });
+    // An id that is really in use still says so.
+    const taken = await c.request('link-open', { ...linkArgs(), channel: first.channel });
+    assert.equal(taken.code, 'BAD_FRAME');
+    assert.equal(taken.message, 'that channel id is in use');
+    for (const x of conns) x.close();
+  });
+});

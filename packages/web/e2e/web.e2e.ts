@@ -2,7 +2,8 @@
  * The full browser suite (`npm run test:web`): people in their own Chromium contexts, a CLI
  * user in a terminal, one real relay. The tests run in order and build on each other, like a
  * day in the life: chat, reload, phone width, safety numbers, a group with the CLI user, CLI
- * chat, a new linked device, and the key-change banner when someone re-registers.
+ * chat, a new linked device, and the key-change banner (held messages, "Send anyway") when
+ * someone re-registers.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -151,6 +152,31 @@ describe('the browser client, end to end', { skip: browserMissing() }, () => {
     assert.match(await carol('receive', '--wait', '3'), /alice: hi carol, from a browser/);
   });
 
+  it('bidi overrides in a group name and a message preview are shown, not obeyed', async () => {
+    // A right-to-left override makes "Trip<RLO>gpj.exe" read "Tripexe.jpg"; an isolate left open
+    // reorders whatever follows it in the list.
+    const groupName = 'Trip\u202egpj.exe';
+    const created = await carol('group', 'create', groupName, '--members', 'alice');
+    const id = /\[([A-Za-z0-9_-]{22})\]/.exec(created)?.[1] ?? '';
+    await carol('send', 'alice', 'see \u2067the\u202e attachment');
+    const bidi = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+    await alice.page.goto(`${world.server.url}/#/`);
+    const groupTitle = alice.page.locator(`.conversation-list a[data-peer="group:${id}"] .title`);
+    await groupTitle.waitFor();
+    const title = (await groupTitle.textContent()) ?? '';
+    assert.doesNotMatch(title, bidi);
+    assert.match(title, /^Trip.*gpj\.exe$/);
+    const preview = alice.page.locator('.conversation-list a[data-peer="carol"] .preview', { hasText: 'attachment' });
+    await preview.waitFor();
+    const text = (await preview.textContent()) ?? '';
+    assert.doesNotMatch(text, bidi);
+    assert.match(text, /see .*the.* attachment/);
+    await alice.page.goto(`${world.server.url}/#/chat/${encodeURIComponent(`group:${id}`)}`);
+    const heading = alice.page.locator('.conversation h2');
+    await heading.waitFor();
+    assert.doesNotMatch((await heading.textContent()) ?? '', bidi);
+  });
+
   it('a second browser links as a new device of alice (code and QR), and the device list shows both', async () => {
     const laptop = await world.person('alice-laptop');
     await laptop.page.getByRole('tab', { name: 'Link to an existing account' }).click();
@@ -213,47 +239,78 @@ describe('the browser client, end to end', { skip: browserMissing() }, () => {
     await bubble(dora, 'secret plans for the weekend').waitFor();
   });
 
-  it('shows the key-change banner when bob re-registers, and holds messages to verified bob until accepted', async () => {
-    // Bob reinstalls: the server forgets his account and a fresh browser registers the name again.
+  /** The operator's swap: the server forgets `name`, so that someone else can register it with new keys. */
+  const forget = (name: string): void => {
     const db = new Database(join(world.dataDir, SQLITE_FILE));
+    db.pragma('busy_timeout = 5000');
     for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'kem_prekeys']) {
-      db.prepare(`DELETE FROM ${t} WHERE account = ?`).run('bob');
+      db.prepare(`DELETE FROM ${t} WHERE account = ?`).run(name);
     }
-    db.prepare('DELETE FROM accounts WHERE name = ?').run('bob');
+    db.prepare('DELETE FROM accounts WHERE name = ?').run(name);
     db.close();
+  };
+
+  it('shows the key-change banner when bob re-registers, and holds messages to verified bob until verified again', async () => {
+    // Bob reinstalls: the server forgets his account and a fresh browser registers the name again.
+    forget('bob');
     await bob.context.close();
     const newBob = await world.person('bob');
     await register(newBob);
 
     await alice.page.goto(`${world.server.url}/#/chat/bob`);
-    // Alice's client may already have seen the new key (her group traffic looks bob up); if not,
-    // her next message to bob makes it look.
-    const send = alice.page.getByRole('button', { name: 'Send' });
     await alice.page.locator('section.conversation[data-ready]').waitFor();
-    if (await send.isEnabled()) {
-      // Background traffic may find the change first and pause the compose box mid-way.
-      await alice.page
-        .getByLabel('Message', { exact: true })
-        .fill('are you still you?', { timeout: 2000 })
-        .then(() => send.click({ timeout: 2000 }))
-        .catch(() => {});
-    }
+    // Alice's client may already have seen the new key (her group traffic looks bob up); if not,
+    // this message makes it look. Either way it is held, not sent.
+    await say(alice, 'are you still you?');
+    await bubble(alice, 'are you still you?').getByRole('img', { name: /^Held/ }).waitFor();
     const banner = alice.page.getByTestId('key-change-banner');
     await banner.waitFor();
-    assert.match((await banner.textContent()) ?? '', /held until you compare/);
-    assert.equal(await send.isDisabled(), true, 'sending to a verified contact whose key changed is paused');
+    assert.match((await banner.textContent()) ?? '', /held, not sent/);
+    assert.match((await banner.textContent()) ?? '', /verify it again/);
+    assert.equal(await banner.getByTestId('send-anyway').count(), 0, 'no "send anyway" for a verified contact');
     await screenshot(alice, 'key-change-banner');
     await banner.getByRole('link', { name: 'Compare safety numbers' }).click();
     await alice.page.getByRole('button', { name: 'Numbers match: accept and mark verified' }).click();
     await alice.page.getByText('You have verified bob.').waitFor();
-    // Accepted: messages go to the new key.
+    // Verified: the held message and new ones go to the new key.
     await alice.page.goto(`${world.server.url}/#/chat/bob`);
     await say(alice, 'welcome back, new bob');
     await openChat(newBob, 'alice');
+    await bubble(newBob, 'are you still you?').waitFor();
     await bubble(newBob, 'welcome back, new bob').waitFor();
     assert.deepEqual(
       [...alice.errors, ...newBob.errors].filter((e) => !/status of 4\d\d/.test(e)),
       [],
     );
+  });
+
+  it('an unverified contact swapped by the operator: the message is held after the notice until "Send anyway"', async () => {
+    const newCarolHome = join(world.dir, 'carol-new');
+    const newCarol = async (...args: string[]): Promise<string> =>
+      (await run(process.execPath, [PARLEY, ...args, '--home', newCarolHome], { timeout: 60_000 })).stdout;
+    forget('carol');
+    await newCarol('register', 'carol', '--server', world.server.url);
+    // The policy is a setting; the default holds every send.
+    await alice.page.getByRole('link', { name: 'Devices' }).click();
+    assert.equal(await alice.page.getByLabel(/Key-change policy/).inputValue(), 'hold-all');
+
+    await alice.page.goto(`${world.server.url}/#/chat/carol`);
+    await alice.page.locator('section.conversation[data-ready]').waitFor();
+    await say(alice, 'is this still carol?');
+    const held = bubble(alice, 'is this still carol?');
+    await held.getByRole('img', { name: /^Held/ }).waitFor();
+    const banner = alice.page.getByTestId('key-change-banner');
+    await banner.waitFor();
+    // The change line comes before the held message.
+    const lines = await alice.page.locator('.messages .msg').allTextContents();
+    const changeAt = lines.findIndex((l) => l.includes("carol's safety number changed"));
+    const heldAt = lines.findIndex((l) => l.includes('is this still carol?'));
+    assert.ok(changeAt >= 0 && changeAt < heldAt, JSON.stringify(lines));
+    assert.equal(await newCarol('receive'), '', 'nothing reached the new key');
+    await screenshot(alice, 'key-change-send-anyway');
+
+    await banner.getByTestId('send-anyway').click();
+    await held.getByRole('img', { name: 'Sent' }).waitFor();
+    assert.match(await newCarol('receive', '--wait', '3'), /alice: is this still carol\?/);
   });
 });

@@ -111,6 +111,18 @@ function Messenger({ session }: { session: Session }) {
           <a href="#/devices">Devices</a>
         </nav>
       </header>
+      {session.keysInUse().length > 0 && (
+        <div class="banner warn" role="alert" data-testid="key-in-use-banner">
+          {session
+            .keysInUse()
+            .map((d) =>
+              d === 'this'
+                ? "This device's key is in use elsewhere: another program connected with this browser's keys while this tab was connected. If you did not open it elsewhere, remove this device from another one and link a new one."
+                : `The key of your device ${d} is in use elsewhere: two programs connected with it in turn. If that was not you, remove device ${d} under Devices.`,
+            )
+            .join(' ')}
+        </div>
+      )}
       <aside class="sidebar" aria-label="Conversations">
         <ConversationList session={session} current={route} />
       </aside>

@@ -1,6 +1,7 @@
 /**
  * Dates and times as people read them, in their locale: a day heading ("Today", "Yesterday",
- * or the date) and a clock time; a conversation's title.
+ * or the date) and a clock time; a conversation's title; names and previews with their bidi
+ * controls shown instead of obeyed.
  */
 import { parsePeer } from '@parley/client/web';
 
@@ -25,9 +26,24 @@ export const otherDay = (a: number, b: number): boolean => dayKey(a) !== dayKey(
 export const timeLabel = (ms: number): string =>
   new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** A conversation's title: the account name, or the group's name. */
+/**
+ * Bidi controls: the Arabic letter mark, LRM/RLM, embeddings and overrides (U+202A–U+202E) and
+ * isolates (U+2066–U+2069).
+ */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` (a name, a group name or a message preview: someone else's) with each bidi control
+ * shown as `\u202e` instead of obeyed: an override would make "Trip<RLO>gpj.exe" read "Tripexe.jpg",
+ * and an unclosed one reorders what follows it in the list. Shown inside `<bdi>` too, so the
+ * text cannot reorder its neighbours either.
+ */
+export const showBidi = (text: string): string =>
+  text.replace(BIDI_CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** A conversation's title: the account name, or the group's name (bidi controls shown). */
 export function peerTitle(peer: string, groupName: (id: string) => string | undefined): string {
   const conversation = parsePeer(peer);
   if (conversation.kind === 'account') return conversation.name;
-  return groupName(conversation.groupId) ?? 'Group';
+  return showBidi(groupName(conversation.groupId) ?? 'Group');
 }

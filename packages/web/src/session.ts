@@ -46,14 +46,24 @@ export interface Session {
   markRead(peer: string): void;
   /** The latest connection state. */
   connection(): 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
+  /**
+   * The devices of this account whose key the server saw in use from two programs in turn
+   * (`key-in-use` events since this page opened), this device's as `this`.
+   */
+  keysInUse(): readonly (number | 'this')[];
 }
 
 function wrap(client: ParleyClient): Session {
   const listeners = new Set<(e: ClientEvent | undefined) => void>();
   let state: ReturnType<Session['connection']> = client.isConnected() ? 'connected' : 'connecting';
+  const inUse: (number | 'this')[] = [];
   void (async () => {
     for await (const e of client.events()) {
       if (e.type === 'connection') state = e.state;
+      if (e.type === 'key-in-use') {
+        const which = e.thisDevice ? 'this' : e.device;
+        if (!inUse.includes(which)) inUse.push(which);
+      }
       for (const l of listeners) l(e);
     }
   })();
@@ -64,6 +74,7 @@ function wrap(client: ParleyClient): Session {
       return () => listeners.delete(fn);
     },
     connection: () => (client.isConnected() ? 'connected' : state),
+    keysInUse: () => inUse,
     markRead(peer) {
       if (!client.conversations().some((c) => c.peer === peer && c.unread > 0)) return;
       client.markRead(peer);

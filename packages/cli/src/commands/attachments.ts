@@ -15,6 +15,7 @@ import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, homeDir, openHome } from '../home.ts';
+import { safeText } from '../terminal-text.ts';
 import { resolveGroup } from './group.ts';
 
 /** Where received attachments are saved (created if missing). */
@@ -67,13 +68,13 @@ export function progressLine(label: string): ((done: number, total: number) => v
  */
 export async function saveAttachment(e: Extract<ClientEvent, { type: 'attachment' }>, dir: string): Promise<string> {
   const path = freePath(dir, e.attachment.fileName);
-  const progress = progressLine(`receiving ${e.attachment.fileName}`);
+  const progress = progressLine(`receiving ${safeText(e.attachment.fileName)}`);
   try {
     await e.attachment.download(path, { onProgress: progress });
-    return `saved ${path}`;
+    return `saved ${safeText(path)}`;
   } catch (err) {
     if (isClientError(err, 'ATTACHMENT_CORRUPT') || isClientError(err, 'ATTACHMENT_GONE')) {
-      return `error: ${e.attachment.fileName} from ${e.message.sender} was not saved: ${err.message}`;
+      return `error: ${safeText(e.attachment.fileName)} from ${safeText(e.message.sender)} was not saved: ${safeText(err.message)}`;
     }
     throw err;
   } finally {
@@ -88,14 +89,14 @@ export async function sendFiles(
   flags: Flags,
   deadline: Deadline,
 ): Promise<number> {
-  const client: ParleyClient = await connect(await openHome(flags.home, deadline), deadline);
+  const client: ParleyClient = await connect(await openHome(flags, deadline), deadline);
   try {
     let name: string;
     let send: typeof client.sendFile;
     if ('group' in to) {
       await client.drained(deadline.signal);
       const g = resolveGroup(client, to.group);
-      name = `“${g.name}”`;
+      name = `“${safeText(g.name)}”`;
       send = (_to, source, options) => client.sendFileToGroup(g.id, source, options);
     } else {
       name = to.name;
@@ -104,7 +105,7 @@ export async function sendFiles(
     // Connecting had --timeout; an upload runs as long as it makes progress.
     deadline.clear();
     for (const file of files) {
-      const progress = progressLine(`sending ${file}`);
+      const progress = progressLine(`sending ${safeText(file)}`);
       try {
         await send(name, file, {
           ...(flags.caption === undefined ? {} : { caption: flags.caption }),
@@ -115,16 +116,16 @@ export async function sendFiles(
           isClientError(err, 'SERVER_REFUSED') &&
           (err.relayCode === 'ATTACHMENT_TOO_LARGE' || err.relayCode === 'QUOTA_EXCEEDED')
         ) {
-          throw new CliError(`${file} was not sent: ${err.message}`, EXIT.failure);
+          throw new CliError(`${safeText(file)} was not sent: ${safeText(err.message)}`, EXIT.failure);
         }
         if (isClientError(err, 'UPLOAD_FAILED') || isClientError(err, 'INVALID_ARGUMENT')) {
-          throw new CliError(`${file} was not sent: ${err.message}`, EXIT.failure);
+          throw new CliError(`${safeText(file)} was not sent: ${safeText(err.message)}`, EXIT.failure);
         }
         throw err;
       } finally {
         progress.end();
       }
-      process.stdout.write(`sent ${file} to ${name}\n`);
+      process.stdout.write(`sent ${safeText(file)} to ${name}\n`);
     }
     // A group's message leaves through the group outbox: wait until it is out.
     await client.idle();

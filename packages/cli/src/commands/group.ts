@@ -7,6 +7,7 @@ import { CliError, EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient } from '../home.ts';
+import { safeText } from '../terminal-text.ts';
 
 /** Finds a group by id, else by a unique name. */
 export function resolveGroup(client: ParleyClient, ref: string): GroupInfo {
@@ -15,8 +16,8 @@ export function resolveGroup(client: ParleyClient, ref: string): GroupInfo {
   if (byId !== undefined) return byId;
   const byName = all.filter((g) => g.name === ref && g.status === 'active');
   if (byName.length === 1 && byName[0] !== undefined) return byName[0];
-  if (byName.length > 1) throw new CliError(`several groups are named "${ref}"; use the id`, EXIT.usage);
-  throw new CliError(`no group "${ref}" on this device (\`parley group list\` shows them)`, EXIT.failure);
+  if (byName.length > 1) throw new CliError(`several groups are named "${safeText(ref)}"; use the id`, EXIT.usage);
+  throw new CliError(`no group "${safeText(ref)}" on this device (\`parley group list\` shows them)`, EXIT.failure);
 }
 
 const names = (text: string | undefined): string[] =>
@@ -25,14 +26,14 @@ const names = (text: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
-/** Prints a group: name, id, epoch, admins, members with their device counts. */
+/** Prints a group: name, id, epoch, admins, members with their device counts; names escaped. */
 export function formatGroup(g: GroupInfo): string {
   const members = g.members.map(
-    (m) => `${m.name}${g.admins.includes(m.name) ? ' (admin)' : ''} — ${m.devices.length} device(s)`,
+    (m) => `${safeText(m.name)}${g.admins.includes(m.name) ? ' (admin)' : ''} — ${m.devices.length} device(s)`,
   );
   return [
-    `${g.name}  [${g.id}]${g.status === 'active' ? '' : `  (${g.status})`}`,
-    `epoch ${g.epoch}; admins: ${g.admins.join(', ')}`,
+    `${safeText(g.name)}  [${g.id}]${g.status === 'active' ? '' : `  (${g.status})`}`,
+    `epoch ${g.epoch}; admins: ${g.admins.map(safeText).join(', ')}`,
     ...members.map((m) => `  ${m}`),
   ].join('\n');
 }
@@ -54,7 +55,7 @@ export async function group(args: readonly string[], flags: Flags, deadline: Dea
   } else if (sub !== 'list' || ref !== undefined) {
     usage('create|add|remove|leave|info|admins|list …');
   }
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
     const out = (s: string) => process.stdout.write(`${s}\n`);
     if (sub === 'list') {
@@ -65,7 +66,7 @@ export async function group(args: readonly string[], flags: Flags, deadline: Dea
     const target = ref as string;
     if (sub === 'create') {
       const { id } = await client.createGroup(target, names(flags.members));
-      out(`created “${target}” [${id}]`);
+      out(`created “${safeText(target)}” [${id}]`);
       out(formatGroup(client.group(id)));
       return EXIT.ok;
     }
@@ -77,7 +78,7 @@ export async function group(args: readonly string[], flags: Flags, deadline: Dea
     else if (sub === 'admins') await client.updateGroup(g.id, { admins: names(rest[0]) });
     else if (sub === 'leave') {
       await client.leaveGroup(g.id);
-      out(`left “${g.name}”`);
+      out(`left “${safeText(g.name)}”`);
       return EXIT.ok;
     }
     if (sub !== 'info') out(formatGroup(client.group(g.id)));

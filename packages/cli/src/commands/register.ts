@@ -25,6 +25,7 @@ export async function register(name: string, flags: Flags, deadline: Deadline): 
       name,
       server,
       ...(flags.invite ? { invite: flags.invite } : {}),
+      ...(flags.insecure === true ? { allowInsecure: true } : {}),
       signal: deadline.signal,
       ...deadline.clientOptions,
     });

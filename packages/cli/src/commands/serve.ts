@@ -1,6 +1,6 @@
 /**
  * `parley serve`: runs the relay (and serves the browser client) until SIGINT/SIGTERM, then
- * drains and stops. `--print-web-digest` prints the browser bundle's SHA-256 and exits. Its
+ * drains and stops; with `--tls-cert --tls-key` over HTTPS/WSS, reloading both files on SIGHUP. `--print-web-digest` prints the browser bundle's SHA-256 and exits. Its
  * flags' defaults and their help text come from the server's option table (`DEFAULT_OPTIONS`,
  * `DEFAULT_LIMITS`): a flag that is not given is left to the server's default.
  */
@@ -73,10 +73,16 @@ export async function serve(flags: Flags): Promise<number> {
       ? `The browser client is not built (npm run build:web); the command-line client works.\n`
       : `Open ${server.url} in a browser to chat. Web client bundle sha256 ${server.webDigest}\n`,
   );
+  // A renewed certificate is picked up without a restart; the server logs whether it loaded.
+  const reload = (): void => {
+    server.reloadTls();
+  };
+  if (options.tls !== undefined) process.on('SIGHUP', reload);
   await new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
       void server.close().then(done);
     };
     process.on('SIGINT', stop);
@@ -107,6 +113,11 @@ export function serveOptions(
   const hours = numberFlag(flags['send-log-hours']);
   if (!(days === undefined || days > 0) || !(hours === undefined || hours >= 0))
     throw new CliError('--queue-ttl-days must be > 0 and --send-log-hours >= 0', EXIT.usage);
+  const dbMaxMb = numberFlag(flags['db-max-mb']);
+  if (dbMaxMb !== undefined && !(dbMaxMb >= 1)) throw new CliError('--db-max-mb must be at least 1', EXIT.usage);
+  const share = numberFlag(flags['queue-sender-share']);
+  if (!(share === undefined || (Number.isInteger(share) && share >= 1 && share <= 100)))
+    throw new CliError('--queue-sender-share must be a whole percent, 1-100', EXIT.usage);
   const metricsListen = flags['metrics-listen'];
   if (metricsListen !== undefined) {
     try {
@@ -124,6 +135,13 @@ export function serveOptions(
     throw new CliError('--blob-quota takes a size such as 5GiB; --max-attachment a size up to 3GiB', EXIT.usage);
   if (flags['max-attachment'] !== undefined && maxAttachment === undefined)
     throw new CliError('--max-attachment takes a size such as 2GiB', EXIT.usage);
+  const tlsCert = flags['tls-cert'];
+  const tlsKey = flags['tls-key'];
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new CliError(
+      '--tls-cert and --tls-key go together (the certificate and its private key, PEM files)',
+      EXIT.usage,
+    );
   const logLevel = flags['log-level'];
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, EXIT.usage);
@@ -135,16 +153,19 @@ export function serveOptions(
     bus: flags.bus ?? env.PARLEY_BUS,
     ...(flags['invite-only'] === undefined ? {} : { inviteOnly: flags['invite-only'] }),
     ...(flags.sync === undefined ? {} : { sync: flags.sync }),
+    ...(dbMaxMb === undefined ? {} : { sqliteMaxBytes: Math.floor(dbMaxMb * 1024 * 1024) }),
     ...(logLevel === undefined ? {} : { logLevel: logLevel as ServerOptions['logLevel'] }),
     limits: {
       ...(days === undefined ? {} : { queueTtlMs: days * DAY_MS }),
       ...(hours === undefined ? {} : { sendLogRetentionMs: hours * HOUR_MS }),
       ...(blobQuota === undefined ? {} : { blobQuotaBytes: blobQuota }),
       ...(maxAttachment === undefined ? {} : { maxAttachmentBytes: maxAttachment }),
+      ...(share === undefined ? {} : { queueSenderSharePercent: share }),
     },
     logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),
     webDir,
     metricsListen,
     metricsToken,
+    tls: tlsCert === undefined || tlsKey === undefined ? undefined : { cert: resolve(tlsCert), key: resolve(tlsKey) },
   };
 }

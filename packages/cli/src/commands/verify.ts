@@ -1,7 +1,9 @@
 /**
- * `parley verify NAME [--accept]`: shows the safety number for you and NAME (digits and a
- * terminal QR code of the comparison payload); `--accept` marks NAME verified and accepts a
- * changed key, releasing held messages.
+ * `parley verify NAME [--accept DIGITS]`: shows the safety number for you and NAME (digits and
+ * a terminal QR code of the comparison payload), and whether NAME's key changed since this home
+ * last showed a number for them. `--accept DIGITS` takes the number that was compared (60
+ * digits, spaces optional, or the base64url QR payload): if it is the current one, NAME is
+ * marked verified, a changed key is taken and held messages are sent; otherwise nothing is.
  */
 import { toBase64Url } from '@parley/protocol';
 import QRCode from 'qrcode';
@@ -10,11 +12,20 @@ import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient } from '../home.ts';
 
-/** Shows, and with --accept records, the verification. */
+/** Shows, and with --accept DIGITS records, the verification. */
 export async function verify(name: string, flags: Flags, deadline: Deadline): Promise<number> {
-  const client = await connectedClient(flags.home, deadline);
+  const client = await connectedClient(flags, deadline);
   try {
-    const s = await client.safety(name);
+    if (flags.accept !== undefined) {
+      // Checked against the current key only: a number shown before a change is refused.
+      const { released } = await client.markVerified(name, flags.accept);
+      await client.idle();
+      process.stdout.write(`${name} is now marked verified.\n`);
+      if (released.length > 0)
+        process.stdout.write(`${released.length} held messages to ${name} released for sending.\n`);
+      return EXIT.ok;
+    }
+    const s = await client.safety(name, { show: true });
     const rows = [s.safetyNumber.groups.slice(0, 4), s.safetyNumber.groups.slice(4, 8), s.safetyNumber.groups.slice(8)];
     process.stdout.write(`Safety number for you (${client.name}) and ${name}:\n\n`);
     for (const r of rows) process.stdout.write(`    ${r.join(' ')}\n`);
@@ -22,18 +33,16 @@ export async function verify(name: string, flags: Flags, deadline: Deadline): Pr
     process.stdout.write(
       await QRCode.toString(toBase64Url(s.safetyNumber.qrPayload), { type: 'terminal', small: true }),
     );
-    if (s.changed) process.stdout.write(`\n${name}'s account key CHANGED. This number is for the new key.\n`);
-    if (flags.accept) {
-      await client.acceptIdentity(name);
-      client.markVerified(name);
-      process.stdout.write(`\n${name} is now marked verified.\n`);
-    } else {
+    if (s.changedSinceShown) {
       process.stdout.write(
-        s.verified && !s.changed
-          ? `\n${name} is verified.\n`
-          : `\nCompare these digits with ${name} (in person or on a call), then run: parley verify ${name} --accept\n`,
+        `\n${name}'s account key CHANGED since you last compared: this is a new number; the one you compared before is no longer valid.\n`,
       );
-    }
+    } else if (s.changed) process.stdout.write(`\n${name}'s account key CHANGED. This number is for the new key.\n`);
+    process.stdout.write(
+      s.verified && !s.changed && !s.changedSinceShown
+        ? `\n${name} is verified.\n`
+        : `\nCompare these digits with ${name} (in person or on a call), then run: parley verify ${name} --accept "DIGITS"\n`,
+    );
     return EXIT.ok;
   } finally {
     await client.close();

@@ -11,6 +11,8 @@
  *   success.
  * - `blocked`: the entry stays until the user acts (`flush()` after); whoever waits on it hears
  *   why at once, and so does everyone waiting on a later entry of the same conversation.
+ * - `delayed`: retried like `retry-after` (backoff), and, like `blocked`, whoever waits on it or
+ *   on a later entry of its conversation hears why at once.
  * - `fatal`: the lane marks it failed and drops it.
  */
 import { classifySendError } from './classify-send-error.ts';
@@ -27,8 +29,10 @@ export interface OutboxLane<Row> {
   sent(row: Row): void;
   /** Refused for good: mark it failed, drop it. */
   failed(row: Row, err: unknown): void;
-  /** Kept, waiting for the user: tell whoever waits on it. */
+  /** Kept, waiting for the user (or for a condition that may last): tell whoever waits on it. */
   blocked(row: Row, err: unknown): void;
+  /** Kept, waiting for space in a recipient's queue (retried): tell whoever waits on it. */
+  delayed(row: Row, err: unknown): void;
 }
 
 /** What the runner needs besides its lane. */
@@ -67,14 +71,20 @@ export function createOutboxRunner<Row>(lane: OutboxLane<Row>, options: OutboxRu
   let backoffMs = baseMs;
 
   const pass = async (): Promise<void> => {
-    // Conversations held back for the rest of this pass, with the error their waiters get (if any).
-    const held = new Map<string, unknown>();
+    // Conversations held back for the rest of this pass, with what their waiters hear (if anything).
+    const held = new Map<string, { kind: 'blocked' | 'delayed'; err: unknown } | undefined>();
     let wait: number | undefined;
+    const backoff = (): void => {
+      const ms = backoffMs;
+      backoffMs = Math.min(backoffMs * 2, maxMs);
+      wait = wait === undefined ? ms : Math.min(wait, ms);
+    };
     for (const row of lane.pending()) {
       const key = lane.key(row);
       if (held.has(key)) {
-        const err = held.get(key);
-        if (err !== undefined) lane.blocked(row, err);
+        const why = held.get(key);
+        if (why?.kind === 'blocked') lane.blocked(row, why.err);
+        else if (why?.kind === 'delayed') lane.delayed(row, why.err);
         continue;
       }
       try {
@@ -83,10 +93,15 @@ export function createOutboxRunner<Row>(lane: OutboxLane<Row>, options: OutboxRu
         const c = classifySendError(err);
         if (c.kind === 'offline') return;
         if (c.kind === 'blocked') {
-          held.set(key, err);
+          held.set(key, { kind: 'blocked', err });
           lane.blocked(row, err);
+        } else if (c.kind === 'delayed') {
+          held.set(key, { kind: 'delayed', err });
+          lane.delayed(row, err);
+          backoff();
         } else if (c.kind === 'retry-after') {
           held.set(key, undefined);
+          if (c.tell === true) lane.blocked(row, err);
           const ms = c.ms ?? backoffMs;
           if (c.ms === undefined) backoffMs = Math.min(backoffMs * 2, maxMs);
           wait = wait === undefined ? ms : Math.min(wait, ms);

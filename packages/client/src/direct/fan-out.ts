@@ -9,6 +9,7 @@ import {
   encrypt,
   fromBase64Url,
   hasSession,
+  isProtocolError,
   processPreKeyBundle,
   type RelayOps,
   type SessionContext,
@@ -25,6 +26,8 @@ export interface FanOutDeps {
   readonly session: SessionContext;
   readonly stores: HomeProtocolStores;
   readonly directory: Directory;
+  /** The clock bundles' signed prekey creation times are checked against. */
+  readonly clock: () => number;
   me(): string;
   link(): RelayLink | undefined;
 }
@@ -39,6 +42,7 @@ export function createFanOut(deps: FanOutDeps): EncryptFor {
     await directory.requireTrusted(name);
     const devices = directory.listedDevices(name).filter((d) => only === null || d === only);
     const missing: number[] = [];
+    const stale: number[] = [];
     for (const device of devices) {
       const address = { account: name, device };
       // A session with an identity the list no longer has (the device id was re-linked) is dropped.
@@ -64,8 +68,17 @@ export function createFanOut(deps: FanOutDeps): EncryptFor {
       }
       if (name !== deps.me()) await directory.checkServed(name, r.accountKey, r.deviceList);
       for (const b of r.bundles) {
-        // processPreKeyBundle refuses an identity that is not the one on the signed device list.
-        await processPreKeyBundle(session, { account: name, device: b.device }, fromBase64Url('bundle', b.bundle));
+        // processPreKeyBundle refuses an identity that is not the one on the signed device list,
+        // and a signed or last-resort prekey older than MAX_PREKEY_AGE_MS (STALE_PREKEY): such a
+        // device is left out (its home may be a copy's, or it has not connected for two weeks).
+        try {
+          await processPreKeyBundle(session, { account: name, device: b.device }, fromBase64Url('bundle', b.bundle), {
+            now: deps.clock(),
+          });
+        } catch (err) {
+          if (!isProtocolError(err, 'STALE_PREKEY')) throw err;
+          stale.push(b.device);
+        }
       }
     }
     const out: WireOutgoing[] = [];
@@ -75,6 +88,12 @@ export function createFanOut(deps: FanOutDeps): EncryptFor {
       const listed = directory.listedIdentity(name, device);
       const keyId = listed === undefined ? undefined : toBase64Url(listed.subarray(0, 8));
       out.push({ device, kind: m.type, body: toBase64Url(m.body), ...(keyId === undefined ? {} : { keyId }) });
+    }
+    if (out.length === 0 && stale.length > 0) {
+      throw new ClientError(
+        'NO_PREKEYS',
+        `${name}'s prekeys on the server are older than two weeks (device ${stale.join(', ')}): not used`,
+      );
     }
     return out;
   };

@@ -4,7 +4,11 @@
  * key change waits for the user has its messages held (stored undecrypted) and released when
  * the user accepts. Self-healing: a message that cannot be decrypted is answered with a retry
  * request naming only its transport id, and its sender rebuilds the session from a fresh
- * prekey bundle and sends it again (at most `MAX_RESENDS` times per device).
+ * prekey bundle and sends it again: once per message and device (`MAX_RESENDS`), and with at
+ * most one restart of a session per `RESTART_INTERVAL_MS` (a copy of a device's home, which can
+ * ask as that device, gets at most that much). A restart writes "session restarted at X's
+ * request" into the conversation on the side that restarts and, when the new session's first
+ * message is read, on the side that asked.
  */
 import {
   constantTimeEqual,
@@ -18,8 +22,11 @@ import {
 } from '@parley/protocol';
 import {
   type DecodedAttachment,
+  type DeviceListContent,
   decodeAttachmentContent,
   decodeContent,
+  decodeDeviceListContent,
+  decodeListStamp,
   decodeReceipt,
   type TextContent,
 } from '../content.ts';
@@ -34,7 +41,10 @@ import type { Receipts } from './receipts.ts';
 import type { DirectStore, HeldRow } from './store.ts';
 
 /** How often one message is re-sent to one device on retry requests. */
-const MAX_RESENDS = 3;
+export const MAX_RESENDS = 1;
+
+/** Least time between two restarts of the session with one device at its request: 1 hour. */
+export const RESTART_INTERVAL_MS = 3600 * 1000;
 
 /** A delivery pushed by the relay. */
 export type Deliver = Extract<ServerFrame, { type: 'deliver' }>;
@@ -85,7 +95,31 @@ export function createInbox(deps: InboxDeps): Inbox {
       server_time: f.serverTime,
     });
 
+  /**
+   * Writes "session with OWNER's device N restarted at X's request" into `peer`'s conversation
+   * and emits `session-restarted`.
+   */
+  const noteRestart = (peer: string, owner: string, device: number, requester: string, by: 'us' | 'them'): void => {
+    const now = deps.clock();
+    const text = `session with ${owner === deps.me() ? 'your' : `${owner}'s`} device ${device} restarted at ${requester}'s request`;
+    store.insertMessage({
+      id: deps.newId(),
+      peer,
+      direction: 'system',
+      sender: peer,
+      senderDevice: 0,
+      text,
+      sentAt: now,
+      receivedAt: now,
+      status: 'received',
+    });
+    // The line is in the history; the event says it happened (as for a key-change note, no `message` event).
+    events.emit({ type: 'session-restarted', peer, device, requestedBy: requester, by });
+  };
+
   const sendRetryRequest = async (f: Deliver): Promise<void> => {
+    // Remembered so that the new session's first message writes the restart line on this side too.
+    deps.profiles.setNumber(`restart_asked:${f.from}.${f.fromDevice}`, deps.clock());
     const body = utf8(JSON.stringify({ v: 1, messageId: f.messageId }));
     await requireConnected(deps.link()).request('send', {
       name: f.from,
@@ -112,14 +146,21 @@ export function createInbox(deps: InboxDeps): Inbox {
     const originalIdentity = (JSON.parse(sent.identities) as Record<string, string>)[String(f.fromDevice)];
     if (originalIdentity === undefined || originalIdentity !== directory.identitiesOf(f.from)[f.fromDevice]) return;
     const address = `${f.from}.${f.fromDevice}`;
-    if (store.bumpResend(transportId, address) > MAX_RESENDS) return;
     const original = store.message(deps.me(), sent.message_id);
     if (original === undefined) return;
-    // Rebuild the session unless it was already rebuilt after this message was sent.
+    // Each message is re-sent to a device once, whoever asks as that device.
+    if (store.bumpResend(transportId, address) > MAX_RESENDS) return;
+    // Rebuild the session unless it was already rebuilt after this message was sent, and at most
+    // once per device per RESTART_INTERVAL_MS: within it the message goes over the session the
+    // last restart made (itself from a fresh bundle).
     const resetKey = `session_reset:${address}`;
-    if ((deps.profiles.getNumber(resetKey) ?? 0) <= sent.created_at) {
+    const lastReset = deps.profiles.getNumber(resetKey) ?? 0;
+    const now = deps.clock();
+    const restart = lastReset <= sent.created_at && (lastReset === 0 || now - lastReset >= RESTART_INTERVAL_MS);
+    if (restart) {
       stores.sessionStore.deleteSession({ account: f.from, device: f.fromDevice });
-      deps.profiles.setNumber(resetKey, deps.clock());
+      deps.profiles.setNumber(resetKey, now);
+      noteRestart(f.from === deps.me() ? original.peer : f.from, f.from, f.fromDevice, f.from, 'them');
     }
     const content: TextContent = {
       v: 1,
@@ -156,13 +197,33 @@ export function createInbox(deps: InboxDeps): Inbox {
     return message;
   };
 
-  /** Refreshes a contact's trusted list; a key change waiting for the user is not an error here (the caller holds). */
+  /**
+   * Refreshes a contact's trusted list; a key change waiting for the user is not an error here
+   * (the caller holds), nor is an older list served for a contact already pinned (the pinned,
+   * newer list stays; retrying the delivery would only meet the same refusal).
+   */
   const refreshTolerant = async (name: string): Promise<void> => {
     try {
       await directory.refresh(name);
     } catch (err) {
-      if (!isClientError(err, 'UNTRUSTED_IDENTITY')) throw err;
+      if (isClientError(err, 'UNTRUSTED_IDENTITY')) return;
+      if (isClientError(err, 'INVALID_DEVICE_LIST') && directory.contact(name) !== undefined) return;
+      throw err;
     }
+  };
+
+  /**
+   * A device-list notice (docs/protocol.md §10, "Never go back"): taken if the pinned account
+   * key signed it and it is newer.
+   */
+  const applyDeviceList = async (f: Deliver, notice: DeviceListContent): Promise<void> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64Url('deviceList', notice.deviceList);
+    } catch {
+      return; // not base64url: nothing to take (the sender's device is authenticated; a bug of theirs)
+    }
+    await directory.adoptNotice(f.from, bytes);
   };
 
   /**
@@ -226,6 +287,14 @@ export function createInbox(deps: InboxDeps): Inbox {
       await sendRetryRequest(f);
       return;
     }
+    if (f.kind === 'initial') {
+      // A new session from a device we asked to restart one: say so on this side as well.
+      const askedKey = `restart_asked:${f.from}.${f.fromDevice}`;
+      if ((deps.profiles.getNumber(askedKey) ?? 0) > 0) {
+        deps.profiles.setNumber(askedKey, 0);
+        noteRestart(f.from, f.from, f.fromDevice, me, 'us');
+      }
+    }
     const content = decodeContent(plaintext);
     if (content !== undefined) storeText(f, content);
     else {
@@ -237,8 +306,15 @@ export function createInbox(deps: InboxDeps): Inbox {
         const { id, ts, to } = attachment.content;
         const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
         if (stored !== undefined) view.emit(stored);
+      } else if (receipt === undefined && attachment === undefined) {
+        const notice = decodeDeviceListContent(plaintext);
+        if (notice !== undefined) await applyDeviceList(f, notice);
       }
     }
+    // Every content announces its sender's device-list version: never go back, and learn of a
+    // newer list even while the server keeps serving an older one (docs/protocol.md §10).
+    const stamp = decodeListStamp(plaintext);
+    if (stamp !== undefined && stamp !== 'malformed') await directory.noteAnnounced(f.from, stamp.version, stamp.hash);
   }
 
   // Deliveries queued in the inbox and not yet processed: receipts go out when it reaches 0.

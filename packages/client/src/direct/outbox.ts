@@ -6,10 +6,17 @@
  * but the account key never signed (a "ghost") are reported and never encrypted to.
  */
 import type { WireOutgoing } from '@parley/protocol';
-import { type AttachmentContent, encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
+import {
+  type AttachmentContent,
+  type DeviceListContent,
+  encodeContent,
+  type ReceiptContent,
+  type TextContent,
+} from '../content.ts';
+import { queueFullCap, queueFullError } from '../delivery/classify-send-error.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
-import { isRelayRefusal } from '../errors.ts';
+import { isClientError, isRelayRefusal } from '../errors.ts';
 import type { EventHub } from '../events.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 import type { EncryptFor } from './fan-out.ts';
@@ -32,8 +39,15 @@ export interface DirectOutboxDeps {
 
 /** The lane, plus what sending needs: queueing, and waiting for one message's outcome. */
 export interface DirectOutbox extends OutboxLane<OutboxRow> {
-  /** Queues content for `recipient` (all its listed devices, or only `only`). */
-  queue(content: TextContent | ReceiptContent | AttachmentContent, recipient: string, only: number | null): void;
+  /**
+   * Queues content for `recipient` (all its listed devices, or only `only`), stamped with our
+   * account's current device-list version and hash (docs/protocol.md §10, "Never go back").
+   */
+  queue(
+    content: TextContent | ReceiptContent | DeviceListContent | AttachmentContent,
+    recipient: string,
+    only: number | null,
+  ): void;
   /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */
   waitFor(id: string): Promise<void>;
   /** Stops waiting for `id` (the caller heard why already). */
@@ -111,10 +125,34 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
       events.emit({ type: 'send-failed', id: row.message_id, to: row.recipient, reason });
       settle(row.message_id, err);
     },
-    // Kept in the outbox until the user accepts the new key; the caller hears why now.
-    blocked: (row, err) => settle(row.message_id, err),
+    // Kept in the outbox until the user acts on the key change; the caller hears why now. A
+    // message of ours is marked held (and moved after the change line), and the user told.
+    blocked(row, err) {
+      const me = deps.me();
+      const line = store.message(me, row.message_id);
+      const ours = line !== undefined && line.direction === 'out' && line.peer === row.recipient;
+      if (ours && line.status === 'pending' && row.only_device === null && isClientError(err, 'UNTRUSTED_IDENTITY')) {
+        store.transaction(() => {
+          store.setStatus(me, row.message_id, 'held');
+          store.moveToEnd(me, row.message_id);
+        });
+        events.emit({ type: 'held', id: row.message_id, to: row.recipient, reason: err.message });
+        // The user is told now: under `block-verified` their later sends may go.
+        directory.changeShown(row.recipient);
+      }
+      settle(row.message_id, err);
+    },
+    // Kept in the outbox and retried until the recipient's queue has room; the caller hears why now.
+    delayed(row, err) {
+      if (store.message(deps.me(), row.message_id) !== undefined) {
+        const cap = queueFullCap(err);
+        events.emit({ type: 'send-delayed', id: row.message_id, to: row.recipient, reason: 'QUEUE_FULL', cap });
+      }
+      if (waiters.has(row.message_id)) settle(row.message_id, queueFullError(err, row.recipient));
+    },
     queue(content, recipient, only) {
-      store.queueOutbox(content.id, recipient, deps.newId(), encodeContent(content), only, deps.clock());
+      const stamped = { ...content, ...directory.ownStamp() };
+      store.queueOutbox(content.id, recipient, deps.newId(), encodeContent(stamped), only, deps.clock());
     },
     waitFor: (id) => new Promise<void>((resolve, reject) => waiters.set(id, { resolve, reject })),
     forget(id) {

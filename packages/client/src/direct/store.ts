@@ -89,7 +89,19 @@ export interface DirectStore {
     only: number | null,
     now: number,
   ): void;
+  /**
+   * The outbox entries to send, oldest first: not those of messages held because their
+   * recipient's key changed (`status = 'held'`; released by setting them back to `pending`).
+   */
   outbox(): OutboxRow[];
+  /** Moves our line `id` to the end of its conversation (a held message goes after the change line). */
+  moveToEnd(sender: string, id: string): void;
+  /** Ids of our messages to `peer` held for a key change, oldest first. */
+  heldOut(sender: string, peer: string): string[];
+  /** Drops the outbox entries of message `id` to `recipient` (a discarded held message). */
+  dropOutboxOf(messageId: string, recipient: string): void;
+  /** Drops the queued resends (answers to retry requests) to `recipient`: they were meant for its old key. */
+  dropResends(recipient: string): void;
   setPayload(seq: number, payload: string): void;
   dropOutbox(seq: number): void;
 
@@ -158,8 +170,22 @@ export function createDirectStore(db: HomeDatabase): DirectStore {
     ),
     outbox: statement<[], OutboxRow>(
       db,
-      'SELECT seq, message_id, recipient, transport_id, content, payload, only_device FROM outbox ORDER BY seq',
+      `SELECT seq, message_id, recipient, transport_id, content, payload, only_device FROM outbox o
+       WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = o.message_id AND m.peer = o.recipient
+                           AND m.direction = 'out' AND m.status = 'held')
+       ORDER BY seq`,
     ),
+    // AUTOINCREMENT takes the next row after the largest there is, so later lines still come after.
+    moveToEnd: statement<[string, string]>(
+      db,
+      'UPDATE messages SET row = (SELECT MAX(row) + 1 FROM messages) WHERE sender = ? AND id = ?',
+    ),
+    heldOut: valueStatement<[string, string], string>(
+      db,
+      `SELECT id FROM messages WHERE sender = ? AND peer = ? AND direction = 'out' AND status = 'held' ORDER BY row`,
+    ),
+    dropOutboxOf: statement<[string, string]>(db, 'DELETE FROM outbox WHERE message_id = ? AND recipient = ?'),
+    dropResends: statement<[string]>(db, 'DELETE FROM outbox WHERE recipient = ? AND only_device IS NOT NULL'),
     setPayload: statement<[string, number]>(db, 'UPDATE outbox SET payload = ? WHERE seq = ?'),
     dropOutbox: statement<[number]>(db, 'DELETE FROM outbox WHERE seq = ?'),
     recordSent: statement<[string, string, string, string, number]>(
@@ -205,6 +231,16 @@ export function createDirectStore(db: HomeDatabase): DirectStore {
       q.queueOutbox.run(messageId, recipient, transportId, content, only, now);
     },
     outbox: () => q.outbox.all().map((r) => ({ ...r, content: blob(r.content) })),
+    moveToEnd(sender, id) {
+      q.moveToEnd.run(sender, id);
+    },
+    heldOut: (sender, peer) => q.heldOut.all(sender, peer),
+    dropOutboxOf(messageId, recipient) {
+      q.dropOutboxOf.run(messageId, recipient);
+    },
+    dropResends(recipient) {
+      q.dropResends.run(recipient);
+    },
     setPayload(seq, payload) {
       q.setPayload.run(payload, seq);
     },

@@ -66,6 +66,9 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
     }
     if (name !== me()) await deps.directory.checkServed(name, r.accountKey, r.deviceList);
     else await deps.directory.refresh(name);
+    // A list the account's own messages show to be stale (it may still name a removed device) is
+    // not used to add devices to a group (docs/protocol.md §10, "Never go back").
+    await deps.directory.requireTrusted(name);
     const entries = deps.directory.trustedDevices(name);
     const packages: KeyPackage[] = [];
     const devices: number[] = [];

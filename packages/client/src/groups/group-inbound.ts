@@ -7,7 +7,7 @@
  */
 import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
-import { decodeAttachmentContent, decodeContent } from '../content.ts';
+import { decodeAttachmentContent, decodeContent, decodeListStamp } from '../content.ts';
 import { ClientError } from '../errors.ts';
 import type { GroupChanges } from './group-changes.ts';
 import type { GroupCore } from './group-core.ts';
@@ -133,6 +133,11 @@ export function createGroupInbound(
         const message = core.emitLine(sender.account, content.id);
         if (message !== undefined && view !== undefined) view.emit(message);
       }
+      // The sender's device-list stamp: a newer list than we trust is fetched, and until the server
+      // serves it nothing is sent to that account (docs/protocol.md §10, "Never go back").
+      const stamp = decodeListStamp(opened.data);
+      if (stamp !== undefined && stamp !== 'malformed')
+        await deps.directory.noteAnnounced(sender.account, stamp.version, stamp.hash);
       return;
     }
     const before = mls.groupLeaves(opened.previous);

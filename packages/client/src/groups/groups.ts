@@ -9,6 +9,7 @@
  */
 import { toBase64Url } from '@parley/protocol';
 import { type AttachmentContent, encodeContent, MAX_TEXT_BYTES } from '../content.ts';
+import { queueFullCap } from '../delivery/classify-send-error.ts';
 import { createOutboxRunner } from '../delivery/outbox-runner.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { groupPeer } from '../peer.ts';
@@ -87,6 +88,11 @@ export function createGroups(deps: GroupsDeps): Groups {
       },
       // Group sends wait for no one, and no group send is blocked on the user.
       blocked() {},
+      // A member device's queue is full: the message stays queued and is retried; say so now.
+      delayed(row, err) {
+        const cap = queueFullCap(err);
+        events.emit({ type: 'send-delayed', id: row.messageId, to: groupPeer(row.groupId), reason: 'QUEUE_FULL', cap });
+      },
     },
     {
       isConnected: () => deps.link()?.isConnected() ?? false,
@@ -101,7 +107,9 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (core.row(groupId).status !== 'active') {
         throw new ClientError('INVALID_ARGUMENT', 'this device is no longer in the group');
       }
-      const sealed = await core.mls().sealGroupMessage(core.load(groupId), encodeContent(content));
+      // Stamped with our device-list version, as one-to-one content is (docs/protocol.md §10).
+      const stamped = encodeContent({ ...content, ...deps.directory.ownStamp() });
+      const sealed = await core.mls().sealGroupMessage(core.load(groupId), stamped);
       store.transaction(() => {
         core.save(groupId, sealed.state);
         store.queueOutbox(groupId, content.id, sealed.message);

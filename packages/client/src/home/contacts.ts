@@ -41,7 +41,8 @@ interface ContactRow {
 /** What `checkServedList` concluded. */
 export type ListCheck =
   | { readonly status: 'trusted'; readonly contact: Contact }
-  | { readonly status: 'changed'; readonly contact: Contact };
+  /** `fresh`: this key was not pending before (the change is new to this device). */
+  | { readonly status: 'changed'; readonly contact: Contact; readonly fresh: boolean };
 
 /** The contacts table. */
 export interface Contacts {
@@ -129,10 +130,9 @@ export function createContacts(db: HomeDatabase, provider: CryptoProvider): Cont
         return { status: 'trusted', contact: get(name) as Contact };
       }
       if (!constantTimeEqual(known.accountKey, accountKey)) {
-        if (known.pendingKey === undefined || !constantTimeEqual(known.pendingKey, accountKey)) {
-          q.setPending.run(accountKey, listBytes, now, name);
-        }
-        return { status: 'changed', contact: get(name) as Contact };
+        const fresh = known.pendingKey === undefined || !constantTimeEqual(known.pendingKey, accountKey);
+        if (fresh) q.setPending.run(accountKey, listBytes, now, name);
+        return { status: 'changed', contact: get(name) as Contact, fresh };
       }
       if (list.version < known.deviceList.version) {
         throw new ClientError(
@@ -141,7 +141,10 @@ export function createContacts(db: HomeDatabase, provider: CryptoProvider): Cont
         );
       }
       if (list.version > known.deviceList.version) q.updateList.run(listBytes, list.version, name);
-      return { status: known.pendingKey === undefined ? 'trusted' : 'changed', contact: get(name) as Contact };
+      const contact = get(name) as Contact;
+      return known.pendingKey === undefined
+        ? { status: 'trusted', contact }
+        : { status: 'changed', contact, fresh: false };
     },
     acceptPending(name) {
       const c = get(name);

@@ -47,8 +47,8 @@ export interface HomeDatabase {
 }
 
 /**
- * Resolves once every committed write is durable. Backends that write through (better-sqlite3
- * with `synchronous = FULL`) need no wait and leave it out; the WebAssembly backend saves its
+ * Resolves once every write is durable. The better-sqlite3 backend commits the writes it has
+ * grouped (`synchronous = FULL`: on disk when the commit returns); the WebAssembly backend saves its
  * image to IndexedDB after the fact, so the relay link waits on this before anything leaves the
  * device (an acknowledgement, or a message encrypted with a ratchet step not yet saved).
  */
@@ -58,7 +58,21 @@ export function whenDurable(db: HomeDatabase): Promise<void> | undefined {
 
 /** A backend that persists after the fact (see `whenDurable`). */
 export interface DurableHomeDatabase extends HomeDatabase {
-  durable(): Promise<void>;
+  /** Resolves once every write is durable; undefined when it already is (nothing to wait for). */
+  durable(): Promise<void> | undefined;
+  /**
+   * Runs `fn` once every write made so far is committed: now when none waits. A backend that
+   * groups writes into one commit has it (better-sqlite3), so that events are emitted only
+   * after what they report is stored.
+   */
+  afterCommit?(fn: () => void): void;
+}
+
+/** Runs `fn` once `db` has committed every write made so far (at once for a backend that does not group writes). */
+export function afterCommit(db: HomeDatabase, fn: () => void): void {
+  const grouped = (db as Partial<DurableHomeDatabase>).afterCommit;
+  if (grouped === undefined) fn();
+  else grouped.call(db, fn);
 }
 
 const MIGRATIONS: readonly { version: number; up: string }[] = [
@@ -179,6 +193,14 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
     up: `
       ALTER TABLE groups ADD COLUMN tree BLOB;
       ALTER TABLE groups ADD COLUMN tree_hash BLOB;
+    `,
+  },
+  {
+    // The newest device-list version (and its hash) each account's own messages announced and
+    // this device has not yet seen a verified list for (docs/protocol.md §10, "Never go back").
+    version: 6,
+    up: `
+      CREATE TABLE device_list_claims (name TEXT PRIMARY KEY, version INTEGER NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
     `,
   },
 ];

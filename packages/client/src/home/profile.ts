@@ -40,10 +40,19 @@ export interface ProfileStore {
   /** Names this device gave its account's devices (id → name). */
   deviceNames(): Record<string, string>;
   setDeviceName(id: number, name: string): void;
+  /**
+   * True when the user allowed this home's server to be reached without TLS (`allowInsecure` at
+   * registration or linking); only matters for an `http://` server that is not this machine.
+   */
+  insecureAllowed(): boolean;
+  /** Remembers that the user allowed this home's server without TLS. */
+  allowInsecure(): void;
   /** Returns the next id of a counter and advances it by `count` (ids start at 1). */
   takeIds(counter: 'spk' | 'otp' | 'kem', count: number): number;
   getNumber(key: string): number | undefined;
   setNumber(key: string, value: number): void;
+  getText(key: string): string | undefined;
+  setText(key: string, value: string): void;
 }
 
 /** Opens the profile over the home database. */
@@ -99,6 +108,12 @@ export function createProfileStore(db: HomeDatabase): ProfileStore {
     setDeviceName(id, name) {
       put.run('device_names', JSON.stringify({ ...this.deviceNames(), [id]: name }));
     },
+    insecureAllowed() {
+      return read('allow_insecure') === 1;
+    },
+    allowInsecure() {
+      put.run('allow_insecure', 1);
+    },
     takeIds(counter, count) {
       return takeIds(counter, count);
     },
@@ -106,6 +121,13 @@ export function createProfileStore(db: HomeDatabase): ProfileStore {
       return read(key) as number | undefined;
     },
     setNumber(key, value) {
+      put.run(key, value);
+    },
+    getText(key) {
+      const v = read(key);
+      return typeof v === 'string' ? v : undefined;
+    },
+    setText(key, value) {
       put.run(key, value);
     },
   };

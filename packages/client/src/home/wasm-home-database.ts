@@ -45,7 +45,7 @@ const bindable = (params: unknown[]): (number | bigint | string | Uint8Array | n
 export async function openWasmHomeDatabase(
   sqlite3: Sqlite3Static,
   store: ImageStore,
-): Promise<DurableHomeDatabase & { image(): Uint8Array }> {
+): Promise<Omit<DurableHomeDatabase, 'durable'> & { durable(): Promise<void>; image(): Uint8Array }> {
   const { capi, wasm, oo1 } = sqlite3;
   const db: Database = new oo1.DB(':memory:', 'c');
   const saved = await store.load();

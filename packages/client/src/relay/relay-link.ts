@@ -1,8 +1,9 @@
 /**
  * The client's link to the relay: one WebSocket, the challenge-response handshake on every
  * (re)connect, request/response matching by id, batched acknowledgements, and reconnection
- * with capped, jittered exponential backoff once the first handshake has succeeded.
+ * with capped, jittered exponential backoff once the first handshake has succeeded (backoff.ts).
  */
+
 import {
   fromBase64Url,
   RELAY_API_VERSION,
@@ -15,6 +16,8 @@ import {
 } from '@parley/protocol';
 import { ClientError, isClientError } from '../errors.ts';
 import { type WebSocketLike, WS_OPEN } from '../platform.ts';
+import { closeReasonHint, DEFAULT_MAX_BACKOFF_MS, reconnectDelay, TRY_AGAIN_LATER } from './backoff.ts';
+import { checkServerUrl } from './server-url.ts';
 
 /** Link states as `onState` reports them. */
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'removed';
@@ -25,6 +28,8 @@ export interface RelayLinkOptions {
   readonly url: string;
   /** Builds the handshake request answering a challenge; called on every connect. */
   handshake(nonce: Uint8Array): Promise<{ op: 'register' | 'auth'; args: object }>;
+  /** Receives the server's answer to a successful handshake, before the link counts as connected. */
+  handshakeAnswered?(op: 'register' | 'auth', result: unknown): void;
   /** Pushed frames: `deliver`, `keys-low`, `drained`. */
   onFrame(frame: ServerFrame): void;
   onState(state: LinkState): void;
@@ -39,10 +44,15 @@ export interface RelayLinkOptions {
    * or closes is retried. Without it the first failed attempt rejects.
    */
   readonly signal?: AbortSignal;
-  /** Longest wait between reconnection attempts. */
+  /** Longest wait between reconnection attempts (default 5 s; see backoff.ts). */
   readonly maxBackoffMs?: number;
   /** Opens the socket (the platform's WebSocket). */
   openWebSocket(url: string, maxPayload: number): WebSocketLike;
+  /**
+   * Connect to an `http://`/`ws://` URL whose host is not this machine (no TLS). Without it such a
+   * URL rejects with `INSECURE_SERVER` before any socket is opened.
+   */
+  readonly allowInsecure?: boolean;
   /**
    * Called before each frame leaves; when it returns a promise, the frame waits for it (in
    * order). The browser home uses it so that nothing is sent before the state it depends on is
@@ -74,10 +84,13 @@ const nextTurn = (fn: () => void): void => {
   else setTimeout(fn, 0);
 };
 
-/** The relay's WebSocket URL for a server base URL (`https` → `wss`, path `/v1/ws`). */
+/**
+ * The relay's WebSocket URL for a server base URL (`https`/`wss` → `wss`, `http`/`ws` → `ws`,
+ * path `/v1/ws`). Callers check the URL first (`checkServerUrl`).
+ */
 export function relayWebSocketUrl(url: string): string {
   const u = new URL(url);
-  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
   u.pathname = `${u.pathname.replace(/\/$/, '')}/v1/ws`;
   return u.toString();
 }
@@ -103,6 +116,22 @@ const RESENT_ON_TIMEOUT: ReadonlySet<RelayOp> = new Set<RelayOp>([
 /** Socket errors that say nothing listens there: a first connect fails at once instead of retrying. */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/**
+ * Node's codes for a TLS certificate the client does not accept (untrusted issuer, wrong name,
+ * expired): a first connect fails at once, saying so, instead of retrying what cannot succeed.
+ */
+const CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** The `code` of the error a socket error event carries, when the platform gives one (Node's `ws`). */
 function socketErrorCode(event: unknown): string | undefined {
   const error = (event as { error?: { code?: unknown } } | undefined)?.error;
@@ -125,7 +154,9 @@ function socketErrorCode(event: unknown): string | undefined {
 export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   const timeoutMs = options.requestTimeoutMs ?? 20_000;
   const connectTimeoutMs = options.connectTimeoutMs ?? timeoutMs;
-  const maxBackoff = options.maxBackoffMs ?? 30_000;
+  const maxBackoff = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+  // The server's own wait for the next attempt, when it shed this one (backoff.ts).
+  let hintMs: number | undefined;
   const signal = options.signal;
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -222,7 +253,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     handshaking = socket;
     try {
       const { op, args } = await options.handshake(nonce);
-      await rawRequest(op, args, nextId++);
+      const result = await rawRequest(op, args, nextId++);
+      options.handshakeAnswered?.(op, result);
       if (ws !== socket) return;
       clearTimeout(attemptTimer);
       connected = true;
@@ -237,6 +269,8 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     } catch (err) {
       if (ws !== socket) return;
       if (isClientError(err, 'SERVER_REFUSED')) {
+        const details = err.details as { retryAfterMs?: unknown } | undefined;
+        if (typeof details?.retryAfterMs === 'number') hintMs = details.retryAfterMs;
         // The server answered the handshake with a refusal (name taken, bad signature…): a first
         // connect ends with it; later, the link tries again after a pause.
         if (first !== undefined) failFirst(err);
@@ -286,10 +320,11 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
   };
 
   const scheduleReconnect = (): void => {
-    const ceiling = Math.min(maxBackoff, 250 * 2 ** attempts);
+    const wait = reconnectDelay(attempts, Math.random(), maxBackoff, hintMs);
+    hintMs = undefined;
     attempts++;
     clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(connect, Math.random() * ceiling);
+    reconnectTimer = setTimeout(connect, wait);
     // Once connected, a link waiting to reconnect never keeps a process alive by itself (a
     // caller that needs it back holds its own deadline, as the CLI's --timeout does). A first
     // connect is awaited by its caller: its retries must not let the process end under it.
@@ -300,7 +335,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
    * The connection `socket` is gone (closed by the server, reset, or given up on): pending
    * requests fail, and the link retries or stops. Later events of that socket are ignored.
    */
-  const lost = (socket: WebSocketLike, code: number | undefined, why: string): void => {
+  const lost = (socket: WebSocketLike, code: number | undefined, why: string, permanent = false): void => {
     if (ws !== socket) return;
     ws = undefined;
     clearTimeout(attemptTimer);
@@ -316,7 +351,7 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
       return;
     }
     if (first !== undefined) {
-      if (signal === undefined || signal.aborted || UNREACHABLE_CODES.has(why)) failFirst(unreachable());
+      if (signal === undefined || signal.aborted || permanent || UNREACHABLE_CODES.has(why)) failFirst(unreachable());
       else {
         options.onState('disconnected');
         scheduleReconnect();
@@ -354,14 +389,17 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     socket.addEventListener('error', (e) => {
       errorCode = socketErrorCode(e) ?? errorCode;
     });
-    socket.addEventListener('close', ({ code }) => {
-      const why =
-        errorCode !== undefined
+    socket.addEventListener('close', ({ code, reason }) => {
+      if (code === TRY_AGAIN_LATER) hintMs = closeReasonHint(reason);
+      const certificate = errorCode !== undefined && CERTIFICATE_CODES.has(errorCode);
+      const why = certificate
+        ? `its TLS certificate is not trusted here: ${errorCode}; for a private CA set NODE_EXTRA_CA_CERTS`
+        : errorCode !== undefined
           ? errorCode
           : connected && ws === socket
             ? 'the connection closed'
             : 'the connection closed before the handshake';
-      lost(socket, code, why);
+      lost(socket, code, why, certificate);
     });
   }
 
@@ -400,6 +438,11 @@ export function openRelayLink(options: RelayLinkOptions): Promise<RelayLink> {
     },
   };
 
+  try {
+    checkServerUrl(options.url, options.allowInsecure === true);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   options.onLink?.(link);
   return new Promise((resolve, reject) => {
     first = { resolve: () => resolve(link), reject };

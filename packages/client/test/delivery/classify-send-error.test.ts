@@ -22,13 +22,18 @@ describe('classifySendError', () => {
     assert.deepEqual(classifySendError(err), { kind: 'retry-after', ms: 1234 });
   });
 
+  it('keeps a send the server could not store (full disk) and retries it after the server’s hint', () => {
+    const err = refused({ relayCode: 'STORAGE_UNAVAILABLE', details: { retryAfterMs: 5000, reason: 'full' } });
+    assert.deepEqual(classifySendError(err), { kind: 'retry-after', ms: 5000, tell: true });
+  });
+
   it('retries a rate-limited send without a hint with the runner’s backoff', () => {
     assert.deepEqual(classifySendError(refused({ relayCode: 'RATE_LIMITED' })), { kind: 'retry-after', ms: undefined });
   });
 
-  it('retries a send that met a full queue (no hint: backoff), and one refused while the server shuts down', () => {
-    const full = refused({ relayCode: 'QUEUE_FULL', details: { devices: [1] } });
-    assert.deepEqual(classifySendError(full), { kind: 'retry-after', ms: undefined });
+  it('delays a send that met a full queue (kept, retried, said at once), retries one refused while the server shuts down', () => {
+    const full = refused({ relayCode: 'QUEUE_FULL', details: { devices: [1], reason: 'sender-share' } });
+    assert.deepEqual(classifySendError(full), { kind: 'delayed' });
     assert.deepEqual(classifySendError(refused({ relayCode: 'SHUTTING_DOWN' })), {
       kind: 'retry-after',
       ms: undefined,

@@ -57,6 +57,9 @@ function memoryLane(rows: Row[], link: ReturnType<typeof fakeLink>) {
     blocked(r, err) {
       outcome.push(`blocked ${r.id}: ${(err as ClientError).code}`);
     },
+    delayed(r, err) {
+      outcome.push(`delayed ${r.id}: ${(err as ClientError).relayCode}`);
+    },
   };
   return { lane, outcome, rows };
 }
@@ -100,18 +103,19 @@ describe('the outbox runner', () => {
     assert.deepEqual(link.requests, ['send:m1', 'send:m2', 'send:m1', 'send:m3']);
   });
 
-  it('retries after a full queue and after a timeout on a live connection, backing off', async () => {
+  it('retries after a full queue (said at once, for the rest of that conversation too) and after a timeout, backing off', async () => {
     const link = fakeLink({
       m1: [refusal('QUEUE_FULL', { devices: [2] }), new ClientError('TIMEOUT', 'no answer')],
     });
-    const { lane, outcome } = memoryLane([row(1, 'bob')], link);
+    const { lane, outcome } = memoryLane([row(1, 'bob'), row(2, 'bob')], link);
     const runner = createOutboxRunner(lane, { isConnected: link.isConnected, onError: assert.fail, baseMs: 10 });
     await runner.flush();
-    assert.deepEqual(outcome, []);
-    await until(() => outcome.length === 1);
-    assert.deepEqual(outcome, ['sent m1']);
+    assert.deepEqual(outcome, ['delayed m1: QUEUE_FULL', 'delayed m2: QUEUE_FULL']);
+    assert.ok(runner.retrying());
+    await until(() => outcome.length === 4);
+    assert.deepEqual(outcome.slice(2), ['sent m1', 'sent m2']);
     // The same message id each time: the relay stores it once.
-    assert.deepEqual(link.requests, ['send:m1', 'send:m1', 'send:m1']);
+    assert.deepEqual(link.requests, ['send:m1', 'send:m1', 'send:m1', 'send:m2']);
   });
 
   it('stops the pass while offline and sends everything on the next flush', async () => {

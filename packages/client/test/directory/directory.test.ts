@@ -18,6 +18,7 @@ import {
 } from '@parley/protocol';
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import { createDirectory, type KeyChangePolicy } from '../../src/directory/directory.ts';
+import { createListClaims } from '../../src/directory/list-claims.ts';
 import { isClientError } from '../../src/errors.ts';
 import { type ClientEvent, createEventHub } from '../../src/events.ts';
 import { openBetterSqlite3Home } from '../../src/home/better-sqlite3-home-database.ts';
@@ -86,19 +87,25 @@ async function setup(policy: KeyChangePolicy) {
   void (async () => {
     for await (const e of sub) seen.push(e);
   })();
-  const replaced: { name: string; devices: number[]; note: string | undefined }[] = [];
+  const replaced: { name: string; devices: number[] }[] = [];
+  const notes: string[] = [];
+  const holds = new Map<string, boolean>();
   const directory = createDirectory({
     provider,
     clock: () => 1000,
     contacts,
+    claims: createListClaims(db),
     events,
-    keyChangePolicy: policy,
+    keyChangePolicy: () => policy,
+    sendHolds: { get: (name) => holds.get(name) ?? false, set: (name, held) => void holds.set(name, held) },
     profile: () => profile,
     setOwnList: (list) => {
       profile = { ...profile, deviceList: list };
     },
     link: () => link,
-    keyReplaced: (name, oldDevices, note) => replaced.push({ name, devices: oldDevices.map((d) => d.id), note }),
+    noteKeyChange: (name) => void notes.push(name),
+    keyReplaced: (name, oldDevices) => void replaced.push({ name, devices: oldDevices.map((d) => d.id) }),
+    devicesDropped: () => {},
   });
   const flush = () => new Promise((r) => setImmediate(r));
   return {
@@ -108,6 +115,7 @@ async function setup(policy: KeyChangePolicy) {
     me,
     seen,
     replaced,
+    notes,
     flush,
     profile: () => profile,
     close: () => db.close(),
@@ -157,22 +165,29 @@ describe('the directory', () => {
     t.close();
   });
 
-  it('block-verified: an unverified contact’s new key is adopted, noted and reported', async () => {
+  it('block-verified: an unverified contact’s new key is noted, reported and adopted; sends stay held until one was held', async () => {
     const t = await setup('block-verified');
     const bob = await account([1]);
     t.servedAccounts.set('bob', served(bob, bob.list));
     await t.directory.refresh('bob');
     const reinstalled = await account([1]);
     t.servedAccounts.set('bob', served(reinstalled, reinstalled.list));
-    await t.directory.refresh('bob');
+    // The discovering refresh: noted first, adopted for receiving, but sends are held.
+    await assert.rejects(t.directory.refresh('bob'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
     await t.flush();
+    assert.deepEqual(t.notes, ['bob']);
     assert.deepEqual(t.seen, [{ type: 'identity-changed', name: 'bob', verified: false }]);
-    assert.deepEqual(t.replaced, [{ name: 'bob', devices: [1], note: "bob's safety number changed" }]);
+    assert.deepEqual(t.replaced, [{ name: 'bob', devices: [1] }]);
+    await assert.rejects(t.directory.requireTrusted('bob'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
+    // A send was held and the user told: later sends go through (Signal's rule).
+    t.directory.changeShown('bob');
     await t.directory.requireTrusted('bob');
+    await t.directory.refresh('bob');
+    assert.deepEqual(t.notes, ['bob'], 'noted once');
     t.close();
   });
 
-  it('block-verified: a verified contact’s new key blocks until accepted', async () => {
+  it('block-verified: a verified contact’s new key blocks until verified again; acceptChange is refused', async () => {
     const t = await setup('block-verified');
     const bob = await account([1]);
     t.servedAccounts.set('bob', served(bob, bob.list));
@@ -181,28 +196,36 @@ describe('the directory', () => {
     const reinstalled = await account([1]);
     t.servedAccounts.set('bob', served(reinstalled, reinstalled.list));
     await assert.rejects(t.directory.refresh('bob'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
+    t.directory.changeShown('bob');
     await assert.rejects(t.directory.requireTrusted('bob'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
     await t.flush();
     assert.deepEqual(t.seen, [{ type: 'identity-changed', name: 'bob', verified: true }]);
-    assert.deepEqual(t.replaced, [], 'nothing replaced before the user accepts');
-    t.directory.accept('bob');
-    assert.deepEqual(t.replaced, [{ name: 'bob', devices: [1], note: undefined }]);
+    assert.deepEqual(t.replaced, [], 'nothing replaced before the user verifies');
+    assert.throws(
+      () => t.directory.acceptChange('bob'),
+      (err) => isClientError(err, 'UNTRUSTED_IDENTITY'),
+    );
+    t.directory.verified('bob');
+    assert.deepEqual(t.replaced, [{ name: 'bob', devices: [1] }]);
+    assert.equal(t.directory.contact('bob')?.verified, true);
     await t.directory.requireTrusted('bob');
     t.close();
   });
 
-  it('block-all: every new key blocks sending until the user accepts it', async () => {
-    const t = await setup('block-all');
+  it('hold-all: every new key holds sending until the user accepts it', async () => {
+    const t = await setup('hold-all');
     const bob = await account([1]);
     t.servedAccounts.set('bob', served(bob, bob.list));
     await t.directory.refresh('bob');
     const reinstalled = await account([1, 2]);
     t.servedAccounts.set('bob', served(reinstalled, reinstalled.list));
     await assert.rejects(t.directory.refresh('bob'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
+    t.directory.changeShown('bob');
     await assert.rejects(t.directory.requireTrusted('bob'), (err) => isClientError(err, 'UNTRUSTED_IDENTITY'));
+    assert.deepEqual(t.notes, ['bob']);
     assert.deepEqual(t.directory.listedDevices('bob'), [1], 'the old list stays trusted until accepted');
-    t.directory.accept('bob');
-    assert.deepEqual(t.replaced, [{ name: 'bob', devices: [1], note: undefined }]);
+    t.directory.acceptChange('bob');
+    assert.deepEqual(t.replaced, [{ name: 'bob', devices: [1] }]);
     assert.deepEqual(t.directory.listedDevices('bob'), [1, 2]);
     await t.directory.requireTrusted('bob');
     t.close();

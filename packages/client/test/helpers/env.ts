@@ -13,7 +13,8 @@ import {
   registerAccount,
   startLink,
 } from '@parley/client';
-import { type RunningServer, startServer } from '@parley/server';
+import { type RunningServer, SQLITE_FILE, startServer } from '@parley/server';
+import Database from 'better-sqlite3';
 
 /** A temporary world: one server, any number of homes. */
 export interface TestWorld {
@@ -103,4 +104,18 @@ export async function collect(
   if (texts.length < count)
     throw new Error(`expected ${count} messages, got ${texts.length}: ${JSON.stringify(texts)}`);
   return texts;
+}
+
+/**
+ * The server forgets an account (a reinstall, or an operator swapping keys: the name is free to
+ * register again under new keys): its rows go, straight from the server's SQLite file.
+ */
+export function forgetAccount(world: TestWorld, name: string): void {
+  const db = new Database(join(world.dataDir, SQLITE_FILE));
+  db.pragma('busy_timeout = 5000');
+  for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'kem_prekeys']) {
+    db.prepare(`DELETE FROM ${t} WHERE account = ?`).run(name);
+  }
+  db.prepare('DELETE FROM accounts WHERE name = ?').run(name);
+  db.close();
 }

@@ -88,13 +88,20 @@ export function decodeOneTimePreKeyRecord(b: Uint8Array): OneTimePreKeyRecord {
   return { version: 1, id: v.getUint32(2, false), publicKey: b.slice(6, 38), privateKey: b.slice(38, 70) };
 }
 
-/** A KEM prekey record's length for each form of its secret key (expanded, or seed: `KemKeyPair`). */
-const KEM_LENGTHS = [MLKEM_SECRET_KEY_LENGTH, MLKEM_KEYGEN_SEED_LENGTH].map(
+/**
+ * A KEM prekey record's length for each form of its secret key (expanded, or seed: `KemKeyPair`),
+ * without (records written before signatures covered the creation time) and with the trailing
+ * float64 `createdAt`.
+ */
+const KEM_LENGTHS_UNDATED = [MLKEM_SECRET_KEY_LENGTH, MLKEM_KEYGEN_SEED_LENGTH].map(
   (secret) => 2 + 4 + 1 + MLKEM_PUBLIC_KEY_LENGTH + secret + 64,
 );
+const KEM_LENGTHS = [...KEM_LENGTHS_UNDATED.map((n) => n + 8), ...KEM_LENGTHS_UNDATED];
 
-/** Encodes an ML-KEM prekey record. */
+/** Encodes an ML-KEM prekey record (createdAt as a trailing float64 of milliseconds). */
 export function encodeKemPreKeyRecord(r: KemPreKeyRecord): Uint8Array {
+  const at = new Uint8Array(8);
+  new DataView(at.buffer).setFloat64(0, r.createdAt, false);
   return concatBytes(
     header(TYPE.kem),
     u32be(r.id),
@@ -102,15 +109,18 @@ export function encodeKemPreKeyRecord(r: KemPreKeyRecord): Uint8Array {
     r.publicKey,
     r.secretKey,
     r.signature,
+    at,
   );
 }
-/** Decodes an ML-KEM prekey record. */
+/** Decodes an ML-KEM prekey record; an undated (older) record has `createdAt` 0. */
 export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
   const v = open(b, TYPE.kem, KEM_LENGTHS, 'KEM prekey');
   const flag = b[6];
   if (flag !== 0 && flag !== 1) throw new ProtocolError('MALFORMED_MESSAGE', 'KEM prekey record flag');
+  const dated = !KEM_LENGTHS_UNDATED.includes(b.length);
+  const end = dated ? b.length - 8 : b.length;
   const pk = 7 + MLKEM_PUBLIC_KEY_LENGTH;
-  const sk = b.length - 64;
+  const sk = end - 64;
   return {
     version: 1,
     id: v.getUint32(2, false),
@@ -118,5 +128,6 @@ export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
     publicKey: b.slice(7, pk),
     secretKey: b.slice(pk, sk),
     signature: b.slice(sk, sk + 64),
+    createdAt: dated ? v.getFloat64(end, false) : 0,
   };
 }

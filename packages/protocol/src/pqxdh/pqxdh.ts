@@ -12,7 +12,9 @@ import {
   verifyDeviceIdentityPublic,
 } from '../keys/identity.ts';
 import {
+  checkPreKeyAge,
   type KemPreKeyRecord,
+  MAX_PREKEY_AGE_MS,
   type OneTimePreKeyRecord,
   type SignedPreKeyRecord,
   verifyKemPreKey,
@@ -34,31 +36,47 @@ async function deriveSharedSecret(provider: CryptoProvider, parts: Uint8Array[])
   return provider.hkdfSha256(concatBytes(F, ...parts), ZERO_SALT, INFO, 32);
 }
 
+/** The initiator's clock reading and bound for prekey ages (docs/protocol.md §1.1). */
+export interface PreKeyAgeCheck {
+  /** The initiator's clock (ms). */
+  readonly now: number;
+  /** Defaults to `MAX_PREKEY_AGE_MS`. */
+  readonly maxAgeMs?: number | undefined;
+}
+
 /**
- * Initiator side (PQXDH §3.3): verifies Bob's bundle, encapsulates to his KEM prekey, derives SK
- * and returns a sending session that wraps messages as initial messages until the first reply.
+ * Initiator side (PQXDH §3.3): verifies Bob's bundle (signatures, and the signed creation time of
+ * the signed prekey and of a last-resort KEM prekey against `age`: `STALE_PREKEY`), encapsulates
+ * to his KEM prekey, derives SK and returns a sending session that wraps messages as initial
+ * messages until the first reply.
  */
 export async function initiate(
   provider: CryptoProvider,
   random: RandomSource,
   ourIdentity: DeviceIdentityKeyPair,
   bundle: PreKeyBundle,
+  age: PreKeyAgeCheck,
 ): Promise<SessionState> {
   const theirs = decodeDeviceIdentityPublic(bundle.identity);
   if (!(await verifyDeviceIdentityPublic(provider, theirs))) {
     throw new ProtocolError('INVALID_SIGNATURE', 'bundle identity binding signature does not verify');
   }
   const spk = bundle.signedPreKey;
-  if (!(await verifySignedPreKey(provider, theirs, spk.id, spk.publicKey, spk.signature))) {
+  if (!(await verifySignedPreKey(provider, theirs, spk.id, spk.createdAt, spk.publicKey, spk.signature))) {
     throw new ProtocolError('INVALID_SIGNATURE', 'signed prekey signature does not verify');
   }
+  const maxAge = age.maxAgeMs ?? MAX_PREKEY_AGE_MS;
+  checkPreKeyAge('signed prekey', spk.createdAt, age.now, maxAge);
   const kem = bundle.kemPreKey;
   if (kem === undefined) {
     throw new ProtocolError('MISSING_PQ_PREKEY', 'bundle has no ML-KEM prekey; refusing classical-only X3DH');
   }
-  if (!(await verifyKemPreKey(provider, theirs, kem.id, kem.lastResort, kem.publicKey, kem.signature))) {
+  if (!(await verifyKemPreKey(provider, theirs, kem.id, kem.lastResort, kem.createdAt, kem.publicKey, kem.signature))) {
     throw new ProtocolError('INVALID_SIGNATURE', 'KEM prekey signature does not verify');
   }
+  // A one-time KEM prekey is consumed once (and its private half deleted after use), so it may
+  // wait on the server for as long as its device is quiet; the reusable last-resort key may not.
+  if (kem.lastResort) checkPreKeyAge('last-resort ML-KEM prekey', kem.createdAt, age.now, maxAge);
 
   const ephemeral = await generateDhKeyPair(provider, random);
   const { ciphertext, sharedSecret: ss } = await provider.mlKemEncapsulate(kem.publicKey, randomSecret(random, 32));

@@ -103,6 +103,7 @@ export type RelayErrorCode =
   | 'ATTACHMENT_TOO_LARGE'
   /** `blob-slot`: the account's blobs would exceed its quota. */
   | 'QUOTA_EXCEEDED'
+  | 'STORAGE_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Signed-prekey upload. */
@@ -110,6 +111,8 @@ export interface WireSignedPreKey {
   readonly id: number;
   readonly publicKey: string;
   readonly signature: string;
+  /** Signed creation time, whole Unix seconds (docs/protocol.md §1.1). */
+  readonly createdAt: number;
 }
 
 /** One-time X25519 prekey upload. */
@@ -123,6 +126,8 @@ export interface WireKemPreKey {
   readonly id: number;
   readonly publicKey: string;
   readonly signature: string;
+  /** Signed creation time, whole Unix seconds (docs/protocol.md §1.1). */
+  readonly createdAt: number;
 }
 
 /** One device-addressed ciphertext inside a `send` request. */
@@ -157,7 +162,16 @@ export interface RelayOps {
     };
     result: { device: number };
   };
-  auth: { args: { name: string; device: number; signature: string }; result: { device: number } };
+  /**
+   * `token`: the connection token the previous `auth` of this device returned (base64url, 32
+   * bytes; absent on a device's first `auth`). The result carries the next one. A token that is
+   * not the last one issued (a copy of the device's home authenticated in between) makes the
+   * server send `key-in-use` (docs/protocol.md §11).
+   */
+  auth: {
+    args: { name: string; device: number; signature: string; token?: string };
+    result: { device: number; token: string };
+  };
   'upload-keys': {
     args: {
       signedPreKey?: WireSignedPreKey;
@@ -274,6 +288,13 @@ export type ServerFrame =
    * once a minute per device and stock.
    */
   | { type: 'stock-drained'; stock: 'prekeys' | 'key-packages' }
+  /**
+   * Device `device`'s key authenticated with a connection token that was not the last one issued
+   * to it: two homes holding that key (the device's and a copy of it) connected in turn. Sent to
+   * the connection that presented it, to the device's open connection if any, and to the
+   * account's other connected devices.
+   */
+  | { type: 'key-in-use'; device: number }
   /** Sent once per connection when everything queued before it connected has been delivered. */
   | { type: 'drained' }
   /** The sealed link payload, pushed to the new device waiting on its channel. */

@@ -26,13 +26,31 @@ export interface RateLimitedDetails {
 }
 
 /**
- * Details of a `QUEUE_FULL` error: whose queue is full. A `send` names the recipient's devices,
- * a group operation the members (account and devices). The server gives no retry hint.
+ * Details of a `QUEUE_FULL` error: whose queue is full, and which cap: `queue` when a device's
+ * whole queue is full, `sender-share` when the sending account already holds its fair share of
+ * it (others may still get in). A `send` names the recipient's devices, a group operation the
+ * members (account and devices). The server gives no retry hint: space frees as the device
+ * takes its messages.
  */
 export interface QueueFullDetails {
   readonly devices?: number[];
   readonly members?: WireGroupMember[];
+  readonly reason?: QueueFullReason;
 }
+
+/**
+ * Details of a `STORAGE_UNAVAILABLE` error: the server could not write (its disk is full, or its
+ * database failed an I/O), so nothing of the request was stored. Retryable: the same request,
+ * sent again after `retryAfterMs`, is stored once storage works again (sends are idempotent by
+ * message id). `reason` is `full` (no space) or `io` (any other storage failure).
+ */
+export interface StorageUnavailableDetails {
+  readonly retryAfterMs: number;
+  readonly reason: 'full' | 'io';
+}
+
+/** Which cap a `QUEUE_FULL` met (see `QueueFullDetails`). */
+export type QueueFullReason = 'queue' | 'sender-share';
 
 /** Details of an `EPOCH_MOVED` error: the epoch the server holds for the group. */
 export interface EpochMovedDetails {
@@ -107,6 +125,7 @@ export interface RelayErrorDetails {
   NAME_CONFUSABLE: NameConfusableDetails;
   ATTACHMENT_TOO_LARGE: AttachmentTooLargeDetails;
   QUOTA_EXCEEDED: QuotaExceededDetails;
+  STORAGE_UNAVAILABLE: StorageUnavailableDetails;
   INTERNAL: undefined;
 }
 
@@ -134,13 +153,17 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
     isIds(v.extra) &&
     (v.changed === undefined || isIds(v.changed)),
   QUEUE_FULL: (v) =>
-    isRecord(v) && (v.devices === undefined || isIds(v.devices)) && (v.members === undefined || isMembers(v.members)),
+    isRecord(v) &&
+    (v.devices === undefined || isIds(v.devices)) &&
+    (v.members === undefined || isMembers(v.members)) &&
+    (v.reason === undefined || v.reason === 'queue' || v.reason === 'sender-share'),
   RATE_LIMITED: (v) => isRecord(v) && isMs(v.retryAfterMs),
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
   NOT_INVITED: (v) => isRecord(v) && isMembers(v.members),
   NAME_CONFUSABLE: (v) => isRecord(v) && typeof v.skeleton === 'string',
   ATTACHMENT_TOO_LARGE: (v) => isRecord(v) && isCount(v.maxBlobBytes),
   QUOTA_EXCEEDED: (v) => isRecord(v) && isCount(v.usedBytes) && isCount(v.quotaBytes),
+  STORAGE_UNAVAILABLE: (v) => isRecord(v) && isMs(v.retryAfterMs) && (v.reason === 'full' || v.reason === 'io'),
 };
 
 /**

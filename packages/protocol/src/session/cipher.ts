@@ -7,7 +7,7 @@ import { constantTimeEqual } from '../bytes.ts';
 import type { CryptoProvider } from '../crypto/provider.ts';
 import { isProtocolError, ProtocolError } from '../errors.ts';
 import { decodeDeviceIdentityPublic } from '../keys/identity.ts';
-import { initiate, respond } from '../pqxdh/pqxdh.ts';
+import { initiate, type PreKeyAgeCheck, respond } from '../pqxdh/pqxdh.ts';
 import type { RandomSource } from '../random.ts';
 import { ratchetDecrypt, ratchetEncrypt } from '../ratchet/ratchet.ts';
 import type { SessionState } from '../ratchet/state.ts';
@@ -40,18 +40,20 @@ async function assertTrusted(ctx: SessionContext, address: ProtocolAddress, iden
 }
 
 /**
- * Verifies `bundle` (PQXDH §3.3) and makes a new initiating session the current one for
- * `address`. Refuses an identity that differs from a stored, untrusted one.
+ * Verifies `bundle` (PQXDH §3.3; its prekeys' signed creation times against `age`, else
+ * `STALE_PREKEY`) and makes a new initiating session the current one for `address`. Refuses an
+ * identity that differs from a stored, untrusted one.
  */
 export async function processPreKeyBundle(
   ctx: SessionContext,
   address: ProtocolAddress,
   bundle: PreKeyBundle | Uint8Array,
+  age: PreKeyAgeCheck,
 ): Promise<void> {
   const decoded = bundle instanceof Uint8Array ? decodePreKeyBundle(bundle) : bundle;
   await assertTrusted(ctx, address, decoded.identity);
   const ours = await ctx.identityStore.getLocalIdentity();
-  const state = await initiate(ctx.provider, ctx.random, ours, decoded);
+  const state = await initiate(ctx.provider, ctx.random, ours, decoded, age);
   const record = (await ctx.sessionStore.loadSession(address)) ?? emptySessionRecord();
   await ctx.identityStore.saveRemoteIdentity(address, decodeDeviceIdentityPublic(decoded.identity));
   await ctx.sessionStore.storeSession(address, promoteState(record, state));

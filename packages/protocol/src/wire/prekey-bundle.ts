@@ -8,10 +8,18 @@ import { ProtocolError } from '../errors.ts';
 import { MESSAGE_TYPE, openEnvelope, WIRE_VERSION } from './envelope.ts';
 import { decodeFields, encodeFields, type FieldSpec, withEnvelope } from './proto.ts';
 
-/** One device's published keys as served by the directory. */
+/**
+ * One device's published keys as served by the directory. `createdAt` is the key's signed
+ * creation time in whole Unix seconds (docs/protocol.md §1.1).
+ */
 export interface PreKeyBundle {
   readonly identity: Uint8Array;
-  readonly signedPreKey: { readonly id: number; readonly publicKey: Uint8Array; readonly signature: Uint8Array };
+  readonly signedPreKey: {
+    readonly id: number;
+    readonly publicKey: Uint8Array;
+    readonly signature: Uint8Array;
+    readonly createdAt: number;
+  };
   readonly oneTimePreKey?: { readonly id: number; readonly publicKey: Uint8Array } | undefined;
   readonly kemPreKey?:
     | {
@@ -19,6 +27,7 @@ export interface PreKeyBundle {
         readonly publicKey: Uint8Array;
         readonly signature: Uint8Array;
         readonly lastResort: boolean;
+        readonly createdAt: number;
       }
     | undefined;
 }
@@ -34,6 +43,8 @@ const SCHEMA: readonly FieldSpec[] = [
   { no: 8, name: 'kemPreKey', kind: 'bytes', length: MLKEM_PUBLIC_KEY_LENGTH, optional: true },
   { no: 9, name: 'kemPreKeySignature', kind: 'bytes', length: 64, optional: true },
   { no: 10, name: 'kemLastResort', kind: 'bool' },
+  { no: 11, name: 'signedPreKeyCreatedAt', kind: 'uint32' },
+  { no: 12, name: 'kemPreKeyCreatedAt', kind: 'uint32', optional: true },
 ];
 
 /** Encodes a bundle with its envelope. */
@@ -49,6 +60,8 @@ export function encodePreKeyBundle(b: PreKeyBundle): Uint8Array {
     kemPreKey: b.kemPreKey?.publicKey,
     kemPreKeySignature: b.kemPreKey?.signature,
     kemLastResort: b.kemPreKey?.lastResort ?? false,
+    signedPreKeyCreatedAt: b.signedPreKey.createdAt,
+    kemPreKeyCreatedAt: b.kemPreKey?.createdAt,
   };
   return withEnvelope(WIRE_VERSION, MESSAGE_TYPE.preKeyBundle, encodeFields(values, SCHEMA, 'PreKeyBundle'));
 }
@@ -60,8 +73,10 @@ export function decodePreKeyBundle(bytes: Uint8Array): PreKeyBundle {
   if (hasOtp !== (f.oneTimePreKey !== undefined)) {
     throw new ProtocolError('MALFORMED_MESSAGE', 'PreKeyBundle.oneTimePreKey incomplete');
   }
-  const kemParts = [f.kemPreKeyId, f.kemPreKey, f.kemPreKeySignature].filter((x) => x !== undefined).length;
-  if (kemParts !== 0 && kemParts !== 3) {
+  const kemParts = [f.kemPreKeyId, f.kemPreKey, f.kemPreKeySignature, f.kemPreKeyCreatedAt].filter(
+    (x) => x !== undefined,
+  ).length;
+  if (kemParts !== 0 && kemParts !== 4) {
     throw new ProtocolError('MALFORMED_MESSAGE', 'PreKeyBundle.kemPreKey incomplete');
   }
   if (kemParts === 0 && f.kemLastResort === true) {
@@ -73,15 +88,17 @@ export function decodePreKeyBundle(bytes: Uint8Array): PreKeyBundle {
       id: f.signedPreKeyId as number,
       publicKey: f.signedPreKey as Uint8Array,
       signature: f.signedPreKeySignature as Uint8Array,
+      createdAt: f.signedPreKeyCreatedAt as number,
     },
     oneTimePreKey: hasOtp ? { id: f.oneTimePreKeyId as number, publicKey: f.oneTimePreKey as Uint8Array } : undefined,
     kemPreKey:
-      kemParts === 3
+      kemParts === 4
         ? {
             id: f.kemPreKeyId as number,
             publicKey: f.kemPreKey as Uint8Array,
             signature: f.kemPreKeySignature as Uint8Array,
             lastResort: f.kemLastResort as boolean,
+            createdAt: f.kemPreKeyCreatedAt as number,
           }
         : undefined,
   };

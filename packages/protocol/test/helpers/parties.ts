@@ -46,7 +46,7 @@ export async function createParty(name: string, device = 1, p: CryptoProvider = 
   const preKeyStore = createMemoryPreKeyStore();
   const sessionStore = createMemorySessionStore();
   preKeyStore.addSignedPreKey(await generateSignedPreKey(p, random, identity, 1, 0));
-  preKeyStore.addKemPreKey(await generateKemPreKey(p, random, identity, 1000, true));
+  preKeyStore.addKemPreKey(await generateKemPreKey(p, random, identity, 1000, true, 0));
   return {
     name,
     address: { account: name, device },
@@ -71,20 +71,42 @@ export async function bundleOf(party: Party, opts: { lastResort?: boolean } = {}
     if (!kem) throw new Error('no last resort');
     return {
       identity,
-      signedPreKey: { id: spk.id, publicKey: spk.publicKey, signature: spk.signature },
-      kemPreKey: { id: kem.id, publicKey: kem.publicKey, signature: kem.signature, lastResort: true },
+      signedPreKey: {
+        id: spk.id,
+        publicKey: spk.publicKey,
+        signature: spk.signature,
+        createdAt: Math.floor(spk.createdAt / 1000),
+      },
+      kemPreKey: {
+        id: kem.id,
+        publicKey: kem.publicKey,
+        signature: kem.signature,
+        lastResort: true,
+        createdAt: Math.floor(kem.createdAt / 1000),
+      },
     };
   }
   const [otp] = await generateOneTimePreKeys(p, random, party.nextOneTimeId++, 1);
-  const kem = await generateKemPreKey(p, random, party.identity, party.nextKemId++, false);
+  const kem = await generateKemPreKey(p, random, party.identity, party.nextKemId++, false, 0);
   if (!otp) throw new Error('no otp');
   party.preKeyStore.addOneTimePreKey(otp);
   party.preKeyStore.addKemPreKey(kem);
   return {
     identity,
-    signedPreKey: { id: spk.id, publicKey: spk.publicKey, signature: spk.signature },
+    signedPreKey: {
+      id: spk.id,
+      publicKey: spk.publicKey,
+      signature: spk.signature,
+      createdAt: Math.floor(spk.createdAt / 1000),
+    },
     oneTimePreKey: { id: otp.id, publicKey: otp.publicKey },
-    kemPreKey: { id: kem.id, publicKey: kem.publicKey, signature: kem.signature, lastResort: false },
+    kemPreKey: {
+      id: kem.id,
+      publicKey: kem.publicKey,
+      signature: kem.signature,
+      lastResort: false,
+      createdAt: Math.floor(kem.createdAt / 1000),
+    },
   };
 }
 

@@ -15,6 +15,9 @@ describe('relay refusal details', () => {
     assert.deepEqual(readRelayErrorDetails('EPOCH_MOVED', { epoch: 7 }), { epoch: 7 });
     assert.deepEqual(readRelayErrorDetails('UNKNOWN_ACCOUNT', { name: 'carol' }), { name: 'carol' });
     assert.deepEqual(readRelayErrorDetails('BAD_FRAME', { keyPackages: 200 }), { keyPackages: 200 });
+    const storage = { retryAfterMs: 5000, reason: 'full' };
+    assert.deepEqual(readRelayErrorDetails('STORAGE_UNAVAILABLE', storage), storage);
+    assert.equal(readRelayErrorDetails('STORAGE_UNAVAILABLE', { retryAfterMs: 5000, reason: 'gone' }), undefined);
   });
 
   it('drops details that are not the code’s shape (a hostile server may send anything)', () => {

@@ -17,7 +17,7 @@ describe('session record codec', () => {
       fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 12 }), async (steps) => {
         const alice = await createParty('alice');
         const bob = await createParty('bob');
-        await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+        await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
         await decrypt(bob.ctx, alice.address, (await encrypt(alice.ctx, bob.address, text('hi'))).body);
         for (const step of steps) {
           if (step === 0) await encrypt(alice.ctx, bob.address, text('lost')); // leaves a gap → skipped keys
@@ -25,7 +25,7 @@ describe('session record codec', () => {
             await decrypt(bob.ctx, alice.address, (await encrypt(alice.ctx, bob.address, text('a'))).body);
           if (step === 2)
             await decrypt(alice.ctx, bob.address, (await encrypt(bob.ctx, alice.address, text('b'))).body);
-          if (step === 3) await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob)); // archives a state
+          if (step === 3) await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 }); // archives a state
         }
         for (const party of [alice, bob]) {
           for (const bytes of party.sessionStore.snapshot().values()) {
@@ -40,7 +40,7 @@ describe('session record codec', () => {
   it('rejects unknown versions, truncation and trailing bytes with typed errors', async () => {
     const alice = await createParty('alice');
     const bob = await createParty('bob');
-    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
     const [bytes] = [...alice.sessionStore.snapshot().values()];
     assert.ok(bytes);
     const v2 = bytes.slice();

@@ -29,7 +29,7 @@ describe('scenario harness', () => {
         async (turns, order, fate) => {
           const alice = await createParty('alice');
           const bob = await createParty('bob');
-          await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+          await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
           // The first message establishes the session in order (the responder needs it to reply).
           const first = await encrypt(alice.ctx, bob.address, text('hello'));
           assert.equal(str(await decrypt(bob.ctx, alice.address, first.body)), 'hello');
@@ -76,8 +76,8 @@ describe('scenario harness', () => {
     for (let run = 0; run < 6; run++) {
       const alice = await createParty('alice');
       const bob = await createParty('bob');
-      await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
-      await processPreKeyBundle(bob.ctx, alice.address, await wireBundleOf(alice));
+      await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
+      await processPreKeyBundle(bob.ctx, alice.address, await wireBundleOf(alice), { now: 0 });
       const a1 = await encrypt(alice.ctx, bob.address, text('a1'));
       const a2 = await encrypt(alice.ctx, bob.address, text('a2'));
       const b1 = await encrypt(bob.ctx, alice.address, text('b1'));

@@ -17,7 +17,7 @@ import { bundleOf, createParty, type Party, snapshot, str, text, wireBundleOf } 
 async function connected(): Promise<{ alice: Party; bob: Party }> {
   const alice = await createParty('alice');
   const bob = await createParty('bob');
-  await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+  await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
   return { alice, bob };
 }
 
@@ -206,7 +206,11 @@ describe('sessions', () => {
     const identity = good.identity.slice();
     identity[100] = (identity[100] as number) ^ 0x01;
     for (const bundle of [spk, kem, flag, { ...good, identity }]) {
-      await rejectsUnchanged(alice, () => processPreKeyBundle(alice.ctx, bob.address, bundle), 'INVALID_SIGNATURE');
+      await rejectsUnchanged(
+        alice,
+        () => processPreKeyBundle(alice.ctx, bob.address, bundle, { now: 0 }),
+        'INVALID_SIGNATURE',
+      );
     }
   });
 
@@ -216,7 +220,11 @@ describe('sessions', () => {
     const { kemPreKey: _dropped, ...classical } = await bundleOf(bob);
     const wire = encodePreKeyBundle(classical);
     assert.equal(decodePreKeyBundle(wire).kemPreKey, undefined);
-    await rejectsUnchanged(alice, () => processPreKeyBundle(alice.ctx, bob.address, wire), 'MISSING_PQ_PREKEY');
+    await rejectsUnchanged(
+      alice,
+      () => processPreKeyBundle(alice.ctx, bob.address, wire, { now: 0 }),
+      'MISSING_PQ_PREKEY',
+    );
   });
 
   it('refuses a low-order X25519 key in a bundle and in an initial message', async () => {
@@ -224,9 +232,13 @@ describe('sessions', () => {
     const bob = await createParty('bob');
     const good = await bundleOf(bob);
     const zeroOtp = { ...good, oneTimePreKey: { id: good.oneTimePreKey!.id, publicKey: new Uint8Array(32) } };
-    await rejectsUnchanged(alice, () => processPreKeyBundle(alice.ctx, bob.address, zeroOtp), 'INVALID_KEY');
+    await rejectsUnchanged(
+      alice,
+      () => processPreKeyBundle(alice.ctx, bob.address, zeroOtp, { now: 0 }),
+      'INVALID_KEY',
+    );
 
-    await processPreKeyBundle(alice.ctx, bob.address, good);
+    await processPreKeyBundle(alice.ctx, bob.address, good, { now: 0 });
     const initial = decodeInitialMessage((await encrypt(alice.ctx, bob.address, text('x'))).body);
     const lowOrder = new Uint8Array(32);
     lowOrder[0] = 1;
@@ -248,7 +260,7 @@ describe('sessions', () => {
     const alice = await createParty('alice');
     const bob = await createParty('bob');
     const carol = await createParty('carol');
-    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
     const body = await send(alice, bob, 'for bob');
     await rejectsUnchanged(carol, () => decrypt(carol.ctx, alice.address, body), 'WRONG_RECIPIENT');
   });
@@ -257,7 +269,7 @@ describe('sessions', () => {
     const { alice, bob } = await connected();
     await receive(bob, alice, await send(alice, bob, 'hi'));
     const mallory = await createParty('alice');
-    await processPreKeyBundle(mallory.ctx, bob.address, await wireBundleOf(bob));
+    await processPreKeyBundle(mallory.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
     const forged = await send(mallory, bob, 'I am alice');
     await rejectsUnchanged(bob, () => decrypt(bob.ctx, alice.address, forged), 'UNTRUSTED_IDENTITY');
   });
@@ -267,11 +279,11 @@ describe('sessions', () => {
     const newBob = await createParty('bob');
     await rejectsUnchanged(
       alice,
-      async () => processPreKeyBundle(alice.ctx, bob.address, await bundleOf(newBob)),
+      async () => processPreKeyBundle(alice.ctx, bob.address, await bundleOf(newBob), { now: 0 }),
       'UNTRUSTED_IDENTITY',
     );
     alice.identityStore.trust(bob.address, newBob.identity.publicIdentity);
-    await processPreKeyBundle(alice.ctx, bob.address, await bundleOf(newBob));
+    await processPreKeyBundle(alice.ctx, bob.address, await bundleOf(newBob), { now: 0 });
     assert.equal(await receive(newBob, alice, await send(alice, bob, 'accepted')), 'accepted');
   });
 
@@ -279,11 +291,11 @@ describe('sessions', () => {
     const alice = await createParty('alice');
     const bob = await createParty('bob');
     const bundle = await wireBundleOf(bob);
-    await processPreKeyBundle(alice.ctx, bob.address, bundle);
+    await processPreKeyBundle(alice.ctx, bob.address, bundle, { now: 0 });
     assert.equal(await receive(bob, alice, await send(alice, bob, 'one')), 'one');
     // A second initiator (another device of Alice's) reuses the same bundle.
     const alice2 = await createParty('alice', 2);
-    await processPreKeyBundle(alice2.ctx, bob.address, bundle);
+    await processPreKeyBundle(alice2.ctx, bob.address, bundle, { now: 0 });
     const again = await send(alice2, bob, 'two');
     await rejectsUnchanged(bob, () => decrypt(bob.ctx, alice2.address, again), 'UNKNOWN_PREKEY');
   });
@@ -291,7 +303,7 @@ describe('sessions', () => {
   it('uses the last-resort KEM prekey when one-time stock is gone, and refuses its replay', async () => {
     const alice = await createParty('alice');
     const bob = await createParty('bob');
-    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob, { lastResort: true }));
+    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob, { lastResort: true }), { now: 0 });
     const first = await send(alice, bob, 'via last resort');
     assert.equal(decodeInitialMessage(first).oneTimePreKeyId, undefined);
     assert.equal(await receive(bob, alice, first), 'via last resort');

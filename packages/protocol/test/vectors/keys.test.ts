@@ -79,7 +79,16 @@ describe('key record vectors', () => {
     assert.equal(toHex(record.privateKey), v.inputs.signedPreKey.privateKey);
     assert.equal(toHex(record.publicKey), toHex(await node.x25519PublicKey(record.privateKey)));
     const identity = decodeDeviceIdentityPublic(frozen(e, 'deviceIdentityPublic'));
-    assert.equal(await verifySignedPreKey(node, identity, record.id, record.publicKey, record.signature), true);
+    const seconds = Math.floor(record.createdAt / 1000);
+    assert.equal(
+      await verifySignedPreKey(node, identity, record.id, seconds, record.publicKey, record.signature),
+      true,
+    );
+    // The signature covers the creation time: a second later does not verify.
+    assert.equal(
+      await verifySignedPreKey(node, identity, record.id, seconds + 1, record.publicKey, record.signature),
+      false,
+    );
     assert.equal(toHex(encodeSignedPreKeyRecord(record)), e.signedPreKeyRecord);
   });
 
@@ -96,14 +105,27 @@ describe('key record vectors', () => {
   it('decodes both frozen forms of the KEM prekey record to one key that decapsulates alike', async () => {
     const expanded = decodeKemPreKeyRecord(frozen(e, 'kemPreKeyRecordExpanded'));
     const seeded = decodeKemPreKeyRecord(frozen(e, 'kemPreKeyRecordSeed'));
-    assert.equal(frozen(e, 'kemPreKeyRecordExpanded').length, 2 + 4 + 1 + 1568 + 3168 + 64);
-    assert.equal(frozen(e, 'kemPreKeyRecordSeed').length, 2 + 4 + 1 + 1568 + 64 + 64);
+    assert.equal(frozen(e, 'kemPreKeyRecordExpanded').length, 2 + 4 + 1 + 1568 + 3168 + 64 + 8);
+    assert.equal(frozen(e, 'kemPreKeyRecordSeed').length, 2 + 4 + 1 + 1568 + 64 + 64 + 8);
     const identity = decodeDeviceIdentityPublic(frozen(e, 'deviceIdentityPublic'));
     for (const record of [expanded, seeded]) {
       assert.equal(record.id, v.inputs.kemPreKey.id);
       assert.equal(record.lastResort, v.inputs.kemPreKey.lastResort);
-      assert.equal(await verifyKemPreKey(node, identity, record.id, true, record.publicKey, record.signature), true);
+      assert.equal(record.createdAt, v.inputs.kemPreKey.createdAt);
+      const seconds = Math.floor(record.createdAt / 1000);
+      assert.equal(
+        await verifyKemPreKey(node, identity, record.id, true, seconds, record.publicKey, record.signature),
+        true,
+      );
+      assert.equal(
+        await verifyKemPreKey(node, identity, record.id, true, seconds - 1, record.publicKey, record.signature),
+        false,
+      );
     }
+    // A record stored before the creation time was signed (no trailing float64) still decodes, undated.
+    const undated = decodeKemPreKeyRecord(frozen(e, 'kemPreKeyRecordSeed').slice(0, -8));
+    assert.equal(undated.createdAt, 0);
+    assert.equal(toHex(undated.secretKey), v.inputs.kemPreKey.seed);
     assert.equal(toHex(seeded.secretKey), v.inputs.kemPreKey.seed);
     assert.equal(toHex(seeded.publicKey), toHex(expanded.publicKey));
     assert.equal(toHex(seeded.signature), toHex(expanded.signature));

@@ -40,7 +40,12 @@ export interface KeysInputs {
   readonly secondDevice: DeviceSeeds;
   readonly signedPreKey: { readonly id: number; readonly privateKey: Hex; readonly createdAt: number };
   readonly oneTimePreKey: { readonly id: number; readonly privateKey: Hex };
-  readonly kemPreKey: { readonly id: number; readonly lastResort: boolean; readonly seed: Hex };
+  readonly kemPreKey: {
+    readonly id: number;
+    readonly lastResort: boolean;
+    readonly seed: Hex;
+    readonly createdAt: number;
+  };
   readonly deviceList: { readonly version: number; readonly ids: readonly [number, number] };
 }
 
@@ -52,7 +57,7 @@ export function makeInputs(): KeysInputs {
     // A createdAt with a fraction checks that the float64 keeps it exactly.
     signedPreKey: { id: 7, privateKey: fixedBytes('keys/signed-prekey', 32), createdAt: 1767225600123.5 },
     oneTimePreKey: { id: 300, privateKey: fixedBytes('keys/one-time-prekey', 32) },
-    kemPreKey: { id: 1000, lastResort: true, seed: fixedBytes('keys/kem-prekey', 64) },
+    kemPreKey: { id: 1000, lastResort: true, seed: fixedBytes('keys/kem-prekey', 64), createdAt: 1767225600000 },
     deviceList: { version: 3, ids: [1, 4] },
   };
 }
@@ -74,7 +79,9 @@ export async function build(provider: CryptoProvider, inputs: KeysInputs): Promi
   );
   if (otp === undefined) throw new Error('no one-time prekey');
   const kemIn = inputs.kemPreKey;
-  const kem = await withDraws([kemIn.seed], (r) => generateKemPreKey(provider, r, device, kemIn.id, kemIn.lastResort));
+  const kem = await withDraws([kemIn.seed], (r) =>
+    generateKemPreKey(provider, r, device, kemIn.id, kemIn.lastResort, kemIn.createdAt),
+  );
   const [firstId, secondId] = inputs.deviceList.ids;
   const list = await signDeviceList(provider, account.privateKey, inputs.deviceList.version, [
     { id: firstId, identity: encodeDeviceIdentityPublic(device.publicIdentity) },

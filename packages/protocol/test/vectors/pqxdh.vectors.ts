@@ -113,8 +113,10 @@ export async function responder(provider: CryptoProvider, inputs: ResponderInput
     identity,
     signedPreKey: await withDraws([privateKey], (r) => generateSignedPreKey(provider, r, identity, id, createdAt)),
     oneTimePreKey,
-    kemPreKey: await withDraws([kem.seed], (r) => generateKemPreKey(provider, r, identity, kem.id, false)),
-    lastResortKemPreKey: await withDraws([last.seed], (r) => generateKemPreKey(provider, r, identity, last.id, true)),
+    kemPreKey: await withDraws([kem.seed], (r) => generateKemPreKey(provider, r, identity, kem.id, false, createdAt)),
+    lastResortKemPreKey: await withDraws([last.seed], (r) =>
+      generateKemPreKey(provider, r, identity, last.id, true, createdAt),
+    ),
   };
 }
 
@@ -134,10 +136,21 @@ export function bundleOf(bob: Responder, variant: Variant): PreKeyBundle {
   const kem = variant === 'oneTime' ? bob.kemPreKey : bob.lastResortKemPreKey;
   return {
     identity: encodeDeviceIdentityPublic(bob.identity.publicIdentity),
-    signedPreKey: { id: spk.id, publicKey: spk.publicKey, signature: spk.signature },
+    signedPreKey: {
+      id: spk.id,
+      publicKey: spk.publicKey,
+      signature: spk.signature,
+      createdAt: Math.floor(spk.createdAt / 1000),
+    },
     oneTimePreKey:
       variant === 'oneTime' ? { id: bob.oneTimePreKey.id, publicKey: bob.oneTimePreKey.publicKey } : undefined,
-    kemPreKey: { id: kem.id, publicKey: kem.publicKey, signature: kem.signature, lastResort: kem.lastResort },
+    kemPreKey: {
+      id: kem.id,
+      publicKey: kem.publicKey,
+      signature: kem.signature,
+      lastResort: kem.lastResort,
+      createdAt: Math.floor(kem.createdAt / 1000),
+    },
   };
 }
 
@@ -201,7 +214,7 @@ export async function build(provider: CryptoProvider, inputs: PqxdhInputs): Prom
   for (const variant of VARIANTS) {
     const draws = inputs.variants[variant];
     const ctx = contextOf(provider, alice, [draws.ephemeral, draws.kemRandomness, draws.ratchetKey]);
-    await processPreKeyBundle(ctx, BOB, bundleOf(bob, variant));
+    await processPreKeyBundle(ctx, BOB, bundleOf(bob, variant), { now: inputs.signedPreKey.createdAt });
     const state = (await ctx.sessionStore.loadSession(BOB))?.current;
     if (state === undefined || state.sendingChain === undefined) throw new Error('no session');
     const message = await encrypt(ctx, BOB, utf8(inputs.plaintext));

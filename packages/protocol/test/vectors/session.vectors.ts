@@ -91,7 +91,7 @@ export async function build(provider: CryptoProvider, inputs: SessionInputs): Pr
   const aliceStore = alice.sessionStore;
   const bobStore = bobCtx.sessionStore;
 
-  await processPreKeyBundle(alice, BOB, bundleOf(bob, 'oneTime'));
+  await processPreKeyBundle(alice, BOB, bundleOf(bob, 'oneTime'), { now: inputs.signedPreKey.createdAt });
   const a1 = await encrypt(alice, BOB, utf8(t.a1));
   const a2 = await encrypt(alice, BOB, utf8(t.a2));
   const a3 = await encrypt(alice, BOB, utf8(t.a3));

@@ -56,7 +56,7 @@ describe('wire vectors', () => {
     const b = decodePreKeyBundle(frozen(e, 'bundleWithoutKemPreKey'));
     assert.equal(b.kemPreKey, undefined);
     const initiator = await responder(p, v.inputs);
-    await assert.rejects(initiate(p, fixedRandom([]), initiator.identity, b), (err: unknown) =>
+    await assert.rejects(initiate(p, fixedRandom([]), initiator.identity, b, { now: 0 }), (err: unknown) =>
       isProtocolError(err, 'MISSING_PQ_PREKEY'),
     );
   });

@@ -39,11 +39,12 @@ const initial = fc.record({
 });
 const bundle = fc.record({
   identity: bytes(128),
-  signedPreKey: fc.record({ id: u32, publicKey: bytes(32), signature: bytes(64) }),
+  signedPreKey: fc.record({ id: u32, publicKey: bytes(32), signature: bytes(64), createdAt: u32 }),
   oneTimePreKey: fc.option(fc.record({ id: u32, publicKey: bytes(32) }), { nil: undefined }),
-  kemPreKey: fc.option(fc.record({ id: u32, publicKey: bytes(1568), signature: bytes(64), lastResort: fc.boolean() }), {
-    nil: undefined,
-  }),
+  kemPreKey: fc.option(
+    fc.record({ id: u32, publicKey: bytes(1568), signature: bytes(64), lastResort: fc.boolean(), createdAt: u32 }),
+    { nil: undefined },
+  ),
 });
 
 const decoders: Record<string, (b: Uint8Array) => unknown> = {

@@ -38,7 +38,10 @@ export type BusEvent =
  * A low-stock notice for a device (the `keys-low` and `key-packages-low` frames), which the node
  * that served the fetch may not be the one holding the device's connection: `notify` carries it.
  */
-export type StockNotice = Extract<ServerFrame, { type: 'keys-low' | 'key-packages-low' | 'stock-drained' }>;
+export type StockNotice = Extract<
+  ServerFrame,
+  { type: 'keys-low' | 'key-packages-low' | 'stock-drained' | 'key-in-use' }
+>;
 
 /** What a node reports to the others in a `usage` event: per account, the sends and fetches it allowed. */
 export interface AccountUsage {
@@ -60,6 +63,7 @@ function parseNotice(n: unknown): StockNotice | undefined {
   if (f.type === 'key-packages-low' && isCount(f.count)) return { type: 'key-packages-low', count: f.count };
   if (f.type === 'stock-drained' && (f.stock === 'prekeys' || f.stock === 'key-packages'))
     return { type: 'stock-drained', stock: f.stock };
+  if (f.type === 'key-in-use' && isCount(f.device)) return { type: 'key-in-use', device: f.device };
   return undefined;
 }
 

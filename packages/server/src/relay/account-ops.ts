@@ -4,7 +4,7 @@
  * can (device identity binding, device list, challenge answers) so that it stores only keys
  * their owner vouched for; clients check them again, since the server is not trusted.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   accountNameSkeleton,
   authSignedBytes,
@@ -113,6 +113,7 @@ export async function auth(a: Args, ctx: OpContext): Promise<RelayOps['auth']['r
   const name = a.accountName('name');
   const device = a.u32('device');
   const signature = a.bytes('signature', ED25519_SIGNATURE_LENGTH);
+  const token = a.optionalBytes('token', AUTH_TOKEN_LENGTH);
   const row = (await ctx.storage.listDevices(name)).find((d) => d.id === device);
   // The same answer for an unknown device and a bad signature: no account probing here.
   const ok =
@@ -123,11 +124,24 @@ export async function auth(a: Args, ctx: OpContext): Promise<RelayOps['auth']['r
       signature,
     ));
   if (!ok) throw new ServerError('AUTH_FAILED', 'unknown device or challenge signature does not verify');
+  // A token other than the last one issued to this device: another home holding its key (a copy)
+  // authenticated in between. Told before this connection attaches (so an open connection of the
+  // device hears it before it is replaced), and to this connection once it is in.
+  const next = randomBytes(AUTH_TOKEN_LENGTH);
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
+  const outcome = await ctx.storage.rotateAuthToken(name, device, token && sha(token), sha(next));
   ctx.becomeAuthenticated(name, device);
+  if (outcome === 'mismatch') {
+    ctx.hub.keyInUse(name, device);
+    ctx.conn.afterResponse.push(() => ctx.send({ type: 'key-in-use', device }));
+  }
   const counts = await ctx.storage.countPreKeys(name, device);
   ctx.conn.afterResponse.push(() => notifyIfLow(ctx, name, device, counts));
-  return { device };
+  return { device, token: toBase64Url(next) };
 }
+
+/** Length of a device's connection token (docs/protocol.md §11, `auth`). */
+const AUTH_TOKEN_LENGTH = 32;
 
 /** `get-account`: an account's key and signed device list (authenticated callers only). */
 export async function getAccount(a: Args, ctx: OpContext): Promise<RelayOps['get-account']['result']> {

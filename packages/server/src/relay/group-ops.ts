@@ -19,6 +19,7 @@ import {
   MAX_DEVICES,
   type NotInvitedDetails,
   type QueueFullDetails,
+  type QueueFullReason,
   type RelayOps,
   type StaleDevicesDetails,
   toBase64Url,
@@ -105,7 +106,7 @@ function commitResult(
         epoch: outcome.epoch,
       } satisfies EpochMovedDetails);
     case 'queue-full':
-      throw queueFull(outcome.devices);
+      throw queueFull(outcome.devices, outcome.reason);
   }
 }
 
@@ -122,7 +123,7 @@ export async function groupSend(a: Args, ctx: OpContext): Promise<Deferred<Relay
     .map((m) => ({ account: m.account, device: m.device, kind: KIND_CODES.group, body, bodyText }));
   const item = { sender: me.account, senderDevice: me.device, messageId, messages, sharedBody: true };
   const later = ctx.hub.send(item).then((outcome) => {
-    if (outcome.status === 'queue-full') throw queueFull(outcome.devices);
+    if (outcome.status === 'queue-full') throw queueFull(outcome.devices, outcome.reason);
     return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
   });
   return new Deferred(later);
@@ -207,8 +208,13 @@ function notAMember(): ServerError {
   return new ServerError('NOT_A_MEMBER', 'this device is not on the group’s delivery list');
 }
 
-function queueFull(devices: readonly DeviceAddress[]): ServerError {
-  return new ServerError('QUEUE_FULL', 'a member device’s queue is full', {
+function queueFull(devices: readonly DeviceAddress[], reason: QueueFullReason): ServerError {
+  const message =
+    reason === 'queue'
+      ? 'a member device’s queue is full'
+      : 'this account holds its full share of a member device’s queue';
+  return new ServerError('QUEUE_FULL', message, {
     members: byAccount(devices),
+    reason,
   } satisfies QueueFullDetails);
 }

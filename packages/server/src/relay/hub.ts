@@ -13,6 +13,7 @@
 import type { ServerFrame } from '@parley/protocol';
 import type { Logger } from 'pino';
 import { type Bus, type BusDevice, createLocalBus, MAX_WAKE_DEVICES, type StockNotice } from '../bus/bus.ts';
+import { isServerError } from '../errors.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { Limits } from '../options.ts';
 import type {
@@ -95,6 +96,11 @@ export interface Hub {
   evict(account: string, device: number): void;
   /** Sends a low-stock notice to the device, on whichever node holds its connection (if any). */
   notify(account: string, device: number, notice: StockNotice): void;
+  /**
+   * Sends `key-in-use` for `device` to its open connection (on any node) and to the account's
+   * other devices' connections: its key just authenticated with a stale connection token.
+   */
+  keyInUse(account: string, device: number): void;
   /** Writes everything pending now (used by shutdown). */
   flush(): Promise<void>;
   connectedCount(): number;
@@ -142,7 +148,8 @@ export function createHub(
         s.link.sendFrame({ type: 'drained' });
       }
     } catch (err) {
-      log.error({ err }, 'reading a device queue failed');
+      // A storage condition is logged once by storage-health.ts; the next pump reads again.
+      if (!isServerError(err, 'STORAGE_UNAVAILABLE')) log.error({ err }, 'reading a device queue failed');
     } finally {
       s.pumping = false;
     }
@@ -277,7 +284,8 @@ export function createHub(
     try {
       await storage.acknowledge(batchAcks);
     } catch (err) {
-      log.error({ err }, 'deleting acknowledged messages failed');
+      // A storage condition is logged once by storage-health.ts; the rows stay until a later ack.
+      if (!isServerError(err, 'STORAGE_UNAVAILABLE')) log.error({ err }, 'deleting acknowledged messages failed');
     }
   }
 
@@ -287,6 +295,12 @@ export function createHub(
     setImmediate(() => {
       flushing = flushing.then(writeBatch);
     });
+  }
+
+  function notify(account: string, device: number, notice: StockNotice): void {
+    const s = links.get(key(account, device));
+    if (s !== undefined && !s.closed) s.link.sendFrame(notice);
+    else bus.publish({ type: 'notify', account, device, notice });
   }
 
   /** Forgets a device's link and closes it: replaced by a newer connection, or removed from its account. */
@@ -374,10 +388,18 @@ export function createHub(
       drop(account, device, 'remove');
       bus.publish({ type: 'removed', account, device });
     },
-    notify(account, device, notice) {
-      const s = links.get(key(account, device));
-      if (s !== undefined && !s.closed) s.link.sendFrame(notice);
-      else bus.publish({ type: 'notify', account, device, notice });
+    notify,
+    keyInUse(account, device) {
+      const notice: StockNotice = { type: 'key-in-use', device };
+      log.info({ device }, 'a device authenticated with a stale connection token: its key is in use elsewhere');
+      // The device's open connection now, before the new one attaches and replaces it.
+      notify(account, device, notice);
+      void storage.listDevices(account).then(
+        (devices) => {
+          for (const d of devices) if (d.id !== device) notify(account, d.id, notice);
+        },
+        (err: unknown) => log.warn({ err }, 'could not list the devices to tell of a key in use elsewhere'),
+      );
     },
     async flush() {
       await flushing;
@@ -389,7 +411,13 @@ export function createHub(
   };
 }
 
-/** The per-device queue caps of the limits table. */
+/** The per-device queue caps of the limits table, and one sender's share of them (at least one message). */
 function queueCaps(limits: Limits): QueueCaps {
-  return { messages: limits.maxQueuePerDevice, bytes: limits.maxQueueBytesPerDevice };
+  const share = (cap: number) => Math.max(1, Math.floor((cap * limits.queueSenderSharePercent) / 100));
+  return {
+    messages: limits.maxQueuePerDevice,
+    bytes: limits.maxQueueBytesPerDevice,
+    senderMessages: share(limits.maxQueuePerDevice),
+    senderBytes: share(limits.maxQueueBytesPerDevice),
+  };
 }

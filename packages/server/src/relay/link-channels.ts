@@ -7,12 +7,17 @@
  * the event. A channel lives for at most `limits.linkTtlMs` and is used once.
  */
 import type { Bus } from '../bus/bus.ts';
-import type { LinkChannelRecord, Storage } from '../store/storage.ts';
+import type { LinkChannelOpening, LinkChannelRecord, Storage } from '../store/storage.ts';
 
 /** The open channels, across nodes, and the new devices waiting on this node. */
 export interface LinkChannels {
-  /** Opens channel `id` for a new device connected here; false if the id is in use or too many are open. */
-  open(id: string, channel: LinkChannelRecord, now: number, deliver: (body: string) => void): Promise<boolean>;
+  /** Opens channel `id` for a new device connected here: `'in-use'` or `'full'` (too many open) if not. */
+  open(
+    id: string,
+    channel: LinkChannelRecord,
+    now: number,
+    deliver: (body: string) => void,
+  ): Promise<LinkChannelOpening>;
   /** What the new device published on channel `id`, while it is open and unanswered. */
   get(id: string, now: number): Promise<LinkChannelRecord | undefined>;
   /** Answers channel `id` with `body` and hands it to the waiting device; false if there is no such open channel. */
@@ -58,9 +63,10 @@ export function createLinkChannels(storage: Storage, bus: Bus, max: number, poll
   return {
     async open(id, channel, now, deliver) {
       sweep(now);
-      if (waiting.has(id) || !(await storage.openLinkChannel(id, channel, now, max))) return false;
-      waiting.set(id, { deliver, expiresAt: channel.expiresAt });
-      return true;
+      if (waiting.has(id)) return 'in-use';
+      const opening = await storage.openLinkChannel(id, channel, now, max);
+      if (opening === 'opened') waiting.set(id, { deliver, expiresAt: channel.expiresAt });
+      return opening;
     },
     get(id, now) {
       return storage.getLinkChannel(id, now);

@@ -11,6 +11,7 @@ import {
   toBase64Url,
 } from '@parley/protocol';
 import { ServerError } from '../errors.ts';
+import type { LinkChannelOpening } from '../store/storage.ts';
 import type { Args } from './args.ts';
 import { type OpContext, requireAuth } from './context.ts';
 
@@ -38,18 +39,24 @@ export async function linkOpen(a: Args, ctx: OpContext): Promise<RelayOps['link-
       { retryAfterMs: ctx.limits.linkTtlMs },
     );
   }
-  let opened = false;
+  let opening: LinkChannelOpening = 'in-use';
   try {
-    opened = await ctx.links.open(
+    opening = await ctx.links.open(
       channel,
       { identity: toBase64Url(identity), name, mac: toBase64Url(mac), expiresAt },
       now,
       (body) => ctx.send({ type: 'link', body }),
     );
   } finally {
-    if (!opened) release();
+    if (opening !== 'opened') release();
   }
-  if (!opened) throw new ServerError('BAD_FRAME', 'that channel id is in use');
+  if (opening === 'full') {
+    // Server-wide, not this address's doing: a channel frees up when one is used or expires.
+    throw new ServerError('RATE_LIMITED', 'too many link channels are open on this server; try again later', {
+      retryAfterMs: ctx.limits.linkTtlMs,
+    });
+  }
+  if (opening === 'in-use') throw new ServerError('BAD_FRAME', 'that channel id is in use');
   ctx.conn.releaseLink = release;
   ctx.conn.linkChannel = channel;
   ctx.conn.extendHandshake(ctx.limits.linkTtlMs);

@@ -22,7 +22,8 @@ import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth, ta
 
 /**
  * `upload-keys`: stores the calling device's signed prekey, one-time X25519 and ML-KEM prekeys
- * and last-resort ML-KEM prekey, each signature checked, within the device's stock limit.
+ * and last-resort ML-KEM prekey, each signature checked (it covers the key's creation time, which
+ * is stored and served with the key), within the device's stock limit.
  */
 export async function uploadKeys(a: Args, ctx: OpContext): Promise<RelayOps['upload-keys']['result']> {
   const { account, device } = requireAuth(ctx);
@@ -31,6 +32,7 @@ export async function uploadKeys(a: Args, ctx: OpContext): Promise<RelayOps['upl
     id: x.u32('id'),
     publicKey: x.bytes('publicKey', keyLength),
     signature: x.bytes('signature', ED25519_SIGNATURE_LENGTH),
+    createdAt: x.u32('createdAt'),
   });
   const spkArgs = a.optionalObject('signedPreKey');
   const signedPreKey = spkArgs && readSigned(spkArgs, X25519_KEY_LENGTH);
@@ -45,12 +47,19 @@ export async function uploadKeys(a: Args, ctx: OpContext): Promise<RelayOps['upl
 
   if (
     signedPreKey &&
-    !(await verifySignedPreKey(ctx.provider, identity, signedPreKey.id, signedPreKey.publicKey, signedPreKey.signature))
+    !(await verifySignedPreKey(
+      ctx.provider,
+      identity,
+      signedPreKey.id,
+      signedPreKey.createdAt,
+      signedPreKey.publicKey,
+      signedPreKey.signature,
+    ))
   ) {
     throw new ServerError('INVALID_SIGNATURE', 'signed prekey signature does not verify');
   }
   for (const k of kemPreKeys) {
-    if (!(await verifyKemPreKey(ctx.provider, identity, k.id, false, k.publicKey, k.signature))) {
+    if (!(await verifyKemPreKey(ctx.provider, identity, k.id, false, k.createdAt, k.publicKey, k.signature))) {
       throw new ServerError('INVALID_SIGNATURE', 'ML-KEM prekey signature does not verify');
     }
   }
@@ -61,6 +70,7 @@ export async function uploadKeys(a: Args, ctx: OpContext): Promise<RelayOps['upl
       identity,
       lastResortKemPreKey.id,
       true,
+      lastResortKemPreKey.createdAt,
       lastResortKemPreKey.publicKey,
       lastResortKemPreKey.signature,
     ))

@@ -52,8 +52,13 @@ export async function send(a: Args, ctx: OpContext): Promise<Deferred<RelayOps['
   if (!addressesCurrentDevices(messages, set, self, resend)) throw staleDevices(messages, set, self, resend);
   const later = ctx.hub.send({ sender: me.account, senderDevice: me.device, messageId, messages }).then((outcome) => {
     if (outcome.status === 'queue-full') {
-      throw new ServerError('QUEUE_FULL', 'a recipient device’s queue is full', {
+      const message =
+        outcome.reason === 'queue'
+          ? 'a recipient device’s queue is full'
+          : 'this account holds its full share of a recipient device’s queue';
+      throw new ServerError('QUEUE_FULL', message, {
         devices: outcome.devices.map((d) => d.device),
+        reason: outcome.reason,
       } satisfies QueueFullDetails);
     }
     return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };

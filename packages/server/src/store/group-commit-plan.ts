@@ -3,7 +3,8 @@
  * epoch, and who gets the commit and the welcome. Both adapters read the stored state inside
  * their transaction, call these, and write what they answer, so the rules live in one place.
  */
-import type { DeviceAddress, GroupCommit, GroupCommitOutcome } from './storage.ts';
+import { overallReason } from './queue-caps.ts';
+import type { DeviceAddress, GroupCommit, GroupCommitOutcome, QueueFullReason } from './storage.ts';
 
 /** A map key for one device of one account. */
 export function addressKey(a: DeviceAddress): string {
@@ -39,7 +40,8 @@ export type CommitPlan =
       readonly added: readonly DeviceAddress[];
       readonly deliveries: PlannedDelivery[];
     }
-  | { readonly status: 'queue-full' | 'not-invited'; readonly devices: readonly DeviceAddress[] };
+  | { readonly status: 'not-invited'; readonly devices: readonly DeviceAddress[] }
+  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[]; readonly reason: QueueFullReason };
 
 /** What `planCommit` asks of the stored state. */
 export interface CommitState {
@@ -49,8 +51,11 @@ export interface CommitState {
   exists(a: DeviceAddress): boolean;
   /** Whether a KeyPackage of the device was handed to the committing device (an unexpired grant). */
   invited(a: DeviceAddress): boolean;
-  /** Whether one more message of `bytes` would pass the device's queue caps. */
-  atCap(a: DeviceAddress, bytes: number): boolean;
+  /**
+   * Why one more message of `bytes` from the committer would not fit the device's queue (its
+   * whole queue, or the committer's share of it); undefined when it fits.
+   */
+  atCap(a: DeviceAddress, bytes: number): QueueFullReason | undefined;
 }
 
 /**
@@ -77,17 +82,23 @@ export function planCommit(commit: GroupCommit, state: CommitState): CommitPlan 
     (a) => addressKey(a) !== sender && !welcomedKeys.has(addressKey(a)),
   );
   const full: DeviceAddress[] = [];
+  const reasons: QueueFullReason[] = [];
   const deliveries: PlannedDelivery[] = [];
   for (const a of commitTo) {
     const atCap = state.atCap(a, commit.commit.body.byteLength);
-    if (atCap && listed.has(addressKey(a))) full.push(a);
-    else if (!atCap) deliveries.push({ ...a, welcome: false });
+    if (atCap !== undefined && listed.has(addressKey(a))) {
+      full.push(a);
+      reasons.push(atCap);
+    } else if (atCap === undefined) deliveries.push({ ...a, welcome: false });
   }
   for (const a of welcomed) {
-    if (state.atCap(a, commit.welcome?.body.byteLength ?? 0)) full.push(a);
-    else deliveries.push({ ...a, welcome: true });
+    const atCap = state.atCap(a, commit.welcome?.body.byteLength ?? 0);
+    if (atCap !== undefined) {
+      full.push(a);
+      reasons.push(atCap);
+    } else deliveries.push({ ...a, welcome: true });
   }
-  if (full.length > 0) return { status: 'queue-full', devices: full };
+  if (full.length > 0) return { status: 'queue-full', devices: full, reason: overallReason(reasons) };
   return { status: 'ok', members, added, deliveries };
 }
 

@@ -164,4 +164,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX accounts_by_skeleton ON accounts (skeleton);
     `,
   },
+  {
+    version: 7,
+    name: 'signed creation times of prekeys, device connection tokens',
+    // Signatures made before this version do not cover a creation time and no longer verify at
+    // initiators (docs/protocol.md §1.1): the old signed and ML-KEM prekeys are dropped, and each
+    // device uploads new ones (rotation is due at once for a home without dated keys) when it next
+    // connects. Until then its bundles are refused with NO_PREKEYS.
+    up: `
+      ALTER TABLE signed_prekeys ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE kem_prekeys ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+      DELETE FROM signed_prekeys;
+      DELETE FROM kem_prekeys;
+      ALTER TABLE devices ADD COLUMN auth_token_hash BLOB;
+    `,
+  },
 ];

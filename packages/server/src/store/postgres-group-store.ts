@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { addressKey, planCommit, refuseCommit } from './group-commit-plan.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
-import { atCap, depthKey, EMPTY, queueDepths, storeBodies } from './postgres-queue.ts';
+import { atCap, EMPTY, queueDepths, senderDepths, storeBodies } from './postgres-queue.ts';
+import { heldToShare } from './queue-caps.ts';
 import { bytes, type Row } from './rows.ts';
 import type {
   DeviceAddress,
@@ -183,12 +184,18 @@ export function createPostgresGroupStore(pool: pg.Pool): KeyPackageDirectory & G
       c,
       wanted.map((a) => [a.account, a.device] as const),
     );
+    const shares = await senderDepths(
+      c,
+      wanted
+        .filter((a) => heldToShare(commit.sender, a.account, caps))
+        .map((a) => [a.account, a.device, commit.sender] as const),
+    );
     const invited = await grantsTo(c, { account: commit.sender, device: commit.senderDevice }, commit.members, now);
     const plan = planCommit(commit, {
       old,
       exists: (a) => existing.has(addressKey(a)),
       invited: (a) => invited.has(addressKey(a)),
-      atCap: (a, bytes) => atCap(depths.get(depthKey(a.account, a.device)), bytes, caps),
+      atCap: (a, bytes) => atCap(depths, shares, a, commit.sender, bytes, caps),
     });
     if (plan.status !== 'ok') return plan;
 

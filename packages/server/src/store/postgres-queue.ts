@@ -1,11 +1,14 @@
 /**
  * Queue rows on PostgreSQL, shared by the message queue and the group store: depths with their
- * byte totals (queue caps), and bodies stored once for the many rows of a group message.
+ * byte totals, per device and per sending account (queue caps and fair shares), and bodies stored once for the many rows of a group message.
  */
 import type pg from 'pg';
 import { buf } from './postgres-db.ts';
+import { heldToShare, type QueueDepth, queueCapReason } from './queue-caps.ts';
 import type { Row } from './rows.ts';
-import type { QueueCaps } from './storage.ts';
+import type { QueueCaps, QueueFullReason } from './storage.ts';
+
+export type { QueueDepth } from './queue-caps.ts';
 
 /** The body column of a row whose body is stored once in `message_bodies`. */
 export const EMPTY = Buffer.alloc(0);
@@ -15,16 +18,44 @@ export function depthKey(account: string, device: number): string {
   return `${account}\u0000${device}`;
 }
 
-/** A queue's depth: messages, and the bytes of their bodies. */
-export interface QueueDepth {
-  readonly messages: number;
-  readonly bytes: number;
+/** A map key for one sender's part of one device's queue. */
+export function senderKey(account: string, device: number, sender: string): string {
+  return `${account}\u0000${device}\u0000${sender}`;
 }
 
-/** Whether one more message of `bytes` would pass a queue at `depth` (undefined: empty). */
-export function atCap(depth: QueueDepth | undefined, bytes: number, caps: QueueCaps): boolean {
-  const d = depth ?? { messages: 0, bytes: 0 };
-  return d.messages >= caps.messages || d.bytes + bytes > caps.bytes;
+/**
+ * Why one more message of `bytes` from `sender` would not fit a device's queue, given the depths
+ * read in this transaction (`queueDepths`, `senderDepths`; missing: empty). Undefined when it fits.
+ */
+export function atCap(
+  depths: ReadonlyMap<string, QueueDepth>,
+  senders: ReadonlyMap<string, QueueDepth>,
+  to: { readonly account: string; readonly device: number },
+  sender: string,
+  bytes: number,
+  caps: QueueCaps,
+): QueueFullReason | undefined {
+  const share = heldToShare(sender, to.account, caps)
+    ? (senders.get(senderKey(to.account, to.device, sender)) ?? { messages: 0, bytes: 0 })
+    : undefined;
+  return queueCapReason(depths.get(depthKey(to.account, to.device)), share, bytes, caps);
+}
+
+/** Adds one message of `bytes` to a device's depth and to its sender's part (a batch's earlier items count). */
+export function countQueued(
+  depths: Map<string, QueueDepth>,
+  senders: Map<string, QueueDepth>,
+  to: { readonly account: string; readonly device: number },
+  sender: string,
+  bytes: number,
+): void {
+  for (const [map, k] of [
+    [depths, depthKey(to.account, to.device)],
+    [senders, senderKey(to.account, to.device, sender)],
+  ] as const) {
+    const d = map.get(k) ?? { messages: 0, bytes: 0 };
+    map.set(k, { messages: d.messages + 1, bytes: d.bytes + bytes });
+  }
 }
 
 /** Depths of the non-empty queues among `targets`, by `depthKey`. */
@@ -42,6 +73,27 @@ export async function queueDepths(
   return new Map(
     (r.rows as Row[]).map((x) => [
       depthKey(x.account as string, x.device as number),
+      { messages: Number(x.n), bytes: Number(x.b) },
+    ]),
+  );
+}
+
+/** What each sender of `targets` (device, sending account) holds of that device's queue, by `senderKey`. */
+export async function senderDepths(
+  c: pg.PoolClient,
+  targets: readonly (readonly [string, number, string])[],
+): Promise<Map<string, QueueDepth>> {
+  if (targets.length === 0) return new Map();
+  const r = await c.query(
+    `SELECT q.account, q.device, q.sender, COUNT(*) AS n, COALESCE(SUM(q.size), 0) AS b FROM queue q
+     JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::int[], $3::text[]) AS t(account, device, sender)) t
+       ON q.account = t.account AND q.device = t.device AND q.sender = t.sender
+     GROUP BY q.account, q.device, q.sender`,
+    [targets.map((t) => t[0]), targets.map((t) => t[1]), targets.map((t) => t[2])],
+  );
+  return new Map(
+    (r.rows as Row[]).map((x) => [
+      senderKey(x.account as string, x.device as number, x.sender as string),
       { messages: Number(x.n), bytes: Number(x.b) },
     ]),
   );

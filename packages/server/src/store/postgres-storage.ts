@@ -11,7 +11,16 @@ import type { Migration } from './migrations.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
 import { createPostgresGroupStore } from './postgres-group-store.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
-import { atCap, depthKey, dropUnusedBodies, EMPTY, queueDepths, storeBodies } from './postgres-queue.ts';
+import {
+  atCap,
+  countQueued,
+  dropUnusedBodies,
+  EMPTY,
+  queueDepths,
+  senderDepths,
+  storeBodies,
+} from './postgres-queue.ts';
+import { heldToShare, overallReason } from './queue-caps.ts';
 import {
   accountRow,
   bytes,
@@ -22,7 +31,16 @@ import {
   queueRecordsFromRows,
   type Row,
 } from './rows.ts';
-import type { OutgoingMessage, PreKeyCounts, SendOutcome, SignedKeyRow, Storage, TakenBundle } from './storage.ts';
+import type {
+  DeviceAddress,
+  OutgoingMessage,
+  PreKeyCounts,
+  QueueFullReason,
+  SendOutcome,
+  SignedKeyRow,
+  Storage,
+  TakenBundle,
+} from './storage.ts';
 
 const MIGRATION_LOCK = 0x7061726c; // "parl"
 
@@ -103,6 +121,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     id: Number(r.id),
     publicKey: bytes(r.public_key),
     signature: bytes(r.signature),
+    createdAt: Number(r.created_at),
   });
 
   return {
@@ -156,6 +175,19 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       );
       return r.rows.map((x: Row) => ({ id: x.id as number, keyId: (x.key as Buffer).toString('base64url') }));
     },
+    async rotateAuthToken(account, device, presentedHash, nextHash) {
+      // The old value, read in the same statement that replaces it (the row is locked by the update).
+      const r = await pool.query(
+        `UPDATE devices d SET auth_token_hash = $3 FROM (
+           SELECT auth_token_hash FROM devices WHERE account = $1 AND id = $2 FOR UPDATE) old
+         WHERE d.account = $1 AND d.id = $2 RETURNING old.auth_token_hash AS h`,
+        [account, device, buf(nextHash)],
+      );
+      const row = r.rows[0] as Row | undefined;
+      if (row === undefined) return 'missing';
+      if (row.h === null) return 'first';
+      return presentedHash !== undefined && (row.h as Buffer).equals(buf(presentedHash)) ? 'match' : 'mismatch';
+    },
     async createInvite(codeHash, createdAt) {
       await pool.query('INSERT INTO invites (code_hash, created_at) VALUES ($1, $2)', [buf(codeHash), createdAt]);
     },
@@ -195,9 +227,10 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         if (keys.signedPreKey) {
           const s = keys.signedPreKey;
           await c.query(
-            `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
-            [account, device, s.id, buf(s.publicKey), buf(s.signature)],
+            `INSERT INTO signed_prekeys (account, device, id, public_key, signature, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key,
+               signature = excluded.signature, created_at = excluded.created_at`,
+            [account, device, s.id, buf(s.publicKey), buf(s.signature), s.createdAt],
           );
         }
         for (const k of keys.oneTimePreKeys) {
@@ -209,10 +242,11 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         }
         const kem = async (k: SignedKeyRow, lastResort: boolean) =>
           c.query(
-            `INSERT INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES ($1, $2, $3, $4, $5, $6)
+            `INSERT INTO kem_prekeys (account, device, id, public_key, signature, last_resort, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (account, device, id) DO UPDATE SET public_key = excluded.public_key, signature = excluded.signature,
-               last_resort = excluded.last_resort`,
-            [account, device, k.id, buf(k.publicKey), buf(k.signature), lastResort],
+               last_resort = excluded.last_resort, created_at = excluded.created_at`,
+            [account, device, k.id, buf(k.publicKey), buf(k.signature), lastResort, k.createdAt],
           );
         for (const k of keys.kemPreKeys) await kem(k, false);
         if (keys.lastResortKemPreKey) {
@@ -231,10 +265,10 @@ function createPostgresStorage(pool: pg.Pool): Storage {
     async takeBundle(account, device, spare = false) {
       return inTransaction(pool, async (c): Promise<TakenBundle | undefined> => {
         const signed = (
-          await c.query('SELECT id, public_key, signature FROM signed_prekeys WHERE account = $1 AND device = $2', [
-            account,
-            device,
-          ])
+          await c.query(
+            'SELECT id, public_key, signature, created_at FROM signed_prekeys WHERE account = $1 AND device = $2',
+            [account, device],
+          )
         ).rows[0] as Row | undefined;
         if (signed === undefined) return undefined;
         const kem = (
@@ -242,8 +276,8 @@ function createPostgresStorage(pool: pg.Pool): Storage {
             `DELETE FROM kem_prekeys WHERE (account, device, id) IN (
                SELECT account, device, id FROM kem_prekeys
                WHERE account = $1 AND device = $2 AND NOT last_resort AND NOT $3::boolean
-               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING id, public_key, signature`,
+               ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, public_key, signature, created_at`,
             [account, device, spare],
           )
         ).rows[0] as Row | undefined;
@@ -251,7 +285,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           kem ??
           ((
             await c.query(
-              'SELECT id, public_key, signature FROM kem_prekeys WHERE account = $1 AND device = $2 AND last_resort',
+              'SELECT id, public_key, signature, created_at FROM kem_prekeys WHERE account = $1 AND device = $2 AND last_resort',
               [account, device],
             )
           ).rows[0] as Row | undefined);
@@ -260,7 +294,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           await c.query(
             `DELETE FROM one_time_prekeys WHERE (account, device, id) IN (
                SELECT account, device, id FROM one_time_prekeys WHERE account = $1 AND device = $2 AND NOT $3::boolean
-               ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+               ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, public_key`,
             [account, device, spare],
           )
@@ -287,15 +321,25 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         if (items.length === 0) return [];
         const targets = items.flatMap((i) => i.messages.map((m) => [m.account, m.device] as const));
         const depth = await queueDepths(c, targets);
+        const shares = await senderDepths(
+          c,
+          items.flatMap((i) =>
+            i.messages
+              .filter((m) => heldToShare(i.sender, m.account, caps))
+              .map((m) => [m.account, m.device, i.sender] as const),
+          ),
+        );
         const outcomes: (SendOutcome | undefined)[] = items.map((item) => {
-          const full = item.messages
-            .filter((m) => atCap(depth.get(depthKey(m.account, m.device)), m.body.byteLength, caps))
-            .map((m) => ({ account: m.account, device: m.device }));
-          if (full.length > 0) return { status: 'queue-full', devices: full };
+          const full: DeviceAddress[] = [];
+          const reasons: QueueFullReason[] = [];
           for (const m of item.messages) {
-            const d = depth.get(depthKey(m.account, m.device)) ?? { messages: 0, bytes: 0 };
-            depth.set(depthKey(m.account, m.device), { messages: d.messages + 1, bytes: d.bytes + m.body.byteLength });
+            const reason = atCap(depth, shares, m, item.sender, m.body.byteLength, caps);
+            if (reason === undefined) continue;
+            full.push({ account: m.account, device: m.device });
+            reasons.push(reason);
           }
+          if (full.length > 0) return { status: 'queue-full', devices: full, reason: overallReason(reasons) };
+          for (const m of item.messages) countQueued(depth, shares, m, item.sender, m.body.byteLength);
           return undefined;
         });
         const candidates = items.filter((_, i) => outcomes[i] === undefined);
@@ -411,13 +455,13 @@ function createPostgresStorage(pool: pg.Pool): Storage {
       // nodes may pass it together (it limits resource use; the id's uniqueness is the key's).
       await pool.query('DELETE FROM link_channels WHERE id = $1 AND expires_at <= $2', [id, now]);
       const open = await pool.query('SELECT COUNT(*) AS n FROM link_channels WHERE expires_at > $1', [now]);
-      if (Number((open.rows[0] as Row).n) >= max) return false;
+      if (Number((open.rows[0] as Row).n) >= max) return 'full';
       const r = await pool.query(
         `INSERT INTO link_channels (id, identity, name, mac, expires_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING`,
         [id, c.identity, c.name, c.mac, c.expiresAt],
       );
-      return r.rowCount === 1;
+      return r.rowCount === 1 ? 'opened' : 'in-use';
     },
     async getLinkChannel(id, now) {
       const r = await pool.query(

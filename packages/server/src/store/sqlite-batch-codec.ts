@@ -8,7 +8,7 @@
  * back as its seqs alone (the caller still holds the addresses, in the same order). A group
  * message (`sharedBody`) crosses with its body once: the other messages carry none.
  */
-import type { DeviceAddress, QueuedAt, SendBatchItem, SendOutcome } from './storage.ts';
+import type { DeviceAddress, QueuedAt, QueueFullReason, SendBatchItem, SendOutcome } from './storage.ts';
 
 /** The arguments of `MessageQueue.enqueue`, in columns. */
 export interface EnqueueColumns {
@@ -132,11 +132,18 @@ export function decodeEnqueue(c: EnqueueColumns): { items: SendBatchItem[]; acks
 }
 
 /** One outcome on the wire: the seqs of a queued send, null for a duplicate, or the full devices. */
-export type EncodedOutcome = number[] | null | { readonly full: readonly DeviceAddress[] };
+export type EncodedOutcome =
+  | number[]
+  | null
+  | { readonly full: readonly DeviceAddress[]; readonly reason: QueueFullReason };
 
 export function encodeOutcomes(outcomes: readonly SendOutcome[]): EncodedOutcome[] {
   return outcomes.map((o) =>
-    o.status === 'queued' ? o.seqs.map((q) => q.seq) : o.status === 'duplicate' ? null : { full: o.devices },
+    o.status === 'queued'
+      ? o.seqs.map((q) => q.seq)
+      : o.status === 'duplicate'
+        ? null
+        : { full: o.devices, reason: o.reason },
   );
 }
 
@@ -144,7 +151,7 @@ export function encodeOutcomes(outcomes: readonly SendOutcome[]): EncodedOutcome
 export function decodeOutcomes(items: readonly SendBatchItem[], encoded: readonly EncodedOutcome[]): SendOutcome[] {
   return encoded.map((e, i): SendOutcome => {
     if (e === null) return { status: 'duplicate' };
-    if (!Array.isArray(e)) return { status: 'queue-full', devices: e.full };
+    if (!Array.isArray(e)) return { status: 'queue-full', devices: e.full, reason: e.reason };
     const messages = (items[i] as SendBatchItem).messages;
     const seqs: QueuedAt[] = e.map((seq, j) => {
       const m = messages[j] as DeviceAddress;

@@ -17,14 +17,15 @@ import type {
   KeyPackageGrant,
   OutgoingMessage,
   QueueCaps,
+  QueueFullReason,
   StoreKeyPackagesOutcome,
   TakenKeyPackage,
 } from './storage.ts';
 
 /** What the group store borrows from the message queue (so depth caches stay exact). */
 export interface SqliteQueueAccess {
-  /** Whether one more message of `bytes` would pass the device's queue caps. */
-  atCap(account: string, device: number, bytes: number, caps: QueueCaps): boolean;
+  /** Why one more message of `bytes` from `sender` would not fit the device's queue; undefined when it fits. */
+  atCap(account: string, device: number, bytes: number, caps: QueueCaps, sender: string): QueueFullReason | undefined;
   /** Stores a body once for several queue rows; its id for `insertQueued`. */
   storeBody(body: Uint8Array): number;
   insertQueued(
@@ -139,7 +140,7 @@ export function createSqliteGroupStore(
         old,
         exists: (a) => q.deviceExists.get(a.account, a.device) !== undefined,
         invited: (a) => q.granted.get(commit.sender, commit.senderDevice, a.account, a.device, now) !== undefined,
-        atCap: (a, bytes) => queue.atCap(a.account, a.device, bytes, caps),
+        atCap: (a, bytes) => queue.atCap(a.account, a.device, bytes, caps, commit.sender),
       });
       if (plan.status !== 'ok') return plan;
       if (q.bumpEpoch.run(commit.groupId, commit.epoch).changes !== 1) {

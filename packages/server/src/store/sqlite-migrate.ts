@@ -2,9 +2,10 @@
  * The SQLite database's file name and its migration runner, apart from the store
  * (`sqlite-storage.ts`) so that the server's event loop and every importer of `@parley/server`
  * can name the file without loading better-sqlite3's native module: only the storage thread
- * opens the database. better-sqlite3 is imported for its types only.
+ * opens the database. better-sqlite3 is imported for its types only; the name rules come from
+ * `@parley/protocol/names`, so the storage thread does not load the protocol's crypto core.
  */
-import { accountNameSkeleton } from '@parley/protocol';
+import { accountNameSkeleton } from '@parley/protocol/names';
 import type Database from 'better-sqlite3';
 import { type Migration, SQLITE_MIGRATIONS } from './migrations.ts';
 

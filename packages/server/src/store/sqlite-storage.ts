@@ -11,6 +11,7 @@
 // loading the whole protocol package.
 import { timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { heldToShare, overallReason, queueCapReason } from './queue-caps.ts';
 import {
   accountRow,
   bytes,
@@ -23,11 +24,14 @@ import {
 } from './rows.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
 import type {
+  DeviceAddress,
+  LinkChannelOpening,
   LinkChannelRecord,
   NewAccount,
   OutgoingMessage,
   PreKeyCounts,
   QueueCaps,
+  QueueFullReason,
   SendBatchItem,
   SendOutcome,
   SignedKeyRow,
@@ -68,43 +72,52 @@ export function createSqliteStorage(db: Database.Database): Storage {
     listDevices: db.prepare('SELECT account, id, identity FROM devices WHERE account = ? ORDER BY id'),
     deviceSet: db.prepare('SELECT id, substr(identity, 1, 8) AS key FROM devices WHERE account = ? ORDER BY id'),
     insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at) VALUES (?, ?)'),
+    getAuthToken: db.prepare('SELECT auth_token_hash AS h FROM devices WHERE account = ? AND id = ?'),
+    setAuthToken: db.prepare('UPDATE devices SET auth_token_hash = ? WHERE account = ? AND id = ?'),
     setList: db.prepare('UPDATE accounts SET device_list = ?, list_version = ? WHERE name = ? AND list_version = ?'),
     deleteDevice: db.prepare('DELETE FROM devices WHERE account = ? AND id = ?'),
     deleteDeviceRows: DEVICE_TABLES.map((t) => db.prepare(`DELETE FROM ${t} WHERE account = ? AND device = ?`)),
     upsertSigned: db.prepare(
-      `INSERT INTO signed_prekeys (account, device, id, public_key, signature) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key, signature = excluded.signature`,
+      `INSERT INTO signed_prekeys (account, device, id, public_key, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account, device) DO UPDATE SET id = excluded.id, public_key = excluded.public_key,
+         signature = excluded.signature, created_at = excluded.created_at`,
     ),
     insertOneTime: db.prepare(
       'INSERT OR REPLACE INTO one_time_prekeys (account, device, id, public_key) VALUES (?, ?, ?, ?)',
     ),
     insertKem: db.prepare(
-      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, 0)',
+      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)',
     ),
     deleteLastResort: db.prepare('DELETE FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1'),
     insertLastResort: db.prepare(
-      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort) VALUES (?, ?, ?, ?, ?, 1)',
+      'INSERT OR REPLACE INTO kem_prekeys (account, device, id, public_key, signature, last_resort, created_at) VALUES (?, ?, ?, ?, ?, 1, ?)',
     ),
     countOneTime: db.prepare('SELECT COUNT(*) AS n FROM one_time_prekeys WHERE account = ? AND device = ?'),
     countKem: db.prepare('SELECT COUNT(*) AS n FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0'),
-    getSigned: db.prepare('SELECT id, public_key, signature FROM signed_prekeys WHERE account = ? AND device = ?'),
+    getSigned: db.prepare(
+      'SELECT id, public_key, signature, created_at FROM signed_prekeys WHERE account = ? AND device = ?',
+    ),
+    // At random, not oldest first: a copy of the device's home taken earlier holds the oldest ones.
     takeOneTime: db.prepare(
       `DELETE FROM one_time_prekeys WHERE account = ? AND device = ? AND id =
-         (SELECT id FROM one_time_prekeys WHERE account = ? AND device = ? ORDER BY id LIMIT 1)
+         (SELECT id FROM one_time_prekeys WHERE account = ? AND device = ? ORDER BY random() LIMIT 1)
        RETURNING id, public_key`,
     ),
     takeKem: db.prepare(
       `DELETE FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 AND id =
-         (SELECT id FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 ORDER BY id LIMIT 1)
-       RETURNING id, public_key, signature`,
+         (SELECT id FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 0 ORDER BY random() LIMIT 1)
+       RETURNING id, public_key, signature, created_at`,
     ),
     getLastResort: db.prepare(
-      'SELECT id, public_key, signature FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1',
+      'SELECT id, public_key, signature, created_at FROM kem_prekeys WHERE account = ? AND device = ? AND last_resort = 1',
     ),
     logSend: db.prepare(
       'INSERT INTO send_log (sender, sender_device, message_id, server_time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
     depth: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM queue WHERE account = ? AND device = ?'),
+    senderDepth: db.prepare(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM queue WHERE account = ? AND device = ? AND sender = ?',
+    ),
     enqueue: db.prepare(
       `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, body_id, size, server_time, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -115,7 +128,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
        FROM queue q LEFT JOIN message_bodies b ON b.id = q.body_id
        WHERE q.account = ? AND q.device = ? AND q.seq > ? AND q.expires_at > ? ORDER BY q.seq LIMIT ?`,
     ),
-    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ? RETURNING size, body_id'),
+    ack: db.prepare('DELETE FROM queue WHERE account = ? AND device = ? AND seq = ? RETURNING size, body_id, sender'),
     dropBodyIfUnused: db.prepare(
       'DELETE FROM message_bodies WHERE id = ? AND NOT EXISTS (SELECT 1 FROM queue WHERE body_id = ?)',
     ),
@@ -161,7 +174,21 @@ export function createSqliteStorage(db: Database.Database): Storage {
     id: r.id as number,
     publicKey: bytes(r.public_key),
     signature: bytes(r.signature),
+    createdAt: r.created_at as number,
   });
+
+  const rotateAuthToken = db.transaction(
+    (account: string, device: number, presented: Uint8Array | undefined, next: Uint8Array) => {
+      const row = q.getAuthToken.get(account, device) as { h: unknown } | undefined;
+      if (row === undefined) return 'missing' as const;
+      q.setAuthToken.run(next, account, device);
+      if (row.h === null) return 'first' as const;
+      const stored = bytes(row.h);
+      return presented !== undefined && Buffer.from(stored).equals(Buffer.from(presented))
+        ? ('match' as const)
+        : ('mismatch' as const);
+    },
+  );
 
   const createAccount = db.transaction((a: NewAccount, inviteHash: Uint8Array | undefined, now: number) => {
     if (q.insertAccount.run(a.name, a.accountKey, a.deviceList, a.listVersion, a.createdAt, a.skeleton).changes === 0) {
@@ -178,14 +205,14 @@ export function createSqliteStorage(db: Database.Database): Storage {
     (account: string, device: number, keys: Parameters<Storage['storePreKeys']>[2]): PreKeyCounts => {
       if (keys.signedPreKey) {
         const s = keys.signedPreKey;
-        q.upsertSigned.run(account, device, s.id, s.publicKey, s.signature);
+        q.upsertSigned.run(account, device, s.id, s.publicKey, s.signature, s.createdAt);
       }
       for (const k of keys.oneTimePreKeys) q.insertOneTime.run(account, device, k.id, k.publicKey);
-      for (const k of keys.kemPreKeys) q.insertKem.run(account, device, k.id, k.publicKey, k.signature);
+      for (const k of keys.kemPreKeys) q.insertKem.run(account, device, k.id, k.publicKey, k.signature, k.createdAt);
       if (keys.lastResortKemPreKey) {
         const k = keys.lastResortKemPreKey;
         q.deleteLastResort.run(account, device);
-        q.insertLastResort.run(account, device, k.id, k.publicKey, k.signature);
+        q.insertLastResort.run(account, device, k.id, k.publicKey, k.signature, k.createdAt);
       }
       return counts(account, device);
     },
@@ -218,14 +245,31 @@ export function createSqliteStorage(db: Database.Database): Storage {
     let d = depths.get(k);
     if (d === undefined) {
       const r = q.depth.get(account, device) as { n: number; b: number };
-      d = { messages: r.n, bytes: r.b };
+      d = { messages: r.n, bytes: r.b, senders: new Map() };
       depths.set(k, d);
     }
     return d;
   };
-  const atCap = (account: string, device: number, bytes: number, caps: QueueCaps): boolean => {
-    const d = depthOf(account, device);
-    return d.messages >= caps.messages || d.bytes + bytes > caps.bytes;
+  /** One sender's part of a device's queue, read once and then kept with the device's depth. */
+  const senderDepthOf = (account: string, device: number, sender: string): SenderDepth => {
+    const senders = depthOf(account, device).senders;
+    let d = senders.get(sender);
+    if (d === undefined) {
+      const r = q.senderDepth.get(account, device, sender) as { n: number; b: number };
+      d = { messages: r.n, bytes: r.b };
+      senders.set(sender, d);
+    }
+    return d;
+  };
+  const atCap = (
+    account: string,
+    device: number,
+    bytes: number,
+    caps: QueueCaps,
+    sender: string,
+  ): QueueFullReason | undefined => {
+    const share = heldToShare(sender, account, caps) ? senderDepthOf(account, device, sender) : undefined;
+    return queueCapReason(depthOf(account, device), share, bytes, caps);
   };
 
   /** Stores a body once for several queue rows (inside the caller's transaction); its id. */
@@ -243,6 +287,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
     bodyId?: number,
   ): number => {
     const size = m.body.byteLength;
+    // Read before the insert, so the row is counted once.
+    const share = senderDepthOf(m.account, m.device, from.sender);
     const r = q.enqueue.run(
       m.account,
       m.device,
@@ -259,6 +305,8 @@ export function createSqliteStorage(db: Database.Database): Storage {
     const d = depthOf(m.account, m.device);
     d.messages++;
     d.bytes += size;
+    share.messages++;
+    share.bytes += size;
     return Number(r.lastInsertRowid);
   };
   const logSend = (sender: string, senderDevice: number, messageId: string, now: number): boolean =>
@@ -267,10 +315,15 @@ export function createSqliteStorage(db: Database.Database): Storage {
   const enqueue = db.transaction(
     (items: readonly SendBatchItem[], now: number, expiresAt: number, caps: QueueCaps): SendOutcome[] =>
       items.map((item): SendOutcome => {
-        const full = item.messages
-          .filter((m) => atCap(m.account, m.device, m.body.byteLength, caps))
-          .map((m) => ({ account: m.account, device: m.device }));
-        if (full.length > 0) return { status: 'queue-full', devices: full };
+        const full: DeviceAddress[] = [];
+        const reasons: QueueFullReason[] = [];
+        for (const m of item.messages) {
+          const reason = atCap(m.account, m.device, m.body.byteLength, caps, item.sender);
+          if (reason === undefined) continue;
+          full.push({ account: m.account, device: m.device });
+          reasons.push(reason);
+        }
+        if (full.length > 0) return { status: 'queue-full', devices: full, reason: overallReason(reasons) };
         if (!logSend(item.sender, item.senderDevice, item.messageId, now)) return { status: 'duplicate' };
         const first = item.messages[0];
         const bodyId =
@@ -320,10 +373,17 @@ export function createSqliteStorage(db: Database.Database): Storage {
       let removed = 0;
       let bytes = 0;
       for (const seq of a.seqs) {
-        const r = q.ack.get(a.account, a.device, seq) as { size: number; body_id: number | null } | undefined;
+        const r = q.ack.get(a.account, a.device, seq) as
+          | { size: number; body_id: number | null; sender: string }
+          | undefined;
         if (r === undefined) continue;
         removed++;
         bytes += r.size;
+        const share = depths.get(depthKey(a.account, a.device))?.senders.get(r.sender);
+        if (share !== undefined) {
+          share.messages--;
+          share.bytes -= r.size;
+        }
         if (r.body_id !== null) bodies.add(r.body_id);
       }
       if (removed > 0) {
@@ -336,10 +396,10 @@ export function createSqliteStorage(db: Database.Database): Storage {
     for (const id of bodies) q.dropBodyIfUnused.run(id, id);
   });
 
-  const openLink = db.transaction((id: string, c: LinkChannelRecord, now: number, max: number): boolean => {
+  const openLink = db.transaction((id: string, c: LinkChannelRecord, now: number, max: number): LinkChannelOpening => {
     q.dropExpiredLink.run(id, now);
-    if ((q.openLinks.get(now) as number) >= max) return false;
-    return q.insertLink.run(id, c.identity, c.name, c.mac, c.expiresAt).changes > 0;
+    if ((q.openLinks.get(now) as number) >= max) return 'full';
+    return q.insertLink.run(id, c.identity, c.name, c.mac, c.expiresAt).changes > 0 ? 'opened' : 'in-use';
   });
 
   const groups = createSqliteGroupStore(db, { atCap, storeBody, insertQueued, logSend });
@@ -373,6 +433,9 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
     async createInvite(codeHash, createdAt) {
       q.insertInvite.run(codeHash, createdAt);
+    },
+    async rotateAuthToken(account, device, presentedHash, nextHash) {
+      return rotateAuthToken.immediate(account, device, presentedHash, nextHash);
     },
     async storePreKeys(account, device, keys) {
       return storePreKeys(account, device, keys);
@@ -458,6 +521,14 @@ export function createSqliteStorage(db: Database.Database): Storage {
 
 /** A queue's depth: messages, and the bytes of their bodies (updated in place: the send path is hot). */
 interface QueueDepth {
+  messages: number;
+  bytes: number;
+  /** The parts of senders read so far (`senderDepthOf`), by sending account. */
+  readonly senders: Map<string, SenderDepth>;
+}
+
+/** One sender's part of a queue. */
+interface SenderDepth {
   messages: number;
   bytes: number;
 }

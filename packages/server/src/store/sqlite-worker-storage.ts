@@ -34,6 +34,7 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
   listDevices: 'read',
   deviceSet: 'read',
   createInvite: 'write',
+  rotateAuthToken: 'write',
   updateDeviceList: 'write',
   storePreKeys: 'write',
   countPreKeys: 'read',
@@ -61,15 +62,22 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
 };
 
 /**
- * Opens (creating if needed) the database in `dataDir` on the storage thread, migrates it, and
- * starts its checkpoint thread; resolves once the database is open and migrated.
+ * Opens (creating if needed) the database in `dataDir` on the storage thread, checks it
+ * (`sqlite-integrity.ts`: a lost, damaged or newer database is refused with a
+ * `DatabaseCheckError`'s message and code), migrates it, and starts its checkpoint thread;
+ * resolves once the database is open and migrated. `maxBytes` caps the file's size;
+ * `acceptLoss` starts on a database whose -wal file was lost after a crash.
  */
-export async function openSqliteStorage(dataDir: string, sync: 'full' | 'normal'): Promise<Storage> {
+export async function openSqliteStorage(
+  dataDir: string,
+  sync: 'full' | 'normal',
+  options: { readonly maxBytes?: number | undefined; readonly acceptLoss?: boolean } = {},
+): Promise<Storage> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, SQLITE_FILE);
   const thread = storageThread();
   const handle = thread.nextHandle++;
-  await thread.call(handle, 'open', [file, sync], []);
+  await thread.call(handle, 'open', [file, sync, options.maxBytes, options.acceptLoss === true], []);
   const checkpointer = createCheckpointer(file, CHECKPOINT_INTERVAL_MS, CHECKPOINTER_IDLE_MS);
   const call = <T>(method: StorageCall[2], args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> => {
     if (method !== 'close' && method !== 'open' && FORWARDED[method as keyof typeof FORWARDED] === 'write')

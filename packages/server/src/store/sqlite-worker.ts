@@ -7,13 +7,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { decodeEnqueue, type EnqueueColumns, encodeOutcomes } from './sqlite-batch-codec.ts';
+import { checkFilesBeforeOpen, openChecked, writeState } from './sqlite-integrity.ts';
 import { migrateSqlite } from './sqlite-migrate.ts';
 import { createSqliteStorage, openSqliteDatabase } from './sqlite-storage.ts';
 import type { QueueCaps, Storage } from './storage.ts';
 
 /**
  * A call as the event loop posts it: id, database handle, method and arguments (`enqueue`'s batch
- * as `EnqueueColumns`). `open` takes the file and the `synchronous` setting and answers nothing.
+ * as `EnqueueColumns`). `open` takes the file, the `synchronous` setting and a size cap in bytes (or undefined).
  */
 export type StorageCall = readonly [
   id: number,
@@ -43,13 +44,21 @@ function threadMethods(storage: Storage): Methods {
 const port = parentPort;
 if (port === null) throw new Error('sqlite-worker.ts runs as a worker thread');
 const open = new Map<number, Methods>();
+/** The database file of each open handle (its state file is marked `closed` once it closes). */
+const files = new Map<number, string>();
 
 function run(handle: number, method: StorageCall[2], args: readonly unknown[]): Promise<unknown> {
   if (method === 'open') {
-    const [file, sync] = args as [string, 'full' | 'normal'];
-    const db = openSqliteDatabase(file, sync);
+    const [file, sync, maxBytes, acceptLoss] = args as [string, 'full' | 'normal', number | undefined, boolean?];
+    checkFilesBeforeOpen(file, acceptLoss === true);
+    const db = openChecked(file, () => openSqliteDatabase(file, sync), migrateSqlite);
+    files.set(handle, file);
     try {
-      migrateSqlite(db);
+      // A cap on the file's size: past it SQLite refuses writes with SQLITE_FULL, as on a full disk.
+      if (maxBytes !== undefined)
+        db.pragma(
+          `max_page_count = ${Math.max(1, Math.floor(maxBytes / (db.pragma('page_size', { simple: true }) as number)))}`,
+        );
     } catch (err) {
       db.close();
       throw err;
@@ -59,8 +68,15 @@ function run(handle: number, method: StorageCall[2], args: readonly unknown[]): 
   }
   const methods = open.get(handle);
   if (methods === undefined) throw new Error('this SQLite store is closed');
-  if (method === 'close') open.delete(handle);
-  return (methods[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+  const result = (methods[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+  if (method !== 'close') return result;
+  open.delete(handle);
+  const file = files.get(handle);
+  files.delete(handle);
+  // Written after the database is closed (its -wal written into it): a clean stop.
+  return result.then(() => {
+    if (file !== undefined) writeState(file, 'closed');
+  });
 }
 
 port.on('message', ([id, handle, method, args]: StorageCall) => {

@@ -49,6 +49,18 @@ export interface AccountStore {
   deviceSet(name: string): Promise<readonly { readonly id: number; readonly keyId: string }[]>;
   createInvite(codeHash: Uint8Array, createdAt: number): Promise<void>;
   /**
+   * Replaces a device's connection-token hash with `nextHash` in one step, and says how the
+   * presented one compared with the stored one: `first` when none was stored yet, `match`, or
+   * `mismatch` (none presented, or another: another copy of the device's home authenticated in
+   * between). `missing` when the device does not exist.
+   */
+  rotateAuthToken(
+    account: string,
+    device: number,
+    presentedHash: Uint8Array | undefined,
+    nextHash: Uint8Array,
+  ): Promise<'first' | 'match' | 'mismatch' | 'missing'>;
+  /**
    * Replaces the account's signed device list if its stored version is still `expectedVersion`
    * (else `stale`): adds listed devices, and removes unlisted ones (and ids whose identity
    * changed) with their prekeys, KeyPackages, queues and group delivery-list rows; `removed`
@@ -61,11 +73,12 @@ export interface AccountStore {
   ): Promise<{ status: 'updated'; removed: number[] } | { status: 'stale' }>;
 }
 
-/** A signed X25519 prekey or ML-KEM prekey as uploaded. */
+/** A signed X25519 prekey or ML-KEM prekey as uploaded, with its signed creation time (Unix seconds). */
 export interface SignedKeyRow {
   readonly id: number;
   readonly publicKey: Uint8Array;
   readonly signature: Uint8Array;
+  readonly createdAt: number;
 }
 
 /** A one-time X25519 prekey as uploaded. */
@@ -102,7 +115,9 @@ export interface PreKeyDirectory {
   ): Promise<PreKeyCounts>;
   countPreKeys(account: string, device: number): Promise<PreKeyCounts>;
   /**
-   * Atomically removes and returns one one-time X25519 prekey and one one-time ML-KEM prekey
+   * Atomically removes and returns one one-time X25519 prekey and one one-time ML-KEM prekey,
+   * each chosen at random among the device's unused ones (not oldest first: a copy of the
+   * device's home taken earlier holds the oldest ones' private halves),
    * (or the last-resort ML-KEM key when none is left) with the signed prekey. Two concurrent
    * calls never return the same one-time key. Undefined when the device has no signed prekey
    * or no ML-KEM key at all. With `spare`, takes no one-time key: the bundle carries the signed
@@ -159,7 +174,16 @@ export interface SendBatchItem {
 export interface QueueCaps {
   readonly messages: number;
   readonly bytes: number;
+  /**
+   * What one sending account's messages may hold of another account's device queue (its fair
+   * share; undefined: no per-sender cap). The account's own devices are not held to it.
+   */
+  readonly senderMessages?: number;
+  readonly senderBytes?: number;
 }
+
+/** Which cap refused a message: the device's whole queue, or the sending account's share of it. */
+export type QueueFullReason = 'queue' | 'sender-share';
 
 /** Where one queued message went. */
 export interface QueuedAt extends DeviceAddress {
@@ -170,7 +194,12 @@ export interface QueuedAt extends DeviceAddress {
 export type SendOutcome =
   | { readonly status: 'queued'; readonly seqs: readonly QueuedAt[] }
   | { readonly status: 'duplicate' }
-  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
+  | {
+      readonly status: 'queue-full';
+      readonly devices: readonly DeviceAddress[];
+      /** 'queue' if any of `devices` has its whole queue full, else 'sender-share'. */
+      readonly reason: QueueFullReason;
+    };
 
 /** What the queues and the idempotency log hold about one account (metadata only). */
 export interface QueueRecords {
@@ -199,8 +228,9 @@ export interface MessageQueue {
   /**
    * Durably stores a batch of sends in one transaction and returns one outcome per item. A
    * repeated (sender, device, messageId) is a `duplicate` and stores nothing; a send whose
-   * recipient device is at a cap (messages, or bytes with this one) stores nothing and reports
-   * `queue-full`. A shared body is deleted with its last reference (acknowledged or expired).
+   * recipient device is at a cap (messages, or bytes with this one; for the whole queue or for
+   * the sending account's share of it) stores nothing and reports `queue-full`. A shared body is
+   * deleted with its last reference (acknowledged or expired).
    */
   enqueue(
     items: readonly SendBatchItem[],
@@ -322,7 +352,7 @@ export type GroupCommitOutcome =
   | { readonly status: 'not-a-member' }
   | { readonly status: 'epoch-moved'; readonly epoch: number }
   | { readonly status: 'not-invited'; readonly devices: readonly DeviceAddress[] }
-  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[] };
+  | { readonly status: 'queue-full'; readonly devices: readonly DeviceAddress[]; readonly reason: QueueFullReason };
 
 /** Group delivery records: id, epoch counter and device-level delivery list. */
 export interface GroupDirectory {
@@ -356,13 +386,17 @@ export interface LinkChannelRecord {
   readonly expiresAt: number;
 }
 
+/** What opening a link channel came to. */
+export type LinkChannelOpening = 'opened' | 'in-use' | 'full';
+
 /** Link channels: opened by a new device, answered once by an existing one, gone after. */
 export interface LinkChannelDirectory {
   /**
-   * Opens channel `id`; false if an unexpired channel has that id or `max` channels are open.
-   * An expired channel of the same id is replaced.
+   * Opens channel `id`: `'in-use'` if an unexpired channel has that id, `'full'` if `max`
+   * channels are open (so the relay can tell the new device which). An expired channel of the
+   * same id is replaced.
    */
-  openLinkChannel(id: string, channel: LinkChannelRecord, now: number, max: number): Promise<boolean>;
+  openLinkChannel(id: string, channel: LinkChannelRecord, now: number, max: number): Promise<LinkChannelOpening>;
   /** Channel `id` if it is open, unexpired at `now` and not answered yet. */
   getLinkChannel(id: string, now: number): Promise<LinkChannelRecord | undefined>;
   /** Leaves `body` on channel `id` for the new device; false if it is not open, has expired or was answered. */

@@ -195,15 +195,17 @@ export async function addDeviceRaw(url: string, owner: RawDevice, device: number
 
 /** Uploads a signed prekey, `oneTime` one-time X25519 keys, `kem` one-time ML-KEM keys and a last-resort key. */
 export async function uploadKeys(d: RawDevice, oneTime: number, kem: number): Promise<Frame> {
-  const spk = await generateSignedPreKey(provider, random, d.identity, 1, 0);
+  const now = Date.now();
+  const spk = await generateSignedPreKey(provider, random, d.identity, 1, now);
   const otps = await generateOneTimePreKeys(provider, random, 1, oneTime);
   const kems = [];
-  for (let i = 0; i < kem; i++) kems.push(await generateKemPreKey(provider, random, d.identity, 100 + i, false));
-  const lr = await generateKemPreKey(provider, random, d.identity, 99, true);
-  const signed = (k: { id: number; publicKey: Uint8Array; signature: Uint8Array }) => ({
+  for (let i = 0; i < kem; i++) kems.push(await generateKemPreKey(provider, random, d.identity, 100 + i, false, now));
+  const lr = await generateKemPreKey(provider, random, d.identity, 99, true, now);
+  const signed = (k: { id: number; publicKey: Uint8Array; signature: Uint8Array; createdAt: number }) => ({
     id: k.id,
     publicKey: toBase64Url(k.publicKey),
     signature: toBase64Url(k.signature),
+    createdAt: Math.floor(k.createdAt / 1000),
   });
   return d.conn.request('upload-keys', {
     signedPreKey: signed(spk),

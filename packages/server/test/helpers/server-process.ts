@@ -14,7 +14,10 @@ const server = await startServer({
   db,
   dbSchema,
   bus,
-  logLevel: 'silent',
+  // PARLEY_TEST_LOG_FILE: log at info level to that file (tests that read what the server said).
+  ...(process.env.PARLEY_TEST_LOG_FILE === undefined
+    ? { logLevel: 'silent' as const }
+    : { logLevel: 'info' as const, logFile: process.env.PARLEY_TEST_LOG_FILE }),
   ...(limits === undefined ? {} : { limits }),
 });
 process.stdout.write(`listening ${server.url}\n`);

@@ -16,7 +16,13 @@ describe('migration 5: account name skeletons', () => {
     add.run('alice', 1);
     add.run('a1ice', 2);
     add.run('bob', 3);
-    assert.deepEqual(migrateSqlite(db), [5]);
+    assert.deepEqual(
+      migrateSqlite(
+        db,
+        SQLITE_MIGRATIONS.filter((m) => m.version <= 5),
+      ),
+      [5],
+    );
     const rows = db.prepare('SELECT name, skeleton FROM accounts ORDER BY created_at').all();
     assert.deepEqual(rows, [
       { name: 'alice', skeleton: 'allce' },

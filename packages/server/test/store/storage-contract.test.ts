@@ -109,14 +109,15 @@ for (const backend of backends) {
     });
 
     test('prekeys: counts, atomic one-time takes under concurrency, last-resort fallback', async () => {
-      const signed = { id: 1, publicKey: key(3), signature: key(4, 64) };
+      const signed = { id: 1, publicKey: key(3), signature: key(4, 64), createdAt: 1_700_000_000 };
       const oneTimePreKeys = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, publicKey: key(10 + i) }));
       const kemPreKeys = Array.from({ length: 5 }, (_, i) => ({
         id: 100 + i,
         publicKey: key(50 + i, 1568),
         signature: key(5, 64),
+        createdAt: 1_700_000_000,
       }));
-      const lastResortKemPreKey = { id: 99, publicKey: key(7, 1568), signature: key(8, 64) };
+      const lastResortKemPreKey = { id: 99, publicKey: key(7, 1568), signature: key(8, 64), createdAt: 1_700_000_000 };
       const counts = await storage.storePreKeys('alice', 1, {
         signedPreKey: signed,
         oneTimePreKeys,
@@ -133,6 +134,32 @@ for (const backend of backends) {
       assert.equal(taken.filter((t) => t?.kemPreKey.lastResort === true && t.kemPreKey.id === 99).length, 11);
       assert.deepEqual(await storage.countPreKeys('alice', 1), { oneTime: 0, kem: 0 });
       assert.equal(await storage.takeBundle('bob', 1), undefined, 'no signed prekey: no bundle');
+    });
+
+    test('prekeys keep their signed creation time', async () => {
+      await storage.createAccount(account('dated'));
+      await storage.storePreKeys('dated', 1, {
+        signedPreKey: { id: 3, publicKey: key(1), signature: key(2, 64), createdAt: 1_800_000_001 },
+        oneTimePreKeys: [],
+        kemPreKeys: [{ id: 4, publicKey: key(3, 1568), signature: key(4, 64), createdAt: 1_800_000_002 }],
+        lastResortKemPreKey: { id: 5, publicKey: key(5, 1568), signature: key(6, 64), createdAt: 1_800_000_003 },
+      });
+      const one = await storage.takeBundle('dated', 1);
+      assert.equal(one?.signedPreKey.createdAt, 1_800_000_001);
+      assert.deepEqual([one?.kemPreKey.id, one?.kemPreKey.createdAt], [4, 1_800_000_002]);
+      const last = await storage.takeBundle('dated', 1);
+      assert.deepEqual([last?.kemPreKey.id, last?.kemPreKey.createdAt], [5, 1_800_000_003]);
+    });
+
+    test('connection tokens: first, match, mismatch (from any handle), missing device', async () => {
+      await storage.createAccount(account('tok'));
+      assert.equal(await storage.rotateAuthToken('tok', 1, undefined, key(1)), 'first');
+      assert.equal(await peer.rotateAuthToken('tok', 1, key(1), key(2)), 'match');
+      // A copy presenting the older token, or none.
+      assert.equal(await storage.rotateAuthToken('tok', 1, key(1), key(3)), 'mismatch');
+      assert.equal(await storage.rotateAuthToken('tok', 1, undefined, key(4)), 'mismatch');
+      assert.equal(await storage.rotateAuthToken('tok', 1, key(4), key(5)), 'match');
+      assert.equal(await storage.rotateAuthToken('tok', 2, undefined, key(6)), 'missing');
     });
 
     test('queues: order, duplicates, caps, pending after a seq, acknowledgement of own rows only', async () => {
@@ -432,7 +459,11 @@ for (const backend of backends) {
       const depths = await Promise.all(targets.map((a) => storage.queueDepth(a.account, a.device)));
       const cap = depths[0] ?? 0;
       const [full] = await storage.enqueue([item('fan-00002')], 2000, 1e12, caps(cap));
-      assert.deepEqual(full, { status: 'queue-full', devices: targets.filter((_, i) => (depths[i] ?? 0) >= cap) });
+      assert.deepEqual(full, {
+        status: 'queue-full',
+        devices: targets.filter((_, i) => (depths[i] ?? 0) >= cap),
+        reason: 'queue',
+      });
       assert.equal((await storage.pending('gc', 1, 0, 100, 0)).length, gc.length, 'a refused item stores nothing');
     });
 
@@ -445,7 +476,7 @@ for (const backend of backends) {
       await storage.commitGroup(commitOf(g, 0, at('cap', 1), 'cap-00000', all, all.slice(1)), 1, 1e12, caps(100));
       // Devices 2 and 3 each hold one welcome: at a cap of 1, the commit listing them is refused.
       const keep3 = await storage.commitGroup(commitOf(g, 1, at('cap', 1), 'cap-00001', all), 1, 1e12, caps(1));
-      assert.deepEqual(keep3, { status: 'queue-full', devices: [at('cap', 2), at('cap', 3)] });
+      assert.deepEqual(keep3, { status: 'queue-full', devices: [at('cap', 2), at('cap', 3)], reason: 'queue' });
       const drop3 = await storage.commitGroup(
         commitOf(g, 1, at('cap', 1), 'cap-00002', all.slice(0, 2)),
         1,
@@ -560,9 +591,73 @@ for (const backend of backends) {
       const cap = { messages: 100, bytes: 1000 };
       const [a, b] = await storage.enqueue([item('byte-0001', 600), item('byte-0002', 600)], 1, 1e12, cap);
       assert.equal(a?.status, 'queued');
-      assert.deepEqual(b, { status: 'queue-full', devices: [at('bytes', 1)] }, '1,200 bytes pass a cap of 1,000');
+      assert.deepEqual(
+        b,
+        { status: 'queue-full', devices: [at('bytes', 1)], reason: 'queue' },
+        '1,200 bytes pass a cap of 1,000',
+      );
       const [small] = await storage.enqueue([item('byte-0003', 400)], 1, 1e12, cap);
       assert.equal(small?.status, 'queued', 'exactly at the cap is allowed');
+    });
+
+    test('queue caps: one sender holds at most its share of a device’s queue (messages and bytes); others still get in', async () => {
+      await storage.createAccount(account('share', [1, 2]));
+      const item = (sender: string, id: string, size = 10) => ({
+        sender,
+        senderDevice: 1,
+        messageId: id,
+        messages: [{ account: 'share', device: 1, kind: 2, body: key(3, size) }],
+      });
+      const cap = { messages: 6, bytes: 1e9, senderMessages: 2, senderBytes: 1000 };
+      const first = await storage.enqueue(
+        [item('fa', 'share-001'), item('fa', 'share-002'), item('fa', 'share-003'), item('fb', 'share-004')],
+        1,
+        1e12,
+        cap,
+      );
+      assert.deepEqual(
+        first.map((o) => o.status),
+        ['queued', 'queued', 'queue-full', 'queued'],
+      );
+      assert.deepEqual(first[2], { status: 'queue-full', devices: [at('share', 1)], reason: 'sender-share' });
+      const [big] = await storage.enqueue([item('fc', 'share-005', 1200)], 1, 1e12, cap);
+      assert.deepEqual(big, { status: 'queue-full', devices: [at('share', 1)], reason: 'sender-share' }, 'bytes too');
+      // The account's own devices are not held to a share (they hold copies of what it sent).
+      const own = await storage.enqueue(
+        [item('share', 'share-006'), item('share', 'share-007'), item('share', 'share-008')],
+        1,
+        1e12,
+        cap,
+      );
+      assert.deepEqual(
+        own.map((o) => o.status),
+        ['queued', 'queued', 'queued'],
+      );
+      // Six messages: the whole queue is full, and the refusal says so.
+      const [whole] = await storage.enqueue([item('fd', 'share-009')], 1, 1e12, cap);
+      assert.deepEqual(whole, { status: 'queue-full', devices: [at('share', 1)], reason: 'queue' });
+      // An acknowledgement frees the sender's share.
+      const [seqA] = await storage.pending('share', 1, 0, 1, 1);
+      assert.equal(seqA?.sender, 'fa');
+      const [again] = await storage.enqueue([item('fa', 'share-010')], 1, 1e12, cap, [
+        { account: 'share', device: 1, seqs: [seqA?.seq ?? 0] },
+      ]);
+      assert.equal(again?.status, 'queued');
+      // A group commit from a sender at its share is refused the same way.
+      const g = gid(9);
+      await storage.createAccount(account('fa', [1]));
+      await storage.createGroup(g, at('fa', 1));
+      await invite(at('fa', 1), [at('share', 1)]);
+      const c = await storage.commitGroup(
+        commitOf(g, 0, at('fa', 1), 'share-011', [at('fa', 1), at('share', 1)]),
+        1,
+        1e12,
+        {
+          ...cap,
+          messages: 100,
+        },
+      );
+      assert.deepEqual(c, { status: 'queue-full', devices: [at('share', 1)], reason: 'sender-share' });
     });
 
     test('delivery list: a device joins only with a KeyPackage handed to the committer, once, before it expires', async () => {
@@ -594,10 +689,10 @@ for (const backend of backends) {
     test('sparing one-time stock: a bundle or KeyPackage taken with spare uses only the last-resort keys', async () => {
       await storage.createAccount(account('spare', [1]));
       await storage.storePreKeys('spare', 1, {
-        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64) },
+        signedPreKey: { id: 1, publicKey: key(1), signature: key(2, 64), createdAt: 1_700_000_000 },
         oneTimePreKeys: [{ id: 5, publicKey: key(5) }],
-        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64) }],
-        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64) },
+        kemPreKeys: [{ id: 6, publicKey: key(6, 1184), signature: key(7, 64), createdAt: 1_700_000_000 }],
+        lastResortKemPreKey: { id: 9, publicKey: key(9, 1184), signature: key(8, 64), createdAt: 1_700_000_000 },
       });
       const spared = await storage.takeBundle('spare', 1, true);
       assert.equal(spared?.oneTimePreKey, undefined);
@@ -620,8 +715,8 @@ for (const backend of backends) {
         expiresAt,
       });
       const id = `chan-${backend.name}-${randomBytes(4).toString('hex')}`;
-      assert.equal(await storage.openLinkChannel(id, rec(1, 5000), 1000, 100), true);
-      assert.equal(await peer.openLinkChannel(id, rec(2, 5000), 1000, 100), false, 'an open id is not reused');
+      assert.equal(await storage.openLinkChannel(id, rec(1, 5000), 1000, 100), 'opened');
+      assert.equal(await peer.openLinkChannel(id, rec(2, 5000), 1000, 100), 'in-use', 'an open id is not reused');
       // Another node (peer) sees what the new device published and answers it, once.
       assert.deepEqual(await peer.getLinkChannel(id, 2000), rec(1, 5000));
       assert.equal(await peer.getLinkChannel(id, 5000), undefined, 'expired at its time');
@@ -634,23 +729,23 @@ for (const backend of backends) {
       assert.equal(await peer.getLinkChannel(id, 2000), undefined);
       // A closed channel's id is free at once; an expired id may be opened again.
       const other = `${id}-b`;
-      assert.equal(await storage.openLinkChannel(other, rec(3, 3000), 1000, 100), true);
+      assert.equal(await storage.openLinkChannel(other, rec(3, 3000), 1000, 100), 'opened');
       await storage.closeLinkChannel(other);
       assert.equal(await storage.getLinkChannel(other, 1000), undefined, 'closed');
-      assert.equal(await storage.openLinkChannel(other, rec(4, 3000), 1000, 100), true);
-      assert.equal(await storage.openLinkChannel(other, rec(5, 9000), 3000, 100), true, 'expired: replaced');
+      assert.equal(await storage.openLinkChannel(other, rec(4, 3000), 1000, 100), 'opened');
+      assert.equal(await storage.openLinkChannel(other, rec(5, 9000), 3000, 100), 'opened', 'expired: replaced');
       assert.deepEqual(await storage.getLinkChannel(other, 4000), rec(5, 9000));
       // At most `max` open at once (expired ones do not count); the purge removes expired ones.
-      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 9000), 3000, 1), false, 'the bound');
-      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 20_000), 10_000, 1), true, 'after expiry');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 9000), 3000, 1), 'full', 'the bound');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(6, 20_000), 10_000, 1), 'opened', 'after expiry');
       await storage.purgeExpired(20_000, 0);
       assert.equal(await storage.getLinkChannel(`${id}-c`, 0), undefined, 'purged');
-      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(7, 30_000), 0, 1), true, 'its id is free again');
+      assert.equal(await storage.openLinkChannel(`${id}-c`, rec(7, 30_000), 0, 1), 'opened', 'its id is free again');
       await storage.closeLinkChannel(`${id}-c`);
       await storage.closeLinkChannel(other);
       // A node looking for answers to the channels it holds takes the answered ones only, once.
       const ids = ['d', 'e', 'f'].map((x) => `${id}-${x}`);
-      for (const x of ids) assert.equal(await storage.openLinkChannel(x, rec(8, 9000), 1000, 100), true);
+      for (const x of ids) assert.equal(await storage.openLinkChannel(x, rec(8, 9000), 1000, 100), 'opened');
       assert.equal(await peer.answerLinkChannel(ids[0] as string, 'body-d', 1000), true);
       assert.equal(await peer.answerLinkChannel(ids[2] as string, 'body-f', 1000), true);
       assert.deepEqual(await storage.takeLinkAnswers([]), []);

@@ -5,7 +5,7 @@
 
 import { groupIdOf, groupPeer } from '@parley/client/web';
 import { useState } from 'preact/hooks';
-import { dayLabel, otherDay, peerTitle, timeLabel } from '../format.ts';
+import { dayLabel, otherDay, peerTitle, showBidi, timeLabel } from '../format.ts';
 import { chatHref, go, type Route } from '../route.ts';
 import type { Session } from '../session.ts';
 
@@ -75,13 +75,14 @@ export function ConversationList({ session, current }: { session: Session; curre
                   aria-current={active ? 'page' : undefined}
                   data-peer={c.peer}
                 >
-                  <span class="title">{title}</span>
+                  <bdi class="title">{title}</bdi>
                   <time dateTime={new Date(at).toISOString()}>
                     {otherDay(at, now) ? dayLabel(at, now) : timeLabel(at)}
                   </time>
+                  {/* Someone else's text: bidi controls shown, and isolated from the rest of the row. */}
                   <span class="preview">
-                    {who}
-                    {c.last.text}
+                    <bdi>{showBidi(who)}</bdi>
+                    <bdi>{showBidi(c.last.text)}</bdi>
                   </span>
                   {c.unread > 0 && (
                     <span class="badge" data-testid="unread" data-count={c.unread}>
@@ -96,7 +97,7 @@ export function ConversationList({ session, current }: { session: Session; curre
           {quietGroups.map((g) => (
             <li key={g.id}>
               <a href={chatHref(groupPeer(g.id))} data-peer={groupPeer(g.id)}>
-                <span class="title">{g.name}</span>
+                <bdi class="title">{showBidi(g.name)}</bdi>
                 <span class="preview">No messages yet</span>
               </a>
             </li>

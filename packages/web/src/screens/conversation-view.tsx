@@ -12,6 +12,7 @@ import { useSession } from '../use-session.ts';
 
 const TICKS: Record<StoredMessage['status'], { mark: string; label: string }> = {
   pending: { mark: '◷', label: 'Sending' },
+  held: { mark: 'held', label: 'Held: not sent (safety number changed)' },
   sent: { mark: '✓', label: 'Sent' },
   delivered: { mark: '✓✓', label: 'Delivered' },
   read: { mark: '✓✓', label: 'Read' },
@@ -26,6 +27,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const [safety, setSafety] = useState<ContactSafety | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [draft, setDraft] = useState('');
+  // Messages the server refused for now (QUEUE_FULL): still queued, shown as waiting and why.
+  const [waiting, setWaiting] = useState<ReadonlyMap<string, string>>(new Map());
   const listEnd = useRef<HTMLLIElement>(null);
 
   const loadSafety = useCallback(() => {
@@ -43,9 +46,26 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const onEvent = useCallback(
     (e: Parameters<Parameters<Session['subscribe']>[0]>[0]) => {
       if (e?.type === 'identity-changed' && e.name === peer) loadSafety();
+      if (e?.type === 'held' && e.to === peer) loadSafety();
       if (e?.type === 'send-failed' && e.to === peer) setProblem(e.reason);
+      if (e?.type === 'send-delayed' && e.to === peer) {
+        const why = isGroup
+          ? 'a member’s queue on the server is full'
+          : e.cap === 'sender-share'
+            ? `${peer} has not taken the messages you already sent`
+            : `${peer}’s queue on the server is full`;
+        setWaiting((w) => new Map(w).set(e.id, `Waiting: ${why}; it is sent once there is room`));
+      }
+      if (e?.type === 'sent' && e.to === peer) {
+        setWaiting((w) => {
+          if (!w.has(e.id)) return w;
+          const next = new Map(w);
+          next.delete(e.id);
+          return next;
+        });
+      }
     },
-    [peer, loadSafety],
+    [peer, loadSafety, isGroup],
   );
   const tick = useSession(session, onEvent);
 
@@ -86,7 +106,18 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
     }
   };
 
-  const canSend = groupId === undefined ? !safety?.changed : group?.status === 'active';
+  // Sends to a contact whose key changed are allowed: they are held (and shown as held) until
+  // the user sends anyway or verifies.
+  const canSend = groupId === undefined ? true : group?.status === 'active';
+  const heldCount = messages.filter((m) => m.direction === 'out' && m.status === 'held').length;
+  const sendAnyway = async () => {
+    try {
+      await client.acceptChange(peer);
+      loadSafety();
+    } catch (err) {
+      setProblem(describeError(err));
+    }
+  };
   let previous: number | undefined;
 
   return (
@@ -99,7 +130,9 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
         <a href="#/" class="back" aria-label="Back to conversations">
           ←
         </a>
-        <h2>{title}</h2>
+        <h2>
+          <bdi>{title}</bdi>
+        </h2>
         {groupId !== undefined ? (
           <a href={`#/group/${encodeURIComponent(groupId)}`}>Group info</a>
         ) : (
@@ -112,8 +145,9 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
         <div class="banner warn" role="alert" data-testid="key-change-banner">
           {safety.changed ? (
             <p>
-              <strong>{peer}'s safety number changed.</strong> Messages to and from {peer} are held until you compare
-              the new number and accept it.
+              <strong>{peer}'s safety number changed.</strong> Messages to {peer} are held, not sent
+              {heldCount > 0 ? ` (${heldCount} held)` : ''}, until you compare the new number
+              {safety.verified ? ' and verify it again' : ', or send anyway'}.
             </p>
           ) : (
             <p>
@@ -124,6 +158,11 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           <a class="button" href={`#/safety/${encodeURIComponent(peer)}`}>
             Compare safety numbers
           </a>
+          {safety.changed && !safety.verified && (
+            <button type="button" onClick={sendAnyway} data-testid="send-anyway">
+              Send anyway
+            </button>
+          )}
         </div>
       )}
       {group !== undefined && group.status !== 'active' && (
@@ -136,7 +175,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           const at = m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt;
           const separator = previous === undefined || otherDay(previous, at);
           previous = at;
-          const t = TICKS[m.status];
+          const delayed = m.status === 'pending' ? waiting.get(m.id) : undefined;
+          const t = delayed === undefined ? TICKS[m.status] : { mark: TICKS.pending.mark, label: delayed };
           return [
             separator && (
               <li key={`day-${at}`} class="day">
@@ -161,6 +201,11 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                         data-testid="tick"
                       >
                         {t.mark}
+                      </span>
+                    )}
+                    {delayed !== undefined && (
+                      <span class="waiting" data-testid="waiting">
+                        {delayed}
                       </span>
                     )}
                   </span>

@@ -1,8 +1,10 @@
 /**
- * This account's devices (from the account-key-signed list this device holds), removal, and
- * accepting a new device's link code.
+ * This account's devices (from the account-key-signed list this device holds), removal,
+ * accepting a new device's link code, and the key-change policy setting of this browser's home.
  */
+import type { KeyChangePolicy } from '@parley/client/web';
 import { useState } from 'preact/hooks';
+import { showBidi } from '../format.ts';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
 
@@ -13,6 +15,7 @@ export function Devices({ session }: { session: Session }) {
   const [note, setNote] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const devices = client.devices();
+  const [policy, setPolicy] = useState<KeyChangePolicy>(client.keyChangePolicy());
   const run = async (op: () => Promise<string | undefined>) => {
     setBusy(true);
     setError(undefined);
@@ -32,7 +35,7 @@ export function Devices({ session }: { session: Session }) {
         {devices.map((d) => (
           <li key={d.id} data-device={d.id}>
             <span class="who">
-              {d.name ?? `device ${d.id}`} <span class="dim">#{d.id}</span>
+              <bdi>{d.name === undefined ? `device ${d.id}` : showBidi(d.name)}</bdi> <span class="dim">#{d.id}</span>
               {d.current && <span class="badge">this browser</span>}
             </span>
             <span class="dim">
@@ -47,7 +50,9 @@ export function Devices({ session }: { session: Session }) {
                 type="button"
                 disabled={busy}
                 onClick={() => {
-                  if (confirm(`Remove ${d.name ?? `device ${d.id}`} from your account?`))
+                  if (
+                    confirm(`Remove ${d.name === undefined ? `device ${d.id}` : showBidi(d.name)} from your account?`)
+                  )
                     void run(async () => {
                       await client.removeDevice(d.id);
                       return `Removed device ${d.id}.`;
@@ -75,7 +80,7 @@ export function Devices({ session }: { session: Session }) {
           void run(async () => {
             const linked = await client.acceptLink(code);
             form.reset();
-            return `Linked ${linked.name} as device ${linked.device}.`;
+            return `Linked ${showBidi(linked.name)} as device ${linked.device}.`;
           });
         }}
       >
@@ -86,6 +91,23 @@ export function Devices({ session }: { session: Session }) {
           Link device
         </button>
       </form>
+      <h3>When a contact's safety number changes</h3>
+      <label>
+        Key-change policy{' '}
+        <select
+          name="key-change-policy"
+          value={policy}
+          onChange={(e) => {
+            const next = e.currentTarget.value as KeyChangePolicy;
+            client.setKeyChangePolicy(next);
+            setPolicy(client.keyChangePolicy());
+            setNote('Saved.');
+          }}
+        >
+          <option value="hold-all">Hold every message until I accept or verify (default)</option>
+          <option value="block-verified">Hold only the first message, unless I had verified them</option>
+        </select>
+      </label>
       {note && <p role="status">{note}</p>}
       {error && (
         <p class="error" role="alert">

@@ -7,6 +7,7 @@
 import { groupPeer } from '@parley/client/web';
 import { GROUP_NAME_MAX_LENGTH } from '@parley/protocol';
 import { useState } from 'preact/hooks';
+import { showBidi } from '../format.ts';
 import { chatHref, go } from '../route.ts';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
@@ -46,7 +47,9 @@ export function GroupInfoScreen({ session, id }: { session: Session; id: string 
         <a href={chatHref(groupPeer(id))} class="back" aria-label="Back to the group">
           ←
         </a>
-        <h2 id="group-title">{g.name}</h2>
+        <h2 id="group-title">
+          <bdi>{showBidi(g.name)}</bdi>
+        </h2>
       </header>
       {admin && (
         <form
@@ -129,7 +132,7 @@ export function GroupInfoScreen({ session, id }: { session: Session; id: string 
           class="danger"
           disabled={busy}
           onClick={() => {
-            if (confirm(`Leave ${g.name}?`)) void run(() => client.leaveGroup(id)).then(() => go('#/'));
+            if (confirm(`Leave ${showBidi(g.name)}?`)) void run(() => client.leaveGroup(id)).then(() => go('#/'));
           }}
         >
           Leave group

@@ -1,7 +1,8 @@
 /**
  * A contact's safety number: 60 digits in 12 groups and a QR code of the comparison payload
- * (the same as `parley verify` shows), with "Mark as verified", and — after a key change —
- * "Accept the new number", which releases held messages.
+ * (the same as `parley verify` shows), with "Mark as verified", which passes the number shown
+ * here: a key that changed between showing and clicking is refused, not verified. After a key
+ * change it also takes the new key and sends held messages.
  */
 import type { ContactSafety } from '@parley/client/web';
 import { useEffect, useState } from 'preact/hooks';
@@ -20,7 +21,7 @@ export function Safety({ session, peer }: { session: Session; peer: string }) {
   const [s, setS] = useState<ContactSafety | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
-  const load = () => client.safety(peer).then(setS, (err) => setError(describeError(err)));
+  const load = () => client.safety(peer, { show: true }).then(setS, (err) => setError(describeError(err)));
   useEffect(() => {
     void load();
   }, [peer]);
@@ -28,8 +29,9 @@ export function Safety({ session, peer }: { session: Session; peer: string }) {
   const verify = async () => {
     setBusy(true);
     try {
-      if (s?.changed) await client.acceptIdentity(peer);
-      client.markVerified(peer);
+      if (s === undefined) return;
+      // The number on screen: if the key changed since, the client refuses it.
+      await client.markVerified(peer, s.safetyNumber.digits);
       await load();
     } catch (err) {
       setError(describeError(err));
@@ -63,9 +65,15 @@ export function Safety({ session, peer }: { session: Session; peer: string }) {
             ))}
           </p>
           <Qr text={base64Url(s.safetyNumber.qrPayload)} label={`QR code of the safety number with ${peer}`} />
+          {s.changedSinceShown && (
+            <p class="banner warn" role="alert" data-testid="changed-since-shown">
+              {peer}'s account key CHANGED since you last looked at this number: this is a new one.
+            </p>
+          )}
           {s.changed && (
             <p class="banner warn" role="alert">
-              {peer}'s account key changed; this is the new number. Messages are held until you accept it.
+              {peer}'s account key changed; this is the new number. Messages to {peer} are held until you compare it and
+              mark it verified (or choose "Send anyway" in the conversation).
             </p>
           )}
           <p role="status" data-testid="verified-state">

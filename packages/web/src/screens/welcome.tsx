@@ -118,7 +118,7 @@ export function Welcome({ onReady }: { onReady(session: Session): void }) {
         <section aria-label="Link code" class="link-code">
           <p>
             On a device already in your account, open <em>Devices → Link a new device</em> (or run{' '}
-            <code>parley link accept CODE</code>) and enter this code:
+            <code>parley link accept</code>) and enter this code:
           </p>
           <output class="code" data-testid="link-code">
             {link.code}
