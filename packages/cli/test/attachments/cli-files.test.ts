@@ -116,6 +116,40 @@ describe('parley send --file, and receive saving attachments', () => {
     assert.equal(readFileSync(join(to, 'note.txt'), 'utf8'), 'a note\n');
   });
 
+  it('prints file names and paths with their control characters escaped (terminal-safe)', () => {
+    const name = join(dir, 'red\x1b[31m.txt');
+    writeFileSync(name, 'colour\n');
+    const s = parley(['send', 'ann', '--file', name, '--home', home('ben')]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.ok(!s.stdout.includes('\x1b'), JSON.stringify(s.stdout));
+    assert.match(s.stdout, /sent .*red\\x1b\[31m\.txt to ann/);
+    const to = join(dir, 'dl\x1b]0;title\x07');
+    const r = parley(['receive', '--downloads', to, '--home', home('ann')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes('\x1b') && !r.stdout.includes('\x07'), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /saved .*dl\\x1b\]0;title\\x07/);
+  });
+
+  it('send NAME --file does not read the message from standard input (left open here)', async () => {
+    writeFileSync(join(dir, 'quiet.txt'), 'no stdin\n');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'send', 'ann', '--file', join(dir, 'quiet.txt'), '--home', home('ben')],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    // stdin stays open: a command waiting for the message text would never exit.
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    child.stdin?.end();
+    assert.equal(code, 0);
+    assert.match(stdout, /sent .*quiet\.txt to ann/);
+  });
+
   it('refuses a missing file with a failure code and says why', () => {
     const missing = parley(['send', 'ben', '--file', join(dir, 'nope.bin'), '--home', home('ann')]);
     assert.equal(missing.status, 1, missing.stderr);
