@@ -27,7 +27,12 @@ const MAX_RETRIES = 4;
 /** Progress of a transfer: bytes done of the total. */
 export type Progress = (done: number, total: number) => void;
 
-const blobUrl = (server: string, id: string): string => `${server.replace(/\/+$/, '')}${BLOB_PATH}${id}`;
+/**
+ * The blob API URL of blob `id` on `server` (as stored in the profile): a `ws://`/`wss://`
+ * address (accepted for the relay) becomes `http://`/`https://`, keeping the TLS choice.
+ */
+export const blobUrl = (server: string, id: string): string =>
+  `${server.replace(/\/+$/, '').replace(/^ws(s?):/i, (_m, s: string) => `http${s.toLowerCase()}:`)}${BLOB_PATH}${id}`;
 
 async function refusal(res: Response): Promise<string> {
   try {
