@@ -2,6 +2,7 @@
  * Benchmark entry point: `npm run bench -- NAME [--seconds S]`. Prints one JSON line per figure
  * (`{"name","value","unit","baseline","ratio"}`); see bench/RESULTS.md for recorded runs.
  */
+import { runAttachments } from './attachments.ts';
 import { runConnections } from './connections.ts';
 import { runDrain } from './drain.ts';
 import { runGroups } from './groups.ts';
@@ -20,6 +21,7 @@ type Args = {
   runs?: number;
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
+  attachments: runAttachments,
   connections: runConnections,
   drain: runDrain,
   groups: runGroups,

@@ -102,7 +102,7 @@ function converse() {
     const alice = await createParty('alice');
     const bob = await createParty('bob');
     const bundle = await wireBundleOf(bob);
-    await processPreKeyBundle(alice.ctx, bob.address, bundle);
+    await processPreKeyBundle(alice.ctx, bob.address, bundle, { now: 0 });
     const initial = (await encrypt(alice.ctx, bob.address, text('hello'))).body;
     await decrypt(bob.ctx, alice.address, initial);
     const ratchet: Uint8Array[] = [];
@@ -419,7 +419,7 @@ function decryptFixture() {
   decryptSetup ??= (async () => {
     const alice = await createParty('alice');
     const bob = await createParty('bob');
-    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob));
+    await processPreKeyBundle(alice.ctx, bob.address, await wireBundleOf(bob), { now: 0 });
     const initial = (await encrypt(alice.ctx, bob.address, text('hello'))).body;
     await decrypt(bob.ctx, alice.address, initial);
     await decrypt(alice.ctx, bob.address, (await encrypt(bob.ctx, alice.address, text('hi'))).body);

@@ -23,6 +23,8 @@ export const OPTIONS = {
   'print-web-digest': { type: 'boolean' },
   'metrics-listen': { type: 'string' },
   'metrics-token': { type: 'string' },
+  'blob-quota': { type: 'string' },
+  'max-attachment': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   server: { type: 'string' },
@@ -39,6 +41,9 @@ export const OPTIONS = {
   members: { type: 'string' },
   group: { type: 'string' },
   'transfer-account-key': { type: 'boolean' },
+  file: { type: 'string', multiple: true },
+  caption: { type: 'string' },
+  downloads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;

@@ -37,6 +37,8 @@ const receive: typeof import('./commands/receive.ts').receive = async (...a) =>
 const register: typeof import('./commands/register.ts').register = async (...a) =>
   (await import('./commands/register.ts')).register(...a);
 const send: typeof import('./commands/send.ts').send = async (...a) => (await import('./commands/send.ts')).send(...a);
+const sendFiles: typeof import('./commands/attachments.ts').sendFiles = async (...a) =>
+  (await import('./commands/attachments.ts')).sendFiles(...a);
 const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a) =>
   (await import('./commands/send.ts')).sendToGroup(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
@@ -77,6 +79,11 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
   parley send --group GROUP [--home DIR]
       Send the message on standard input to a group (GROUP: its id, or its name when unique
       on this device); same outcomes. \`--group GROUP TEXT\` also works, with the same caveat.
+  parley send NAME --file PATH [--file PATH…] [--caption TEXT] [--home DIR]
+      Encrypt and send each file (up to the server's --max-attachment); prints "sent PATH to NAME"
+      for each; standard input is not read. receive and chat save attachments under
+      <home>/downloads (or --downloads DIR) with the sender's name made safe ("x (1).jpg" when
+      taken) and print the saved path.
   parley group create NAME --members a,b,c [--home DIR]
       Create a group with you as admin and add every device of each member.
   parley group add GROUP NAME... | group remove GROUP NAME...
@@ -217,6 +224,14 @@ async function run(
     case 'register':
       return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags, clock());
     case 'send': {
+      if (flags.file !== undefined) {
+        if (flags.group !== undefined) {
+          need(0, 'send --group GROUP --file PATH [--file PATH…] [--caption TEXT]');
+          return sendFiles({ group: flags.group }, flags.file, flags, clock());
+        }
+        const [name] = need(1, 'send NAME --file PATH [--file PATH…] [--caption TEXT]');
+        return sendFiles({ name: name as string }, flags.file, flags, clock());
+      }
       if (flags.group !== undefined) {
         // TEXT omitted or `-`: read from standard input, off the command line.
         const [text] = need(1, 'send --group GROUP [TEXT | -] [--home DIR]', 0);

@@ -26,6 +26,9 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
+import { attachmentHook } from './attachments/attachment-hook.ts';
+import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
+import { type AttachmentSource, blobSource } from './attachments/source.ts';
 import { createDirectStore } from './direct/store.ts';
 import {
   createDirectory,
@@ -146,6 +149,19 @@ export interface ParleyClient {
    * are waited out).
    */
   sendAndWait(to: string, text: string, options?: { signal?: AbortSignal }): Promise<{ id: string }>;
+  /**
+   * Encrypts and uploads a file, then sends it to `to` as an attachment (docs/protocol.md §16):
+   * `source` is a path (Node), a `Blob`/`File`, or an `AttachmentSource`. Resolves once the
+   * server accepted the message. Rejects with `UPLOAD_FAILED`, `SERVER_REFUSED`
+   * (`ATTACHMENT_TOO_LARGE`, `QUOTA_EXCEEDED`), `SERVER_UNREACHABLE` or `QUEUED`.
+   */
+  sendFile(to: string, source: string | Blob | AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
+  /** `sendFile` to a group: uploads once, then sends the attachment message to the group. */
+  sendFileToGroup(
+    groupId: string,
+    source: string | Blob | AttachmentSource,
+    options?: SendFileOptions,
+  ): Promise<{ id: string }>;
   /** Events from now on. */
   events(signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   /**
@@ -421,6 +437,8 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     stores,
     events,
     link: () => link,
+    server: profile.server,
+    ...(rt.platform.files === undefined ? {} : { fileSink: rt.platform.files.sink }),
   });
 
   const groups: Groups = createGroups({
@@ -432,6 +450,12 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     events,
     link: () => link,
     directory,
+    attachment: attachmentHook({
+      server: profile.server,
+      provider,
+      events,
+      fileSink: rt.platform.files?.sink,
+    }),
   });
   // The group work each (re)connect starts (resubmit, flush the group outbox, top up): `idle`
   // waits for it, so a command that connects and closes sends what its group outbox held.
@@ -572,6 +596,14 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     messaging.flushOutbox();
   };
 
+  const sourceOf = async (source: string | Blob | AttachmentSource): Promise<AttachmentSource> => {
+    if (typeof source !== 'string') return source instanceof Blob ? blobSource(source) : source;
+    if (rt.platform.files === undefined) {
+      throw new ClientError('INVALID_ARGUMENT', 'this platform sends Blobs, not file paths');
+    }
+    return rt.platform.files.source(source);
+  };
+
   const api: ParleyClient = {
     name: profile.name,
     device: profile.device,
@@ -588,6 +620,18 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     async sendAndWait(to, text, opts) {
       return messaging.send(to, text, true, opts?.signal);
+    },
+    async sendFile(to, source, opts) {
+      return messaging.sendFile(to, await sourceOf(source), opts);
+    },
+    async sendFileToGroup(groupId, source, opts = {}) {
+      groups.info(groupId);
+      const { content, line } = await prepareAttachment(
+        { provider, random, clock, server: profile.server, link: () => link, newId: () => toBase64Url(random(16)) },
+        await sourceOf(source),
+        opts,
+      );
+      return groups.sendAttachment(groupId, content, line);
     },
     events(signal) {
       return events.subscribe(signal);

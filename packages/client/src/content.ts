@@ -9,7 +9,14 @@
  * (docs/protocol.md §10, "Never go back"), so a contact learns of a newer list even when the
  * server hides it.
  */
-import { utf8 } from '@parley/protocol';
+import {
+  type AttachmentPointer,
+  decodeAttachmentPointer,
+  fromBase64Url,
+  isProtocolError,
+  toBase64Url,
+  utf8,
+} from '@parley/protocol';
 
 const BLOCK = 160;
 /** Longest text a message may carry, in UTF-8 bytes. */
@@ -67,8 +74,31 @@ export interface DeviceListContent {
 /** Most message ids one receipt names. */
 export const MAX_RECEIPT_IDS = 100;
 
+/**
+ * An attachment message (docs/protocol.md §16.4): `att` is the encoded attachment pointer
+ * (base64url), `caption` the sender's optional text. `text` is a fallback line for decoders that
+ * predate attachments: they show it as text ("[attachment … — update Parley to receive it]")
+ * instead of dropping the message silently; decoders that know attachments ignore it.
+ */
+export interface AttachmentContent {
+  readonly v: 1;
+  readonly id: string;
+  readonly ts: number;
+  readonly att: string;
+  readonly text: string;
+  readonly caption?: string;
+  readonly to?: string;
+}
+
+/** The fallback line an attachment message carries for decoders that predate attachments. */
+export function attachmentFallbackText(fileName: string): string {
+  return `[attachment "${fileName}": this version of Parley cannot receive attachments; update Parley to receive it]`;
+}
+
 /** Encodes and pads content. */
-export function encodeContent(content: (TextContent | ReceiptContent | DeviceListContent) & ListStamp): Uint8Array {
+export function encodeContent(
+  content: (TextContent | ReceiptContent | DeviceListContent | AttachmentContent) & ListStamp,
+): Uint8Array {
   const body = utf8(JSON.stringify(content));
   const padded = new Uint8Array(Math.ceil((body.length + 1) / BLOCK) * BLOCK);
   padded.set(body);
@@ -147,7 +177,7 @@ export function decodeReceipt(padded: Uint8Array): ReceiptContent | undefined {
 /** Removes padding and checks the shape; undefined for anything malformed (and for receipts). */
 export function decodeContent(padded: Uint8Array): TextContent | undefined {
   const c = unpad(padded);
-  if (c === undefined) return undefined;
+  if (c === undefined || c.att !== undefined) return undefined;
   if (
     c.v !== 1 ||
     typeof c.id !== 'string' ||
@@ -163,4 +193,52 @@ export function decodeContent(padded: Uint8Array): TextContent | undefined {
   const out: TextContent = { v: 1, id: c.id, ts: c.ts as number, text: c.text };
   if (c.ctl === 'leave') return { ...out, ctl: 'leave' };
   return typeof c.to === 'string' ? { ...out, to: c.to } : out;
+}
+
+/** A decoded attachment message: its content record and the decoded pointer. */
+export interface DecodedAttachment {
+  readonly content: AttachmentContent;
+  readonly pointer: AttachmentPointer;
+}
+
+/**
+ * Decodes an attachment message; undefined for anything else or anything malformed (including a
+ * pointer that does not decode: a pointer of a later version is dropped like unknown content).
+ */
+export function decodeAttachmentContent(padded: Uint8Array): DecodedAttachment | undefined {
+  const c = unpad(padded);
+  if (
+    c === undefined ||
+    c.v !== 1 ||
+    !isMessageId(c.id) ||
+    !Number.isSafeInteger(c.ts) ||
+    typeof c.att !== 'string' ||
+    typeof c.text !== 'string' ||
+    (c.caption !== undefined && typeof c.caption !== 'string') ||
+    (c.to !== undefined && typeof c.to !== 'string')
+  ) {
+    return undefined;
+  }
+  let pointer: AttachmentPointer;
+  try {
+    pointer = decodeAttachmentPointer(fromBase64Url('att', c.att));
+  } catch (err) {
+    if (isProtocolError(err)) return undefined;
+    throw err;
+  }
+  const content: AttachmentContent = {
+    v: 1,
+    id: c.id,
+    ts: c.ts as number,
+    att: c.att,
+    text: c.text,
+    ...(typeof c.caption === 'string' ? { caption: c.caption } : {}),
+    ...(typeof c.to === 'string' ? { to: c.to } : {}),
+  };
+  return { content, pointer };
+}
+
+/** The base64url `att` field of a pointer's encoding. */
+export function attachmentField(encodedPointer: Uint8Array): string {
+  return toBase64Url(encodedPointer);
 }

@@ -46,7 +46,13 @@ export type ClientErrorCode =
   /** The account has published no MLS KeyPackages, so it cannot be added to a group yet. */
   | 'NO_KEY_PACKAGES'
   /** The group's rules do not let this account make the change (only admins add/remove others). */
-  | 'NOT_ALLOWED';
+  | 'NOT_ALLOWED'
+  /** An attachment failed a check while downloading (altered, truncated, wrong digest); nothing was saved. */
+  | 'ATTACHMENT_CORRUPT'
+  /** The server no longer has an attachment (expired, or never uploaded). */
+  | 'ATTACHMENT_GONE'
+  /** An attachment upload was refused or kept failing; the message was not sent. */
+  | 'UPLOAD_FAILED';
 
 /** Base error of `@parley/client`. */
 export class ClientError extends Error {

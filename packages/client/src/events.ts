@@ -3,6 +3,7 @@
  * fed from the moment it subscribed. Events are emitted only after what they report is
  * persisted locally.
  */
+import type { ReceivedAttachment } from './attachments/received.ts';
 
 /** A received or sent text message as stored in the history. */
 export interface StoredMessage {
@@ -104,6 +105,11 @@ export function warningCause(err: unknown): string {
 /** Everything the SDK reports. */
 export type ClientEvent =
   | { readonly type: 'message'; readonly message: StoredMessage }
+  /**
+   * An attachment arrived (after its `message` line): `download` it when wanted. On this
+   * account's other devices too (a copy of one it sent).
+   */
+  | { readonly type: 'attachment'; readonly message: StoredMessage; readonly attachment: ReceivedAttachment }
   | { readonly type: 'sent'; readonly id: string; readonly to: string }
   /** `peer` says these messages of ours reached (`delivered`) or were shown to (`read`) them. */
   | {

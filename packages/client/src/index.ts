@@ -13,10 +13,20 @@ import {
 import { type PendingLink, type StartLinkOptions, startLinkOn } from './linking.ts';
 import { nodePlatform } from './node-platform.ts';
 
+export type { ReceivedAttachment } from './attachments/received.ts';
+export type { SendFileOptions } from './attachments/send-file.ts';
+export { type AttachmentSink, type AttachmentSource, blobSource, memorySink } from './attachments/source.ts';
+export type { Progress } from './attachments/transfer.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 /** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */
 export { openClientOn, registerAccountOn } from './client.ts';
-export { decodeContent, encodeContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+export {
+  type AttachmentContent,
+  decodeContent,
+  encodeContent,
+  MAX_TEXT_BYTES,
+  type TextContent,
+} from './content.ts';
 export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';

@@ -12,7 +12,10 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
-import { type DeviceListContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import { attachmentHook } from './attachments/attachment-hook.ts';
+import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
+import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
+import { type AttachmentContent, type DeviceListContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
 import { createInbox, type Deliver } from './direct/inbox.ts';
@@ -42,6 +45,10 @@ export interface MessagingDeps {
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
   link(): RelayLink | undefined;
+  /** The server's http(s) URL (the blob API lives there). */
+  readonly server: string;
+  /** Opens a file by path for a downloaded attachment (Node). */
+  readonly fileSink?: (path: string) => Promise<AttachmentSink>;
 }
 
 /** The conversation operations the client exposes or drives. */
@@ -52,6 +59,8 @@ export interface Messaging {
    * `signal` aborts first (lost connections meanwhile are waited out).
    */
   send(to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }>;
+  /** Uploads `source` and sends it as an attachment; resolves once the server accepted the message. */
+  sendFile(to: string, source: AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
   flushOutbox(): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
@@ -91,6 +100,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const me = (): string => deps.profile().name;
   const newId = (): string => toBase64Url(random(16));
 
+  const uploadDeps = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
   const encryptFor = createFanOut({ session, stores, directory, clock, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
   /** Releases what a key change held, after the user acted: messages from them, then ours to them. */
@@ -124,6 +134,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     me,
     link: deps.link,
     flush,
+    attachment: attachmentHook({
+      server: deps.server,
+      provider: deps.provider,
+      events,
+      fileSink: deps.fileSink,
+    }),
   });
 
   const send = async (to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }> => {
@@ -131,6 +147,17 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     if (utf8(text).length > MAX_TEXT_BYTES)
       throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
     const content: TextContent = { v: 1, id: newId(), ts: clock(), text };
+    return queueContent(to, content, text, wait, signal);
+  };
+
+  /** Stores `line` in the history and queues `content` to `to` and this account's other devices. */
+  const queueContent = async (
+    to: string,
+    content: TextContent | AttachmentContent,
+    line: string,
+    wait: boolean,
+    signal?: AbortSignal,
+  ): Promise<{ id: string }> => {
     store.transaction(() => {
       store.insertMessage({
         id: content.id,
@@ -138,7 +165,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         direction: 'out',
         sender: me(),
         senderDevice: deps.profile().device,
-        text,
+        text: line,
         sentAt: content.ts,
         receivedAt: null,
         status: 'pending',
@@ -170,6 +197,11 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   return {
     send,
+    async sendFile(to, source, options = {}) {
+      if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
+      const { content, line } = await prepareAttachment(uploadDeps, source, options);
+      return queueContent(to, content, line, true, options.signal);
+    },
     flushOutbox: flush,
     receive: inbox.receive,
     async acceptChange(name) {

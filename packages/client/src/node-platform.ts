@@ -4,6 +4,7 @@
  */
 import { createNodeCryptoProvider, createNodeRandom } from '@parley/protocol/node';
 import WebSocket from 'ws';
+import { fileSink, fileSource } from './attachments/node-files.ts';
 import { openBetterSqlite3Home } from './home/better-sqlite3-home-database.ts';
 import type { ClientPlatform, WebSocketLike } from './platform.ts';
 
@@ -13,4 +14,5 @@ export const nodePlatform: ClientPlatform = {
   openWebSocket: (url, maxPayload) => new WebSocket(url, { maxPayload }) as unknown as WebSocketLike,
   provider: createNodeCryptoProvider,
   random: createNodeRandom,
+  files: { source: fileSource, sink: fileSink },
 };

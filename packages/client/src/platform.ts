@@ -6,6 +6,7 @@
  * the SDK imports neither, so a browser bundle never pulls in Node modules.
  */
 import type { CryptoProvider, RandomSource } from '@parley/protocol';
+import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
 import type { HomeDatabase } from './home/database.ts';
 
 /** The part of the WHATWG WebSocket the SDK uses (the browser's, and `ws`'s in Node). */
@@ -33,4 +34,9 @@ export interface ClientPlatform {
   provider(): CryptoProvider;
   /** The default randomness source. */
   random(): RandomSource;
+  /** Files by path, for attachments (Node); browsers pass `Blob`s and sinks instead. */
+  readonly files?: {
+    source(path: string): Promise<AttachmentSource>;
+    sink(path: string): Promise<AttachmentSink>;
+  };
 }

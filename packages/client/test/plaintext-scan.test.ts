@@ -75,7 +75,9 @@ describe('the server never sees plaintext or private keys', () => {
   });
 
   it('no message plaintext in the database files, WAL included', () => {
-    const files = readdirSync(world.dataDir).map((f) => join(world.dataDir, f));
+    const files = readdirSync(world.dataDir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
     assert.ok(
       files.some((f) => f.endsWith('-wal')),
       'the WAL file exists and is scanned',
@@ -99,7 +101,9 @@ describe('the server never sees plaintext or private keys', () => {
     assert.ok(keys.length > 100);
     const views = [
       ...trafficViews(proxy.frames),
-      ...readdirSync(world.dataDir).map((f) => new Uint8Array(readFileSync(join(world.dataDir, f)))),
+      ...readdirSync(world.dataDir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => new Uint8Array(readFileSync(join(e.parentPath, e.name)))),
     ];
     for (const k of keys) assert.ok(!views.some((v) => contains(v, k)), 'a private key reached the server');
   });

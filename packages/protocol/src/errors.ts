@@ -48,6 +48,11 @@ export type ProtocolErrorCode =
   | 'INVALID_GROUP_MESSAGE'
   /** A group change signed by a member who may not make it (docs/protocol.md §14.4). */
   | 'UNAUTHORIZED_CHANGE'
+  /**
+   * An attachment blob failed a check while streaming (docs/protocol.md §16): a chunk did not
+   * authenticate, it was truncated or extended, its padding or its digest was wrong.
+   */
+  | 'ATTACHMENT_CORRUPT'
   /** A bug: an invariant that input cannot break was broken. */
   | 'INTERNAL';
 

@@ -7,6 +7,37 @@
  * with it ts-mls) are `@parley/protocol/groups` (`groups.ts`), so a host that needs no group
  * never loads them.
  */
+
+export { FALLBACK_FILE_NAME, FILE_NAME_MAX_BYTES, sanitizeFileName } from './attachments/file-name.ts';
+export { createSha256Hasher } from './attachments/hasher.ts';
+export { padme } from './attachments/padme.ts';
+export {
+  ATTACHMENT_POINTER_VERSION,
+  type AttachmentPointer,
+  type AttachmentThumbnail,
+  BLOB_ID_LENGTH,
+  decodeAttachmentPointer,
+  encodeAttachmentPointer,
+  THUMBNAIL_MAX_BYTES,
+} from './attachments/pointer.ts';
+export {
+  ATTACHMENT_BLOB_VERSION,
+  ATTACHMENT_CHUNK_SIZE,
+  ATTACHMENT_FORMAT_MAX_SIZE,
+  ATTACHMENT_HEADER_LENGTH,
+  ATTACHMENT_NONCE_PREFIX_LENGTH,
+  type AttachmentOpenParams,
+  type AttachmentSecrets,
+  attachmentBlobSize,
+  attachmentChunkCount,
+  attachmentChunkNonce,
+  attachmentCiphertextLength,
+  generateAttachmentSecrets,
+  openAttachment,
+  rechunk,
+  type SealedAttachment,
+  sealAttachment,
+} from './attachments/stream-aead.ts';
 export { fromBase64Url, portableBase64Url, toBase64Url } from './base64url.ts';
 export {
   assertBytes,
@@ -34,6 +65,7 @@ export {
   MLKEM_PUBLIC_KEY_LENGTH,
   MLKEM_SECRET_KEY_LENGTH,
   MLKEM_SHARED_SECRET_LENGTH,
+  type Sha256Hasher,
   X25519_KEY_LENGTH,
 } from './crypto/provider.ts';
 export { createWebCryptoProvider } from './crypto/webcrypto-provider.ts';
@@ -115,6 +147,17 @@ export {
   type SkippedKey,
 } from './ratchet/state.ts';
 export {
+  BLOB_PATH,
+  type BlobErrorBody,
+  type BlobErrorCode,
+  type BlobSlot,
+  MAX_UPLOAD_REQUEST_BYTES,
+  readBlobErrorBody,
+  UPLOAD_CONTENT_TYPE,
+  UPLOAD_LENGTH_HEADER,
+  UPLOAD_OFFSET_HEADER,
+} from './relay/blob-api.ts';
+export {
   ACCOUNT_NAME_CHARACTERS,
   ACCOUNT_NAME_MAX_LENGTH,
   ACCOUNT_NAME_MIN_LENGTH,
@@ -141,11 +184,13 @@ export {
   type WireSignedPreKey,
 } from './relay/frames.ts';
 export {
+  type AttachmentTooLargeDetails,
   type EpochMovedDetails,
   type NameConfusableDetails,
   type NotInvitedDetails,
   type QueueFullDetails,
   type QueueFullReason,
+  type QuotaExceededDetails,
   type RateLimitedDetails,
   RELAY_CLOSE_CODES,
   type RelayErrorDetails,

@@ -5,6 +5,7 @@
  * plaintext, no private key, no contact list.
  */
 import { toBase64Url } from '@parley/protocol';
+import type { BlobStore } from './blobs/blob-store.ts';
 import type { Storage } from './store/storage.ts';
 
 /** The export document. */
@@ -33,11 +34,22 @@ export interface AccountExport {
     messages: { to: string; toDevice: number; fromDevice: number; at: string; bytes: number }[];
   };
   readonly recentSendIds: { device: number; messageId: string; at: string }[];
+  /**
+   * Attachment blobs the account uploaded (present when the blob store is given): id, padded
+   * size, when the slot was handed out, when it expires, whether the upload completed. Nothing
+   * else about a blob exists on the server (its key, name and real size are only in messages).
+   */
+  readonly blobs?: { id: string; paddedBytes: number; createdAt: string; expiresAt: string; complete: boolean }[];
   readonly notKept: string[];
 }
 
-/** Builds the export; undefined for an unknown account. */
-export async function exportAccount(storage: Storage, name: string): Promise<AccountExport | undefined> {
+/** Builds the export (with the account's blobs when `blobs` is given); undefined for an unknown account. */
+export async function exportAccount(
+  storage: Storage,
+  name: string,
+  blobs?: BlobStore,
+  now: number = Date.now(),
+): Promise<AccountExport | undefined> {
   const account = await storage.getAccount(name);
   if (account === undefined) return undefined;
   const devices = await storage.listDevices(name);
@@ -85,6 +97,17 @@ export async function exportAccount(storage: Storage, name: string): Promise<Acc
       messageId: s.messageId,
       at: iso(s.serverTime),
     })),
+    ...(blobs === undefined
+      ? {}
+      : {
+          blobs: (await blobs.list(name, now)).map((b) => ({
+            id: b.id,
+            paddedBytes: b.size,
+            createdAt: iso(b.createdAt),
+            expiresAt: iso(b.expiresAt),
+            complete: b.complete,
+          })),
+        }),
     notKept: [
       'message contents (only ciphertext, deleted on acknowledgement or after the queue TTL)',
       'private keys of any kind',
@@ -92,6 +115,7 @@ export async function exportAccount(storage: Storage, name: string): Promise<Acc
       'group names, roles or any group content (per group only its id, epoch counter and device-level delivery list)',
       'IP addresses and last-seen or connection times',
       'delivered messages (deleted once the device acknowledges them)',
+      'attachment contents, keys, file names, types and real sizes (blobs are padded ciphertext; downloads are not tied to accounts)',
     ],
   };
 }

@@ -34,6 +34,8 @@ export interface RouteState {
   readonly metricsToken: string | undefined;
   /** True once shutdown has begun: health answers 503 and upgrades are refused. */
   closing(): boolean;
+  /** The blob API (`/v1/blobs/…`, blobs/blob-routes.ts): true when it took the request. */
+  readonly blobs?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
    * What is wrong now (`storage-full`, `accept-failing`, …): while anything is, health answers 503
    * `{status: "degraded", reasons}`. Nothing is wrong when undefined.
@@ -45,6 +47,7 @@ export interface RouteState {
 export function httpRoutes(state: RouteState): (req: IncomingMessage, res: ServerResponse) => void {
   const { web, metrics } = state;
   return (req, res) => {
+    if (state.blobs?.(req, res) === true) return;
     const path = (req.url ?? '/').split('?')[0];
     const headers = PLAIN_HEADERS;
     if (req.method === 'GET' && path === '/healthz') {

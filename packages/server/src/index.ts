@@ -3,6 +3,17 @@
  * around it. The storage interfaces are exported for the admin commands and adapters.
  */
 export { migratePostgres, openPostgresStorage } from './adapters.ts';
+export { type BlobLimits, type BlobService, createBlobService } from './blobs/blob-service.ts';
+export {
+  type BlobMeta,
+  type BlobStatus,
+  type BlobStore,
+  BlobStoreError,
+  type BlobStoreErrorCode,
+  isBlobId,
+  isBlobStoreError,
+} from './blobs/blob-store.ts';
+export { openFsBlobStore } from './blobs/fs-blob-store.ts';
 export { isServerError, ServerError } from './errors.ts';
 export { type AccountExport, exportAccount } from './export.ts';
 export { LOW_OPEN_FILE_LIMIT, type OpenFileLimits, openFileLimits, parseOpenFileLimits } from './fd-limit.ts';

@@ -115,6 +115,15 @@ export interface Limits {
   readonly maxDeviceNameLength: number;
   /** Largest sealed link payload (`link-send`), in bytes after decoding. */
   readonly maxLinkPayloadBytes: number;
+  /** Bytes of attachment blobs one account may hold (`--blob-quota`; docs/operating.md). */
+  readonly blobQuotaBytes: number;
+  /** Largest attachment in bytes before padding (`--max-attachment`); at most 3 GiB. */
+  readonly maxAttachmentBytes: number;
+  /** An attachment upload not complete this long after its slot was handed out is collected. */
+  readonly abandonedUploadMs: number;
+  /** Blob downloads per second per source address (token bucket rate) and burst. */
+  readonly blobDownloadRatePerSource: number;
+  readonly blobDownloadBurstPerSource: number;
   /** Most link channels open at once (all nodes together). */
   readonly maxLinkChannels: number;
   /** How often a node holding waiting new devices takes their answers from the database (a lost bus event). */
@@ -235,6 +244,12 @@ export const DEFAULT_LIMITS: Limits = {
   maxDeviceNameLength: 64,
   // A sealed link payload carries the account's contacts and verified states.
   maxLinkPayloadBytes: 512 * 1024,
+  blobQuotaBytes: 5 * 1024 ** 3,
+  maxAttachmentBytes: 2 * 1024 ** 3,
+  abandonedUploadMs: 24 * 3600 * 1000,
+  // A chat scrolled back shows a few dozen attachments at once, then a few per second.
+  blobDownloadRatePerSource: 5,
+  blobDownloadBurstPerSource: 60,
   maxLinkChannels: 10_000,
   linkPollMs: 3000,
   maxShortStringLength: 16,

@@ -10,10 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
 import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { blobRoutes } from './blobs/blob-routes.ts';
+import { type BlobService, createBlobService } from './blobs/blob-service.ts';
+import { openFsBlobStore } from './blobs/fs-blob-store.ts';
 import { openFileLimits } from './fd-limit.ts';
 import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
@@ -36,6 +40,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly storage: Storage;
+  /** The attachment blob service (its store, quotas, slots). */
+  readonly blobs: BlobService;
   /** `http://host:port` of the separate metrics listener, when `metricsListen` is given. */
   readonly metricsUrl: string | undefined;
   /** SHA-256 of the served browser client bundle, if one is served. */
@@ -67,6 +73,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   // Every storage call reports a full disk or a failing database here (STORAGE_UNAVAILABLE, /healthz).
   const watched = watchStorage(await openStorage(options), log, options.clock);
   const storage = watched.storage;
+  const blobStore = await openFsBlobStore(join(options.dataDir, 'blobs'));
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
   try {
@@ -88,6 +95,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     exhaustedChecks: metrics.openFilesExhaustedChecks,
   });
   const provider = createNodeCryptoProvider();
+  const blobs = createBlobService(blobStore, limits, clock);
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
   const links = createLinkChannels(storage, bus, limits.maxLinkChannels, limits.linkPollMs);
@@ -107,6 +115,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     serveMetrics: metricsAt === undefined,
     metricsToken: options.metricsToken,
     closing: () => closing,
+    blobs: blobRoutes(blobs, clock, log),
     problems: (): string[] => {
       const found: string[] = [];
       const failure = watched.health.failure();
@@ -197,7 +206,18 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
         ws.on('pong', () => alive.set(ws, true));
         serveConnection(
           ws,
-          { storage, hub, provider, limits, clock, inviteOnly: options.inviteOnly, accountLimits, links, sources },
+          {
+            storage,
+            hub,
+            provider,
+            limits,
+            clock,
+            inviteOnly: options.inviteOnly,
+            accountLimits,
+            links,
+            sources,
+            blobs,
+          },
           log,
           {
             source,
@@ -222,6 +242,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     const now = clock();
     const n = await storage.purgeExpired(now, now - limits.sendLogRetentionMs);
     if (n > 0) log.info({ expired: n }, 'expired queued messages removed');
+    const gone = await blobs.collect();
+    if (gone > 0) log.info({ blobs: gone }, 'expired blobs and abandoned uploads removed');
   };
   const purger = setInterval(() => {
     purge().catch((err: unknown) => log.error({ err }, 'purging expired messages failed'));
@@ -276,6 +298,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     port,
     metricsUrl,
     storage,
+    blobs,
     webDigest: web?.digest,
     purge,
     reloadTls() {

@@ -12,6 +12,7 @@ import {
   DEFAULT_OPTIONS,
   exportAccount,
   inviteHash,
+  openFsBlobStore,
   openPostgresStorage,
   openSqliteStorage,
   SQLITE_FILE,
@@ -45,7 +46,8 @@ export async function adminInvite(flags: Flags): Promise<number> {
 export async function adminExport(account: string, flags: Flags): Promise<number> {
   const storage = await openStore(flags);
   try {
-    const doc = await exportAccount(storage, account);
+    const blobs = await openFsBlobStore(join(resolve(flags.data ?? DEFAULT_OPTIONS.dataDir), 'blobs'));
+    const doc = await exportAccount(storage, account, blobs);
     if (doc === undefined) throw new CliError(`no account named ${account} on this server`, EXIT.unknownAccount);
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     return EXIT.ok;

@@ -3,6 +3,7 @@
  * history, prints incoming messages as they arrive, sends each line typed. Ctrl-D or /quit
  * leaves. --timeout bounds connecting (and, for a group, taking the backlog).
  */
+
 import { createInterface } from 'node:readline';
 import { groupPeer } from '@parley/client';
 import { EXIT } from '../cli-error.ts';
@@ -10,6 +11,7 @@ import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
 import { safeLine, safeText, terminalColumns } from '../terminal-text.ts';
+import { downloadsDir, saveAttachment } from './attachments.ts';
 import { resolveGroup } from './group.ts';
 import { formatWarning } from './print.ts';
 
@@ -50,12 +52,15 @@ export async function chat(
     else said(m.direction === 'out' ? 'you' : m.sender, m.text);
   }
   out(`-- chatting with ${title}; type a message and press Enter (Ctrl-D to leave) --`);
+  const downloads = downloadsDir(flags);
   const listening = (async () => {
     for await (const e of events) {
       if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'in')
         said(e.message.sender, e.message.text);
       else if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'system')
         system(e.message.text);
+      else if (e.type === 'attachment' && e.message.peer === peer && e.message.direction === 'in')
+        out(await saveAttachment(e, downloads));
       else if (e.type === 'connection' && e.state === 'disconnected') out('-- connection lost; reconnecting --');
       else if (e.type === 'connection' && e.state === 'connected') out('-- connected --');
       else {

@@ -10,6 +10,7 @@ import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connect, openHome } from '../home.ts';
 import { terminalColumns } from '../terminal-text.ts';
+import { downloadsDir, saveAttachment } from './attachments.ts';
 import { formatMessage, formatWarning } from './print.ts';
 
 /** Receives and prints. */
@@ -21,10 +22,12 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
   // Subscribed before connecting, so nothing delivered right after the handshake is missed.
   const stop = new AbortController();
   const events = client.events(stop.signal);
+  const downloads = downloadsDir(flags);
   const printing = (async () => {
     for await (const e of events) {
       if (e.type === 'message')
         process.stdout.write(`${formatMessage(e.message, json, client, terminalColumns(process.stdout))}\n`);
+      else if (e.type === 'attachment') process.stdout.write(`${await saveAttachment(e, downloads)}\n`);
       else {
         const w = formatWarning(e, client.keyChangePolicy());
         if (w !== undefined) process.stderr.write(`${w}\n`);

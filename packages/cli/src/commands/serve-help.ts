@@ -9,6 +9,9 @@ import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LOG_LEVELS } from '@parley/server/opti
 export const HOUR_MS = 3600 * 1000;
 export const DAY_MS = 24 * HOUR_MS;
 
+/** Largest `--max-attachment`: a padded blob's size must fit the slot request's 32-bit field. */
+export const MAX_ATTACHMENT_LIMIT = 3 * 1024 ** 3;
+
 /** The server `register` and `link` talk to without --server: a `parley serve` started with its defaults. */
 export const DEFAULT_SERVER_URL = `http://${DEFAULT_OPTIONS.host}:${DEFAULT_OPTIONS.port}`;
 
@@ -17,6 +20,7 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
                [--sync full|normal] [--db-max-mb N] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--queue-sender-share P] [--web-dir DIR] [--print-web-digest]
                [--metrics-listen HOST:PORT] [--metrics-token T] [--tls-cert FILE --tls-key FILE]
+               [--blob-quota SIZE] [--max-attachment SIZE]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -32,6 +36,9 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       No IP addresses or last-seen times are kept at all.
       --queue-sender-share (default ${DEFAULT_LIMITS.queueSenderSharePercent}): percent of a device's queue (${DEFAULT_LIMITS.maxQueuePerDevice} messages) one other account may fill;
       past it that sender gets QUEUE_FULL while others still get in.
+      Attachments: encrypted, padded blobs in DIR/blobs; --blob-quota (default ${DEFAULT_LIMITS.blobQuotaBytes / 1024 ** 3}GiB) per account,
+      --max-attachment (default ${DEFAULT_LIMITS.maxAttachmentBytes / 1024 ** 3}GiB, at most ${MAX_ATTACHMENT_LIMIT / 1024 ** 3}GiB); blobs expire with --queue-ttl-days, uploads not
+      finished within ${DEFAULT_LIMITS.abandonedUploadMs / HOUR_MS} h are removed; downloads: ${DEFAULT_LIMITS.blobDownloadBurstPerSource} then ${DEFAULT_LIMITS.blobDownloadRatePerSource}/s per source address.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
       /healthz says ok, shutting-down, or degraded with its reasons (storage-full, open-files-exhausted; 503).

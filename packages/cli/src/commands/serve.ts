@@ -17,9 +17,10 @@ import {
   type ServerOptions,
   startServer,
 } from '@parley/server';
+import { parseByteSize } from '../byte-size.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import type { Flags } from '../flags.ts';
-import { DAY_MS, HOUR_MS } from './serve-help.ts';
+import { DAY_MS, HOUR_MS, MAX_ATTACHMENT_LIMIT } from './serve-help.ts';
 
 /**
  * Warns on standard error when the open-file limit is below `LOW_OPEN_FILE_LIMIT` (every socket
@@ -128,6 +129,12 @@ export function serveOptions(
   const metricsToken = flags['metrics-token'] ?? env.PARLEY_METRICS_TOKEN;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
     throw new CliError('--metrics-token must be 16-256 printable characters without spaces', EXIT.usage);
+  const blobQuota = flags['blob-quota'] === undefined ? undefined : parseByteSize(flags['blob-quota']);
+  const maxAttachment = flags['max-attachment'] === undefined ? undefined : parseByteSize(flags['max-attachment']);
+  if ((flags['blob-quota'] !== undefined && blobQuota === undefined) || (maxAttachment ?? 0) > MAX_ATTACHMENT_LIMIT)
+    throw new CliError('--blob-quota takes a size such as 5GiB; --max-attachment a size up to 3GiB', EXIT.usage);
+  if (flags['max-attachment'] !== undefined && maxAttachment === undefined)
+    throw new CliError('--max-attachment takes a size such as 2GiB', EXIT.usage);
   const tlsCert = flags['tls-cert'];
   const tlsKey = flags['tls-key'];
   if ((tlsCert === undefined) !== (tlsKey === undefined))
@@ -151,6 +158,8 @@ export function serveOptions(
     limits: {
       ...(days === undefined ? {} : { queueTtlMs: days * DAY_MS }),
       ...(hours === undefined ? {} : { sendLogRetentionMs: hours * HOUR_MS }),
+      ...(blobQuota === undefined ? {} : { blobQuotaBytes: blobQuota }),
+      ...(maxAttachment === undefined ? {} : { maxAttachmentBytes: maxAttachment }),
       ...(share === undefined ? {} : { queueSenderSharePercent: share }),
     },
     logFile: flags['log-file'] === undefined ? undefined : resolve(flags['log-file']),

@@ -21,7 +21,9 @@ import {
   utf8,
 } from '@parley/protocol';
 import {
+  type DecodedAttachment,
   type DeviceListContent,
+  decodeAttachmentContent,
   decodeContent,
   decodeDeviceListContent,
   decodeListStamp,
@@ -30,7 +32,7 @@ import {
 } from '../content.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isClientError } from '../errors.ts';
-import { type EventHub, storedMessageFromRow } from '../events.ts';
+import { type EventHub, type StoredMessage, storedMessageFromRow } from '../events.ts';
 import type { ProfileStore } from '../home/profile.ts';
 import type { HomeProtocolStores } from '../home/protocol-stores.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
@@ -63,6 +65,8 @@ export interface InboxDeps {
   link(): RelayLink | undefined;
   /** Runs the outbox (a resend was queued). */
   flush(): void;
+  /** An attachment message: its conversation line (`text`) to store, and the event to emit once stored. */
+  attachment?(decoded: DecodedAttachment): { text: string; emit(message: StoredMessage): void };
 }
 
 /** The inbox. */
@@ -169,10 +173,10 @@ export function createInbox(deps: InboxDeps): Inbox {
     deps.flush();
   };
 
-  const storeText = (f: Deliver, content: TextContent): void => {
+  const storeText = (f: Deliver, content: TextContent): StoredMessage | undefined => {
     const fromSelf = f.from === deps.me();
     const peer = fromSelf ? content.to : f.from;
-    if (peer === undefined) return;
+    if (peer === undefined) return undefined;
     const inserted = store.insertMessage({
       id: content.id,
       peer,
@@ -184,10 +188,13 @@ export function createInbox(deps: InboxDeps): Inbox {
       receivedAt: deps.clock(),
       status: fromSelf ? 'sent' : 'received',
     });
-    if (!inserted) return;
+    if (!inserted) return undefined;
     const row = store.message(f.from, content.id);
     if (!fromSelf) receipts.delivered(f.from, content.id);
-    if (row !== undefined) events.emit({ type: 'message', message: storedMessageFromRow(row) });
+    if (row === undefined) return undefined;
+    const message = storedMessageFromRow(row);
+    events.emit({ type: 'message', message });
+    return message;
   };
 
   /**
@@ -293,7 +300,13 @@ export function createInbox(deps: InboxDeps): Inbox {
     else {
       const receipt = decodeReceipt(plaintext);
       if (receipt !== undefined) receipts.apply(f.from, receipt);
-      else {
+      const attachment = receipt === undefined ? decodeAttachmentContent(plaintext) : undefined;
+      const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
+      if (attachment !== undefined && view !== undefined) {
+        const { id, ts, to } = attachment.content;
+        const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
+        if (stored !== undefined) view.emit(stored);
+      } else if (receipt === undefined && attachment === undefined) {
         const notice = decodeDeviceListContent(plaintext);
         if (notice !== undefined) await applyDeviceList(f, notice);
       }

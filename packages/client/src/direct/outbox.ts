@@ -6,7 +6,13 @@
  * but the account key never signed (a "ghost") are reported and never encrypted to.
  */
 import type { WireOutgoing } from '@parley/protocol';
-import { type DeviceListContent, encodeContent, type ReceiptContent, type TextContent } from '../content.ts';
+import {
+  type AttachmentContent,
+  type DeviceListContent,
+  encodeContent,
+  type ReceiptContent,
+  type TextContent,
+} from '../content.ts';
 import { queueFullCap, queueFullError } from '../delivery/classify-send-error.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -37,7 +43,11 @@ export interface DirectOutbox extends OutboxLane<OutboxRow> {
    * Queues content for `recipient` (all its listed devices, or only `only`), stamped with our
    * account's current device-list version and hash (docs/protocol.md §10, "Never go back").
    */
-  queue(content: TextContent | ReceiptContent | DeviceListContent, recipient: string, only: number | null): void;
+  queue(
+    content: TextContent | ReceiptContent | DeviceListContent | AttachmentContent,
+    recipient: string,
+    only: number | null,
+  ): void;
   /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */
   waitFor(id: string): Promise<void>;
   /** Stops waiting for `id` (the caller heard why already). */

@@ -3,6 +3,7 @@
  * serialises group state changes, the stored and cached MLS states, the credential check
  * ts-mls runs for every leaf, and the conversation lines groups write to the history.
  */
+
 import {
   type CryptoProvider,
   constantTimeEqual,
@@ -15,9 +16,10 @@ import {
   type WireGroupMember,
 } from '@parley/protocol';
 import type { ClientConfig, GroupDevice, GroupState } from '@parley/protocol/groups';
+import type { AttachmentHook } from '../attachments/attachment-hook.ts';
 import type { Directory } from '../directory/directory.ts';
 import { ClientError, isClientError } from '../errors.ts';
-import { type EventHub, type MessageRow, storedMessageFromRow } from '../events.ts';
+import { type EventHub, type MessageRow, type StoredMessage, storedMessageFromRow } from '../events.ts';
 import type { HomeDatabase } from '../home/database.ts';
 import type { Profile } from '../home/profile.ts';
 import { statement } from '../home/statement.ts';
@@ -49,6 +51,8 @@ export interface GroupsDeps {
   link(): RelayLink | undefined;
   /** Trust in accounts' keys and device lists, shared with one-to-one messaging. */
   readonly directory: Directory;
+  /** What to do with an attachment message (its line and `attachment` event). */
+  readonly attachment?: AttachmentHook;
 }
 
 /** One line of a group conversation, as the messages table holds it. */
@@ -105,7 +109,7 @@ export interface GroupCore {
   insertLine(line: GroupLine): void;
   setLineStatus(id: string, status: 'sent' | 'failed'): void;
   /** Emits the `message` event of a stored line. */
-  emitLine(sender: string, id: string): void;
+  emitLine(sender: string, id: string): StoredMessage | undefined;
   /** Stores and emits a system line ("alice added bob"). */
   systemLine(groupId: string, text: string): void;
   /**
@@ -266,8 +270,10 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     setLineStatus: (id, status) => setStatus.run(status, me(), id),
     emitLine(sender, id) {
       const r = getLine.get(sender, id);
-      if (r === undefined) return;
-      events.emit({ type: 'message', message: storedMessageFromRow(r) });
+      if (r === undefined) return undefined;
+      const message = storedMessageFromRow(r);
+      events.emit({ type: 'message', message });
+      return message;
     },
     systemLine(groupId, text) {
       const now = clock();

@@ -7,7 +7,7 @@
  */
 import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
-import { decodeContent, decodeListStamp } from '../content.ts';
+import { decodeAttachmentContent, decodeContent, decodeListStamp } from '../content.ts';
 import { ClientError } from '../errors.ts';
 import type { GroupChanges } from './group-changes.ts';
 import type { GroupCore } from './group-core.ts';
@@ -97,7 +97,12 @@ export function createGroupInbound(
       return reject(f, groupId, err.message);
     }
     if (opened.kind === 'application') {
-      const content = decodeContent(opened.data);
+      const attachment = decodeAttachmentContent(opened.data);
+      const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
+      const content =
+        attachment !== undefined && view !== undefined
+          ? { v: 1 as const, id: attachment.content.id, ts: attachment.content.ts, text: view.text }
+          : decodeContent(opened.data);
       const sender = opened.sender;
       store.transaction(() => {
         core.save(groupId, opened.state);
@@ -124,7 +129,10 @@ export function createGroupInbound(
         void changes
           .change(groupId, changes.planRemove([sender.account], false))
           .catch((err: unknown) => events.warn('GROUP_REMOVAL_FAILED', err));
-      } else if (content !== undefined) core.emitLine(sender.account, content.id);
+      } else if (content !== undefined) {
+        const message = core.emitLine(sender.account, content.id);
+        if (message !== undefined && view !== undefined) view.emit(message);
+      }
       // The sender's device-list stamp: a newer list than we trust is fetched, and until the server
       // serves it nothing is sent to that account (docs/protocol.md §10, "Never go back").
       const stamp = decodeListStamp(opened.data);

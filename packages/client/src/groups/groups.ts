@@ -8,7 +8,7 @@
  * change never interleave.
  */
 import { toBase64Url } from '@parley/protocol';
-import { encodeContent, MAX_TEXT_BYTES } from '../content.ts';
+import { type AttachmentContent, encodeContent, MAX_TEXT_BYTES } from '../content.ts';
 import { queueFullCap } from '../delivery/classify-send-error.ts';
 import { createOutboxRunner } from '../delivery/outbox-runner.ts';
 import { ClientError, isClientError } from '../errors.ts';
@@ -31,6 +31,8 @@ export interface Groups {
   /** Renames the group and/or replaces its admins; admins only. */
   setMeta(groupId: string, meta: { name?: string; admins?: readonly string[] }): Promise<void>;
   send(groupId: string, text: string): Promise<{ id: string }>;
+  /** Sends an uploaded attachment's message to the group; `line` is the history line. */
+  sendAttachment(groupId: string, content: AttachmentContent, line: string): Promise<{ id: string }>;
   info(groupId: string): GroupInfo;
   list(): GroupInfo[];
   /** Adds this account's newly listed devices to every group and removes unlisted ones. */
@@ -182,6 +184,11 @@ export function createGroups(deps: GroupsDeps): Groups {
       await sealAndQueue(groupId, { v: 1, id, ts: clock(), text }, text);
       void flushOutbox();
       return { id };
+    },
+    async sendAttachment(groupId, content, line) {
+      await sealAndQueue(groupId, content, line);
+      void flushOutbox();
+      return { id: content.id };
     },
     info: core.info,
     list: () => store.list().map((g) => core.info(g.id)),

@@ -164,6 +164,15 @@ export function createNodeCryptoProvider(options: NodeCryptoProviderOptions = {}
       return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
     },
 
+    sha256Hasher() {
+      const hash = createHash('sha256');
+      return {
+        update(data: Uint8Array) {
+          hash.update(data);
+        },
+        digest: () => plainBytes(hash.digest()),
+      };
+    },
     async sha256(data) {
       return plainBytes(createHash('sha256').update(data).digest());
     },

@@ -37,6 +37,15 @@ export interface KemKeyPair {
   readonly secretKey: Uint8Array;
 }
 
+/**
+ * An incremental SHA-256 (the digest of a whole attachment blob is computed while it streams).
+ * `digest()` ends it; `update` after that is a bug.
+ */
+export interface Sha256Hasher {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
 /** The primitives the protocol needs. Implementations must not retain or log inputs. */
 export interface CryptoProvider {
   /** Short name for diagnostics and benchmarks, e.g. `'node'` or `'webcrypto'`. */
@@ -67,6 +76,11 @@ export interface CryptoProvider {
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
   /** SHA-256 digest. */
   sha256(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * An incremental SHA-256, where the platform has one (node:crypto's `createHash`). WebCrypto
+   * has none, so it is optional: `createSha256Hasher` falls back to `@noble/hashes`.
+   */
+  sha256Hasher?(): Sha256Hasher;
   /** SHA-512 digest. */
   sha512(data: Uint8Array): Promise<Uint8Array>;
 

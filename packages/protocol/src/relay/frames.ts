@@ -7,7 +7,9 @@
  * device signs to authenticate); the server validates what it receives and the client what it
  * receives.
  */
+
 import { concatBytes, u32be, utf8 } from '../bytes.ts';
+import type { BlobSlot } from './blob-api.ts';
 
 /** The relay API version every client frame carries. */
 export const RELAY_API_VERSION = 1;
@@ -97,6 +99,10 @@ export type RelayErrorCode =
   | 'NOT_A_MEMBER'
   | 'NOT_INVITED'
   | 'EPOCH_MOVED'
+  /** `blob-slot`: the declared size is above the server's largest attachment. */
+  | 'ATTACHMENT_TOO_LARGE'
+  /** `blob-slot`: the account's blobs would exceed its quota. */
+  | 'QUOTA_EXCEEDED'
   | 'STORAGE_UNAVAILABLE'
   | 'INTERNAL';
 
@@ -238,6 +244,8 @@ export interface RelayOps {
   };
   /** The group's epoch and delivery list as the server holds them (members only). */
   'group-info': { args: { groupId: string }; result: { epoch: number; members: WireGroupMember[] } };
+  /** An upload slot for a blob of `size` (padded) bytes, owned by the calling device (§16.5). */
+  'blob-slot': { args: { size: number }; result: BlobSlot };
 }
 
 /** Name of a relay operation. */

@@ -80,6 +80,17 @@ export interface NotInvitedDetails {
   readonly members: WireGroupMember[];
 }
 
+/** Details of an `ATTACHMENT_TOO_LARGE` error: the largest blob size the server takes. */
+export interface AttachmentTooLargeDetails {
+  readonly maxBlobBytes: number;
+}
+
+/** Details of a `QUOTA_EXCEEDED` error: what the account's blobs hold and may hold, in bytes. */
+export interface QuotaExceededDetails {
+  readonly usedBytes: number;
+  readonly quotaBytes: number;
+}
+
 /** The details type of each relay error code (`undefined`: the code carries none). */
 export interface RelayErrorDetails {
   BAD_FRAME: TooManyKeyPackagesDetails;
@@ -112,6 +123,8 @@ export interface RelayErrorDetails {
   EPOCH_MOVED: EpochMovedDetails;
   NOT_INVITED: NotInvitedDetails;
   NAME_CONFUSABLE: NameConfusableDetails;
+  ATTACHMENT_TOO_LARGE: AttachmentTooLargeDetails;
+  QUOTA_EXCEEDED: QuotaExceededDetails;
   STORAGE_UNAVAILABLE: StorageUnavailableDetails;
   INTERNAL: undefined;
 }
@@ -148,6 +161,8 @@ const READERS: { readonly [C in RelayErrorCode]?: (v: unknown) => boolean } = {
   EPOCH_MOVED: (v) => isRecord(v) && isCount(v.epoch),
   NOT_INVITED: (v) => isRecord(v) && isMembers(v.members),
   NAME_CONFUSABLE: (v) => isRecord(v) && typeof v.skeleton === 'string',
+  ATTACHMENT_TOO_LARGE: (v) => isRecord(v) && isCount(v.maxBlobBytes),
+  QUOTA_EXCEEDED: (v) => isRecord(v) && isCount(v.usedBytes) && isCount(v.quotaBytes),
   STORAGE_UNAVAILABLE: (v) => isRecord(v) && isMs(v.retryAfterMs) && (v.reason === 'full' || v.reason === 'io'),
 };
 

@@ -15,6 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { CryptoProvider } from '../../src/index.ts';
+import * as attachments from './attachments.vectors.ts';
 import * as groups from './groups.vectors.ts';
 import * as keys from './keys.vectors.ts';
 import { rebuildProviders, writeVectors } from './kit.ts';
@@ -34,7 +35,18 @@ interface Area<I> {
 }
 
 const wanted = process.argv.slice(2);
-const known = ['keys', 'safety-number', 'pqxdh', 'ratchet', 'session', 'wire', 'relay', 'linking', 'groups'];
+const known = [
+  'keys',
+  'safety-number',
+  'pqxdh',
+  'ratchet',
+  'session',
+  'wire',
+  'relay',
+  'linking',
+  'groups',
+  'attachments',
+];
 for (const name of wanted) {
   if (!known.includes(name)) throw new Error(`unknown area ${name}; the areas are ${known.join(', ')}`);
 }
@@ -65,6 +77,7 @@ await generate('wire', wire);
 await generate('relay', relay);
 await generate('linking', linking);
 await generate('groups', groups);
+await generate('attachments', attachments);
 
 if (written.length > 0) {
   const format = spawnSync('npx', ['biome', 'format', '--write', ...written], { stdio: 'inherit' });

@@ -3,6 +3,7 @@
  * in, deferred results, the stored codes of delivery kinds, and the small checks every op
  * starts with (authenticated? rate-limited? a well-formed message id?).
  */
+
 import {
   type CryptoProvider,
   type DeliveryKind,
@@ -14,6 +15,7 @@ import {
   type RateLimitedDetails,
   type ServerFrame,
 } from '@parley/protocol';
+import type { BlobService } from '../blobs/blob-service.ts';
 import { ServerError } from '../errors.ts';
 import type { Limits } from '../options.ts';
 import type { AccountRow, Storage } from '../store/storage.ts';
@@ -68,6 +70,8 @@ export interface OpContext {
   };
   readonly links: LinkChannels;
   readonly sources: SourceLimits;
+  /** Attachment blobs (`blob-slot`). */
+  readonly blobs: BlobService;
   readonly conn: ConnectionState;
   send(frame: ServerFrame): void;
   becomeAuthenticated(account: string, device: number): void;

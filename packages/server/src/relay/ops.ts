@@ -9,6 +9,7 @@
 import type { RelayOp, RelayOps } from '@parley/protocol';
 import { auth, getAccount, register, updateDevices } from './account-ops.ts';
 import { type Args, readArgs } from './args.ts';
+import { blobSlot } from './blob-ops.ts';
 import type { Deferred, OpContext } from './context.ts';
 import { groupCommit, groupCreate, groupInfo, groupSend } from './group-ops.ts';
 import { fetchKeyPackages, uploadKeyPackages } from './key-package-ops.ts';
@@ -41,6 +42,7 @@ export const OPS: { readonly [K in RelayOp]: Handler<K> } = {
   'group-commit': groupCommit,
   'group-send': groupSend,
   'group-info': groupInfo,
+  'blob-slot': blobSlot,
 };
 
 /** Whether `name` is an op of the relay API (one the table has a handler for). */
