@@ -69,7 +69,7 @@ describe('parley devices remove, then a contact sends', () => {
     const code = await new Promise<string>((resolve, reject) => {
       child.stdout?.on('data', (d) => {
         out += String(d);
-        const m = /parley link accept (\S+)/.exec(out);
+        const m = /type this code when asked:\n\n {4}(\S+)\n/.exec(out);
         if (m?.[1]) resolve(m[1]);
       });
       child.once('exit', () => reject(new Error(`link exited: ${out}`)));
