@@ -81,8 +81,9 @@ export interface ClientOptions {
    */
   readonly keyChangePolicy?: KeyChangePolicy;
   /**
-   * Send delivery and read receipts, encrypted like messages (default false; the browser client
-   * turns them on). Receipts others send are applied either way.
+   * Send delivery and read receipts, encrypted like messages. Given here, it overrides the
+   * setting saved in the home (`setReadReceipts`); without either they are sent (on). Receipts
+   * others send are applied either way.
    */
   readonly receipts?: boolean;
 }
@@ -93,6 +94,8 @@ export type RegisterOptions = ClientOptions & {
   readonly server: string;
   readonly invite?: string;
   readonly signal?: AbortSignal;
+  /** The first device's name, shown in the device list (e.g. the machine's host name). */
+  readonly deviceName?: string;
 };
 
 /** A contact's safety number and state, for `parley verify`. */
@@ -182,6 +185,13 @@ export interface ParleyClient {
   keyChangePolicy(): KeyChangePolicy;
   /** Saves the key-change policy in the home (an option given to `openClient` still overrides it). */
   setKeyChangePolicy(policy: KeyChangePolicy): void;
+  /**
+   * Whether this home sends delivery and read receipts: the `receipts` option if given, else the
+   * setting saved in the home (`setReadReceipts`), else true.
+   */
+  readReceipts(): boolean;
+  /** Saves whether this home sends delivery and read receipts (read by every later client of it). */
+  setReadReceipts(on: boolean): void;
   history(peer: string, limit?: number): StoredMessage[];
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
@@ -278,6 +288,8 @@ export async function registerAccountOn(platform: ClientPlatform, options: Regis
       };
       rt.profiles.save(profile);
     }
+    if (options.deviceName !== undefined && rt.profiles.deviceNames()['1'] === undefined)
+      rt.profiles.setDeviceName(1, options.deviceName);
     const p = profile;
     if (options.allowInsecure === true && isInsecureRemote(options.server)) rt.profiles.allowInsecure();
     const client = createClient(rt, options, p);
@@ -361,6 +373,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     const saved = profiles.getText('key_change_policy');
     return saved === 'hold-all' || saved === 'block-verified' ? saved : DEFAULT_KEY_CHANGE_POLICY;
   };
+  const readReceipts = (): boolean => options.receipts ?? profiles.getText('read_receipts') !== 'off';
   /** The safety number of `name`'s current key (the pending one if it changed). */
   const safetyOf = async (name: string): Promise<{ key: Uint8Array; safetyNumber: SafetyNumber }> => {
     let contact = contacts.get(name);
@@ -405,7 +418,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     random,
     clock,
     profile: () => profile,
-    receipts: options.receipts ?? false,
+    receipts: readReceipts,
     stores,
     events,
     link: () => link,
@@ -613,6 +626,10 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       if (policy !== 'hold-all' && policy !== 'block-verified')
         throw new ClientError('INVALID_ARGUMENT', 'the key-change policy is hold-all or block-verified');
       profiles.setText('key_change_policy', policy);
+    },
+    readReceipts,
+    setReadReceipts(on) {
+      profiles.setText('read_receipts', on ? 'on' : 'off');
     },
     history(peer, limit = 100) {
       return messaging.history(peer, limit);
