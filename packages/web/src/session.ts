@@ -31,8 +31,8 @@ const platformFor = (passphrase: string | undefined) =>
     ...(passphrase ? { passphrase } : {}),
   });
 
-/** Options every client of this app is opened with. */
-const OPTIONS = { home: HOME, receipts: true, maxBackoffMs: 10_000 } as const;
+/** Options every client of this app is opened with (read receipts follow the home's setting, default on). */
+const OPTIONS = { home: HOME, maxBackoffMs: 10_000 } as const;
 
 /** The server is the origin that served this page. */
 export const SERVER = location.origin;
