@@ -159,3 +159,63 @@ describe('parley in a terminal: help, errors and chat', () => {
     assert.equal(parley(['config', 'read-receipts', 'maybe', '--home', home('bob')]).status, 2);
   });
 });
+
+describe('parley chat when the server goes away', () => {
+  it('says the connection was lost once, and marks lines typed meanwhile as waiting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-ux-down-'));
+    const server = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let chatProcess: ChildProcess | undefined;
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout?.on('data', (d) => {
+          out += String(d);
+          const m = /running at (http:\/\/\S+)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        server.once('exit', () => reject(new Error(`server exited: ${out}`)));
+      });
+      for (const n of ['dee', 'eve']) {
+        const r = parley(['register', n, '--server', url, '--home', join(dir, n)]);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      const chat = spawn(process.execPath, [BIN, 'chat', 'eve', '--home', join(dir, 'dee')], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      chatProcess = chat;
+      let out = '';
+      const waiters: { re: RegExp; resolve: () => void }[] = [];
+      chat.stdout?.on('data', (d) => {
+        out += String(d);
+        for (const w of waiters.filter((x) => x.re.test(out))) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      });
+      const seen = (re: RegExp) =>
+        new Promise<void>((resolve) => (re.test(out) ? resolve() : waiters.push({ re, resolve })));
+      await seen(/chatting with eve/);
+      const stopped = new Promise((r) => server.once('exit', r));
+      server.kill('SIGKILL');
+      await stopped;
+      await seen(/connection lost/);
+      chat.stdin?.write('typed while offline\n');
+      await seen(/^-- waiting \(not connected; it goes out when the connection is back\): typed while offline --$/m);
+      chat.stdin?.write('and another\n');
+      await seen(/waiting .*: and another --$/m);
+      assert.match(out, /^you: typed while offline$/m);
+      // The link retries from 250 ms with doubling backoff, so within 3 s it has failed again
+      // several times: each failure is a "disconnected" event, and chat still says it once.
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(out.split('connection lost').length - 1, 1, out);
+    } finally {
+      chatProcess?.kill('SIGTERM');
+      server.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
