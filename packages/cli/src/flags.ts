@@ -38,6 +38,7 @@ export const OPTIONS = {
   'accept-change': { type: 'boolean' },
   'discard-held': { type: 'boolean' },
   name: { type: 'string' },
+  'device-name': { type: 'string' },
   members: { type: 'string' },
   group: { type: 'string' },
   'transfer-account-key': { type: 'boolean' },

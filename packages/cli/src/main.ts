@@ -65,9 +65,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Run the start-up checks of the SQLite database (state file, quick_check, schema) and say what
       they found; migrates like admin migrate. It repairs nothing: --accept-loss starts over from a
       database whose -wal file was lost after a crash (what the -wal held is gone). docs/operating.md.
-  parley register NAME [--server URL] [--home DIR] [--invite CODE] [--insecure]
+  parley register NAME [--server URL] [--home DIR] [--invite CODE] [--device-name NAME] [--insecure]
       Create account NAME (3-32 of a-z 0-9 _ . -) on the server (default ${DEFAULT_SERVER_URL})
-      with this home as its first device (see "Servers" below for URL and --insecure). If it fails on the way (no answer, --timeout), run it
+      with this home as its first device, named --device-name (default this machine's host
+      name; see "Servers" below for URL and --insecure). If it fails on the way (no answer, --timeout), run it
       again: it finishes with the keys already made, or says the name is someone else's.
   parley send NAME [--home DIR]          (e.g. echo "hello" | parley send NAME)
       Send the message read from standard input to NAME: all of it when piped (one final
@@ -123,6 +124,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       send to them is held until you accept or verify. block-verified (Signal's rule): only the
       send that discovers the change is held for an unverified contact; later ones go through;
       a verified contact stays blocked until verified again.
+  parley config read-receipts [on|off] [--home DIR]
+      Show or set whether this home tells contacts that their messages were delivered and read
+      (default on; receive and chat mark what they print as read). Off: none are sent; theirs
+      are still shown to you.
 
 \`parley --version\` prints the version; \`parley --help\` this text.
 
@@ -144,6 +149,37 @@ sent the next time parley connects; 3 means nothing else), 4 key changed: the me
 held, not sent (or a compared safety number does not match),
 5 unknown account, 6 no account in this home, 7 server unreachable or no answer within --timeout.
 `;
+
+/**
+ * The entries of HELP for `command` (each a `  parley COMMAND …` line and the lines indented
+ * under it), with a pointer to the shared sections; undefined for a command HELP does not list.
+ */
+function commandHelp(command: string): string | undefined {
+  const entries: string[] = [];
+  let inEntry = false;
+  for (const line of HELP.split('\n')) {
+    if (line.startsWith('  parley ')) {
+      inEntry = line.slice('  parley '.length).split(' ')[0] === command;
+      if (inEntry) entries.push(line);
+    } else if (inEntry && line.startsWith('      ')) entries[entries.length - 1] += `\n${line}`;
+    else inEntry = false;
+  }
+  if (entries.length === 0) return undefined;
+  return `Usage:\n${entries.join('\n')}\n\nRun \`parley --help\` for the home directory, servers, --timeout and exit codes.\n`;
+}
+
+/** A flag the command line got wrong, said plainly (node's parseArgs messages are for programmers). */
+function readableFlagError(err: Error & { code?: string }): string {
+  const flag = /'(-[^' ]*)/.exec(err.message)?.[1];
+  if (flag === undefined) return err.message;
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown flag ${flag}`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /does not take an argument/.test(err.message)
+      ? `${flag} takes no value`
+      : `${flag} needs a value (${flag} VALUE)`;
+  }
+  return err.message;
+}
 
 /** Prints `parley VERSION` (the CLI package's version). */
 function printVersion(): number {
@@ -171,11 +207,24 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\nRun \`parley --help\` for usage.`, EXIT.usage);
+    const command = argv.find((a) => !a.startsWith('-'));
+    const where =
+      command !== undefined && commandHelp(command) !== undefined ? `parley ${command} --help` : 'parley --help';
+    throw new CliError(
+      `${readableFlagError(err as Error & { code?: string })}\nRun \`${where}\` for usage.`,
+      EXIT.usage,
+    );
   }
   const { values: flags, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (flags.version && command === undefined) return printVersion();
+  // `parley CMD --help` (or `parley help CMD`): that command's part of the help.
+  const helpFor = command === 'help' ? rest[0] : flags.help ? command : undefined;
+  const part = helpFor === undefined ? undefined : commandHelp(helpFor);
+  if (part !== undefined) {
+    process.stdout.write(part);
+    return EXIT.ok;
+  }
   if (flags.help || command === undefined || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined && !flags.help ? EXIT.usage : EXIT.ok;
@@ -222,7 +271,11 @@ async function run(
       throw new CliError(`usage: parley ${usage}`, EXIT.usage);
     }
     case 'register':
-      return register(need(1, 'register NAME [--server URL] [--home DIR]')[0] as string, flags, clock());
+      return register(
+        need(1, 'register NAME [--server URL] [--home DIR] [--device-name NAME]')[0] as string,
+        flags,
+        clock(),
+      );
     case 'send': {
       if (flags.file !== undefined) {
         if (flags.group !== undefined) {
@@ -275,9 +328,11 @@ async function run(
     case 'verify':
       return verify(need(1, 'verify NAME [--accept DIGITS] [--home DIR]')[0] as string, flags, clock());
     case 'config': {
-      const usage = 'config key-change-policy [hold-all|block-verified] [--home DIR]';
-      if (rest[0] !== 'key-change-policy' || rest.length > 2) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
-      return config(rest[1], flags);
+      const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
+      const setting = rest[0];
+      if ((setting !== 'key-change-policy' && setting !== 'read-receipts') || rest.length > 2)
+        throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+      return config(setting, rest[1], flags);
     }
     default:
       throw new CliError(`unknown command "${command}"; run \`parley --help\``, EXIT.usage);

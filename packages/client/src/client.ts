@@ -84,8 +84,9 @@ export interface ClientOptions {
    */
   readonly keyChangePolicy?: KeyChangePolicy;
   /**
-   * Send delivery and read receipts, encrypted like messages (default false; the browser client
-   * turns them on). Receipts others send are applied either way.
+   * Send delivery and read receipts, encrypted like messages. Given here, it overrides the
+   * setting saved in the home (`setReadReceipts`); without either they are sent (on). Receipts
+   * others send are applied either way.
    */
   readonly receipts?: boolean;
 }
@@ -96,7 +97,7 @@ export type RegisterOptions = ClientOptions & {
   readonly server: string;
   readonly invite?: string;
   readonly signal?: AbortSignal;
-  /** What this first device is called in the account's device list (default "first device"). */
+  /** What this first device is called in the account's device list (default "first device"; the CLI gives the host name). */
   readonly deviceName?: string;
 };
 
@@ -200,6 +201,13 @@ export interface ParleyClient {
   keyChangePolicy(): KeyChangePolicy;
   /** Saves the key-change policy in the home (an option given to `openClient` still overrides it). */
   setKeyChangePolicy(policy: KeyChangePolicy): void;
+  /**
+   * Whether this home sends delivery and read receipts: the `receipts` option if given, else the
+   * setting saved in the home (`setReadReceipts`), else true.
+   */
+  readReceipts(): boolean;
+  /** Saves whether this home sends delivery and read receipts (read by every later client of it). */
+  setReadReceipts(on: boolean): void;
   history(peer: string, limit?: number): StoredMessage[];
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
@@ -389,6 +397,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     const saved = profiles.getText('key_change_policy');
     return saved === 'hold-all' || saved === 'block-verified' ? saved : DEFAULT_KEY_CHANGE_POLICY;
   };
+  const readReceipts = (): boolean => options.receipts ?? profiles.getText('read_receipts') !== 'off';
   /** The safety number of `name`'s current key (the pending one if it changed). */
   const safetyOf = async (name: string): Promise<{ key: Uint8Array; safetyNumber: SafetyNumber }> => {
     let contact = contacts.get(name);
@@ -433,7 +442,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     random,
     clock,
     profile: () => profile,
-    receipts: options.receipts ?? false,
+    receipts: readReceipts,
     stores,
     events,
     link: () => link,
@@ -691,6 +700,10 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       if (policy !== 'hold-all' && policy !== 'block-verified')
         throw new ClientError('INVALID_ARGUMENT', 'the key-change policy is hold-all or block-verified');
       profiles.setText('key_change_policy', policy);
+    },
+    readReceipts,
+    setReadReceipts(on) {
+      profiles.setText('read_receipts', on ? 'on' : 'off');
     },
     history(peer, limit = 100) {
       return messaging.history(peer, limit);

@@ -41,7 +41,7 @@ export interface MessagingDeps {
   readonly clock: () => number;
   profile(): Profile;
   /** Whether to send delivery and read receipts (receipts from others are always applied). */
-  readonly receipts: boolean;
+  readonly receipts: () => boolean;
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
   link(): RelayLink | undefined;

@@ -93,7 +93,11 @@ describe('delivery and read receipts', () => {
   });
 
   it('a client with receipts off sends none, but applies the ones it gets', async () => {
-    const carol = await world.register('carol'); // receipts off (the SDK default)
+    const carol = await world.register('carol');
+    // On by default; carol opts out with the home setting (`parley config read-receipts off`).
+    assert.equal(carol.readReceipts(), true);
+    carol.setReadReceipts(false);
+    assert.equal(carol.readReceipts(), false);
     const carolEvents = carol.events();
     const { id } = await alice.sendAndWait('carol', 'no ticks from carol');
     await collect(carolEvents, 1);

@@ -35,8 +35,8 @@ const platformFor = (passphrase: string | undefined) =>
 /** The name this browser gives itself as an account's first device. */
 const FIRST_DEVICE_NAME = 'browser';
 
-/** Options every client of this app is opened with. */
-const OPTIONS = { home: HOME, receipts: true, maxBackoffMs: 10_000 } as const;
+/** Options every client of this app is opened with (read receipts follow the home's setting, default on). */
+const OPTIONS = { home: HOME, maxBackoffMs: 10_000 } as const;
 
 /** The server is the origin that served this page. */
 export const SERVER = location.origin;

@@ -27,7 +27,7 @@ export async function chat(
   await connect(client, deadline);
   let peer: string;
   let title: string;
-  let sendLine: (text: string) => Promise<unknown>;
+  let sendLine: (text: string) => Promise<{ id: string }>;
   if ('group' in target) {
     await client.drained(deadline.signal);
     const g = resolveGroup(client, target.group);
@@ -35,6 +35,14 @@ export async function chat(
     title = `“${safeText(g.name)}”`;
     sendLine = (text) => client.sendToGroup(g.id, text);
   } else {
+    // An account that does not exist ends the chat here, with the reason (exit 5), not after a line is typed.
+    try {
+      await client.safety(target.name);
+    } catch (err) {
+      stop.abort();
+      await client.close();
+      throw err;
+    }
     peer = target.name;
     title = safeText(target.name);
     sendLine = (text) => client.send(target.name, text);
@@ -47,23 +55,54 @@ export async function chat(
   const columns = () => terminalColumns(process.stdout);
   const system = (text: string) => out(`${safeLine('-- ', text, (columns() ?? Infinity) - 3)} --`);
   const said = (who: string, text: string) => out(safeLine(`${safeText(who)}: `, text, columns()));
+  // Messages that arrived while connecting are in the history and were also announced as events:
+  // each is printed once.
+  const shown = new Set<string>();
   for (const m of client.history(peer, 20)) {
+    shown.add(m.id);
     if (m.direction === 'system') system(m.text);
     else said(m.direction === 'out' ? 'you' : m.sender, m.text);
   }
+  // What is shown is read (read receipts go out when they are on: `parley config read-receipts`).
+  client.markRead(peer);
   out(`-- chatting with ${title}; type a message and press Enter (Ctrl-D to leave) --`);
   const downloads = downloadsDir(flags);
+  // Our lines not yet sent, by id: the first words of each, to say which one went out or failed.
+  const pending = new Map<string, string>();
+  // Outcomes that came before `send` returned the id (kept until the id is known).
+  const early = new Map<string, string>();
+  const excerpt = (text: string) => (text.length > 30 ? `${text.slice(0, 29)}…` : text);
+  const settle = (id: string, mark: string) => {
+    const text = pending.get(id);
+    if (text === undefined) {
+      early.set(id, mark);
+      return;
+    }
+    pending.delete(id);
+    system(`${mark}: ${text}`);
+  };
+  // Only a change is reported: a connection that keeps failing says "lost" once, not at every retry.
+  let online = true;
   const listening = (async () => {
     for await (const e of events) {
-      if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'in')
+      if (e.type === 'message' && shown.has(e.message.id)) continue;
+      if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'in') {
         said(e.message.sender, e.message.text);
-      else if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'system')
+        client.markRead(peer);
+      } else if (e.type === 'message' && e.message.peer === peer && e.message.direction === 'system')
         system(e.message.text);
       else if (e.type === 'attachment' && e.message.peer === peer && e.message.direction === 'in')
         out(await saveAttachment(e, downloads));
-      else if (e.type === 'connection' && e.state === 'disconnected') out('-- connection lost; reconnecting --');
-      else if (e.type === 'connection' && e.state === 'connected') out('-- connected --');
-      else {
+      else if (e.type === 'sent') settle(e.id, 'sent');
+      else if (e.type === 'send-failed') settle(e.id, `not sent (${e.reason})`);
+      else if (e.type === 'connection' && e.state === 'disconnected') {
+        if (online) out('-- connection lost; reconnecting (messages you type wait and go out when it is back) --');
+        online = false;
+      } else if (e.type === 'connection' && e.state === 'connected') {
+        if (!online) out('-- connected --');
+        online = true;
+      } else {
+        if (e.type === 'held') settle(e.id, 'held, not sent (key changed)');
         const w = formatWarning(e, client.keyChangePolicy());
         if (w !== undefined) out(w);
       }
@@ -74,10 +113,19 @@ export async function chat(
     const text = line.trim();
     if (text === '/quit') break;
     if (text === '') continue;
+    // What was typed, as it is sent (on a terminal, in place of the echoed input line).
+    if (process.stdin.isTTY && process.stdout.isTTY) process.stdout.write('\x1b[1A\x1b[2K');
+    said('you', text);
     try {
-      await sendLine(text);
+      const { id } = await sendLine(text);
+      pending.set(id, excerpt(text));
+      const mark = early.get(id);
+      early.delete(id);
+      if (mark !== undefined) settle(id, mark);
+      else if (!client.isConnected())
+        system(`waiting (not connected; it goes out when the connection is back): ${excerpt(text)}`);
     } catch (err) {
-      out(`error: ${safeText((err as Error).message)}`);
+      system(`not sent: ${excerpt(text)}: ${(err as Error).message}`);
     }
   }
   rl.close();

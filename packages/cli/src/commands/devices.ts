@@ -5,11 +5,11 @@
  */
 import { hostname } from 'node:os';
 import { startLink } from '@parley/client';
-import QRCode from 'qrcode';
 import { CliError, EXIT } from '../cli-error.ts';
 import { type Deadline, startDeadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient, homeDir } from '../home.ts';
+import { qrText } from '../qr.ts';
 import { safeText } from '../terminal-text.ts';
 import { DEFAULT_SERVER_URL } from './serve-help.ts';
 
@@ -38,7 +38,7 @@ export async function link(flags: Flags, timeoutSeconds: number): Promise<number
   process.stdout.write('    parley link accept\n\n');
   process.stdout.write('and type this code when asked:\n\n');
   process.stdout.write(`    ${safeText(pending.code)}\n\n`);
-  process.stdout.write(await QRCode.toString(pending.code, { type: 'terminal', small: true }));
+  process.stdout.write(await qrText(pending.code));
   process.stdout.write('\nThe code works once, for 10 minutes. Waiting…\n');
   const { name, device } = await pending.done;
   // Connect once to publish this device's prekeys, so others can start sessions with it. The

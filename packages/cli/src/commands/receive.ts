@@ -23,12 +23,16 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
   const stop = new AbortController();
   const events = client.events(stop.signal);
   const downloads = downloadsDir(flags);
+  // The conversations printed into: marked read at the end (which sends read receipts when on).
+  const printed = new Set<string>();
   const printing = (async () => {
     for await (const e of events) {
-      if (e.type === 'message')
+      if (e.type === 'message') {
+        printed.add(e.message.peer);
         process.stdout.write(`${formatMessage(e.message, json, client, terminalColumns(process.stdout))}\n`);
-      else if (e.type === 'attachment') process.stdout.write(`${await saveAttachment(e, downloads)}\n`);
-      else {
+      } else if (e.type === 'attachment') {
+        process.stdout.write(`${await saveAttachment(e, downloads)}\n`);
+      } else {
         const w = formatWarning(e, client.keyChangePolicy());
         if (w !== undefined) process.stderr.write(`${w}\n`);
       }
@@ -54,6 +58,11 @@ export async function receive(flags: Flags, deadline: Deadline): Promise<number>
   if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
   stop.abort();
   await printing;
+  // On a terminal, an empty result is said; to a pipe or file nothing extra is printed.
+  if (printed.size === 0 && process.stdout.isTTY && !json) process.stdout.write('no new messages\n');
+  for (const peer of printed) client.markRead(peer);
+  // The read receipts go out now if the connection is up; otherwise they wait in this home's outbox.
+  if (printed.size > 0 && client.isConnected()) await client.idle();
   await client.close();
   return EXIT.ok;
 }

@@ -4,6 +4,7 @@
  * --timeout) is finished by running the same command again: it completes with the same keys,
  * or says the name belongs to another account.
  */
+import { hostname } from 'node:os';
 import { isClientError, isRelayRefusal, registerAccount } from '@parley/client';
 import { ACCOUNT_NAME_PATTERN, NAME_SKELETON_RULE } from '@parley/protocol';
 import { CliError, describeError, EXIT } from '../cli-error.ts';
@@ -25,6 +26,7 @@ export async function register(name: string, flags: Flags, deadline: Deadline): 
       name,
       server,
       ...(flags.invite ? { invite: flags.invite } : {}),
+      deviceName: flags['device-name'] ?? hostname(),
       ...(flags.insecure === true ? { allowInsecure: true } : {}),
       signal: deadline.signal,
       ...deadline.clientOptions,

@@ -6,11 +6,11 @@
  * marked verified, a changed key is taken and held messages are sent; otherwise nothing is.
  */
 import { toBase64Url } from '@parley/protocol';
-import QRCode from 'qrcode';
 import { EXIT } from '../cli-error.ts';
 import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient } from '../home.ts';
+import { qrText } from '../qr.ts';
 
 /** Shows, and with --accept DIGITS records, the verification. */
 export async function verify(name: string, flags: Flags, deadline: Deadline): Promise<number> {
@@ -30,9 +30,7 @@ export async function verify(name: string, flags: Flags, deadline: Deadline): Pr
     process.stdout.write(`Safety number for you (${client.name}) and ${name}:\n\n`);
     for (const r of rows) process.stdout.write(`    ${r.join(' ')}\n`);
     process.stdout.write('\n');
-    process.stdout.write(
-      await QRCode.toString(toBase64Url(s.safetyNumber.qrPayload), { type: 'terminal', small: true }),
-    );
+    process.stdout.write(await qrText(toBase64Url(s.safetyNumber.qrPayload)));
     if (s.changedSinceShown) {
       process.stdout.write(
         `\n${name}'s account key CHANGED since you last compared: this is a new number; the one you compared before is no longer valid.\n`,

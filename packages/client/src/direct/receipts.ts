@@ -16,7 +16,7 @@ export interface ReceiptsDeps {
   readonly events: EventHub;
   readonly clock: () => number;
   /** Whether to send delivery and read receipts (receipts from others are always applied). */
-  readonly enabled: boolean;
+  readonly enabled: () => boolean;
   newId(): string;
   me(): string;
   /** Runs the outbox after receipts were queued. */
@@ -56,7 +56,7 @@ export function createReceipts(deps: ReceiptsDeps): Receipts {
 
   return {
     delivered(from, id) {
-      if (deps.enabled) owed.set(from, [...(owed.get(from) ?? []), id]);
+      if (deps.enabled()) owed.set(from, [...(owed.get(from) ?? []), id]);
     },
     flushDelivered() {
       if (owed.size === 0) return;
@@ -81,7 +81,7 @@ export function createReceipts(deps: ReceiptsDeps): Receipts {
         store.setReadRow(peer, last);
         // Read receipts for one-to-one conversations; group messages get none.
         const conversation = parsePeer(peer);
-        if (deps.enabled && conversation.kind === 'account') {
+        if (deps.enabled() && conversation.kind === 'account') {
           const ids = store.unreadIds(peer, conversation.name, before);
           if (ids.length > 0) queueReceipt(conversation.name, 'read', ids);
         }

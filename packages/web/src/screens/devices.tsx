@@ -1,6 +1,7 @@
 /**
  * This account's devices (from the account-key-signed list this device holds), removal,
- * accepting a new device's link code, and the key-change policy setting of this browser's home.
+ * accepting a new device's link code, and the key-change policy and read-receipts settings of
+ * this browser's home.
  */
 import type { KeyChangePolicy } from '@parley/client/web';
 import { useState } from 'preact/hooks';
@@ -17,6 +18,7 @@ export function Devices({ session }: { session: Session }) {
   const [busy, setBusy] = useState(false);
   const devices = client.devices();
   const [policy, setPolicy] = useState<KeyChangePolicy>(client.keyChangePolicy());
+  const [receipts, setReceipts] = useState(client.readReceipts());
   const run = async (op: () => Promise<string | undefined>) => {
     setBusy(true);
     setError(undefined);
@@ -113,6 +115,21 @@ export function Devices({ session }: { session: Session }) {
           <option value="hold-all">Hold every message until I accept or verify (default)</option>
           <option value="block-verified">Hold only the first message, unless I had verified them</option>
         </select>
+      </label>
+      <h3>Read receipts</h3>
+      <label>
+        <input
+          type="checkbox"
+          name="read-receipts"
+          checked={receipts}
+          onChange={(e) => {
+            client.setReadReceipts(e.currentTarget.checked);
+            setReceipts(client.readReceipts());
+            setNote('Saved.');
+          }}
+        />{' '}
+        Tell contacts when their messages reached me and when I read them (off: they are not told; theirs are still
+        shown to me)
       </label>
       {note && <p role="status">{note}</p>}
       {error && (
