@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SQLITE_FILE, startServer } from '@parley/server';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-function parley(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { parley } from './helpers/cli.ts';
 
 describe('parley admin check', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-check-'));

@@ -10,13 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openClient } from '@parley/client';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-function parley(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { BIN, parley, startServer } from './helpers/cli.ts';
 
 /** Runs parley with its standard output on a pseudo-terminal (util-linux `script`). */
 function parleyOnTerminal(args: string[]): { status: number | null; stdout: string } {
@@ -33,18 +27,7 @@ describe('parley in a terminal: help, errors and chat', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-ux-'));
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout?.on('data', (d) => {
-        out += String(d);
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      server.once('exit', () => reject(new Error(`server exited: ${out}`)));
-    });
+    ({ server, url } = await startServer(join(dir, 'srv')));
     for (const n of ['amy', 'bob']) {
       const r = parley(['register', n, '--server', url, '--home', home(n)]);
       assert.equal(r.status, 0, r.stderr);

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-function parley(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { BIN, parley, startServer } from './helpers/cli.ts';
 
 describe('the parley command, driven as a subprocess', () => {
   let dir: string;
@@ -20,18 +14,7 @@ describe('the parley command, driven as a subprocess', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout?.on('data', (d) => {
-        out += String(d);
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      server.once('exit', () => reject(new Error(`server exited: ${out}`)));
-    });
+    ({ server, url } = await startServer(join(dir, 'srv')));
   });
   after(() => {
     server.kill('SIGTERM');

@@ -4,20 +4,14 @@
  * never reaches the removed device.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HOME_DB_FILE } from '@parley/client';
 import Database from 'better-sqlite3';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-function parley(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { BIN, parley, startServer } from './helpers/cli.ts';
 
 describe('parley devices remove, then a contact sends', () => {
   let dir: string;
@@ -37,18 +31,7 @@ describe('parley devices remove, then a contact sends', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-cli-removal-'));
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout?.on('data', (d) => {
-        out += String(d);
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      server.once('exit', () => reject(new Error(`server exited: ${out}`)));
-    });
+    ({ server, url } = await startServer(join(dir, 'srv')));
   });
   after(() => {
     server.kill('SIGTERM');

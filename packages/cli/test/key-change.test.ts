@@ -5,20 +5,14 @@
  * digits that were compared. issue 19, items 1 and 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SQLITE_FILE } from '@parley/server';
 import Database from 'better-sqlite3';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-function parley(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { parley, startServer } from './helpers/cli.ts';
 
 /** The 60 digits `parley verify` printed. */
 const digitsOf = (out: string) => (out.match(/^ {4}(\d{5} ){3}\d{5}$/gm) ?? []).join('').replace(/\s/g, '');
@@ -53,18 +47,7 @@ describe('a swapped contact account, through the parley command', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-cli-keychange-'));
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout?.on('data', (d) => {
-        out += String(d);
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      server.once('exit', () => reject(new Error(`server exited: ${out}`)));
-    });
+    ({ server, url } = await startServer(join(dir, 'srv')));
   });
   after(() => {
     server.kill('SIGTERM');

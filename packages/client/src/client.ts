@@ -173,7 +173,10 @@ export interface ParleyClient {
   drained(signal?: AbortSignal): Promise<void>;
   /** True while the link to the server is up and authenticated. */
   isConnected(): boolean;
-  /** Resolves when no send or receive is in progress (queued sends wait for the link). */
+  /**
+   * Resolves when no send or receive is in progress (queued sends wait for the link) and the
+   * events of what was in progress have been emitted.
+   */
   idle(): Promise<void>;
   /**
    * Accepts a contact's changed account key without comparing safety numbers ("send anyway"):
@@ -661,7 +664,9 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         drainedWaiters.push(done);
       });
     },
-    idle,
+    // Events are emitted once the writes of their turn are committed: idle waits for that too,
+    // so whatever was in progress has been said when it resolves.
+    idle: () => idle().then(() => new Promise<void>((resolve) => afterCommit(db, resolve))),
     isConnected() {
       return link?.isConnected() ?? false;
     },
