@@ -184,7 +184,15 @@ function processMetrics(): () => Promise<string> {
       collectDefaultMetrics({ register: r, prefix: 'parley_process_' });
       return r;
     });
-    return (await registry).metrics();
+    try {
+      return await (await registry).metrics();
+    } catch {
+      // prom-client could not be loaded (e.g. no file descriptor left to open it with: the
+      // condition parley_open_files_exhausted reports). The relay's own metrics are still
+      // written; the next scrape tries to load it again.
+      registry = undefined;
+      return '';
+    }
   };
 }
 

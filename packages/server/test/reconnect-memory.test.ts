@@ -38,6 +38,8 @@ describe('reconnecting without reading', { skip: process.platform !== 'linux' &&
       // The reconnect limit is what a real deployment adds; this test shows the buffering is bounded even without it.
       reconnectRatePerDevice: 1000,
       reconnectBurstPerDevice: 1000,
+      // One sender fills bob's queue here: the fair share (issue 19) would stop it at 10%.
+      queueSenderSharePercent: 100,
     });
     const pid = child.pid as number;
     try {

@@ -51,10 +51,11 @@ describe('a contact’s account key is replaced by the operator', () => {
       home: world.home(`${contact}-new`),
       name: contact,
       server: world.server.url,
+      receipts: false,
     });
     await impostor.close();
     const reopen = async () => {
-      const again = await openClient({ home: world.home(`${contact}-new`), maxBackoffMs: 200 });
+      const again = await openClient({ home: world.home(`${contact}-new`), maxBackoffMs: 200, receipts: false });
       others.push(again);
       return again;
     };

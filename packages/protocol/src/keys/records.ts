@@ -121,6 +121,8 @@ export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
   const end = dated ? b.length - 8 : b.length;
   const pk = 7 + MLKEM_PUBLIC_KEY_LENGTH;
   const sk = end - 64;
+  const createdAt = dated ? v.getFloat64(end, false) : 0;
+  if (!Number.isFinite(createdAt)) throw new ProtocolError('MALFORMED_MESSAGE', 'KEM prekey record creation time');
   return {
     version: 1,
     id: v.getUint32(2, false),
@@ -128,6 +130,6 @@ export function decodeKemPreKeyRecord(b: Uint8Array): KemPreKeyRecord {
     publicKey: b.slice(7, pk),
     secretKey: b.slice(pk, sk),
     signature: b.slice(sk, sk + 64),
-    createdAt: dated ? v.getFloat64(end, false) : 0,
+    createdAt,
   };
 }
