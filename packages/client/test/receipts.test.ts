@@ -93,8 +93,10 @@ describe('delivery and read receipts', () => {
   });
 
   it('a client with receipts off sends none, but applies the ones it gets', async () => {
-    const carol = await world.register('carol');
-    // On by default; carol opts out with the home setting (`parley config read-receipts off`).
+    // Registered without the option (the test world's clients turn receipts off): the home
+    // setting decides, and it is on by default; carol opts out with it (`parley config read-receipts off`).
+    const carol = await registerAccount({ home: world.home('carol'), name: 'carol', server: world.server.url });
+    after(() => carol.close());
     assert.equal(carol.readReceipts(), true);
     carol.setReadReceipts(false);
     assert.equal(carol.readReceipts(), false);
