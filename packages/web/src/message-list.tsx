@@ -71,6 +71,8 @@ export function MessageList({ messages, unreadAtOpen, bubble }: MessageListProps
   /** Until the reader scrolls, the list keeps returning to where it opened as heights become known. */
   const settling = useRef(true);
   const lastKey = useRef<string | undefined>(rows.at(-1)?.key);
+  /** Where the list was scrolled, and how tall its content was, when this component last looked. */
+  const seen = useRef({ top: -1, scrollHeight: 0 });
   const [newBelow, setNewBelow] = useState(0);
 
   // Offsets of every row from the top (prefix sums of measured or estimated heights).
@@ -94,6 +96,12 @@ export function MessageList({ messages, unreadAtOpen, bubble }: MessageListProps
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
+    // The reader may have scrolled after the last render without the scroll event having been
+    // dispatched yet (it comes with the next frame): judge "at the end" against the content as
+    // it was before this render added rows, so a line arriving in that gap does not pull them back.
+    if (seen.current.top >= 0 && el.scrollTop !== seen.current.top) {
+      following.current = seen.current.scrollHeight - el.scrollTop - el.clientHeight < AT_END;
+    }
     let changed = false;
     for (const li of Array.from(el.querySelectorAll<HTMLLIElement>(':scope > li[data-key]'))) {
       const key = li.dataset.key as string;
@@ -112,6 +120,7 @@ export function MessageList({ messages, unreadAtOpen, bubble }: MessageListProps
     }
     if (following.current) toEnd();
     else if (settling.current && divider >= 0) el.scrollTop = Math.max(0, (offsets[divider] as number) - 8);
+    seen.current = { top: el.scrollTop, scrollHeight: el.scrollHeight };
     if (changed) setMeasured((n) => n + 1);
   });
 
@@ -142,6 +151,7 @@ export function MessageList({ messages, unreadAtOpen, bubble }: MessageListProps
     if (!el) return;
     const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < AT_END;
     following.current = atEnd;
+    seen.current = { top: el.scrollTop, scrollHeight: el.scrollHeight };
     if (atEnd) {
       settling.current = false;
       setNewBelow(0);
