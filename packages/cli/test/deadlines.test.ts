@@ -4,7 +4,6 @@
  * so) or failed with a reason, within its --timeout.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,36 +17,7 @@ import {
   isRequest,
   startFaultProxy,
 } from '../../client/test/helpers/fault-proxy.ts';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs parley without blocking this process (the proxy lives here); killed after `killMs`. */
-function parley(args: string[], killMs = 60_000): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killMs);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
+import { parleyAsync as parley } from './helpers/cli.ts';
 
 describe('deadlines: every command that talks to a server ends, and says how', () => {
   let dir: string;

@@ -4,35 +4,13 @@
  * silence until --timeout; the same for a group send to a group with such a member.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { registerAccount } from '@parley/client';
 import { type RunningServer, startServer } from '@parley/server';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-/** Runs parley without blocking this process; killed after `killMs` (status null then). */
-function parley(args: string[], killMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killMs);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+import { parleyAsync as parley } from './helpers/cli.ts';
 
 describe('parley send to a full queue', () => {
   let dir: string;

@@ -3,30 +3,12 @@
  * message is queued and why, and exits 3; it does not wait out its deadline nor call it failed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startServer } from '@parley/server';
-
-const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
-
-/** Runs the command without blocking this process (the server under test runs in it). */
-function parley(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { parleyAsync as parley } from './helpers/cli.ts';
 
 describe('parley send to a server with full storage', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cli-full-'));

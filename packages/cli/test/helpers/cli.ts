@@ -20,6 +20,35 @@ export function parley(args: string[], input?: string, timeoutMs = 60_000): CliR
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** How one `parley` run ended, and how long it took. */
+export interface TimedCliRun extends CliRun {
+  readonly ms: number;
+}
+
+/**
+ * Runs `parley ARGS` without blocking this process (for tests whose server or proxy lives in it);
+ * killed with SIGKILL after `killMs` (status null then).
+ */
+export function parleyAsync(args: string[], killMs = 60_000): Promise<TimedCliRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), killMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
 /** Starts `parley serve --port 0 --data DATA --log-level warn ARGS` and resolves with its printed URL. */
 export async function startServer(data: string, args: string[] = []): Promise<{ server: ChildProcess; url: string }> {
   const server = spawn(
