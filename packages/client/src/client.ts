@@ -118,6 +118,11 @@ export interface ContactSafety {
   readonly changedSinceShown: boolean;
   /** When this device last saw the contact's account key change (ms), if ever. */
   readonly changedAt: number | undefined;
+  /**
+   * Set while the contact's own messages announce a newer device list than the server serves
+   * (it may be hiding a removed device): nothing is sent to them until the newer list arrives.
+   */
+  readonly staleDeviceList: { readonly announced: number; readonly trusted: number } | undefined;
 }
 
 /** One of the account's devices. */
@@ -687,6 +692,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         changed: directory.sendsHeld(name),
         changedSinceShown: lastShown !== undefined && lastShown !== toBase64Url(key),
         changedAt: contact.changedAt,
+        staleDeviceList: directory.staleList(name),
       };
     },
     async markVerified(name, compared) {

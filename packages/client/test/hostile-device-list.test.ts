@@ -133,6 +133,7 @@ describe('hostile server: an older device list after a removal', () => {
     await alice.sendAndWait('bob', 'after the removal');
     assert.deepEqual(await collect(inbox, 1), ['after the removal']);
     assert.deepEqual(replay.captured, [], 'nothing was encrypted to the removed device');
+    assert.equal((await alice.safety('bob')).staleDeviceList, undefined, 'the notice answered the announcement');
   });
 
   it('drops the removal notice and serves the old list → bob’s next message announces the newer list, alice refuses to send to the stale one', async () => {
@@ -148,6 +149,7 @@ describe('hostile server: an older device list after a removal', () => {
     await bob.sendAndWait('alice', 'after my removal');
     const stale = await eventsUntil(inbox, (e) => e.type === 'device-list-stale');
     assert.deepEqual(stale, { type: 'device-list-stale', name: 'bob', announced: 3, trusted: 2 });
+    assert.deepEqual((await alice.safety('bob')).staleDeviceList, { announced: 3, trusted: 2 });
     assert.ok(
       alice.history('bob').some((m) => m.text === 'after my removal'),
       'bob’s message itself is shown',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { openClient, registerAccount, startLink } from '@parley/client';
 import { GROUP_NAME_MAX_LENGTH } from '@parley/protocol';
 import { SQLITE_FILE } from '@parley/server';
 import Database from 'better-sqlite3';
@@ -312,5 +313,70 @@ describe('the browser client, end to end', { skip: browserMissing() }, () => {
     await banner.getByTestId('send-anyway').click();
     await held.getByRole('img', { name: 'Sent' }).waitFor();
     assert.match(await newCarol('receive', '--wait', '3'), /alice: is this still carol\?/);
+  });
+
+  it('an operator who hides a removal (old device list served, the notice dropped): a banner says so and nothing is sent', async () => {
+    // dave has two devices (list version 2); alice talks with both.
+    const daveHome = join(world.dir, 'dave');
+    const dave = await registerAccount({ home: daveHome, name: 'dave', server: world.server.url, receipts: false });
+    const pending = await startLink({
+      home: join(world.dir, 'dave-laptop'),
+      server: world.server.url,
+      deviceName: 'laptop',
+    });
+    await dave.acceptLink(pending.code);
+    await pending.done;
+    const laptop = await openClient({ home: join(world.dir, 'dave-laptop'), receipts: false });
+    await laptop.connect();
+    await openChat(alice, 'dave');
+    await say(alice, 'hello both daves');
+    await bubble(alice, 'hello both daves')
+      .getByRole('img', { name: /Sent|Delivered/ })
+      .waitFor();
+    await dave.sendAndWait('alice', 'hi from dave');
+    await bubble(alice, 'hi from dave').waitFor();
+    const db = new Database(join(world.dataDir, SQLITE_FILE));
+    db.pragma('busy_timeout = 5000');
+    const old = db.prepare('SELECT device_list, list_version FROM accounts WHERE name = ?').get('dave') as {
+      device_list: Buffer;
+      list_version: number;
+    };
+    assert.equal(old.list_version, 2);
+
+    // alice's browser is away while dave removes his laptop (list version 3) and tells her.
+    await alice.page.goto('about:blank');
+    await dave.removeDevice(2);
+    await dave.idle();
+    await laptop.close();
+    // The operator drops what waits for alice (the removal notice) and serves the old list again.
+    db.prepare('DELETE FROM queue WHERE account = ?').run('alice');
+    db.prepare('UPDATE accounts SET device_list = ?, list_version = ? WHERE name = ?').run(
+      old.device_list,
+      old.list_version,
+      'dave',
+    );
+    db.close();
+    await dave.sendAndWait('alice', 'after my removal');
+
+    await alice.page.goto(`${world.server.url}/#/chat/dave`);
+    await bubble(alice, 'after my removal').waitFor();
+    const banner = alice.page.getByTestId('device-list-banner');
+    await banner.waitFor();
+    assert.match((await banner.textContent()) ?? '', /announce device list version 3, but the server serves version 2/);
+    await screenshot(alice, 'device-list-stale');
+    // Nothing goes to the list the server serves: the send is refused, and says why.
+    await say(alice, 'to the stale list?');
+    await alice.page
+      .locator('p.error', { hasText: /nothing is sent to dave until the newer list arrives/ })
+      .or(bubble(alice, 'to the stale list?').getByRole('img', { name: /^Not sent/ }))
+      .first()
+      .waitFor();
+    assert.equal(
+      await bubble(alice, 'to the stale list?')
+        .getByRole('img', { name: /Sent|Delivered|Read/ })
+        .count(),
+      0,
+    );
+    await dave.close();
   });
 });

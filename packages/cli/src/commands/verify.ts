@@ -36,6 +36,11 @@ export async function verify(name: string, flags: Flags, deadline: Deadline): Pr
         `\n${name}'s account key CHANGED since you last compared: this is a new number; the one you compared before is no longer valid.\n`,
       );
     } else if (s.changed) process.stdout.write(`\n${name}'s account key CHANGED. This number is for the new key.\n`);
+    if (s.staleDeviceList !== undefined) {
+      process.stdout.write(
+        `\nwarning: ${name}'s messages announce device list version ${s.staleDeviceList.announced}, but the server serves version ${s.staleDeviceList.trusted} (it may be hiding a removed device). Nothing is sent to ${name} until the newer list arrives.\n`,
+      );
+    }
     process.stdout.write(
       s.verified && !s.changed && !s.changedSinceShown
         ? `\n${name} is verified.\n`

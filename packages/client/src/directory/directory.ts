@@ -103,6 +103,12 @@ export interface Directory {
   acceptChange(name: string): void;
   /** The user compared the safety number of `name`'s current key: adopts it, lifts the hold, marks verified. */
   verified(name: string): void;
+  /**
+   * The device-list version `name`'s own messages announced that the server has not served yet,
+   * with the version trusted meanwhile; undefined when the trusted list is current. While it is
+   * set, nothing is sent to `name`.
+   */
+  staleList(name: string): { readonly announced: number; readonly trusted: number } | undefined;
   /** Our account's current device-list version and the base64url SHA-256 of that signed list. */
   ownStamp(): OwnStamp;
   /**
@@ -281,6 +287,10 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       adopt(name);
       contacts.setVerified(name, true);
       deps.sendHolds.set(name, false);
+    },
+    staleList(name) {
+      const open = openClaim(name);
+      return open === undefined ? undefined : { announced: open.version, trusted: trustedList(name)?.version ?? 0 };
     },
     ownStamp() {
       const list = deps.profile().deviceList;

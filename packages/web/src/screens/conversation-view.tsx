@@ -31,6 +31,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const isGroup = groupId !== undefined;
   const [safety, setSafety] = useState<ContactSafety | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
+  // Messages dropped since this opened because they came from a device not on the peer's signed list.
+  const [unlisted, setUnlisted] = useState(0);
   const [draft, setDraft] = useState('');
   // Messages the server refused for now (QUEUE_FULL): still queued, shown as waiting and why.
   const [waiting, setWaiting] = useState<ReadonlyMap<string, string>>(new Map());
@@ -54,6 +56,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
     (e: Parameters<Parameters<Session['subscribe']>[0]>[0]) => {
       if (e?.type === 'identity-changed' && e.name === peer) loadSafety();
       if (e?.type === 'held' && e.to === peer) loadSafety();
+      if (e?.type === 'device-list-stale' && e.name === peer) loadSafety();
+      if (e?.type === 'unlisted-device' && e.from === peer) setUnlisted((n) => n + 1);
       if (e?.type === 'send-failed' && e.to === peer) setProblem(e.reason);
       if (e?.type === 'send-delayed' && e.to === peer) {
         const why = isGroup
@@ -171,6 +175,23 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
               Send anyway
             </button>
           )}
+        </div>
+      )}
+      {safety?.staleDeviceList !== undefined && (
+        <div class="banner warn" role="alert" data-testid="device-list-banner">
+          <p>
+            <strong>The server may be hiding a removed device of {peer}.</strong> {peer}'s own messages announce device
+            list version {safety.staleDeviceList.announced}, but the server serves version{' '}
+            {safety.staleDeviceList.trusted}. Nothing is sent to {peer} until the newer list arrives.
+          </p>
+        </div>
+      )}
+      {unlisted > 0 && (
+        <div class="banner warn" role="alert" data-testid="unlisted-device-banner">
+          <p>
+            Dropped {unlisted === 1 ? 'a message' : `${unlisted} messages`} from a device of {peer} that is not on{' '}
+            {peer}'s signed device list.
+          </p>
         </div>
       )}
       {group !== undefined && group.status !== 'active' && (
