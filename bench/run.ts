@@ -7,6 +7,7 @@ import { runConnections } from './connections.ts';
 import { runDrain } from './drain.ts';
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
+import { runKtVrf } from './kt-vrf.ts';
 import { runRatchet } from './ratchet.ts';
 import { runReconnect } from './reconnect.ts';
 import { runRelay } from './relay.ts';
@@ -26,6 +27,7 @@ const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   drain: runDrain,
   groups: runGroups,
   home: runHome,
+  'kt-vrf': runKtVrf,
   ratchet: runRatchet,
   reconnect: runReconnect,
   relay: runRelay,

@@ -16,6 +16,19 @@ describe('benchmarks (smoke)', () => {
   });
 });
 
+describe('kt-vrf benchmark (smoke)', () => {
+  it('kt-vrf prints verify and prove figures, with node:crypto Ed25519 as the same-run baseline', () => {
+    const figures = runBench(['kt-vrf', '--seconds', '0.05'], 60_000);
+    assert.deepEqual(
+      figures.map((f) => f.name),
+      ['kt-vrf.verify', 'kt-vrf.prove'],
+    );
+    for (const f of figures) {
+      assert.ok(Number.isFinite(f.value) && f.value > 0 && Number.isFinite(f.baseline) && f.baseline > 0);
+    }
+  });
+});
+
 describe('group benchmark (smoke)', () => {
   it('groups prints every figure for one size, with same-run baselines', () => {
     const figures = runBench(['groups', '--sizes', '4', '--seconds', '0.2'], 120_000);

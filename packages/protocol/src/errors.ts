@@ -53,6 +53,12 @@ export type ProtocolErrorCode =
    * authenticate, it was truncated or extended, its padding or its digest was wrong.
    */
   | 'ATTACHMENT_CORRUPT'
+  /**
+   * A VRF proof did not verify (RFC 9381 ECVRF, docs/protocol.md §17): wrong length, a point
+   * encoding that is not canonical, a public key of small order, s not below the group order,
+   * or a challenge that does not match the key and input.
+   */
+  | 'VRF_INVALID'
   /** A bug: an invariant that input cannot break was broken. */
   | 'INTERNAL';
 
