@@ -12,7 +12,7 @@ import ts from 'typescript';
 const root = new URL('..', import.meta.url).pathname;
 /** Package directory → the `exports` keys whose API is reported. */
 const PACKAGES = {
-  protocol: ['.', './groups', './node', './names'],
+  protocol: ['.', './groups', './node', './names', './kt'],
   client: ['.', './errors', './web'],
   server: ['.', './options'],
 };

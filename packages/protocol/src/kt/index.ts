@@ -1,0 +1,16 @@
+/**
+ * `@parley/protocol/kt`: the key-transparency data structures (docs/protocol.md, "Key
+ * transparency: log, map, tree heads"): the RFC 9162 log, the sparse Merkle map, signed tree heads.
+ */
+export { KT_HASH_LENGTH, type KtHashFunction, ktSha256 } from './hash.ts';
+export {
+  LOG_MAX_PROOF_HASHES,
+  LOG_MAX_SIZE,
+  logConsistencyProof,
+  logInclusionProof,
+  logLeafHash,
+  logNodeHash,
+  logRoot,
+  verifyLogConsistency,
+  verifyLogInclusion,
+} from './log.ts';
