@@ -14,3 +14,21 @@ export {
   verifyLogConsistency,
   verifyLogInclusion,
 } from './log.ts';
+export {
+  decodeMapProof,
+  emptyMapRoot,
+  encodeMapProof,
+  MAP_PROOF_MAX_BYTES,
+  MAP_PROOF_VERSION,
+  type MapLookupResult,
+  type MapNodeStore,
+  type MapProof,
+  type MapUpdate,
+  MemoryMapNodeStore,
+  mapBranchHash,
+  mapLeafHash,
+  mapNodeLabel,
+  SparseMerkleMap,
+  type StoredMapNode,
+  verifyMapProof,
+} from './map.ts';
