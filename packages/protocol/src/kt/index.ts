@@ -32,3 +32,18 @@ export {
   type StoredMapNode,
   verifyMapProof,
 } from './map.ts';
+export {
+  decodeSignedTreeHead,
+  decodeTreeHead,
+  encodeSignedTreeHead,
+  encodeTreeHead,
+  SIGNED_TREE_HEAD_LENGTH,
+  type SignedTreeHead,
+  signTreeHead,
+  TREE_HEAD_BODY_LENGTH,
+  TREE_HEAD_SIGNATURE_LABEL,
+  TREE_HEAD_VERSION,
+  type TreeHead,
+  treeHeadHash,
+  verifyTreeHead,
+} from './tree-head.ts';
