@@ -147,7 +147,8 @@ describe('kt log (RFC 9162 Merkle tree)', () => {
         );
         for (let j = 0; j < proof.length; j++) {
           const bad = proof.map((p) => p.slice());
-          (bad[j] as Uint8Array)[j % 32] ^= 1;
+          const b = bad[j] as Uint8Array;
+          b[j % 32] = (b[j % 32] as number) ^ 1;
           assert.throws(() => verifyLogInclusion(tree[i] as Uint8Array, i, n, bad, root), invalid);
         }
         if (proof.length > 0) {
@@ -173,7 +174,8 @@ describe('kt log (RFC 9162 Merkle tree)', () => {
         if (m < n) {
           for (let j = 0; j < proof.length; j++) {
             const bad = proof.map((p) => p.slice());
-            (bad[j] as Uint8Array)[31 - (j % 32)] ^= 0x80;
+            const b = bad[j] as Uint8Array;
+            b[31 - (j % 32)] = (b[31 - (j % 32)] as number) ^ 0x80;
             assert.throws(
               () => verifyLogConsistency(m, n, roots[m] as Uint8Array, roots[n] as Uint8Array, bad),
               invalid,

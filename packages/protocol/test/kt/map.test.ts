@@ -118,7 +118,8 @@ describe('kt map (compressed sparse Merkle map)', () => {
     assert.throws(() => verifyMapProof(value(0), key(7), proof), invalid);
     for (let i = 0; i < proof.siblings.length; i++) {
       const s = proof.siblings.map((x) => ({ depth: x.depth, hash: x.hash.slice() }));
-      s[i]!.hash[i % 32] ^= 1;
+      const h = s[i]!.hash;
+      h[i % 32] = (h[i % 32] as number) ^ 1;
       assert.throws(() => verifyMapProof(root, key(7), { ...proof, siblings: s }), invalid);
       const d = proof.siblings.map((x) => ({ ...x }));
       d[i]!.depth += 1;
