@@ -112,6 +112,15 @@ describe('kt log (RFC 9162 Merkle tree)', () => {
     for (let n = 0; n <= 8; n++) assert.equal(hex(logRoot(ctHashes.slice(0, n))), CT_ROOTS[n], `size ${n}`);
   });
 
+  it('has the documented test vectors of our own (docs/protocol.md §17.1)', () => {
+    const ours = ['parley 0', 'parley 1', 'parley 2'].map((t) => logLeafHash(new TextEncoder().encode(t)));
+    assert.equal(hex(logRoot(ours.slice(0, 2))), '526a01c15ac9c00f3cd99738d2c356febf3e5f1a323ab7bcbb9fd83769fa1679');
+    assert.equal(hex(logRoot(ours)), 'd6dcc193f2d24cf12ba76baf44df71728f979ff53c2c5766d5b5de072862e066');
+    assert.deepEqual(logConsistencyProof(ours, 2).map(hex), [
+      '61702244eee325b18e0f7b858a89febc1af4736ded970f7541d88221594fdcd1',
+    ]);
+  });
+
   it('generates and verifies the known inclusion proofs', () => {
     for (const [index, size, path] of CT_PATHS) {
       const proof = logInclusionProof(ctHashes.slice(0, size), index);
