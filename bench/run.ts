@@ -7,6 +7,7 @@ import { runConnections } from './connections.ts';
 import { runDrain } from './drain.ts';
 import { runGroups } from './groups.ts';
 import { runHome } from './home.ts';
+import { runKt } from './kt.ts';
 import { runKtVrf } from './kt-vrf.ts';
 import { runRatchet } from './ratchet.ts';
 import { runReconnect } from './reconnect.ts';
@@ -20,6 +21,7 @@ type Args = {
   bus?: string;
   sizes?: number[];
   runs?: number;
+  accounts?: number;
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   attachments: runAttachments,
@@ -28,6 +30,7 @@ const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   groups: runGroups,
   home: runHome,
   'kt-vrf': runKtVrf,
+  kt: runKt,
   ratchet: runRatchet,
   reconnect: runReconnect,
   relay: runRelay,
@@ -51,7 +54,7 @@ if (flag('--db') !== undefined && flag('--db') !== 'postgres') {
 }
 if (!name || name === '--help' || !(name in benchmarks) || !(seconds > 0)) {
   process.stderr.write(
-    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000] [--runs N]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
+    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000] [--runs N] [--accounts N]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
   );
   process.exit(name === '--help' ? 0 : 2);
 }
@@ -63,4 +66,6 @@ const sizes = flag('--sizes');
 if (sizes !== undefined) args.sizes = sizes.split(',').map(Number);
 const runs = flag('--runs');
 if (runs !== undefined) args.runs = Number(runs);
+const accounts = flag('--accounts');
+if (accounts !== undefined) args.accounts = Number(accounts);
 await benchmarks[name]?.(args);

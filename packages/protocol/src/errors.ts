@@ -59,6 +59,12 @@ export type ProtocolErrorCode =
    * or a challenge that does not match the key and input.
    */
   | 'VRF_INVALID'
+  /**
+   * A key-transparency proof (log inclusion or consistency, map membership or non-membership)
+   * did not verify against the root it was checked against, or was inconsistent in itself
+   * (docs/protocol.md, "Key transparency: log, map, tree heads").
+   */
+  | 'KT_PROOF_INVALID'
   /** A bug: an invariant that input cannot break was broken. */
   | 'INTERNAL';
 

@@ -1,6 +1,6 @@
 /**
  * ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381 §5, suite string 0x03): the verifiable random function
- * that hides account names in the key-transparency map (issue 20, docs/protocol.md §17). The
+ * that hides account names in the key-transparency map (issue 20, docs/protocol.md §18). The
  * server holds the VRF secret key; for a name it publishes the map key (the first 32 bytes of the
  * VRF output) and an 80-byte proof that anyone holding the VRF public key checks, so a lookup
  * proof reveals no other account's name while the server cannot pick map keys at will.
@@ -208,7 +208,7 @@ export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8
   return vrfProofToHash(proof);
 }
 
-/** Domain prefix of the VRF input for an account name (docs/protocol.md §17). */
+/** Domain prefix of the VRF input for an account name (docs/protocol.md §18). */
 export const KT_ACCOUNT_VRF_PREFIX = 'parley-kt-v1 account\0';
 /** Length of a key-transparency map key: the first 32 bytes of the VRF output. */
 export const KT_MAP_KEY_LENGTH = 32;

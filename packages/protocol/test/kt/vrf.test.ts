@@ -15,7 +15,7 @@ import {
   vrfProofToHash,
   vrfProve,
   vrfVerify,
-} from '../../src/kt.ts';
+} from '../../src/kt/index.ts';
 
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -61,7 +61,7 @@ const RFC9381_B3 = [
   },
 ];
 
-/** Our own vector (docs/protocol.md §17): seed 00 01 … 1f, account name "alice". */
+/** Our own vector (docs/protocol.md §18): seed 00 01 … 1f, account name "alice". */
 const OWN = {
   sk: '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
   pk: '03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8',
@@ -139,7 +139,7 @@ describe('ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381)', () => {
     });
   }
 
-  it("reproduces Parley's own account-name vector (docs/protocol.md §17)", () => {
+  it("reproduces Parley's own account-name vector (docs/protocol.md §18)", () => {
     const kp = vrfKeyPair(fromHex(OWN.sk));
     assert.equal(toHex(kp.publicKey), OWN.pk);
     const alpha = ktAccountVrfInput(OWN.name);
