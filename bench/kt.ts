@@ -79,9 +79,12 @@ export async function runKt(args: { accounts?: number }): Promise<Figure[]> {
   const depth = Math.ceil(Math.log2(n));
   const epochs: number[] = [];
   for (let e = 0; e < 5; e++) {
-    const fresh = randomUpdates(5_000);
-    const changed = Array.from({ length: 5_000 }, (_, i) => ({
-      key: (initial[(e * 5_000 + i * 193) % n] as MapUpdate).key,
+    // Distinct existing keys spread over the map (fewer when the map is small).
+    const changedCount = Math.min(5_000, n);
+    const stride = Math.floor(n / changedCount);
+    const fresh = randomUpdates(10_000 - changedCount);
+    const changed = Array.from({ length: changedCount }, (_, i) => ({
+      key: (initial[(i * stride + e) % n] as MapUpdate).key,
       valueHash: randomBytes(32),
     }));
     epochs.push(timed(`epoch ${e}`, () => map.applyBatch([...fresh, ...changed])));
