@@ -7,19 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ClientEvent, isClientError, openClient } from '@parley/client';
 import { createWorld, nextMessages } from '../helpers/env.ts';
-
-/** Resolves with `p`, or rejects after `ms` with `what` (a guard against hanging, not a speed test). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from '../helpers/within.ts';
 
 /** The first event of `events` that `pick` accepts (undefined if the events end first). */
 async function first(

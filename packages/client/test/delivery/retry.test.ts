@@ -10,19 +10,7 @@ import { type ClientEvent, groupPeer, openClient, registerAccount } from '@parle
 import { createWorld } from '../helpers/env.ts';
 import { inGroup, texts, until } from '../helpers/groups.ts';
 import { startRecordingProxy } from '../helpers/recording-proxy.ts';
-
-/** Resolves with `p`, or rejects after `ms` with `what`. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from '../helpers/within.ts';
 
 /** Collects the ids of `send-failed` events until the iterator is ended. */
 function failures(events: AsyncIterableIterator<ClientEvent>): string[] {

@@ -4,19 +4,7 @@ import { after, describe, it } from 'node:test';
 import { isClientError, openClient, type ParleyClient, registerAccount } from '@parley/client';
 import { collect, createWorld, type TestWorld } from '../helpers/env.ts';
 import { answersTo, type FaultProxy, isRequest, startFaultProxy } from '../helpers/fault-proxy.ts';
-
-/** Settles `p` or fails the test after `ms` (so a hang shows as a failure, not a stuck run). */
-async function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from '../helpers/within.ts';
 
 /** A port on loopback where nothing listens. */
 async function closedPort(): Promise<number> {
@@ -65,7 +53,7 @@ describe('the relay link on an unreliable network', () => {
       return drop(f);
     });
     const accepted = proxy.accepted;
-    await within(5_000, 'sendAndWait', alice.sendAndWait('bob', 'answer lost once'));
+    await within(alice.sendAndWait('bob', 'answer lost once'), 5_000, 'sendAndWait');
     assert.equal(sends.length, 2);
     assert.equal(sends[0], sends[1]);
     assert.equal(proxy.accepted, accepted, 'no new connection was needed');
@@ -79,7 +67,7 @@ describe('the relay link on an unreliable network', () => {
     const inbox = bob.events();
     proxy.setRule(answersTo('send', 2, 'drop'));
     const accepted = proxy.accepted;
-    await within(8_000, 'sendAndWait', alice.sendAndWait('bob', 'answers lost twice'));
+    await within(alice.sendAndWait('bob', 'answers lost twice'), 8_000, 'sendAndWait');
     assert.ok(proxy.accepted > accepted, 'reconnected');
     assert.deepEqual(await collect(inbox, 1, 5_000), ['answers lost twice']);
     // The server stored it once: nothing more arrives.
@@ -95,7 +83,7 @@ describe('the relay link on an unreliable network', () => {
     setTimeout(() => proxy.heal(), 700);
     const again = await openClient({ home: world.home('alice'), maxBackoffMs: 200 });
     clients.push(again);
-    await within(8_000, 'connect', again.connect(AbortSignal.timeout(6_000)));
+    await within(again.connect(AbortSignal.timeout(6_000)), 8_000, 'connect');
     assert.ok(again.isConnected());
   });
 
@@ -109,9 +97,9 @@ describe('the relay link on an unreliable network', () => {
     const before = proxy.accepted;
     const started = Date.now();
     await within(
+      assert.rejects(c.connect(AbortSignal.timeout(1_500)), (err) => isClientError(err, 'SERVER_UNREACHABLE')),
       5_000,
       'connect',
-      assert.rejects(c.connect(AbortSignal.timeout(1_500)), (err) => isClientError(err, 'SERVER_UNREACHABLE')),
     );
     assert.ok(Date.now() - started >= 1_400, 'kept trying until the signal aborted');
     assert.ok(proxy.accepted - before >= 2, `retried (${proxy.accepted - before} attempts)`);
@@ -125,13 +113,13 @@ describe('the relay link on an unreliable network', () => {
     const c = await openClient({ home: world.home('alice'), requestTimeoutMs: 400 });
     clients.push(c);
     await within(
+      assert.rejects(c.connect(), (err) => isClientError(err, 'SERVER_UNREACHABLE')),
       3_000,
       'connect',
-      assert.rejects(c.connect(), (err) => isClientError(err, 'SERVER_UNREACHABLE')),
     );
     // A failed connect leaves the client able to try again.
     proxy.heal();
-    await within(12_000, 'second connect', c.connect(AbortSignal.timeout(10_000)));
+    await within(c.connect(AbortSignal.timeout(10_000)), 12_000, 'second connect');
     assert.ok(c.isConnected());
   });
 
