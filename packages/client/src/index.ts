@@ -39,6 +39,9 @@ export {
   UNSUPPORTED_TEXT,
   type UnsupportedContent,
 } from './content.ts';
+export type { ConversationMessage } from './conversation/conversation.ts';
+export type { ConversationRejection, ReactionCount } from './conversation/rejections.ts';
+export { EDIT_WINDOW_MS } from './conversation/rules.ts';
 export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
