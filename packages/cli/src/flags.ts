@@ -45,6 +45,9 @@ export const OPTIONS = {
   file: { type: 'string', multiple: true },
   caption: { type: 'string' },
   downloads: { type: 'string' },
+  'reply-to': { type: 'string' },
+  remove: { type: 'boolean' },
+  limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;

@@ -41,6 +41,10 @@ const sendFiles: typeof import('./commands/attachments.ts').sendFiles = async (.
   (await import('./commands/attachments.ts')).sendFiles(...a);
 const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a) =>
   (await import('./commands/send.ts')).sendToGroup(...a);
+const history: typeof import('./commands/conversation.ts').history = async (...a) =>
+  (await import('./commands/conversation.ts')).history(...a);
+const change: typeof import('./commands/conversation.ts').change = async (...a) =>
+  (await import('./commands/conversation.ts')).change(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
   (await import('./commands/serve.ts')).serve(...a);
 const config: typeof import('./commands/config.ts').config = async (...a) =>
@@ -98,6 +102,25 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       escaped (\\x1b, \\u202e); a line of a message continues indented under its sender.
   parley chat NAME [--home DIR] | parley chat --group GROUP [--home DIR]
       Interactive chat with NAME or a group: type a line and press Enter to send; Ctrl-D to quit.
+      Reactions, edits and deletions others make show as they arrive.
+  parley history NAME | --group GROUP [--limit N] [--json] [--home DIR]
+      Print the last N (default 50) lines of the conversation stored in this home, oldest first,
+      each with its message id (for --reply-to, react, edit, delete), the quote of a reply,
+      (edited), (deleted) and reaction counts. Reads the home only (run receive first for news).
+  parley send NAME|--group GROUP --reply-to ID [TEXT | -]
+      Send a reply quoting message ID (its sender and first 100 characters travel with it).
+  parley react NAME|--group GROUP ID EMOJI | parley react NAME|--group GROUP ID --remove
+      Set your one reaction to message ID (exactly one emoji; a new one replaces it), or remove it.
+  parley edit NAME|--group GROUP ID "new text"
+      Replace the text of your message ID, within 24 hours of sending it; others see it
+      marked edited and keep the earlier text.
+  parley delete NAME|--group GROUP ID
+      Delete your message ID for everyone, within 24 hours of sending it: every device of
+      every participant removes its text and shows it as deleted.
+      react, edit, delete and --reply-to print "sent" once the server stored the change,
+      "queued" (exit 3) if not within --timeout, and refuse (exit 1, nothing sent) a change
+      that is not allowed (someone else's message, too late, deleted, not one emoji); --json
+      prints one JSON object instead.
   parley link [--server URL] [--name DEVICE-NAME] [--home DIR] [--insecure]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
@@ -198,6 +221,9 @@ const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
   'link',
   'devices',
   'verify',
+  'react',
+  'edit',
+  'delete',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -285,6 +311,17 @@ async function run(
         const [name] = need(1, 'send NAME --file PATH [--file PATH…] [--caption TEXT]');
         return sendFiles({ name: name as string }, flags.file, flags, clock());
       }
+      if (flags['reply-to'] !== undefined) {
+        const replyTo = flags['reply-to'];
+        if (flags.group !== undefined) {
+          const [text] = need(1, 'send --group GROUP --reply-to ID [TEXT | -]', 0);
+          const body = await readMessageText(text, flags.group);
+          return change({ group: flags.group }, { action: 'reply', id: replyTo, text: body }, flags, clock());
+        }
+        const [name, text] = need(2, 'send NAME --reply-to ID [TEXT | -]', 1);
+        const body = await readMessageText(text, name as string);
+        return change({ name: name as string }, { action: 'reply', id: replyTo, text: body }, flags, clock());
+      }
       if (flags.group !== undefined) {
         // TEXT omitted or `-`: read from standard input, off the command line.
         const [text] = need(1, 'send --group GROUP [TEXT | -] [--home DIR]', 0);
@@ -299,6 +336,37 @@ async function run(
     }
     case 'group':
       return group(rest, flags, clock());
+    case 'history': {
+      if (flags.group !== undefined) {
+        need(0, 'history --group GROUP [--limit N] [--json]');
+        return history({ group: flags.group }, flags);
+      }
+      return history({ name: need(1, 'history NAME [--limit N] [--json]')[0] as string }, flags);
+    }
+    case 'react': {
+      // With --group: react --group G ID EMOJI; else react NAME ID EMOJI. --remove takes no EMOJI.
+      const usage = 'react NAME|--group GROUP ID EMOJI | react NAME|--group GROUP ID --remove';
+      const args = flags.group === undefined ? rest : ['', ...rest];
+      const [name, id, emoji] = args;
+      const ok = flags.remove ? args.length === 2 : args.length === 3;
+      if (!ok || id === undefined) throw new CliError(`usage: parley ${usage}`, EXIT.usage);
+      const target = flags.group !== undefined ? { group: flags.group } : { name: name as string };
+      return change(target, { action: 'react', id, emoji: flags.remove ? null : (emoji as string) }, flags, clock());
+    }
+    case 'edit': {
+      const args = flags.group === undefined ? rest : ['', ...rest];
+      if (args.length !== 3) throw new CliError('usage: parley edit NAME|--group GROUP ID "new text"', EXIT.usage);
+      const [name, id, text] = args as [string, string, string];
+      const target = flags.group !== undefined ? { group: flags.group } : { name };
+      return change(target, { action: 'edit', id, text }, flags, clock());
+    }
+    case 'delete': {
+      const args = flags.group === undefined ? rest : ['', ...rest];
+      if (args.length !== 2) throw new CliError('usage: parley delete NAME|--group GROUP ID', EXIT.usage);
+      const [name, id] = args as [string, string];
+      const target = flags.group !== undefined ? { group: flags.group } : { name };
+      return change(target, { action: 'delete', id }, flags, clock());
+    }
     case 'receive':
       need(0, 'receive [--wait SECONDS] [--json] [--home DIR]');
       return receive(flags, clock());

@@ -29,6 +29,8 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import { type AttachmentSource, blobSource } from './attachments/source.ts';
+import { type ConversationMessage, type Conversations, createConversations } from './conversation/conversation.ts';
+import { createConversationStore } from './conversation/conversation-store.ts';
 import { createDirectStore } from './direct/store.ts';
 import {
   createDirectory,
@@ -38,13 +40,7 @@ import {
 } from './directory/directory.ts';
 import { createListClaims } from './directory/list-claims.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
-import {
-  type ClientEvent,
-  type ConversationSummary,
-  createEventHub,
-  type StoredMessage,
-  type WarningCode,
-} from './events.ts';
+import { type ClientEvent, type ConversationSummary, createEventHub, type WarningCode } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
 import { afterCommit, type HomeDatabase, whenDurable } from './home/database.ts';
@@ -53,6 +49,7 @@ import { createProfileStore, type Profile, type ProfileStore } from './home/prof
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
 import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type Messaging } from './messaging.ts';
+import { parsePeer } from './peer.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
 import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
@@ -216,7 +213,35 @@ export interface ParleyClient {
   readReceipts(): boolean;
   /** Saves whether this home sends delivery and read receipts (read by every later client of it). */
   setReadReceipts(on: boolean): void;
-  history(peer: string, limit?: number): StoredMessage[];
+  /**
+   * The last `limit` (default 100) lines of a conversation (an account, or `group:ID` from
+   * `formatPeer`), oldest first, with their ids, reactions, and edited/deleted marks.
+   */
+  history(peer: string, options?: number | { limit?: number }): ConversationMessage[];
+  /**
+   * Sends `text` to a conversation as a reply quoting its message `id` (the quote carries the
+   * sender and the first 100 characters). Rejects with `MESSAGE_REJECTED` (`UNKNOWN_MESSAGE`,
+   * `DELETED`) and sends nothing.
+   */
+  reply(peer: string, id: string, text: string): Promise<{ id: string }>;
+  /**
+   * Sets this account's one reaction to message `id` (exactly one emoji; `null` removes it).
+   * `INVALID_ARGUMENT` for anything but one emoji; `MESSAGE_REJECTED` for an unknown or deleted message.
+   */
+  react(peer: string, id: string, emoji: string | null): Promise<{ id: string }>;
+  /**
+   * Replaces the text of this account's message `id`, within 24 h of sending it; receivers keep
+   * the earlier text and show it edited. `MESSAGE_REJECTED` (`NOT_SENDER`, `TOO_LATE`,
+   * `DELETED`) changes and sends nothing.
+   */
+  edit(peer: string, id: string, text: string): Promise<{ id: string }>;
+  /**
+   * Deletes this account's message `id` for everyone, within 24 h of sending it: every device
+   * of every participant empties it and shows a tombstone. `MESSAGE_REJECTED` as `edit`.
+   */
+  deleteForEveryone(peer: string, id: string): Promise<{ id: string }>;
+  /** The earlier texts of message `id`, oldest first, with when each was replaced. */
+  editHistory(peer: string, id: string): { readonly text: string; readonly replacedAt: number }[];
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
   /** Marks a conversation read up to its last message; sends read receipts if `receipts` is on. */
@@ -442,8 +467,29 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     devicesDropped: (name, devices) => messaging.keyReplaced(name, devices),
   });
 
+  // Replies, reactions, edits and deletes over both kinds of conversation; its transport picks
+  // one-to-one messaging or the group by the conversation id.
+  const conversations: Conversations = createConversations({
+    store: createConversationStore(db),
+    events,
+    clock,
+    newId: () => toBase64Url(random(16)),
+    me: () => profile.name,
+    historyRows: (peer, limit) => directStore.history(peer, limit),
+    transport: {
+      async send(peer, content, line, annotate) {
+        const p = parsePeer(peer);
+        if (p.kind === 'group') {
+          groups.info(p.groupId);
+          await groups.sendContent(p.groupId, content, line, annotate);
+        } else await messaging.sendContent(p.name, content, line, annotate);
+      },
+    },
+  });
+
   const messaging: Messaging = createMessaging({
     store: directStore,
+    conversations,
     directory,
     profiles,
     provider,
@@ -460,6 +506,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
 
   const groups: Groups = createGroups({
     db,
+    conversations,
     provider,
     random,
     clock,
@@ -716,9 +763,15 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     setReadReceipts(on) {
       profiles.setText('read_receipts', on ? 'on' : 'off');
     },
-    history(peer, limit = 100) {
-      return messaging.history(peer, limit);
+    history(peer, options) {
+      const limit = typeof options === 'number' ? options : (options?.limit ?? 100);
+      return conversations.history(peer, limit);
     },
+    reply: (peer, id, text) => conversations.reply(peer, id, text),
+    react: (peer, id, emoji) => conversations.react(peer, id, emoji),
+    edit: (peer, id, text) => conversations.edit(peer, id, text),
+    deleteForEveryone: (peer, id) => conversations.deleteForEveryone(peer, id),
+    editHistory: (peer, id) => conversations.editHistory(peer, id),
     conversations: () => messaging.conversations(),
     markRead: (peer) => messaging.markRead(peer),
     async acceptLink(code, opts) {

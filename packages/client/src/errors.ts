@@ -52,7 +52,12 @@ export type ClientErrorCode =
   /** The server no longer has an attachment (expired, or never uploaded). */
   | 'ATTACHMENT_GONE'
   /** An attachment upload was refused or kept failing; the message was not sent. */
-  | 'UPLOAD_FAILED';
+  | 'UPLOAD_FAILED'
+  /**
+   * A reply, reaction, edit or delete was refused by the conversation rules (docs/protocol.md
+   * §12.1); `details.reason` says why (`ConversationRejection`). Nothing was changed or sent.
+   */
+  | 'MESSAGE_REJECTED';
 
 /** Base error of `@parley/client`. */
 export class ClientError extends Error {

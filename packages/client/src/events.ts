@@ -4,6 +4,8 @@
  * persisted locally.
  */
 import type { ReceivedAttachment } from './attachments/received.ts';
+import type { ContentRejection } from './content.ts';
+import type { ConversationRejection, ReactionCount } from './conversation/rejections.ts';
 
 /** A received or sent text message as stored in the history. */
 export interface StoredMessage {
@@ -25,6 +27,17 @@ export interface StoredMessage {
    * accept the change (`acceptChange`), verify (`markVerified`) or discard it (`discardHeld`).
    */
   readonly status: 'pending' | 'held' | 'sent' | 'delivered' | 'read' | 'failed' | 'received';
+  /**
+   * `unsupported`: content of a later version of Parley, which this one cannot read; `text` says
+   * "This message needs a newer version of Parley".
+   */
+  readonly kind: 'text' | 'unsupported';
+  /** Set on a reply: the quoted message's id, sender and the start of its text. */
+  readonly replyTo?: { readonly id: string; readonly sender: string; readonly snippet: string };
+  /** When its sender last edited it (sender's clock, ms). */
+  readonly editedAt?: number;
+  /** Deleted for everyone (a tombstone: `text` is empty). */
+  readonly deleted: boolean;
 }
 
 /** A conversation in the list: its last line and how many incoming messages are unread. */
@@ -47,6 +60,12 @@ export interface MessageRow {
   readonly sent_at: number;
   readonly received_at: number | null;
   readonly status: StoredMessage['status'];
+  readonly kind: StoredMessage['kind'];
+  readonly reply_id: string | null;
+  readonly reply_from: string | null;
+  readonly reply_snip: string | null;
+  readonly edited_at: number | null;
+  readonly deleted_at: number | null;
 }
 
 /** A `messages` table row as a `StoredMessage`. */
@@ -61,6 +80,12 @@ export function storedMessageFromRow(r: MessageRow): StoredMessage {
     sentAt: r.sent_at,
     receivedAt: r.received_at ?? undefined,
     status: r.status,
+    kind: r.kind === 'unsupported' ? 'unsupported' : 'text',
+    ...(r.reply_id !== null && r.reply_from !== null
+      ? { replyTo: { id: r.reply_id, sender: r.reply_from, snippet: r.reply_snip ?? '' } }
+      : {}),
+    ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
+    deleted: r.deleted_at !== null,
   };
 }
 
@@ -202,6 +227,36 @@ export type ClientEvent =
    * its per-target limit allows (someone may be draining them); the stock is being refilled.
    */
   | { readonly type: 'stock-drained'; readonly stock: 'prekeys' | 'key-packages' }
+  /**
+   * `by` set (`emoji`) or removed (`null`) its reaction to message `messageId` of `messageSender`
+   * in `peer`; `reactions` are the message's counts now (docs/protocol.md §12.1).
+   */
+  | {
+      readonly type: 'reaction';
+      readonly peer: string;
+      readonly messageId: string;
+      readonly messageSender: string;
+      readonly by: string;
+      readonly emoji: string | null;
+      readonly reactions: readonly ReactionCount[];
+    }
+  /** Its sender edited a message: `message` has the new text (`editedAt` set). */
+  | { readonly type: 'edit'; readonly message: StoredMessage }
+  /** Its sender deleted a message for everyone: `message` is the tombstone (`deleted`, no text). */
+  | { readonly type: 'delete'; readonly message: StoredMessage }
+  /**
+   * Content from `from` was refused and changed nothing: a record the decoder refused
+   * (`content: 'content'`, a `ContentRejection`), or a reaction, edit or delete the rules refused
+   * (a `ConversationRejection`). `peer` is the conversation when known. Never carries the content.
+   */
+  | {
+      readonly type: 'content-rejected';
+      readonly peer: string | undefined;
+      readonly from: string;
+      readonly content: 'content' | 'reaction' | 'edit' | 'delete';
+      readonly reason: ContentRejection | ConversationRejection;
+      readonly field?: string;
+    }
   /** Background work failed (see `WarningCode`); `cause` names the error (a code, never its message). */
   | { readonly type: 'warning'; readonly code: WarningCode; readonly cause: string };
 

@@ -22,11 +22,26 @@ export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOp
 export { openClientOn, registerAccountOn } from './client.ts';
 export {
   type AttachmentContent,
+  type ContentError,
+  type ContentRejection,
+  type ContentResult,
+  type DecodedContent,
+  type DeleteContent,
   decodeContent,
+  type EditContent,
   encodeContent,
   MAX_TEXT_BYTES,
+  type OutgoingContent,
+  type ReactionContent,
+  type ReplyQuote,
+  readContent,
   type TextContent,
+  UNSUPPORTED_TEXT,
+  type UnsupportedContent,
 } from './content.ts';
+export type { ConversationMessage } from './conversation/conversation.ts';
+export type { ConversationRejection, ReactionCount } from './conversation/rejections.ts';
+export { EDIT_WINDOW_MS } from './conversation/rules.ts';
 export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';

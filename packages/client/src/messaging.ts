@@ -15,7 +15,8 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
-import { type AttachmentContent, type DeviceListContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
+import { type DeviceListContent, MAX_TEXT_BYTES, type OutgoingContent, type TextContent } from './content.ts';
+import type { Conversations } from './conversation/conversation.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
 import { createInbox, type Deliver } from './direct/inbox.ts';
@@ -44,6 +45,8 @@ export interface MessagingDeps {
   readonly receipts: () => boolean;
   readonly stores: HomeProtocolStores;
   readonly events: EventHub;
+  /** Replies, reactions, edits and deletes (docs/protocol.md §12.1). */
+  readonly conversations: Conversations;
   link(): RelayLink | undefined;
   /** The server's http(s) URL (the blob API lives there). */
   readonly server: string;
@@ -61,6 +64,11 @@ export interface Messaging {
   send(to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }>;
   /** Uploads `source` and sends it as an attachment; resolves once the server accepted the message. */
   sendFile(to: string, source: AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
+  /**
+   * Queues `content` to `to` and this account's other devices; with `line`, stores it as our line
+   * first (`annotate` runs in the same transaction). Resolves once stored and queued.
+   */
+  sendContent(to: string, content: OutgoingContent, line: string | undefined, annotate?: () => void): Promise<void>;
   flushOutbox(): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
@@ -129,6 +137,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     outbox,
     receipts,
     events,
+    conversations: deps.conversations,
     clock,
     newId,
     me,
@@ -153,23 +162,27 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   /** Stores `line` in the history and queues `content` to `to` and this account's other devices. */
   const queueContent = async (
     to: string,
-    content: TextContent | AttachmentContent,
-    line: string,
+    content: OutgoingContent,
+    line: string | undefined,
     wait: boolean,
     signal?: AbortSignal,
+    annotate?: () => void,
   ): Promise<{ id: string }> => {
     store.transaction(() => {
-      store.insertMessage({
-        id: content.id,
-        peer: to,
-        direction: 'out',
-        sender: me(),
-        senderDevice: deps.profile().device,
-        text: line,
-        sentAt: content.ts,
-        receivedAt: null,
-        status: 'pending',
-      });
+      if (line !== undefined) {
+        store.insertMessage({
+          id: content.id,
+          peer: to,
+          direction: 'out',
+          sender: me(),
+          senderDevice: deps.profile().device,
+          text: line,
+          sentAt: content.ts,
+          receivedAt: null,
+          status: 'pending',
+        });
+        annotate?.();
+      }
       outbox.queue(content, to, null);
       if (directory.listedDevices(me()).length > 0) outbox.queue({ ...content, to }, me(), null);
     });
@@ -201,6 +214,10 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
       const { content, line } = await prepareAttachment(uploadDeps, source, options);
       return queueContent(to, content, line, true, options.signal);
+    },
+    async sendContent(to, content, line, annotate) {
+      if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
+      await queueContent(to, content, line, false, undefined, annotate);
     },
     flushOutbox: flush,
     receive: inbox.receive,

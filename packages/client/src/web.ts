@@ -23,6 +23,8 @@ export { type AttachmentSink, type AttachmentSource, blobSource, memorySink } fr
 export type { Progress } from './attachments/transfer.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';
+export type { ConversationMessage } from './conversation/conversation.ts';
+export type { ReactionCount } from './conversation/rejections.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';

@@ -61,6 +61,7 @@ export async function chat(
   for (const m of client.history(peer, 20)) {
     shown.add(m.id);
     if (m.direction === 'system') system(m.text);
+    else if (m.deleted) system(`${m.direction === 'out' ? 'you' : m.sender} deleted a message`);
     else said(m.direction === 'out' ? 'you' : m.sender, m.text);
   }
   // What is shown is read (read receipts go out when they are on: `parley config read-receipts`).
@@ -93,6 +94,18 @@ export async function chat(
         system(e.message.text);
       else if (e.type === 'attachment' && e.message.peer === peer && e.message.direction === 'in')
         out(await saveAttachment(e, downloads));
+      else if (e.type === 'reaction' && e.peer === peer) {
+        const who = e.by === client.name ? 'you' : e.by;
+        const counts = e.reactions.map((r) => `${r.emoji} ${r.count}`).join('  ');
+        system(
+          e.emoji === null
+            ? `${who} removed a reaction (${e.messageId})${counts === '' ? '' : `; now ${counts}`}`
+            : `${who} reacted ${e.emoji} (${e.messageId}); now ${counts}`,
+        );
+      } else if (e.type === 'edit' && e.message.peer === peer && e.message.direction !== 'out')
+        said(`${e.message.sender} (edited)`, e.message.text);
+      else if (e.type === 'delete' && e.message.peer === peer && e.message.direction !== 'out')
+        system(`${e.message.sender} deleted a message (${e.message.id})`);
       else if (e.type === 'sent') settle(e.id, 'sent');
       else if (e.type === 'send-failed') settle(e.id, `not sent (${e.reason})`);
       else if (e.type === 'connection' && e.state === 'disconnected') {

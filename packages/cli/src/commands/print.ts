@@ -76,6 +76,8 @@ function warningText(e: ClientEvent, policy?: KeyChangePolicy): string | undefin
       return `error: a message to ${e.to} could not be sent: ${e.reason}`;
     case 'group-rejected':
       return `warning: refused a group ${e.group === undefined ? 'welcome' : 'message'} relayed from ${e.from}: ${e.reason}`;
+    case 'content-rejected':
+      return `warning: refused ${e.content === 'content' ? 'a message' : `a ${e.content}`} from ${e.from}${e.peer === undefined ? '' : ` in ${e.peer}`}: ${e.reason}${e.field === undefined ? '' : ` (${e.field})`}; nothing was changed.`;
     case 'stock-drained':
       return `warning: this device's ${e.stock === 'prekeys' ? 'one-time prekeys' : 'group KeyPackages'} are being fetched faster than the server allows (someone may be draining them); refilling them.`;
     case 'warning':

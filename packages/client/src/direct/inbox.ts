@@ -23,13 +23,12 @@ import {
 import {
   type DecodedAttachment,
   type DeviceListContent,
-  decodeAttachmentContent,
-  decodeContent,
-  decodeDeviceListContent,
   decodeListStamp,
-  decodeReceipt,
+  readContent,
   type TextContent,
+  UNSUPPORTED_TEXT,
 } from '../content.ts';
+import type { Conversations } from '../conversation/conversation.ts';
 import type { Directory } from '../directory/directory.ts';
 import { isClientError } from '../errors.ts';
 import { type EventHub, type StoredMessage, storedMessageFromRow } from '../events.ts';
@@ -59,6 +58,8 @@ export interface InboxDeps {
   readonly outbox: DirectOutbox;
   readonly receipts: Receipts;
   readonly events: EventHub;
+  /** Replies, reactions, edits and deletes (docs/protocol.md §12.1). */
+  readonly conversations: Conversations;
   readonly clock: () => number;
   newId(): string;
   me(): string;
@@ -147,7 +148,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     if (originalIdentity === undefined || originalIdentity !== directory.identitiesOf(f.from)[f.fromDevice]) return;
     const address = `${f.from}.${f.fromDevice}`;
     const original = store.message(deps.me(), sent.message_id);
-    if (original === undefined) return;
+    // Not a line (a reaction, edit or delete), or deleted for everyone since: nothing to send again.
+    if (original === undefined || original.deleted_at !== null) return;
     // Each message is re-sent to a device once, whoever asks as that device.
     if (store.bumpResend(transportId, address) > MAX_RESENDS) return;
     // Rebuild the session unless it was already rebuilt after this message was sent, and at most
@@ -173,20 +175,29 @@ export function createInbox(deps: InboxDeps): Inbox {
     deps.flush();
   };
 
-  const storeText = (f: Deliver, content: TextContent): StoredMessage | undefined => {
+  const storeText = (f: Deliver, content: TextContent, unsupported = false): StoredMessage | undefined => {
     const fromSelf = f.from === deps.me();
     const peer = fromSelf ? content.to : f.from;
     if (peer === undefined) return undefined;
-    const inserted = store.insertMessage({
-      id: content.id,
-      peer,
-      direction: fromSelf ? 'out' : 'in',
-      sender: f.from,
-      senderDevice: f.fromDevice,
-      text: content.text,
-      sentAt: content.ts,
-      receivedAt: deps.clock(),
-      status: fromSelf ? 'sent' : 'received',
+    const inserted = store.transaction(() => {
+      const fresh = store.insertMessage({
+        id: content.id,
+        peer,
+        direction: fromSelf ? 'out' : 'in',
+        sender: f.from,
+        senderDevice: f.fromDevice,
+        text: content.text,
+        sentAt: content.ts,
+        receivedAt: deps.clock(),
+        status: fromSelf ? 'sent' : 'received',
+      });
+      if (fresh) {
+        deps.conversations.lineStored(peer, f.from, content.id, {
+          ...(content.re === undefined ? {} : { re: content.re }),
+          unsupported,
+        });
+      }
+      return fresh;
     });
     if (!inserted) return undefined;
     const row = store.message(f.from, content.id);
@@ -295,20 +306,43 @@ export function createInbox(deps: InboxDeps): Inbox {
         noteRestart(f.from, f.from, f.fromDevice, me, 'us');
       }
     }
-    const content = decodeContent(plaintext);
-    if (content !== undefined) storeText(f, content);
+    const read = readContent(plaintext);
+    if (!read.ok) deps.conversations.rejected(f.from, read.error);
     else {
-      const receipt = decodeReceipt(plaintext);
-      if (receipt !== undefined) receipts.apply(f.from, receipt);
-      const attachment = receipt === undefined ? decodeAttachmentContent(plaintext) : undefined;
-      const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
-      if (attachment !== undefined && view !== undefined) {
-        const { id, ts, to } = attachment.content;
-        const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
-        if (stored !== undefined) view.emit(stored);
-      } else if (receipt === undefined && attachment === undefined) {
-        const notice = decodeDeviceListContent(plaintext);
-        if (notice !== undefined) await applyDeviceList(f, notice);
+      const decoded = read.value;
+      const fromSelf = f.from === me;
+      switch (decoded.kind) {
+        case 'text':
+          storeText(f, decoded.content);
+          break;
+        case 'unsupported': {
+          const { id, ts, to } = decoded.content;
+          storeText(f, { v: 1, id, ts, text: UNSUPPORTED_TEXT, ...(to === undefined ? {} : { to }) }, true);
+          break;
+        }
+        case 'receipt':
+          receipts.apply(f.from, decoded.content);
+          break;
+        case 'attachment': {
+          const view = deps.attachment?.(decoded);
+          if (view !== undefined) {
+            const { id, ts, to } = decoded.content;
+            const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
+            if (stored !== undefined) view.emit(stored);
+          }
+          break;
+        }
+        case 'device-list':
+          await applyDeviceList(f, decoded.content);
+          break;
+        case 'reaction':
+        case 'edit':
+        case 'delete': {
+          // Our other device's copy names the conversation; a contact's is its own.
+          const peer = fromSelf ? decoded.content.to : f.from;
+          if (peer !== undefined) deps.conversations.apply(peer, f.from, decoded);
+          break;
+        }
       }
     }
     // Every content announces its sender's device-list version: never go back, and learn of a

@@ -6,13 +6,7 @@
  * but the account key never signed (a "ghost") are reported and never encrypted to.
  */
 import type { WireOutgoing } from '@parley/protocol';
-import {
-  type AttachmentContent,
-  type DeviceListContent,
-  encodeContent,
-  type ReceiptContent,
-  type TextContent,
-} from '../content.ts';
+import { encodeContent, type OutgoingContent, readContent } from '../content.ts';
 import { queueFullCap, queueFullError } from '../delivery/classify-send-error.ts';
 import type { OutboxLane } from '../delivery/outbox-runner.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -21,6 +15,12 @@ import type { EventHub } from '../events.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 import type { EncryptFor } from './fan-out.ts';
 import type { DirectStore, OutboxRow } from './store.ts';
+
+/** Whether queued content is a reaction, edit or delete for everyone. */
+function isConversationChange(content: Uint8Array): boolean {
+  const r = readContent(content);
+  return r.ok && (r.value.kind === 'reaction' || r.value.kind === 'edit' || r.value.kind === 'delete');
+}
 
 /** How many times a send is re-encrypted after the server reports a stale device set. */
 const MAX_STALE_RETRIES = 3;
@@ -43,11 +43,7 @@ export interface DirectOutbox extends OutboxLane<OutboxRow> {
    * Queues content for `recipient` (all its listed devices, or only `only`), stamped with our
    * account's current device-list version and hash (docs/protocol.md §10, "Never go back").
    */
-  queue(
-    content: TextContent | ReceiptContent | DeviceListContent | AttachmentContent,
-    recipient: string,
-    only: number | null,
-  ): void;
+  queue(content: OutgoingContent, recipient: string, only: number | null): void;
   /** Resolves when the message `id` is accepted by the server; rejects with why it was not. */
   waitFor(id: string): Promise<void>;
   /** Stops waiting for `id` (the caller heard why already). */
@@ -113,8 +109,9 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
       const identities = JSON.stringify(directory.identitiesOf(row.recipient));
       store.recordSent(row.transport_id, row.message_id, row.recipient, identities, deps.clock());
       if (row.recipient !== me || row.only_device !== null) store.markSent(me, row.message_id);
-      // Receipts have no line in the history, and no `sent` event.
-      if (store.message(me, row.message_id) !== undefined)
+      // Receipts have no line in the history, and no `sent` event; reactions, edits and deletes
+      // have no line of their own but do (the CLI says when they went out).
+      if (store.message(me, row.message_id) !== undefined || isConversationChange(row.content))
         events.emit({ type: 'sent', id: row.message_id, to: row.recipient });
       settle(row.message_id);
     },

@@ -17,6 +17,7 @@ import {
 } from '@parley/protocol';
 import type { ClientConfig, GroupDevice, GroupState } from '@parley/protocol/groups';
 import type { AttachmentHook } from '../attachments/attachment-hook.ts';
+import type { Conversations } from '../conversation/conversation.ts';
 import type { Directory } from '../directory/directory.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { type EventHub, type MessageRow, type StoredMessage, storedMessageFromRow } from '../events.ts';
@@ -53,6 +54,8 @@ export interface GroupsDeps {
   readonly directory: Directory;
   /** What to do with an attachment message (its line and `attachment` event). */
   readonly attachment?: AttachmentHook;
+  /** Replies, reactions, edits and deletes (docs/protocol.md §12.1). */
+  readonly conversations?: Conversations;
 }
 
 /** One line of a group conversation, as the messages table holds it. */

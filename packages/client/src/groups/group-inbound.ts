@@ -7,8 +7,9 @@
  */
 import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
-import { decodeAttachmentContent, decodeContent, decodeListStamp } from '../content.ts';
+import { decodeListStamp, readContent, type TextContent, UNSUPPORTED_TEXT } from '../content.ts';
 import { ClientError } from '../errors.ts';
+import { groupPeer } from '../peer.ts';
 import type { GroupChanges } from './group-changes.ts';
 import type { GroupCore } from './group-core.ts';
 
@@ -97,12 +98,19 @@ export function createGroupInbound(
       return reject(f, groupId, err.message);
     }
     if (opened.kind === 'application') {
-      const attachment = decodeAttachmentContent(opened.data);
-      const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
-      const content =
-        attachment !== undefined && view !== undefined
-          ? { v: 1 as const, id: attachment.content.id, ts: attachment.content.ts, text: view.text }
-          : decodeContent(opened.data);
+      const read = readContent(opened.data);
+      const decoded = read.ok ? read.value : undefined;
+      if (!read.ok) deps.conversations?.rejected(opened.sender.account, read.error);
+      const view = decoded?.kind === 'attachment' ? deps.attachment?.(decoded) : undefined;
+      let content: TextContent | undefined;
+      if (decoded?.kind === 'attachment' && view !== undefined) {
+        content = { v: 1, id: decoded.content.id, ts: decoded.content.ts, text: view.text };
+      } else if (decoded?.kind === 'text') content = decoded.content;
+      else if (decoded?.kind === 'unsupported') {
+        content = { v: 1, id: decoded.content.id, ts: decoded.content.ts, text: UNSUPPORTED_TEXT };
+      }
+      const change =
+        decoded?.kind === 'reaction' || decoded?.kind === 'edit' || decoded?.kind === 'delete' ? decoded : undefined;
       const sender = opened.sender;
       store.transaction(() => {
         core.save(groupId, opened.state);
@@ -121,8 +129,13 @@ export function createGroupInbound(
             receivedAt: deps.clock(),
             status: direction === 'out' ? 'sent' : 'received',
           });
+          deps.conversations?.lineStored(groupPeer(groupId), sender.account, content.id, {
+            ...(content.re === undefined ? {} : { re: content.re }),
+            unsupported: decoded?.kind === 'unsupported',
+          });
         }
       });
+      if (change !== undefined) deps.conversations?.apply(groupPeer(groupId), sender.account, change);
       if (content?.ctl === 'leave') {
         core.systemLine(groupId, `${sender.account} left`);
         // Any member may commit the removal of an account that announced leaving (§14.4).

@@ -8,7 +8,7 @@
  * change never interleave.
  */
 import { toBase64Url } from '@parley/protocol';
-import { type AttachmentContent, encodeContent, MAX_TEXT_BYTES } from '../content.ts';
+import { type AttachmentContent, encodeContent, MAX_TEXT_BYTES, type OutgoingContent } from '../content.ts';
 import { queueFullCap } from '../delivery/classify-send-error.ts';
 import { createOutboxRunner } from '../delivery/outbox-runner.ts';
 import { ClientError, isClientError } from '../errors.ts';
@@ -33,6 +33,16 @@ export interface Groups {
   send(groupId: string, text: string): Promise<{ id: string }>;
   /** Sends an uploaded attachment's message to the group; `line` is the history line. */
   sendAttachment(groupId: string, content: AttachmentContent, line: string): Promise<{ id: string }>;
+  /**
+   * Seals `content` for the group and queues it; with `line`, stores it as our line first
+   * (`annotate` runs in the same transaction). Resolves once queued.
+   */
+  sendContent(
+    groupId: string,
+    content: OutgoingContent,
+    line: string | undefined,
+    annotate?: () => void,
+  ): Promise<void>;
   info(groupId: string): GroupInfo;
   list(): GroupInfo[];
   /** Adds this account's newly listed devices to every group and removes unlisted ones. */
@@ -102,7 +112,12 @@ export function createGroups(deps: GroupsDeps): Groups {
   const flushOutbox = (): Promise<void> => outbox.flush();
 
   /** Seals content for the group and queues it durably (state and outbox in one transaction). */
-  const sealAndQueue = (groupId: string, content: Parameters<typeof encodeContent>[0], line: string | undefined) =>
+  const sealAndQueue = (
+    groupId: string,
+    content: Parameters<typeof encodeContent>[0],
+    line: string | undefined,
+    annotate?: () => void,
+  ) =>
     core.locked(async () => {
       if (core.row(groupId).status !== 'active') {
         throw new ClientError('INVALID_ARGUMENT', 'this device is no longer in the group');
@@ -125,6 +140,7 @@ export function createGroups(deps: GroupsDeps): Groups {
             receivedAt: null,
             status: 'pending',
           });
+          annotate?.();
         }
       });
       if (line !== undefined) core.emitLine(me(), content.id);
@@ -189,6 +205,10 @@ export function createGroups(deps: GroupsDeps): Groups {
       await sealAndQueue(groupId, content, line);
       void flushOutbox();
       return { id: content.id };
+    },
+    async sendContent(groupId, content, line, annotate) {
+      await sealAndQueue(groupId, content, line, annotate);
+      void flushOutbox();
     },
     info: core.info,
     list: () => store.list().map((g) => core.info(g.id)),

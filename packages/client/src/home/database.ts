@@ -203,6 +203,39 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       CREATE TABLE device_list_claims (name TEXT PRIMARY KEY, version INTEGER NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    // Conversations (docs/protocol.md §12.1): a line's kind ('text', or 'unsupported' for content
+    // of a later version), the message a reply quotes, when it was last edited and when deleted
+    // for everyone (a tombstone: its text is emptied); each edit's earlier text; one reaction
+    // per account per message.
+    version: 7,
+    up: `
+      ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+      ALTER TABLE messages ADD COLUMN reply_id TEXT;
+      ALTER TABLE messages ADD COLUMN reply_from TEXT;
+      ALTER TABLE messages ADD COLUMN reply_snip TEXT;
+      ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+      ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
+      CREATE TABLE message_edits (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sender TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        edit_id TEXT NOT NULL,
+        previous_text TEXT NOT NULL,
+        edited_at INTEGER NOT NULL,
+        UNIQUE (sender, edit_id)
+      );
+      CREATE INDEX message_edits_by_message ON message_edits (sender, message_id, seq);
+      CREATE TABLE reactions (
+        msg_sender TEXT NOT NULL,
+        msg_id TEXT NOT NULL,
+        reactor TEXT NOT NULL,
+        emoji TEXT NOT NULL,
+        reacted_at INTEGER NOT NULL,
+        PRIMARY KEY (msg_sender, msg_id, reactor)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */
