@@ -99,8 +99,12 @@ export function MessageList({ messages, unreadAtOpen, bubble }: MessageListProps
     // The reader may have scrolled after the last render without the scroll event having been
     // dispatched yet (it comes with the next frame): judge "at the end" against the content as
     // it was before this render added rows, so a line arriving in that gap does not pull them back.
+    // A position the browser clamped because measured rows came out shorter than estimated is
+    // still at the end by the content as it is now.
     if (seen.current.top >= 0 && el.scrollTop !== seen.current.top) {
-      following.current = seen.current.scrollHeight - el.scrollTop - el.clientHeight < AT_END;
+      const top = el.scrollTop;
+      following.current =
+        seen.current.scrollHeight - top - el.clientHeight < AT_END || el.scrollHeight - top - el.clientHeight < AT_END;
     }
     let changed = false;
     for (const li of Array.from(el.querySelectorAll<HTMLLIElement>(':scope > li[data-key]'))) {
