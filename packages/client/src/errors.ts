@@ -52,7 +52,9 @@ export type ClientErrorCode =
   /** The server no longer has an attachment (expired, or never uploaded). */
   | 'ATTACHMENT_GONE'
   /** An attachment upload was refused or kept failing; the message was not sent. */
-  | 'UPLOAD_FAILED';
+  | 'UPLOAD_FAILED'
+  /** The person blocked this contact: nothing is sent to them until they unblock. */
+  | 'BLOCKED';
 
 /** Base error of `@parley/client`. */
 export class ClientError extends Error {

@@ -97,14 +97,17 @@ function Messenger({ session }: { session: Session }) {
   const route = useRoute();
   const onEvent = useCallback(
     (e: ClientEvent | undefined) =>
-      notifyFor(e, (peer) =>
-        peerTitle(peer, (id) => {
-          try {
-            return session.client.group(id).name;
-          } catch {
-            return undefined;
-          }
-        }),
+      notifyFor(
+        e,
+        (peer) =>
+          peerTitle(peer, (id) => {
+            try {
+              return session.client.group(id).name;
+            } catch {
+              return undefined;
+            }
+          }),
+        (peer) => session.client.conversations().some((c) => c.peer === peer && c.muted),
       ),
     [session],
   );

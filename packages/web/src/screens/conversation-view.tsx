@@ -10,6 +10,7 @@ import { peerTitle, timeLabel } from '../format.ts';
 import { MessageList } from '../message-list.tsx';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+import { ConversationActions } from './conversation-actions.tsx';
 
 /** How many of a conversation's newest messages are loaded (the list renders only what is visible). */
 const HISTORY_LIMIT = 20_000;
@@ -148,6 +149,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
             Safety number{safety?.verified && !safety.changed ? ' ✔' : ''}
           </a>
         )}
+        <ConversationActions session={session} peer={peer} title={title} />
       </header>
       {safety !== undefined && (safety.changed || (safety.changedAt !== undefined && !safety.verified)) && (
         <div class="banner warn" role="alert" data-testid="key-change-banner">
