@@ -5,6 +5,7 @@
  */
 import type { ClientEvent } from '@parley/client/web';
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { LiveAnnouncer, Shortcuts, SkipLink } from './a11y.tsx';
 import { peerTitle } from './format.ts';
 import { notifyFor, showUnread } from './notifications.ts';
 import { type Route, useRoute } from './route.ts';
@@ -117,6 +118,9 @@ function Messenger({ session }: { session: Session }) {
   const main = screenFor(route, session);
   return (
     <div class={`shell ${route.name === 'home' ? 'at-home' : 'at-screen'}`}>
+      <SkipLink />
+      <Shortcuts />
+      <LiveAnnouncer session={session} />
       <header class="topbar">
         <h1 class="brand">
           <a href="#/">Parley</a>
