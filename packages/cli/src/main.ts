@@ -51,6 +51,8 @@ const listConversations: typeof import('./commands/conversations.ts').listConver
   (await import('./commands/conversations.ts')).listConversations(...a);
 const conversationAction: typeof import('./commands/conversations.ts').conversationAction = async (...a) =>
   (await import('./commands/conversations.ts')).conversationAction(...a);
+const deleteAccount: typeof import('./commands/account.ts').deleteAccount = async (...a) =>
+  (await import('./commands/account.ts')).deleteAccount(...a);
 const readMessageText: typeof import('./secret-input.ts').readMessageText = async (...a) =>
   (await import('./secret-input.ts')).readMessageText(...a);
 const readLinkCode: typeof import('./secret-input.ts').readLinkCode = async (...a) =>
@@ -115,6 +117,11 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
   parley forget NAME | forget --group GROUP
       Delete a conversation (e.g. one started with a mistyped name) from this home: its
       messages, and ours still waiting to be sent. NAME's keys and verification are kept.
+  parley account delete [--yes] [--home DIR]
+      Delete your account on its server for good: every device, key, waiting message and
+      attachment there. Asks you to type the account name (--yes skips that, for scripts); needs
+      the account key (the first device, or one linked with --transfer-account-key). This home's
+      keys and history are removed too; contacts sending to you are told the account is gone.
   parley link [--server URL] [--name DEVICE-NAME] [--home DIR] [--insecure]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
@@ -219,6 +226,7 @@ const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
   'link',
   'devices',
   'verify',
+  'account',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -361,6 +369,10 @@ async function run(
     case 'unblock':
     case 'forget':
       return conversationAction(command, need(1, `${command} NAME | ${command} --group GROUP`, 0)[0], flags);
+    case 'account':
+      if (rest[0] !== 'delete' || rest.length !== 1)
+        throw new CliError('usage: parley account delete [--yes] [--home DIR]', EXIT.usage);
+      return deleteAccount(flags, clock);
     case 'config': {
       const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
       const setting = rest[0];

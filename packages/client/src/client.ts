@@ -15,6 +15,7 @@ import {
   compareSafetyNumberQr,
   computeSafetyNumber,
   constantTimeEqual,
+  deleteAccountSignedBytes,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   fromBase64Url,
@@ -246,6 +247,14 @@ export interface ParleyClient {
    * such conversation.
    */
   forgetConversation(peer: string): number;
+  /**
+   * Deletes this account on the server for good: every device, key, prekey, queue and
+   * attachment of it (docs/protocol.md §11, \`delete-account\`). Needs the account key on this
+   * device (\`NOT_ALLOWED\` otherwise) and a connection. Contacts sending to the name afterwards
+   * are refused with \`UNKNOWN_ACCOUNT\`. The local home is left as it is: close the client and
+   * delete it (the CLI and the browser client do).
+   */
+  deleteAccount(): Promise<void>;
   /** Links the new device showing `code` (see `startLink`); needs the account key on this device. */
   acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
   /** This account's devices as this device knows them. */
@@ -783,6 +792,20 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       const n = settings.forget(peer, profile.name);
       afterCommit(db, () => events.emit({ type: 'conversation-changed', peer, change: 'forgotten' }));
       return n;
+    },
+    async deleteAccount() {
+      const account = profile.account;
+      if (account === undefined) {
+        throw new ClientError(
+          'NOT_ALLOWED',
+          'only a device holding the account key (the first device, or one linked with the key transferred) can delete the account',
+        );
+      }
+      const signature = await provider.ed25519Sign(
+        account.privateKey,
+        deleteAccountSignedBytes(profile.name, profile.accountKey),
+      );
+      await requireConnected(link).request('delete-account', { signature: toBase64Url(signature) });
     },
     async acceptLink(code, opts) {
       const linked = await acceptLink(linkDeps, code, opts);

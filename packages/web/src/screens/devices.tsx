@@ -8,6 +8,7 @@ import { useState } from 'preact/hooks';
 import { showBidi } from '../format.ts';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+import { AccountSettings } from './account-settings.tsx';
 import { NotificationSettings } from './notification-settings.tsx';
 
 export function Devices({ session }: { session: Session }) {
@@ -138,6 +139,7 @@ export function Devices({ session }: { session: Session }) {
         </p>
       )}
       <NotificationSettings />
+      <AccountSettings session={session} />
     </section>
   );
 }
