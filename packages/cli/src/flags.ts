@@ -34,6 +34,8 @@ export const OPTIONS = {
   wait: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  archived: { type: 'boolean' },
+  yes: { type: 'boolean' },
   accept: { type: 'string' },
   'accept-change': { type: 'boolean' },
   'discard-held': { type: 'boolean' },

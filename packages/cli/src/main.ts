@@ -51,6 +51,12 @@ const config: typeof import('./commands/config.ts').config = async (...a) =>
   (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
   (await import('./commands/verify.ts')).verify(...a);
+const listConversations: typeof import('./commands/conversations.ts').listConversations = async (...a) =>
+  (await import('./commands/conversations.ts')).listConversations(...a);
+const conversationAction: typeof import('./commands/conversations.ts').conversationAction = async (...a) =>
+  (await import('./commands/conversations.ts')).conversationAction(...a);
+const deleteAccount: typeof import('./commands/account.ts').deleteAccount = async (...a) =>
+  (await import('./commands/account.ts')).deleteAccount(...a);
 const readMessageText: typeof import('./secret-input.ts').readMessageText = async (...a) =>
   (await import('./secret-input.ts')).readMessageText(...a);
 const readLinkCode: typeof import('./secret-input.ts').readLinkCode = async (...a) =>
@@ -121,6 +127,24 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       "queued" (exit 3) if not within --timeout, and refuse (exit 1, nothing sent) a change
       that is not allowed (someone else's message, too late, deleted, not one emoji); --json
       prints one JSON object instead.
+  parley conversations [--archived] [--home DIR]
+      List conversations: pinned first, then the most recent, each with its flags (pinned,
+      muted, blocked), unread count and last line. Archived ones are listed only with --archived.
+  parley archive NAME | unarchive NAME | pin NAME | unpin NAME | mute NAME | unmute NAME
+      Archive a conversation (kept out of the list), pin it (listed first), or mute it (no
+      notifications in the browser client); --group GROUP instead of NAME for a group. Local
+      to this home: nobody is told.
+  parley block NAME | unblock NAME
+      Block NAME: their messages are dropped when they arrive (not stored, no delivery or read
+      receipts go back), and sending to them is refused until you unblock. They are not told.
+  parley forget NAME | forget --group GROUP
+      Delete a conversation (e.g. one started with a mistyped name) from this home: its
+      messages, and ours still waiting to be sent. NAME's keys and verification are kept.
+  parley account delete [--yes] [--home DIR]
+      Delete your account on its server for good: every device, key, waiting message and
+      attachment there. Asks you to type the account name (--yes skips that, for scripts); needs
+      the account key (the first device, or one linked with --transfer-account-key). This home's
+      keys and history are removed too; contacts sending to you are told the account is gone.
   parley link [--server URL] [--name DEVICE-NAME] [--home DIR] [--insecure]
       Make this (empty) home a new device of an existing account: prints a code and QR code to
       use on a device already signed in, then waits (10 minutes at most).
@@ -182,7 +206,11 @@ function commandHelp(command: string): string | undefined {
   let inEntry = false;
   for (const line of HELP.split('\n')) {
     if (line.startsWith('  parley ')) {
-      inEntry = line.slice('  parley '.length).split(' ')[0] === command;
+      // An entry may name several commands: `parley pin NAME | unpin NAME`.
+      inEntry = line
+        .slice('  parley '.length)
+        .split(' | ')
+        .some((part) => part.replace(/^parley /, '').split(' ')[0] === command);
       if (inEntry) entries.push(line);
     } else if (inEntry && line.startsWith('      ')) entries[entries.length - 1] += `\n${line}`;
     else inEntry = false;
@@ -224,6 +252,7 @@ const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
   'react',
   'edit',
   'delete',
+  'account',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -395,6 +424,23 @@ async function run(
     }
     case 'verify':
       return verify(need(1, 'verify NAME [--accept DIGITS] [--home DIR]')[0] as string, flags, clock());
+    case 'conversations':
+      need(0, 'conversations [--archived] [--home DIR]');
+      return listConversations(flags);
+    case 'archive':
+    case 'unarchive':
+    case 'mute':
+    case 'unmute':
+    case 'pin':
+    case 'unpin':
+    case 'block':
+    case 'unblock':
+    case 'forget':
+      return conversationAction(command, need(1, `${command} NAME | ${command} --group GROUP`, 0)[0], flags);
+    case 'account':
+      if (rest[0] !== 'delete' || rest.length !== 1)
+        throw new CliError('usage: parley account delete [--yes] [--home DIR]', EXIT.usage);
+      return deleteAccount(flags, clock);
     case 'config': {
       const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
       const setting = rest[0];

@@ -75,3 +75,9 @@ export async function readLinkCode(arg: string | undefined): Promise<string> {
   }
   return code;
 }
+
+/** One line of confirmation: typed at `prompt` on a terminal, else the first line of standard input. */
+export async function readConfirmation(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) return (await promptLine(prompt)).trim();
+  return (await readPiped(4096, 'the confirmation')).split(/\r?\n/)[0]?.trim() ?? '';
+}

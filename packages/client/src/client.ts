@@ -15,6 +15,7 @@ import {
   compareSafetyNumberQr,
   computeSafetyNumber,
   constantTimeEqual,
+  deleteAccountSignedBytes,
   encodeDeviceIdentityPublic,
   encodeSignedDeviceList,
   fromBase64Url,
@@ -40,9 +41,17 @@ import {
 } from './directory/directory.ts';
 import { createListClaims } from './directory/list-claims.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
-import { type ClientEvent, type ConversationSummary, createEventHub, type WarningCode } from './events.ts';
+import {
+  type ClientEvent,
+  type ConversationChange,
+  type ConversationSummary,
+  createEventHub,
+  type StoredMessage,
+  type WarningCode,
+} from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
 import { type Contacts, createContacts } from './home/contacts.ts';
+import { type ConversationFlag, createConversationSettings } from './home/conversation-settings.ts';
 import { afterCommit, type HomeDatabase, whenDurable } from './home/database.ts';
 import { prepareStock } from './home/prekey-stock.ts';
 import { createProfileStore, type Profile, type ProfileStore } from './home/profile.ts';
@@ -246,6 +255,41 @@ export interface ParleyClient {
   conversations(): ConversationSummary[];
   /** Marks a conversation read up to its last message; sends read receipts if `receipts` is on. */
   markRead(peer: string): void;
+  /**
+   * Archives (or unarchives) a conversation on this device: `conversations()` still lists it,
+   * with `archived` set, for a UI to keep it out of the main list. Emits `conversation-changed`.
+   */
+  setArchived(peer: string, archived: boolean): void;
+  /** Mutes (or unmutes) a conversation: UIs raise no notification for it. Emits `conversation-changed`. */
+  setMuted(peer: string, muted: boolean): void;
+  /** Pins (or unpins) a conversation: `conversations()` lists pinned ones first. Emits `conversation-changed`. */
+  setPinned(peer: string, pinned: boolean): void;
+  /**
+   * Blocks an account: its deliveries are dropped on receipt (acknowledged, never decrypted or
+   * stored, no delivery or read receipt, no retry request), its lines in groups are not kept,
+   * receipts still queued to it are dropped, and sends to it are refused with `BLOCKED`. The
+   * server is not told. Emits `conversation-changed`.
+   */
+  block(name: string): void;
+  /** Unblocks an account (what it sent meanwhile was dropped and stays lost). */
+  unblock(name: string): void;
+  /** The accounts this home blocked, by name. */
+  blocked(): string[];
+  /**
+   * Deletes a conversation from this device: its history, unread mark and settings, and our
+   * messages in it still waiting to be sent. The contact's keys (and verification) stay; a
+   * group stays joined. Returns how many lines were deleted; `INVALID_ARGUMENT` if there is no
+   * such conversation.
+   */
+  forgetConversation(peer: string): number;
+  /**
+   * Deletes this account on the server for good: every device, key, prekey, queue and
+   * attachment of it (docs/protocol.md §11, \`delete-account\`). Needs the account key on this
+   * device (\`NOT_ALLOWED\` otherwise) and a connection. Contacts sending to the name afterwards
+   * are refused with \`UNKNOWN_ACCOUNT\`. The local home is left as it is: close the client and
+   * delete it (the CLI and the browser client do).
+   */
+  deleteAccount(): Promise<void>;
   /** Links the new device showing `code` (see `startLink`); needs the account key on this device. */
   acceptLink(code: string, options?: { transferAccountKey?: boolean }): Promise<{ device: number; name: string }>;
   /** This account's devices as this device knows them. */
@@ -486,8 +530,32 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       },
     },
   });
+  const settings = createConversationSettings(db);
+  /** A conversation id this client could hold: an account name or a group's. */
+  const checkPeer = (peer: string): void => {
+    const p = parsePeer(peer);
+    if (p.kind === 'account' ? !ACCOUNT_NAME_PATTERN.test(p.name) : p.groupId === '') {
+      throw new ClientError('INVALID_ARGUMENT', `${JSON.stringify(peer)} is not a conversation name`);
+    }
+  };
+  const setFlag = (peer: string, flag: ConversationFlag, on: boolean, change: ConversationChange): void => {
+    checkPeer(peer);
+    if (settings.set(peer, flag, on))
+      afterCommit(db, () => events.emit({ type: 'conversation-changed', peer, change }));
+  };
+  const setBlocked = (name: string, on: boolean): void => {
+    if (!ACCOUNT_NAME_PATTERN.test(name))
+      throw new ClientError('INVALID_ARGUMENT', `${JSON.stringify(name)} is not an account name`);
+    if (name === profile.name) throw new ClientError('INVALID_ARGUMENT', 'you cannot block your own account');
+    if (settings.setBlocked(name, on, clock(), profile.name)) {
+      afterCommit(db, () =>
+        events.emit({ type: 'conversation-changed', peer: name, change: on ? 'blocked' : 'unblocked' }),
+      );
+    }
+  };
 
   const messaging: Messaging = createMessaging({
+    settings,
     store: directStore,
     conversations,
     directory,
@@ -774,6 +842,34 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     editHistory: (peer, id) => conversations.editHistory(peer, id),
     conversations: () => messaging.conversations(),
     markRead: (peer) => messaging.markRead(peer),
+    setArchived: (peer, on) => setFlag(peer, 'archived', on, on ? 'archived' : 'unarchived'),
+    setMuted: (peer, on) => setFlag(peer, 'muted', on, on ? 'muted' : 'unmuted'),
+    setPinned: (peer, on) => setFlag(peer, 'pinned', on, on ? 'pinned' : 'unpinned'),
+    block: (name) => setBlocked(name, true),
+    unblock: (name) => setBlocked(name, false),
+    blocked: () => settings.blocked(),
+    forgetConversation(peer) {
+      checkPeer(peer);
+      const known = messaging.conversations().some((c) => c.peer === peer) || settings.all().has(peer);
+      if (!known) throw new ClientError('INVALID_ARGUMENT', `there is no conversation with ${peer} on this device`);
+      const n = settings.forget(peer, profile.name);
+      afterCommit(db, () => events.emit({ type: 'conversation-changed', peer, change: 'forgotten' }));
+      return n;
+    },
+    async deleteAccount() {
+      const account = profile.account;
+      if (account === undefined) {
+        throw new ClientError(
+          'NOT_ALLOWED',
+          'only a device holding the account key (the first device, or one linked with the key transferred) can delete the account',
+        );
+      }
+      const signature = await provider.ed25519Sign(
+        account.privateKey,
+        deleteAccountSignedBytes(profile.name, profile.accountKey),
+      );
+      await requireConnected(link).request('delete-account', { signature: toBase64Url(signature) });
+    },
     async acceptLink(code, opts) {
       const linked = await acceptLink(linkDeps, code, opts);
       // The new device joins every group this account is in, added by this device (§14.4) once

@@ -57,7 +57,9 @@ export type ClientErrorCode =
    * A reply, reaction, edit or delete was refused by the conversation rules (docs/protocol.md
    * §12.1); `details.reason` says why (`ConversationRejection`). Nothing was changed or sent.
    */
-  | 'MESSAGE_REJECTED';
+  | 'MESSAGE_REJECTED'
+  /** The person blocked this contact: nothing is sent to them until they unblock. */
+  | 'BLOCKED';
 
 /** Base error of `@parley/client`. */
 export class ClientError extends Error {

@@ -46,7 +46,27 @@ export interface ConversationSummary {
   readonly peer: string;
   readonly last: StoredMessage;
   readonly unread: number;
+  /** Archived: kept out of the main list (CLI: `parley conversations --archived`). */
+  readonly archived: boolean;
+  /** Muted: new messages raise no notification. */
+  readonly muted: boolean;
+  /** Pinned: listed before the others. */
+  readonly pinned: boolean;
+  /** A one-to-one conversation whose contact is blocked (their messages are dropped on receipt). */
+  readonly blocked: boolean;
 }
+
+/** What `conversation-changed` reports. */
+export type ConversationChange =
+  | 'archived'
+  | 'unarchived'
+  | 'muted'
+  | 'unmuted'
+  | 'pinned'
+  | 'unpinned'
+  | 'blocked'
+  | 'unblocked'
+  | 'forgotten';
 
 /** A row of the `messages` table (one-to-one and group lines alike). */
 export interface MessageRow {
@@ -222,6 +242,8 @@ export type ClientEvent =
     }
   /** Everything queued for this device before it connected has been processed. */
   | { readonly type: 'drained' }
+  /** The person archived, muted, pinned, blocked or forgot a conversation (or undid it), on this device. */
+  | { readonly type: 'conversation-changed'; readonly peer: string; readonly change: ConversationChange }
   /**
    * The server says this device's one-time prekeys or KeyPackages are being fetched faster than
    * its per-target limit allows (someone may be draining them); the stock is being refilled.

@@ -46,7 +46,7 @@ export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
-export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
+export type { ClientEvent, ConversationChange, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export { type GroupInfo, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
 export { HOME_DB_FILE, type HomeDatabase } from './home/database.ts';
 export { PREKEY_ROTATION } from './home/prekey-stock.ts';

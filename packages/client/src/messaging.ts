@@ -26,8 +26,10 @@ import type { DirectStore } from './direct/store.ts';
 import type { Directory } from './directory/directory.ts';
 import { ClientError } from './errors.ts';
 import { type ConversationSummary, type EventHub, type StoredMessage, storedMessageFromRow } from './events.ts';
+import type { ConversationSettings } from './home/conversation-settings.ts';
 import type { Profile, ProfileStore } from './home/profile.ts';
 import type { HomeProtocolStores } from './home/protocol-stores.ts';
+import { parsePeer } from './peer.ts';
 import type { RelayLink } from './relay/relay-link.ts';
 
 export type { KeyChangePolicy } from './directory/directory.ts';
@@ -52,6 +54,8 @@ export interface MessagingDeps {
   readonly server: string;
   /** Opens a file by path for a downloaded attachment (Node). */
   readonly fileSink?: (path: string) => Promise<AttachmentSink>;
+  /** The person's per-conversation choices and blocked contacts. */
+  readonly settings: ConversationSettings;
 }
 
 /** The conversation operations the client exposes or drives. */
@@ -143,6 +147,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     me,
     link: deps.link,
     flush,
+    blocked: (name) => deps.settings.isBlocked(name),
     attachment: attachmentHook({
       server: deps.server,
       provider: deps.provider,
@@ -151,8 +156,13 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     }),
   });
 
+  const refuseBlocked = (to: string): void => {
+    if (deps.settings.isBlocked(to)) throw new ClientError('BLOCKED', `you blocked ${to}; unblock them to send`);
+  };
+
   const send = async (to: string, text: string, wait: boolean, signal?: AbortSignal): Promise<{ id: string }> => {
     if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
+    refuseBlocked(to);
     if (utf8(text).length > MAX_TEXT_BYTES)
       throw new ClientError('INVALID_ARGUMENT', `messages are limited to ${MAX_TEXT_BYTES} bytes`);
     const content: TextContent = { v: 1, id: newId(), ts: clock(), text };
@@ -212,6 +222,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     send,
     async sendFile(to, source, options = {}) {
       if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'sending to your own account is not supported yet');
+      refuseBlocked(to);
       const { content, line } = await prepareAttachment(uploadDeps, source, options);
       return queueContent(to, content, line, true, options.signal);
     },
@@ -277,8 +288,24 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       flush();
     },
     history: (peer, limit) => store.history(peer, limit).map(storedMessageFromRow),
-    conversations: () =>
-      store.conversations().map((r) => ({ peer: r.peer, last: storedMessageFromRow(r), unread: r.unread })),
+    conversations() {
+      const flags = deps.settings.all();
+      const blocked = new Set(deps.settings.blocked());
+      const list = store.conversations().map((r): ConversationSummary => {
+        const f = flags.get(r.peer);
+        return {
+          peer: r.peer,
+          last: storedMessageFromRow(r),
+          unread: r.unread,
+          archived: f?.archived ?? false,
+          muted: f?.muted ?? false,
+          pinned: f?.pinned ?? false,
+          blocked: parsePeer(r.peer).kind === 'account' && blocked.has(r.peer),
+        };
+      });
+      // Pinned first; each part stays most recent first (a stable sort).
+      return list.sort((a, b) => Number(b.pinned) - Number(a.pinned));
+    },
     markRead: receipts.markRead,
     stop: runner.stop,
   };

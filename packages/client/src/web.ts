@@ -27,7 +27,7 @@ export type { ConversationMessage } from './conversation/conversation.ts';
 export type { ReactionCount } from './conversation/rejections.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
-export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
+export type { ClientEvent, ConversationChange, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export type { GroupInfo } from './groups/groups.ts';
 export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } from './home/indexeddb-image-store.ts';
 export type { PendingLink, StartLinkOptions } from './linking.ts';

@@ -167,6 +167,7 @@ export {
   authSignedBytes,
   type ClientFrame,
   type DeliveryKind,
+  deleteAccountSignedBytes,
   type KeyCounts,
   MESSAGE_ID_MAX_LENGTH,
   MESSAGE_ID_MIN_LENGTH,

@@ -61,6 +61,7 @@ const WRITES: ReadonlySet<string> = new Set<keyof Storage>([
   'createAccount',
   'createInvite',
   'updateDeviceList',
+  'deleteAccount',
   'storePreKeys',
   'takeBundle',
   'enqueue',

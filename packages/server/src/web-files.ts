@@ -123,7 +123,8 @@ export function loadWebBundle(dir: string): WebBundle {
           'referrer-policy': 'no-referrer',
           'cross-origin-opener-policy': 'same-origin',
           'x-frame-options': 'DENY',
-          'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+          // The camera for this page only (scanning QR codes: link codes, safety numbers), never for frames.
+          'permissions-policy': 'camera=(self), microphone=(), geolocation=()',
           'x-parley-web-digest': digest,
         },
       };

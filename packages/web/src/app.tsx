@@ -5,6 +5,7 @@
  */
 import type { ClientEvent } from '@parley/client/web';
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { LiveAnnouncer, Shortcuts, SkipLink } from './a11y.tsx';
 import { peerTitle } from './format.ts';
 import { notifyFor, showUnread } from './notifications.ts';
 import { type Route, useRoute } from './route.ts';
@@ -97,14 +98,17 @@ function Messenger({ session }: { session: Session }) {
   const route = useRoute();
   const onEvent = useCallback(
     (e: ClientEvent | undefined) =>
-      notifyFor(e, (peer) =>
-        peerTitle(peer, (id) => {
-          try {
-            return session.client.group(id).name;
-          } catch {
-            return undefined;
-          }
-        }),
+      notifyFor(
+        e,
+        (peer) =>
+          peerTitle(peer, (id) => {
+            try {
+              return session.client.group(id).name;
+            } catch {
+              return undefined;
+            }
+          }),
+        (peer) => session.client.conversations().some((c) => c.peer === peer && c.muted),
       ),
     [session],
   );
@@ -114,6 +118,9 @@ function Messenger({ session }: { session: Session }) {
   const main = screenFor(route, session);
   return (
     <div class={`shell ${route.name === 'home' ? 'at-home' : 'at-screen'}`}>
+      <SkipLink />
+      <Shortcuts />
+      <LiveAnnouncer session={session} />
       <header class="topbar">
         <h1 class="brand">
           <a href="#/">Parley</a>

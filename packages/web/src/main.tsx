@@ -7,6 +7,7 @@ import { render } from 'preact';
 import { App } from './app.tsx';
 import { registerOfflineWorker } from './offline.ts';
 import './style.css';
+import './conversation-extras.css';
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app');

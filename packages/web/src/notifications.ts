@@ -49,15 +49,20 @@ const inBackground = (): boolean => document.visibilityState !== 'visible' || !d
 
 /**
  * Shows a notification for `e` if it is a new incoming message that the person would want to
- * hear about now. `title(peer)` names the conversation.
+ * hear about now. `title(peer)` names the conversation; `muted(peer)` says whether the person
+ * muted it in the home's conversation settings (the older per-browser list is honoured too).
  */
-export function notifyFor(e: ClientEvent | undefined, title: (peer: string) => string): void {
+export function notifyFor(
+  e: ClientEvent | undefined,
+  title: (peer: string) => string,
+  muted: (peer: string) => boolean = () => false,
+): void {
   if (e?.type !== 'message' || e.message.direction !== 'in') return;
   if (!('Notification' in globalThis) || Notification.permission !== 'granted') return;
   if (!inBackground()) return;
   const { peer, sender, text } = e.message;
   const prefs = loadPrefs();
-  if (!prefs.enabled || isMuted(peer)) return;
+  if (!prefs.enabled || isMuted(peer) || muted(peer)) return;
   const heading = title(peer);
   const n = new Notification(heading === sender ? sender : `${sender} in ${heading}`, {
     body: prefs.hideContent ? 'New message' : text,

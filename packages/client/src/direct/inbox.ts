@@ -66,6 +66,8 @@ export interface InboxDeps {
   link(): RelayLink | undefined;
   /** Runs the outbox (a resend was queued). */
   flush(): void;
+  /** Whether the person blocked `name`: its deliveries are dropped unread (acknowledged, nothing stored, nothing answered). */
+  blocked(name: string): boolean;
   /** An attachment message: its conversation line (`text`) to store, and the event to emit once stored. */
   attachment?(decoded: DecodedAttachment): { text: string; emit(message: StoredMessage): void };
 }
@@ -257,6 +259,8 @@ export function createInbox(deps: InboxDeps): Inbox {
 
   /** Processes one delivery; when it returns (not throws), the delivery may be acknowledged. */
   async function processDelivery(f: Deliver): Promise<void> {
+    // Blocked: dropped before anything is decrypted, stored or answered (no receipt, no retry request).
+    if (f.from !== deps.me() && deps.blocked(f.from)) return;
     if (f.kind === 'retry') {
       await handleRetry(f);
       return;

@@ -118,7 +118,13 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
     failed(row, err) {
       store.dropOutbox(row.seq);
       store.setStatus(deps.me(), row.message_id, 'failed');
-      const reason = err instanceof Error ? err.message : 'send failed';
+      // An account that is gone (deleted, or never registered) is said in words a person can act on.
+      const gone = isRelayRefusal(err, 'UNKNOWN_ACCOUNT') || isClientError(err, 'UNKNOWN_ACCOUNT');
+      const reason = gone
+        ? `there is no account named ${row.recipient} on the server (it was deleted, or never existed)`
+        : err instanceof Error
+          ? err.message
+          : 'send failed';
       events.emit({ type: 'send-failed', id: row.message_id, to: row.recipient, reason });
       settle(row.message_id, err);
     },

@@ -193,6 +193,7 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
     `INSERT OR IGNORE INTO messages (id, peer, direction, sender, sender_device, text, sent_at, received_at, status)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const isBlocked = db.prepare('SELECT 1 FROM blocked WHERE name = ?').pluck();
   const getLine = statement<[string, string], MessageRow>(db, 'SELECT * FROM messages WHERE sender = ? AND id = ?');
   const setStatus = db.prepare('UPDATE messages SET status = ? WHERE sender = ? AND id = ?');
 
@@ -258,6 +259,8 @@ export function createGroupCore(deps: GroupsDeps): GroupCore {
       };
     },
     insertLine(l) {
+      // A blocked member's lines are not kept (the group's keys still advance with their commits).
+      if (l.direction === 'in' && isBlocked.get(l.sender) !== undefined) return;
       insert.run(
         l.id,
         groupPeer(l.groupId),

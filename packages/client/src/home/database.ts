@@ -236,6 +236,20 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // The person's choices per conversation (archived, muted, pinned) and the contacts they
+    // blocked (their deliveries are dropped on receipt; nothing, receipts included, goes to them).
+    version: 9,
+    up: `
+      CREATE TABLE conversation_settings (
+        peer TEXT PRIMARY KEY,
+        archived INTEGER NOT NULL DEFAULT 0,
+        muted INTEGER NOT NULL DEFAULT 0,
+        pinned INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      CREATE TABLE blocked (name TEXT PRIMARY KEY, blocked_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */

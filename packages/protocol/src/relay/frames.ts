@@ -187,6 +187,12 @@ export interface RelayOps {
     args: { name: string; devices?: number[] };
     result: { accountKey: string; deviceList: string; bundles: { device: number; bundle: string }[] };
   };
+  /**
+   * Deletes the caller's account for good: its devices, keys, prekeys, KeyPackages, queues,
+   * group delivery rows and attachment blobs. `signature`: the account key's Ed25519 signature
+   * of `deleteAccountSignedBytes` (only a device holding the account key may delete it).
+   */
+  'delete-account': { args: { signature: string }; result: Record<string, never> };
   /** Replaces the caller's account's signed device list (adds and removes devices). */
   'update-devices': { args: { deviceList: string }; result: { version: number; removed: number[] } };
   /** New device, unauthenticated: publishes its identity on a link channel and waits there. */
@@ -313,4 +319,16 @@ const AUTH_LABEL = utf8('Parley/v1/relay-auth');
 export function authSignedBytes(nonce: Uint8Array, name: string, device: number): Uint8Array {
   const nameBytes = utf8(name);
   return concatBytes(AUTH_LABEL, nonce, u32be(nameBytes.length), nameBytes, u32be(device));
+}
+
+const DELETE_ACCOUNT_LABEL = utf8('Parley/v1/delete-account');
+
+/**
+ * The bytes the account identity key signs to delete the account (`delete-account`): label ‖
+ * u32 length ‖ account name ‖ account public key. Bound to the key, so it deletes nothing once
+ * the name belongs to another key.
+ */
+export function deleteAccountSignedBytes(name: string, accountKey: Uint8Array): Uint8Array {
+  const nameBytes = utf8(name);
+  return concatBytes(DELETE_ACCOUNT_LABEL, u32be(nameBytes.length), nameBytes, accountKey);
 }

@@ -12,6 +12,7 @@ import {
   DEVICE_IDENTITY_PUBLIC_LENGTH,
   decodeDeviceIdentityPublic,
   decodeSignedDeviceList,
+  deleteAccountSignedBytes,
   ED25519_PUBLIC_KEY_LENGTH,
   ED25519_SIGNATURE_LENGTH,
   NAME_SKELETON_RULE,
@@ -153,6 +154,29 @@ export async function getAccount(a: Args, ctx: OpContext): Promise<RelayOps['get
  * `update-devices`: replaces the caller's account's signed device list with a newer version
  * (adds and removes devices); removed devices are disconnected. A device cannot remove itself.
  */
+/**
+ * `delete-account`: deletes the caller's account for good, given the account key's signature
+ * (`deleteAccountSignedBytes`): its devices, keys, prekeys, KeyPackages, queues, group delivery
+ * rows and send log (in one transaction), then its attachment blobs; the account's other
+ * devices are disconnected. The caller's own connection is left to the caller to close.
+ * Afterwards the name is unknown (`UNKNOWN_ACCOUNT` to anyone sending to it) and free.
+ */
+export async function deleteAccount(a: Args, ctx: OpContext): Promise<RelayOps['delete-account']['result']> {
+  const me = requireAuth(ctx);
+  const signature = a.bytes('signature', ED25519_SIGNATURE_LENGTH);
+  const row = await ctx.storage.getAccount(me.account);
+  if (row === undefined) throw new ServerError('NOT_AUTHENTICATED', 'this account no longer exists');
+  const signed = deleteAccountSignedBytes(me.account, row.accountKey);
+  if (!(await ctx.provider.ed25519Verify(row.accountKey, signed, signature))) {
+    throw new ServerError('INVALID_SIGNATURE', 'the deletion is not signed by the account key');
+  }
+  const devices = await ctx.storage.deleteAccount(me.account, row.accountKey);
+  if (devices === undefined) throw new ServerError('NOT_AUTHENTICATED', 'this account no longer exists');
+  for (const blob of await ctx.blobs.list(me.account)) await ctx.blobs.store.delete(blob.id);
+  for (const id of devices) if (id !== me.device) ctx.hub.evict(me.account, id);
+  return {};
+}
+
 export async function updateDevices(a: Args, ctx: OpContext): Promise<RelayOps['update-devices']['result']> {
   const me = requireAuth(ctx);
   const bytes = a.bytes('deviceList', undefined, ctx.limits.maxDeviceListBytes);

@@ -7,7 +7,7 @@
  * op names are written once on each side of the wire.
  */
 import type { RelayOp, RelayOps } from '@parley/protocol';
-import { auth, getAccount, register, updateDevices } from './account-ops.ts';
+import { auth, deleteAccount, getAccount, register, updateDevices } from './account-ops.ts';
 import { type Args, readArgs } from './args.ts';
 import { blobSlot } from './blob-ops.ts';
 import type { Deferred, OpContext } from './context.ts';
@@ -33,6 +33,7 @@ export const OPS: { readonly [K in RelayOp]: Handler<K> } = {
   'fetch-bundles': fetchBundles,
   send,
   'update-devices': updateDevices,
+  'delete-account': deleteAccount,
   'link-open': linkOpen,
   'link-get': linkGet,
   'link-send': linkSend,

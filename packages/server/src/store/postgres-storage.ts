@@ -222,6 +222,22 @@ function createPostgresStorage(pool: pg.Pool): Storage {
         return { status: 'updated' as const, removed };
       });
     },
+    async deleteAccount(name, accountKey) {
+      return inTransaction(pool, async (c) => {
+        const account = (await c.query('SELECT account_key FROM accounts WHERE name = $1 FOR UPDATE', [name]))
+          .rows[0] as Row | undefined;
+        if (account === undefined || !constantTimeEqual(bytes(account.account_key), accountKey)) return undefined;
+        const ids = ((await c.query('SELECT id FROM devices WHERE account = $1', [name])).rows as Row[]).map(
+          (r) => r.id as number,
+        );
+        for (const t of DEVICE_TABLES) await c.query(`DELETE FROM ${t} WHERE account = $1`, [name]);
+        await c.query('DELETE FROM send_log WHERE sender = $1', [name]);
+        await c.query('DELETE FROM devices WHERE account = $1', [name]);
+        await c.query('DELETE FROM accounts WHERE name = $1', [name]);
+        await c.query('DELETE FROM message_bodies b WHERE NOT EXISTS (SELECT 1 FROM queue q WHERE q.body_id = b.id)');
+        return ids;
+      });
+    },
     async storePreKeys(account, device, keys) {
       return inTransaction(pool, async (c) => {
         if (keys.signedPreKey) {

@@ -367,6 +367,21 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
   );
 
+  const deleteAccount = db.transaction((name: string, accountKey: Uint8Array): number[] | undefined => {
+    const account = q.getAccount.get(name) as Row | undefined;
+    if (account === undefined) return undefined;
+    const key = bytes(account.account_key);
+    if (key.length !== accountKey.length || !timingSafeEqual(key, accountKey)) return undefined;
+    const ids = (q.listDevices.all(name) as Row[]).map((r) => r.id as number);
+    for (const t of DEVICE_TABLES) db.prepare(`DELETE FROM ${t} WHERE account = ?`).run(name);
+    db.prepare('DELETE FROM send_log WHERE sender = ?').run(name);
+    db.prepare('DELETE FROM devices WHERE account = ?').run(name);
+    db.prepare('DELETE FROM accounts WHERE name = ?').run(name);
+    q.dropUnusedBodies.run();
+    for (const id of ids) depths.delete(depthKey(name, id));
+    return ids;
+  });
+
   const acknowledge = db.transaction((acks: Parameters<Storage['acknowledge']>[0]) => {
     const bodies = new Set<number>();
     for (const a of acks) {
@@ -430,6 +445,9 @@ export function createSqliteStorage(db: Database.Database): Storage {
     },
     async updateDeviceList(name, expectedVersion, list) {
       return updateDeviceList.immediate(name, expectedVersion, list);
+    },
+    async deleteAccount(name, accountKey) {
+      return deleteAccount.immediate(name, accountKey);
     },
     async createInvite(codeHash, createdAt) {
       q.insertInvite.run(codeHash, createdAt);

@@ -36,6 +36,7 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
   createInvite: 'write',
   rotateAuthToken: 'write',
   updateDeviceList: 'write',
+  deleteAccount: 'write',
   storePreKeys: 'write',
   countPreKeys: 'read',
   takeBundle: 'write',
@@ -114,6 +115,14 @@ export async function openSqliteStorage(
       deviceSets.delete(name);
       try {
         return await forwarded.updateDeviceList(name, expectedVersion, list);
+      } finally {
+        deviceSets.delete(name);
+      }
+    },
+    async deleteAccount(name, accountKey) {
+      deviceSets.delete(name);
+      try {
+        return await forwarded.deleteAccount(name, accountKey);
       } finally {
         deviceSets.delete(name);
       }

@@ -71,6 +71,13 @@ export interface AccountStore {
     expectedVersion: number,
     list: { readonly bytes: Uint8Array; readonly version: number; readonly devices: readonly DeviceRow[] },
   ): Promise<{ status: 'updated'; removed: number[] } | { status: 'stale' }>;
+  /**
+   * Deletes the account `name` if its key is still `accountKey`: the account row (its name is
+   * free again), its devices and every per-device row (prekeys, KeyPackages, queues, group
+   * delivery-list rows, grants) and its send log. Messages it already queued for others stay.
+   * Returns the ids of the devices it had, or undefined when there was no such account.
+   */
+  deleteAccount(name: string, accountKey: Uint8Array): Promise<number[] | undefined>;
 }
 
 /** A signed X25519 prekey or ML-KEM prekey as uploaded, with its signed creation time (Unix seconds). */

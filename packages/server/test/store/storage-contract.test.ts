@@ -247,6 +247,41 @@ for (const backend of backends) {
       assert.deepEqual(await storage.countPreKeys('dave', 2), { oneTime: 0, kem: 0 });
     });
 
+    test('deleteAccount removes the account, its devices, keys, KeyPackages and queues; the name is free again', async () => {
+      await storage.createAccount(account('gone', [1, 2]));
+      await storage.createAccount(account('stays'));
+      await storage.storePreKeys('gone', 1, {
+        signedPreKey: { id: 1, publicKey: key(3), signature: key(4, 64), createdAt: 1_700_000_000 },
+        oneTimePreKeys: [{ id: 1, publicKey: key(10) }],
+        kemPreKeys: [],
+      });
+      await storage.storeKeyPackages('gone', 2, { oneTime: [key(100, 300)] }, 200);
+      const to = (account: string, id: string) => ({
+        sender: account === 'gone' ? 'stays' : 'gone',
+        senderDevice: 1,
+        messageId: id,
+        messages: [{ account, device: 1, kind: 2, body: key(7, 20) }],
+      });
+      await storage.enqueue([to('gone', 'm-del-1'), to('stays', 'm-del-2')], 5000, 9000, caps(10));
+      assert.equal(await storage.queueDepth('gone', 1), 1);
+      // Only with the account's current key.
+      assert.equal(await storage.deleteAccount('gone', key(9)), undefined);
+      assert.ok((await storage.getAccount('gone')) !== undefined);
+      assert.deepEqual(await peer.deleteAccount('gone', key(1)), [1, 2]);
+      assert.equal(await storage.getAccount('gone'), undefined);
+      assert.deepEqual(await storage.listDevices('gone'), []);
+      assert.deepEqual(await storage.deviceSet('gone'), []);
+      assert.equal(await storage.queueDepth('gone', 1), 0);
+      assert.deepEqual(await storage.pending('gone', 1, 0, 10, 5000), []);
+      assert.deepEqual(await storage.countPreKeys('gone', 1), { oneTime: 0, kem: 0 });
+      assert.equal(await storage.takeBundle('gone', 1), undefined);
+      assert.deepEqual(await storage.countKeyPackages('gone', 2), { oneTime: 0, lastResort: false });
+      // What it sent others stays theirs; the name can be registered again.
+      assert.equal((await storage.pending('stays', 1, 0, 10, 5000)).length, 1);
+      assert.equal(await storage.deleteAccount('gone', key(1)), undefined);
+      assert.equal(await storage.createAccount(account('gone')), 'created');
+    });
+
     test('KeyPackages: stored once each, all or nothing under the cap, last resort replaced', async () => {
       await storage.createAccount(account('erin', [1, 2]));
       const packages = Array.from({ length: 10 }, (_, i) => key(100 + i, 300));

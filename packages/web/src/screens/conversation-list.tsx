@@ -8,6 +8,7 @@ import { useState } from 'preact/hooks';
 import { dayLabel, otherDay, peerTitle, showBidi, timeLabel } from '../format.ts';
 import { chatHref, go, type Route } from '../route.ts';
 import type { Session } from '../session.ts';
+import { ConversationFlags } from './conversation-flags.tsx';
 
 export function ConversationList({ session, current }: { session: Session; current: Route }) {
   const { client } = session;
@@ -19,10 +20,16 @@ export function ConversationList({ session, current }: { session: Session; curre
       return undefined;
     }
   };
-  const conversations = client.conversations();
+  const [showArchived, setShowArchived] = useState(false);
+  const all = client.conversations();
+  // Archived conversations are listed on their own, behind a button (pinned ones come first either way).
+  const conversations = all.filter((c) => c.archived === showArchived);
+  const archivedCount = all.filter((c) => c.archived).length;
   // Groups with no lines yet still belong in the list.
-  const listed = new Set(conversations.map((c) => c.peer));
-  const quietGroups = client.groups().filter((g) => g.status === 'active' && !listed.has(groupPeer(g.id)));
+  const listed = new Set(all.map((c) => c.peer));
+  const quietGroups = showArchived
+    ? []
+    : client.groups().filter((g) => g.status === 'active' && !listed.has(groupPeer(g.id)));
   const now = Date.now();
 
   return (
@@ -54,7 +61,7 @@ export function ConversationList({ session, current }: { session: Session; curre
         New group
       </a>
       {conversations.length + quietGroups.length === 0 ? (
-        <p class="hint">No conversations yet.</p>
+        <p class="hint">{showArchived ? 'No archived conversations.' : 'No conversations yet.'}</p>
       ) : (
         <ul class="conversation-list">
           {conversations.map((c) => {
@@ -75,7 +82,10 @@ export function ConversationList({ session, current }: { session: Session; curre
                   aria-current={active ? 'page' : undefined}
                   data-peer={c.peer}
                 >
-                  <bdi class="title">{title}</bdi>
+                  <bdi class="title">
+                    {title}
+                    <ConversationFlags pinned={c.pinned} muted={c.muted} blocked={c.blocked} />
+                  </bdi>
                   <time dateTime={new Date(at).toISOString()}>
                     {otherDay(at, now) ? dayLabel(at, now) : timeLabel(at)}
                   </time>
@@ -103,6 +113,17 @@ export function ConversationList({ session, current }: { session: Session; curre
             </li>
           ))}
         </ul>
+      )}
+      {(archivedCount > 0 || showArchived) && (
+        <button
+          type="button"
+          class="archived-toggle"
+          aria-pressed={showArchived}
+          data-testid="archived-toggle"
+          onClick={() => setShowArchived(!showArchived)}
+        >
+          {showArchived ? 'Back to conversations' : `Archived (${archivedCount})`}
+        </button>
       )}
     </div>
   );

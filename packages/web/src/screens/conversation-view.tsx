@@ -6,10 +6,13 @@
 import type { ContactSafety, StoredMessage } from '@parley/client/web';
 import { groupIdOf } from '@parley/client/web';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { fitsLimit, RemainingLength, useAutoGrow, useDraft } from '../compose-extras.tsx';
 import { peerTitle, timeLabel } from '../format.ts';
 import { MessageList } from '../message-list.tsx';
+import { RichText } from '../rich-text.tsx';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+import { ConversationActions } from './conversation-actions.tsx';
 
 /** How many of a conversation's newest messages are loaded (the list renders only what is visible). */
 const HISTORY_LIMIT = 20_000;
@@ -33,12 +36,13 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const [problem, setProblem] = useState<string | undefined>();
   // Messages dropped since this opened because they came from a device not on the peer's signed list.
   const [unlisted, setUnlisted] = useState(0);
-  const [draft, setDraft] = useState('');
+  const [draft, setDraft] = useDraft(peer);
   // Messages the server refused for now (QUEUE_FULL): still queued, shown as waiting and why.
   const [waiting, setWaiting] = useState<ReadonlyMap<string, string>>(new Map());
   // Counted once, before opening marks them read: where the "Unread messages" divider goes.
   const [unreadAtOpen] = useState(() => client.conversations().find((c) => c.peer === peer)?.unread ?? 0);
   const compose = useRef<HTMLTextAreaElement>(null);
+  useAutoGrow(compose, draft);
 
   const loadSafety = useCallback(() => {
     if (isGroup) return;
@@ -152,6 +156,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
             Safety number{safety?.verified && !safety.changed ? ' ✔' : ''}
           </a>
         )}
+        <ConversationActions session={session} peer={peer} title={title} />
       </header>
       {safety !== undefined && (safety.changed || (safety.changedAt !== undefined && !safety.verified)) && (
         <div class="banner warn" role="alert" data-testid="key-change-banner">
@@ -224,7 +229,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                       {m.sender}
                     </span>
                   )}
-                  <p class="text">{m.text}</p>
+                  <RichText text={m.text} />
                   <span class="meta">
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
                     {m.direction === 'out' && t.mark !== '' && (
@@ -265,6 +270,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           rows={1}
           placeholder={canSend ? 'Message' : 'Sending is paused'}
           value={draft}
+          dir="auto"
           disabled={!canSend}
           onInput={(e) => setDraft(e.currentTarget.value)}
           onKeyDown={(e) => {
@@ -274,7 +280,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
             }
           }}
         />
-        <button type="submit" disabled={!canSend}>
+        <RemainingLength text={draft} />
+        <button type="submit" disabled={!canSend || !fitsLimit(draft)}>
           Send
         </button>
       </form>

@@ -6,8 +6,10 @@
 import type { KeyChangePolicy } from '@parley/client/web';
 import { useState } from 'preact/hooks';
 import { showBidi } from '../format.ts';
+import { QrScanner } from '../qr-scanner.tsx';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
+import { AccountSettings } from './account-settings.tsx';
 import { NotificationSettings } from './notification-settings.tsx';
 
 export function Devices({ session }: { session: Session }) {
@@ -99,6 +101,16 @@ export function Devices({ session }: { session: Session }) {
           Link device
         </button>
       </form>
+      <QrScanner
+        label="Scan the new device's code"
+        onCode={(code) => {
+          // Filled in, not sent: the person sees the code and presses "Link device".
+          const input = document.querySelector<HTMLInputElement>(
+            'form[aria-label="Link a new device"] input[name="code"]',
+          );
+          if (input !== null) input.value = code;
+        }}
+      />
       <h3>When a contact's safety number changes</h3>
       <label>
         Key-change policy{' '}
@@ -138,6 +150,7 @@ export function Devices({ session }: { session: Session }) {
         </p>
       )}
       <NotificationSettings />
+      <AccountSettings session={session} />
     </section>
   );
 }

@@ -5,8 +5,9 @@
  * change it also takes the new key and sends held messages.
  */
 import type { ContactSafety } from '@parley/client/web';
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { Qr } from '../qr.tsx';
+import { QrScanner } from '../qr-scanner.tsx';
 import { chatHref } from '../route.ts';
 import { describeError, type Session } from '../session.ts';
 
@@ -39,6 +40,18 @@ export function Safety({ session, peer }: { session: Session; peer: string }) {
       setBusy(false);
     }
   };
+
+  // A scanned code is the payload of their screen's QR: the client checks it against the current key.
+  const scanned = useCallback(
+    (text: string) => {
+      setError(undefined);
+      client.markVerified(peer, text).then(
+        () => load(),
+        (err) => setError(describeError(err)),
+      );
+    },
+    [client, peer],
+  );
 
   return (
     <section class="safety" aria-labelledby="safety-title">
@@ -84,6 +97,7 @@ export function Safety({ session, peer }: { session: Session; peer: string }) {
               {s.changed ? 'Numbers match: accept and mark verified' : 'Mark as verified'}
             </button>
           )}
+          {!(s.verified && !s.changed) && <QrScanner label={`Scan ${peer}'s code`} onCode={scanned} />}
         </>
       )}
     </section>
