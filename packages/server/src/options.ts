@@ -160,6 +160,12 @@ export interface ServerOptions {
   readonly dbSchema: string | undefined;
   /** `nats://…` or `redis://…` to deliver across several nodes sharing one PostgreSQL database. */
   readonly bus: string | undefined;
+  /**
+   * Where attachment blobs live: undefined (or `fs`) for `<dataDir>/blobs`, or an
+   * `s3://bucket[/prefix]?endpoint=…&region=…` address (blobs/s3-blob-url.ts), which several
+   * nodes share.
+   */
+  readonly blobs: string | undefined;
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
@@ -300,6 +306,7 @@ export function resolveOptions(
     db: partial.db,
     dbSchema: partial.dbSchema,
     bus: partial.bus,
+    blobs: partial.blobs,
     inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
     sync: partial.sync ?? DEFAULT_OPTIONS.sync,
     sqliteMaxBytes: partial.sqliteMaxBytes,

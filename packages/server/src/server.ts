@@ -17,7 +17,9 @@ import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
 import { blobRoutes } from './blobs/blob-routes.ts';
 import { type BlobService, createBlobService } from './blobs/blob-service.ts';
+import type { BlobStore } from './blobs/blob-store.ts';
 import { openFsBlobStore } from './blobs/fs-blob-store.ts';
+import { BlobLocationError, isS3BlobLocation, parseS3BlobLocation } from './blobs/s3-blob-url.ts';
 import { openFileLimits } from './fd-limit.ts';
 import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
@@ -58,6 +60,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * The blob store `options.blobs` names. The S3 adapter (and with it the AWS SDK) is imported
+ * only when S3 is configured, so a server on the file system does not carry it in memory.
+ */
+async function openBlobStore(options: ServerOptions): Promise<BlobStore> {
+  if (isS3BlobLocation(options.blobs)) {
+    const { openS3BlobStore } = await import('./blobs/s3-blob-store.ts');
+    return openS3BlobStore(parseS3BlobLocation(options.blobs));
+  }
+  if (options.blobs !== undefined && options.blobs !== 'fs') {
+    throw new BlobLocationError('--blobs takes fs or an s3:// address');
+  }
+  return openFsBlobStore(join(options.dataDir, 'blobs'));
+}
+
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
   const options: ServerOptions = resolveOptions(partial);
@@ -73,7 +90,13 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   // Every storage call reports a full disk or a failing database here (STORAGE_UNAVAILABLE, /healthz).
   const watched = watchStorage(await openStorage(options), log, options.clock);
   const storage = watched.storage;
-  const blobStore = await openFsBlobStore(join(options.dataDir, 'blobs'));
+  let blobStore: BlobStore;
+  try {
+    blobStore = await openBlobStore(options);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
   try {
