@@ -29,6 +29,7 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import { type AttachmentSource, blobSource } from './attachments/source.ts';
+import { createUploadStateStore } from './attachments/upload-state.ts';
 import { createDirectStore } from './direct/store.ts';
 import {
   createDirectory,
@@ -437,7 +438,9 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     devicesDropped: (name, devices) => messaging.keyReplaced(name, devices),
   });
 
+  const uploads = createUploadStateStore(db);
   const messaging: Messaging = createMessaging({
+    uploads,
     store: directStore,
     directory,
     profiles,
@@ -639,7 +642,15 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async sendFileToGroup(groupId, source, opts = {}) {
       groups.info(groupId);
       const { content, line } = await prepareAttachment(
-        { provider, random, clock, server: profile.server, link: () => link, newId: () => toBase64Url(random(16)) },
+        {
+          provider,
+          random,
+          clock,
+          server: profile.server,
+          link: () => link,
+          newId: () => toBase64Url(random(16)),
+          uploads,
+        },
         await sourceOf(source),
         opts,
       );

@@ -15,6 +15,7 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
+import type { UploadStateStore } from './attachments/upload-state.ts';
 import { type AttachmentContent, type DeviceListContent, MAX_TEXT_BYTES, type TextContent } from './content.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
@@ -49,6 +50,8 @@ export interface MessagingDeps {
   readonly server: string;
   /** Opens a file by path for a downloaded attachment (Node). */
   readonly fileSink?: (path: string) => Promise<AttachmentSink>;
+  /** Uploads in progress kept in the home, so one cut short resumes. */
+  readonly uploads?: UploadStateStore;
 }
 
 /** The conversation operations the client exposes or drives. */
@@ -100,7 +103,15 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const me = (): string => deps.profile().name;
   const newId = (): string => toBase64Url(random(16));
 
-  const uploadDeps = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
+  const uploadDeps = {
+    provider: deps.provider,
+    random,
+    clock,
+    server: deps.server,
+    link: deps.link,
+    newId,
+    ...(deps.uploads === undefined ? {} : { uploads: deps.uploads }),
+  };
   const encryptFor = createFanOut({ session, stores, directory, clock, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
   /** Releases what a key change held, after the user acted: messages from them, then ours to them. */

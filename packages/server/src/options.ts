@@ -4,6 +4,8 @@
  * table. Sizes that are protocol facts (key and signature lengths, group id length, message id
  * pattern) are not repeated here: they come from `@parley/protocol`.
  */
+import type { BlobStore } from './blobs/blob-store.ts';
+
 /** Where a PEM certificate (its chain after it) and its private key are (`parley serve --tls-cert --tls-key`). */
 export interface TlsFiles {
   readonly cert: string;
@@ -163,9 +165,9 @@ export interface ServerOptions {
   /**
    * Where attachment blobs live: undefined (or `fs`) for `<dataDir>/blobs`, or an
    * `s3://bucket[/prefix]?endpoint=…&region=…` address (blobs/s3-blob-url.ts), which several
-   * nodes share.
+   * nodes share; or a `BlobStore` of the embedding program's own (it stays open after `close`).
    */
-  readonly blobs: string | undefined;
+  readonly blobs: string | BlobStore | undefined;
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';

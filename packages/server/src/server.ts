@@ -65,6 +65,7 @@ export interface RunningServer {
  * only when S3 is configured, so a server on the file system does not carry it in memory.
  */
 async function openBlobStore(options: ServerOptions): Promise<BlobStore> {
+  if (typeof options.blobs === 'object') return options.blobs;
   if (isS3BlobLocation(options.blobs)) {
     const { openS3BlobStore } = await import('./blobs/s3-blob-store.ts');
     return openS3BlobStore(parseS3BlobLocation(options.blobs));
@@ -304,6 +305,10 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       metricsUrl,
       store,
       bus: bus.name,
+      blobs:
+        typeof options.blobs === 'string' && isS3BlobLocation(options.blobs)
+          ? parseS3BlobLocation(options.blobs).display
+          : blobStore.name,
       node,
       inviteOnly: options.inviteOnly,
       tls: tlsFiles === undefined ? undefined : { cert: tlsFiles.cert, key: tlsFiles.key },
@@ -356,6 +361,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       await hub.flush();
       await bus.close();
       await storage.close();
+      // A store the embedding program passed in is its own to close.
+      if (typeof options.blobs !== 'object') await blobStore.close();
       log.info('parley relay stopped');
     },
   };

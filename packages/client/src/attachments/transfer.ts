@@ -44,6 +44,28 @@ async function refusal(res: Response): Promise<string> {
   }
 }
 
+/**
+ * The server's offset for a slot kept from an earlier run, or undefined when the server no
+ * longer has it (collected, expired: 404) or refuses the token (403). Other failures reject.
+ */
+export async function storedUploadOffset(
+  server: string,
+  slot: BlobSlot,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const res = await fetch(blobUrl(server, slot.id), {
+    method: 'HEAD',
+    headers: { authorization: `Bearer ${slot.token}` },
+    ...(signal ? { signal } : {}),
+  });
+  if (res.status === 404 || res.status === 403) return undefined;
+  const offset = Number(res.headers.get(UPLOAD_OFFSET_HEADER));
+  if (!res.ok || !Number.isSafeInteger(offset)) {
+    throw new ClientError('UPLOAD_FAILED', `the server did not say how much of the upload it has (HTTP ${res.status})`);
+  }
+  return offset;
+}
+
 /** The server's offset for `slot` (HEAD). */
 async function serverOffset(server: string, slot: BlobSlot, signal?: AbortSignal): Promise<number> {
   const res = await fetch(blobUrl(server, slot.id), {
@@ -70,6 +92,8 @@ export async function uploadBlob(options: {
   pieces: AsyncIterable<Uint8Array>;
   from?: number;
   onProgress?: Progress;
+  /** Called with the server's offset after each acknowledged PATCH (to persist it). */
+  onAcknowledged?: (offset: number) => void;
   signal?: AbortSignal;
 }): Promise<void> {
   const { server, slot, size, signal } = options;
@@ -99,6 +123,7 @@ export async function uploadBlob(options: {
       }
       if (res?.status === 204) {
         acked = Number(res.headers.get(UPLOAD_OFFSET_HEADER));
+        options.onAcknowledged?.(acked);
         options.onProgress?.(acked, size);
         failures = 0;
         continue;
