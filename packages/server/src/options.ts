@@ -123,6 +123,8 @@ export interface Limits {
   readonly maxAttachmentBytes: number;
   /** An attachment upload not complete this long after its slot was handed out is collected. */
   readonly abandonedUploadMs: number;
+  /** How often the blob store is probed for `/healthz` (a failing blob directory: blob-health.ts). */
+  readonly blobProbeMs: number;
   /** Blob downloads per second per source address (token bucket rate) and burst. */
   readonly blobDownloadRatePerSource: number;
   readonly blobDownloadBurstPerSource: number;
@@ -255,6 +257,7 @@ export const DEFAULT_LIMITS: Limits = {
   blobQuotaBytes: 5 * 1024 ** 3,
   maxAttachmentBytes: 2 * 1024 ** 3,
   abandonedUploadMs: 24 * 3600 * 1000,
+  blobProbeMs: 10_000,
   // A chat scrolled back shows a few dozen attachments at once, then a few per second.
   blobDownloadRatePerSource: 5,
   blobDownloadBurstPerSource: 60,

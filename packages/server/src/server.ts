@@ -15,6 +15,7 @@ import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { watchBlobStore } from './blobs/blob-health.ts';
 import { blobRoutes } from './blobs/blob-routes.ts';
 import { type BlobService, createBlobService } from './blobs/blob-service.ts';
 import type { BlobStore } from './blobs/blob-store.ts';
@@ -119,7 +120,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     exhaustedChecks: metrics.openFilesExhaustedChecks,
   });
   const provider = createNodeCryptoProvider();
-  const blobs = createBlobService(blobStore, limits, clock);
+  const blobWatch = watchBlobStore(blobStore, log, clock, limits.blobProbeMs);
+  const blobs = createBlobService(blobWatch.store, limits, clock);
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
   const links = createLinkChannels(storage, bus, limits.maxLinkChannels, limits.linkPollMs);
@@ -144,6 +146,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       const found: string[] = [];
       const failure = watched.health.failure();
       if (failure !== undefined) found.push(`storage-${failure.reason}`);
+      const blobFailure = blobWatch.health.failure();
+      if (blobFailure !== undefined) found.push(`blobs-${blobFailure.reason}`);
       if (fds.exhausted()) found.push('open-files-exhausted');
       return found;
     },
@@ -346,6 +350,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
+      blobWatch.health.stop();
       fds.stop();
       accountLimits.stop();
       links.stop();

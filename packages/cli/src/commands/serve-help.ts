@@ -42,7 +42,8 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       finished within ${DEFAULT_LIMITS.abandonedUploadMs / HOUR_MS} h are removed; downloads: ${DEFAULT_LIMITS.blobDownloadBurstPerSource} then ${DEFAULT_LIMITS.blobDownloadRatePerSource}/s per source address.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
-      /healthz says ok, shutting-down, or degraded with its reasons (storage-full, open-files-exhausted; 503).
+      /healthz says ok, shutting-down, or degraded with its reasons (storage-full, blobs-full, blobs-unwritable,
+      open-files-exhausted; 503).
       /metrics (how busy the server is) answers loopback peers only,
       unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
       "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).

@@ -121,5 +121,11 @@ export interface BlobStore {
    * many it removed.
    */
   collect(now: number, abandonedBefore: number): Promise<number>;
+  /**
+   * Checks the store can take a write now (the file system: writes, syncs and removes a small
+   * file), rejecting with the system error; absent where there is nothing local to check (S3).
+   * `/healthz` reports its failures (`blob-health.ts`).
+   */
+  probe?(): Promise<void>;
   close(): Promise<void>;
 }

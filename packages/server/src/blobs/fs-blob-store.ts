@@ -158,6 +158,17 @@ export async function openFsBlobStore(dir: string): Promise<BlobStore> {
       }
       return removed;
     },
+    async probe() {
+      // 4 KiB needs a block of its own: a full file system refuses it.
+      const file = await open(join(dir, '.probe'), 'w', 0o600);
+      try {
+        await file.write(new Uint8Array(4096));
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rm(join(dir, '.probe'), { force: true });
+    },
     async close() {},
   };
 }
