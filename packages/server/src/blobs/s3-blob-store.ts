@@ -102,10 +102,10 @@ export async function openS3BlobStore(location: S3BlobLocation): Promise<BlobSto
     await client.send(new s3.HeadBucketCommand({ Bucket }));
   } catch (err) {
     client.destroy();
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    throw new Error(
-      `the blob bucket ${location.display} is not reachable (${status === undefined ? (err as Error).name : `HTTP ${status}`})`,
-    );
+    const e = err as { $metadata?: { httpStatusCode?: number }; code?: string; name?: string };
+    const status = e.$metadata?.httpStatusCode;
+    const why = status === undefined ? (e.code ?? e.name ?? 'error') : `HTTP ${status}`;
+    throw new Error(`the blob bucket ${location.display} is not reachable (${why})`);
   }
 
   const getBytes = async (k: string, range?: string): Promise<Uint8Array | undefined> => {
