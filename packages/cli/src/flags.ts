@@ -24,6 +24,7 @@ export const OPTIONS = {
   'metrics-listen': { type: 'string' },
   'metrics-token': { type: 'string' },
   'blob-quota': { type: 'string' },
+  blobs: { type: 'string' },
   'max-attachment': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },

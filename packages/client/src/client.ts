@@ -30,6 +30,7 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import { type AttachmentSource, blobSource } from './attachments/source.ts';
+import { createUploadStateStore } from './attachments/upload-state.ts';
 import { type ConversationMessage, type Conversations, createConversations } from './conversation/conversation.ts';
 import { createConversationStore } from './conversation/conversation-store.ts';
 import { createDirectStore } from './direct/store.ts';
@@ -554,8 +555,10 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     }
   };
 
+  const uploads = createUploadStateStore(db);
   const messaging: Messaging = createMessaging({
     settings,
+    uploads,
     store: directStore,
     conversations,
     directory,
@@ -759,7 +762,15 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async sendFileToGroup(groupId, source, opts = {}) {
       groups.info(groupId);
       const { content, line } = await prepareAttachment(
-        { provider, random, clock, server: profile.server, link: () => link, newId: () => toBase64Url(random(16)) },
+        {
+          provider,
+          random,
+          clock,
+          server: profile.server,
+          link: () => link,
+          newId: () => toBase64Url(random(16)),
+          uploads,
+        },
         await sourceOf(source),
         opts,
       );

@@ -15,7 +15,14 @@ import {
 import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
-import { type DeviceListContent, MAX_TEXT_BYTES, type OutgoingContent, type TextContent } from './content.ts';
+import type { UploadStateStore } from './attachments/upload-state.ts';
+import {
+  type AttachmentContent,
+  type DeviceListContent,
+  MAX_TEXT_BYTES,
+  type OutgoingContent,
+  type TextContent,
+} from './content.ts';
 import type { Conversations } from './conversation/conversation.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
@@ -56,6 +63,8 @@ export interface MessagingDeps {
   readonly fileSink?: (path: string) => Promise<AttachmentSink>;
   /** The person's per-conversation choices and blocked contacts. */
   readonly settings: ConversationSettings;
+  /** Uploads in progress kept in the home, so one cut short resumes. */
+  readonly uploads?: UploadStateStore;
 }
 
 /** The conversation operations the client exposes or drives. */
@@ -112,7 +121,15 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const me = (): string => deps.profile().name;
   const newId = (): string => toBase64Url(random(16));
 
-  const uploadDeps = { provider: deps.provider, random, clock, server: deps.server, link: deps.link, newId };
+  const uploadDeps = {
+    provider: deps.provider,
+    random,
+    clock,
+    server: deps.server,
+    link: deps.link,
+    newId,
+    ...(deps.uploads === undefined ? {} : { uploads: deps.uploads }),
+  };
   const encryptFor = createFanOut({ session, stores, directory, clock, me, link: deps.link });
   const outbox = createDirectOutbox({ store, directory, events, encryptFor, clock, newId, me, link: deps.link });
   /** Releases what a key change held, after the user acted: messages from them, then ours to them. */

@@ -5,15 +5,24 @@
 export { migratePostgres, openPostgresStorage } from './adapters.ts';
 export { type BlobLimits, type BlobService, createBlobService } from './blobs/blob-service.ts';
 export {
+  type BlobBody,
   type BlobMeta,
   type BlobStatus,
   type BlobStore,
   BlobStoreError,
   type BlobStoreErrorCode,
+  type ByteRange,
   isBlobId,
   isBlobStoreError,
+  rangeFits,
 } from './blobs/blob-store.ts';
 export { openFsBlobStore } from './blobs/fs-blob-store.ts';
+export {
+  BlobLocationError,
+  isS3BlobLocation,
+  parseS3BlobLocation,
+  type S3BlobLocation,
+} from './blobs/s3-blob-url.ts';
 export { isServerError, ServerError } from './errors.ts';
 export { type AccountExport, exportAccount } from './export.ts';
 export { LOW_OPEN_FILE_LIMIT, type OpenFileLimits, openFileLimits, parseOpenFileLimits } from './fd-limit.ts';

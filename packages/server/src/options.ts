@@ -4,6 +4,8 @@
  * table. Sizes that are protocol facts (key and signature lengths, group id length, message id
  * pattern) are not repeated here: they come from `@parley/protocol`.
  */
+import type { BlobStore } from './blobs/blob-store.ts';
+
 /** Where a PEM certificate (its chain after it) and its private key are (`parley serve --tls-cert --tls-key`). */
 export interface TlsFiles {
   readonly cert: string;
@@ -121,6 +123,8 @@ export interface Limits {
   readonly maxAttachmentBytes: number;
   /** An attachment upload not complete this long after its slot was handed out is collected. */
   readonly abandonedUploadMs: number;
+  /** How often the blob store is probed for `/healthz` (a failing blob directory: blob-health.ts). */
+  readonly blobProbeMs: number;
   /** Blob downloads per second per source address (token bucket rate) and burst. */
   readonly blobDownloadRatePerSource: number;
   readonly blobDownloadBurstPerSource: number;
@@ -160,6 +164,12 @@ export interface ServerOptions {
   readonly dbSchema: string | undefined;
   /** `nats://…` or `redis://…` to deliver across several nodes sharing one PostgreSQL database. */
   readonly bus: string | undefined;
+  /**
+   * Where attachment blobs live: undefined (or `fs`) for `<dataDir>/blobs`, or an
+   * `s3://bucket[/prefix]?endpoint=…&region=…` address (blobs/s3-blob-url.ts), which several
+   * nodes share; or a `BlobStore` of the embedding program's own (it stays open after `close`).
+   */
+  readonly blobs: string | BlobStore | undefined;
   readonly inviteOnly: boolean;
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
@@ -247,6 +257,7 @@ export const DEFAULT_LIMITS: Limits = {
   blobQuotaBytes: 5 * 1024 ** 3,
   maxAttachmentBytes: 2 * 1024 ** 3,
   abandonedUploadMs: 24 * 3600 * 1000,
+  blobProbeMs: 10_000,
   // A chat scrolled back shows a few dozen attachments at once, then a few per second.
   blobDownloadRatePerSource: 5,
   blobDownloadBurstPerSource: 60,
@@ -300,6 +311,7 @@ export function resolveOptions(
     db: partial.db,
     dbSchema: partial.dbSchema,
     bus: partial.bus,
+    blobs: partial.blobs,
     inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
     sync: partial.sync ?? DEFAULT_OPTIONS.sync,
     sqliteMaxBytes: partial.sqliteMaxBytes,

@@ -15,9 +15,12 @@ import { createNodeCryptoProvider } from '@parley/protocol/node';
 import pino from 'pino';
 import { WebSocketServer } from 'ws';
 import { checkAdapterOptions, openBus, openStorage } from './adapters.ts';
+import { watchBlobStore } from './blobs/blob-health.ts';
 import { blobRoutes } from './blobs/blob-routes.ts';
 import { type BlobService, createBlobService } from './blobs/blob-service.ts';
+import type { BlobStore } from './blobs/blob-store.ts';
 import { openFsBlobStore } from './blobs/fs-blob-store.ts';
+import { BlobLocationError, isS3BlobLocation, parseS3BlobLocation } from './blobs/s3-blob-url.ts';
 import { openFileLimits } from './fd-limit.ts';
 import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
@@ -58,6 +61,22 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * The blob store `options.blobs` names. The S3 adapter (and with it the AWS SDK) is imported
+ * only when S3 is configured, so a server on the file system does not carry it in memory.
+ */
+async function openBlobStore(options: ServerOptions): Promise<BlobStore> {
+  if (typeof options.blobs === 'object') return options.blobs;
+  if (isS3BlobLocation(options.blobs)) {
+    const { openS3BlobStore } = await import('./blobs/s3-blob-store.ts');
+    return openS3BlobStore(parseS3BlobLocation(options.blobs));
+  }
+  if (options.blobs !== undefined && options.blobs !== 'fs') {
+    throw new BlobLocationError('--blobs takes fs or an s3:// address');
+  }
+  return openFsBlobStore(join(options.dataDir, 'blobs'));
+}
+
 /** Starts a server; `options` are merged over the defaults of `parley serve`. */
 export async function startServer(partial: Parameters<typeof resolveOptions>[0] = {}): Promise<RunningServer> {
   const options: ServerOptions = resolveOptions(partial);
@@ -73,7 +92,13 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
   // Every storage call reports a full disk or a failing database here (STORAGE_UNAVAILABLE, /healthz).
   const watched = watchStorage(await openStorage(options), log, options.clock);
   const storage = watched.storage;
-  const blobStore = await openFsBlobStore(join(options.dataDir, 'blobs'));
+  let blobStore: BlobStore;
+  try {
+    blobStore = await openBlobStore(options);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   const { limits, clock } = options;
   let bus: Awaited<ReturnType<typeof openBus>>;
   try {
@@ -95,7 +120,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     exhaustedChecks: metrics.openFilesExhaustedChecks,
   });
   const provider = createNodeCryptoProvider();
-  const blobs = createBlobService(blobStore, limits, clock);
+  const blobWatch = watchBlobStore(blobStore, log, clock, limits.blobProbeMs);
+  const blobs = createBlobService(blobWatch.store, limits, clock);
   // With several nodes, each tells the others once a second what it allowed per account.
   const accountLimits = createAccountLimits(limits, options.bus === undefined ? undefined : { bus, node, clock });
   const links = createLinkChannels(storage, bus, limits.maxLinkChannels, limits.linkPollMs);
@@ -120,6 +146,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       const found: string[] = [];
       const failure = watched.health.failure();
       if (failure !== undefined) found.push(`storage-${failure.reason}`);
+      const blobFailure = blobWatch.health.failure();
+      if (blobFailure !== undefined) found.push(`blobs-${blobFailure.reason}`);
       if (fds.exhausted()) found.push('open-files-exhausted');
       return found;
     },
@@ -281,6 +309,10 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       metricsUrl,
       store,
       bus: bus.name,
+      blobs:
+        typeof options.blobs === 'string' && isS3BlobLocation(options.blobs)
+          ? parseS3BlobLocation(options.blobs).display
+          : blobStore.name,
       node,
       inviteOnly: options.inviteOnly,
       tls: tlsFiles === undefined ? undefined : { cert: tlsFiles.cert, key: tlsFiles.key },
@@ -318,6 +350,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       closing = true;
       clearInterval(pinger);
       clearInterval(purger);
+      blobWatch.health.stop();
       fds.stop();
       accountLimits.stop();
       links.stop();
@@ -333,6 +366,8 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       await hub.flush();
       await bus.close();
       await storage.close();
+      // A store the embedding program passed in is its own to close.
+      if (typeof options.blobs !== 'object') await blobStore.close();
       log.info('parley relay stopped');
     },
   };

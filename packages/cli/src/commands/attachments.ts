@@ -110,6 +110,10 @@ export async function sendFiles(
         await send(name, file, {
           ...(flags.caption === undefined ? {} : { caption: flags.caption }),
           onProgress: progress,
+          onResume: (from, total) =>
+            process.stdout.write(
+              `resuming ${safeText(file)}: ${formatByteSize(from)} of ${formatByteSize(total)} already on the server\n`,
+            ),
         });
       } catch (err) {
         if (

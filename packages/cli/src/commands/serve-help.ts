@@ -20,7 +20,7 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
                [--sync full|normal] [--db-max-mb N] [--log-level L] [--log-file FILE]
                [--queue-ttl-days D] [--send-log-hours H] [--queue-sender-share P] [--web-dir DIR] [--print-web-digest]
                [--metrics-listen HOST:PORT] [--metrics-token T] [--tls-cert FILE --tls-key FILE]
-               [--blob-quota SIZE] [--max-attachment SIZE]
+               [--blobs fs|s3://BUCKET[/PREFIX]?endpoint=…&region=…] [--blob-quota SIZE] [--max-attachment SIZE]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -36,12 +36,14 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       No IP addresses or last-seen times are kept at all.
       --queue-sender-share (default ${DEFAULT_LIMITS.queueSenderSharePercent}): percent of a device's queue (${DEFAULT_LIMITS.maxQueuePerDevice} messages) one other account may fill;
       past it that sender gets QUEUE_FULL while others still get in.
-      Attachments: encrypted, padded blobs in DIR/blobs; --blob-quota (default ${DEFAULT_LIMITS.blobQuotaBytes / 1024 ** 3}GiB) per account,
+      Attachments: encrypted, padded blobs in DIR/blobs, or with --blobs s3://… (or $PARLEY_BLOBS) in an
+      S3-compatible bucket several nodes share (credentials: $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY); --blob-quota (default ${DEFAULT_LIMITS.blobQuotaBytes / 1024 ** 3}GiB) per account,
       --max-attachment (default ${DEFAULT_LIMITS.maxAttachmentBytes / 1024 ** 3}GiB, at most ${MAX_ATTACHMENT_LIMIT / 1024 ** 3}GiB); blobs expire with --queue-ttl-days, uploads not
       finished within ${DEFAULT_LIMITS.abandonedUploadMs / HOUR_MS} h are removed; downloads: ${DEFAULT_LIMITS.blobDownloadBurstPerSource} then ${DEFAULT_LIMITS.blobDownloadRatePerSource}/s per source address.
       --web-dir: the built browser client to serve (default packages/web/dist);
       --print-web-digest: print the SHA-256 of that bundle (compare it with a release) and exit.
-      /healthz says ok, shutting-down, or degraded with its reasons (storage-full, open-files-exhausted; 503).
+      /healthz says ok, shutting-down, or degraded with its reasons (storage-full, blobs-full, blobs-unwritable,
+      open-files-exhausted; 503).
       /metrics (how busy the server is) answers loopback peers only,
       unless --metrics-token (or $PARLEY_METRICS_TOKEN, kept out of the process list) lets a peer with
       "Authorization: Bearer T" read it, or --metrics-listen serves it on a listener of its own (and not on --port).

@@ -8,12 +8,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import {
+  BlobLocationError,
   bundleDigest,
   DEFAULT_OPTIONS,
   LOG_LEVELS,
   LOW_OPEN_FILE_LIMIT,
   openFileLimits,
   parseListenAddress,
+  parseS3BlobLocation,
   type ServerOptions,
   startServer,
 } from '@parley/server';
@@ -135,6 +137,17 @@ export function serveOptions(
     throw new CliError('--blob-quota takes a size such as 5GiB; --max-attachment a size up to 3GiB', EXIT.usage);
   if (flags['max-attachment'] !== undefined && maxAttachment === undefined)
     throw new CliError('--max-attachment takes a size such as 2GiB', EXIT.usage);
+  const blobs = flags.blobs ?? env.PARLEY_BLOBS;
+  if (blobs !== undefined && blobs !== 'fs') {
+    try {
+      parseS3BlobLocation(blobs, env);
+    } catch (err) {
+      throw new CliError(
+        err instanceof BlobLocationError ? err.message : '--blobs takes fs or an s3:// address',
+        EXIT.usage,
+      );
+    }
+  }
   const tlsCert = flags['tls-cert'];
   const tlsKey = flags['tls-key'];
   if ((tlsCert === undefined) !== (tlsKey === undefined))
@@ -151,6 +164,7 @@ export function serveOptions(
     dataDir: resolve(flags.data ?? DEFAULT_OPTIONS.dataDir),
     db,
     bus: flags.bus ?? env.PARLEY_BUS,
+    ...(blobs === undefined ? {} : { blobs }),
     ...(flags['invite-only'] === undefined ? {} : { inviteOnly: flags['invite-only'] }),
     ...(flags.sync === undefined ? {} : { sync: flags.sync }),
     ...(dbMaxMb === undefined ? {} : { sqliteMaxBytes: Math.floor(dbMaxMb * 1024 * 1024) }),

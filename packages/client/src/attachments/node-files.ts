@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, open, rm, stat } from 'node:fs/promises';
+import { link, open, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ClientError } from '../errors.ts';
 import type { AttachmentSink, AttachmentSource } from './source.ts';
@@ -28,10 +28,13 @@ const TYPES: Record<string, string> = {
 /** A source over the file at `path` (its name is the path's last segment). */
 export async function fileSource(path: string): Promise<AttachmentSource> {
   let size: number;
+  let resumeKey: string;
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new ClientError('INVALID_ARGUMENT', `${path} is not a file`);
     size = s.size;
+    // The same file, unchanged: an upload of it cut short resumes (upload-state.ts).
+    resumeKey = JSON.stringify(['file', await realpath(path), s.size, s.mtimeMs, s.ino]);
   } catch (err) {
     if (err instanceof ClientError) throw err;
     throw new ClientError('INVALID_ARGUMENT', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
@@ -42,6 +45,7 @@ export async function fileSource(path: string): Promise<AttachmentSource> {
   return {
     name,
     size,
+    resumeKey,
     ...(type === undefined ? {} : { contentType: type }),
     stream: () => createReadStream(path, { highWaterMark: 64 * 1024 }) as AsyncIterable<Uint8Array>,
   };

@@ -5,8 +5,10 @@
  * this account like any message.
  */
 import {
+  type AttachmentSecrets,
   attachmentBlobSize,
   BLOB_ID_LENGTH,
+  type BlobSlot,
   type CryptoProvider,
   encodeAttachmentPointer,
   fromBase64Url,
@@ -19,13 +21,19 @@ import { type AttachmentContent, attachmentFallbackText, attachmentField } from 
 import { ClientError } from '../errors.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
 import type { AttachmentSource } from './source.ts';
-import { type Progress, uploadBlob } from './transfer.ts';
+import { type Progress, storedUploadOffset, uploadBlob } from './transfer.ts';
+import type { UploadStateStore } from './upload-state.ts';
 
 /** Options of `sendFile`. */
 export interface SendFileOptions {
   readonly caption?: string;
   /** Upload progress in blob bytes. */
   readonly onProgress?: Progress;
+  /**
+   * Called once when the upload resumes one cut short earlier (same source, slot still open),
+   * with the bytes the server already holds and the blob's size.
+   */
+  readonly onResume?: (offset: number, total: number) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -45,6 +53,33 @@ export interface SendFileDeps {
   readonly server: string;
   link(): RelayLink | undefined;
   newId(): string;
+  /** Where uploads in progress are kept across restarts (the home); none: no resuming. */
+  readonly uploads?: UploadStateStore;
+}
+
+/**
+ * The slot and secrets of an upload of `source` cut short earlier, and the server's offset for
+ * it; undefined (and the stale row dropped) when there is none to resume.
+ */
+async function resumable(
+  deps: SendFileDeps,
+  source: AttachmentSource,
+  blobSize: number,
+  signal: AbortSignal | undefined,
+): Promise<{ slot: BlobSlot; secrets: AttachmentSecrets; from: number } | undefined> {
+  if (source.resumeKey === undefined || deps.uploads === undefined) return undefined;
+  const kept = deps.uploads.get(source.resumeKey);
+  if (kept === undefined) return undefined;
+  // An upload must finish before `uploadBy` (the server collects it then); leave a minute's margin.
+  const from =
+    kept.blobSize === blobSize && kept.slot.uploadBy > deps.clock() + 60_000
+      ? await storedUploadOffset(deps.server, kept.slot, signal)
+      : undefined;
+  if (from === undefined || from > blobSize) {
+    deps.uploads.remove(source.resumeKey);
+    return undefined;
+  }
+  return { slot: kept.slot, secrets: { key: kept.key, noncePrefix: kept.noncePrefix }, from };
 }
 
 /** Uploads `source` and returns the attachment content to queue, and its history line. */
@@ -53,18 +88,45 @@ export async function prepareAttachment(
   source: AttachmentSource,
   options: SendFileOptions = {},
 ): Promise<{ content: AttachmentContent; line: string }> {
-  const secrets = generateAttachmentSecrets(deps.random);
   const blobSize = attachmentBlobSize(source.size);
-  const slot = await requireConnected(deps.link()).request('blob-slot', { size: blobSize });
+  const resumed = await resumable(deps, source, blobSize, options.signal);
+  let slot: BlobSlot;
+  let secrets: AttachmentSecrets;
+  let from = 0;
+  const key = source.resumeKey;
+  if (resumed !== undefined) {
+    ({ slot, secrets, from } = resumed);
+    options.onResume?.(from, blobSize);
+  } else {
+    secrets = generateAttachmentSecrets(deps.random);
+    slot = await requireConnected(deps.link()).request('blob-slot', { size: blobSize });
+    // Kept before the first byte goes up, so a client killed from here on resumes this upload.
+    if (key !== undefined) {
+      deps.uploads?.save({
+        resumeKey: key,
+        slot,
+        key: secrets.key,
+        noncePrefix: secrets.noncePrefix,
+        blobSize,
+        offset: 0,
+      });
+    }
+  }
   const sealed = sealAttachment(deps.provider, secrets, source.size, source.stream());
   await uploadBlob({
     server: deps.server,
     slot,
     size: blobSize,
     pieces: sealed.pieces,
+    from,
+    ...(key !== undefined && deps.uploads !== undefined
+      ? { onAcknowledged: (offset: number) => deps.uploads?.acknowledged(key, offset) }
+      : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  // Uploaded: the attachment message is queued right after this returns.
+  if (key !== undefined) deps.uploads?.remove(key);
   const fileName = sanitizeFileName(source.name);
   const type = source.contentType?.toLowerCase();
   const blobId = fromBase64Url('blob id', slot.id);

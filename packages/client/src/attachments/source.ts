@@ -11,6 +11,12 @@ export interface AttachmentSource {
   readonly size: number;
   /** Lower-case MIME type; `application/octet-stream` when not given. */
   readonly contentType?: string;
+  /**
+   * Names this exact content across restarts (Node: path, size and modification time), so an
+   * upload cut short resumes when the same source is sent again (`upload-state.ts`); none: the
+   * upload starts afresh each time.
+   */
+  readonly resumeKey?: string;
   stream(): AsyncIterable<Uint8Array>;
 }
 

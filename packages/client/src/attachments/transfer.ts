@@ -3,7 +3,8 @@
  * browsers: `uploadBlob` PATCHes the sealed blob in windows of at most `UPLOAD_WINDOW` bytes and,
  * when a request fails, asks `HEAD` how much the server kept and re-sends from there;
  * `downloadBlob` streams a GET through `openAttachment` into a sink, committing it only once the
- * last chunk, the padding and the digest verified.
+ * last chunk, the padding and the digest verified; when the connection breaks mid-body it asks
+ * for the rest with `Range: bytes=<received>-` and goes on where it stopped.
  */
 import {
   type AttachmentOpenParams,
@@ -43,6 +44,28 @@ async function refusal(res: Response): Promise<string> {
   }
 }
 
+/**
+ * The server's offset for a slot kept from an earlier run, or undefined when the server no
+ * longer has it (collected, expired: 404) or refuses the token (403). Other failures reject.
+ */
+export async function storedUploadOffset(
+  server: string,
+  slot: BlobSlot,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const res = await fetch(blobUrl(server, slot.id), {
+    method: 'HEAD',
+    headers: { authorization: `Bearer ${slot.token}` },
+    ...(signal ? { signal } : {}),
+  });
+  if (res.status === 404 || res.status === 403) return undefined;
+  const offset = Number(res.headers.get(UPLOAD_OFFSET_HEADER));
+  if (!res.ok || !Number.isSafeInteger(offset)) {
+    throw new ClientError('UPLOAD_FAILED', `the server did not say how much of the upload it has (HTTP ${res.status})`);
+  }
+  return offset;
+}
+
 /** The server's offset for `slot` (HEAD). */
 async function serverOffset(server: string, slot: BlobSlot, signal?: AbortSignal): Promise<number> {
   const res = await fetch(blobUrl(server, slot.id), {
@@ -69,6 +92,8 @@ export async function uploadBlob(options: {
   pieces: AsyncIterable<Uint8Array>;
   from?: number;
   onProgress?: Progress;
+  /** Called with the server's offset after each acknowledged PATCH (to persist it). */
+  onAcknowledged?: (offset: number) => void;
   signal?: AbortSignal;
 }): Promise<void> {
   const { server, slot, size, signal } = options;
@@ -98,6 +123,7 @@ export async function uploadBlob(options: {
       }
       if (res?.status === 204) {
         acked = Number(res.headers.get(UPLOAD_OFFSET_HEADER));
+        options.onAcknowledged?.(acked);
         options.onProgress?.(acked, size);
         failures = 0;
         continue;
@@ -144,6 +170,63 @@ export async function uploadBlob(options: {
 }
 
 /**
+ * The blob's bytes from the response `first`, continued after a broken connection by ranged
+ * GETs from the byte after the last one received (`MAX_RETRIES` breaks in a row at most). A
+ * server that ignores the range (200) is read from the start with the bytes already received
+ * skipped. `ATTACHMENT_GONE` when the blob disappears between two requests.
+ */
+async function* resumingBody(
+  url: string,
+  first: Response,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  let res = first;
+  let skip = 0;
+  for (let failures = 0; ; ) {
+    try {
+      for await (const piece of (res.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
+        let bytes = piece;
+        if (skip > 0) {
+          const drop = Math.min(skip, bytes.length);
+          skip -= drop;
+          bytes = bytes.subarray(drop);
+          if (bytes.length === 0) continue;
+        }
+        received += bytes.length;
+        failures = 0;
+        yield bytes;
+      }
+      return;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (++failures > MAX_RETRIES) {
+        throw new ClientError('SERVER_UNREACHABLE', 'the attachment download kept breaking off');
+      }
+    }
+    let next: Response;
+    try {
+      next = await fetch(url, { headers: { range: `bytes=${received}-` }, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ClientError('SERVER_UNREACHABLE', 'the attachment download broke off and could not be resumed');
+    }
+    if (next.status === 404) {
+      await next.body?.cancel();
+      throw new ClientError('ATTACHMENT_GONE', 'the server no longer has this attachment (expired or never uploaded)');
+    }
+    const at = /^bytes (\d+)-/.exec(next.headers.get('content-range') ?? '')?.[1];
+    if (next.status === 206 && at !== undefined && Number(at) === received) skip = 0;
+    else if (next.status === 200) skip = received;
+    else {
+      await next.body?.cancel();
+      throw new ClientError('SERVER_UNREACHABLE', `the attachment download could not be resumed (HTTP ${next.status})`);
+    }
+    res = next;
+  }
+}
+
+/**
  * Downloads blob `id` into `sink`, decrypting and verifying it; resolves with where the sink
  * put the file. `ATTACHMENT_GONE` when the server no longer has it; `ATTACHMENT_CORRUPT` when any
  * check fails (the sink is aborted: nothing is left under the final name).
@@ -158,7 +241,8 @@ export async function downloadBlob(options: {
   signal?: AbortSignal;
 }): Promise<string | undefined> {
   const { sink } = options;
-  const res = await fetch(blobUrl(options.server, options.id), options.signal ? { signal: options.signal } : {});
+  const url = blobUrl(options.server, options.id);
+  const res = await fetch(url, options.signal ? { signal: options.signal } : {});
   if (res.status === 404) {
     await res.body?.cancel();
     throw new ClientError('ATTACHMENT_GONE', 'the server no longer has this attachment (expired or never uploaded)');
@@ -167,7 +251,7 @@ export async function downloadBlob(options: {
     throw new ClientError('SERVER_UNREACHABLE', `the attachment could not be downloaded (${await refusal(res)})`);
   }
   let done = 0;
-  const body = res.body as unknown as AsyncIterable<Uint8Array>;
+  const body = resumingBody(url, res, options.signal);
   try {
     for await (const chunk of openAttachment(options.provider, options.params, body)) {
       await sink.write(chunk);

@@ -250,6 +250,21 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       CREATE TABLE blocked (name TEXT PRIMARY KEY, blocked_at INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    // Attachment uploads in progress, so a client killed mid-upload resumes it (attachments/
+    // upload-state.ts; docs/protocol.md §16.5).
+    version: 10,
+    up: `
+      CREATE TABLE pending_uploads (
+        resume_key TEXT PRIMARY KEY,
+        slot TEXT NOT NULL,
+        key BLOB NOT NULL,
+        nonce_prefix BLOB NOT NULL,
+        blob_size INTEGER NOT NULL,
+        acked INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */

@@ -43,6 +43,8 @@ export type BlobErrorCode =
   | 'UPLOAD_IN_PROGRESS'
   /** The slot is already complete. */
   | 'UPLOAD_COMPLETE'
+  /** A download's `Range` is malformed, asks several ranges, or lies past the blob's end (HTTP 416). */
+  | 'RANGE_NOT_SATISFIABLE'
   /** Too many downloads from this address; retry after `retryAfterMs`. */
   | 'RATE_LIMITED'
   /** A malformed request (bad id, missing header). */
@@ -66,6 +68,7 @@ const CODES: readonly BlobErrorCode[] = [
   'REQUEST_TOO_LARGE',
   'UPLOAD_IN_PROGRESS',
   'UPLOAD_COMPLETE',
+  'RANGE_NOT_SATISFIABLE',
   'RATE_LIMITED',
   'BAD_REQUEST',
   'INTERNAL',

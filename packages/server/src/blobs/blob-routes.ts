@@ -7,6 +7,9 @@
  *                          Content-Type: application/offset+octet-stream, body
  *                                                       → 204, Upload-Offset (durable)
  *   GET   /v1/blobs/<id>                                 → 200, the complete blob
+ *   GET   /v1/blobs/<id>   Range: bytes=a-b | a- | -n    → 206, Content-Range, those bytes;
+ *                                                          416 when the range is malformed,
+ *                                                          several ranges, or past the end
  *
  * Downloads need only the id (so the server cannot tie a download to an account) and are
  * rate-limited per source address. Every refusal is JSON `{ code, message }` (`BlobErrorCode`).
@@ -38,6 +41,7 @@ const STATUS: Record<BlobErrorCode, number> = {
   REQUEST_TOO_LARGE: 413,
   UPLOAD_IN_PROGRESS: 423,
   UPLOAD_COMPLETE: 409,
+  RANGE_NOT_SATISFIABLE: 416,
   RATE_LIMITED: 429,
   BAD_REQUEST: 400,
   INTERNAL: 500,
@@ -63,6 +67,30 @@ const bearer = (req: IncomingMessage): string | undefined => {
   const m = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(req.headers.authorization ?? '');
   return m?.[1];
 };
+
+/**
+ * The one byte range a `Range` header asks of a blob of `size` bytes (RFC 9110 §14.1.2), as
+ * `[start, end)`: undefined without the header, 'invalid' when it is malformed, asks several
+ * ranges (no multipart/byteranges here) or none of its bytes exist.
+ */
+export function requestedRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'invalid' | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d{0,16})-(\d{0,16})$/.exec(header.trim());
+  if (m === null) return 'invalid';
+  const [, first = '', last = ''] = m;
+  if (first === '' && last === '') return 'invalid';
+  if (first === '') {
+    // A suffix: the last n bytes (all of them when n is larger than the blob).
+    const n = Number(last);
+    return n === 0 || size === 0 ? 'invalid' : { start: Math.max(0, size - n), end: size };
+  }
+  const start = Number(first);
+  const end = last === '' ? size : Math.min(size, Number(last) + 1);
+  return start >= size || end <= start ? 'invalid' : { start, end };
+}
 
 const count = (text: string | undefined): number | undefined =>
   text !== undefined && /^\d{1,16}$/.test(text) ? Number(text) : undefined;
@@ -144,14 +172,47 @@ export function blobRoutes(
     }
   };
 
-  const download = async (res: ServerResponse, id: string): Promise<void> => {
-    const blob = await store.read(id, clock());
-    if (blob === undefined)
-      return refuse(res, 'BLOB_NOT_FOUND', 'no such blob (never uploaded, incomplete or expired)');
-    res.writeHead(200, {
+  const download = async (req: IncomingMessage, res: ServerResponse, id: string): Promise<void> => {
+    const now = clock();
+    const gone = () => refuse(res, 'BLOB_NOT_FOUND', 'no such blob (never uploaded, incomplete or expired)');
+    const header = req.headers.range;
+    if (header === undefined) {
+      const blob = await store.read(id, now);
+      if (blob === undefined) return gone();
+      res.writeHead(200, {
+        ...HEADERS,
+        'content-type': 'application/octet-stream',
+        'content-length': String(blob.size),
+        'accept-ranges': 'bytes',
+      });
+      await pipeline(blob.body, res);
+      return;
+    }
+    // A range needs the size first; a blob is immutable once complete, so no If-Range is needed.
+    const status = await store.status(id, now);
+    if (status === undefined || !status.complete) return gone();
+    const range = requestedRange(header, status.size);
+    if (range === undefined || range === 'invalid') {
+      res.writeHead(416, {
+        ...HEADERS,
+        'content-type': 'application/json',
+        'content-range': `bytes */${status.size}`,
+      });
+      const body: BlobErrorBody = {
+        code: 'RANGE_NOT_SATISFIABLE',
+        message: 'the range is malformed, asks several ranges, or lies past the end of the blob',
+      };
+      res.end(JSON.stringify(body));
+      return;
+    }
+    const blob = await store.read(id, now, range);
+    if (blob === undefined) return gone();
+    res.writeHead(206, {
       ...HEADERS,
       'content-type': 'application/octet-stream',
-      'content-length': String(blob.size),
+      'content-length': String(range.end - range.start),
+      'content-range': `bytes ${range.start}-${range.end - 1}/${blob.size}`,
+      'accept-ranges': 'bytes',
     });
     await pipeline(blob.body, res);
   };
@@ -168,7 +229,7 @@ export function blobRoutes(
           return refuse(res, 'RATE_LIMITED', 'too many downloads from this address', { retryAfterMs: wait });
       }
       if (!isBlobId(id)) return refuse(res, 'BLOB_NOT_FOUND', 'not a blob id');
-      if (req.method === 'GET') return download(res, id);
+      if (req.method === 'GET') return download(req, res, id);
       if (req.method === 'HEAD' || req.method === 'PATCH') return upload(req, res, id);
       res.writeHead(405, { ...HEADERS, allow: 'GET, HEAD, PATCH', 'content-type': 'text/plain' });
       res.end('method not allowed\n');

@@ -1,9 +1,10 @@
 /**
  * The blob store role: opaque byte blobs by id, written once (in resumable appends) and read
- * whole, with an owner (the unit of quota) and an expiry. It knows nothing of messages, so
- * attachments, history transfer and backups can all use it (issue 21). Adapters:
- * `fs-blob-store.ts` (files under the data dir, the embedded default). Every adapter passes
- * the contract suite in `test/blobs/blob-store-contract.ts`.
+ * whole or by byte range, with an owner (the unit of quota) and an expiry. It knows nothing of
+ * messages, so attachments, history transfer and backups can all use it (issue 21). Adapters:
+ * `fs-blob-store.ts` (files under the data dir, the embedded default) and `s3-blob-store.ts`
+ * (S3-compatible object storage, shared by several nodes). Every adapter passes the contract
+ * suite in `test/blobs/blob-store-contract.ts`.
  *
  * An acknowledged append is durable: `append` resolves only after the bytes are synced.
  */
@@ -38,7 +39,8 @@ export type BlobStoreErrorCode =
   | 'BEYOND_DECLARED_SIZE'
   | 'BUSY'
   | 'COMPLETE'
-  | 'INVALID_ID';
+  | 'INVALID_ID'
+  | 'INVALID_RANGE';
 
 /** A refusal of a blob store; `offset` is the store's offset with `OFFSET_MISMATCH`. */
 export class BlobStoreError extends Error {
@@ -65,6 +67,30 @@ export function isBlobId(id: string): boolean {
   return ID.test(id) && /[AQgw]$/.test(id);
 }
 
+/** Bytes `[start, end)` of a blob (`end` exclusive; `start <= end <= size`). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What `read` answers: the blob's whole size and the bytes asked for (all of them without a range). */
+export interface BlobBody {
+  /** The complete blob's size (not the range's). */
+  readonly size: number;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/** Whether `range` lies within a blob of `size` bytes. */
+export function rangeFits(range: ByteRange, size: number): boolean {
+  return (
+    Number.isSafeInteger(range.start) &&
+    Number.isSafeInteger(range.end) &&
+    range.start >= 0 &&
+    range.start <= range.end &&
+    range.end <= size
+  );
+}
+
 /** The blob store role. */
 export interface BlobStore {
   /** Short name for logs: `fs`, `s3`. */
@@ -81,8 +107,11 @@ export interface BlobStore {
    * or a later synced one.
    */
   append(id: string, offset: number, source: AsyncIterable<Uint8Array>, now: number): Promise<number>;
-  /** A complete, unexpired blob's bytes, or undefined. */
-  read(id: string, now: number): Promise<{ size: number; body: AsyncIterable<Uint8Array> } | undefined>;
+  /**
+   * A complete, unexpired blob's bytes (only `range` of them when given), or undefined.
+   * `INVALID_RANGE` when the range does not fit the blob (`rangeFits`).
+   */
+  read(id: string, now: number, range?: ByteRange): Promise<BlobBody | undefined>;
   /** Deletes a blob; false if there was none. */
   delete(id: string): Promise<boolean>;
   /** Every blob of `owner` (complete or not, unexpired), oldest first. */
@@ -92,5 +121,11 @@ export interface BlobStore {
    * many it removed.
    */
   collect(now: number, abandonedBefore: number): Promise<number>;
+  /**
+   * Checks the store can take a write now (the file system: writes, syncs and removes a small
+   * file), rejecting with the system error; absent where there is nothing local to check (S3).
+   * `/healthz` reports its failures (`blob-health.ts`).
+   */
+  probe?(): Promise<void>;
   close(): Promise<void>;
 }

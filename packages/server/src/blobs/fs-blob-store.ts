@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BlobMeta, type BlobStatus, type BlobStore, BlobStoreError, isBlobId } from './blob-store.ts';
+import { type BlobMeta, type BlobStatus, type BlobStore, BlobStoreError, isBlobId, rangeFits } from './blob-store.ts';
 
 const hexOf = (id: string): string => {
   if (!isBlobId(id)) throw new BlobStoreError('INVALID_ID', 'not a blob id');
@@ -117,12 +117,19 @@ export async function openFsBlobStore(dir: string): Promise<BlobStore> {
         busy.delete(id);
       }
     },
-    async read(id, now) {
+    async read(id, now, range) {
       if (!isBlobId(id) || live(id, now) === undefined) return undefined;
       const file = path(id, 'blob');
       const size = await sizeOf(file);
       if (size === undefined) return undefined;
-      return { size, body: createReadStream(file, { highWaterMark: 64 * 1024 }) };
+      if (range === undefined) return { size, body: createReadStream(file, { highWaterMark: 64 * 1024 }) };
+      if (!rangeFits(range, size)) throw new BlobStoreError('INVALID_RANGE', 'the range does not fit the blob');
+      // createReadStream's `end` is inclusive, and an empty range must read nothing at all.
+      const body =
+        range.start === range.end
+          ? (async function* () {})()
+          : createReadStream(file, { highWaterMark: 64 * 1024, start: range.start, end: range.end - 1 });
+      return { size, body };
     },
     async delete(id) {
       if (!isBlobId(id)) return false;
@@ -150,6 +157,17 @@ export async function openFsBlobStore(dir: string): Promise<BlobStore> {
         }
       }
       return removed;
+    },
+    async probe() {
+      // 4 KiB needs a block of its own: a full file system refuses it.
+      const file = await open(join(dir, '.probe'), 'w', 0o600);
+      try {
+        await file.write(new Uint8Array(4096));
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rm(join(dir, '.probe'), { force: true });
     },
     async close() {},
   };

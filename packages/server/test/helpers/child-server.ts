@@ -7,20 +7,25 @@ const SCRIPT = new URL('./server-process.ts', import.meta.url).pathname;
 
 /**
  * Starts a server process; resolves once it listens. `extra`: DB_URL SCHEMA BUS_URL; `limits`
- * are merged over the defaults.
+ * are merged over the defaults; `env` is added to the child's environment.
  */
 export function startChild(
   port: number,
   dataDir: string,
   extra: string[] = [],
   limits?: Record<string, number>,
+  env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', '--conditions=source', SCRIPT, String(port), dataDir, ...extra],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: limits === undefined ? process.env : { ...process.env, PARLEY_TEST_LIMITS: JSON.stringify(limits) },
+      env: {
+        ...process.env,
+        ...env,
+        ...(limits === undefined ? {} : { PARLEY_TEST_LIMITS: JSON.stringify(limits) }),
+      },
     },
   );
   return new Promise((resolve, reject) => {

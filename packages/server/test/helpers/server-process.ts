@@ -9,6 +9,8 @@ const [port, dataDir, db, dbSchema, bus] = process.argv.slice(2);
 // PARLEY_TEST_LIMITS (JSON) overrides limits, e.g. a small send burst for the rate-limit tests.
 const limits = process.env.PARLEY_TEST_LIMITS === undefined ? undefined : JSON.parse(process.env.PARLEY_TEST_LIMITS);
 const server = await startServer({
+  // PARLEY_TEST_BLOBS: the --blobs setting (an s3:// address of the test's S3 server).
+  ...(process.env.PARLEY_TEST_BLOBS === undefined ? {} : { blobs: process.env.PARLEY_TEST_BLOBS }),
   port: Number(port),
   dataDir,
   db,

@@ -7,7 +7,8 @@
  * whether prom-client was loaded. With `"thenImport": true` it then imports
  * `@parley/protocol/groups` and prints a second line (the check's own control: the record does
  * show ts-mls once it is loaded); with `"thenScrape": true` it fetches `/metrics` before stopping
- * and prints a second line saying whether prom-client is loaded then.
+ * and prints a second line saying whether prom-client is loaded then; with `"reportS3": true` it
+ * prints one more line saying whether the AWS S3 SDK was loaded (blobs/lazy-s3.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -27,9 +28,10 @@ function sqliteOnThisThread(): boolean {
   return Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/node_modules/better-sqlite3/'));
 }
 
-const { thenImport, thenScrape, ...options } = JSON.parse(process.argv[2] ?? '{}') as {
+const { thenImport, thenScrape, reportS3, ...options } = JSON.parse(process.argv[2] ?? '{}') as {
   thenImport?: boolean;
   thenScrape?: boolean;
+  reportS3?: boolean;
 } & Parameters<typeof startServer>[0];
 const server = await startServer({ port: 0, logLevel: 'silent', ...options });
 const started = {
@@ -37,9 +39,11 @@ const started = {
   sqliteOnMainThread: sqliteOnThisThread(),
   promClient: loaded('prom-client'),
 };
+const awsSdk = loaded('@aws-sdk/client-s3');
 if (thenScrape === true) await (await fetch(`${server.url}/metrics`)).text();
 await server.close();
 process.stdout.write(`${JSON.stringify(started)}\n`);
+if (reportS3 === true) process.stdout.write(`${JSON.stringify({ awsSdk })}\n`);
 if (thenScrape === true) process.stdout.write(`${JSON.stringify({ promClient: loaded('prom-client') })}\n`);
 if (thenImport === true) {
   await import('@parley/protocol/groups');
