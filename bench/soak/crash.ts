@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ClientEvent, type ParleyClient, registerAccount } from '@parley/client';
+import { type ClientEvent, groupPeer, openClient, type ParleyClient, registerAccount } from '@parley/client';
 import pg from 'pg';
 import { freePort, ServerProcess } from './processes.ts';
 
@@ -44,6 +44,10 @@ export interface CrashSummary {
   readonly undecryptable: number;
   /** Group messages refused as undecryptable (`group-rejected`: the CLI shows "refused a group message"). */
   readonly groupRejected: number;
+  /** Acknowledged deliveries that arrived only after their recipient closed and opened again. */
+  readonly stalledUntilReopen: number;
+  /** Of `lost`: in the recipient's history all the same (stored, no `message` event). */
+  readonly lostButStored: number;
   /** Messages shown that nobody acknowledged sending (must be 0 too: nothing is made up). */
   readonly unexpected: number;
   readonly seconds: number;
@@ -92,7 +96,20 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
     let sendFailed = 0;
     let undecryptable = 0;
     let groupRejected = 0;
-    const watchers: Promise<void>[] = [];
+    const watch = (name: string, c: ParleyClient): void => {
+      const events = c.events();
+      void (async () => {
+        for await (const e of events as AsyncIterable<ClientEvent>) {
+          if (e.type === 'message' && e.message.direction === 'in') (shown.get(name) as string[]).push(e.message.text);
+          else if (e.type === 'sent') acked.add(e.id);
+          else if (e.type === 'send-failed') sendFailed++;
+          else if (e.type === 'undecryptable') undecryptable++;
+          else if (e.type === 'group-rejected') groupRejected++;
+          if (process.env.SOAK_DEBUG && e.type !== 'message' && e.type !== 'sent')
+            console.error(name, JSON.stringify(e).slice(0, 200));
+        }
+      })();
+    };
     for (const [i, name] of names.entries()) {
       const node = nodes[i % nodes.length] as ServerProcess;
       const c = await registerAccount({
@@ -103,21 +120,7 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
         receipts: false,
       });
       clients.push(c);
-      const events = c.events();
-      watchers.push(
-        (async () => {
-          for await (const e of events as AsyncIterable<ClientEvent>) {
-            if (e.type === 'message' && e.message.direction === 'in')
-              (shown.get(name) as string[]).push(e.message.text);
-            else if (e.type === 'sent') acked.add(e.id);
-            else if (e.type === 'send-failed') sendFailed++;
-            else if (e.type === 'undecryptable') undecryptable++;
-            else if (e.type === 'group-rejected') groupRejected++;
-            if (process.env.SOAK_DEBUG && e.type !== 'message' && e.type !== 'sent')
-              console.error(name, JSON.stringify(e).slice(0, 200));
-          }
-        })(),
-      );
+      watch(name, c);
     }
     // One-to-one pairs (0↔1, 2↔3, …) and one group of the first min(6, n).
     const groupSize = Math.min(6, o.clients);
@@ -199,6 +202,56 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
     // A moment more, so that a late duplicate would be seen too.
     await sleep(1000);
 
+    // A recipient still missing messages closes and opens again: what then arrives was stalled
+    // (queued at the server, not pushed), not lost.
+    const missingAt = (): Set<string> => {
+      const out = new Set<string>();
+      for (const [id, s] of sent) {
+        if (!acked.has(id)) continue;
+        for (const r of recipients(s))
+          if (!(shown.get(r) as string[]).includes(`${s.sender}>${s.target}#${s.seq}`)) out.add(r);
+      }
+      return out;
+    };
+    const missingBefore = missingAt();
+    const countMissing = () => {
+      let n = 0;
+      for (const [id, s] of sent)
+        if (acked.has(id))
+          for (const r of recipients(s))
+            if (!(shown.get(r) as string[]).includes(`${s.sender}>${s.target}#${s.seq}`)) n++;
+      return n;
+    };
+    const missingCount = countMissing();
+    if (missingBefore.size > 0) {
+      for (const name of missingBefore) {
+        const i = names.indexOf(name);
+        const old = clients[i] as ParleyClient;
+        await old.close();
+        const again = await openClient({ home: join(dir, `home-${name}`), maxBackoffMs: 500, receipts: false });
+        watch(name, again);
+        await again.connect();
+        clients[i] = again;
+      }
+      const end = Date.now() + 20_000;
+      while (countMissing() > 0 && Date.now() < end) await sleep(200);
+      await sleep(1000);
+    }
+    const stalledUntilReopen = missingCount - countMissing();
+    // Of what is still missing from the events: what the recipient's home holds all the same
+    // (stored, and not shown: `parley history` has it) and what it does not.
+    let lostButStored = 0;
+    for (const [id, s] of sent) {
+      if (!acked.has(id)) continue;
+      const text = `${s.sender}>${s.target}#${s.seq}`;
+      for (const r of recipients(s)) {
+        if ((shown.get(r) as string[]).includes(text)) continue;
+        const c = clients[names.indexOf(r)] as ParleyClient;
+        const peer = s.target === 'G' ? groupPeer(groupId) : s.sender;
+        if (c.history(peer, 1_000_000).some((m) => m.text === text)) lostButStored++;
+      }
+    }
+
     let checked = 0;
     let lost = 0;
     let duplicated = 0;
@@ -247,6 +300,8 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
       outOfOrder,
       undecryptable,
       groupRejected,
+      stalledUntilReopen,
+      lostButStored,
       unexpected,
       seconds: Math.round((Date.now() - t0) / 1000),
     };

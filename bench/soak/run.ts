@@ -39,14 +39,15 @@ if (args[0] === 'crash') {
       clients: num('clients', 20),
       meanIntervalMs: num('interval-ms', 3000),
       sendIntervalMs: num('send-interval-ms', 500),
-      settleMs: 180_000,
+      settleMs: num('settle-ms', 180_000),
       postgresUrl: POSTGRES_URL,
       natsUrl: NATS_URL,
       onKill: (k) => line({ progress: 'kill', ...k }),
     });
     line(s);
     failed ||=
-      s.lost + s.duplicated + s.outOfOrder + s.undecryptable + s.groupRejected + s.unexpected > 0 ||
+      s.lost + s.duplicated + s.outOfOrder + s.undecryptable + s.groupRejected + s.stalledUntilReopen + s.unexpected >
+        0 ||
       s.acked === 0 ||
       s.sendFailed > 0;
   }
