@@ -162,6 +162,7 @@ export async function fuzz(
   runs: number,
   maxFindings = 5,
   maxMs = MAX_MS,
+  progress?: { every: number; label: string },
 ): Promise<FuzzResult> {
   const rng = new Rng();
   const corpus = seeds.length > 0 ? [...seeds] : [new Uint8Array(0)];
@@ -173,7 +174,11 @@ export async function fuzz(
       i < seeds.length ? (seeds[i] as Uint8Array) : mutate(rng, corpus[rng.int(corpus.length)] as Uint8Array, corpus);
     const { finding, ok } = await check(target, input, maxMs);
     if (finding) findings.push(finding);
-    else if (ok && i >= seeds.length && corpus.length < 256 && input.length < 1 << 16) corpus.push(input);
+    if (progress && (i + 1) % progress.every === 0) {
+      const s = (performance.now() - t0) / 1000;
+      process.stderr.write(`${progress.label}: ${i + 1} inputs, ${s.toFixed(1)} s, findings ${findings.length}\n`);
+    }
+    if (!finding && ok && i >= seeds.length && corpus.length < 256 && input.length < 1 << 16) corpus.push(input);
   }
   return { runs: i, ms: performance.now() - t0, corpus: corpus.length, findings };
 }

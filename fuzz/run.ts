@@ -42,7 +42,10 @@ for (const name of names) {
     mkdirSync(dir, { recursive: true });
     for (const [i, s] of fresh.entries()) writeFileSync(join(dir, `seed-${i}.bin`), s);
   }
-  const result = await fuzz(target, [...committedSeeds(name), ...fresh], runs);
+  const result = await fuzz(target, [...committedSeeds(name), ...fresh], runs, undefined, undefined, {
+    every: 50_000,
+    label: name,
+  });
   const rate = Math.round(result.runs / (result.ms / 1000));
   console.log(
     `${name}: ${result.runs} inputs in ${(result.ms / 1000).toFixed(1)} s (${rate}/s), corpus ${result.corpus}, findings ${result.findings.length}`,
