@@ -85,7 +85,9 @@ export function pagePolicy(html: string): string {
     // 'wasm-unsafe-eval' lets the page compile WebAssembly (SQLite); it does not allow eval().
     `script-src 'self' 'wasm-unsafe-eval'${inline.map((h) => ` ${h}`).join('')}`,
     "style-src 'self'",
-    "img-src 'self'",
+    // blob: carries attachments decrypted in the page (images to <img>, voice notes to <audio>).
+    "img-src 'self' blob:",
+    'media-src blob:',
     "connect-src 'self'",
     "manifest-src 'self'",
     "base-uri 'none'",
