@@ -125,7 +125,8 @@ export function loadWebBundle(dir: string): WebBundle {
           'referrer-policy': 'no-referrer',
           'cross-origin-opener-policy': 'same-origin',
           'x-frame-options': 'DENY',
-          'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+          // The microphone for this page's own voice notes (attachments.tsx), never for frames or other origins.
+          'permissions-policy': 'camera=(), microphone=(self), geolocation=()',
           'x-parley-web-digest': digest,
         },
       };

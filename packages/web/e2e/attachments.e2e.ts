@@ -214,4 +214,76 @@ describe('attachments in the browser client', { skip: browserMissing() }, () => 
     assert.match((await bubble.textContent()) ?? '', /from the SDK/);
     assert.deepEqual(alice.errors.concat(bob.errors), []);
   });
+
+  it('a file dropped onto the conversation and an image pasted into it are sent', async () => {
+    await openChat(bob, 'alice');
+    const png = await makePng(alice, 40, 20);
+    await alice.page.evaluate(
+      ([bytes]) => {
+        const section = document.querySelector('section.conversation') as HTMLElement;
+        const drop = new DataTransfer();
+        drop.items.add(new File([new Uint8Array(bytes)], 'dropped.txt', { type: 'text/plain' }));
+        section.dispatchEvent(new DragEvent('dragover', { dataTransfer: drop, bubbles: true, cancelable: true }));
+        section.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+      },
+      [Array.from(randomBytes(1000))] as const,
+    );
+    await bob.page.locator('.msg', { hasText: 'dropped.txt' }).getByTestId('attachment-card').waitFor();
+    await alice.page.evaluate(
+      ([bytes]) => {
+        const paste = new DataTransfer();
+        paste.items.add(new File([new Uint8Array(bytes)], 'image.png', { type: 'image/png' }));
+        (document.getElementById('compose-text') as HTMLElement).dispatchEvent(
+          new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }),
+        );
+      },
+      [Array.from(png)] as const,
+    );
+    const pasted = bob.page.locator('.msg', { has: bob.page.locator('img[alt="image.png"]') });
+    await pasted.waitFor();
+    const size = await pasted.locator('img').evaluate(async (el: HTMLImageElement) => {
+      await el.decode();
+      return [el.naturalWidth, el.naturalHeight];
+    });
+    assert.deepEqual(size, [40, 20]);
+  });
+});
+
+describe('voice notes in the browser client', { skip: browserMissing() }, () => {
+  let world: BrowserWorld;
+  before(async () => {
+    world = await createBrowserWorld({
+      chromiumArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
+    });
+  });
+  after(async () => {
+    await world?.close();
+  });
+
+  it('a voice note recorded from the (fake) microphone plays inline on the other side', async () => {
+    const dana = await world.person('dana');
+    const erin = await world.person('erin');
+    await register(dana);
+    await register(erin);
+    await openChat(dana, 'erin');
+    await dana.context.grantPermissions(['microphone']);
+    await dana.page.getByRole('button', { name: 'Record a voice note' }).click();
+    const stop = dana.page.getByRole('button', { name: 'Stop and send the voice note' });
+    await stop.waitFor();
+    // Let the recorder hand over at least one piece of sound (it does every second) before stopping.
+    await dana.page.waitForFunction(() => document.querySelector('[aria-pressed="true"]') !== null);
+    await dana.page.waitForTimeout(1500);
+    await stop.click();
+    await openChat(erin, 'dana');
+    const audio = lastAttachment(erin).getByTestId('attachment-audio');
+    await audio.waitFor({ timeout: 30_000 });
+    const state = await audio.evaluate(async (el: HTMLAudioElement) => {
+      if (el.readyState < 1)
+        await new Promise((resolve) => el.addEventListener('loadedmetadata', resolve, { once: true }));
+      return { src: el.src, ready: el.readyState };
+    });
+    assert.match(state.src, /^blob:/);
+    assert.ok(state.ready >= 1, 'the browser decoded the note’s metadata');
+    await screenshot(erin, 'attachment-voice-note');
+  });
 });

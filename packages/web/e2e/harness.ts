@@ -64,8 +64,8 @@ export interface BrowserWorld {
   close(): Promise<void>;
 }
 
-/** Starts the world. */
-export async function createBrowserWorld(): Promise<BrowserWorld> {
+/** Starts the world; `chromiumArgs` are added to Chromium's command line (e.g. fake media devices). */
+export async function createBrowserWorld(options: { chromiumArgs?: readonly string[] } = {}): Promise<BrowserWorld> {
   const webDir = buildWeb();
   const dir = mkdtempSync(join(tmpdir(), 'parley-web-'));
   const dataDir = join(dir, 'server');
@@ -81,6 +81,7 @@ export async function createBrowserWorld(): Promise<BrowserWorld> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(options.chromiumArgs ?? []),
     ],
   });
   const people: Person[] = [];
