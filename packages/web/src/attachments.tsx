@@ -30,6 +30,37 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
+/** Small line icons (inline SVG: no emoji font needed, nothing loaded). */
+const ICONS = {
+  clip: 'M16.5 6.5 8.6 14.4a2 2 0 0 0 2.8 2.8l8-8a4 4 0 0 0-5.7-5.7l-8 8a6 6 0 0 0 8.5 8.5l7.3-7.3',
+  mic: 'M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5 11a7 7 0 0 0 14 0M12 18v3',
+  stop: 'M7 7h10v10H7z',
+  file: 'M14 3H6v18h12V7zM14 3v4h4',
+  up: 'M12 19V5M5 12l7-7 7 7',
+} as const;
+
+function Icon({ name }: { name: keyof typeof ICONS }) {
+  return (
+    <svg class="icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+      <path
+        d={ICONS[name]}
+        fill="none"
+        stroke="currentColor"
+        stroke-width="2"
+        stroke-linecap="round"
+        stroke-linejoin="round"
+      />
+    </svg>
+  );
+}
+
+/** Display size of a `width`×`height` image at most 320 px on its longest side. */
+function displaySize(width: number | undefined, height: number | undefined) {
+  if (width === undefined || height === undefined || width <= 0 || height <= 0) return {};
+  const scale = Math.min(1, 320 / Math.max(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
 const percent = (done: number, total: number) => (total <= 0 ? 0 : Math.min(100, Math.floor((done / total) * 100)));
 
 function Progress({ done, total, label }: { done: number; total: number; label: string }) {
@@ -46,10 +77,7 @@ function Progress({ done, total, label }: { done: number; total: number; label: 
 export function AttachmentBody({ store, entry }: { store: AttachmentStore; entry: AttachmentEntry }) {
   useAttachments(store);
   const { shown } = entry;
-  const dims =
-    entry.width !== undefined && entry.height !== undefined && entry.width > 0 && entry.height > 0
-      ? { width: entry.width, height: entry.height }
-      : {};
+  const dims = displaySize(entry.width, entry.height);
   let body: JSX.Element | null = null;
   if (shown?.kind === 'image') {
     body = <img class="att-image" src={shown.url} alt={entry.fileName} data-testid="attachment-image" {...dims} />;
@@ -74,8 +102,8 @@ export function AttachmentBody({ store, entry }: { store: AttachmentStore; entry
       {body}
       {card && (
         <div class="att-card" data-testid="attachment-card">
-          <span class="att-icon" aria-hidden="true">
-            📄
+          <span class="att-icon">
+            <Icon name="file" />
           </span>
           <span class="att-name">
             <bdi>{entry.fileName}</bdi>
@@ -122,8 +150,8 @@ export function UploadBubbles({ store, peer }: { store: AttachmentStore; peer: s
       {list.map((u: Upload) => (
         <li key={u.key} class="msg out" data-testid="upload">
           <div class="att-card">
-            <span class="att-icon" aria-hidden="true">
-              ⇪
+            <span class="att-icon">
+              <Icon name="up" />
             </span>
             <span class="att-name">
               <bdi>{u.fileName}</bdi>
@@ -239,7 +267,7 @@ export function AttachControls({ store, peer, disabled }: { store: AttachmentSto
         disabled={disabled}
         onClick={() => input.current?.click()}
       >
-        📎
+        <Icon name="clip" />
       </button>
       {canRecord() && (
         <button
@@ -251,7 +279,7 @@ export function AttachControls({ store, peer, disabled }: { store: AttachmentSto
           disabled={disabled}
           onClick={() => (recording ? recording.recorder.stop() : void startRecording())}
         >
-          {recording ? '■' : '🎤'}
+          <Icon name={recording ? 'stop' : 'mic'} />
         </button>
       )}
       {problem && (
