@@ -15,7 +15,15 @@ import { nodePlatform } from './node-platform.ts';
 
 export type { ReceivedAttachment } from './attachments/received.ts';
 export type { SendFileOptions } from './attachments/send-file.ts';
-export { type AttachmentSink, type AttachmentSource, blobSource, memorySink } from './attachments/source.ts';
+export {
+  type AttachmentSink,
+  type AttachmentSource,
+  BLOB_SLICE_SIZE,
+  blobSink,
+  blobSource,
+  memorySink,
+  readBlobSlices,
+} from './attachments/source.ts';
 export type { Progress } from './attachments/transfer.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 /** Runtime adapters: run the SDK on another platform (another storage, socket or crypto). */

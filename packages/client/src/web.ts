@@ -19,7 +19,15 @@ import { createWebPlatform } from './web-platform.ts';
 
 export type { ReceivedAttachment } from './attachments/received.ts';
 export type { SendFileOptions } from './attachments/send-file.ts';
-export { type AttachmentSink, type AttachmentSource, blobSource, memorySink } from './attachments/source.ts';
+export {
+  type AttachmentSink,
+  type AttachmentSource,
+  BLOB_SLICE_SIZE,
+  blobSink,
+  blobSource,
+  memorySink,
+  readBlobSlices,
+} from './attachments/source.ts';
 export type { Progress } from './attachments/transfer.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';

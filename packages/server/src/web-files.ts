@@ -85,7 +85,9 @@ export function pagePolicy(html: string): string {
     // 'wasm-unsafe-eval' lets the page compile WebAssembly (SQLite); it does not allow eval().
     `script-src 'self' 'wasm-unsafe-eval'${inline.map((h) => ` ${h}`).join('')}`,
     "style-src 'self'",
-    "img-src 'self'",
+    // blob: carries attachments decrypted in the page (images to <img>, voice notes to <audio>).
+    "img-src 'self' blob:",
+    'media-src blob:',
     "connect-src 'self'",
     "manifest-src 'self'",
     "base-uri 'none'",
@@ -123,8 +125,9 @@ export function loadWebBundle(dir: string): WebBundle {
           'referrer-policy': 'no-referrer',
           'cross-origin-opener-policy': 'same-origin',
           'x-frame-options': 'DENY',
-          // The camera for this page only (scanning QR codes: link codes, safety numbers), never for frames.
-          'permissions-policy': 'camera=(self), microphone=(), geolocation=()',
+          // The camera (scanning QR codes: link codes, safety numbers) and the microphone (voice notes,
+          // attachments.tsx) for this page only, never for frames or other origins.
+          'permissions-policy': 'camera=(self), microphone=(self), geolocation=()',
           'x-parley-web-digest': digest,
         },
       };

@@ -64,7 +64,7 @@ export interface BrowserWorld {
   close(): Promise<void>;
 }
 
-/** Starts the world (`chromiumArgs`: extra Chromium flags, e.g. a fake camera). */
+/** Starts the world; `chromiumArgs` are added to Chromium's command line (e.g. fake media devices). */
 export async function createBrowserWorld(options: { chromiumArgs?: readonly string[] } = {}): Promise<BrowserWorld> {
   const webDir = buildWeb();
   const dir = mkdtempSync(join(tmpdir(), 'parley-web-'));

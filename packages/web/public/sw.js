@@ -72,6 +72,8 @@ self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  // Attachment blobs go straight to the network: never cached, and streamed without a detour.
+  if (url.pathname.startsWith('/v1/blobs/')) return;
   const navigate = req.mode === 'navigate';
   const path = navigate ? '/index.html' : url.pathname;
   event.respondWith(

@@ -17,6 +17,7 @@ import {
   startLink,
 } from '@parley/client/web';
 import sqliteWasmUrl from '@sqlite.org/sqlite-wasm/sqlite3.wasm?url';
+import { type AttachmentStore, createAttachmentStore } from './attachment-store.ts';
 import { keepConnecting } from './offline.ts';
 
 /** The one home this browser profile holds (IndexedDB key). */
@@ -55,14 +56,18 @@ export interface Session {
    * (`key-in-use` events since this page opened), this device's as `this`.
    */
   keysInUse(): readonly (number | 'this')[];
+  /** Attachments received, sent and being sent while this page is open. */
+  readonly attachments: AttachmentStore;
 }
 
 function wrap(client: ParleyClient): Session {
   const listeners = new Set<(e: ClientEvent | undefined) => void>();
   let state: ReturnType<Session['connection']> = client.isConnected() ? 'connected' : 'connecting';
   const inUse: (number | 'this')[] = [];
+  const attachments = createAttachmentStore(client);
   void (async () => {
     for await (const e of client.events()) {
+      attachments.onEvent(e);
       if (e.type === 'connection') state = e.state;
       if (e.type === 'key-in-use') {
         const which = e.thisDevice ? 'this' : e.device;
@@ -73,6 +78,7 @@ function wrap(client: ParleyClient): Session {
   })();
   return {
     client,
+    attachments,
     subscribe(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);

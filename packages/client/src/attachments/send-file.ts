@@ -13,6 +13,7 @@ import {
   encodeAttachmentPointer,
   fromBase64Url,
   generateAttachmentSecrets,
+  isProtocolError,
   type RandomSource,
   sanitizeFileName,
   sealAttachment,
@@ -27,6 +28,16 @@ import type { UploadStateStore } from './upload-state.ts';
 /** Options of `sendFile`. */
 export interface SendFileOptions {
   readonly caption?: string;
+  /** Pixel size of an image or video, for the receiver's layout (both or neither). */
+  readonly width?: number;
+  readonly height?: number;
+  /** Length of a voice note or video. */
+  readonly durationMs?: number;
+  /**
+   * An inline preview (at most `THUMBNAIL_MAX_BYTES`, 64 KiB): it travels inside the encrypted
+   * message, so the receiver shows it before downloading the file.
+   */
+  readonly thumbnail?: { readonly contentType: string; readonly data: Uint8Array };
   /** Upload progress in blob bytes. */
   readonly onProgress?: Progress;
   /**
@@ -88,7 +99,31 @@ export async function prepareAttachment(
   source: AttachmentSource,
   options: SendFileOptions = {},
 ): Promise<{ content: AttachmentContent; line: string }> {
+  const fileName = sanitizeFileName(source.name);
+  const type = source.contentType?.toLowerCase();
   const blobSize = attachmentBlobSize(source.size);
+  const pointerOf = (blobId: Uint8Array, key: Uint8Array, digest: Uint8Array) =>
+    encodeAttachmentPointer({
+      version: 1,
+      blobId,
+      key,
+      digest,
+      size: source.size,
+      blobSize,
+      contentType: type !== undefined && MIME.test(type) && type.length <= 127 ? type : 'application/octet-stream',
+      fileName,
+      ...(options.width === undefined ? {} : { width: options.width }),
+      ...(options.height === undefined ? {} : { height: options.height }),
+      ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+      ...(options.thumbnail === undefined ? {} : { thumbnail: options.thumbnail }),
+    });
+  // The metadata is checked before anything is uploaded (a bad thumbnail must not cost an upload).
+  try {
+    pointerOf(new Uint8Array(BLOB_ID_LENGTH), new Uint8Array(32), new Uint8Array(32));
+  } catch (err) {
+    if (isProtocolError(err, 'INVALID_ARGUMENT')) throw new ClientError('INVALID_ARGUMENT', err.message);
+    throw err;
+  }
   const resumed = await resumable(deps, source, blobSize, options.signal);
   let slot: BlobSlot;
   let secrets: AttachmentSecrets;
@@ -127,21 +162,10 @@ export async function prepareAttachment(
   });
   // Uploaded: the attachment message is queued right after this returns.
   if (key !== undefined) deps.uploads?.remove(key);
-  const fileName = sanitizeFileName(source.name);
-  const type = source.contentType?.toLowerCase();
   const blobId = fromBase64Url('blob id', slot.id);
   if (blobId.length !== BLOB_ID_LENGTH)
     throw new ClientError('UPLOAD_FAILED', 'the server answered a malformed blob id');
-  const pointer = encodeAttachmentPointer({
-    version: 1,
-    blobId,
-    key: secrets.key,
-    digest: sealed.digest(),
-    size: source.size,
-    blobSize,
-    contentType: type !== undefined && MIME.test(type) && type.length <= 127 ? type : 'application/octet-stream',
-    fileName,
-  });
+  const pointer = pointerOf(blobId, secrets.key, sealed.digest());
   const content: AttachmentContent = {
     v: 1,
     id: deps.newId(),

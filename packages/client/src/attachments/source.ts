@@ -4,6 +4,7 @@
  * `node-files.ts`); a sink takes the plaintext chunk by chunk and is committed only when the
  * whole file verified, or aborted (nothing is left under the final name).
  */
+import { ATTACHMENT_CHUNK_SIZE } from '@parley/protocol';
 
 /** A file to send. `stream()` is called once per upload attempt and must yield exactly `size` bytes. */
 export interface AttachmentSource {
@@ -29,14 +30,56 @@ export interface AttachmentSink {
   abort(): Promise<void>;
 }
 
-/** A source over a `Blob` or `File` (browsers, and Node ≥ 20). */
-export function blobSource(blob: Blob, name?: string): AttachmentSource {
+/** Bytes `blobSource` reads per `Blob.slice`: one plaintext chunk of the attachment format. */
+export const BLOB_SLICE_SIZE = ATTACHMENT_CHUNK_SIZE;
+
+/**
+ * Reads `blob` one `slice` at a time (`BLOB_SLICE_SIZE` bytes each): only the slice being read
+ * is ever in memory, whatever the file size (a `File` from a file picker stays on disk).
+ */
+export async function* readBlobSlices(blob: Blob, sliceSize = BLOB_SLICE_SIZE): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < blob.size; at += sliceSize) {
+    yield new Uint8Array(await blob.slice(at, Math.min(blob.size, at + sliceSize)).arrayBuffer());
+  }
+}
+
+/**
+ * A source over a `Blob` or `File` (browsers, and Node ≥ 20), read slice by slice
+ * (`readBlobSlices`). `contentType` overrides the blob's own type (an app that sniffed it).
+ */
+export function blobSource(blob: Blob, name?: string, contentType?: string): AttachmentSource {
   const fileName = name ?? (blob as Blob & { name?: string }).name ?? 'attachment';
+  const type = contentType ?? blob.type;
   return {
     name: fileName,
     size: blob.size,
-    ...(blob.type === '' ? {} : { contentType: blob.type.toLowerCase() }),
-    stream: () => blob.stream() as unknown as AsyncIterable<Uint8Array>,
+    ...(type === '' ? {} : { contentType: type.toLowerCase() }),
+    stream: () => readBlobSlices(blob),
+  };
+}
+
+/**
+ * A sink building a `Blob` chunk by chunk (browsers): each verified chunk becomes a small blob
+ * of its own (which the browser may keep on disk rather than in the page's memory), and `blob()`
+ * is their concatenation, typed `type`, once the whole file verified. Aborted: nothing.
+ */
+export function blobSink(type = 'application/octet-stream'): AttachmentSink & { blob(): Blob | undefined } {
+  let parts: Blob[] = [];
+  let done: Blob | undefined;
+  return {
+    async write(chunk) {
+      parts.push(new Blob([chunk.slice() as Uint8Array<ArrayBuffer>]));
+    },
+    async commit() {
+      done = new Blob(parts, { type });
+      parts = [];
+      return undefined;
+    },
+    async abort() {
+      parts = [];
+      done = undefined;
+    },
+    blob: () => done,
   };
 }
 

@@ -6,6 +6,7 @@
 import type { ContactSafety, StoredMessage } from '@parley/client/web';
 import { groupIdOf } from '@parley/client/web';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AttachControls, AttachmentBody, attachmentOf, dropAndPaste, UploadBubbles } from '../attachments.tsx';
 import { fitsLimit, RemainingLength, useAutoGrow, useDraft } from '../compose-extras.tsx';
 import { peerTitle, timeLabel } from '../format.ts';
 import { MessageList } from '../message-list.tsx';
@@ -136,11 +137,13 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
     }
   };
 
+  const files = session.attachments;
   return (
     <section
       class="conversation"
       aria-label={`Conversation with ${title}`}
       data-ready={isGroup || safety !== undefined || problem !== undefined ? '' : undefined}
+      {...dropAndPaste(files, peer, canSend)}
     >
       <header class="conversation-head">
         <a href="#/" class="back" aria-label="Back to conversations">
@@ -229,7 +232,10 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                       {m.sender}
                     </span>
                   )}
-                  <RichText text={m.text} />
+                  {(() => {
+                    const entry = attachmentOf(files, m);
+                    return entry ? <AttachmentBody store={files} entry={entry} /> : <RichText text={m.text} />;
+                  })()}
                   <span class="meta">
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
                     {m.direction === 'out' && t.mark !== '' && (
@@ -255,12 +261,14 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
           );
         }}
       />
+      <UploadBubbles store={files} peer={peer} />
       {problem && (
         <p class="error" role="alert">
           {problem}
         </p>
       )}
       <form class="compose" onSubmit={send} aria-label="Compose">
+        <AttachControls store={files} peer={peer} disabled={!canSend} />
         <label class="sr-only" for="compose-text">
           Message
         </label>
