@@ -64,3 +64,11 @@ export {
   vrfProve,
   vrfVerify,
 } from './vrf.ts';
+export {
+  DIRECTORY_VALUE_FORMAT,
+  DIRECTORY_VALUE_LENGTH,
+  type DirectoryValue,
+  decodeDirectoryValue,
+  directoryValueHash,
+  encodeDirectoryValue,
+} from './value.ts';
