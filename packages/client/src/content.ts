@@ -55,6 +55,8 @@ export interface ReceiptContent {
 export interface ListStamp {
   readonly dlv?: number;
   readonly dlh?: string;
+  /** The sender's newest key-directory head (base64url signed head), gossip (docs/protocol.md §19). */
+  readonly kth?: string;
 }
 
 /**
@@ -135,6 +137,12 @@ export function decodeListStamp(padded: Uint8Array): { version: number; hash: st
   if (c === undefined || (c.dlv === undefined && c.dlh === undefined)) return undefined;
   if (!Number.isSafeInteger(c.dlv) || (c.dlv as number) < 1 || !isHash(c.dlh)) return 'malformed';
   return { version: c.dlv as number, hash: c.dlh };
+}
+
+/** The directory head gossiped in any content (`kth`), if it has a well-formed one (a signed head is 185 bytes). */
+export function decodeHeadGossip(padded: Uint8Array): string | undefined {
+  const kth = unpad(padded)?.kth;
+  return typeof kth === 'string' && /^[A-Za-z0-9_-]{247}$/.test(kth) ? kth : undefined;
 }
 
 /** Decodes a device-list control content; undefined for anything else or anything malformed. */

@@ -216,6 +216,12 @@ export type ClientEvent =
       readonly theirs: string;
     }
   /**
+   * Key transparency: the key or device list the server served for contact `name` was taken
+   * while not yet in the directory and never reached it: refused, evidence kept, sends to `name`
+   * stop (`KEY_NOT_IN_DIRECTORY`).
+   */
+  | { readonly type: 'directory-refused'; readonly name: string; readonly message: string }
+  /**
    * The directory keys were pinned on this connect rather than at registration (the account was
    * registered before the server had a directory): trust on first use. `fingerprint` is the
    * directory key (base64url), to compare with what `parley serve` printed.

@@ -37,6 +37,9 @@ export interface KtTransport {
   lookup(name: string): Promise<unknown>;
 }
 
+/** Default grace for a value not yet in the directory: a few epochs of the default 10 s. */
+export const KT_PENDING_GRACE_MS = 60_000;
+
 /** What the transparency module needs from the client. */
 export interface TransparencyDeps {
   readonly provider: CryptoProvider;
@@ -45,6 +48,11 @@ export interface TransparencyDeps {
   readonly events: EventHub;
   /** False only under `keyTransparency: false` (tests and diagnosis): nothing is checked. */
   readonly enabled: boolean;
+  /**
+   * How long a served value may stay out of the directory (a new account, a new device list not
+   * yet in an epoch) before it is refused; default `KT_PENDING_GRACE_MS`.
+   */
+  readonly pendingGraceMs?: number;
   transport(): KtTransport | undefined;
   me(): string;
   ownAccountKey(): Uint8Array;
@@ -76,8 +84,9 @@ export interface Transparency {
   /** Accepts a new signed head (base64url) with its consistency proof; `DIRECTORY_INCONSISTENT` otherwise. */
   acceptHead(head: unknown, proof: unknown, witnesses?: unknown): Promise<SignedTreeHead>;
   /**
-   * Checks the `kt` lookup answer that came with `name`'s served key and device list: undefined
-   * when inactive; `KEY_NOT_IN_DIRECTORY` when it is missing or does not prove exactly them.
+   * Checks the `kt` lookup answer that came with `name`'s served key and device list (`'lookup'`:
+   * none comes with this answer kind, ask the directory): undefined when inactive;
+   * `KEY_NOT_IN_DIRECTORY` when it is missing or does not prove exactly them.
    */
   verifyServed(
     name: string,
@@ -89,6 +98,12 @@ export interface Transparency {
   lookup(name: string): Promise<VerifiedLookup | undefined>;
   /** Checks our own entry (at connect and hourly); emits `directory-mismatch` on a value we did not make. */
   selfCheck(): Promise<SelfCheck | undefined>;
+  /**
+   * Looks up again every served value taken while not yet in the directory: one that is in it
+   * now is settled; one still out after the grace is refused (evidence kept, sends stop, event
+   * `directory-refused`). Returns how many are still pending.
+   */
+  recheckPending(): Promise<number>;
   /** The newest held head, encoded base64url, to gossip inside contents (undefined when none). */
   gossip(): string | undefined;
   /** A peer's authenticated content carried its newest head: compares it with ours. */
@@ -104,6 +119,11 @@ export interface Transparency {
 export function createTransparency(deps: TransparencyDeps): Transparency {
   const { provider, store, events, clock } = deps;
   const lookups = new Map<string, VerifiedLookup & { at: number }>();
+  const grace = deps.pendingGraceMs ?? KT_PENDING_GRACE_MS;
+  /** Served values taken while not yet in the directory: since when, and what was served. */
+  const pending = new Map<string, { since: number; accountKey: Uint8Array; deviceList: Uint8Array }>();
+  /** Since when our own entry has been behind our own key and list (a self-check that is pending). */
+  let ownPendingSince: number | undefined;
   let latestCosignatures = 0;
 
   const pins = (): KtPins | undefined => (deps.enabled ? store.pins() : undefined);
@@ -236,7 +256,34 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
     }
     const result = verifyLookupAgainst(p.vrfKey, head, name, lookup, served);
     lookups.set(name, { ...result, at: clock() });
+    if (served !== undefined) {
+      if (result.status === 'match') pending.delete(name);
+      else {
+        const since = pending.get(name)?.since ?? clock();
+        if (clock() - since > grace) {
+          const why = `${name}'s served key or device list stayed out of the directory`;
+          refuse(name, why);
+          throw new ClientError(
+            'KEY_NOT_IN_DIRECTORY',
+            `the key the server served for ${name} is not in its directory (${why}); it was not used`,
+          );
+        }
+        pending.set(name, { since, ...served });
+      }
+    }
     return result;
+  };
+
+  /** A served value that never reached the directory: evidence, and sends to `name` stop. */
+  const refuse = (name: string, why: string): void => {
+    record({ kind: 'mismatch', name, detail: why, heads: [] });
+    store.block(name, why);
+    pending.delete(name);
+    events.emit({
+      type: 'directory-refused',
+      name,
+      message: `${why}: the server may be showing you a key that is not ${name}'s`,
+    });
   };
 
   const requireSendable = (name: string): void => {
@@ -262,14 +309,31 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
     } catch (err) {
       if (!isClientError(err, 'KEY_NOT_IN_DIRECTORY')) throw err;
       problem = 'the directory proof for our own account does not verify';
-      result = { epoch: held()?.head.head.epoch ?? 0, version: 0, accountKey: undefined, deviceListHash: undefined };
+      result = {
+        epoch: held()?.head.head.epoch ?? 0,
+        status: 'pending',
+        version: 0,
+        accountKey: undefined,
+        deviceListHash: undefined,
+      };
     }
+    let behind = false;
     if (problem === undefined) {
-      if (result.accountKey === undefined) problem = 'our account is not in the directory';
-      else if (!constantTimeEqual(result.accountKey, deps.ownAccountKey()))
+      if (result.accountKey !== undefined && !constantTimeEqual(result.accountKey, deps.ownAccountKey())) {
         problem = 'another account key is in the directory';
-      else if (!constantTimeEqual(result.deviceListHash as Uint8Array, deviceListHash(list))) {
-        problem = 'a device list that is not our current one is in the directory';
+      } else if (
+        result.accountKey === undefined ||
+        !constantTimeEqual(result.deviceListHash as Uint8Array, deviceListHash(list))
+      ) {
+        // Not in the directory yet, or our newest list not yet in an epoch: fine for a while.
+        behind = true;
+        ownPendingSince ??= clock();
+        if (clock() - ownPendingSince > grace) {
+          problem =
+            result.accountKey === undefined
+              ? 'our account is not in the directory'
+              : 'a device list that is not our current one is in the directory';
+        }
       } else if (before?.ok) {
         // Every change of our value is one of our device lists: the value's version may grow by
         // at most as much as our list's did since the last check (a value changed and changed
@@ -281,6 +345,8 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
         }
       }
     }
+    if (!behind) ownPendingSince = undefined;
+    if (behind && problem === undefined) return before;
     const check: SelfCheck = {
       checkedAt: clock(),
       epoch: result.epoch,
@@ -335,13 +401,32 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
     async verifyServed(name, kt, accountKey, deviceList) {
       if (pins() === undefined) return undefined;
       requireSendable(name);
-      return verify(name, kt, { accountKey, deviceList }, true);
+      const answer = kt === 'lookup' ? await transport().lookup(name) : kt;
+      return verify(name, answer, { accountKey, deviceList }, true);
     },
     async lookup(name) {
       if (pins() === undefined) return undefined;
       return verify(name, await transport().lookup(name), undefined, true);
     },
     selfCheck,
+    async recheckPending() {
+      if (pins() === undefined) return 0;
+      for (const [name, p] of [...pending]) {
+        try {
+          await verify(
+            name,
+            await transport().lookup(name),
+            { accountKey: p.accountKey, deviceList: p.deviceList },
+            true,
+          );
+        } catch (err) {
+          // Refused (evidence kept, sends stopped) or offline (tried again next time).
+          if (!isClientError(err)) throw err;
+          if (!isClientError(err, 'SERVER_UNREACHABLE')) pending.delete(name);
+        }
+      }
+      return pending.size;
+    },
     gossip() {
       if (pins() === undefined) return undefined;
       const l = store.latestHead();

@@ -51,6 +51,13 @@ export interface ParsedLookup {
 /** What a verified lookup established. */
 export interface VerifiedLookup {
   readonly epoch: number;
+  /**
+   * With a served value: `match` when the directory holds exactly it; `pending` when the
+   * directory does not hold the account yet, or holds the same account key with another device
+   * list: a change newer than the head (epochs are published every few seconds). The caller
+   * rechecks a pending value and refuses it once it stays out of the directory too long.
+   */
+  readonly status: 'match' | 'pending';
   /** The directory value's version (0 when the name is proven absent). */
   readonly version: number;
   readonly accountKey: Uint8Array | undefined;
@@ -198,8 +205,8 @@ export function verifyLookupAgainst(
   }
   const v = lookup.value;
   if (!result.present) {
-    if (v !== undefined || served !== undefined) throw notInDirectory(name, 'the account is not in the directory');
-    return { epoch: head.head.epoch, version: 0, accountKey: undefined, deviceListHash: undefined };
+    if (v !== undefined) throw notInDirectory(name, 'a value was given for an account proven absent');
+    return { epoch: head.head.epoch, status: 'pending', version: 0, accountKey: undefined, deviceListHash: undefined };
   }
   if (v === undefined) throw notInDirectory(name, 'the proven value was not given');
   if (!constantTimeEqual(directoryValueHash(v), result.valueHash)) {
@@ -214,8 +221,21 @@ export function verifyLookupAgainst(
     } catch (cause) {
       throw notInDirectory(name, 'the served device list does not decode', cause);
     }
-    if (!constantTimeEqual(v.deviceListHash, listHash))
-      throw notInDirectory(name, 'another device list is in the directory');
+    if (!constantTimeEqual(v.deviceListHash, listHash)) {
+      return {
+        epoch: head.head.epoch,
+        status: 'pending',
+        version: v.version,
+        accountKey: v.accountKey,
+        deviceListHash: v.deviceListHash,
+      };
+    }
   }
-  return { epoch: head.head.epoch, version: v.version, accountKey: v.accountKey, deviceListHash: v.deviceListHash };
+  return {
+    epoch: head.head.epoch,
+    status: 'match',
+    version: v.version,
+    accountKey: v.accountKey,
+    deviceListHash: v.deviceListHash,
+  };
 }

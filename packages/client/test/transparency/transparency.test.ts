@@ -163,16 +163,18 @@ async function client(dir: TestDirectory, me: Awaited<ReturnType<typeof account>
     for await (const e of events.subscribe()) seen.push(e);
   })();
   let server = dir;
+  let now = 5;
   const transport: KtTransport = {
     head: async (from) => server.headAnswer(from),
     lookup: async (name) => server.lookup(name),
   };
   const kt = createTransparency({
     provider,
-    clock: () => 5,
+    clock: () => now,
     store: createKtStore(db),
     events,
     enabled: opts.enabled ?? true,
+    pendingGraceMs: 60_000,
     transport: () => transport,
     me: () => 'alice',
     ownAccountKey: () => me.key.publicKey,
@@ -180,7 +182,17 @@ async function client(dir: TestDirectory, me: Awaited<ReturnType<typeof account>
   });
   kt.pinFromServer(toBase64Url(dir.directoryKey), toBase64Url(dir.vrf.publicKey), true);
   const settle = () => new Promise((r) => setImmediate(r));
-  return { kt, seen, settle, useServer: (d: TestDirectory) => (server = d) };
+  return {
+    kt,
+    seen,
+    settle,
+    useServer: (d: TestDirectory) => {
+      server = d;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 const served = (a: Awaited<ReturnType<typeof account>>) => ({
@@ -217,6 +229,37 @@ describe('key transparency: lookups', () => {
     );
     const off = await client(dir, await account(), { enabled: false });
     assert.equal(await off.kt.verifyServed('alice', undefined, s.accountKey, s.deviceList), undefined);
+  });
+
+  it('takes a value not yet in the directory for a while, then refuses it if it never arrives', async () => {
+    const dir = await new TestDirectory().init();
+    const alice = await account();
+    const mallory = await account();
+    const bob = await client(dir, await account());
+    const s = served(mallory);
+    // A new account "alice" the server serves with Mallory's key but never publishes.
+    const first = await bob.kt.verifyServed('alice', dir.lookup('alice'), s.accountKey, s.deviceList);
+    assert.equal(first?.status, 'pending');
+    await dir.publish([['carol', alice.value()]]);
+    assert.equal(await bob.kt.recheckPending(), 1);
+    bob.advance(61_000);
+    assert.equal(await bob.kt.recheckPending(), 0);
+    await bob.settle();
+    assert.ok(bob.seen.some((e) => e.type === 'directory-refused'));
+    assert.throws(
+      () => bob.kt.requireSendable('alice'),
+      (e) => isClientError(e, 'DIRECTORY_INCONSISTENT'),
+    );
+    // Published in time, the same value settles.
+    const carolClient = await client(dir, await account());
+    const c = served(alice);
+    assert.equal(
+      (await carolClient.kt.verifyServed('dave', dir.lookup('dave'), c.accountKey, c.deviceList))?.status,
+      'pending',
+    );
+    await dir.publish([['dave', alice.value()]]);
+    assert.equal(await carolClient.kt.recheckPending(), 0);
+    assert.doesNotThrow(() => carolClient.kt.requireSendable('dave'));
   });
 
   it('refuses an answer without a proof once a directory key is pinned, and checks nothing without one', async () => {
@@ -451,7 +494,12 @@ describe('key transparency: self-monitoring', () => {
     const newer = await signDeviceList(provider, alice.key.privateKey, 2, [...alice.list.devices]);
     alice.list = newer as SignedDeviceList;
     await dir.publish([]);
+    // Within the grace a change not yet in an epoch is normal; past it, it was dropped.
+    assert.equal((await c.kt.selfCheck())?.ok, true);
+    c.advance(61_000);
     assert.equal((await c.kt.selfCheck())?.ok, false);
+    await c.settle();
+    assert.ok(c.seen.some((e) => e.type === 'directory-mismatch'));
     // With checks off there is no self-check at all.
     const off = await client(dir, alice, { enabled: false });
     assert.equal(await off.kt.selfCheck(), undefined);
