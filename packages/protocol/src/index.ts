@@ -168,6 +168,8 @@ export {
   type ClientFrame,
   type DeliveryKind,
   type KeyCounts,
+  type KtHeadResult,
+  type KtLookupResult,
   MESSAGE_ID_MAX_LENGTH,
   MESSAGE_ID_MIN_LENGTH,
   MESSAGE_ID_PATTERN,

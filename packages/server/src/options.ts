@@ -161,6 +161,14 @@ export interface ServerOptions {
   /** `nats://…` or `redis://…` to deliver across several nodes sharing one PostgreSQL database. */
   readonly bus: string | undefined;
   readonly inviteOnly: boolean;
+  /** Key transparency: milliseconds between epochs (`--kt-epoch` seconds; default 10 s). */
+  readonly ktEpochMs: number;
+  /** The directory's key file (`kt-keys.json` in `dataDir` when undefined; share one copy across nodes). */
+  readonly ktKeyFile: string | undefined;
+  /** Published to clients: heads need this many cosignatures from `ktWitnessKeys`. */
+  readonly ktRequireWitnesses: number;
+  /** Ed25519 public keys of the witnesses clients count. */
+  readonly ktWitnessKeys: readonly Uint8Array[];
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
   /**
@@ -274,6 +282,8 @@ export const DEFAULT_OPTIONS = {
   host: '127.0.0.1',
   dataDir: './parley-data',
   inviteOnly: false,
+  ktEpochMs: 10_000,
+  ktRequireWitnesses: 0,
   sync: 'full',
   logLevel: 'info',
 } as const satisfies Partial<ServerOptions>;
@@ -301,6 +311,10 @@ export function resolveOptions(
     dbSchema: partial.dbSchema,
     bus: partial.bus,
     inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
+    ktEpochMs: partial.ktEpochMs ?? DEFAULT_OPTIONS.ktEpochMs,
+    ktKeyFile: partial.ktKeyFile,
+    ktRequireWitnesses: partial.ktRequireWitnesses ?? DEFAULT_OPTIONS.ktRequireWitnesses,
+    ktWitnessKeys: partial.ktWitnessKeys ?? [],
     sync: partial.sync ?? DEFAULT_OPTIONS.sync,
     sqliteMaxBytes: partial.sqliteMaxBytes,
     logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,

@@ -51,6 +51,9 @@ describe('kt directory value', () => {
     assert.throws(() => decodeDirectoryValue(huge), malformed);
     const other = good.slice();
     other[0] = 2;
-    assert.throws(() => decodeDirectoryValue(other), (e: unknown) => isProtocolError(e, 'UNKNOWN_VERSION'));
+    assert.throws(
+      () => decodeDirectoryValue(other),
+      (e: unknown) => isProtocolError(e, 'UNKNOWN_VERSION'),
+    );
   });
 });
