@@ -47,6 +47,8 @@ const config: typeof import('./commands/config.ts').config = async (...a) =>
   (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
   (await import('./commands/verify.ts')).verify(...a);
+const directoryStatus: typeof import('./commands/verify.ts').directoryStatus = async (...a) =>
+  (await import('./commands/verify.ts')).directoryStatus(...a);
 const readMessageText: typeof import('./secret-input.ts').readMessageText = async (...a) =>
   (await import('./secret-input.ts')).readMessageText(...a);
 const readLinkCode: typeof import('./secret-input.ts').readLinkCode = async (...a) =>
@@ -119,6 +121,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       last compared. Compare it with NAME in person or on a call; --accept DIGITS (the 60
       digits you compared, spaces optional, or the QR payload) marks NAME verified, takes a
       changed key and sends held messages. A number that is not the current one is refused.
+  parley directory status [--home DIR]
+      Show the server's key directory as this device checks it: the directory key pinned, the
+      newest head held (epoch, witnesses), the last check of your own entry, and any evidence
+      of a server showing different keys to different people.
   parley config key-change-policy [hold-all|block-verified] [--home DIR]
       Show or set what a contact's key change does in this home. hold-all (default): every
       send to them is held until you accept or verify. block-verified (Signal's rule): only the
@@ -198,6 +204,7 @@ const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
   'link',
   'devices',
   'verify',
+  'directory',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -327,6 +334,10 @@ async function run(
     }
     case 'verify':
       return verify(need(1, 'verify NAME [--accept DIGITS] [--home DIR]')[0] as string, flags, clock());
+    case 'directory':
+      if (rest[0] !== 'status' || rest.length !== 1)
+        throw new CliError('usage: parley directory status [--home DIR]', EXIT.usage);
+      return directoryStatus(flags, clock());
     case 'config': {
       const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
       const setting = rest[0];

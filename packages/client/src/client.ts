@@ -92,7 +92,7 @@ export interface ClientOptions {
    */
   readonly receipts?: boolean;
   /**
-   * Key transparency checks (docs/protocol.md §19), on by default. `false` is for tests and
+   * Key transparency checks (docs/protocol.md §20), on by default. `false` is for tests and
    * diagnosis only: served keys are then taken without a directory proof, heads are not
    * followed and nothing is monitored, which is exactly what the checks exist to prevent.
    */
@@ -457,7 +457,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   };
   const ktEnabled = options.keyTransparency !== false;
   const ktTransport: KtTransport = {
-    // The directory ops (docs/protocol.md §19) are newer than this SDK's RelayOps table on an
+    // The directory ops (docs/protocol.md §20) are newer than this SDK's RelayOps table on an
     // older protocol package: they are called by name, and their answers checked field by field.
     head: (from) => relayCall('kt-head', from === undefined ? {} : { from }),
     lookup: (name) => relayCall('kt-lookup', { name }),
@@ -670,7 +670,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     messaging.flushOutbox();
   };
 
-  // Self-monitoring (docs/protocol.md §19): our own entry at every connect and at least hourly.
+  // Self-monitoring (docs/protocol.md §20): our own entry at every connect and at least hourly.
   let monitoring: Promise<unknown> = Promise.resolve();
   const monitorDirectory = (): Promise<unknown> => {
     if (!transparency.active()) return monitoring;

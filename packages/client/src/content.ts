@@ -55,7 +55,7 @@ export interface ReceiptContent {
 export interface ListStamp {
   readonly dlv?: number;
   readonly dlh?: string;
-  /** The sender's newest key-directory head (base64url signed head), gossip (docs/protocol.md §19). */
+  /** The sender's newest key-directory head (base64url signed head), gossip (docs/protocol.md §20). */
   readonly kth?: string;
 }
 

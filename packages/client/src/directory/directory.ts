@@ -51,7 +51,7 @@ export interface DirectoryDeps {
   readonly claims: ListClaims;
   readonly events: EventHub;
   /**
-   * Key transparency (docs/protocol.md §19): every served key and list of another account is
+   * Key transparency (docs/protocol.md §20): every served key and list of another account is
    * checked against the directory's lookup proof before anything else looks at it. Absent only
    * in unit tests of the directory alone.
    */
@@ -76,7 +76,7 @@ export interface DirectoryDeps {
 export interface OwnStamp {
   readonly dlv: number;
   readonly dlh: string;
-  /** The newest directory head this device holds (base64url signed head): gossip (docs/protocol.md §19). */
+  /** The newest directory head this device holds (base64url signed head): gossip (docs/protocol.md §20). */
   readonly kth?: string;
 }
 

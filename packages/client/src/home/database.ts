@@ -204,7 +204,7 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
     `,
   },
   {
-    // Key transparency (docs/protocol.md §19, client rules): the directory keys pinned (at
+    // Key transparency (docs/protocol.md §20): the directory keys pinned (at
     // registration, or on first connect for an older account: `tofu` = 1), the signed heads held
     // by epoch, the last self-check of our own entry, evidence of a misbehaving directory (both
     // signed heads of a split view), and the accounts whose sends stop until it is resolved.

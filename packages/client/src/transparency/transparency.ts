@@ -1,5 +1,5 @@
 /**
- * Key transparency on the client (docs/protocol.md §19, client rules), with no user action: the
+ * Key transparency on the client (docs/protocol.md §20), with no user action: the
  * directory keys are pinned (at registration; an account registered before the server had a
  * directory pins them on first connect, trust on first use, and says so), every served key of
  * another account is checked against a lookup proof, every new head against the one held, our

@@ -1,5 +1,5 @@
 /**
- * The client's key-transparency checks, without I/O (docs/protocol.md §19, client rules): a new
+ * The client's key-transparency checks, without I/O (docs/protocol.md §20): a new
  * signed head against the one held (signature, monotonic epoch and time, previous-head chaining,
  * RFC 9162 log consistency), and a lookup answer against a head (ECVRF proof of the name under the
  * pinned VRF key, map proof against the head's map root, value equal to what the server served).

@@ -1,15 +1,13 @@
 /**
- * Witness cosignatures of directory heads (docs/protocol.md §19): an auditor that verified a head
+ * Witness cosignatures of directory heads (docs/protocol.md §19–§20): an auditor that verified a head
  * signs `"parley-kt-v1 witness cosignature" ‖ 0x00 ‖ body` (the head's 121-byte body) with its
  * Ed25519 key. A `kt-head` answer carries the cosignatures, the number a head needs and the
  * witness keys that count; the client never lowers either once seen (see `KtPins`).
  */
-import { type CryptoProvider, concatBytes, fromBase64Url, toBase64Url, utf8 } from '@parley/protocol';
-import { encodeTreeHead, type SignedTreeHead } from '@parley/protocol/kt';
+import { type CryptoProvider, fromBase64Url, toBase64Url } from '@parley/protocol';
+import { type SignedTreeHead, verifyCosignature } from '@parley/protocol/kt';
 import type { KtPins } from './kt-store.ts';
 
-/** Domain label of a witness cosignature (the server's and auditor's `WITNESS_COSIGNATURE_LABEL`). */
-const WITNESS_LABEL = 'parley-kt-v1 witness cosignature';
 /** Most witness keys or cosignatures read from one answer. */
 const MAX_WITNESSES = 64;
 
@@ -25,7 +23,6 @@ export async function countCosignatures(
   const keys = [...new Set([...pins.witnessKeys, ...announced.filter((k): k is string => typeof k === 'string')])];
   const required = Number.isSafeInteger(a.requireWitnesses) ? Math.max(0, a.requireWitnesses as number) : 0;
   const cosigs = Array.isArray(a.cosignatures) ? a.cosignatures.slice(0, MAX_WITNESSES) : [];
-  const message = concatBytes(utf8(WITNESS_LABEL), new Uint8Array([0]), encodeTreeHead(head.head));
   const counted = new Set<string>();
   for (const c of cosigs) {
     const { key, sig } = (c ?? {}) as { key?: unknown; sig?: unknown };
@@ -33,8 +30,7 @@ export async function countCosignatures(
     try {
       const k = fromBase64Url('key', key);
       const s = fromBase64Url('sig', sig);
-      if (k.length === 32 && s.length === 64 && (await crypto.ed25519Verify(k, message, s)))
-        counted.add(toBase64Url(k));
+      if (await verifyCosignature(crypto, k, head.head, s)) counted.add(toBase64Url(k));
     } catch {
       // A cosignature that does not decode counts for nothing; the head may still have enough.
     }

@@ -1,5 +1,5 @@
 /**
- * The client's key-transparency checks (docs/protocol.md §19, client rules) against directories
+ * The client's key-transparency checks (docs/protocol.md §20) against directories
  * built in the test from the real protocol structures (SparseMerkleMap, the RFC 9162 log,
  * signed tree heads, ECVRF proofs): no crypto is mocked. A hostile directory here is the same
  * code with one step changed (another key, a forked or rolled-back head, a dropped update, a
@@ -426,13 +426,9 @@ describe('key transparency: heads', () => {
     await assert.rejects(bob.kt.acceptHead(answer.head, undefined, answer), (e) =>
       isClientError(e, 'DIRECTORY_INCONSISTENT'),
     );
-    const { concatBytes, utf8 } = await import('@parley/protocol');
-    const { encodeTreeHead } = await import('@parley/protocol/kt');
+    const { cosignTreeHead } = await import('@parley/protocol/kt');
     const head = dir.heads[0] as SignedTreeHead;
-    const sig = await provider.ed25519Sign(
-      witness,
-      concatBytes(utf8('parley-kt-v1 witness cosignature'), new Uint8Array([0]), encodeTreeHead(head.head)),
-    );
+    const sig = await cosignTreeHead(provider, witness, head.head);
     const cosigned = { ...answer, cosignatures: [{ key: toBase64Url(wkey), sig: toBase64Url(sig) }] };
     await bob.kt.acceptHead(cosigned.head, undefined, cosigned);
     assert.equal(bob.kt.status().head?.cosignatures, 1);
