@@ -199,7 +199,9 @@ export function createDirectory(deps: DirectoryDeps): Directory {
   const checkServed = async (name: string, accountKey: string, deviceList: string, kt: unknown): Promise<void> => {
     const key = fromBase64Url('accountKey', accountKey);
     const list = fromBase64Url('deviceList', deviceList);
-    await deps.transparency?.verifyServed(name, kt, key, list);
+    // A contact already pinned here: a key change newer than the directory's head is pending
+    // (and held by the key-change policy); a first contact's key must be the directory's.
+    await deps.transparency?.verifyServed(name, kt, key, list, contacts.get(name) !== undefined);
     const result = await contacts.checkServedList(name, key, list, clock());
     if (result.status !== 'changed') {
       openClaim(name);

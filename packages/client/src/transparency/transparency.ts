@@ -93,6 +93,7 @@ export interface Transparency {
     kt: unknown,
     accountKey: Uint8Array,
     deviceList: Uint8Array,
+    knownContact?: boolean,
   ): Promise<VerifiedLookup | undefined>;
   /** Looks `name` up (`kt-lookup`) and verifies it without a served value. */
   lookup(name: string): Promise<VerifiedLookup | undefined>;
@@ -121,7 +122,7 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
   const lookups = new Map<string, VerifiedLookup & { at: number }>();
   const grace = deps.pendingGraceMs ?? KT_PENDING_GRACE_MS;
   /** Served values taken while not yet in the directory: since when, and what was served. */
-  const pending = new Map<string, { since: number; accountKey: Uint8Array; deviceList: Uint8Array }>();
+  const pending = new Map<string, { since: number; accountKey: Uint8Array; deviceList: Uint8Array; known?: boolean }>();
   /** Since when our own entry has been behind our own key and list (a self-check that is pending). */
   let ownPendingSince: number | undefined;
   let latestCosignatures = 0;
@@ -243,7 +244,7 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
   const verify = async (
     name: string,
     answer: unknown,
-    served: { accountKey: Uint8Array; deviceList: Uint8Array } | undefined,
+    served: { accountKey: Uint8Array; deviceList: Uint8Array; known?: boolean } | undefined,
     retry: boolean,
   ): Promise<VerifiedLookup> => {
     const p = pins() as KtPins;
@@ -254,7 +255,7 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
         throw new ClientError('DIRECTORY_INCONSISTENT', `the directory kept moving while ${name} was looked up`);
       return verify(name, await transport().lookup(name), served, false);
     }
-    const result = verifyLookupAgainst(p.vrfKey, head, name, lookup, served);
+    const result = verifyLookupAgainst(p.vrfKey, head, name, lookup, served, served?.known === true);
     lookups.set(name, { ...result, at: clock() });
     if (served !== undefined) {
       if (result.status === 'match') pending.delete(name);
@@ -398,11 +399,11 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
       }
     },
     acceptHead: (head, proof, witnesses) => acceptHead(head, proof, witnesses),
-    async verifyServed(name, kt, accountKey, deviceList) {
+    async verifyServed(name, kt, accountKey, deviceList, knownContact) {
       if (pins() === undefined) return undefined;
       requireSendable(name);
       const answer = kt === 'lookup' ? await transport().lookup(name) : kt;
-      return verify(name, answer, { accountKey, deviceList }, true);
+      return verify(name, answer, { accountKey, deviceList, known: knownContact === true }, true);
     },
     async lookup(name) {
       if (pins() === undefined) return undefined;
@@ -416,7 +417,7 @@ export function createTransparency(deps: TransparencyDeps): Transparency {
           await verify(
             name,
             await transport().lookup(name),
-            { accountKey: p.accountKey, deviceList: p.deviceList },
+            { accountKey: p.accountKey, deviceList: p.deviceList, known: p.known === true },
             true,
           );
         } catch (err) {

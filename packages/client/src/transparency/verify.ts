@@ -190,6 +190,12 @@ export function verifyLookupAgainst(
   name: string,
   lookup: ParsedLookup,
   served: { readonly accountKey: Uint8Array; readonly deviceList: Uint8Array } | undefined,
+  /**
+   * This device already pins a key for `name`: a served key other than the directory's is then a
+   * key change (held by the key-change policy) that may be newer than the head, so it is pending
+   * rather than refused. For a first contact it is refused at once.
+   */
+  knownContact = false,
 ): VerifiedLookup {
   let mapKey: Uint8Array;
   try {
@@ -213,8 +219,16 @@ export function verifyLookupAgainst(
     throw notInDirectory(name, 'the value given is not the one proven');
   }
   if (served !== undefined) {
-    if (!constantTimeEqual(v.accountKey, served.accountKey))
-      throw notInDirectory(name, 'another account key is in the directory');
+    if (!constantTimeEqual(v.accountKey, served.accountKey)) {
+      if (!knownContact) throw notInDirectory(name, 'another account key is in the directory');
+      return {
+        epoch: head.head.epoch,
+        status: 'pending',
+        version: v.version,
+        accountKey: v.accountKey,
+        deviceListHash: v.deviceListHash,
+      };
+    }
     let listHash: Uint8Array;
     try {
       listHash = deviceListHash(decodeSignedDeviceList(served.deviceList));
