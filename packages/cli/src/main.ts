@@ -57,6 +57,8 @@ const conversationAction: typeof import('./commands/conversations.ts').conversat
   (await import('./commands/conversations.ts')).conversationAction(...a);
 const deleteAccount: typeof import('./commands/account.ts').deleteAccount = async (...a) =>
   (await import('./commands/account.ts')).deleteAccount(...a);
+const directoryStatus: typeof import('./commands/verify.ts').directoryStatus = async (...a) =>
+  (await import('./commands/verify.ts')).directoryStatus(...a);
 const readMessageText: typeof import('./secret-input.ts').readMessageText = async (...a) =>
   (await import('./secret-input.ts')).readMessageText(...a);
 const readLinkCode: typeof import('./secret-input.ts').readLinkCode = async (...a) =>
@@ -166,6 +168,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       last compared. Compare it with NAME in person or on a call; --accept DIGITS (the 60
       digits you compared, spaces optional, or the QR payload) marks NAME verified, takes a
       changed key and sends held messages. A number that is not the current one is refused.
+  parley directory status [--home DIR]
+      Show the server's key directory as this device checks it: the directory key pinned, the
+      newest head held (epoch, witnesses), the last check of your own entry, and any evidence
+      of a server showing different keys to different people.
   parley config key-change-policy [hold-all|block-verified] [--home DIR]
       Show or set what a contact's key change does in this home. hold-all (default): every
       send to them is held until you accept or verify. block-verified (Signal's rule): only the
@@ -253,6 +259,7 @@ const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
   'edit',
   'delete',
   'account',
+  'directory',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -441,6 +448,10 @@ async function run(
       if (rest[0] !== 'delete' || rest.length !== 1)
         throw new CliError('usage: parley account delete [--yes] [--home DIR]', EXIT.usage);
       return deleteAccount(flags, clock);
+    case 'directory':
+      if (rest[0] !== 'status' || rest.length !== 1)
+        throw new CliError('usage: parley directory status [--home DIR]', EXIT.usage);
+      return directoryStatus(flags, clock());
     case 'config': {
       const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
       const setting = rest[0];

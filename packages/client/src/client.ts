@@ -63,6 +63,8 @@ import { parsePeer } from './peer.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
 import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
+import { createKtStore } from './transparency/kt-store.ts';
+import { createTransparency, type DirectoryStatus, type KtTransport } from './transparency/transparency.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
@@ -96,6 +98,14 @@ export interface ClientOptions {
    * others send are applied either way.
    */
   readonly receipts?: boolean;
+  /**
+   * Key transparency checks (docs/protocol.md §20), on by default. `false` is for tests and
+   * diagnosis only: served keys are then taken without a directory proof, heads are not
+   * followed and nothing is monitored, which is exactly what the checks exist to prevent.
+   */
+  readonly keyTransparency?: boolean;
+  /** How often this device checks its own directory entry while connected (default one hour; also at every connect). */
+  readonly directoryMonitorMs?: number;
 }
 
 /** Options of `registerAccount`: where, under which name, and how long to try (`signal`, as in `connect`). */
@@ -130,6 +140,12 @@ export interface ContactSafety {
    * (it may be hiding a removed device): nothing is sent to them until the newer list arrives.
    */
   readonly staleDeviceList: { readonly announced: number; readonly trusted: number } | undefined;
+  /**
+   * The contact's entry in the server's key directory as this device last verified it: the
+   * epoch and the value's version, and when (undefined when the server has no directory, or it
+   * could not be looked up now).
+   */
+  readonly directory: { readonly epoch: number; readonly version: number; readonly checkedAt: number } | undefined;
 }
 
 /** One of the account's devices. */
@@ -205,6 +221,14 @@ export interface ParleyClient {
    * `changedSinceShown` next time.
    */
   safety(name: string, options?: { show?: boolean }): Promise<ContactSafety>;
+  /**
+   * Key transparency as this device sees it: the pinned directory key, the newest head held,
+   * the last self-check of our own entry and any evidence kept (split views, inconsistencies,
+   * mismatches). `active` is false for a server without a directory.
+   */
+  directoryStatus(): DirectoryStatus;
+  /** Checks this account's own directory entry now (as done at connect and hourly); undefined when inactive. */
+  checkDirectory(): Promise<DirectoryStatus['lastSelfCheck']>;
   /**
    * Marks `name` verified, given the safety number the user compared: its 60 digits (spaces
    * allowed) or the base64url QR payload. Refused with `SAFETY_NUMBER_MISMATCH` (nothing
@@ -477,6 +501,14 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   };
   const readReceipts = (): boolean => options.receipts ?? profiles.getText('read_receipts') !== 'off';
   /** The safety number of `name`'s current key (the pending one if it changed). */
+  /** `name`'s directory entry, looked up now when connected (else the last lookup of this session). */
+  const contactDirectory = async (name: string): Promise<ContactSafety['directory']> => {
+    if (!transparency.active()) return undefined;
+    // A lookup that fails (offline, or refused: then evidence is kept) leaves the last verified one shown.
+    if (link?.isConnected() === true) await transparency.lookup(name).catch(() => undefined);
+    const l = transparency.lastLookup(name);
+    return l && { epoch: l.epoch, version: l.version, checkedAt: l.at };
+  };
   const safetyOf = async (name: string): Promise<{ key: Uint8Array; safetyNumber: SafetyNumber }> => {
     let contact = contacts.get(name);
     if (contact === undefined) {
@@ -493,10 +525,31 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     });
     return { key, safetyNumber };
   };
+  const ktEnabled = options.keyTransparency !== false;
+  const ktTransport: KtTransport = {
+    // The directory ops (docs/protocol.md §20) are newer than this SDK's RelayOps table on an
+    // older protocol package: they are called by name, and their answers checked field by field.
+    head: (from) => relayCall('kt-head', from === undefined ? {} : { from }),
+    lookup: (name) => relayCall('kt-lookup', { name }),
+  };
+  const relayCall = (op: string, args: object): Promise<unknown> =>
+    (requireConnected(link).request as unknown as (op: string, args: object) => Promise<unknown>)(op, args);
+  const transparency = createTransparency({
+    provider,
+    clock,
+    store: createKtStore(db),
+    events,
+    enabled: ktEnabled,
+    transport: () => (link === undefined ? undefined : ktTransport),
+    me: () => profile.name,
+    ownAccountKey: () => profile.accountKey,
+    ownList: () => profile.deviceList,
+  });
   const directory: Directory = createDirectory({
     provider,
     clock,
     contacts,
+    transparency,
     claims: createListClaims(db),
     events,
     keyChangePolicy: () => keyChangePolicy(),
@@ -655,8 +708,11 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         link = l;
       },
       handshakeAnswered(op, result) {
-        const token = (result as { token?: unknown } | undefined)?.token;
-        if (op === 'auth' && typeof token === 'string') profiles.setText('auth_token', token);
+        const r = result as { token?: unknown; ktKey?: unknown; ktVrfKey?: unknown } | undefined;
+        if (op === 'auth' && typeof r?.token === 'string') profiles.setText('auth_token', r.token);
+        // The directory keys: pinned at registration, or on the first connect of an account
+        // registered before the server had a directory (trust on first use, an event says so).
+        if (ktEnabled) transparency.pinFromServer(r?.ktKey, r?.ktVrfKey, op === 'register');
       },
       async handshake(nonce) {
         const registering = mode === 'register' && !profiles.load()?.registered;
@@ -718,6 +774,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
           void refillPreKeys().catch(warn('PREKEY_REFILL_FAILED'));
           groupsOnConnected = groups.onConnected().catch(warn('GROUP_RESUME_FAILED'));
           messaging.flushOutbox();
+          void monitorDirectory();
         }
       },
     });
@@ -730,6 +787,37 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     }
     messaging.flushOutbox();
   };
+
+  // Self-monitoring (docs/protocol.md §20): our own entry at every connect and at least hourly.
+  let monitoring: Promise<unknown> = Promise.resolve();
+  const monitorDirectory = (): Promise<unknown> => {
+    if (!transparency.active()) return monitoring;
+    monitoring = monitoring
+      // The previous check already reported its failure (a warning event); this one starts afresh.
+      .catch(() => {})
+      .then(async () => {
+        // A sibling device may have changed our list: take the newest signed one first.
+        await directory.refresh(profile.name);
+        return transparency.selfCheck();
+      })
+      .catch(warn('DIRECTORY_CHECK_FAILED'));
+    return monitoring;
+  };
+  const monitorTimer = setInterval(
+    () => {
+      if (link?.isConnected() === true) void monitorDirectory();
+    },
+    options.directoryMonitorMs ?? 60 * 60 * 1000,
+  );
+  (monitorTimer as { unref?: () => void }).unref?.();
+  // Served values taken before they reached the directory (a new account, a new device list)
+  // are looked up again every 15 s until they are in it, or refused after the grace.
+  const pendingTimer = setInterval(() => {
+    if (link?.isConnected() === true) {
+      monitoring = monitoring.then(() => transparency.recheckPending()).catch(warn('DIRECTORY_CHECK_FAILED'));
+    }
+  }, 15_000);
+  (pendingTimer as { unref?: () => void }).unref?.();
 
   const sourceOf = async (source: string | Blob | AttachmentSource): Promise<AttachmentSource> => {
     if (typeof source !== 'string') return source instanceof Blob ? blobSource(source) : source;
@@ -819,7 +907,13 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
         changedSinceShown: lastShown !== undefined && lastShown !== toBase64Url(key),
         changedAt: contact.changedAt,
         staleDeviceList: directory.staleList(name),
+        directory: await contactDirectory(name),
       };
+    },
+    directoryStatus: () => transparency.status(),
+    async checkDirectory() {
+      await monitorDirectory();
+      return transparency.status().lastSelfCheck;
     },
     async markVerified(name, compared) {
       const { key, safetyNumber } = await safetyOf(name);
@@ -917,10 +1011,13 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(monitorTimer);
+      clearInterval(pendingTimer);
       groups.stop();
       messaging.stop();
       link?.close();
       await idle();
+      await monitoring;
       events.end();
       await whenDurable(db)?.catch(warn('SAVE_FAILED'));
       db.close();

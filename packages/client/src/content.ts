@@ -78,6 +78,8 @@ export interface ReceiptContent {
 export interface ListStamp {
   readonly dlv?: number;
   readonly dlh?: string;
+  /** The sender's newest key-directory head (base64url signed head), gossip (docs/protocol.md §20). */
+  readonly kth?: string;
 }
 
 /**
@@ -399,6 +401,13 @@ export function decodeListStamp(padded: Uint8Array): { version: number; hash: st
   if (c.dlv === undefined && c.dlh === undefined) return undefined;
   if (!Number.isSafeInteger(c.dlv) || (c.dlv as number) < 1 || !isHash(c.dlh)) return 'malformed';
   return { version: c.dlv as number, hash: c.dlh };
+}
+
+/** The directory head gossiped in any content (`kth`), if it has a well-formed one (a signed head is 185 bytes). */
+export function decodeHeadGossip(padded: Uint8Array): string | undefined {
+  const r = unpad(padded);
+  const kth = 'record' in r ? r.record.kth : undefined;
+  return typeof kth === 'string' && /^[A-Za-z0-9_-]{247}$/.test(kth) ? kth : undefined;
 }
 
 /** The content of `padded` if it decodes as `kind`; undefined for anything else. */

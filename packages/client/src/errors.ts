@@ -59,7 +59,17 @@ export type ClientErrorCode =
    */
   | 'MESSAGE_REJECTED'
   /** The person blocked this contact: nothing is sent to them until they unblock. */
-  | 'BLOCKED';
+  | 'BLOCKED'
+  /**
+   * Key transparency: the key or device list the server served for an account is not the one its
+   * directory proves (or the proof is missing, malformed or does not verify); it was not used.
+   */
+  | 'KEY_NOT_IN_DIRECTORY'
+  /**
+   * Key transparency: a directory head is not consistent with one this device holds (a fork, a
+   * rollback, a bad signature, an epoch or time going back); sends to the accounts concerned stop.
+   */
+  | 'DIRECTORY_INCONSISTENT';
 
 /** Base error of `@parley/client`. */
 export class ClientError extends Error {

@@ -131,7 +131,9 @@ export type WarningCode =
   /** Committing the removal of a member who announced leaving failed; another member may commit it. */
   | 'GROUP_REMOVAL_FAILED'
   /** Saving the home before closing failed; the last changes may be lost. */
-  | 'SAVE_FAILED';
+  | 'SAVE_FAILED'
+  /** Key transparency self-monitoring could not run (server unreachable, no answer); tried again on the next connect or hour. */
+  | 'DIRECTORY_CHECK_FAILED';
 
 /**
  * A short, secret-free name of what failed: a `ClientError`'s relay or client code, a
@@ -240,6 +242,36 @@ export type ClientEvent =
       readonly from: string;
       readonly reason: string;
     }
+  /**
+   * Key transparency self-monitoring: the directory's entry for this account is not one this
+   * account made: "the server is showing others a key that is not yours". `message` says what
+   * differed; the evidence is kept (`directoryStatus()`).
+   */
+  | { readonly type: 'directory-mismatch'; readonly message: string; readonly epoch: number }
+  /**
+   * Two different signed directory heads for one epoch (one held here, one from `name`'s
+   * gossip or a server answer): proof the server shows people different directories. Both heads
+   * (base64url) are evidence, kept in `directoryStatus()`; sends to `name` stop.
+   */
+  | {
+      readonly type: 'directory-split-view';
+      readonly name: string | undefined;
+      readonly epoch: number;
+      readonly ours: string;
+      readonly theirs: string;
+    }
+  /**
+   * Key transparency: the key or device list the server served for contact `name` was taken
+   * while not yet in the directory and never reached it: refused, evidence kept, sends to `name`
+   * stop (`KEY_NOT_IN_DIRECTORY`).
+   */
+  | { readonly type: 'directory-refused'; readonly name: string; readonly message: string }
+  /**
+   * The directory keys were pinned on this connect rather than at registration (the account was
+   * registered before the server had a directory): trust on first use. `fingerprint` is the
+   * directory key (base64url), to compare with what `parley serve` printed.
+   */
+  | { readonly type: 'directory-pinned'; readonly tofu: boolean; readonly fingerprint: string }
   /** Everything queued for this device before it connected has been processed. */
   | { readonly type: 'drained' }
   /** The person archived, muted, pinned, blocked or forgot a conversation (or undid it), on this device. */

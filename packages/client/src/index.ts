@@ -64,6 +64,8 @@ export { startLinkOn } from './linking.ts';
 export { nodePlatform } from './node-platform.ts';
 export { formatPeer, groupIdOf, groupPeer, type Peer, parsePeer } from './peer.ts';
 export type { ClientPlatform, WebSocketLike } from './platform.ts';
+export type { KtEvidence, SelfCheck } from './transparency/kt-store.ts';
+export type { DirectoryStatus } from './transparency/transparency.ts';
 
 /**
  * Creates account `name` on `server` with this home directory's first device, uploads prekeys

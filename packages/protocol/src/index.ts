@@ -169,6 +169,8 @@ export {
   type DeliveryKind,
   deleteAccountSignedBytes,
   type KeyCounts,
+  type KtHeadResult,
+  type KtLookupResult,
   MESSAGE_ID_MAX_LENGTH,
   MESSAGE_ID_MIN_LENGTH,
   MESSAGE_ID_PATTERN,

@@ -36,6 +36,8 @@ export interface RouteState {
   closing(): boolean;
   /** The blob API (`/v1/blobs/…`, blobs/blob-routes.ts): true when it took the request. */
   readonly blobs?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Key-transparency audit and witness endpoints (`/v1/kt/…`, kt/kt-routes.ts). */
+  readonly kt?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
    * What is wrong now (`storage-full`, `accept-failing`, …): while anything is, health answers 503
    * `{status: "degraded", reasons}`. Nothing is wrong when undefined.
@@ -48,6 +50,7 @@ export function httpRoutes(state: RouteState): (req: IncomingMessage, res: Serve
   const { web, metrics } = state;
   return (req, res) => {
     if (state.blobs?.(req, res) === true) return;
+    if (state.kt?.(req, res) === true) return;
     const path = (req.url ?? '/').split('?')[0];
     const headers = PLAIN_HEADERS;
     if (req.method === 'GET' && path === '/healthz') {

@@ -27,6 +27,8 @@ export { isServerError, ServerError } from './errors.ts';
 export { type AccountExport, exportAccount } from './export.ts';
 export { LOW_OPEN_FILE_LIMIT, type OpenFileLimits, openFileLimits, parseOpenFileLimits } from './fd-limit.ts';
 export { isLoopbackAddress, metricsAllowed, RELAY_PATH } from './http-routes.ts';
+export { KeyDirectory, type KtLookupAnswer } from './kt/directory.ts';
+export { type DirectoryKeys, directoryFingerprint, KT_KEY_FILE, loadDirectoryKeys } from './kt/keys.ts';
 export {
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,

@@ -171,6 +171,14 @@ export interface ServerOptions {
    */
   readonly blobs: string | BlobStore | undefined;
   readonly inviteOnly: boolean;
+  /** Key transparency: milliseconds between epochs (`--kt-epoch` seconds; default 10 s). */
+  readonly ktEpochMs: number;
+  /** The directory's key file (`kt-keys.json` in `dataDir` when undefined; share one copy across nodes). */
+  readonly ktKeyFile: string | undefined;
+  /** Published to clients: heads need this many cosignatures from `ktWitnessKeys`. */
+  readonly ktRequireWitnesses: number;
+  /** Ed25519 public keys of the witnesses clients count. */
+  readonly ktWitnessKeys: readonly Uint8Array[];
   /** SQLite `synchronous`: FULL survives power loss after an ack, NORMAL only process crashes. */
   readonly sync: 'full' | 'normal';
   /**
@@ -285,6 +293,8 @@ export const DEFAULT_OPTIONS = {
   host: '127.0.0.1',
   dataDir: './parley-data',
   inviteOnly: false,
+  ktEpochMs: 10_000,
+  ktRequireWitnesses: 0,
   sync: 'full',
   logLevel: 'info',
 } as const satisfies Partial<ServerOptions>;
@@ -313,6 +323,10 @@ export function resolveOptions(
     bus: partial.bus,
     blobs: partial.blobs,
     inviteOnly: partial.inviteOnly ?? DEFAULT_OPTIONS.inviteOnly,
+    ktEpochMs: partial.ktEpochMs ?? DEFAULT_OPTIONS.ktEpochMs,
+    ktKeyFile: partial.ktKeyFile,
+    ktRequireWitnesses: partial.ktRequireWitnesses ?? DEFAULT_OPTIONS.ktRequireWitnesses,
+    ktWitnessKeys: partial.ktWitnessKeys ?? [],
     sync: partial.sync ?? DEFAULT_OPTIONS.sync,
     sqliteMaxBytes: partial.sqliteMaxBytes,
     logLevel: partial.logLevel ?? DEFAULT_OPTIONS.logLevel,

@@ -24,6 +24,9 @@ import { BlobLocationError, isS3BlobLocation, parseS3BlobLocation } from './blob
 import { openFileLimits } from './fd-limit.ts';
 import { watchOpenFiles } from './fd-watch.ts';
 import { httpRoutes, metricsRoutes, relayUpgrade } from './http-routes.ts';
+import { KeyDirectory } from './kt/directory.ts';
+import { directoryFingerprint, KT_KEY_FILE, loadDirectoryKeys } from './kt/keys.ts';
+import { ktRoutes } from './kt/kt-routes.ts';
 import { createMetrics } from './metrics.ts';
 import { parseListenAddress, resolveOptions, type ServerOptions } from './options.ts';
 import { CLOSE, serveConnection } from './relay/connection.ts';
@@ -45,6 +48,8 @@ export interface RunningServer {
   readonly storage: Storage;
   /** The attachment blob service (its store, quotas, slots). */
   readonly blobs: BlobService;
+  /** The key-transparency directory (`publish()` runs an epoch now). */
+  readonly kt: KeyDirectory;
   /** `http://host:port` of the separate metrics listener, when `metricsListen` is given. */
   readonly metricsUrl: string | undefined;
   /** SHA-256 of the served browser client bundle, if one is served. */
@@ -120,6 +125,26 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     exhaustedChecks: metrics.openFilesExhaustedChecks,
   });
   const provider = createNodeCryptoProvider();
+  let kt: KeyDirectory;
+  try {
+    const keys = await loadDirectoryKeys(provider, options.ktKeyFile ?? join(options.dataDir, KT_KEY_FILE));
+    kt = await KeyDirectory.open({
+      store: storage,
+      keys,
+      provider,
+      clock,
+      node,
+      epochMs: options.ktEpochMs,
+      requireWitnesses: options.ktRequireWitnesses,
+      witnessKeys: options.ktWitnessKeys,
+      onError: (err) => log.error({ err }, 'key-transparency epoch not published'),
+    });
+  } catch (err) {
+    await bus.close();
+    await storage.close();
+    throw err;
+  }
+  kt.start();
   const blobWatch = watchBlobStore(blobStore, log, clock, limits.blobProbeMs);
   const blobs = createBlobService(blobWatch.store, limits, clock);
   // With several nodes, each tells the others once a second what it allowed per account.
@@ -142,6 +167,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     metricsToken: options.metricsToken,
     closing: () => closing,
     blobs: blobRoutes(blobs, clock, log),
+    kt: ktRoutes(kt, provider),
     problems: (): string[] => {
       const found: string[] = [];
       const failure = watched.health.failure();
@@ -245,6 +271,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
             links,
             sources,
             blobs,
+            kt,
           },
           log,
           {
@@ -319,6 +346,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       webDigest: web?.digest,
       // Each connection holds one descriptor: the most connections this node can hold, roughly.
       openFileLimit: fileLimits?.soft,
+      ktFingerprint: directoryFingerprint(kt.directoryKey),
     },
     'parley relay listening',
   );
@@ -331,6 +359,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
     metricsUrl,
     storage,
     blobs,
+    kt,
     webDigest: web?.digest,
     purge,
     reloadTls() {
@@ -354,6 +383,7 @@ export async function startServer(partial: Parameters<typeof resolveOptions>[0] 
       fds.stop();
       accountLimits.stop();
       links.stop();
+      await kt.stop();
       const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
       metricsHttp?.close();
       metricsHttp?.closeAllConnections();

@@ -11,6 +11,7 @@ import type { Deadline } from '../deadline.ts';
 import type { Flags } from '../flags.ts';
 import { connectedClient } from '../home.ts';
 import { qrText } from '../qr.ts';
+import { safeText } from '../terminal-text.ts';
 
 /** Shows, and with --accept DIGITS records, the verification. */
 export async function verify(name: string, flags: Flags, deadline: Deadline): Promise<number> {
@@ -42,11 +43,54 @@ export async function verify(name: string, flags: Flags, deadline: Deadline): Pr
       );
     }
     process.stdout.write(
+      s.directory === undefined
+        ? `\nKey directory: not checked (the server has no key directory, or it could not be reached).\n`
+        : `\nKey directory: ${name}'s key is in the server's directory at epoch ${s.directory.epoch} (entry version ${s.directory.version}).\n`,
+    );
+    process.stdout.write(
       s.verified && !s.changed && !s.changedSinceShown
         ? `\n${name} is verified.\n`
         : `\nCompare these digits with ${name} (in person or on a call), then run: parley verify ${name} --accept "DIGITS"\n`,
     );
     return EXIT.ok;
+  } finally {
+    await client.close();
+  }
+}
+
+/** `parley directory status`: the key directory as this device checks it (docs/protocol.md §20). */
+export async function directoryStatus(flags: Flags, deadline: Deadline): Promise<number> {
+  const client = await connectedClient(flags, deadline);
+  try {
+    const check = await client.checkDirectory().catch(() => undefined);
+    const s = client.directoryStatus();
+    if (!s.active) {
+      process.stdout.write('This server announced no key directory: keys are not checked against one.\n');
+      return EXIT.ok;
+    }
+    const when = (ms: number): string => new Date(ms).toISOString();
+    process.stdout.write(
+      `Directory key: ${s.pinned?.directoryKey ?? '?'}${s.pinned?.tofu === true ? ' (pinned on first connect, trust on first use)' : ''}\n`,
+    );
+    process.stdout.write(
+      s.head === undefined
+        ? 'Newest head held: none yet\n'
+        : `Newest head held: epoch ${s.head.epoch} of ${when(s.head.timeMs)} (hash ${s.head.hash}), ${s.head.cosignatures} witness cosignatures, ${s.requireWitnesses} required\n`,
+    );
+    const last = check ?? s.lastSelfCheck;
+    process.stdout.write(
+      last === undefined
+        ? 'Own entry: not checked yet (a new account or device list reaches the directory within an epoch)\n'
+        : `Own entry: ${last.ok ? 'OK' : 'NOT YOURS'} at epoch ${last.epoch}, checked ${when(last.checkedAt)}\n`,
+    );
+    if (s.evidence.length === 0) process.stdout.write('Evidence: none\n');
+    for (const e of s.evidence) {
+      process.stdout.write(
+        `EVIDENCE ${e.kind} ${when(e.at)}${e.name === undefined ? '' : ` (${safeText(e.name)})`}: ${safeText(e.detail)}\n`,
+      );
+      for (const h of e.heads) process.stdout.write(`    signed head: ${toBase64Url(h)}\n`);
+    }
+    return s.evidence.length === 0 && last?.ok !== false ? EXIT.ok : EXIT.failure;
   } finally {
     await client.close();
   }

@@ -66,7 +66,7 @@ export function createFanOut(deps: FanOutDeps): EncryptFor {
           throw new ClientError('NO_PREKEYS', `${name} has no prekeys on the server`);
         throw err;
       }
-      if (name !== deps.me()) await directory.checkServed(name, r.accountKey, r.deviceList);
+      if (name !== deps.me()) await directory.checkServed(name, r.accountKey, r.deviceList, (r as { kt?: unknown }).kt);
       for (const b of r.bundles) {
         // processPreKeyBundle refuses an identity that is not the one on the signed device list,
         // and a signed or last-resort prekey older than MAX_PREKEY_AGE_MS (STALE_PREKEY): such a

@@ -23,6 +23,7 @@ import {
 import {
   type DecodedAttachment,
   type DeviceListContent,
+  decodeHeadGossip,
   decodeListStamp,
   readContent,
   type TextContent,
@@ -353,6 +354,8 @@ export function createInbox(deps: InboxDeps): Inbox {
     // newer list even while the server keeps serving an older one (docs/protocol.md §10).
     const stamp = decodeListStamp(plaintext);
     if (stamp !== undefined && stamp !== 'malformed') await directory.noteAnnounced(f.from, stamp.version, stamp.hash);
+    const gossip = decodeHeadGossip(plaintext);
+    if (gossip !== undefined) await directory.noteGossip(f.from, gossip);
   }
 
   // Deliveries queued in the inbox and not yet processed: receipts go out when it reaches 0.

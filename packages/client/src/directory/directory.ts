@@ -23,6 +23,7 @@ import type { EventHub } from '../events.ts';
 import type { Contact, Contacts } from '../home/contacts.ts';
 import type { Profile } from '../home/profile.ts';
 import { type RelayLink, requireConnected } from '../relay/relay-link.ts';
+import type { Transparency } from '../transparency/transparency.ts';
 import { deviceListHash, type ListClaim, type ListClaims, satisfies } from './list-claims.ts';
 
 /**
@@ -49,6 +50,12 @@ export interface DirectoryDeps {
   /** The device-list versions accounts' messages announced and no verified list answered yet. */
   readonly claims: ListClaims;
   readonly events: EventHub;
+  /**
+   * Key transparency (docs/protocol.md §20): every served key and list of another account is
+   * checked against the directory's lookup proof before anything else looks at it. Absent only
+   * in unit tests of the directory alone.
+   */
+  readonly transparency?: Transparency;
   /** The key-change policy in force (read at each change: the user may switch it). */
   keyChangePolicy(): KeyChangePolicy;
   /** Per-contact flag: sends to this contact are held for a key change the user has not acted on. */
@@ -69,12 +76,18 @@ export interface DirectoryDeps {
 export interface OwnStamp {
   readonly dlv: number;
   readonly dlh: string;
+  /** The newest directory head this device holds (base64url signed head): gossip (docs/protocol.md §20). */
+  readonly kth?: string;
 }
 
 /** Trust in accounts' keys and device lists. */
 export interface Directory {
-  /** Pins or checks a served account key and device list (throws on an unaccepted key change). */
-  checkServed(name: string, accountKey: string, deviceList: string): Promise<void>;
+  /**
+   * Pins or checks a served account key and device list (throws on an unaccepted key change).
+   * `kt` is the directory's lookup answer that came with them: once a directory key is pinned it
+   * must prove exactly them (`KEY_NOT_IN_DIRECTORY` otherwise, nothing is pinned or used).
+   */
+  checkServed(name: string, accountKey: string, deviceList: string, kt: unknown): Promise<void>;
   /** Fetches and checks an account's current list (our own too); pins a contact on first sight. */
   refresh(name: string): Promise<void>;
   /** The device list trusted for an account: our own, or the contact's pinned one (empty if none). */
@@ -125,6 +138,12 @@ export interface Directory {
    * an older or equal one is ignored (never go back). Returns whether it was taken.
    */
   adoptNotice(name: string, listBytes: Uint8Array): Promise<boolean>;
+  /**
+   * An authenticated content of `name` carried the newest directory head its device holds
+   * (`kth`): a different head for an epoch held here is a split view (event, evidence, sends to
+   * `name` stop). Never throws: a failed comparison is tried with the next message.
+   */
+  noteGossip(name: string, head: string): Promise<void>;
 }
 
 /** The error every refused send to a contact with a changed key gets. */
@@ -177,13 +196,13 @@ export function createDirectory(deps: DirectoryDeps): Directory {
 
   const sendsHeld = (name: string): boolean => contacts.get(name)?.pendingKey !== undefined || deps.sendHolds.get(name);
 
-  const checkServed = async (name: string, accountKey: string, deviceList: string): Promise<void> => {
-    const result = await contacts.checkServedList(
-      name,
-      fromBase64Url('accountKey', accountKey),
-      fromBase64Url('deviceList', deviceList),
-      clock(),
-    );
+  const checkServed = async (name: string, accountKey: string, deviceList: string, kt: unknown): Promise<void> => {
+    const key = fromBase64Url('accountKey', accountKey);
+    const list = fromBase64Url('deviceList', deviceList);
+    // A contact already pinned here: a key change newer than the directory's head is pending
+    // (and held by the key-change policy); a first contact's key must be the directory's.
+    await deps.transparency?.verifyServed(name, kt, key, list, contacts.get(name) !== undefined);
+    const result = await contacts.checkServedList(name, key, list, clock());
     if (result.status !== 'changed') {
       openClaim(name);
       return;
@@ -226,7 +245,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     if (name === me()) return refreshOwnList();
     try {
       const r = await requireLink().request('get-account', { name });
-      await checkServed(name, r.accountKey, r.deviceList);
+      await checkServed(name, r.accountKey, r.deviceList, (r as { kt?: unknown }).kt);
     } catch (err) {
       if (isRelayRefusal(err, 'UNKNOWN_ACCOUNT'))
         throw new ClientError('UNKNOWN_ACCOUNT', `no account named ${name} on the server`);
@@ -258,6 +277,7 @@ export function createDirectory(deps: DirectoryDeps): Directory {
     identitiesOf: (name) => Object.fromEntries(trustedDevices(name).map((d) => [d.id, toBase64Url(d.identity)])),
     async requireTrusted(name) {
       if (name === me()) return requireCurrentList(name);
+      deps.transparency?.requireSendable(name);
       const c = contacts.get(name);
       if (c === undefined) await refresh(name);
       else if (sendsHeld(name)) throw keyChangedError(name);
@@ -297,7 +317,8 @@ export function createDirectory(deps: DirectoryDeps): Directory {
       if (stamp?.list !== list) {
         stamp = { list, value: { dlv: list.version, dlh: toBase64Url(deviceListHash(list)) } };
       }
-      return stamp.value;
+      const kth = deps.transparency?.gossip();
+      return kth === undefined ? stamp.value : { ...stamp.value, kth };
     },
     async noteAnnounced(name, version, hash) {
       const trusted = trustedList(name);
@@ -323,6 +344,15 @@ export function createDirectory(deps: DirectoryDeps): Directory {
           announced: open.version,
           trusted: trustedList(name)?.version ?? 0,
         });
+      }
+    },
+    async noteGossip(name, head) {
+      try {
+        await deps.transparency?.noteGossip(name, head);
+      } catch (err) {
+        // Catching up with a newer head failed: offline, or the head was refused (then the
+        // refusal is recorded as evidence already). The next message gossips again.
+        if (!isClientError(err)) throw err;
       }
     },
     async adoptNotice(name, listBytes) {

@@ -70,7 +70,8 @@ export function createGroupChanges(core: GroupCore): GroupChanges {
       }
       throw err;
     }
-    if (name !== me()) await deps.directory.checkServed(name, r.accountKey, r.deviceList);
+    // KeyPackage answers carry no directory proof: the directory is asked for one (`kt-lookup`).
+    if (name !== me()) await deps.directory.checkServed(name, r.accountKey, r.deviceList, 'lookup');
     else await deps.directory.refresh(name);
     // A list the account's own messages show to be stale (it may still name a removed device) is
     // not used to add devices to a group (docs/protocol.md §10, "Never go back").

@@ -7,7 +7,7 @@
  */
 import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
-import { decodeListStamp, readContent, type TextContent, UNSUPPORTED_TEXT } from '../content.ts';
+import { decodeHeadGossip, decodeListStamp, readContent, type TextContent, UNSUPPORTED_TEXT } from '../content.ts';
 import { ClientError } from '../errors.ts';
 import { groupPeer } from '../peer.ts';
 import type { GroupChanges } from './group-changes.ts';
@@ -151,6 +151,8 @@ export function createGroupInbound(
       const stamp = decodeListStamp(opened.data);
       if (stamp !== undefined && stamp !== 'malformed')
         await deps.directory.noteAnnounced(sender.account, stamp.version, stamp.hash);
+      const gossip = decodeHeadGossip(opened.data);
+      if (gossip !== undefined) await deps.directory.noteGossip(sender.account, gossip);
       return;
     }
     const before = mls.groupLeaves(opened.previous);

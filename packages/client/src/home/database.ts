@@ -265,6 +265,43 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Key transparency (docs/protocol.md §20): the directory keys pinned (at
+    // registration, or on first connect for an older account: `tofu` = 1), the signed heads held
+    // by epoch, the last self-check of our own entry, evidence of a misbehaving directory (both
+    // signed heads of a split view), and the accounts whose sends stop until it is resolved.
+    version: 11,
+    up: `
+      CREATE TABLE kt_pins (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        directory_key BLOB NOT NULL,
+        vrf_key BLOB NOT NULL,
+        pinned_at INTEGER NOT NULL,
+        tofu INTEGER NOT NULL,
+        witness_keys TEXT NOT NULL DEFAULT '',
+        require_witnesses INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE kt_heads (epoch INTEGER PRIMARY KEY, head BLOB NOT NULL, received_at INTEGER NOT NULL);
+      CREATE TABLE kt_self_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        checked_at INTEGER NOT NULL,
+        epoch INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        list_version INTEGER NOT NULL,
+        ok INTEGER NOT NULL
+      );
+      CREATE TABLE kt_evidence (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        name TEXT,
+        detail TEXT NOT NULL,
+        head_a BLOB,
+        head_b BLOB
+      );
+      CREATE TABLE kt_blocked (name TEXT PRIMARY KEY, reason TEXT NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */

@@ -49,6 +49,14 @@ export {
   verifyTreeHead,
 } from './tree-head.ts';
 export {
+  DIRECTORY_VALUE_FORMAT,
+  DIRECTORY_VALUE_LENGTH,
+  type DirectoryValue,
+  decodeDirectoryValue,
+  directoryValueHash,
+  encodeDirectoryValue,
+} from './value.ts';
+export {
   generateVrfKeyPair,
   KT_ACCOUNT_VRF_PREFIX,
   KT_MAP_KEY_LENGTH,
@@ -64,3 +72,9 @@ export {
   vrfProve,
   vrfVerify,
 } from './vrf.ts';
+export {
+  cosignTreeHead,
+  verifyCosignature,
+  WITNESS_COSIGNATURE_LABEL,
+  witnessCosignatureMessage,
+} from './witness.ts';

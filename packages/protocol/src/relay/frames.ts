@@ -104,6 +104,8 @@ export type RelayErrorCode =
   /** `blob-slot`: the account's blobs would exceed its quota. */
   | 'QUOTA_EXCEEDED'
   | 'STORAGE_UNAVAILABLE'
+  /** Key transparency: the directory has no head yet, or is being updated (retry). */
+  | 'KT_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Signed-prekey upload. */
@@ -160,7 +162,8 @@ export interface RelayOps {
       invite?: string;
       signature: string;
     };
-    result: { device: number };
+    /** The directory's public keys (base64url), pinned by the client at registration. */
+    result: { device: number; ktKey?: string; ktVrfKey?: string };
   };
   /**
    * `token`: the connection token the previous `auth` of this device returned (base64url, 32
@@ -182,10 +185,15 @@ export interface RelayOps {
     result: KeyCounts;
   };
   'key-count': { args: Record<string, never>; result: KeyCounts };
-  'get-account': { args: { name: string }; result: { accountKey: string; deviceList: string } };
+  'get-account': { args: { name: string }; result: { accountKey: string; deviceList: string; kt?: KtLookupResult } };
   'fetch-bundles': {
     args: { name: string; devices?: number[] };
-    result: { accountKey: string; deviceList: string; bundles: { device: number; bundle: string }[] };
+    result: {
+      accountKey: string;
+      deviceList: string;
+      bundles: { device: number; bundle: string }[];
+      kt?: KtLookupResult;
+    };
   };
   /**
    * Deletes the caller's account for good: its devices, keys, prekeys, KeyPackages, queues,
@@ -252,6 +260,31 @@ export interface RelayOps {
   'group-info': { args: { groupId: string }; result: { epoch: number; members: WireGroupMember[] } };
   /** An upload slot for a blob of `size` (padded) bytes, owned by the calling device (§16.5). */
   'blob-slot': { args: { size: number }; result: BlobSlot };
+  /**
+   * Key transparency (docs/protocol.md §19): the latest signed head; with `from`, the log
+   * consistency proof from the log of head `from` to this head's log (absent when equal).
+   */
+  'kt-head': { args: { from?: number }; result: KtHeadResult };
+  /** The lookup proof of an account against the latest head (`value` absent: not in the map). */
+  'kt-lookup': { args: { name: string }; result: KtLookupResult };
+}
+
+/** `kt-head` answer (base64url fields). */
+export interface KtHeadResult {
+  readonly head: string;
+  readonly proof?: string[];
+  readonly cosignatures: { readonly key: string; readonly sig: string }[];
+  /** Clients refuse heads with fewer cosignatures than this from `witnessKeys`. */
+  readonly requireWitnesses: number;
+  readonly witnessKeys: string[];
+}
+
+/** `kt-lookup` answer, also the `kt` field of `get-account` and `fetch-bundles`. */
+export interface KtLookupResult {
+  readonly head: string;
+  readonly vrfProof: string;
+  readonly mapProof: string;
+  readonly value?: { readonly version: number; readonly accountKey: string; readonly deviceListHash: string };
 }
 
 /** Name of a relay operation. */

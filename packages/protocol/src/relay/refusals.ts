@@ -126,6 +126,7 @@ export interface RelayErrorDetails {
   ATTACHMENT_TOO_LARGE: AttachmentTooLargeDetails;
   QUOTA_EXCEEDED: QuotaExceededDetails;
   STORAGE_UNAVAILABLE: StorageUnavailableDetails;
+  KT_UNAVAILABLE: undefined;
   INTERNAL: undefined;
 }
 

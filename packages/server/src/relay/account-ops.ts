@@ -25,6 +25,7 @@ import {
 import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
 import { type OpContext, readAccount, requireAuth } from './context.ts';
+import { ktField } from './kt-ops.ts';
 import { notifyIfLow } from './prekey-ops.ts';
 
 /** SHA-256 of an invite code: the database keeps only hashes. */
@@ -102,7 +103,7 @@ export async function register(a: Args, ctx: OpContext): Promise<RelayOps['regis
   }
   if (outcome === 'bad-invite') throw new ServerError('INVITE_REQUIRED', 'the invite code is unknown or used');
   ctx.becomeAuthenticated(name, 1);
-  return { device: 1 };
+  return { device: 1, ...ctx.kt.publicKeys() };
 }
 
 /**
@@ -147,7 +148,11 @@ const AUTH_TOKEN_LENGTH = 32;
 /** `get-account`: an account's key and signed device list (authenticated callers only). */
 export async function getAccount(a: Args, ctx: OpContext): Promise<RelayOps['get-account']['result']> {
   const row = await readAccount(a, ctx);
-  return { accountKey: toBase64Url(row.accountKey), deviceList: toBase64Url(row.deviceList) };
+  return {
+    accountKey: toBase64Url(row.accountKey),
+    deviceList: toBase64Url(row.deviceList),
+    ...(await ktField(ctx, row.name)),
+  };
 }
 
 /**

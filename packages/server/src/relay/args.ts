@@ -25,6 +25,7 @@ export interface Args {
   optionalString(name: string, max: number): string | undefined;
   accountName(name: string): string;
   u32(name: string): number;
+  optionalU32(name: string): number | undefined;
   bytes(name: string, length?: number, max?: number): Uint8Array;
   /** `bytes` with the (canonical, hence re-encodable) base64url text it was decoded from. */
   bytesAndText(name: string, max: number): { bytes: Uint8Array; text: string };
@@ -93,6 +94,10 @@ class ArgsReader implements Args {
     const v = this.a[name];
     if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) throw bad(`${this.at(name)} as a u32`);
     return v as number;
+  }
+
+  optionalU32(name: string): number | undefined {
+    return this.a[name] === undefined ? undefined : this.u32(name);
   }
 
   bytes(name: string, length?: number, max?: number): Uint8Array {

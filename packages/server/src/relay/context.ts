@@ -17,6 +17,7 @@ import {
 } from '@parley/protocol';
 import type { BlobService } from '../blobs/blob-service.ts';
 import { ServerError } from '../errors.ts';
+import type { KeyDirectory } from '../kt/directory.ts';
 import type { Limits } from '../options.ts';
 import type { AccountRow, Storage } from '../store/storage.ts';
 import type { Args } from './args.ts';
@@ -72,6 +73,8 @@ export interface OpContext {
   readonly sources: SourceLimits;
   /** Attachment blobs (`blob-slot`). */
   readonly blobs: BlobService;
+  /** The key-transparency directory (issue 20). */
+  readonly kt: KeyDirectory;
   readonly conn: ConnectionState;
   send(frame: ServerFrame): void;
   becomeAuthenticated(account: string, device: number): void;

@@ -13,6 +13,7 @@ import { blobSlot } from './blob-ops.ts';
 import type { Deferred, OpContext } from './context.ts';
 import { groupCommit, groupCreate, groupInfo, groupSend } from './group-ops.ts';
 import { fetchKeyPackages, uploadKeyPackages } from './key-package-ops.ts';
+import { ktHead, ktLookup } from './kt-ops.ts';
 import { linkGet, linkOpen, linkSend } from './link-ops.ts';
 import { fetchBundles, keyCount, uploadKeys } from './prekey-ops.ts';
 import { send } from './send-ops.ts';
@@ -44,6 +45,8 @@ export const OPS: { readonly [K in RelayOp]: Handler<K> } = {
   'group-send': groupSend,
   'group-info': groupInfo,
   'blob-slot': blobSlot,
+  'kt-head': ktHead,
+  'kt-lookup': ktLookup,
 };
 
 /** Whether `name` is an op of the relay API (one the table has a handler for). */

@@ -19,6 +19,7 @@ import { ServerError } from '../errors.ts';
 import type { SignedKeyRow } from '../store/storage.ts';
 import type { Args } from './args.ts';
 import { callerIdentity, type OpContext, rateLimit, readAccount, requireAuth, targetFetchLimit } from './context.ts';
+import { ktField } from './kt-ops.ts';
 
 /**
  * `upload-keys`: stores the calling device's signed prekey, one-time X25519 and ML-KEM prekeys
@@ -149,5 +150,10 @@ export async function fetchBundles(a: Args, ctx: OpContext): Promise<RelayOps['f
   if (bundles.length === 0 && chosen.some((d) => !(d.account === me.account && d.id === me.device))) {
     throw new ServerError('NO_PREKEYS', 'the account has published no usable prekeys');
   }
-  return { accountKey: toBase64Url(row.accountKey), deviceList: toBase64Url(row.deviceList), bundles };
+  return {
+    accountKey: toBase64Url(row.accountKey),
+    deviceList: toBase64Url(row.deviceList),
+    bundles,
+    ...(await ktField(ctx, row.name)),
+  };
 }

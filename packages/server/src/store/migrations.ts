@@ -179,4 +179,56 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN auth_token_hash BLOB;
     `,
   },
+  {
+    version: 10,
+    name: 'key transparency directory (issue 20)',
+    // kt_pending: accounts whose directory value may have changed (written in the transaction that
+    // changes them); kt_values: each account's current value and version; kt_epochs: signed heads;
+    // kt_updates: what each epoch applied (served to auditors); kt_nodes: the map (MapNodeStore);
+    // kt_state: root label, last epoch, the writer's lease and the directory's public keys.
+    up: `
+      CREATE TABLE kt_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL);
+      CREATE TABLE kt_values (
+        name TEXT PRIMARY KEY,
+        map_key BLOB NOT NULL,
+        vrf_proof BLOB NOT NULL,
+        version INTEGER NOT NULL,
+        account_key BLOB NOT NULL,
+        list_hash BLOB NOT NULL
+      );
+      CREATE TABLE kt_epochs (epoch INTEGER PRIMARY KEY, head BLOB NOT NULL);
+      CREATE TABLE kt_updates (
+        epoch INTEGER NOT NULL,
+        map_key BLOB NOT NULL,
+        value_hash BLOB NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (epoch, map_key)
+      );
+      CREATE TABLE kt_nodes (
+        label TEXT PRIMARY KEY,
+        kind INTEGER NOT NULL,
+        depth INTEGER NOT NULL,
+        a BLOB NOT NULL,
+        b BLOB,
+        left_label TEXT,
+        right_label TEXT
+      );
+      CREATE TABLE kt_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch INTEGER NOT NULL DEFAULT -1,
+        root_label TEXT,
+        writer TEXT,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        directory_key BLOB,
+        vrf_key BLOB
+      );
+      INSERT INTO kt_state (id) VALUES (1);
+      CREATE TABLE kt_cosignatures (
+        epoch INTEGER NOT NULL,
+        witness_key BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (epoch, witness_key)
+      );
+    `,
+  },
 ];

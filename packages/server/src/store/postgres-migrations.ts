@@ -173,4 +173,56 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN auth_token_hash BYTEA;
     `,
   },
+  {
+    version: 10,
+    name: 'key transparency directory (issue 20)',
+    // kt_pending: accounts whose directory value may have changed (written in the transaction that
+    // changes them); kt_values: each account's current value and version; kt_epochs: signed heads;
+    // kt_updates: what each epoch applied (served to auditors); kt_nodes: the map (MapNodeStore);
+    // kt_state: root label, last epoch, the writer's lease and the directory's public keys.
+    up: `
+      CREATE TABLE kt_pending (seq BIGSERIAL PRIMARY KEY, name TEXT NOT NULL);
+      CREATE TABLE kt_values (
+        name TEXT PRIMARY KEY,
+        map_key BYTEA NOT NULL,
+        vrf_proof BYTEA NOT NULL,
+        version BIGINT NOT NULL,
+        account_key BYTEA NOT NULL,
+        list_hash BYTEA NOT NULL
+      );
+      CREATE TABLE kt_epochs (epoch BIGINT PRIMARY KEY, head BYTEA NOT NULL);
+      CREATE TABLE kt_updates (
+        epoch BIGINT NOT NULL,
+        map_key BYTEA NOT NULL,
+        value_hash BYTEA NOT NULL,
+        version BIGINT NOT NULL,
+        PRIMARY KEY (epoch, map_key)
+      );
+      CREATE TABLE kt_nodes (
+        label TEXT PRIMARY KEY,
+        kind INTEGER NOT NULL,
+        depth INTEGER NOT NULL,
+        a BYTEA NOT NULL,
+        b BYTEA,
+        left_label TEXT,
+        right_label TEXT
+      );
+      CREATE TABLE kt_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch BIGINT NOT NULL DEFAULT -1,
+        root_label TEXT,
+        writer TEXT,
+        lease_until BIGINT NOT NULL DEFAULT 0,
+        directory_key BYTEA,
+        vrf_key BYTEA
+      );
+      INSERT INTO kt_state (id) VALUES (1);
+      CREATE TABLE kt_cosignatures (
+        epoch BIGINT NOT NULL,
+        witness_key BYTEA NOT NULL,
+        signature BYTEA NOT NULL,
+        PRIMARY KEY (epoch, witness_key)
+      );
+    `,
+  },
 ];

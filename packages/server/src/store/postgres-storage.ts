@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { Migration } from './migrations.ts';
 import { buf, type Db, inTransaction } from './postgres-db.ts';
 import { createPostgresGroupStore } from './postgres-group-store.ts';
+import { createPostgresKtStore } from './postgres-kt-store.ts';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.ts';
 import {
   atCap,
@@ -126,6 +127,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
 
   return {
     ...createPostgresGroupStore(pool),
+    ...createPostgresKtStore(pool),
     async createAccount(a, inviteHash) {
       try {
         return await inTransaction(pool, async (c) => {
@@ -152,6 +154,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
               buf(d.identity),
             ]);
           }
+          await c.query('INSERT INTO kt_pending (name) VALUES ($1)', [a.name]);
           return 'created' as const;
         });
       } catch (err) {
@@ -198,6 +201,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           [buf(list.bytes), list.version, name, expectedVersion],
         );
         if (set.rowCount === 0) return { status: 'stale' as const };
+        await c.query('INSERT INTO kt_pending (name) VALUES ($1)', [name]);
         const before = (await c.query('SELECT id, identity FROM devices WHERE account = $1', [name])).rows as Row[];
         const removed: number[] = [];
         for (const old of before) {

@@ -23,6 +23,7 @@ import {
   type Row,
 } from './rows.ts';
 import { createSqliteGroupStore } from './sqlite-group-store.ts';
+import { createSqliteKtStore } from './sqlite-kt-store.ts';
 import type {
   DeviceAddress,
   LinkChannelOpening,
@@ -66,6 +67,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
       'INSERT INTO accounts (name, account_key, device_list, list_version, created_at, skeleton) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
     nameExists: db.prepare('SELECT 1 FROM accounts WHERE name = ?'),
+    ktPending: db.prepare('INSERT INTO kt_pending (name) VALUES (?)'),
     insertDevice: db.prepare('INSERT INTO devices (account, id, identity) VALUES (?, ?, ?)'),
     useInvite: db.prepare('UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ? AND used_by IS NULL'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE name = ?'),
@@ -198,6 +200,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
       throw new BadInvite();
     }
     for (const d of a.devices) q.insertDevice.run(a.name, d.id, d.identity);
+    q.ktPending.run(a.name);
     return 'created' as const;
   });
 
@@ -340,6 +343,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
   const updateDeviceList = db.transaction(
     (name: string, expected: number, list: Parameters<Storage['updateDeviceList']>[2]) => {
       if (q.setList.run(list.bytes, list.version, name, expected).changes === 0) return { status: 'stale' as const };
+      q.ktPending.run(name);
       const before = (q.listDevices.all(name) as Row[]).map((r) => ({
         id: r.id as number,
         identity: bytes(r.identity),
@@ -421,6 +425,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
 
   return {
     ...groups,
+    ...createSqliteKtStore(db),
     async createAccount(account, inviteHash) {
       try {
         return createAccount(account, inviteHash, account.createdAt);

@@ -60,6 +60,18 @@ const FORWARDED: Record<Exclude<keyof Storage, 'close'>, 'read' | 'write'> = {
   answerLinkChannel: 'write',
   closeLinkChannel: 'write',
   takeLinkAnswers: 'read',
+  ktRecordKeys: 'write',
+  ktLoad: 'read',
+  ktHeads: 'read',
+  ktLastEpoch: 'read',
+  ktUpdates: 'read',
+  ktPending: 'read',
+  ktCandidates: 'read',
+  ktClaimWriter: 'write',
+  ktCommitEpoch: 'write',
+  ktValue: 'read',
+  ktAddCosignature: 'write',
+  ktCosignatures: 'read',
 };
 
 /**

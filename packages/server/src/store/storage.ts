@@ -414,12 +414,93 @@ export interface LinkChannelDirectory {
   takeLinkAnswers(ids: readonly string[]): Promise<{ id: string; body: string }[]>;
 }
 
+/** An account's current directory value (docs/protocol.md §17.4) with its VRF map key and proof. */
+export interface KtValueRow {
+  readonly name: string;
+  readonly mapKey: Uint8Array;
+  readonly vrfProof: Uint8Array;
+  readonly version: number;
+  readonly accountKey: Uint8Array;
+  readonly deviceListHash: Uint8Array;
+}
+
+/** One map update an epoch applied, as auditors replay it. */
+export interface KtUpdateRow {
+  readonly mapKey: Uint8Array;
+  readonly valueHash: Uint8Array;
+  readonly version: number;
+}
+
+/** A stored map node (the `MapNodeStore` shape of @parley/protocol/kt, with its label). */
+export type KtNodeRow =
+  | { readonly label: string; readonly kind: 'leaf'; readonly key: Uint8Array; readonly valueHash: Uint8Array }
+  | {
+      readonly label: string;
+      readonly kind: 'branch';
+      readonly depth: number;
+      readonly left: string;
+      readonly right: string;
+      readonly hash: Uint8Array;
+    };
+
+/** Everything one epoch writes, in one transaction. */
+export interface KtEpochCommit {
+  readonly epoch: number;
+  /** The encoded signed tree head. */
+  readonly head: Uint8Array;
+  /** Pending entries up to this sequence number were folded in (they are deleted). */
+  readonly pendingUpTo: number;
+  readonly values: readonly (KtValueRow & { readonly valueHash: Uint8Array })[];
+  readonly nodes: readonly KtNodeRow[];
+  readonly rootLabel: string | undefined;
+  /** The writer's lease it must still hold (its node id). */
+  readonly writer: string;
+}
+
+/**
+ * The key-transparency directory (issue 20): the map's nodes, each account's current value,
+ * the signed heads and what each epoch applied. One node at a time writes (a lease in the
+ * database); every node reads. `createAccount` and `updateDeviceList` enqueue the account in the
+ * same transaction (`kt_pending`).
+ */
+export interface KeyDirectoryStore {
+  /**
+   * Records the directory's public keys on first use; `mismatch` when others are recorded (a
+   * node started with another key file).
+   */
+  ktRecordKeys(directoryKey: Uint8Array, vrfKey: Uint8Array): Promise<'recorded' | 'match' | 'mismatch'>;
+  /** The whole map as stored and the epoch it belongs to (-1: none yet), read consistently. */
+  ktLoad(): Promise<{ epoch: number; rootLabel: string | undefined; nodes: KtNodeRow[] }>;
+  /** Signed heads of epochs ≥ `from` (at most `limit`), in order. */
+  ktHeads(from: number, limit: number): Promise<{ epoch: number; head: Uint8Array }[]>;
+  /** The last epoch (-1 when none). */
+  ktLastEpoch(): Promise<number>;
+  /** The updates epoch `epoch` applied, in map-key order. */
+  ktUpdates(epoch: number): Promise<KtUpdateRow[]>;
+  /** Pending account names (deduplicated) up to `limit` entries, and the last sequence read. */
+  ktPending(limit: number): Promise<{ upTo: number; names: string[] }>;
+  /** For each name: its account key and device list now, and its current directory value. */
+  ktCandidates(
+    names: readonly string[],
+  ): Promise<{ name: string; accountKey: Uint8Array; deviceList: Uint8Array; current: KtValueRow | undefined }[]>;
+  /** Takes or renews the writer's lease for `writer` (free, expired or already its own). */
+  ktClaimWriter(writer: string, now: number, leaseMs: number): Promise<boolean>;
+  /** Commits an epoch: `conflict` if the epoch exists or the lease is no longer `writer`'s. */
+  ktCommitEpoch(commit: KtEpochCommit): Promise<'committed' | 'conflict'>;
+  /** The account's current directory value. */
+  ktValue(name: string): Promise<KtValueRow | undefined>;
+  /** Keeps a witness's cosignature of an epoch's head (replacing one from the same key). */
+  ktAddCosignature(epoch: number, witnessKey: Uint8Array, signature: Uint8Array): Promise<void>;
+  ktCosignatures(epoch: number): Promise<{ key: Uint8Array; signature: Uint8Array }[]>;
+}
+
 export interface Storage
   extends AccountStore,
     PreKeyDirectory,
     MessageQueue,
     KeyPackageDirectory,
     GroupDirectory,
-    LinkChannelDirectory {
+    LinkChannelDirectory,
+    KeyDirectoryStore {
   close(): Promise<void>;
 }

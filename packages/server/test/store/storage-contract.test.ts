@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { accountNameSkeleton } from '@parley/protocol';
-import { openPostgresStorage, openSqliteStorage, type Storage } from '@parley/server';
+import { vrfKeyPair } from '@parley/protocol/kt';
+import { createNodeCryptoProvider } from '@parley/protocol/node';
+import { KeyDirectory, openPostgresStorage, openSqliteStorage, type Storage } from '@parley/server';
 import { dropSchema, POSTGRES_URL, postgresSkipReason } from '../helpers/services.ts';
 
 interface Backend {
@@ -794,6 +796,117 @@ for (const backend of backends) {
       assert.deepEqual(await storage.takeLinkAnswers(ids), []);
       assert.deepEqual(await storage.getLinkChannel(ids[1] as string, 1000), rec(8, 9000), 'the unanswered one stays');
       await storage.closeLinkChannel(ids[1] as string);
+    });
+
+    test('key directory: keys are recorded once, pending changes, the writer lease, epochs commit once', async () => {
+      assert.equal(await storage.ktRecordKeys(key(40), key(41)), 'recorded');
+      assert.equal(await peer.ktRecordKeys(key(40), key(41)), 'match');
+      assert.equal(await peer.ktRecordKeys(key(42), key(41)), 'mismatch');
+      // Account creation and device-list changes enqueue the account in their own transaction.
+      assert.equal(await storage.createAccount(account('ktuser')), 'created');
+      assert.equal(
+        (await storage.updateDeviceList('ktuser', 1, { bytes: key(3, 90), version: 2, devices: [] })).status,
+        'updated',
+      );
+      const pending = await storage.ktPending(100_000);
+      assert.ok(pending.names.includes('ktuser'));
+      assert.equal(pending.names.filter((n) => n === 'ktuser').length, 1, 'deduplicated');
+      const [cand] = await peer.ktCandidates(['ktuser', 'nosuchaccount']);
+      assert.equal(cand?.name, 'ktuser');
+      assert.deepEqual(cand?.deviceList, key(3, 90));
+      assert.equal(cand?.current, undefined);
+
+      assert.equal(await storage.ktClaimWriter('node-a', 1000, 500), true);
+      assert.equal(await peer.ktClaimWriter('node-b', 1200, 500), false, 'the lease is held');
+      const value = {
+        name: 'ktuser',
+        mapKey: key(50),
+        vrfProof: key(51, 80),
+        version: 1,
+        accountKey: key(1),
+        deviceListHash: key(52),
+      };
+      const commit = {
+        epoch: 0,
+        head: key(53, 185),
+        pendingUpTo: pending.upTo,
+        values: [{ ...value, valueHash: key(54) }],
+        nodes: [{ label: '256/32', kind: 'leaf' as const, key: key(50), valueHash: key(54) }],
+        rootLabel: '256/32',
+        writer: 'node-a',
+      };
+      assert.equal(await peer.ktCommitEpoch({ ...commit, writer: 'node-b' }), 'conflict', 'not the lease holder');
+      assert.equal(await storage.ktCommitEpoch(commit), 'committed');
+      assert.equal(await storage.ktCommitEpoch(commit), 'conflict', 'an epoch commits once');
+      assert.deepEqual((await peer.ktPending(100_000)).names, []);
+      assert.equal(await peer.ktLastEpoch(), 0);
+      assert.deepEqual(await peer.ktHeads(0, 10), [{ epoch: 0, head: key(53, 185) }]);
+      assert.deepEqual(await peer.ktUpdates(0), [{ mapKey: key(50), valueHash: key(54), version: 1 }]);
+      assert.deepEqual(await peer.ktValue('ktuser'), value);
+      assert.equal(await peer.ktValue('nosuchaccount'), undefined);
+      const loaded = await peer.ktLoad();
+      assert.equal(loaded.epoch, 0);
+      assert.equal(loaded.rootLabel, '256/32');
+      assert.deepEqual(loaded.nodes, commit.nodes);
+      const [again] = await peer.ktCandidates(['ktuser']);
+      assert.deepEqual(again?.current, value);
+
+      // A node's lease lapses; another takes it; the first no longer commits.
+      assert.equal(await peer.ktClaimWriter('node-b', 2000, 500), true);
+      assert.equal(await storage.ktCommitEpoch({ ...commit, epoch: 1, values: [], nodes: [] }), 'conflict');
+      await peer.ktAddCosignature(0, key(60), key(61, 64));
+      await peer.ktAddCosignature(0, key(60), key(62, 64));
+      assert.deepEqual(await storage.ktCosignatures(0), [{ key: key(60), signature: key(62, 64) }]);
+      assert.deepEqual(await storage.ktCosignatures(1), []);
+    });
+
+    test('key directory: a node following another replays its epochs to the same root', async () => {
+      const provider = createNodeCryptoProvider();
+      const keys = {
+        directorySeed: key(70),
+        directoryKey: await provider.ed25519PublicKey(key(70)),
+        vrfSecret: key(71),
+        vrfKey: vrfKeyPair(key(71)).publicKey,
+      };
+      const open = (store: Storage, node: string) =>
+        KeyDirectory.open({
+          store,
+          keys,
+          provider,
+          clock: () => 5000,
+          node,
+          epochMs: 1000,
+          requireWitnesses: 0,
+          witnessKeys: [],
+        });
+      const fresh = await backend.open();
+      try {
+        const other = await fresh.peer();
+        const a = await open(fresh.storage, 'a');
+        const b = await open(other, 'b');
+        await a.publish();
+        for (const n of ['kta', 'ktb', 'ktc']) assert.equal(await fresh.storage.createAccount(account(n)), 'created');
+        const e = await a.publish();
+        assert.equal(await b.publish(), undefined, 'b does not hold the lease');
+        assert.equal(b.epoch, e);
+        const fromA = await a.lookup('ktb');
+        const fromB = await b.lookup('ktb');
+        assert.deepEqual(fromB, fromA);
+        assert.equal(fromB.value?.version, 1);
+        await a.stop();
+        // The writer stopped (lease handed back): the other node takes over and continues.
+        assert.equal(
+          (await other.updateDeviceList('kta', 1, { bytes: key(9, 80), version: 2, devices: [] })).status,
+          'updated',
+        );
+        assert.equal(await b.publish(), (e as number) + 1);
+        assert.equal((await b.lookup('kta')).value?.version, 2);
+        await b.stop();
+        if (other !== fresh.storage) await other.close();
+      } finally {
+        await fresh.storage.close();
+        await fresh.cleanup();
+      }
     });
   });
 }

@@ -37,6 +37,8 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
   const [problem, setProblem] = useState<string | undefined>();
   // Messages dropped since this opened because they came from a device not on the peer's signed list.
   const [unlisted, setUnlisted] = useState(0);
+  // Key transparency (docs/protocol.md §20): a mismatch of our own entry, a split view or a refused key.
+  const [directoryAlarm, setDirectoryAlarm] = useState<string | undefined>();
   const [draft, setDraft] = useDraft(peer);
   // Messages the server refused for now (QUEUE_FULL): still queued, shown as waiting and why.
   const [waiting, setWaiting] = useState<ReadonlyMap<string, string>>(new Map());
@@ -63,6 +65,13 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
       if (e?.type === 'held' && e.to === peer) loadSafety();
       if (e?.type === 'device-list-stale' && e.name === peer) loadSafety();
       if (e?.type === 'unlisted-device' && e.from === peer) setUnlisted((n) => n + 1);
+      if (e?.type === 'directory-mismatch') setDirectoryAlarm(e.message);
+      if (e?.type === 'directory-refused' && e.name === peer) setDirectoryAlarm(e.message);
+      if (e?.type === 'directory-split-view') {
+        setDirectoryAlarm(
+          `the server showed two different key directories (epoch ${e.epoch}); both signed heads are kept as evidence`,
+        );
+      }
       if (e?.type === 'send-failed' && e.to === peer) setProblem(e.reason);
       if (e?.type === 'send-delayed' && e.to === peer) {
         const why = isGroup
@@ -191,6 +200,13 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
             <strong>The server may be hiding a removed device of {peer}.</strong> {peer}'s own messages announce device
             list version {safety.staleDeviceList.announced}, but the server serves version{' '}
             {safety.staleDeviceList.trusted}. Nothing is sent to {peer} until the newer list arrives.
+          </p>
+        </div>
+      )}
+      {directoryAlarm !== undefined && (
+        <div class="banner warn" role="alert" data-testid="directory-banner">
+          <p>
+            <strong>Key directory warning:</strong> {directoryAlarm}.
           </p>
         </div>
       )}

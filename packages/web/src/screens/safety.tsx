@@ -89,6 +89,11 @@ export function Safety({ session, peer }: { session: Session; peer: string }) {
               mark it verified (or choose "Send anyway" in the conversation).
             </p>
           )}
+          <p data-testid="directory-state">
+            {s.directory === undefined
+              ? 'Key directory: not checked (the server has no key directory, or it could not be reached).'
+              : `Key directory: ${peer}'s key is in the server's directory at epoch ${s.directory.epoch} (entry version ${s.directory.version}).`}
+          </p>
           <p role="status" data-testid="verified-state">
             {s.verified && !s.changed ? `✔ You have verified ${peer}.` : `${peer} is not verified.`}
           </p>
