@@ -20,6 +20,7 @@ import {
   SparseMerkleMap,
   verifyMapProof,
 } from '@parley/protocol/kt';
+import { runKtStore } from './kt-store.ts';
 import { type Figure, report } from './report.ts';
 
 const nodeSha256: KtHashFunction = (data) => {
@@ -59,7 +60,7 @@ function randomUpdates(n: number): MapUpdate[] {
 }
 
 /** Runs the kt benchmark and returns its figures. */
-export async function runKt(args: { accounts?: number }): Promise<Figure[]> {
+export async function runKt(args: { accounts?: number; serverAccounts?: number }): Promise<Figure[]> {
   const n = args.accounts ?? 1_000_000;
   const out: Figure[] = [];
   process.stderr.write(`kt: building a map of ${n} accounts\n`);
@@ -113,5 +114,6 @@ export async function runKt(args: { accounts?: number }): Promise<Figure[]> {
   const noble = verifyAll();
   const native = verifyAll(nodeSha256);
   out.push(report(`kt lookup proof verify at ${n} accounts (@noble/hashes)`, noble * 1000, 'us', native * 1000));
+  out.push(...(await runKtStore(args.serverAccounts ?? 2_000)));
   return out;
 }

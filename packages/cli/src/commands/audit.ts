@@ -128,7 +128,7 @@ export async function auditOnce(o: AuditOptions): Promise<number> {
   if (!Number.isSafeInteger(latest) || latest < state.epoch) {
     throw new AuditFailure(state.epoch, `the server's latest epoch (${String(info.latest)}) is behind the audited one`);
   }
-  const map = new SparseMerkleMap();
+  const map = new SparseMerkleMap({ hash: sha });
   const entries = new Map<string, [string, number]>(Object.entries(state.map));
   if (entries.size > 0) {
     map.applyBatch([...entries].map(([k, [v]]) => ({ key: unhex(k), valueHash: unhex(v) })));
@@ -182,7 +182,7 @@ export async function auditOnce(o: AuditOptions): Promise<number> {
       if (prev !== undefined && h.timeMs < prev.timeMs) throw new AuditFailure(e, 'time went back');
     }
     if (checks.log) {
-      if (h.logSize !== leaves.length || !equal(h.logRoot, logRoot(leaves))) {
+      if (h.logSize !== leaves.length || !equal(h.logRoot, logRoot(leaves, sha))) {
         throw new AuditFailure(e, 'the head log is not the log of the heads audited before it (not append-only)');
       }
     }
@@ -220,7 +220,7 @@ export async function auditOnce(o: AuditOptions): Promise<number> {
         'the map root is not the replay of the updates (a key was removed or changed outside them)',
       );
     }
-    leaves.push(logLeafHash(fromBase64Url('h', rec.head).subarray(0, TREE_HEAD_BODY_LENGTH)));
+    leaves.push(logLeafHash(fromBase64Url('h', rec.head).subarray(0, TREE_HEAD_BODY_LENGTH), sha));
     prev = h;
     state.epoch = e;
     state.lastHead = String(rec.head);
