@@ -20,6 +20,7 @@ import {
   SparseMerkleMap,
   verifyMapProof,
 } from '@parley/protocol/kt';
+import { runKtStore } from './kt-store.ts';
 import { type Figure, report } from './report.ts';
 
 /** node:crypto's one-shot SHA-256 (2.3× cheaper per call than `createHash` here). */
@@ -60,7 +61,7 @@ function randomUpdates(n: number): MapUpdate[] {
 }
 
 /** Runs the kt benchmark and returns its figures. */
-export async function runKt(args: { accounts?: number }): Promise<Figure[]> {
+export async function runKt(args: { accounts?: number; serverAccounts?: number }): Promise<Figure[]> {
   const n = args.accounts ?? 1_000_000;
   const out: Figure[] = [];
   process.stderr.write(`kt: building a map of ${n} accounts\n`);
@@ -117,5 +118,6 @@ export async function runKt(args: { accounts?: number }): Promise<Figure[]> {
   const noble = verifyAll();
   const native = verifyAll(nodeSha256);
   out.push(report(`kt lookup proof verify at ${n} accounts (@noble/hashes)`, noble * 1e6, 'us', native * 1e6));
+  out.push(...(await runKtStore(args.serverAccounts ?? 2_000)));
   return out;
 }

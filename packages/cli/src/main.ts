@@ -47,6 +47,8 @@ const change: typeof import('./commands/conversation.ts').change = async (...a) 
   (await import('./commands/conversation.ts')).change(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
   (await import('./commands/serve.ts')).serve(...a);
+const audit: typeof import('./commands/audit.ts').audit = async (...a) =>
+  (await import('./commands/audit.ts')).audit(...a);
 const config: typeof import('./commands/config.ts').config = async (...a) =>
   (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
@@ -73,6 +75,11 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Print, as JSON, everything this server holds about ACCOUNT: what an operator could hand over.
   parley admin migrate [--data DIR | --db URL]
       Apply pending schema migrations (the server also does at start-up; safe on several nodes).
+  parley audit --server URL [--state FILE] [--follow] [--witness KEYFILE]
+      Audit the server's key directory: check every epoch's signed head and replay its updates (the map
+      only grows, versions only grow, heads chain, the log is append-only); exits 1 naming the epoch on
+      any inconsistency. --state keeps progress to resume, --follow keeps auditing new epochs,
+      --witness cosigns each verified head with that Ed25519 key file (created if missing).
   parley admin check [--data DIR] [--accept-loss]
       Run the start-up checks of the SQLite database (state file, quick_check, schema) and say what
       they found; migrates like admin migrate. It repairs nothing: --accept-loss starts over from a
@@ -324,6 +331,9 @@ async function run(
     case 'serve':
       need(0, 'serve [--port N] [--data DIR] [--invite-only]');
       return serve(flags);
+    case 'audit':
+      need(0, 'audit --server URL [--state FILE] [--follow] [--witness KEYFILE]');
+      return audit(flags);
     case 'admin': {
       const usage = 'admin invite | admin export ACCOUNT | admin migrate | admin check [--data DIR | --db URL]';
       if (rest[0] === 'invite' && rest.length === 1) return adminInvite(flags);

@@ -21,6 +21,7 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
                [--queue-ttl-days D] [--send-log-hours H] [--queue-sender-share P] [--web-dir DIR] [--print-web-digest]
                [--metrics-listen HOST:PORT] [--metrics-token T] [--tls-cert FILE --tls-key FILE]
                [--blobs fs|s3://BUCKET[/PREFIX]?endpoint=…&region=…] [--blob-quota SIZE] [--max-attachment SIZE]
+               [--kt-epoch S] [--kt-key-file FILE] [--kt-require-witnesses K --kt-witness-key B64 …]
       Run the relay server, and serve the browser client at its URL. --port (default ${DEFAULT_OPTIONS.port}), --host (default ${DEFAULT_OPTIONS.host}; 0.0.0.0 for all
       interfaces), --data: directory of the SQLite database (default ${DEFAULT_OPTIONS.dataDir}),
       --db (or $PARLEY_DB): store in PostgreSQL instead of SQLite (migrations run at start-up),
@@ -55,4 +56,8 @@ export const SERVE_HELP = `  parley serve [--port N] [--host H] [--data DIR] [--
       (${DEFAULT_LIMITS.registerRate}/s for the whole server); the source is the TCP peer, so behind a proxy limit per client there.
       Per device: ${DEFAULT_LIMITS.reconnectBurstPerDevice} connections then one every ${1 / DEFAULT_LIMITS.reconnectRatePerDevice} s (more get RATE_LIMITED on auth);
       deliveries pause while a connection holds over ${DEFAULT_LIMITS.maxBufferedBytesPerConnection / 1024 / 1024} MiB unsent.
+      Key transparency: --kt-epoch (default ${DEFAULT_OPTIONS.ktEpochMs / 1000}) seconds between directory epochs; the directory
+      keys are in DATA/kt-keys.json (created 0600 at first start; --kt-key-file: a copy shared by every
+      PostgreSQL node); the directory key's fingerprint is printed at start. --kt-witness-key (repeatable)
+      and --kt-require-witnesses K tell clients to refuse heads without K cosignatures from those witnesses.
 `;

@@ -11,6 +11,7 @@ import {
   BlobLocationError,
   bundleDigest,
   DEFAULT_OPTIONS,
+  directoryFingerprint,
   LOG_LEVELS,
   LOW_OPEN_FILE_LIMIT,
   openFileLimits,
@@ -69,6 +70,7 @@ export async function serve(flags: Flags): Promise<number> {
     throw err;
   }
   process.stdout.write(`Parley relay running at ${server.url}  (Ctrl-C to stop)\n`);
+  process.stdout.write(`Key directory fingerprint ${directoryFingerprint(server.kt.directoryKey)}\n`);
   if (server.metricsUrl !== undefined) process.stdout.write(`Metrics at ${server.metricsUrl}/metrics\n`);
   process.stdout.write(
     server.webDigest === undefined
@@ -155,6 +157,15 @@ export function serveOptions(
       '--tls-cert and --tls-key go together (the certificate and its private key, PEM files)',
       EXIT.usage,
     );
+  const ktEpoch = numberFlag(flags['kt-epoch']);
+  if (ktEpoch !== undefined && !(Number.isFinite(ktEpoch) && ktEpoch >= 0.1 && ktEpoch <= 3600))
+    throw new CliError('--kt-epoch takes seconds between directory epochs, 0.1-3600', EXIT.usage);
+  const ktRequire = numberFlag(flags['kt-require-witnesses']);
+  const ktWitnessKeys = (flags['kt-witness-key'] ?? []).map((k) => Buffer.from(k, 'base64url'));
+  if (ktWitnessKeys.some((k) => k.length !== 32))
+    throw new CliError('--kt-witness-key takes a witness Ed25519 public key (32 bytes, base64url)', EXIT.usage);
+  if (ktRequire !== undefined && !(Number.isInteger(ktRequire) && ktRequire >= 0 && ktRequire <= ktWitnessKeys.length))
+    throw new CliError('--kt-require-witnesses takes 0 up to the number of --kt-witness-key given', EXIT.usage);
   const logLevel = flags['log-level'];
   if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel))
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, EXIT.usage);
@@ -166,6 +177,10 @@ export function serveOptions(
     bus: flags.bus ?? env.PARLEY_BUS,
     ...(blobs === undefined ? {} : { blobs }),
     ...(flags['invite-only'] === undefined ? {} : { inviteOnly: flags['invite-only'] }),
+    ...(ktEpoch === undefined ? {} : { ktEpochMs: Math.round(ktEpoch * 1000) }),
+    ...(flags['kt-key-file'] === undefined ? {} : { ktKeyFile: resolve(flags['kt-key-file']) }),
+    ...(ktRequire === undefined ? {} : { ktRequireWitnesses: ktRequire }),
+    ...(ktWitnessKeys.length === 0 ? {} : { ktWitnessKeys: ktWitnessKeys.map((k) => new Uint8Array(k)) }),
     ...(flags.sync === undefined ? {} : { sync: flags.sync }),
     ...(dbMaxMb === undefined ? {} : { sqliteMaxBytes: Math.floor(dbMaxMb * 1024 * 1024) }),
     ...(logLevel === undefined ? {} : { logLevel: logLevel as ServerOptions['logLevel'] }),
