@@ -169,11 +169,12 @@ export interface RelayOps {
    * `token`: the connection token the previous `auth` of this device returned (base64url, 32
    * bytes; absent on a device's first `auth`). The result carries the next one. A token that is
    * not the last one issued (a copy of the device's home authenticated in between) makes the
-   * server send `key-in-use` (docs/protocol.md §11).
+   * server send `key-in-use` (docs/protocol.md §11). The directory's public keys come with it, so
+   * an account registered before its server had a directory pins them (trust on first use).
    */
   auth: {
     args: { name: string; device: number; signature: string; token?: string };
-    result: { device: number; token: string };
+    result: { device: number; token: string; ktKey?: string; ktVrfKey?: string };
   };
   'upload-keys': {
     args: {

@@ -139,7 +139,7 @@ export async function auth(a: Args, ctx: OpContext): Promise<RelayOps['auth']['r
   }
   const counts = await ctx.storage.countPreKeys(name, device);
   ctx.conn.afterResponse.push(() => notifyIfLow(ctx, name, device, counts));
-  return { device, token: toBase64Url(next) };
+  return { device, token: toBase64Url(next), ...ctx.kt.publicKeys() };
 }
 
 /** Length of a device's connection token (docs/protocol.md §11, `auth`). */
