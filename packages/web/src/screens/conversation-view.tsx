@@ -7,6 +7,7 @@ import type { ContactSafety, StoredMessage } from '@parley/client/web';
 import { groupIdOf } from '@parley/client/web';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { peerTitle, timeLabel } from '../format.ts';
+import { MessageActions, MessageBody } from '../message-actions.tsx';
 import { MessageList } from '../message-list.tsx';
 import { describeError, type Session } from '../session.ts';
 import { useSession } from '../use-session.ts';
@@ -224,7 +225,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                       {m.sender}
                     </span>
                   )}
-                  <p class="text">{m.text}</p>
+                  <MessageBody m={m} />
                   <span class="meta">
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
                     {m.direction === 'out' && t.mark !== '' && (
@@ -243,6 +244,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                         {delayed}
                       </span>
                     )}
+                    <MessageActions client={client} peer={peer} m={m} />
                   </span>
                 </>
               )}
