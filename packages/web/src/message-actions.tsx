@@ -5,7 +5,7 @@
  * which applies the same rules as every receiver and says why it refused.
  */
 import type { ParleyClient, ReactionCount, StoredMessage } from '@parley/client/web';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** The quick reactions offered; any one emoji works through the SDK and CLI. */
 const QUICK = ['👍', '❤️', '😂', '😮', '😢'] as const;
@@ -58,6 +58,10 @@ export function MessageActions({ client, peer, m }: { client: ParleyClient; peer
   const [mode, setMode] = useState<Mode>('idle');
   const [draft, setDraft] = useState('');
   const [problem, setProblem] = useState<string | undefined>();
+  const panel = useRef<HTMLDivElement>(null);
+  // The opened actions (and the reply or edit field) make the row taller: bring them into view.
+  // The scroll this causes also makes the message list measure the row again.
+  useEffect(() => panel.current?.scrollIntoView({ block: 'nearest' }), [open, mode]);
   if (m.direction === 'system' || m.deleted || m.kind === 'unsupported') return null;
   // Offered only while receivers would accept them; the SDK checks again and says why if not.
   const mine = m.direction === 'out' && Date.now() - m.sentAt < CHANGE_WINDOW;
@@ -87,7 +91,7 @@ export function MessageActions({ client, peer, m }: { client: ParleyClient; peer
     );
   }
   return (
-    <div class="msg-actions">
+    <div class="msg-actions" ref={panel}>
       <fieldset class="msg-action-row" aria-label="Message actions">
         <button type="button" onClick={() => setMode(mode === 'reply' ? 'idle' : 'reply')}>
           Reply
