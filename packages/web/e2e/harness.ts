@@ -5,7 +5,8 @@
  * Screenshots go to packages/web/artifacts/screenshots (git-ignored).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,4 +145,22 @@ export const bubble = (p: Person, text: string) => p.page.locator('.msg', { hasT
 export async function screenshot(p: Person, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await p.page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** axe-core's browser build (MPL-2.0, a dev-only dependency). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2 A/AA violations on the page as it is now, as "rule: target" lines. */
+export async function axeViolations(p: Person): Promise<string[]> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await p.page.evaluate(AXE_SOURCE);
+  return p.page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
+      }
+    ).axe;
+    const r = await axe.run({ runOnly: ['wcag2a', 'wcag2aa'] });
+    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+  });
 }

@@ -5,13 +5,12 @@
  * an unknown name. A Node SDK client ("bot") sends the bulk traffic.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type ParleyClient, registerAccount } from '@parley/client';
 import { startServer } from '@parley/server';
 import {
+  axeViolations,
   type BrowserWorld,
   browserMissing,
   bubble,
@@ -36,24 +35,6 @@ async function fullyShown(p: Person, text: string): Promise<boolean> {
     const c = compose.getBoundingClientRect();
     return m.top >= l.top - 1 && m.bottom <= l.bottom + 1 && m.bottom <= c.top + 1 && m.height > 0;
   }, text);
-}
-
-/** axe-core's browser build (MPL-2.0, a dev-only dependency). */
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe-core's WCAG 2 A/AA violations on the page as it is now, as "rule: target" lines. */
-async function axeViolations(p: Person): Promise<string[]> {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await p.page.evaluate(AXE_SOURCE);
-  return p.page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> };
-      }
-    ).axe;
-    const r = await axe.run({ runOnly: ['wcag2a', 'wcag2aa'] });
-    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
-  });
 }
 
 /** Polls `check` until it holds (the page renders after the client's events). */

@@ -9,6 +9,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { AttachControls, AttachmentBody, attachmentOf, dropAndPaste, UploadBubbles } from '../attachments.tsx';
 import { fitsLimit, RemainingLength, useAutoGrow, useDraft } from '../compose-extras.tsx';
 import { peerTitle, timeLabel } from '../format.ts';
+import { MessageActions, MessageBody } from '../message-actions.tsx';
 import { MessageList } from '../message-list.tsx';
 import { RichText } from '../rich-text.tsx';
 import { describeError, type Session } from '../session.ts';
@@ -250,7 +251,12 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                   )}
                   {(() => {
                     const entry = attachmentOf(files, m);
-                    return entry ? <AttachmentBody store={files} entry={entry} /> : <RichText text={m.text} />;
+                    return (
+                      <MessageBody
+                        m={m}
+                        body={entry ? <AttachmentBody store={files} entry={entry} /> : <RichText text={m.text} />}
+                      />
+                    );
                   })()}
                   <span class="meta">
                     <time dateTime={new Date(at).toISOString()}>{timeLabel(at)}</time>
@@ -270,6 +276,7 @@ export function ConversationView({ session, peer }: { session: Session; peer: st
                         {delayed}
                       </span>
                     )}
+                    <MessageActions client={client} peer={peer} m={m} />
                   </span>
                 </>
               )}
