@@ -22,6 +22,8 @@ type Args = {
   sizes?: number[];
   runs?: number;
   accounts?: number;
+  /** kt: accounts registered into the server directory for the audit and storage figures. */
+  serverAccounts?: number;
 };
 const benchmarks: Record<string, (args: Args) => Promise<unknown>> = {
   attachments: runAttachments,
@@ -54,7 +56,7 @@ if (flag('--db') !== undefined && flag('--db') !== 'postgres') {
 }
 if (!name || name === '--help' || !(name in benchmarks) || !(seconds > 0)) {
   process.stderr.write(
-    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000] [--runs N] [--accounts N]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
+    `usage: npm run bench -- NAME [--seconds S] [--connections N] [--nodes N --db postgres --bus nats|redis] [--sizes 10,100,1000] [--runs N] [--accounts N] [--server-accounts N]\nbenchmarks: ${Object.keys(benchmarks).join(', ')}\n`,
   );
   process.exit(name === '--help' ? 0 : 2);
 }
@@ -68,4 +70,6 @@ const runs = flag('--runs');
 if (runs !== undefined) args.runs = Number(runs);
 const accounts = flag('--accounts');
 if (accounts !== undefined) args.accounts = Number(accounts);
+const serverAccounts = flag('--server-accounts');
+if (serverAccounts !== undefined) args.serverAccounts = Number(serverAccounts);
 await benchmarks[name]?.(args);
