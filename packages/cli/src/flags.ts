@@ -45,6 +45,7 @@ export const OPTIONS = {
   file: { type: 'string', multiple: true },
   caption: { type: 'string' },
   downloads: { type: 'string' },
+  limit: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;

@@ -43,6 +43,8 @@ const sendToGroup: typeof import('./commands/send.ts').sendToGroup = async (...a
   (await import('./commands/send.ts')).sendToGroup(...a);
 const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
   (await import('./commands/serve.ts')).serve(...a);
+const search: typeof import('./commands/search.ts').search = async (...a) =>
+  (await import('./commands/search.ts')).search(...a);
 const config: typeof import('./commands/config.ts').config = async (...a) =>
   (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
@@ -119,6 +121,10 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       last compared. Compare it with NAME in person or on a call; --accept DIGITS (the 60
       digits you compared, spaces optional, or the QR payload) marks NAME verified, takes a
       changed key and sends held messages. A number that is not the current one is refused.
+  parley search "WORDS" [--limit N] [--json] [--name NAME | --group GROUP] [--home DIR]
+      Search this home's history for messages holding every word (a word also matches the start
+      of a longer one), newest first: date, conversation, sender, an excerpt and the message id.
+      Only this home is searched; nothing is sent to the server. --limit 1-200 (default 50).
   parley config key-change-policy [hold-all|block-verified] [--home DIR]
       Show or set what a contact's key change does in this home. hold-all (default): every
       send to them is held until you accept or verify. block-verified (Signal's rule): only the
@@ -327,6 +333,8 @@ async function run(
     }
     case 'verify':
       return verify(need(1, 'verify NAME [--accept DIGITS] [--home DIR]')[0] as string, flags, clock());
+    case 'search':
+      return search(need(1, 'search "WORDS" [--limit N] [--json] [--name NAME | --group GROUP]')[0] as string, flags);
     case 'config': {
       const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
       const setting = rest[0];

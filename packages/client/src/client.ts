@@ -56,6 +56,7 @@ import { createMessaging, type Messaging } from './messaging.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
 import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
+import { createSearch, type SearchHit, type SearchOptions } from './search/search.ts';
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
@@ -212,6 +213,13 @@ export interface ParleyClient {
   /** Saves whether this home sends delivery and read receipts (read by every later client of it). */
   setReadReceipts(on: boolean): void;
   history(peer: string, limit?: number): StoredMessage[];
+  /**
+   * Full-text search of this device's history (never sent anywhere): messages containing every
+   * word of `text` (each word also matches as the start of a longer one), newest first, with a
+   * snippet. Throws `INVALID_ARGUMENT` for a search with no words, over 500 characters, or a
+   * limit outside 1–200.
+   */
+  search(text: string, options?: SearchOptions): SearchHit[];
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
   /** Marks a conversation read up to its last message; sends read receipts if `receipts` is on. */
@@ -395,6 +403,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   let closed = false;
 
   const directStore = createDirectStore(db);
+  const search = createSearch(db);
   const keyChangePolicy = (): KeyChangePolicy => {
     if (options.keyChangePolicy !== undefined) return options.keyChangePolicy;
     const saved = profiles.getText('key_change_policy');
@@ -714,6 +723,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       return messaging.history(peer, limit);
     },
     conversations: () => messaging.conversations(),
+    search: (text, opts) => search(text, opts),
     markRead: (peer) => messaging.markRead(peer),
     async acceptLink(code, opts) {
       const linked = await acceptLink(linkDeps, code, opts);

@@ -41,6 +41,7 @@ export { startLinkOn } from './linking.ts';
 export { nodePlatform } from './node-platform.ts';
 export { formatPeer, groupIdOf, groupPeer, type Peer, parsePeer } from './peer.ts';
 export type { ClientPlatform, WebSocketLike } from './platform.ts';
+export type { SearchHit, SearchOptions } from './search/search.ts';
 
 /**
  * Creates account `name` on `server` with this home directory's first device, uploads prekeys

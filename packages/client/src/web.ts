@@ -31,6 +31,7 @@ export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } fr
 export type { PendingLink, StartLinkOptions } from './linking.ts';
 export { formatPeer, groupIdOf, groupPeer, type Peer, parsePeer } from './peer.ts';
 export type { ClientPlatform } from './platform.ts';
+export type { SearchHit, SearchOptions } from './search/search.ts';
 export { createWebPlatform, type SqliteWasmSource } from './web-platform.ts';
 
 /** True when the saved home `home` is protected by a passphrase (open it with `createWebPlatform({ passphrase })`). */

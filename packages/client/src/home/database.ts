@@ -203,6 +203,33 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
       CREATE TABLE device_list_claims (name TEXT PRIMARY KEY, version INTEGER NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    // Full-text search of the history (SQLite FTS5, in both backends): an index over the text of
+    // the `messages` table (external content, so the text is stored once), kept in step by
+    // triggers on every insert, delete and move, and filled here from the history there is.
+    // System lines (key changes, timer changes) are not indexed. `secure-delete` makes a delete
+    // remove the words from the index at once instead of leaving them until a merge, so a
+    // deleted or expired message leaves no searchable trace in the home.
+    version: 8,
+    up: `
+      CREATE VIRTUAL TABLE message_search USING fts5(
+        text, content = 'messages', content_rowid = 'row', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+      CREATE TRIGGER message_search_insert AFTER INSERT ON messages WHEN new.direction <> 'system' BEGIN
+        INSERT INTO message_search (rowid, text) VALUES (new.row, new.text);
+      END;
+      CREATE TRIGGER message_search_delete AFTER DELETE ON messages WHEN old.direction <> 'system' BEGIN
+        INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.row, old.text);
+      END;
+      CREATE TRIGGER message_search_update AFTER UPDATE OF row, text, direction ON messages BEGIN
+        INSERT INTO message_search (message_search, rowid, text)
+          SELECT 'delete', old.row, old.text WHERE old.direction <> 'system';
+        INSERT INTO message_search (rowid, text) SELECT new.row, new.text WHERE new.direction <> 'system';
+      END;
+      INSERT INTO message_search (rowid, text) SELECT row, text FROM messages WHERE direction <> 'system';
+    `,
+  },
 ];
 
 /** Creates the tables, or brings an older home up to date, in one transaction per migration. */
