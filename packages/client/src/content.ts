@@ -17,6 +17,7 @@ import {
   toBase64Url,
   utf8,
 } from '@parley/protocol';
+import { isTimerSeconds } from './disappearing/timers.ts';
 
 const BLOCK = 160;
 /** Longest text a message may carry, in UTF-8 bytes. */
@@ -29,8 +30,16 @@ export interface TextContent {
   readonly ts: number;
   readonly text: string;
   readonly to?: string;
-  /** Group control content: `leave` announces that the sender's account leaves the group. */
-  readonly ctl?: 'leave';
+  /**
+   * Control content: `leave` announces that the sender's account leaves the group; `timer`
+   * sets the conversation's disappearing-message timer to `exp` (0: off).
+   */
+  readonly ctl?: 'leave' | 'timer';
+  /**
+   * The conversation's disappearing-message timer (seconds, one of `DISAPPEARING_TIMERS`) when
+   * this was sent: every device deletes the message that long after it stored it. Absent: off.
+   */
+  readonly exp?: number;
 }
 
 /**
@@ -88,6 +97,8 @@ export interface AttachmentContent {
   readonly text: string;
   readonly caption?: string;
   readonly to?: string;
+  /** As `TextContent.exp`. */
+  readonly exp?: number;
 }
 
 /** The fallback line an attachment message carries for decoders that predate attachments. */
@@ -120,6 +131,14 @@ function unpad(padded: Uint8Array): Record<string, unknown> | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   return value as Record<string, unknown>;
 }
+
+/**
+ * A disappearing-message timer field: absent, or one of the timers (a timer change may also say
+ * 0, off). Anything else makes the content malformed: a sender cannot choose a lifetime the UI
+ * does not offer.
+ */
+const validExp = (x: unknown, timerChange: boolean): boolean =>
+  x === undefined || isTimerSeconds(x) || (timerChange && x === 0);
 
 const isMessageId = (x: unknown): x is string => typeof x === 'string' && x.length >= 8 && x.length <= 64;
 
@@ -186,13 +205,17 @@ export function decodeContent(padded: Uint8Array): TextContent | undefined {
     !Number.isSafeInteger(c.ts) ||
     typeof c.text !== 'string' ||
     (c.to !== undefined && typeof c.to !== 'string') ||
-    (c.ctl !== undefined && c.ctl !== 'leave')
+    (c.ctl !== undefined && c.ctl !== 'leave' && c.ctl !== 'timer') ||
+    !validExp(c.exp, c.ctl === 'timer') ||
+    (c.ctl === 'timer' && c.exp === undefined)
   ) {
     return undefined;
   }
   const out: TextContent = { v: 1, id: c.id, ts: c.ts as number, text: c.text };
   if (c.ctl === 'leave') return { ...out, ctl: 'leave' };
-  return typeof c.to === 'string' ? { ...out, to: c.to } : out;
+  const exp = c.exp === undefined ? {} : { exp: c.exp as number };
+  if (c.ctl === 'timer') return { ...out, ...(typeof c.to === 'string' ? { to: c.to } : {}), ctl: 'timer', ...exp };
+  return typeof c.to === 'string' ? { ...out, to: c.to, ...exp } : { ...out, ...exp };
 }
 
 /** A decoded attachment message: its content record and the decoded pointer. */
@@ -215,7 +238,8 @@ export function decodeAttachmentContent(padded: Uint8Array): DecodedAttachment |
     typeof c.att !== 'string' ||
     typeof c.text !== 'string' ||
     (c.caption !== undefined && typeof c.caption !== 'string') ||
-    (c.to !== undefined && typeof c.to !== 'string')
+    (c.to !== undefined && typeof c.to !== 'string') ||
+    !validExp(c.exp, false)
   ) {
     return undefined;
   }
@@ -234,6 +258,7 @@ export function decodeAttachmentContent(padded: Uint8Array): DecodedAttachment |
     text: c.text,
     ...(typeof c.caption === 'string' ? { caption: c.caption } : {}),
     ...(typeof c.to === 'string' ? { to: c.to } : {}),
+    ...(c.exp === undefined ? {} : { exp: c.exp as number }),
   };
   return { content, pointer };
 }

@@ -23,6 +23,8 @@ import { createDirectOutbox } from './direct/outbox.ts';
 import { createReceipts } from './direct/receipts.ts';
 import type { DirectStore } from './direct/store.ts';
 import type { Directory } from './directory/directory.ts';
+import type { Disappearing } from './disappearing/disappearing.ts';
+import { isTimerSeconds, type TimerSeconds, timerWords } from './disappearing/timers.ts';
 import { ClientError } from './errors.ts';
 import { type ConversationSummary, type EventHub, type StoredMessage, storedMessageFromRow } from './events.ts';
 import type { Profile, ProfileStore } from './home/profile.ts';
@@ -47,6 +49,8 @@ export interface MessagingDeps {
   link(): RelayLink | undefined;
   /** The server's http(s) URL (the blob API lives there). */
   readonly server: string;
+  /** Disappearing-message timers and expiry (docs/protocol.md §17). */
+  readonly disappearing: Disappearing;
   /** Opens a file by path for a downloaded attachment (Node). */
   readonly fileSink?: (path: string) => Promise<AttachmentSink>;
 }
@@ -62,6 +66,11 @@ export interface Messaging {
   /** Uploads `source` and sends it as an attachment; resolves once the server accepted the message. */
   sendFile(to: string, source: AttachmentSource, options?: SendFileOptions): Promise<{ id: string }>;
   flushOutbox(): void;
+  /**
+   * Sets the disappearing-message timer of the conversation with `to` (undefined: off): saved,
+   * written as a system line, and sent to `to` and this account's other devices.
+   */
+  setTimer(to: string, seconds: TimerSeconds | undefined): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
   idle(): Promise<void>;
@@ -134,6 +143,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     me,
     link: deps.link,
     flush,
+    disappearing: {
+      start: deps.disappearing.start,
+      timerChanged(peer, by, device, content) {
+        noteTimer(peer, by, device, content.id, isTimerSeconds(content.exp) ? content.exp : undefined);
+      },
+    },
     attachment: attachmentHook({
       server: deps.server,
       provider: deps.provider,
@@ -150,6 +165,25 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     return queueContent(to, content, text, wait, signal);
   };
 
+  /** The system line "`by` set disappearing messages to …" and the `timer` event. */
+  const noteTimer = (peer: string, by: string, device: number, id: string, seconds: number | undefined): void => {
+    const now = clock();
+    const inserted = store.insertMessage({
+      id,
+      peer,
+      direction: 'system',
+      sender: by,
+      senderDevice: device,
+      text: `${by} set disappearing messages to ${timerWords(seconds)}`,
+      sentAt: now,
+      receivedAt: now,
+      status: 'received',
+    });
+    if (!inserted) return;
+    deps.disappearing.setTimer(peer, seconds);
+    events.emit({ type: 'timer', peer, seconds, by });
+  };
+
   /** Stores `line` in the history and queues `content` to `to` and this account's other devices. */
   const queueContent = async (
     to: string,
@@ -158,6 +192,9 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     wait: boolean,
     signal?: AbortSignal,
   ): Promise<{ id: string }> => {
+    // The conversation's timer travels in the message; the clock starts now, on this device.
+    const exp = deps.disappearing.timer(to);
+    const timed = exp === undefined ? content : { ...content, exp };
     store.transaction(() => {
       store.insertMessage({
         id: content.id,
@@ -170,8 +207,9 @@ export function createMessaging(deps: MessagingDeps): Messaging {
         receivedAt: null,
         status: 'pending',
       });
-      outbox.queue(content, to, null);
-      if (directory.listedDevices(me()).length > 0) outbox.queue({ ...content, to }, me(), null);
+      if (exp !== undefined) deps.disappearing.start(me(), content.id, exp, clock());
+      outbox.queue(timed, to, null);
+      if (directory.listedDevices(me()).length > 0) outbox.queue({ ...timed, to }, me(), null);
     });
     const done = wait ? outbox.waitFor(content.id) : Promise.resolve();
     flush();
@@ -203,6 +241,16 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       return queueContent(to, content, line, true, options.signal);
     },
     flushOutbox: flush,
+    setTimer(to, seconds) {
+      if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'a conversation with your own account has no timer');
+      const content: TextContent = { v: 1, id: newId(), ts: clock(), text: '', ctl: 'timer', exp: seconds ?? 0 };
+      store.transaction(() => {
+        noteTimer(to, me(), deps.profile().device, content.id, seconds);
+        outbox.queue(content, to, null);
+        if (directory.listedDevices(me()).length > 0) outbox.queue({ ...content, to }, me(), null);
+      });
+      flush();
+    },
     receive: inbox.receive,
     async acceptChange(name) {
       directory.acceptChange(name);

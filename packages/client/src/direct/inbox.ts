@@ -65,6 +65,11 @@ export interface InboxDeps {
   link(): RelayLink | undefined;
   /** Runs the outbox (a resend was queued). */
   flush(): void;
+  /** Disappearing messages: starts a line's clock; applies a timer change (docs/protocol.md §17). */
+  readonly disappearing?: {
+    start(sender: string, id: string, seconds: number, storedAt: number): void;
+    timerChanged(peer: string, by: string, senderDevice: number, content: TextContent): void;
+  };
   /** An attachment message: its conversation line (`text`) to store, and the event to emit once stored. */
   attachment?(decoded: DecodedAttachment): { text: string; emit(message: StoredMessage): void };
 }
@@ -189,6 +194,7 @@ export function createInbox(deps: InboxDeps): Inbox {
       status: fromSelf ? 'sent' : 'received',
     });
     if (!inserted) return undefined;
+    if (content.exp !== undefined) deps.disappearing?.start(f.from, content.id, content.exp, deps.clock());
     const row = store.message(f.from, content.id);
     if (!fromSelf) receipts.delivered(f.from, content.id);
     if (row === undefined) return undefined;
@@ -296,15 +302,25 @@ export function createInbox(deps: InboxDeps): Inbox {
       }
     }
     const content = decodeContent(plaintext);
-    if (content !== undefined) storeText(f, content);
+    if (content?.ctl === 'timer') {
+      const peer = f.from === me ? content.to : f.from;
+      if (peer !== undefined) deps.disappearing?.timerChanged(peer, f.from, f.fromDevice, content);
+    } else if (content !== undefined) storeText(f, content);
     else {
       const receipt = decodeReceipt(plaintext);
       if (receipt !== undefined) receipts.apply(f.from, receipt);
       const attachment = receipt === undefined ? decodeAttachmentContent(plaintext) : undefined;
       const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
       if (attachment !== undefined && view !== undefined) {
-        const { id, ts, to } = attachment.content;
-        const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
+        const { id, ts, to, exp } = attachment.content;
+        const stored = storeText(f, {
+          v: 1,
+          id,
+          ts,
+          text: view.text,
+          ...(to === undefined ? {} : { to }),
+          ...(exp === undefined ? {} : { exp }),
+        });
         if (stored !== undefined) view.emit(stored);
       } else if (receipt === undefined && attachment === undefined) {
         const notice = decodeDeviceListContent(plaintext);

@@ -18,6 +18,7 @@ import {
 import type { ClientConfig, GroupDevice, GroupState } from '@parley/protocol/groups';
 import type { AttachmentHook } from '../attachments/attachment-hook.ts';
 import type { Directory } from '../directory/directory.ts';
+import type { Disappearing } from '../disappearing/disappearing.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { type EventHub, type MessageRow, type StoredMessage, storedMessageFromRow } from '../events.ts';
 import type { HomeDatabase } from '../home/database.ts';
@@ -53,6 +54,8 @@ export interface GroupsDeps {
   readonly directory: Directory;
   /** What to do with an attachment message (its line and `attachment` event). */
   readonly attachment?: AttachmentHook;
+  /** Disappearing-message timers and expiry (docs/protocol.md §17). */
+  readonly disappearing?: Disappearing;
 }
 
 /** One line of a group conversation, as the messages table holds it. */

@@ -8,7 +8,9 @@
 import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
 import { decodeAttachmentContent, decodeContent, decodeListStamp } from '../content.ts';
+import { isTimerSeconds, timerWords } from '../disappearing/timers.ts';
 import { ClientError } from '../errors.ts';
+import { groupPeer } from '../peer.ts';
 import type { GroupChanges } from './group-changes.ts';
 import type { GroupCore } from './group-core.ts';
 
@@ -101,14 +103,24 @@ export function createGroupInbound(
       const view = attachment === undefined ? undefined : deps.attachment?.(attachment);
       const content =
         attachment !== undefined && view !== undefined
-          ? { v: 1 as const, id: attachment.content.id, ts: attachment.content.ts, text: view.text }
+          ? {
+              v: 1 as const,
+              id: attachment.content.id,
+              ts: attachment.content.ts,
+              text: view.text,
+              ...(attachment.content.exp === undefined ? {} : { exp: attachment.content.exp }),
+            }
           : decodeContent(opened.data);
       const sender = opened.sender;
       store.transaction(() => {
         core.save(groupId, opened.state);
         if (content === undefined) return;
         if (content.ctl === 'leave') store.addDeparted(groupId, sender.account);
-        else {
+        else if (content.ctl === 'timer') {
+          const seconds = isTimerSeconds(content.exp) ? content.exp : undefined;
+          deps.disappearing?.setTimer(groupPeer(groupId), seconds);
+          core.systemLine(groupId, `${sender.account} set disappearing messages to ${timerWords(seconds)}`);
+        } else {
           const direction = sender.account === me() ? 'out' : 'in';
           core.insertLine({
             id: content.id,
@@ -121,6 +133,8 @@ export function createGroupInbound(
             receivedAt: deps.clock(),
             status: direction === 'out' ? 'sent' : 'received',
           });
+          if (content.exp !== undefined)
+            deps.disappearing?.start(sender.account, content.id, content.exp, deps.clock());
         }
       });
       if (content?.ctl === 'leave') {
@@ -129,6 +143,9 @@ export function createGroupInbound(
         void changes
           .change(groupId, changes.planRemove([sender.account], false))
           .catch((err: unknown) => events.warn('GROUP_REMOVAL_FAILED', err));
+      } else if (content?.ctl === 'timer') {
+        const seconds = isTimerSeconds(content.exp) ? content.exp : undefined;
+        events.emit({ type: 'timer', peer: groupPeer(groupId), seconds, by: sender.account });
       } else if (content !== undefined) {
         const message = core.emitLine(sender.account, content.id);
         if (message !== undefined && view !== undefined) view.emit(message);

@@ -209,7 +209,8 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
     // triggers on every insert, delete and move, and filled here from the history there is.
     // System lines (key changes, timer changes) are not indexed. `secure-delete` makes a delete
     // remove the words from the index at once instead of leaving them until a merge, so a
-    // deleted or expired message leaves no searchable trace in the home.
+    // deleted or expired message leaves no searchable trace in the home. Also each line's expiry
+    // time, for disappearing messages.
     version: 8,
     up: `
       CREATE VIRTUAL TABLE message_search USING fts5(
@@ -228,6 +229,9 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
         INSERT INTO message_search (rowid, text) SELECT new.row, new.text WHERE new.direction <> 'system';
       END;
       INSERT INTO message_search (rowid, text) SELECT row, text FROM messages WHERE direction <> 'system';
+      -- Disappearing messages: when each line is deleted (ms, this device's clock); NULL: kept.
+      ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+      CREATE INDEX messages_by_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
 ];
