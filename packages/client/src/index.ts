@@ -30,6 +30,7 @@ export {
 export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
+export { DISAPPEARING_TIMERS, type TimerSeconds } from './disappearing/timers.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export { type GroupInfo, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';

@@ -24,6 +24,7 @@ export type { Progress } from './attachments/transfer.ts';
 export type { ClientOptions, ContactSafety, DeviceInfo, ParleyClient, RegisterOptions } from './client.ts';
 export { MAX_TEXT_BYTES } from './content.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
+export { DISAPPEARING_TIMERS, type TimerSeconds } from './disappearing/timers.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export type { GroupInfo } from './groups/groups.ts';

@@ -60,3 +60,38 @@ describe('parley search', () => {
     assert.equal(parley(['search', '--home', home('ben')]).status, 2);
   });
 });
+
+describe('parley timer', () => {
+  let dir: string;
+  let server: ChildProcess;
+  let url: string;
+  const home = (n: string) => join(dir, n);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-cli-timer-'));
+    ({ server, url } = await startServer(join(dir, 'srv')));
+    assert.equal(parley(['register', 'cat', '--server', url, '--home', home('cat')]).status, 0);
+    assert.equal(parley(['register', 'dan', '--server', url, '--home', home('dan')]).status, 0);
+  });
+  after(() => {
+    server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sets the timer for both sides, shows it, and refuses other values', () => {
+    assert.equal(parley(['timer', 'dan', '--home', home('cat')]).stdout, 'disappearing messages with dan: off\n');
+    const set = parley(['timer', 'dan', '1h', '--home', home('cat')]);
+    assert.equal(set.status, 0, set.stderr);
+    assert.equal(set.stdout, 'disappearing messages with dan: 1 hour (set)\n');
+    assert.equal(parley(['receive', '--home', home('dan')]).status, 0);
+    assert.equal(parley(['timer', 'cat', '--home', home('dan')]).stdout, 'disappearing messages with cat: 1 hour\n');
+    for (const bad of ['2h', '60', '0', 'forever']) {
+      const r = parley(['timer', 'dan', bad, '--home', home('cat')]);
+      assert.equal(r.status, 2, bad);
+      assert.match(r.stderr, /5m\|1h\|1d\|1w\|4w\|off/);
+    }
+    assert.equal(parley(['timer', 'dan', '--home', home('cat')]).stdout, 'disappearing messages with dan: 1 hour\n');
+    assert.equal(parley(['timer', 'dan', 'off', '--home', home('cat')]).status, 0);
+    assert.equal(parley(['timer', 'dan', '--home', home('cat')]).stdout, 'disappearing messages with dan: off\n');
+  });
+});
