@@ -9,6 +9,8 @@ import type { WireOutgoing } from '@parley/protocol';
 import {
   type AttachmentContent,
   type DeviceListContent,
+  decodeAttachmentContent,
+  decodeContent,
   encodeContent,
   type ReceiptContent,
   type TextContent,
@@ -75,6 +77,9 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
     let payload: WireOutgoing[] | undefined = row.payload === null ? undefined : JSON.parse(row.payload);
     // Set when the server claims devices the signed list does not have: we send to the signed ones only.
     let subset = row.only_device !== null;
+    // A disappearing message: the server drops copies still queued when it expires (§17.4).
+    const text = decodeContent(row.content);
+    const exp = text?.ctl === undefined ? (text?.exp ?? decodeAttachmentContent(row.content)?.content.exp) : undefined;
     for (let attempt = 0; ; attempt++) {
       if (payload === undefined) {
         payload = await deps.encryptFor(row.recipient, row.content, row.only_device);
@@ -87,6 +92,7 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
           messageId: row.transport_id,
           messages: payload,
           ...(subset ? { resend: true } : {}),
+          ...(exp === undefined ? {} : { expiresIn: exp }),
         });
         return;
       } catch (err) {
