@@ -100,6 +100,7 @@ const BACKGROUND: Readonly<Record<WarningCode, string>> = {
     "adding or removing this account's devices in its groups failed; tried again on the next connection",
   GROUP_REMOVAL_FAILED: 'removing a member who left a group failed; another member may do it',
   SAVE_FAILED: 'saving this home before closing failed; the last changes may be lost',
+  EXPIRY_FAILED: 'deleting expired disappearing messages failed; tried again shortly',
 };
 
 /** Prints warnings (except `skip` types) to stderr until `signal` aborts. */

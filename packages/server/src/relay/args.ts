@@ -35,6 +35,8 @@ export interface Args {
   objects(name: string, max: number): Args[];
   optionalU32List(name: string, max: number): number[] | undefined;
   optionalBoolean(name: string): boolean | undefined;
+  /** A whole number from 0 to 2^32-1, or undefined when absent. */
+  optionalU32(name: string): number | undefined;
 }
 
 /** Decodes one base64url field, checking its exact `length` or its `max`; `label()` names it in errors. */
@@ -140,6 +142,10 @@ class ArgsReader implements Args {
       throw bad(`${this.at(name)} as a list of at most ${max} device ids`);
     }
     return v as number[];
+  }
+
+  optionalU32(name: string): number | undefined {
+    return this.a[name] === undefined ? undefined : this.u32(name);
   }
 
   optionalBoolean(name: string): boolean | undefined {
