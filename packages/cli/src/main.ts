@@ -49,6 +49,10 @@ const serve: typeof import('./commands/serve.ts').serve = async (...a) =>
   (await import('./commands/serve.ts')).serve(...a);
 const audit: typeof import('./commands/audit.ts').audit = async (...a) =>
   (await import('./commands/audit.ts')).audit(...a);
+const search: typeof import('./commands/search.ts').search = async (...a) =>
+  (await import('./commands/search.ts')).search(...a);
+const timer: typeof import('./commands/timer.ts').timer = async (...a) =>
+  (await import('./commands/timer.ts')).timer(...a);
 const config: typeof import('./commands/config.ts').config = async (...a) =>
   (await import('./commands/config.ts')).config(...a);
 const verify: typeof import('./commands/verify.ts').verify = async (...a) =>
@@ -179,6 +183,15 @@ ${SERVE_HELP}  parley admin invite [--data DIR | --db URL]
       Show the server's key directory as this device checks it: the directory key pinned, the
       newest head held (epoch, witnesses), the last check of your own entry, and any evidence
       of a server showing different keys to different people.
+  parley search "WORDS" [--limit N] [--json] [--name NAME | --group GROUP] [--home DIR]
+      Search this home's history for messages holding every word (a word also matches the start
+      of a longer one), newest first: date, conversation, sender, an excerpt and the message id.
+      Only this home is searched; nothing is sent to the server. --limit 1-200 (default 50).
+  parley timer NAME [5m|1h|1d|1w|4w|off] | parley timer --group GROUP [5m|1h|1d|1w|4w|off] [--home DIR]
+      Show, or set for everyone in the conversation, its disappearing-message timer: each device
+      deletes a message (its text, search entry and unsent copies) that long after it stored it;
+      the server drops a copy still queued then. Others see "NAME set disappearing messages to …".
+      Screenshots, copies and modified clients are not stopped (docs/threat-model.md).
   parley config key-change-policy [hold-all|block-verified] [--home DIR]
       Show or set what a contact's key change does in this home. hold-all (default): every
       send to them is held until you accept or verify. block-verified (Signal's rule): only the
@@ -267,6 +280,7 @@ const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
   'delete',
   'account',
   'directory',
+  'timer',
 ]);
 
 async function main(argv: string[]): Promise<number> {
@@ -462,6 +476,16 @@ async function run(
       if (rest[0] !== 'status' || rest.length !== 1)
         throw new CliError('usage: parley directory status [--home DIR]', EXIT.usage);
       return directoryStatus(flags, clock());
+    case 'timer':
+      if (flags.group !== undefined) {
+        return timer({ group: flags.group }, need(1, 'timer --group GROUP [5m|1h|1d|1w|4w|off]', 0)[0], flags, clock);
+      }
+      {
+        const [name, value] = need(2, 'timer NAME [5m|1h|1d|1w|4w|off]', 1);
+        return timer({ name: name as string }, value, flags, clock);
+      }
+    case 'search':
+      return search(need(1, 'search "WORDS" [--limit N] [--json] [--name NAME | --group GROUP]')[0] as string, flags);
     case 'config': {
       const usage = 'config key-change-policy [hold-all|block-verified] | config read-receipts [on|off] [--home DIR]';
       const setting = rest[0];

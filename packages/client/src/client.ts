@@ -41,13 +41,14 @@ import {
   type KeyChangePolicy,
 } from './directory/directory.ts';
 import { createListClaims } from './directory/list-claims.ts';
+import { createDisappearing } from './disappearing/disappearing.ts';
+import { DISAPPEARING_TIMERS, isTimerSeconds } from './disappearing/timers.ts';
 import { ClientError, isClientError, isRelayRefusal } from './errors.ts';
 import {
   type ClientEvent,
   type ConversationChange,
   type ConversationSummary,
   createEventHub,
-  type StoredMessage,
   type WarningCode,
 } from './events.ts';
 import { createGroups, type GroupInfo, type Groups } from './groups/groups.ts';
@@ -59,12 +60,19 @@ import { createProfileStore, type Profile, type ProfileStore } from './home/prof
 import { createHomeProtocolStores } from './home/protocol-stores.ts';
 import { acceptLink, type LinkDeps, removeDevice } from './linking.ts';
 import { createMessaging, type Messaging } from './messaging.ts';
-import { parsePeer } from './peer.ts';
+import { groupPeer, parsePeer } from './peer.ts';
 import type { ClientPlatform } from './platform.ts';
 import { openRelayLink, type RelayLink, requireConnected } from './relay/relay-link.ts';
 import { checkServerUrl, isInsecureRemote } from './relay/server-url.ts';
+import { createSearch, type SearchHit, type SearchOptions } from './search/search.ts';
 import { createKtStore } from './transparency/kt-store.ts';
 import { createTransparency, type DirectoryStatus, type KtTransport } from './transparency/transparency.ts';
+
+/**
+ * How often the client deletes expired disappearing messages in the background (it also does
+ * before every read of the history, conversations or search, so nothing expired is ever shown).
+ */
+const SWEEP_INTERVAL_MS = 10_000;
 
 /** Options shared by `registerAccount` and `openClient`. */
 export interface ClientOptions {
@@ -276,6 +284,23 @@ export interface ParleyClient {
   deleteForEveryone(peer: string, id: string): Promise<{ id: string }>;
   /** The earlier texts of message `id`, oldest first, with when each was replaced. */
   editHistory(peer: string, id: string): { readonly text: string; readonly replacedAt: number }[];
+  /**
+   * Full-text search of this device's history (never sent anywhere): messages containing every
+   * word of `text` (each word also matches as the start of a longer one), newest first, with a
+   * snippet. Throws `INVALID_ARGUMENT` for a search with no words, over 500 characters, or a
+   * limit outside 1–200.
+   */
+  search(text: string, options?: SearchOptions): SearchHit[];
+  /**
+   * Sets the disappearing-message timer of the conversation with account `peer` (or, with
+   * `{ group }`, of a group): seconds, one of 300, 3600, 86400, 604800, 2419200 (5 minutes to 4
+   * weeks), or null for off. Any participant may set it; it is saved, shown as a system line on
+   * every device, and carried by every later message, which each device deletes that long after
+   * storing it (docs/protocol.md §21). Any other value: `INVALID_ARGUMENT`, nothing changed.
+   */
+  setTimer(peer: string | { group: string }, seconds: number | null): Promise<void>;
+  /** The conversation's disappearing-message timer in seconds, or null when off. */
+  timer(peer: string | { group: string }): number | null;
   /** Every conversation (contacts and groups), most recent first, with unread counts. */
   conversations(): ConversationSummary[];
   /** Marks a conversation read up to its last message; sends read receipts if `receipts` is on. */
@@ -494,6 +519,20 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
   let closed = false;
 
   const directStore = createDirectStore(db);
+  const search = createSearch(db);
+  const disappearing = createDisappearing(db, profiles);
+  /** Deletes what expired by now (emitting `expired`): before every read of the history, and every few seconds. */
+  const sweep = (): void => {
+    for (const e of disappearing.sweep(clock())) events.emit({ type: 'expired', peer: e.peer, ids: e.ids });
+  };
+  const sweeper = setInterval(() => {
+    try {
+      sweep();
+    } catch (err) {
+      events.warn('EXPIRY_FAILED', err);
+    }
+  }, SWEEP_INTERVAL_MS);
+  (sweeper as { unref?: () => void }).unref?.();
   const keyChangePolicy = (): KeyChangePolicy => {
     if (options.keyChangePolicy !== undefined) return options.keyChangePolicy;
     const saved = profiles.getText('key_change_policy');
@@ -619,6 +658,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     provider,
     random,
     clock,
+    disappearing,
     profile: () => profile,
     receipts: readReceipts,
     stores,
@@ -638,6 +678,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     events,
     link: () => link,
     directory,
+    disappearing,
     attachment: attachmentHook({
       server: profile.server,
       provider,
@@ -938,14 +979,38 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
     },
     history(peer, options) {
       const limit = typeof options === 'number' ? options : (options?.limit ?? 100);
+      sweep();
       return conversations.history(peer, limit);
     },
     reply: (peer, id, text) => conversations.reply(peer, id, text),
     react: (peer, id, emoji) => conversations.react(peer, id, emoji),
     edit: (peer, id, text) => conversations.edit(peer, id, text),
     deleteForEveryone: (peer, id) => conversations.deleteForEveryone(peer, id),
-    editHistory: (peer, id) => conversations.editHistory(peer, id),
-    conversations: () => messaging.conversations(),
+    editHistory: (peer, id) => {
+      sweep();
+      return conversations.editHistory(peer, id);
+    },
+    conversations: () => {
+      sweep();
+      return messaging.conversations();
+    },
+    search: (text, opts) => {
+      sweep();
+      return search(text, opts);
+    },
+    async setTimer(peer, seconds) {
+      if (seconds !== null && !isTimerSeconds(seconds)) {
+        throw new ClientError(
+          'INVALID_ARGUMENT',
+          `a disappearing-message timer is off or one of ${DISAPPEARING_TIMERS.map((t) => t.words).join(', ')}`,
+        );
+      }
+      if (typeof peer === 'string') messaging.setTimer(peer, seconds ?? undefined);
+      else await groups.setTimer(peer.group, seconds ?? undefined);
+    },
+    timer(peer) {
+      return disappearing.timer(typeof peer === 'string' ? peer : groupPeer(peer.group)) ?? null;
+    },
     markRead: (peer) => messaging.markRead(peer),
     setArchived: (peer, on) => setFlag(peer, 'archived', on, on ? 'archived' : 'unarchived'),
     setMuted: (peer, on) => setFlag(peer, 'muted', on, on ? 'muted' : 'unmuted'),
@@ -1013,6 +1078,7 @@ function createClient(rt: Runtime, options: ClientOptions, initial: Profile) {
       closed = true;
       clearInterval(monitorTimer);
       clearInterval(pendingTimer);
+      clearInterval(sweeper);
       groups.stop();
       messaging.stop();
       link?.close();

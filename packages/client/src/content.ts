@@ -24,7 +24,15 @@ import {
   utf8,
 } from '@parley/protocol';
 import { isOneEmoji, MAX_EMOJI_BYTES } from './content/emoji.ts';
-import { checkSchema, pick, type Schema } from './content/field-schema.ts';
+import {
+  type Condition,
+  checkSchema,
+  type FieldRule,
+  pick,
+  type Schema,
+  withConditions,
+} from './content/field-schema.ts';
+import { DISAPPEARING_TIMERS } from './disappearing/timers.ts';
 
 const BLOCK = 160;
 /** Longest text a message may carry, in UTF-8 bytes. */
@@ -51,8 +59,16 @@ export interface TextContent {
   readonly ts: number;
   readonly text: string;
   readonly to?: string;
-  /** Group control content: `leave` announces that the sender's account leaves the group. */
-  readonly ctl?: 'leave';
+  /**
+   * Control content: `leave` announces that the sender's account leaves the group; `timer`
+   * sets the conversation's disappearing-message timer to `exp` (0: off).
+   */
+  readonly ctl?: 'leave' | 'timer';
+  /**
+   * The conversation's disappearing-message timer (seconds, one of `DISAPPEARING_TIMERS`) when
+   * this was sent: every device deletes the message that long after it stored it. Absent: off.
+   */
+  readonly exp?: number;
   /** Set on a reply: the message it quotes. Decoders that predate replies show the text alone. */
   readonly re?: ReplyQuote;
 }
@@ -108,6 +124,8 @@ export interface AttachmentContent {
   readonly text: string;
   readonly caption?: string;
   readonly to?: string;
+  /** As `TextContent.exp`. */
+  readonly exp?: number;
 }
 
 /**
@@ -257,6 +275,15 @@ const MESSAGE_ID = { type: 'string', min: 8, max: 64 } as const;
 const ACCOUNT = { type: 'string', min: 1, max: 64 } as const;
 const TEXT = { type: 'string', maxBytes: MAX_TEXT_BYTES } as const;
 
+/** The disappearing-message timers, in seconds: the only values `exp` may have. */
+const TIMER_SECONDS: readonly number[] = DISAPPEARING_TIMERS.map((t) => t.seconds);
+
+/**
+ * A disappearing-message timer field: absent, or one of the timers. Anything else makes the
+ * content malformed: a sender cannot choose a lifetime the UI does not offer.
+ */
+const EXP = { type: 'int', allowed: TIMER_SECONDS, optional: true } as const satisfies FieldRule;
+
 /** The head every record shares (the one check of `v`, `id`, `ts` and `to`). */
 const HEAD = {
   id: MESSAGE_ID,
@@ -269,7 +296,8 @@ const SCHEMAS = {
   text: {
     ...HEAD,
     text: TEXT,
-    ctl: { type: 'enum', values: ['leave'], optional: true },
+    ctl: { type: 'enum', values: ['leave', 'timer'], optional: true },
+    exp: EXP,
     re: {
       type: 'object',
       optional: true,
@@ -287,6 +315,7 @@ const SCHEMAS = {
     att: { type: 'string', min: 1, max: 4096 },
     text: TEXT,
     caption: { ...TEXT, optional: true },
+    exp: EXP,
   },
   reaction: {
     ...HEAD,
@@ -298,6 +327,14 @@ const SCHEMAS = {
   edit: { ...HEAD, t: { type: 'enum', values: ['edit'] }, mid: MESSAGE_ID, text: { ...TEXT, min: 1 } },
   delete: { ...HEAD, t: { type: 'enum', values: ['delete'] }, mid: MESSAGE_ID },
 } as const satisfies Record<string, Schema>;
+
+/**
+ * Cross-field rules, by type: a timer change (`ctl: 'timer'`) must say its timer (`exp` absent
+ * is `MISSING_FIELD`), and may say 0 (off), which no other content may (`BAD_FIELD`).
+ */
+const CONDITIONS: Partial<Record<keyof typeof SCHEMAS, readonly Condition[]>> = {
+  text: [{ when: 'ctl', is: 'timer', field: 'exp', rule: { type: 'int', allowed: [0, ...TIMER_SECONDS] } }],
+};
 
 /** The content types that say their type with `t`. */
 const TYPED = new Set(['reaction', 'edit', 'delete']);
@@ -354,7 +391,7 @@ export function readContent(padded: Uint8Array): ContentResult {
     };
     return { ok: true, value: { kind: 'unsupported', content } };
   }
-  const schema: Schema = SCHEMAS[kind];
+  const schema: Schema = withConditions(record, SCHEMAS[kind], CONDITIONS[kind]);
   const failure = checkSchema(record, schema);
   if (failure !== undefined) return fail(failure);
   const fields = { v: 1, ...pick<Record<string, unknown>>(record, schema) };

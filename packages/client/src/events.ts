@@ -130,6 +130,8 @@ export type WarningCode =
   | 'GROUP_DEVICE_SYNC_FAILED'
   /** Committing the removal of a member who announced leaving failed; another member may commit it. */
   | 'GROUP_REMOVAL_FAILED'
+  /** Deleting expired disappearing messages failed; tried again at the next sweep. */
+  | 'EXPIRY_FAILED'
   /** Saving the home before closing failed; the last changes may be lost. */
   | 'SAVE_FAILED'
   /** Key transparency self-monitoring could not run (server unreachable, no answer); tried again on the next connect or hour. */
@@ -158,6 +160,13 @@ export type ClientEvent =
    */
   | { readonly type: 'attachment'; readonly message: StoredMessage; readonly attachment: ReceivedAttachment }
   | { readonly type: 'sent'; readonly id: string; readonly to: string }
+  /**
+   * `by` set the conversation's disappearing-message timer (`seconds`; undefined: off), from
+   * this device, another of ours, or a participant. Its system line is in the history.
+   */
+  | { readonly type: 'timer'; readonly peer: string; readonly seconds: number | undefined; readonly by: string }
+  /** These lines of `peer`'s conversation reached their disappearing-message time and were deleted. */
+  | { readonly type: 'expired'; readonly peer: string; readonly ids: readonly string[] }
   /** `peer` says these messages of ours reached (`delivered`) or were shown to (`read`) them. */
   | {
       readonly type: 'receipt';

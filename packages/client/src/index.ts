@@ -53,6 +53,7 @@ export { EDIT_WINDOW_MS } from './conversation/rules.ts';
 export { queueFullCap } from './delivery/classify-send-error.ts';
 export { MAX_RESENDS, RESTART_INTERVAL_MS } from './direct/inbox.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
+export { DISAPPEARING_TIMERS, type TimerSeconds } from './disappearing/timers.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationChange, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export { type GroupInfo, KEY_UPDATE_INTERVAL_MS } from './groups/groups.ts';
@@ -64,6 +65,7 @@ export { startLinkOn } from './linking.ts';
 export { nodePlatform } from './node-platform.ts';
 export { formatPeer, groupIdOf, groupPeer, type Peer, parsePeer } from './peer.ts';
 export type { ClientPlatform, WebSocketLike } from './platform.ts';
+export type { SearchHit, SearchOptions } from './search/search.ts';
 export type { KtEvidence, SelfCheck } from './transparency/kt-store.ts';
 export type { DirectoryStatus } from './transparency/transparency.ts';
 

@@ -16,13 +16,7 @@ import { attachmentHook } from './attachments/attachment-hook.ts';
 import { prepareAttachment, type SendFileOptions } from './attachments/send-file.ts';
 import type { AttachmentSink, AttachmentSource } from './attachments/source.ts';
 import type { UploadStateStore } from './attachments/upload-state.ts';
-import {
-  type AttachmentContent,
-  type DeviceListContent,
-  MAX_TEXT_BYTES,
-  type OutgoingContent,
-  type TextContent,
-} from './content.ts';
+import { type DeviceListContent, MAX_TEXT_BYTES, type OutgoingContent, type TextContent } from './content.ts';
 import type { Conversations } from './conversation/conversation.ts';
 import { createOutboxRunner } from './delivery/outbox-runner.ts';
 import { createFanOut } from './direct/fan-out.ts';
@@ -31,6 +25,8 @@ import { createDirectOutbox } from './direct/outbox.ts';
 import { createReceipts } from './direct/receipts.ts';
 import type { DirectStore } from './direct/store.ts';
 import type { Directory } from './directory/directory.ts';
+import type { Disappearing } from './disappearing/disappearing.ts';
+import { isTimerSeconds, type TimerSeconds, timerWords } from './disappearing/timers.ts';
 import { ClientError } from './errors.ts';
 import { type ConversationSummary, type EventHub, type StoredMessage, storedMessageFromRow } from './events.ts';
 import type { ConversationSettings } from './home/conversation-settings.ts';
@@ -59,6 +55,8 @@ export interface MessagingDeps {
   link(): RelayLink | undefined;
   /** The server's http(s) URL (the blob API lives there). */
   readonly server: string;
+  /** Disappearing-message timers and expiry (docs/protocol.md §21). */
+  readonly disappearing: Disappearing;
   /** Opens a file by path for a downloaded attachment (Node). */
   readonly fileSink?: (path: string) => Promise<AttachmentSink>;
   /** The person's per-conversation choices and blocked contacts. */
@@ -83,6 +81,11 @@ export interface Messaging {
    */
   sendContent(to: string, content: OutgoingContent, line: string | undefined, annotate?: () => void): Promise<void>;
   flushOutbox(): void;
+  /**
+   * Sets the disappearing-message timer of the conversation with `to` (undefined: off): saved,
+   * written as a system line, and sent to `to` and this account's other devices.
+   */
+  setTimer(to: string, seconds: TimerSeconds | undefined): void;
   receive(frame: Deliver): void;
   /** Resolves when the inbox and outbox have nothing in progress. */
   idle(): Promise<void>;
@@ -165,6 +168,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     link: deps.link,
     flush,
     blocked: (name) => deps.settings.isBlocked(name),
+    disappearing: {
+      start: deps.disappearing.start,
+      timerChanged(peer, by, device, content) {
+        noteTimer(peer, by, device, content.id, isTimerSeconds(content.exp) ? content.exp : undefined);
+      },
+    },
     attachment: attachmentHook({
       server: deps.server,
       provider: deps.provider,
@@ -186,6 +195,25 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     return queueContent(to, content, text, wait, signal);
   };
 
+  /** The system line "`by` set disappearing messages to …" and the `timer` event. */
+  const noteTimer = (peer: string, by: string, device: number, id: string, seconds: number | undefined): void => {
+    const now = clock();
+    const inserted = store.insertMessage({
+      id,
+      peer,
+      direction: 'system',
+      sender: by,
+      senderDevice: device,
+      text: `${by} set disappearing messages to ${timerWords(seconds)}`,
+      sentAt: now,
+      receivedAt: now,
+      status: 'received',
+    });
+    if (!inserted) return;
+    deps.disappearing.setTimer(peer, seconds);
+    events.emit({ type: 'timer', peer, seconds, by });
+  };
+
   /** Stores `line` in the history and queues `content` to `to` and this account's other devices. */
   const queueContent = async (
     to: string,
@@ -195,6 +223,10 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     signal?: AbortSignal,
     annotate?: () => void,
   ): Promise<{ id: string }> => {
+    // A line (a message or attachment, not a reaction, edit or delete) carries the conversation's
+    // timer; its clock starts now, on this device.
+    const exp = line === undefined ? undefined : deps.disappearing.timer(to);
+    const timed = exp === undefined ? content : { ...content, exp };
     store.transaction(() => {
       if (line !== undefined) {
         store.insertMessage({
@@ -209,9 +241,10 @@ export function createMessaging(deps: MessagingDeps): Messaging {
           status: 'pending',
         });
         annotate?.();
+        if (exp !== undefined) deps.disappearing.start(me(), content.id, exp, clock());
       }
-      outbox.queue(content, to, null);
-      if (directory.listedDevices(me()).length > 0) outbox.queue({ ...content, to }, me(), null);
+      outbox.queue(timed, to, null);
+      if (directory.listedDevices(me()).length > 0) outbox.queue({ ...timed, to }, me(), null);
     });
     const done = wait ? outbox.waitFor(content.id) : Promise.resolve();
     flush();
@@ -248,6 +281,16 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       await queueContent(to, content, line, false, undefined, annotate);
     },
     flushOutbox: flush,
+    setTimer(to, seconds) {
+      if (to === me()) throw new ClientError('INVALID_ARGUMENT', 'a conversation with your own account has no timer');
+      const content: TextContent = { v: 1, id: newId(), ts: clock(), text: '', ctl: 'timer', exp: seconds ?? 0 };
+      store.transaction(() => {
+        noteTimer(to, me(), deps.profile().device, content.id, seconds);
+        outbox.queue(content, to, null);
+        if (directory.listedDevices(me()).length > 0) outbox.queue({ ...content, to }, me(), null);
+      });
+      flush();
+    },
     receive: inbox.receive,
     async acceptChange(name) {
       directory.acceptChange(name);

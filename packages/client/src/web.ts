@@ -34,6 +34,7 @@ export { MAX_TEXT_BYTES } from './content.ts';
 export type { ConversationMessage } from './conversation/conversation.ts';
 export type { ReactionCount } from './conversation/rejections.ts';
 export type { KeyChangePolicy } from './directory/directory.ts';
+export { DISAPPEARING_TIMERS, type TimerSeconds } from './disappearing/timers.ts';
 export { ClientError, type ClientErrorCode, isClientError, isRelayRefusal, type RelayRefusal } from './errors.ts';
 export type { ClientEvent, ConversationChange, ConversationSummary, StoredMessage, WarningCode } from './events.ts';
 export type { GroupInfo } from './groups/groups.ts';
@@ -41,6 +42,7 @@ export { deleteIndexedDbHome as deleteHome, listIndexedDbHomes as listHomes } fr
 export type { PendingLink, StartLinkOptions } from './linking.ts';
 export { formatPeer, groupIdOf, groupPeer, type Peer, parsePeer } from './peer.ts';
 export type { ClientPlatform } from './platform.ts';
+export type { SearchHit, SearchOptions } from './search/search.ts';
 export { createWebPlatform, type SqliteWasmSource } from './web-platform.ts';
 
 /** True when the saved home `home` is protected by a passphrase (open it with `createWebPlatform({ passphrase })`). */

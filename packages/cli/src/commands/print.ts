@@ -102,6 +102,7 @@ const BACKGROUND: Readonly<Record<WarningCode, string>> = {
   SAVE_FAILED: 'saving this home before closing failed; the last changes may be lost',
   DIRECTORY_CHECK_FAILED:
     "checking this account in the server's key directory failed; tried again on the next connect or hour",
+  EXPIRY_FAILED: 'deleting expired disappearing messages failed; tried again shortly',
 };
 
 /** Prints warnings (except `skip` types) to stderr until `signal` aborts. */

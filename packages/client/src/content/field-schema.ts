@@ -19,7 +19,13 @@ export type FieldRule =
       readonly optional?: boolean;
       readonly nullable?: boolean;
     }
-  | { readonly type: 'int'; readonly min?: number; readonly optional?: boolean }
+  | {
+      readonly type: 'int';
+      readonly min?: number;
+      /** The only values allowed (say the disappearing-message timers). */
+      readonly allowed?: readonly number[];
+      readonly optional?: boolean;
+    }
   | { readonly type: 'enum'; readonly values: readonly string[]; readonly optional?: boolean }
   | {
       readonly type: 'list';
@@ -32,6 +38,33 @@ export type FieldRule =
 
 /** The fields of one record, by name. */
 export type Schema = Readonly<Record<string, FieldRule>>;
+
+/**
+ * A cross-field rule: when field `when` is exactly `is`, field `field` follows `rule` instead of
+ * its own (say: a timer change must carry its timer, and only a timer change may say 0).
+ */
+export interface Condition {
+  readonly when: string;
+  readonly is: string;
+  readonly field: string;
+  readonly rule: FieldRule;
+}
+
+/**
+ * `schema` as it applies to `record`: each condition that holds replaces its field's rule. The
+ * result is an ordinary schema, checked and picked as any other.
+ */
+export function withConditions(
+  record: Record<string, unknown>,
+  schema: Schema,
+  conditions: readonly Condition[] = [],
+): Schema {
+  let out = schema;
+  for (const c of conditions) {
+    if (Object.hasOwn(record, c.when) && record[c.when] === c.is) out = { ...out, [c.field]: c.rule };
+  }
+  return out;
+}
 
 /** Why a field failed: absent when required, or present and not as its rule says. */
 export interface FieldFailure {
@@ -65,6 +98,7 @@ function checkValue(value: unknown, rule: FieldRule, path: string): FieldFailure
     case 'int':
       if (!Number.isSafeInteger(value)) return bad;
       if (rule.min !== undefined && (value as number) < rule.min) return bad;
+      if (rule.allowed !== undefined && !rule.allowed.includes(value as number)) return bad;
       return undefined;
     case 'enum':
       return typeof value === 'string' && rule.values.includes(value) ? undefined : bad;

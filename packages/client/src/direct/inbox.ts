@@ -69,6 +69,11 @@ export interface InboxDeps {
   flush(): void;
   /** Whether the person blocked `name`: its deliveries are dropped unread (acknowledged, nothing stored, nothing answered). */
   blocked(name: string): boolean;
+  /** Disappearing messages: starts a line's clock; applies a timer change (docs/protocol.md §21). */
+  readonly disappearing?: {
+    start(sender: string, id: string, seconds: number, storedAt: number): void;
+    timerChanged(peer: string, by: string, senderDevice: number, content: TextContent): void;
+  };
   /** An attachment message: its conversation line (`text`) to store, and the event to emit once stored. */
   attachment?(decoded: DecodedAttachment): { text: string; emit(message: StoredMessage): void };
 }
@@ -199,6 +204,8 @@ export function createInbox(deps: InboxDeps): Inbox {
           ...(content.re === undefined ? {} : { re: content.re }),
           unsupported,
         });
+        // The line's clock starts now, when this device stored it (docs/protocol.md §21).
+        if (content.exp !== undefined) deps.disappearing?.start(f.from, content.id, content.exp, deps.clock());
       }
       return fresh;
     });
@@ -317,9 +324,15 @@ export function createInbox(deps: InboxDeps): Inbox {
       const decoded = read.value;
       const fromSelf = f.from === me;
       switch (decoded.kind) {
-        case 'text':
-          storeText(f, decoded.content);
+        case 'text': {
+          const content = decoded.content;
+          if (content.ctl === 'timer') {
+            // A timer change: a system line and the conversation's new timer, never a message.
+            const peer = fromSelf ? content.to : f.from;
+            if (peer !== undefined) deps.disappearing?.timerChanged(peer, f.from, f.fromDevice, content);
+          } else storeText(f, content);
           break;
+        }
         case 'unsupported': {
           const { id, ts, to } = decoded.content;
           storeText(f, { v: 1, id, ts, text: UNSUPPORTED_TEXT, ...(to === undefined ? {} : { to }) }, true);
@@ -331,8 +344,15 @@ export function createInbox(deps: InboxDeps): Inbox {
         case 'attachment': {
           const view = deps.attachment?.(decoded);
           if (view !== undefined) {
-            const { id, ts, to } = decoded.content;
-            const stored = storeText(f, { v: 1, id, ts, text: view.text, ...(to === undefined ? {} : { to }) });
+            const { id, ts, to, exp } = decoded.content;
+            const stored = storeText(f, {
+              v: 1,
+              id,
+              ts,
+              text: view.text,
+              ...(to === undefined ? {} : { to }),
+              ...(exp === undefined ? {} : { exp }),
+            });
             if (stored !== undefined) view.emit(stored);
           }
           break;

@@ -22,6 +22,18 @@ function isConversationChange(content: Uint8Array): boolean {
   return r.ok && (r.value.kind === 'reaction' || r.value.kind === 'edit' || r.value.kind === 'delete');
 }
 
+/**
+ * A disappearing message's timer (seconds), sent as `expiresIn` so the server drops copies still
+ * queued when it expires (§21.4); undefined for anything else, a timer change included.
+ */
+function expiresIn(content: Uint8Array): number | undefined {
+  const r = readContent(content);
+  if (!r.ok) return undefined;
+  const v = r.value;
+  if (v.kind === 'text') return v.content.ctl === undefined ? v.content.exp : undefined;
+  return v.kind === 'attachment' ? v.content.exp : undefined;
+}
+
 /** How many times a send is re-encrypted after the server reports a stale device set. */
 const MAX_STALE_RETRIES = 3;
 
@@ -71,6 +83,8 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
     let payload: WireOutgoing[] | undefined = row.payload === null ? undefined : JSON.parse(row.payload);
     // Set when the server claims devices the signed list does not have: we send to the signed ones only.
     let subset = row.only_device !== null;
+    // A disappearing message: the server drops copies still queued when it expires (§21.4).
+    const exp = expiresIn(row.content);
     for (let attempt = 0; ; attempt++) {
       if (payload === undefined) {
         payload = await deps.encryptFor(row.recipient, row.content, row.only_device);
@@ -83,6 +97,7 @@ export function createDirectOutbox(deps: DirectOutboxDeps): DirectOutbox {
           messageId: row.transport_id,
           messages: payload,
           ...(subset ? { resend: true } : {}),
+          ...(exp === undefined ? {} : { expiresIn: exp }),
         });
         return;
       } catch (err) {

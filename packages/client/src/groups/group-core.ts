@@ -19,6 +19,7 @@ import type { ClientConfig, GroupDevice, GroupState } from '@parley/protocol/gro
 import type { AttachmentHook } from '../attachments/attachment-hook.ts';
 import type { Conversations } from '../conversation/conversation.ts';
 import type { Directory } from '../directory/directory.ts';
+import type { Disappearing } from '../disappearing/disappearing.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { type EventHub, type MessageRow, type StoredMessage, storedMessageFromRow } from '../events.ts';
 import type { HomeDatabase } from '../home/database.ts';
@@ -56,6 +57,8 @@ export interface GroupsDeps {
   readonly attachment?: AttachmentHook;
   /** Replies, reactions, edits and deletes (docs/protocol.md §12.1). */
   readonly conversations?: Conversations;
+  /** Disappearing-message timers and expiry (docs/protocol.md §21). */
+  readonly disappearing?: Disappearing;
 }
 
 /** One line of a group conversation, as the messages table holds it. */

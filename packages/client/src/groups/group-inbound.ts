@@ -8,6 +8,7 @@
 import { fromBase64Url, type GroupProtocol, isProtocolError, type ServerFrame } from '@parley/protocol';
 import type { GroupLeaf, GroupState } from '@parley/protocol/groups';
 import { decodeHeadGossip, decodeListStamp, readContent, type TextContent, UNSUPPORTED_TEXT } from '../content.ts';
+import { isTimerSeconds, timerWords } from '../disappearing/timers.ts';
 import { ClientError } from '../errors.ts';
 import { groupPeer } from '../peer.ts';
 import type { GroupChanges } from './group-changes.ts';
@@ -104,7 +105,8 @@ export function createGroupInbound(
       const view = decoded?.kind === 'attachment' ? deps.attachment?.(decoded) : undefined;
       let content: TextContent | undefined;
       if (decoded?.kind === 'attachment' && view !== undefined) {
-        content = { v: 1, id: decoded.content.id, ts: decoded.content.ts, text: view.text };
+        const { id, ts, exp } = decoded.content;
+        content = { v: 1, id, ts, text: view.text, ...(exp === undefined ? {} : { exp }) };
       } else if (decoded?.kind === 'text') content = decoded.content;
       else if (decoded?.kind === 'unsupported') {
         content = { v: 1, id: decoded.content.id, ts: decoded.content.ts, text: UNSUPPORTED_TEXT };
@@ -116,7 +118,11 @@ export function createGroupInbound(
         core.save(groupId, opened.state);
         if (content === undefined) return;
         if (content.ctl === 'leave') store.addDeparted(groupId, sender.account);
-        else {
+        else if (content.ctl === 'timer') {
+          const seconds = isTimerSeconds(content.exp) ? content.exp : undefined;
+          deps.disappearing?.setTimer(groupPeer(groupId), seconds);
+          core.systemLine(groupId, `${sender.account} set disappearing messages to ${timerWords(seconds)}`);
+        } else {
           const direction = sender.account === me() ? 'out' : 'in';
           core.insertLine({
             id: content.id,
@@ -133,6 +139,8 @@ export function createGroupInbound(
             ...(content.re === undefined ? {} : { re: content.re }),
             unsupported: decoded?.kind === 'unsupported',
           });
+          if (content.exp !== undefined)
+            deps.disappearing?.start(sender.account, content.id, content.exp, deps.clock());
         }
       });
       if (change !== undefined) deps.conversations?.apply(groupPeer(groupId), sender.account, change);
@@ -142,6 +150,9 @@ export function createGroupInbound(
         void changes
           .change(groupId, changes.planRemove([sender.account], false))
           .catch((err: unknown) => events.warn('GROUP_REMOVAL_FAILED', err));
+      } else if (content?.ctl === 'timer') {
+        const seconds = isTimerSeconds(content.exp) ? content.exp : undefined;
+        events.emit({ type: 'timer', peer: groupPeer(groupId), seconds, by: sender.account });
       } else if (content !== undefined) {
         const message = core.emitLine(sender.account, content.id);
         if (message !== undefined && view !== undefined) view.emit(message);

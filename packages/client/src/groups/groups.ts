@@ -11,6 +11,7 @@ import { toBase64Url } from '@parley/protocol';
 import { type AttachmentContent, encodeContent, MAX_TEXT_BYTES, type OutgoingContent } from '../content.ts';
 import { queueFullCap } from '../delivery/classify-send-error.ts';
 import { createOutboxRunner } from '../delivery/outbox-runner.ts';
+import { type TimerSeconds, timerWords } from '../disappearing/timers.ts';
 import { ClientError, isClientError } from '../errors.ts';
 import { groupPeer } from '../peer.ts';
 import { createGroupChanges } from './group-changes.ts';
@@ -31,6 +32,8 @@ export interface Groups {
   /** Renames the group and/or replaces its admins; admins only. */
   setMeta(groupId: string, meta: { name?: string; admins?: readonly string[] }): Promise<void>;
   send(groupId: string, text: string): Promise<{ id: string }>;
+  /** Sets the group's disappearing-message timer (undefined: off) for every member. */
+  setTimer(groupId: string, seconds: TimerSeconds | undefined): Promise<void>;
   /** Sends an uploaded attachment's message to the group; `line` is the history line. */
   sendAttachment(groupId: string, content: AttachmentContent, line: string): Promise<{ id: string }>;
   /**
@@ -122,8 +125,11 @@ export function createGroups(deps: GroupsDeps): Groups {
       if (core.row(groupId).status !== 'active') {
         throw new ClientError('INVALID_ARGUMENT', 'this device is no longer in the group');
       }
+      // A line carries the group's disappearing-message timer; its clock starts now, here.
+      const exp = line === undefined ? undefined : deps.disappearing?.timer(groupPeer(groupId));
+      const timed = exp === undefined ? content : { ...content, exp };
       // Stamped with our device-list version, as one-to-one content is (docs/protocol.md §10).
-      const stamped = encodeContent({ ...content, ...deps.directory.ownStamp() });
+      const stamped = encodeContent({ ...timed, ...deps.directory.ownStamp() });
       const sealed = await core.mls().sealGroupMessage(core.load(groupId), stamped);
       store.transaction(() => {
         core.save(groupId, sealed.state);
@@ -141,6 +147,7 @@ export function createGroups(deps: GroupsDeps): Groups {
             status: 'pending',
           });
           annotate?.();
+          if (exp !== undefined) deps.disappearing?.start(me(), content.id, exp, clock());
         }
       });
       if (line !== undefined) core.emitLine(me(), content.id);
@@ -187,6 +194,17 @@ export function createGroups(deps: GroupsDeps): Groups {
       store.setStatus(groupId, 'left');
       core.forget(groupId);
       core.systemLine(groupId, 'you left the group');
+    },
+    async setTimer(groupId, seconds) {
+      await sealAndQueue(
+        groupId,
+        { v: 1, id: core.newId(), ts: clock(), text: '', ctl: 'timer', exp: seconds ?? 0 },
+        undefined,
+      );
+      void flushOutbox();
+      deps.disappearing?.setTimer(groupPeer(groupId), seconds);
+      core.systemLine(groupId, `${me()} set disappearing messages to ${timerWords(seconds)}`);
+      events.emit({ type: 'timer', peer: groupPeer(groupId), seconds, by: me() });
     },
     async send(groupId, text) {
       if (new TextEncoder().encode(text).length > MAX_TEXT_BYTES) {

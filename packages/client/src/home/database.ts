@@ -237,6 +237,37 @@ const MIGRATIONS: readonly { version: number; up: string }[] = [
     `,
   },
   {
+    // Full-text search of the history (SQLite FTS5, in both backends): an index over the text of
+    // the `messages` table (external content, so the text is stored once), kept in step by
+    // triggers on every insert, delete and move, and filled here from the history there is.
+    // System lines (key changes, timer changes) are not indexed. `secure-delete` makes a delete
+    // remove the words from the index at once instead of leaving them until a merge, so a
+    // deleted or expired message leaves no searchable trace in the home. Also each line's expiry
+    // time, for disappearing messages.
+    version: 8,
+    up: `
+      CREATE VIRTUAL TABLE message_search USING fts5(
+        text, content = 'messages', content_rowid = 'row', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+      CREATE TRIGGER message_search_insert AFTER INSERT ON messages WHEN new.direction <> 'system' BEGIN
+        INSERT INTO message_search (rowid, text) VALUES (new.row, new.text);
+      END;
+      CREATE TRIGGER message_search_delete AFTER DELETE ON messages WHEN old.direction <> 'system' BEGIN
+        INSERT INTO message_search (message_search, rowid, text) VALUES ('delete', old.row, old.text);
+      END;
+      CREATE TRIGGER message_search_update AFTER UPDATE OF row, text, direction ON messages BEGIN
+        INSERT INTO message_search (message_search, rowid, text)
+          SELECT 'delete', old.row, old.text WHERE old.direction <> 'system';
+        INSERT INTO message_search (rowid, text) SELECT new.row, new.text WHERE new.direction <> 'system';
+      END;
+      INSERT INTO message_search (rowid, text) SELECT row, text FROM messages WHERE direction <> 'system';
+      -- Disappearing messages: when each line is deleted (ms, this device's clock); NULL: kept.
+      ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+      CREATE INDEX messages_by_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
+  {
     // The person's choices per conversation (archived, muted, pinned) and the contacts they
     // blocked (their deliveries are dropped on receipt; nothing, receipts included, goes to them).
     version: 9,

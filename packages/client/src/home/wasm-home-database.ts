@@ -142,8 +142,11 @@ export async function openWasmHomeDatabase(
       run(...params) {
         const before = capi.sqlite3_total_changes(db.pointer as number);
         rows(sql, params, false, 0);
-        // Rows changed by this statement (total_changes also counts what triggers do; we have none).
-        return { changes: capi.sqlite3_total_changes(db.pointer as number) - before };
+        // Rows this statement changed, not counting what its triggers did (the search index's), as
+        // better-sqlite3 counts: `sqlite3_changes` holds the last INSERT/UPDATE/DELETE's count,
+        // stale after any other statement, so it is read only when something changed.
+        const changed = capi.sqlite3_total_changes(db.pointer as number) !== before;
+        return { changes: changed ? capi.sqlite3_changes(db.pointer as number) : 0 };
       },
       get: (...params) => rows(sql, params, pluck, 1)[0],
       all: (...params) => rows(sql, params, pluck, Number.POSITIVE_INFINITY),

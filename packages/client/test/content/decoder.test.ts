@@ -15,6 +15,7 @@ import {
   type OutgoingContent,
   readContent,
 } from '../../src/content.ts';
+import { DISAPPEARING_TIMERS } from '../../src/disappearing/timers.ts';
 
 const REASONS: readonly ContentRejection[] = [
   'TOO_LARGE',
@@ -49,13 +50,21 @@ const ts = fc.integer({ min: 0, max: 2 ** 48 });
 const text = fc.string({ maxLength: 200 });
 const to = fc.option(account, { nil: undefined });
 const withTo = <T extends object>(c: T, t: string | undefined): T => (t === undefined ? c : { ...c, to: t });
+const timer = fc.constantFrom(...DISAPPEARING_TIMERS.map((t) => t.seconds));
 const emoji = fc.constantFrom('👍', '❤️', '😂', '👍🏽', '👨‍👩‍👧‍👦', '🇫🇷', '1️⃣', '🎉');
 
 /** Every content type this version sends, with the kind it decodes as. */
 const contents: fc.Arbitrary<{ kind: string; content: OutgoingContent }> = fc.oneof(
-  fc.record({ id: messageId, ts, text, to }).map(({ id, ts, text, to }) => ({
+  fc
+    .record({ id: messageId, ts, text, to, exp: fc.option(timer, { nil: undefined }) })
+    .map(({ id, ts, text, to, exp }) => ({
+      kind: 'text',
+      content: withTo({ v: 1 as const, id, ts, text, ...(exp === undefined ? {} : { exp }) }, to),
+    })),
+  // A disappearing-message timer change: 0 (off) or one of the timers.
+  fc.record({ id: messageId, ts, to, exp: fc.oneof(fc.constant(0), timer) }).map(({ id, ts, to, exp }) => ({
     kind: 'text',
-    content: withTo({ v: 1 as const, id, ts, text }, to),
+    content: withTo({ v: 1 as const, id, ts, text: '', ctl: 'timer' as const, exp }, to),
   })),
   fc
     .record({ id: messageId, ts, text, to, qid: messageId, from: account, snip: fc.string({ maxLength: 100 }) })
@@ -213,6 +222,32 @@ describe('content decoder', () => {
     assert.equal(reasonOf(new Uint8Array(200 * 1024)), 'TOO_LARGE');
     const r = readContent(padded(`{"v":1,"id":"${ID}","ts":1,"t":"edit","mid":"${ID}","text":""}`));
     assert.ok(!r.ok && r.error.field === 'text', 'the reason names the field');
+  });
+
+  it('refuses a disappearing-message timer that is not one of the choices, naming the field exp', () => {
+    const head = `"v":1,"id":"${ID}","ts":1`;
+    const cases: [string, ContentRejection | 'ok'][] = [
+      [`{${head},"text":"x","exp":300}`, 'ok'],
+      [`{${head},"text":"x","exp":60}`, 'BAD_FIELD'],
+      [`{${head},"text":"x","exp":300.5}`, 'BAD_FIELD'],
+      [`{${head},"text":"x","exp":"300"}`, 'BAD_FIELD'],
+      // Only a timer change may say 0 (off)…
+      [`{${head},"text":"x","exp":0}`, 'BAD_FIELD'],
+      [`{${head},"text":"","ctl":"timer","exp":0}`, 'ok'],
+      [`{${head},"text":"","ctl":"timer","exp":86400}`, 'ok'],
+      [`{${head},"text":"","ctl":"timer","exp":7}`, 'BAD_FIELD'],
+      // …and a timer change must say its timer.
+      [`{${head},"text":"","ctl":"timer"}`, 'MISSING_FIELD'],
+      [`{${head},"text":"","ctl":"leave","exp":0}`, 'BAD_FIELD'],
+      // An attachment's exp is checked by its schema before its pointer is read.
+      [`{${head},"text":"x","att":"!!","exp":0}`, 'BAD_FIELD'],
+      [`{${head},"text":"x","att":"!!","exp":604800}`, 'BAD_ATTACHMENT_POINTER'],
+    ];
+    for (const [json, reason] of cases) {
+      const r = readContent(padded(json));
+      assert.equal(r.ok ? 'ok' : r.error.reason, reason, json);
+      if (!r.ok && reason !== 'BAD_ATTACHMENT_POINTER') assert.equal(r.error.field, 'exp', json);
+    }
   });
 
   it('keeps content of a later version or an unknown type as unsupported, not dropped', () => {

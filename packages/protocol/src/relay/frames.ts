@@ -214,7 +214,11 @@ export interface RelayOps {
   /** Existing device: sends the sealed payload to the waiting new device (closes the channel). */
   'link-send': { args: { channel: string; body: string }; result: Record<string, never> };
   send: {
-    args: { name: string; messageId: string; messages: WireOutgoing[]; resend?: boolean };
+    /**
+     * `expiresIn`: seconds (1 to 4 weeks) after which the server drops copies still queued, a
+     * disappearing message's backstop (docs/protocol.md §21.4); the queue TTL applies either way.
+     */
+    args: { name: string; messageId: string; messages: WireOutgoing[]; resend?: boolean; expiresIn?: number };
     result: { serverTime: number; duplicate: boolean };
   };
   /**

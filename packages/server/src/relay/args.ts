@@ -25,6 +25,7 @@ export interface Args {
   optionalString(name: string, max: number): string | undefined;
   accountName(name: string): string;
   u32(name: string): number;
+  /** A whole number from 0 to 2^32-1, or undefined when absent. */
   optionalU32(name: string): number | undefined;
   bytes(name: string, length?: number, max?: number): Uint8Array;
   /** `bytes` with the (canonical, hence re-encodable) base64url text it was decoded from. */

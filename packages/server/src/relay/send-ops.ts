@@ -13,6 +13,9 @@ import { ServerError } from '../errors.ts';
 import type { Args } from './args.ts';
 import { Deferred, KIND_CODES, type OpContext, rateLimit, readMessageId, requireAuth } from './context.ts';
 
+/** The longest `expiresIn` a send may ask for: the longest disappearing-message timer, 4 weeks. */
+const MAX_EXPIRES_IN_S = 28 * 24 * 60 * 60;
+
 /** The kinds a 1:1 `send` may carry (group kinds travel only through the group ops). */
 const ONE_TO_ONE_KINDS: readonly DeliveryKind[] = ['initial', 'ratchet', 'retry'];
 
@@ -28,6 +31,10 @@ export async function send(a: Args, ctx: OpContext): Promise<Deferred<RelayOps['
   const recipient = a.accountName('name');
   const messageId = readMessageId(a);
   const resend = a.optionalBoolean('resend') ?? false;
+  // A disappearing message's lifetime: copies still queued then are dropped (docs/protocol.md §21.4).
+  const expiresIn = a.optionalU32('expiresIn');
+  if (expiresIn !== undefined && (expiresIn < 1 || expiresIn > MAX_EXPIRES_IN_S))
+    throw new ServerError('BAD_FRAME', `expected expiresIn from 1 to ${MAX_EXPIRES_IN_S} seconds`);
   const messages = a.objects('messages', MAX_DEVICES).map((m) => {
     const kind = m.string('kind', ctx.limits.maxShortStringLength);
     const code = ONE_TO_ONE_KINDS.includes(kind as DeliveryKind) ? KIND_CODES[kind as DeliveryKind] : undefined;
@@ -50,19 +57,22 @@ export async function send(a: Args, ctx: OpContext): Promise<Deferred<RelayOps['
   if (set.length === 0) throw new ServerError('UNKNOWN_ACCOUNT', 'no such account');
   const self = recipient === me.account ? me.device : undefined;
   if (!addressesCurrentDevices(messages, set, self, resend)) throw staleDevices(messages, set, self, resend);
-  const later = ctx.hub.send({ sender: me.account, senderDevice: me.device, messageId, messages }).then((outcome) => {
-    if (outcome.status === 'queue-full') {
-      const message =
-        outcome.reason === 'queue'
-          ? 'a recipient device’s queue is full'
-          : 'this account holds its full share of a recipient device’s queue';
-      throw new ServerError('QUEUE_FULL', message, {
-        devices: outcome.devices.map((d) => d.device),
-        reason: outcome.reason,
-      } satisfies QueueFullDetails);
-    }
-    return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
-  });
+  const expiry = expiresIn === undefined ? {} : { expiresAt: ctx.clock() + expiresIn * 1000 };
+  const later = ctx.hub
+    .send({ sender: me.account, senderDevice: me.device, messageId, messages, ...expiry })
+    .then((outcome) => {
+      if (outcome.status === 'queue-full') {
+        const message =
+          outcome.reason === 'queue'
+            ? 'a recipient device’s queue is full'
+            : 'this account holds its full share of a recipient device’s queue';
+        throw new ServerError('QUEUE_FULL', message, {
+          devices: outcome.devices.map((d) => d.device),
+          reason: outcome.reason,
+        } satisfies QueueFullDetails);
+      }
+      return { serverTime: ctx.clock(), duplicate: outcome.status === 'duplicate' };
+    });
   return new Deferred(later);
 }
 

@@ -393,10 +393,10 @@ function createPostgresStorage(pool: pg.Pool): Storage {
           const r = await c.query(
             `INSERT INTO queue (account, device, sender, sender_device, message_id, kind, body, body_id, size,
                                 server_time, expires_at)
-             SELECT a, d, s, sd, m, kd, b, bid, sz, $10, $11
+             SELECT a, d, s, sd, m, kd, b, bid, sz, $10, ex
              FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::smallint[], $7::bytea[],
-                         $8::bigint[], $9::int[])
-               WITH ORDINALITY AS t(a, d, s, sd, m, kd, b, bid, sz, ord)
+                         $8::bigint[], $9::int[], $11::bigint[])
+               WITH ORDINALITY AS t(a, d, s, sd, m, kd, b, bid, sz, ex, ord)
              ORDER BY ord
              RETURNING seq, account, device, sender, sender_device, message_id`,
             [
@@ -410,7 +410,7 @@ function createPostgresStorage(pool: pg.Pool): Storage {
               rows.map((x) => x.bodyId),
               rows.map((x) => x.m.body.byteLength),
               now,
-              expiresAt,
+              rows.map((x) => Math.min(expiresAt, x.i.expiresAt ?? expiresAt)),
             ],
           );
           for (const x of r.rows as Row[]) {

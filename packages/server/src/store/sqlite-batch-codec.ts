@@ -19,6 +19,8 @@ export interface EnqueueColumns {
   readonly counts: number[];
   /** Per item: 1 when its messages share the first one's body (`SendBatchItem.sharedBody`). */
   readonly shared: number[];
+  /** Per item: its own expiry (`SendBatchItem.expiresAt`), or 0 for none. */
+  readonly expiries: number[];
   readonly accounts: string[];
   readonly devices: number[];
   readonly kinds: number[];
@@ -50,6 +52,7 @@ export function encodeEnqueue(items: readonly SendBatchItem[], acks: readonly Ac
     messageIds: [],
     counts: [],
     shared: [],
+    expiries: [],
     accounts: [],
     devices: [],
     kinds: [],
@@ -69,6 +72,7 @@ export function encodeEnqueue(items: readonly SendBatchItem[], acks: readonly Ac
     c.counts.push(item.messages.length);
     const shared = item.sharedBody === true;
     c.shared.push(shared ? 1 : 0);
+    c.expiries.push(item.expiresAt ?? 0);
     item.messages.forEach((m, j) => {
       c.accounts.push(m.account);
       c.devices.push(m.device);
@@ -115,6 +119,7 @@ export function decodeEnqueue(c: EnqueueColumns): { items: SendBatchItem[]; acks
       messageId: c.messageIds[i] as string,
       messages,
       ...(shared ? { sharedBody: true } : {}),
+      ...((c.expiries[i] ?? 0) > 0 ? { expiresAt: c.expiries[i] as number } : {}),
     });
   }
   const acks: Ack[] = [];

@@ -334,7 +334,7 @@ export function createSqliteStorage(db: Database.Database): Storage {
         const seqs = item.messages.map((m) => ({
           account: m.account,
           device: m.device,
-          seq: insertQueued(m, item, now, expiresAt, bodyId),
+          seq: insertQueued(m, item, now, Math.min(expiresAt, item.expiresAt ?? expiresAt), bodyId),
         }));
         return { status: 'queued', seqs };
       }),

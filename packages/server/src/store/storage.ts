@@ -175,6 +175,11 @@ export interface SendBatchItem {
    * once and one reference per device, so a fan-out to N devices does not store N copies.
    */
   readonly sharedBody?: boolean;
+  /**
+   * When these copies expire if still queued, sooner than the queue TTL (ms): a disappearing
+   * message's lifetime, given by its sender (docs/protocol.md §21.4).
+   */
+  readonly expiresAt?: number;
 }
 
 /** What one device's queue may hold: messages, and body bytes (a shared body counts for each device). */

@@ -164,6 +164,31 @@ for (const backend of backends) {
       assert.equal(await storage.rotateAuthToken('tok', 2, undefined, key(6)), 'missing');
     });
 
+    test("a send's own expiry (a disappearing message) ends its copies before the queue TTL", async () => {
+      const msg = (id: string, body: number, expiresAt?: number) => ({
+        sender: 'bob',
+        senderDevice: 1,
+        messageId: id,
+        messages: [{ account: 'erin', device: 1, kind: 2, body: key(body, 20) }],
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      });
+      await storage.enqueue(
+        [msg('x-00001', 1, 6000), msg('x-00002', 2), msg('x-00003', 3, 20000)],
+        5000,
+        9000,
+        caps(10),
+      );
+      const body = async (now: number) => (await storage.pending('erin', 1, 0, 10, now)).map((m) => m.body[0]);
+      assert.deepEqual(await body(5500), [1, 2, 3]);
+      assert.deepEqual(await body(6000), [2, 3], 'its own expiry');
+      assert.deepEqual(await body(9000), [], 'never later than the queue TTL');
+      assert.equal(await storage.purgeExpired(6000, 0), 1);
+      // Leaves the queues as it found them for the tests after it.
+      const left = await storage.pending('erin', 1, 0, 10, 5500);
+      await storage.acknowledge([{ account: 'erin', device: 1, seqs: left.map((m) => m.seq) }]);
+      assert.deepEqual(await body(5500), []);
+    });
+
     test('queues: order, duplicates, caps, pending after a seq, acknowledgement of own rows only', async () => {
       const item = (id: string, body: number) => ({
         sender: 'bob',
