@@ -46,6 +46,8 @@ export interface CrashSummary {
   readonly groupRejected: number;
   /** Acknowledged deliveries that arrived only after their recipient closed and opened again. */
   readonly stalledUntilReopen: number;
+  /** Of `stalledUntilReopen`: group messages (the rest are one-to-one). */
+  readonly stalledGroup: number;
   /** Of `lost`: in the recipient's history all the same (stored, no `message` event). */
   readonly lostButStored: number;
   /** Messages shown that nobody acknowledged sending (must be 0 too: nothing is made up). */
@@ -214,15 +216,16 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
       return out;
     };
     const missingBefore = missingAt();
-    const countMissing = () => {
+    const countMissing = (groupOnly = false) => {
       let n = 0;
       for (const [id, s] of sent)
-        if (acked.has(id))
+        if (acked.has(id) && (!groupOnly || s.target === 'G'))
           for (const r of recipients(s))
             if (!(shown.get(r) as string[]).includes(`${s.sender}>${s.target}#${s.seq}`)) n++;
       return n;
     };
     const missingCount = countMissing();
+    const missingGroup = countMissing(true);
     if (missingBefore.size > 0) {
       for (const name of missingBefore) {
         const i = names.indexOf(name);
@@ -238,6 +241,7 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
       await sleep(1000);
     }
     const stalledUntilReopen = missingCount - countMissing();
+    const stalledGroup = missingGroup - countMissing(true);
     // Of what is still missing from the events: what the recipient's home holds all the same
     // (stored, and not shown: `parley history` has it) and what it does not.
     let lostButStored = 0;
@@ -301,6 +305,7 @@ export async function runCrashSoak(o: CrashOptions): Promise<CrashSummary> {
       undecryptable,
       groupRejected,
       stalledUntilReopen,
+      stalledGroup,
       lostButStored,
       unexpected,
       seconds: Math.round((Date.now() - t0) / 1000),

@@ -92,6 +92,31 @@ describe('hostile server against groups', () => {
     watch.stop();
   });
 
+  it('delivers an opened group message again (its acknowledgement lost, e.g. a server killed) → a duplicate, shown once, no refusal', async () => {
+    const { h, alice, bob, carol, id } = await groupWorld('hd');
+    worlds.push(h);
+    const captured: string[] = [];
+    h.setRule((d, toServer) => {
+      if (!toServer && /"type":"deliver"/.test(d) && /"kind":"group"/.test(d)) captured.push(d);
+      return [d];
+    });
+    await alice.sendToGroup(id, 'once');
+    await until('it everywhere', () => [bob, carol].every((c) => texts(c, id).includes('once')));
+    for (const c of [bob, carol]) await c.idle();
+    const watch = [bob, carol].map(rejections);
+    for (const frame of captured) for (const who of ['hd-bob', 'hd-carol']) h.proxy.inject(who, frame);
+    await alice.sendToGroup(id, 'after');
+    await until('the next one everywhere', () => [bob, carol].every((c) => texts(c, id).includes('after')));
+    for (const c of [bob, carol]) await c.idle();
+    for (const c of [bob, carol]) assert.deepEqual(texts(c, id), ['once', 'after']);
+    assert.deepEqual(
+      watch.map((w) => w.reasons),
+      [[], []],
+      'a message already opened is a duplicate, not a message that could not be decrypted',
+    );
+    for (const w of watch) w.stop();
+  });
+
   it('injects a commit of its own (right group id and epoch, its own keys) → refused by every member', async () => {
     const { h, alice, bob, carol, id } = await groupWorld('hc');
     worlds.push(h);

@@ -95,6 +95,9 @@ export function createGroupInbound(
       opened = await mls.openGroupMessage(core.load(groupId), body, mls.groupCommitPolicy(new Set(row.departed)));
     } catch (err) {
       if (!isProtocolError(err)) throw err;
+      // Opened before: delivered again because the server did not record our acknowledgement
+      // (e.g. it was killed first). Already stored and shown; acknowledged again, nothing said.
+      if (err.code === 'DUPLICATE_MESSAGE') return;
       if (core.transientFailure()) throw new ClientError('SERVER_UNREACHABLE', 'could not check the group members');
       return reject(f, groupId, err.message);
     }

@@ -331,16 +331,25 @@ export async function openGroupMessage(
         }
       : state.historicalReceiverData.get(pm.epoch);
     if (receiver === undefined) throw new ProtocolError('DECRYPTION_FAILED', 'no keys kept for that epoch');
-    const result = await wrap('decrypt the group message', () =>
-      unprotectPrivateMessage(
-        receiver.senderDataSecret,
-        pm,
-        receiver.secretTree,
-        receiver.ratchetTree,
-        receiver.groupContext,
-        state.clientConfig.keyRetentionConfig,
-        cs,
-      ),
+    const result = await wrap(
+      'decrypt the group message',
+      () =>
+        unprotectPrivateMessage(
+          receiver.senderDataSecret,
+          pm,
+          receiver.secretTree,
+          receiver.ratchetTree,
+          receiver.groupContext,
+          state.clientConfig.keyRetentionConfig,
+          cs,
+        ),
+      // The sender data (leaf, generation) decrypted and authenticated under this epoch's secret,
+      // but that generation's key was used already: this exact message was opened before (a
+      // redelivery after a lost acknowledgement, or a replay). A duplicate, not a failure.
+      (err) =>
+        err instanceof Error && err.name === 'ValidationError' && err.message === 'Desired gen in the past'
+          ? new ProtocolError('DUPLICATE_MESSAGE', 'this group message was opened before (its key is used up)')
+          : undefined,
     );
     const content = result.content.content;
     if (content.contentType !== 'application' || content.sender.senderType !== 'member') {
@@ -420,11 +429,17 @@ export async function joinFromWelcome(
   return state;
 }
 
-async function wrap<T>(step: string, run: () => Promise<T>): Promise<T> {
+async function wrap<T>(
+  step: string,
+  run: () => Promise<T>,
+  classify?: (err: unknown) => ProtocolError | undefined,
+): Promise<T> {
   try {
     return await run();
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
+    const known = classify?.(err);
+    if (known !== undefined) throw known;
     throw new ProtocolError('INVALID_GROUP_MESSAGE', `could not ${step}`, { cause: err });
   }
 }

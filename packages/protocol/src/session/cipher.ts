@@ -40,11 +40,49 @@ async function assertTrusted(ctx: SessionContext, address: ProtocolAddress, iden
 }
 
 /**
+ * One read-modify-write of a session record at a time per address and session store: each
+ * operation below loads the record, awaits (crypto, identity checks) and stores it. Run side by
+ * side (a client decrypting a delivery while its outbox encrypts to the same device), the later
+ * store overwrote the earlier one: an encryption reused a sending counter the peer had already
+ * consumed, and the peer dropped that message as a duplicate (an acknowledged message lost).
+ */
+const sessionLocks = new WeakMap<SessionStore, Map<string, Promise<unknown>>>();
+
+function withSessionLock<T>(ctx: SessionContext, address: ProtocolAddress, run: () => Promise<T>): Promise<T> {
+  let locks = sessionLocks.get(ctx.sessionStore);
+  if (locks === undefined) {
+    locks = new Map();
+    sessionLocks.set(ctx.sessionStore, locks);
+  }
+  const key = `${address.account}\u0000${address.device}`;
+  const before = locks.get(key) ?? Promise.resolve();
+  const result = before.then(run, run);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return result;
+}
+
+/**
  * Verifies `bundle` (PQXDH §3.3; its prekeys' signed creation times against `age`, else
  * `STALE_PREKEY`) and makes a new initiating session the current one for `address`. Refuses an
  * identity that differs from a stored, untrusted one.
  */
-export async function processPreKeyBundle(
+export function processPreKeyBundle(
+  ctx: SessionContext,
+  address: ProtocolAddress,
+  bundle: PreKeyBundle | Uint8Array,
+  age: PreKeyAgeCheck,
+): Promise<void> {
+  return withSessionLock(ctx, address, () => processPreKeyBundleNow(ctx, address, bundle, age));
+}
+
+async function processPreKeyBundleNow(
   ctx: SessionContext,
   address: ProtocolAddress,
   bundle: PreKeyBundle | Uint8Array,
@@ -68,7 +106,15 @@ export async function hasSession(ctx: SessionContext, address: ProtocolAddress):
  * Encrypts `plaintext` with the current session for `address`; while the session is
  * unanswered the ratchet message travels inside an initial message (PQXDH §3.3).
  */
-export async function encrypt(
+export function encrypt(
+  ctx: SessionContext,
+  address: ProtocolAddress,
+  plaintext: Uint8Array,
+): Promise<EncryptedMessage> {
+  return withSessionLock(ctx, address, () => encryptNow(ctx, address, plaintext));
+}
+
+async function encryptNow(
   ctx: SessionContext,
   address: ProtocolAddress,
   plaintext: Uint8Array,
@@ -95,10 +141,12 @@ export async function encrypt(
 }
 
 /** Decrypts an initial or ratchet message from `address`. */
-export async function decrypt(ctx: SessionContext, address: ProtocolAddress, body: Uint8Array): Promise<Uint8Array> {
-  return peekMessageType(body) === 'initial'
-    ? decryptInitial(ctx, address, decodeInitialMessage(body))
-    : decryptRatchet(ctx, address, body);
+export function decrypt(ctx: SessionContext, address: ProtocolAddress, body: Uint8Array): Promise<Uint8Array> {
+  return withSessionLock(ctx, address, () =>
+    peekMessageType(body) === 'initial'
+      ? decryptInitial(ctx, address, decodeInitialMessage(body))
+      : decryptRatchet(ctx, address, body),
+  );
 }
 
 async function decryptRatchet(ctx: SessionContext, address: ProtocolAddress, body: Uint8Array): Promise<Uint8Array> {

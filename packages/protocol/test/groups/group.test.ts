@@ -164,11 +164,13 @@ describe('MLS groups', () => {
     const message = await send(alice, 'once');
     await open(bob, message);
     const before = bob.state;
-    await assert.rejects(open(bob, message), (e) => isProtocolError(e, 'INVALID_GROUP_MESSAGE'));
-    const tampered = message.slice();
-    tampered[tampered.length - 3] = (tampered[tampered.length - 3] ?? 0) ^ 1;
+    // A message opened before is a duplicate (e.g. delivered again after a lost acknowledgement).
+    await assert.rejects(open(bob, message), (e) => isProtocolError(e, 'DUPLICATE_MESSAGE'));
+    // Tampered with before it was ever opened (a used generation's key is gone: nothing to check).
     const next = await send(alice, 'twice');
-    await assert.rejects(open(bob, tampered), (e) => isProtocolError(e));
+    const tampered = next.slice();
+    tampered[tampered.length - 3] = (tampered[tampered.length - 3] ?? 0) ^ 1;
+    await assert.rejects(open(bob, tampered), (e) => isProtocolError(e) && !isProtocolError(e, 'DUPLICATE_MESSAGE'));
     assert.equal(bob.state, before);
     const opened = await open(bob, next);
     assert.ok(opened.kind === 'application' && read(opened.data) === 'twice');

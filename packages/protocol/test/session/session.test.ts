@@ -45,6 +45,21 @@ async function rejectsUnchanged(party: Party, fn: () => Promise<unknown>, code: 
 }
 
 describe('sessions', () => {
+  it('encrypts and decrypts with one peer at the same moment without losing either update', async () => {
+    // A client's inbox decrypts a delivery while its outbox encrypts to the same device: each
+    // loads the session record, awaits, and stores it. Before, the later store won, the next
+    // encryption reused a sending counter the peer had consumed, and the peer dropped it as a
+    // duplicate (an acknowledged message lost: the crash-loop soak, docs/reliability.md).
+    const { alice, bob } = await connected();
+    assert.equal(await receive(bob, alice, await send(alice, bob, 'hello')), 'hello');
+    assert.equal(await receive(alice, bob, await send(bob, alice, 'hi')), 'hi');
+    const fromBob = await send(bob, alice, 'while you write');
+    const [, first] = await Promise.all([receive(alice, bob, fromBob), encrypt(alice.ctx, bob.address, text('first'))]);
+    const second = await send(alice, bob, 'second');
+    assert.equal(await receive(bob, alice, first.body), 'first');
+    assert.equal(await receive(bob, alice, second), 'second');
+  });
+
   it('round-trips both ways, starting with an initial message then ratchet messages', async () => {
     const { alice, bob } = await connected();
     const first = await encrypt(alice.ctx, bob.address, text('hello bob'));
