@@ -29,7 +29,11 @@ export interface TestWorld {
   close(): Promise<void>;
 }
 
-/** Starts a server in a fresh temp directory. */
+/**
+ * Starts a server in a fresh temp directory. Its key directory publishes an epoch 200 ms after a
+ * change (not every 10 s): suites that move their clients' clocks ahead (an hour per case) would
+ * otherwise see a new account's key still outside the directory long past the clients' grace.
+ */
 export async function createWorld(limits: Parameters<typeof startServer>[0] = {}): Promise<TestWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const dataDir = join(dir, 'server');
@@ -47,7 +51,7 @@ export async function createWorld(limits: Parameters<typeof startServer>[0] = {}
   const world: TestWorld = {
     dir,
     dataDir,
-    server: await startServer({ port: 0, dataDir, logLevel: 'silent', ...limits }),
+    server: await startServer({ port: 0, dataDir, logLevel: 'silent', ktEpochMs: 200, ...limits }),
     home: (name) => join(dir, `home-${name}`),
     // Read receipts are on by default (a home setting); the suites that use this world count
     // messages and their states exactly, so their clients send none unless a test asks.
@@ -68,7 +72,7 @@ export async function createWorld(limits: Parameters<typeof startServer>[0] = {}
     async restartServer() {
       const port = world.server.port;
       await world.server.close();
-      world.server = await startServer({ port, dataDir, logLevel: 'silent', ...limits });
+      world.server = await startServer({ port, dataDir, logLevel: 'silent', ktEpochMs: 200, ...limits });
       // Every open client reconnects (backoff capped at 200 ms) before the test goes on.
       const deadline = Date.now() + 10_000;
       while (clients.some((c) => !closedClients.has(c) && !c.isConnected()) && Date.now() < deadline) {
