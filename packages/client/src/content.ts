@@ -312,7 +312,8 @@ const SCHEMAS = {
   'device-list': { ...HEAD, deviceList: { type: 'string', min: 1, max: MAX_CONTENT_BYTES } },
   attachment: {
     ...HEAD,
-    att: { type: 'string', min: 1, max: 4096 },
+    // The pointer carries an inline thumbnail of up to 64 KiB; its own decoder bounds every field.
+    att: { type: 'string', min: 1, max: MAX_CONTENT_BYTES },
     text: TEXT,
     caption: { ...TEXT, optional: true },
     exp: EXP,
