@@ -52,9 +52,11 @@ describe('adapters load their drivers only when their URL is given', () => {
       if (reason !== undefined) return t.skip(reason);
       const schema = `adapters_${process.pid}`;
       schemas.push(schema);
-      const [nats] = await loadedIn({ dataDir: dataDir(), db: POSTGRES_URL, dbSchema: schema, bus: NATS_URL });
+      // One data directory for both: nodes on one database share its key-directory key file.
+      const data = dataDir();
+      const [nats] = await loadedIn({ dataDir: data, db: POSTGRES_URL, dbSchema: schema, bus: NATS_URL });
       assert.deepEqual(nats?.loaded, ['pg', 'nats']);
-      const [redis] = await loadedIn({ dataDir: dataDir(), db: POSTGRES_URL, dbSchema: schema, bus: REDIS_URL });
+      const [redis] = await loadedIn({ dataDir: data, db: POSTGRES_URL, dbSchema: schema, bus: REDIS_URL });
       assert.deepEqual(redis?.loaded, ['pg', 'redis']);
     });
   });

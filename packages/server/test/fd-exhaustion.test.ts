@@ -1,5 +1,5 @@
 /**
- * Open-file exhaustion must be said (issue 24): a server started with `ulimit -n 64` is sent more
+ * Open-file exhaustion must be said (issue 24): a server started with `ulimit -n 256` is sent more
  * connections than it has descriptors. libuv closes the ones it cannot accept without telling
  * Node.js; the server must log the condition (once), show it in a metric, answer `/healthz` 503
  * while it lasts (asked over a connection opened before), and print its limit at start.
@@ -64,7 +64,7 @@ describe('open-file exhaustion', () => {
       'bash',
       [
         '-c',
-        `ulimit -n 64; exec "${process.execPath}" --import tsx --conditions=source "${SCRIPT}" 0 "${join(dir, 'data')}"`,
+        `ulimit -n 256; exec "${process.execPath}" --import tsx --conditions=source "${SCRIPT}" 0 "${join(dir, 'data')}"`,
       ],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -82,13 +82,13 @@ describe('open-file exhaustion', () => {
       started.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
     });
     const listening = logLines(logFile).find((l) => l.msg === 'parley relay listening');
-    assert.equal(listening?.openFileLimit, 64, 'the open-file limit is printed at start');
+    assert.equal(listening?.openFileLimit, 256, 'the open-file limit is printed at start');
 
     // One kept-alive connection, opened while descriptors are left, to ask /healthz and /metrics.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     assert.equal((await request(agent, `${url}/healthz`)).status, 200);
     const { port } = new URL(url);
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 400; i++) {
       const s = connect(Number(port), '127.0.0.1');
       s.on('error', () => {});
       sockets.push(s);

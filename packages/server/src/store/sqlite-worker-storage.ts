@@ -243,6 +243,8 @@ setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, wo
 
 /** How often the checkpoint thread checkpoints while it runs. */
 const CHECKPOINT_INTERVAL_MS = 200;
+/** How long after a checkpoint thread failed to start the next write may start one again. */
+const CHECKPOINTER_RETRY_MS = 5_000;
 /** How long the checkpoint thread outlives the last write (it is started again by the next). */
 const CHECKPOINTER_IDLE_MS = 30_000;
 
@@ -267,6 +269,8 @@ export function createCheckpointer(file: string, intervalMs: number, idleMs: num
   let worker: Worker | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   let lastWake = 0;
+  /** After a thread failed to start, none is started again before this time (ms). */
+  let retryAt = 0;
   const stop = async (): Promise<void> => {
     clearTimeout(idleTimer);
     idleTimer = undefined;
@@ -285,9 +289,19 @@ export function createCheckpointer(file: string, intervalMs: number, idleMs: num
   return {
     wake() {
       lastWake = Date.now();
-      if (worker !== undefined) return;
-      worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
-      worker.unref();
+      if (worker !== undefined || lastWake < retryAt) return;
+      const w = new Worker(CHECKPOINTER, { eval: true, workerData: { file, module, intervalMs } });
+      // A thread that cannot start (no file descriptor left to load its code: EMFILE) must not
+      // take the server down: the WAL waits, and a write after a pause starts the thread again.
+      w.on('error', () => {
+        if (worker !== w) return;
+        worker = undefined;
+        clearTimeout(idleTimer);
+        idleTimer = undefined;
+        retryAt = Date.now() + CHECKPOINTER_RETRY_MS;
+      });
+      worker = w;
+      w.unref();
       armIdle();
     },
     running: () => worker !== undefined,
