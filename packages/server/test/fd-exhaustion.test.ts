@@ -88,7 +88,7 @@ describe('open-file exhaustion', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     assert.equal((await request(agent, `${url}/healthz`)).status, 200);
     const { port } = new URL(url);
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 1000; i++) {
       const s = connect(Number(port), '127.0.0.1');
       s.on('error', () => {});
       sockets.push(s);
