@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -14,13 +14,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BIN, type CliRun, parley as run, startServer } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/parley.js', import.meta.url).pathname;
-
-function parley(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** Runs `parley ARGS` to its end; file transfers get two minutes. */
+const parley = (args: string[]): CliRun => run(args, undefined, 120_000);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -37,18 +34,7 @@ describe('parley send --file, and receive saving attachments', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-cli-files-'));
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', join(dir, 'srv'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout?.on('data', (d) => {
-        out += String(d);
-        const m = /running at (http:\/\/\S+)/.exec(out);
-        if (m?.[1]) resolve(m[1]);
-      });
-      server.once('exit', () => reject(new Error(`server exited: ${out}`)));
-    });
+    ({ server, url } = await startServer(join(dir, 'srv')));
     for (const name of ['ann', 'ben']) {
       const r = parley(['register', name, '--server', url, '--home', home(name)]);
       assert.equal(r.status, 0, r.stderr);
